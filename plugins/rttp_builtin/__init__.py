@@ -1,0 +1,1 @@
+"""trio-rttp built-in plugins: ordinary pluggy plugins, registered through the ``rttp`` entry-point group."""

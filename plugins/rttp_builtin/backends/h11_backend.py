@@ -1,0 +1,390 @@
+"""The default HTTP/1.1 protocol backend, on h11.
+
+h11 does the parsing and framing. This module adds what a hardened server needs and
+h11 leaves to its user: obs-fold refused (h11 unfolds it), Content-Length together with
+Transfer-Encoding refused (a smuggling vector), only HTTP/1.0 and 1.1 accepted (505),
+414 for an over-long request line told apart from 431, a header-count limit, and a
+trailer-section limit.
+
+Two checks read h11's receive buffer (``Connection._receive_buffer``): the request-line
+probe and the obs-fold scan. They run only while a request head is incomplete, and the
+fold scan only when the received bytes contain a fold-like ``LF SP``/``LF HTAB``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import h11
+
+from rttp.errors import LocalProtocolError, RemoteProtocolError, TooLarge
+from rttp.plugin import (
+    CLOSED,
+    NEED_DATA,
+    PAUSED,
+    ClientProtocol,
+    EndOfMessage,
+    ProtocolBackend,
+    ProtocolLimits,
+    RawHeaders,
+    RequestHead,
+    ResponseHead,
+    ServerProtocol,
+    hookimpl,
+)
+
+__all__ = ["H11Backend", "H11Client", "H11Server"]
+
+_FOLD = re.compile(rb"\n[ \t]")
+_END_OF_HEAD = re.compile(rb"\n\r?\n")
+_IDLE = h11.IDLE
+_DONE = h11.DONE
+_Data = h11.Data
+_Request = h11.Request
+_EOM = h11.EndOfMessage
+_H11_NEED_DATA = h11.NEED_DATA
+_H11_PAUSED = h11.PAUSED
+
+
+def _receive_buffer(conn: h11.Connection) -> bytearray:
+    data: bytearray = conn._receive_buffer._data
+    return data
+
+
+def _local(exc: h11.LocalProtocolError) -> LocalProtocolError:
+    return LocalProtocolError(f"refusing to send invalid HTTP: {exc}")
+
+
+class H11Server(ServerProtocol):
+    """Server side of one connection."""
+
+    __slots__ = (
+        "_close",
+        "_conn",
+        "_fold_pos",
+        "_keep_alive",
+        "_limits",
+        "_line_ok",
+        "_suspect_fold",
+    )
+
+    def __init__(self, limits: ProtocolLimits) -> None:
+        self._limits = limits
+        self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_size)
+        self._suspect_fold = False
+        self._fold_pos = 0
+        self._line_ok = False
+        self._keep_alive = True
+        self._close = False
+
+    # -- receiving ------------------------------------------------------------------------
+    def receive_data(self, data: bytes) -> None:
+        if data[:1] in (b" ", b"\t") or b"\n " in data or b"\n\t" in data:
+            self._suspect_fold = True
+        try:
+            self._conn.receive_data(data)
+        except RuntimeError as exc:  # data after the peer closed: h11 refuses it
+            raise RemoteProtocolError(f"data received after the connection closed: {exc}") from exc
+
+    def next_event(self) -> Any:
+        conn = self._conn
+        if conn.their_state is _IDLE and self._suspect_fold:
+            self._check_fold()
+        try:
+            event = conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise self._translate(exc) from exc
+        kind = type(event)
+        if kind is _Data:
+            return bytes(event.data)
+        if kind is _Request:
+            return self._request_head(event)
+        if kind is _EOM:
+            return self._end(event)
+        if event is _H11_NEED_DATA:
+            if conn.their_state is _IDLE and not self._line_ok:
+                self._probe_request_line()
+            return NEED_DATA
+        if event is _H11_PAUSED:
+            return PAUSED
+        return CLOSED  # ConnectionClosed
+
+    def _request_head(self, event: h11.Request) -> RequestHead:
+        self._suspect_fold = False
+        self._fold_pos = 0
+        self._line_ok = False
+        limits = self._limits
+        version = event.http_version
+        if version != b"1.1" and version != b"1.0":
+            raise RemoteProtocolError(f"unsupported HTTP version {version.decode('latin-1')!r}", 505)
+        headers: RawHeaders = event.headers.raw_items()
+        if len(headers) > limits.max_header_count:
+            raise TooLarge(
+                f"request has {len(headers)} header fields, more than "
+                f"max_header_count={limits.max_header_count}",
+                431,
+                limit="max_header_count",
+                value=limits.max_header_count,
+            )
+        has_length = chunked = close = upgrade_token = False
+        keep_alive_token = False
+        expect: bytes | None = None
+        upgrade: bytes | None = None
+        for name, value in headers:
+            low = name.lower()
+            if low == b"content-length":
+                has_length = True
+            elif low == b"transfer-encoding":
+                chunked = True
+            elif low == b"connection":
+                tokens = value.lower()
+                close = close or b"close" in tokens
+                keep_alive_token = keep_alive_token or b"keep-alive" in tokens
+                upgrade_token = upgrade_token or b"upgrade" in tokens
+            elif low == b"expect":
+                expect = value.lower()
+            elif low == b"upgrade":
+                upgrade = value
+        if has_length and chunked:
+            raise RemoteProtocolError(
+                "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"
+            )
+        if expect is not None and expect != b"100-continue":
+            raise RemoteProtocolError(
+                f"unsupported Expect value {expect.decode('latin-1')!r}", 417
+            )
+        keep_alive = not close if version == b"1.1" else keep_alive_token and not close
+        self._keep_alive = keep_alive
+        self._close = False
+        return RequestHead(
+            event.method,
+            event.target,
+            headers,
+            version,
+            keep_alive=keep_alive,
+            expect_continue=expect is not None,
+            upgrade=upgrade if upgrade_token else None,
+        )
+
+    def _end(self, event: h11.EndOfMessage) -> EndOfMessage:
+        trailers = event.headers.raw_items()
+        if trailers:
+            limits = self._limits
+            size = sum(len(n) + len(v) + 4 for n, v in trailers)
+            if len(trailers) > limits.max_header_count or size > limits.max_header_size:
+                raise TooLarge(
+                    f"trailer section of {len(trailers)} fields / {size} bytes crosses "
+                    f"max_header_count={limits.max_header_count} or "
+                    f"max_header_size={limits.max_header_size}",
+                    431,
+                    limit="max_header_size",
+                    value=limits.max_header_size,
+                )
+        return EndOfMessage(trailers)
+
+    def _probe_request_line(self) -> None:
+        buf = _receive_buffer(self._conn)
+        limit = self._limits.max_request_line
+        newline = buf.find(b"\n", 0, limit + 2)
+        if newline >= 0:
+            self._line_ok = True
+            if newline - 1 > limit:
+                raise self._line_too_long()
+        elif len(buf) > limit:
+            raise self._line_too_long()
+
+    def _line_too_long(self) -> TooLarge:
+        limit = self._limits.max_request_line
+        return TooLarge(
+            f"request line longer than max_request_line={limit} bytes",
+            414,
+            limit="max_request_line",
+            value=limit,
+        )
+
+    def _check_fold(self) -> None:
+        buf = _receive_buffer(self._conn)
+        start = max(self._fold_pos - 2, 0)
+        end = _END_OF_HEAD.search(buf, start)
+        stop = end.start() + 1 if end is not None else len(buf)
+        if _FOLD.search(buf, max(self._fold_pos - 1, 0), stop) is not None:
+            raise RemoteProtocolError("obsolete line folding (obs-fold) in the header section")
+        self._fold_pos = len(buf)
+
+    def _translate(self, exc: h11.RemoteProtocolError) -> RemoteProtocolError:
+        message = str(exc)
+        if "Receive buffer too long" in message:
+            if self._conn.their_state is _IDLE:
+                buf = _receive_buffer(self._conn)
+                limit = self._limits.max_request_line
+                if buf.find(b"\n", 0, limit + 2) < 0:
+                    return self._line_too_long()
+                limit = self._limits.max_header_size
+                return TooLarge(
+                    f"request header section larger than max_header_size={limit} bytes",
+                    431,
+                    limit="max_header_size",
+                    value=limit,
+                )
+            return RemoteProtocolError(
+                "chunk header or trailer section longer than "
+                f"max_header_size={self._limits.max_header_size} bytes"
+            )
+        return RemoteProtocolError(message, exc.error_status_hint)
+
+    # -- sending ------------------------------------------------------------------------
+    def send_informational(self, status: int, headers: RawHeaders) -> bytes:
+        try:
+            return self._conn.send(h11.InformationalResponse(status_code=status, headers=headers))  # type: ignore[no-any-return]
+        except h11.LocalProtocolError as exc:
+            raise _local(exc) from exc
+
+    def send_response(
+        self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
+    ) -> bytes:
+        conn = self._conn
+        if self._close and self._keep_alive:
+            headers = [*headers, (b"Connection", b"close")]
+        try:
+            data: bytes = conn.send(h11.Response(status_code=status, headers=headers, reason=reason))
+            if body is not None:
+                if body:
+                    data += conn.send(_Data(data=body))
+                data += conn.send(_EOM())
+        except h11.LocalProtocolError as exc:
+            conn.send_failed()
+            raise _local(exc) from exc
+        return data
+
+    def send_data(self, data: bytes) -> bytes:
+        try:
+            return self._conn.send(_Data(data=data))  # type: ignore[no-any-return]
+        except h11.LocalProtocolError as exc:
+            self._conn.send_failed()
+            raise _local(exc) from exc
+
+    def send_end(self) -> bytes:
+        try:
+            return self._conn.send(_EOM())  # type: ignore[no-any-return]
+        except h11.LocalProtocolError as exc:
+            self._conn.send_failed()
+            raise _local(exc) from exc
+
+    def start_next_cycle(self) -> bool:
+        conn = self._conn
+        if conn.our_state is _DONE and conn.their_state is _DONE:
+            conn.start_next_cycle()
+            return True
+        return False
+
+    @property
+    def keep_alive(self) -> bool:
+        return self._keep_alive and not self._close
+
+    def close_after_response(self) -> None:
+        self._close = True
+
+    def upgrade_trailing_data(self) -> bytes:
+        data, _closed = self._conn.trailing_data
+        return bytes(data)
+
+
+class H11Client(ClientProtocol):
+    """Client side of one connection."""
+
+    __slots__ = ("_conn", "_limits")
+
+    def __init__(self, limits: ProtocolLimits) -> None:
+        self._limits = limits
+        self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_size)
+
+    def send_request(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:
+        try:
+            return self._conn.send(h11.Request(method=method, target=target, headers=headers))  # type: ignore[no-any-return]
+        except h11.LocalProtocolError as exc:
+            raise _local(exc) from exc
+
+    def send_data(self, data: bytes) -> bytes:
+        try:
+            return self._conn.send(_Data(data=data))  # type: ignore[no-any-return]
+        except h11.LocalProtocolError as exc:
+            raise _local(exc) from exc
+
+    def send_end(self) -> bytes:
+        try:
+            return self._conn.send(_EOM())  # type: ignore[no-any-return]
+        except h11.LocalProtocolError as exc:
+            raise _local(exc) from exc
+
+    def receive_data(self, data: bytes) -> None:
+        try:
+            self._conn.receive_data(data)
+        except RuntimeError as exc:
+            raise RemoteProtocolError(f"data received after the connection closed: {exc}") from exc
+
+    def next_event(self) -> Any:
+        try:
+            event = self._conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            message = str(exc)
+            if "Receive buffer too long" in message:
+                limit = self._limits.max_header_size
+                raise TooLarge(
+                    f"response header section larger than max_response_header_size={limit} bytes",
+                    502,
+                    limit="max_response_header_size",
+                    value=limit,
+                ) from exc
+            raise RemoteProtocolError(f"malformed response: {message}", 502) from exc
+        kind = type(event)
+        if kind is _Data:
+            return bytes(event.data)
+        if kind is h11.Response or kind is h11.InformationalResponse:
+            headers = event.headers.raw_items()
+            if len(headers) > self._limits.max_header_count:
+                raise TooLarge(
+                    f"response has {len(headers)} header fields, more than "
+                    f"max_response_header_count={self._limits.max_header_count}",
+                    502,
+                    limit="max_response_header_count",
+                    value=self._limits.max_header_count,
+                )
+            return ResponseHead(event.status_code, event.reason, headers, event.http_version)
+        if kind is _EOM:
+            return EndOfMessage(event.headers.raw_items())
+        if event is _H11_NEED_DATA:
+            return NEED_DATA
+        if event is _H11_PAUSED:
+            return PAUSED
+        return CLOSED
+
+    def start_next_cycle(self) -> bool:
+        conn = self._conn
+        if conn.our_state is _DONE and conn.their_state is _DONE:
+            conn.start_next_cycle()
+            return True
+        return False
+
+    def upgrade_trailing_data(self) -> bytes:
+        data, _closed = self._conn.trailing_data
+        return bytes(data)
+
+
+class H11Backend(ProtocolBackend):
+    """The h11 backend: pure Python, the reference the tests hold other backends to."""
+
+    name = "h11"
+    priority = 0
+
+    def server(self, limits: ProtocolLimits) -> ServerProtocol:
+        return H11Server(limits)
+
+    def client(self, limits: ProtocolLimits) -> ClientProtocol:
+        return H11Client(limits)
+
+
+@hookimpl
+def rttp_register_protocol_backends(register: Any) -> None:
+    """Register the h11 backend."""
+    register(H11Backend())

@@ -1,0 +1,93 @@
+"""The ``tcp`` transport: ``http://``, ``ws://``, ``rttp://`` and ``tcp://`` over TCP, IPv4 and IPv6."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import trio
+
+from rttp import URL
+from rttp.errors import BindError
+from rttp.plugin import ConnectOptions, ListenOptions, Transport, hookimpl
+
+__all__ = ["TCPTransport", "open_tcp_listeners", "tcp_bound_address"]
+
+
+async def open_tcp_listeners(
+    target: URL, options: ListenOptions
+) -> list[trio.SocketListener]:
+    """Listeners for ``target``'s host and port; with ``reuse_port``, SO_REUSEPORT is set.
+
+    An empty host or ``*`` listens on every interface (IPv4 and IPv6).
+    """
+    host: str | None = target.host or None
+    if host == "*":
+        host = None
+    port = target.explicit_port or 0
+    try:
+        if not options.reuse_port:
+            return await trio.open_tcp_listeners(port, host=host, backlog=options.backlog)
+        return await _reuse_port_listeners(host, port, options.backlog)
+    except OSError as exc:
+        raise BindError(f"cannot listen on {target}: {exc.strerror or exc}") from exc
+
+
+async def _reuse_port_listeners(
+    host: str | None, port: int, backlog: int | None
+) -> list[trio.SocketListener]:
+    infos = await trio.socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )
+    listeners: list[trio.SocketListener] = []
+    for family, kind, proto, _, sockaddr in infos:
+        sock = trio.socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            await sock.bind(sockaddr)
+            sock.listen(backlog or 128)
+        except BaseException:
+            sock.close()
+            raise
+        listeners.append(trio.SocketListener(sock))
+    return listeners
+
+
+def tcp_bound_address(listener: trio.SocketListener, target: URL) -> URL:
+    """The URL of a TCP listener, with the real port."""
+    sockname = listener.socket.getsockname()
+    host, port = sockname[0], sockname[1]
+    if ":" in host:
+        host = f"[{host}]"
+    scheme = target.scheme if target.scheme != "tcp" else "http"
+    return URL(f"{scheme}://{host}:{port}")
+
+
+class TCPTransport(Transport):
+    """Plain TCP (``trio.open_tcp_stream`` with happy eyeballs; TCP_NODELAY is trio's default)."""
+
+    name = "tcp"
+    client_schemes = frozenset({"http", "ws", "rttp", "tcp"})
+    bind_schemes = frozenset({"http", "ws", "rttp", "tcp"})
+
+    async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
+        assert url.port is not None, url
+        return await trio.open_tcp_stream(
+            url.host, url.port, happy_eyeballs_delay=options.happy_eyeballs_delay
+        )
+
+    async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
+        return list(await open_tcp_listeners(target, options))
+
+    def bound_address(self, listener: trio.abc.Listener[Any], target: URL) -> URL:
+        assert isinstance(listener, trio.SocketListener)
+        return tcp_bound_address(listener, target)
+
+
+@hookimpl
+def rttp_register_transports(register: Any) -> None:
+    """Register the TCP transport."""
+    register(TCPTransport())

@@ -1,0 +1,100 @@
+"""The ``unix`` transport: bind ``unix:/path/to.sock``; connect ``http+unix://%2Fpath%2Fto.sock/``.
+
+Binding over a stale socket file (no server answers on it) replaces it; a live one is a
+:class:`~rttp.errors.BindError`, and so is a path that is not a socket. The file is
+removed when the listener closes, if it is still ours.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+import stat
+from typing import Any
+
+import trio
+
+from rttp import URL
+from rttp.errors import BindError
+from rttp.plugin import ConnectOptions, ListenOptions, Transport, hookimpl
+
+__all__ = ["UnixTransport"]
+
+
+def _socket_path(url: URL) -> str:
+    path = url.unix_path
+    if not path:
+        raise BindError(f"unix socket URL {str(url)!r} names no socket path")
+    return path
+
+
+async def _remove_stale(path: str) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(mode):
+        raise BindError(f"cannot listen on unix socket {path!r}: the path exists and is not a socket")
+    probe = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        await probe.connect(path)
+    except OSError as exc:
+        if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
+            raise BindError(f"cannot check unix socket {path!r}: {exc}") from exc
+        os.unlink(path)  # stale: nobody accepts on it
+        return
+    finally:
+        probe.close()
+    raise BindError(f"cannot listen on unix socket {path!r}: a live server is using it")
+
+
+class UnixTransport(Transport):
+    """Unix domain stream sockets."""
+
+    name = "unix"
+    client_schemes = frozenset({"http+unix", "ws+unix", "rttp+unix"})
+    bind_schemes = frozenset({"unix"})
+
+    def __init__(self) -> None:
+        self._inodes: dict[int, int] = {}  # id(listener) -> inode of the socket file it made
+
+    async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
+        return await trio.open_unix_socket(_socket_path(url))
+
+    async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
+        path = _socket_path(target)
+        await _remove_stale(path)
+        sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            await sock.bind(path)
+            sock.listen(options.backlog or 128)
+        except OSError as exc:
+            sock.close()
+            raise BindError(f"cannot listen on unix socket {path!r}: {exc.strerror or exc}") from exc
+        listener = trio.SocketListener(sock)
+        self._inodes[id(listener)] = os.stat(path).st_ino
+        return [listener]
+
+    def bound_address(self, listener: trio.abc.Listener[Any], target: URL) -> URL:
+        return URL(f"unix:{_socket_path(target)}")
+
+    async def close_listeners(self, listeners: list[trio.abc.Listener[Any]], target: URL) -> None:
+        path = _socket_path(target)
+        inodes = set()
+        for listener in listeners:
+            inode = self._inodes.pop(id(listener), None)
+            if inode is not None:
+                inodes.add(inode)
+            await listener.aclose()
+        try:
+            if os.stat(path).st_ino in inodes:
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+@hookimpl
+def rttp_register_transports(register: Any) -> None:
+    """Register the unix-socket transport."""
+    register(UnixTransport())

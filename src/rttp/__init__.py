@@ -1,0 +1,76 @@
+"""trio-rttp: a Trio HTTP/1.1 client and server, WebSockets and RTTP messages.
+
+The layers, bottom up:
+
+- ``rttp._model``: URL, Headers, Request, Response, status table (no I/O, no trio)
+- ``rttp._proto``: the protocol-backend contract, validation, encodings (no I/O, no trio)
+- ``rttp.hookspecs`` / ``rttp.plugin`` / ``rttp._plugins``: the pluggy plugin system;
+  transports, codecs, encodings, auth and protocol backends are all plugins
+- ``rttp._io``: Trio I/O: the server, the client and its connection pool
+- ``rttp._cli``: the ``rttp`` command; ``rttp.testing``: kits and in-memory transport
+"""
+
+from __future__ import annotations
+
+from . import errors
+from ._config import ClientConfig, Limits, ServerConfig, Timeouts
+from ._io._client import Client, Progress
+from ._io._server import Handler, Server, serve
+from ._io._tls import client_context, server_context
+from ._model import (
+    MULTIPLE,
+    URL,
+    Code,
+    Headers,
+    HTTPStatusError,
+    QueryParams,
+    Request,
+    Response,
+    code_name,
+    reason_phrase,
+    response_codes,
+)
+from ._plugins import PluginInfo, Plugins, get_plugins
+from .errors import RTTPError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MULTIPLE",
+    "URL",
+    "Client",
+    "ClientConfig",
+    "Code",
+    "HTTPStatusError",
+    "Handler",
+    "Headers",
+    "Limits",
+    "PluginInfo",
+    "Plugins",
+    "Progress",
+    "QueryParams",
+    "RTTPError",
+    "Request",
+    "Response",
+    "Server",
+    "ServerConfig",
+    "Timeouts",
+    "__version__",
+    "client_context",
+    "code_name",
+    "errors",
+    "get_plugins",
+    "reason_phrase",
+    "response_codes",
+    "serve",
+    "server_context",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("rttp._"):
+        try:
+            _obj.__module__ = "rttp"
+        except (AttributeError, TypeError):  # pragma: no cover
+            pass
+del _name, _obj

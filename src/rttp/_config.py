@@ -1,0 +1,183 @@
+"""Every limit and timeout of the server and the client: one frozen config object each.
+
+Defaults are named constants so documentation and tests can refer to them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from ._proto._encoding import DEFAULT_COMPRESSIBLE_TYPES
+from ._proto._events import ProtocolLimits
+
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "DEFAULT_MAX_HEADER_COUNT",
+    "DEFAULT_MAX_HEADER_SIZE",
+    "DEFAULT_MAX_REQUEST_LINE",
+    "ClientConfig",
+    "Limits",
+    "ServerConfig",
+    "Timeouts",
+    "TimeoutsLike",
+]
+
+DEFAULT_MAX_REQUEST_LINE = 8190
+DEFAULT_MAX_HEADER_SIZE = 16384
+DEFAULT_MAX_HEADER_COUNT = 100
+DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+DEFAULT_MAX_DECOMPRESSION_RATIO = 100.0
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Server settings. Every field can be passed to :func:`rttp.serve` as a keyword.
+
+    Sizes are bytes; timeouts are seconds (``None`` disables one).
+    """
+
+    #: request line longer than this → 414
+    max_request_line: int = DEFAULT_MAX_REQUEST_LINE
+    #: header section larger than this → 431
+    max_header_size: int = DEFAULT_MAX_HEADER_SIZE
+    #: more header fields than this → 431
+    max_header_count: int = DEFAULT_MAX_HEADER_COUNT
+    #: request body larger than this (declared or received) → 413
+    max_body_size: int | None = DEFAULT_MAX_BODY_SIZE
+    #: a decoded (gzip/deflate) request body may not grow past this ratio (after 1 MiB)
+    max_decompression_ratio: float | None = DEFAULT_MAX_DECOMPRESSION_RATIO
+    #: time to receive a complete request head, from its first byte → 408 and close
+    header_timeout: float | None = 20.0
+    #: time an idle keep-alive connection is kept open between requests
+    keep_alive_timeout: float | None = 5.0
+    #: longest wait for the next piece of a request body → 408 and close
+    body_timeout: float | None = 30.0
+    #: longest time a handler may take before the request is answered 503
+    handler_timeout: float | None = None
+    #: longest wait for one write to the peer to complete before the connection is dropped
+    write_timeout: float | None = 30.0
+    #: graceful shutdown: how long in-flight requests may take before they are cancelled
+    shutdown_grace: float = 10.0
+    #: bytes asked of the transport per receive
+    read_size: int = 65536
+    #: compress responses the client accepts (see the compress_* settings)
+    compress: bool = True
+    #: smallest body that is compressed (the seed's 1000 bytes)
+    compress_min_size: int = 1000
+    #: media types that are compressed (``text/*`` and ``*+json`` patterns allowed)
+    compress_types: tuple[str, ...] = DEFAULT_COMPRESSIBLE_TYPES
+    #: encodings offered, in preference order; None means every loaded encoding
+    compress_encodings: tuple[str, ...] | None = ("gzip", "deflate")
+    #: decode gzip/deflate request bodies for the handler
+    decode_request_bodies: bool = True
+    #: log one line per request on the ``rttp.access`` logger
+    access_log: bool = True
+    #: value of the ``Server`` header; None sends none
+    server_header: str | None = "rttp"
+    #: protocol backend plugin; "auto" picks the fastest one loaded
+    http_backend: str = "auto"
+    #: TLS for https:// binds: a context, or certificate and key files
+    ssl_context: ssl.SSLContext | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    #: listen backlog
+    backlog: int | None = None
+    #: number of worker processes sharing the listening sockets (see the docs)
+    workers: int = 1
+    #: extra plugin objects, and plugin names to block, for this server only
+    plugins: tuple[object, ...] = ()
+    disable: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("max_request_line", "max_header_size", "max_header_count", "read_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        for name in ("header_timeout", "keep_alive_timeout", "body_timeout",
+                     "handler_timeout", "write_timeout"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, (int, float)) or value <= 0):
+                raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
+        if self.workers < 1:
+            raise ValueError(f"workers must be at least 1, got {self.workers!r}")
+
+    @property
+    def protocol_limits(self) -> ProtocolLimits:
+        """The limits handed to the protocol backend."""
+        return ProtocolLimits(self.max_request_line, self.max_header_size, self.max_header_count)
+
+    def replace(self, **changes: Any) -> ServerConfig:
+        """A copy with some settings changed."""
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Client timeouts per phase, in seconds (``None`` disables one)."""
+
+    connect: float | None = 10.0
+    read: float | None = 30.0
+    write: float | None = 30.0
+    pool: float | None = 10.0
+
+    @classmethod
+    def of(cls, value: TimeoutsLike) -> Timeouts:
+        """A Timeouts from a Timeouts, a number (every phase), None (no timeouts) or a dict."""
+        if isinstance(value, Timeouts):
+            return value
+        if value is None or isinstance(value, (int, float)):
+            return cls(value, value, value, value)
+        return cls(**value)
+
+
+TimeoutsLike = Union[Timeouts, float, None, Mapping[str, Union[float, None]]]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Client connection-pool limits."""
+
+    #: connections open at once, over all origins (a request waits for a slot)
+    max_connections: int | None = 100
+    #: idle connections kept for reuse, over all origins
+    max_keepalive_connections: int = 20
+    #: idle connections older than this are closed instead of reused
+    keepalive_expiry: float = 5.0
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Client settings. Every field can be passed to :class:`rttp.Client` as a keyword."""
+
+    timeout: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
+    follow_redirects: bool = True
+    max_redirects: int = 20
+    #: certificate verification: True, False, a CA file path, or an SSLContext
+    verify: bool | str | ssl.SSLContext = True
+    #: client certificate: a PEM path or (certfile, keyfile)
+    cert: str | tuple[str, str] | None = None
+    #: send Accept-Encoding for the loaded encodings and decode responses transparently
+    decode_content: bool = True
+    max_decoded_size: int | None = None
+    max_decompression_ratio: float | None = DEFAULT_MAX_DECOMPRESSION_RATIO
+    max_response_header_size: int = 65536
+    max_response_header_count: int = 200
+    read_size: int = 65536
+    #: refuse plain http:// (the seeds' ENFORCE_HTTPS build option)
+    enforce_https: bool = False
+    #: refuse every request (the seeds' NOHTTP build option)
+    disabled: bool = False
+    user_agent: str | None = "trio-rttp/0.1"
+    http_backend: str = "auto"
+    plugins: tuple[object, ...] = ()
+    disable: tuple[str, ...] = ()
+
+    @property
+    def protocol_limits(self) -> ProtocolLimits:
+        """The limits handed to the protocol backend."""
+        return ProtocolLimits(65536, self.max_response_header_size, self.max_response_header_count)

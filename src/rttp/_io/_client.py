@@ -1,0 +1,603 @@
+"""The HTTP/1.1 client: ``async with rttp.Client() as client``.
+
+One request: acquire a pooled connection, write the head and body, read the response
+head, and hand back a :class:`~rttp.Response` whose body reads from the connection
+(``client.stream``) or has been read already (``client.request``). Timeouts are per
+phase (connect, write, read, pool). While a whole request runs under one call, a single
+cancel scope covers it and its deadline is re-armed per phase; a streamed body read
+later gets one scope per receive.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json as _json
+import math
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlencode
+
+import trio
+
+from .._config import ClientConfig, Limits, Timeouts, TimeoutsLike
+from .._model import URL, Headers, HeadersLike, QueryLike, Request, Response
+from .._model._headers import encode_header_text
+from .._plugins import Plugins, get_plugins
+from .._proto._encoding import BoundedDecoder, parse_content_encoding
+from .._proto._events import NEED_DATA, EndOfMessage, ResponseHead
+from .._proto._validate import check_headers, check_method, check_target
+from ..errors import (
+    Cancelled,
+    ReadError,
+    ReadTimeout,
+    RemoteProtocolError,
+    TooManyRedirects,
+    TransportError,
+    UnsafeRedirect,
+    UnsupportedScheme,
+    WriteError,
+    WriteTimeout,
+)
+from ..plugin import ConnectOptions
+from ._errors import io_errors
+from ._pool import ConnectionPool, PooledConnection
+from ._tls import client_context
+
+__all__ = ["Client", "Progress"]
+
+#: ``progress(download_total, downloaded, upload_total, uploaded)``; totals are None when
+#: unknown. Returning ``False`` cancels the request with :class:`rttp.errors.Cancelled`.
+Progress = Callable[[int | None, int, int | None, int], Any]
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+_SENSITIVE = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
+_PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
+_UNSET: Any = object()
+
+
+class _Phase:
+    """Which timeout the current deadline stands for."""
+
+    __slots__ = ("name", "scope", "seconds")
+
+    def __init__(self) -> None:
+        self.scope: trio.CancelScope | None = None
+        self.name = "read"
+        self.seconds: float | None = None
+
+    def arm(self, name: str, seconds: float | None) -> None:
+        self.name = name
+        self.seconds = seconds
+        if self.scope is not None:
+            self.scope.deadline = trio.current_time() + seconds if seconds is not None else math.inf
+
+
+def _timeout_error(phase: _Phase, where: str) -> Exception:
+    if phase.name == "write":
+        return WriteTimeout(f"sending to {where} took longer than write timeout {phase.seconds}s", phase.seconds)
+    return ReadTimeout(f"no data from {where} within read timeout {phase.seconds}s", phase.seconds)
+
+
+class _Exchange:
+    """The state of one request on one connection, until its response body is done."""
+
+    __slots__ = (
+        "client",
+        "conn",
+        "decoder",
+        "done",
+        "download_total",
+        "downloaded",
+        "phase",
+        "progress",
+        "released",
+        "timeouts",
+        "upload_total",
+        "uploaded",
+    )
+
+    def __init__(self, client: Client, conn: PooledConnection, timeouts: Timeouts, progress: Progress | None) -> None:
+        self.client = client
+        self.conn = conn
+        self.timeouts = timeouts
+        self.progress = progress
+        self.phase = _Phase()
+        self.done = False
+        self.released = False
+        self.decoder: BoundedDecoder | None = None
+        self.download_total: int | None = None
+        self.downloaded = 0
+        self.upload_total: int | None = None
+        self.uploaded = 0
+
+    def report(self) -> None:
+        if self.progress is not None:
+            if self.progress(self.download_total, self.downloaded, self.upload_total, self.uploaded) is False:
+                raise Cancelled("request cancelled by its progress callback")
+
+    async def receive(self) -> None:
+        conn = self.conn
+        seconds = self.timeouts.read
+        if self.phase.scope is not None:
+            self.phase.arm("read", seconds)
+            with io_errors(conn.where):
+                data = await conn.stream.receive_some(self.client.config.read_size)
+        else:
+            with trio.move_on_after(seconds if seconds is not None else math.inf) as scope:
+                with io_errors(conn.where):
+                    data = await conn.stream.receive_some(self.client.config.read_size)
+            if scope.cancelled_caught:
+                raise ReadTimeout(f"no data from {conn.where} within read timeout {seconds}s", seconds)
+        conn.proto.receive_data(data)
+
+    async def send(self, data: bytes) -> None:
+        self.phase.arm("write", self.timeouts.write)
+        with io_errors(self.conn.where, writing=True):
+            await self.conn.stream.send_all(data)
+
+    async def release(self, reusable: bool) -> None:
+        if not self.released:
+            self.released = True
+            await self.client._pool.release(self.conn, reusable)
+
+    async def body(self) -> AsyncIterator[bytes]:
+        """The response body, decoded; releases the connection when done or abandoned."""
+        proto = self.conn.proto
+        ok = False
+        try:
+            while True:
+                event = proto.next_event()
+                if type(event) is bytes:
+                    self.downloaded += len(event)
+                    self.report()
+                    if self.decoder is None:
+                        yield event
+                    else:
+                        for piece in self.decoder.feed(event):
+                            yield piece
+                elif event is NEED_DATA:
+                    await self.receive()
+                elif type(event) is EndOfMessage:
+                    if self.decoder is not None:
+                        for piece in self.decoder.finish():
+                            yield piece
+                    ok = True
+                    return
+                else:
+                    raise RemoteProtocolError(
+                        f"{self.conn.where} closed the connection before the response body was complete"
+                    )
+        finally:
+            self.done = True
+            with trio.CancelScope(shield=True):
+                await self.release(ok)
+
+
+class Client:
+    """An HTTP/1.1 client with a connection pool; use it as ``async with rttp.Client() as c``.
+
+    Keyword settings are those of :class:`rttp.ClientConfig` plus ``base_url``,
+    ``headers`` and ``params`` sent with every request. ``timeout`` may be a number,
+    None, or a :class:`rttp.Timeouts`; ``limits`` a :class:`rttp.Limits`.
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str | URL | None = None,
+        headers: HeadersLike = None,
+        params: QueryLike | None = None,
+        timeout: TimeoutsLike = _UNSET,
+        limits: Limits | None = None,
+        config: ClientConfig | None = None,
+        **settings: Any,
+    ) -> None:
+        if timeout is not _UNSET:
+            settings["timeout"] = Timeouts.of(timeout)
+        if limits is not None:
+            settings["limits"] = limits
+        if "plugins" in settings:
+            settings["plugins"] = tuple(settings["plugins"])
+        if "disable" in settings:
+            settings["disable"] = tuple(settings["disable"])
+        self.config = ClientConfig(**settings) if config is None else _replace(config, settings)
+        self.base_url = URL(base_url) if base_url is not None else None
+        self.headers = Headers(headers)
+        self.params = params
+        self.plugins: Plugins = get_plugins(self.config.plugins, self.config.disable)
+        self._backend = self.plugins.backend(self.config.http_backend)
+        self._ssl_context = client_context(self.config.verify, self.config.cert)
+        self._ssl_key = id(self._ssl_context)
+        self._pool = ConnectionPool(self.plugins, self._backend, self.config)
+        self._nursery: trio.Nursery | None = None
+        self._nursery_cm: Any = None
+        encodings = [e for e in self.plugins.encodings if e != "x-gzip"]
+        self._accept_encoding = ", ".join(encodings).encode("ascii") if encodings else None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def __aenter__(self) -> Client:
+        self._nursery_cm = trio.open_nursery()
+        self._nursery = await self._nursery_cm.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        try:
+            await self._pool.aclose()
+        finally:
+            cm, self._nursery_cm, self._nursery = self._nursery_cm, None, None
+            result: bool | None = await cm.__aexit__(*exc_info)
+        return result
+
+    async def aclose(self) -> None:
+        """Close idle pooled connections (``async with`` does this on exit)."""
+        await self._pool.aclose()
+
+    @property
+    def nursery(self) -> trio.Nursery:
+        """The client's own nursery, where background requests run."""
+        if self._nursery is None:
+            raise RuntimeError("use the client as 'async with rttp.Client() as client:' first")
+        return self._nursery
+
+    @property
+    def pool(self) -> ConnectionPool:
+        """The connection pool (for introspection: idle and in-use counts)."""
+        return self._pool
+
+    # -- building requests ------------------------------------------------------------------
+    def build_request(
+        self,
+        method: str,
+        url: str | URL,
+        *,
+        params: QueryLike | None = None,
+        headers: HeadersLike = None,
+        content: bytes | str | Any = None,
+        data: Mapping[str, Any] | None = None,
+        json: Any = _UNSET,
+    ) -> Request:
+        """A :class:`Request` with the client's base URL, default headers and body encoding."""
+        target = URL(url) if self.base_url is None else self.base_url.join(str(url))
+        if self.params is not None:
+            target = URL(target, params=self.params)
+        if params is not None:
+            target = URL(target, params=params)
+        merged = self.headers.copy()
+        if headers is not None:
+            for name, value in Headers(headers).raw:
+                merged[name.decode("latin-1")] = value.decode("latin-1")
+        body: Any = content
+        if json is not _UNSET:
+            body = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+            merged.setdefault_raw(b"Content-Type", b"application/json")
+        elif data is not None:
+            body = urlencode(list(data.items()), doseq=True).encode("ascii")
+            merged.setdefault_raw(b"Content-Type", b"application/x-www-form-urlencoded")
+        return Request(method, target, headers=merged, body=body)
+
+    # -- the public request API -------------------------------------------------------------
+    async def request(
+        self,
+        method: str,
+        url: str | URL,
+        *,
+        params: QueryLike | None = None,
+        headers: HeadersLike = None,
+        content: bytes | str | Any = None,
+        data: Mapping[str, Any] | None = None,
+        json: Any = _UNSET,
+        timeout: TimeoutsLike = _UNSET,
+        follow_redirects: bool | None = None,
+        progress: Progress | None = None,
+    ) -> Response:
+        """Send a request and read the whole response body."""
+        request = self.build_request(
+            method, url, params=params, headers=headers, content=content, data=data, json=json
+        )
+        return await self.send(
+            request, timeout=timeout, follow_redirects=follow_redirects, progress=progress
+        )
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        url: str | URL,
+        *,
+        params: QueryLike | None = None,
+        headers: HeadersLike = None,
+        content: bytes | str | Any = None,
+        data: Mapping[str, Any] | None = None,
+        json: Any = _UNSET,
+        timeout: TimeoutsLike = _UNSET,
+        follow_redirects: bool | None = None,
+        progress: Progress | None = None,
+    ) -> AsyncIterator[Response]:
+        """Send a request; the response body streams (``async for chunk in response.stream()``).
+
+        The connection returns to the pool when the body has been read or the block exits.
+        """
+        request = self.build_request(
+            method, url, params=params, headers=headers, content=content, data=data, json=json
+        )
+        response = await self.send(
+            request,
+            timeout=timeout,
+            follow_redirects=follow_redirects,
+            progress=progress,
+            stream=True,
+        )
+        try:
+            yield response
+        finally:
+            with trio.CancelScope(shield=True):
+                await response.aclose()
+
+    async def get(self, url: str | URL, **kwargs: Any) -> Response:
+        """``GET``."""
+        return await self.request("GET", url, **kwargs)
+
+    async def head(self, url: str | URL, **kwargs: Any) -> Response:
+        """``HEAD``."""
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: str | URL, **kwargs: Any) -> Response:
+        """``OPTIONS``."""
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def post(self, url: str | URL, **kwargs: Any) -> Response:
+        """``POST``."""
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str | URL, **kwargs: Any) -> Response:
+        """``PUT``."""
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str | URL, **kwargs: Any) -> Response:
+        """``PATCH``."""
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str | URL, **kwargs: Any) -> Response:
+        """``DELETE``."""
+        return await self.request("DELETE", url, **kwargs)
+
+    # -- sending ----------------------------------------------------------------------------
+    async def send(
+        self,
+        request: Request,
+        *,
+        timeout: TimeoutsLike = _UNSET,
+        follow_redirects: bool | None = None,
+        progress: Progress | None = None,
+        stream: bool = False,
+    ) -> Response:
+        """Send a built request, following redirects; ``stream=True`` leaves the body unread."""
+        timeouts = self.config.timeout if timeout is _UNSET else Timeouts.of(timeout)
+        follow = self.config.follow_redirects if follow_redirects is None else follow_redirects
+        history: list[Response] = []
+        while True:
+            response = await self._send_one(request, timeouts, progress, stream=stream or follow)
+            if not (follow and response.status in _REDIRECTS and "location" in response.headers):
+                if not stream:
+                    await self._read_body(response, timeouts)
+                response.extensions["history"] = history
+                return response
+            next_request = self._redirect(request, response, len(history) + 1)
+            await self._discard(response)
+            history.append(response)
+            if next_request is None:
+                return response
+            request = next_request
+
+    async def _discard(self, response: Response) -> None:
+        if response.is_streaming:
+            with trio.move_on_after(self.config.timeout.read or 5.0):
+                try:
+                    total = 0
+                    async for chunk in response.stream():
+                        total += len(chunk)
+                        if total > 65536:
+                            break
+                except TransportError:
+                    pass
+        await response.aclose()
+
+    async def _read_body(self, response: Response, timeouts: Timeouts) -> None:
+        exchange: _Exchange | None = response.extensions.get("exchange")
+        if exchange is None or not response.is_streaming:
+            return
+        with trio.CancelScope() as scope:
+            exchange.phase.scope = scope
+            try:
+                await response.read()
+            finally:
+                exchange.phase.scope = None
+        if scope.cancelled_caught:
+            raise _timeout_error(exchange.phase, exchange.conn.where)
+
+    def _redirect(self, request: Request, response: Response, count: int) -> Request | None:
+        if count > self.config.max_redirects:
+            raise TooManyRedirects(
+                f"more than max_redirects={self.config.max_redirects} redirects, last to "
+                f"{response.headers.get('location')!r}"
+            )
+        location = response.headers["location"]
+        target = request.url.join(location)
+        if target.scheme not in self.plugins.client_transports:
+            raise UnsafeRedirect(f"refusing to follow a redirect to unsupported scheme {str(target)!r}")
+        if request.url.is_secure and not target.is_secure:
+            raise UnsafeRedirect(
+                f"refusing to follow a redirect from https to plain {target.scheme}: {str(target)!r}"
+            )
+        method = request.method
+        body: Any = request._content if request._content is not None else request._stream
+        headers = request.headers.copy()
+        if response.status == 303 and method != "HEAD" or response.status in (301, 302) and method == "POST":
+            method, body = "GET", None
+            for name in ("content-length", "content-type", "transfer-encoding", "content-encoding"):
+                headers.pop(name, None)
+        elif request._content is None:
+            return None  # a streamed body cannot be replayed: hand back the redirect
+        if target.origin != request.url.origin:
+            headers = Headers.from_raw([(n, v) for n, v in headers.raw if n.lower() not in _SENSITIVE])
+        headers["Host"] = target.host_header
+        return Request(method, target, headers=headers, body=body)
+
+    async def _send_one(
+        self, request: Request, timeouts: Timeouts, progress: Progress | None, *, stream: bool
+    ) -> Response:
+        config = self.config
+        url = request.url
+        if config.disabled:
+            raise TransportError(f"networking is disabled for this client (requested {url})")
+        if config.enforce_https and url.scheme in _PLAIN_SCHEMES:
+            raise UnsupportedScheme(f"plain {url.scheme} is refused because enforce_https is on: {url}")
+        method = request.method.encode("ascii")
+        target = url.target.encode("ascii")
+        check_method(method)
+        check_target(target)
+        headers = self._wire_headers(request)
+        check_headers(headers)
+        options = ConnectOptions(ssl_context=self._ssl_context if url.is_secure else None)
+        attempts = 2 if request.method in _IDEMPOTENT and request._content is not None else 1
+        for attempt in range(attempts):
+            conn = await self._pool.acquire(url, options, self._ssl_key if url.is_secure else 0)
+            exchange = _Exchange(self, conn, timeouts, progress)
+            try:
+                with trio.CancelScope() as scope:
+                    exchange.phase.scope = scope
+                    response = await self._exchange(exchange, request, method, target, headers)
+                exchange.phase.scope = None
+                if scope.cancelled_caught:
+                    raise _timeout_error(exchange.phase, conn.where)
+            except (ReadError, WriteError, RemoteProtocolError):
+                await _release_quietly(exchange)
+                if conn.reused and attempt + 1 < attempts:
+                    continue  # a stale keep-alive connection failed before any answer: retry once
+                raise
+            except BaseException:
+                await _release_quietly(exchange)
+                raise
+            response.request = request
+            response.url = url
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wire_headers(self, request: Request) -> list[tuple[bytes, bytes]]:
+        headers = request.headers
+        raw = list(headers.raw)
+        present = {name.lower() for name, _ in raw}
+        if b"host" not in present:
+            raw.insert(0, (b"Host", request.url.host_header.encode("ascii")))
+        if b"user-agent" not in present and self.config.user_agent:
+            raw.append((b"User-Agent", encode_header_text(self.config.user_agent)))
+        if b"accept" not in present:
+            raw.append((b"Accept", b"*/*"))
+        if b"accept-encoding" not in present and self.config.decode_content and self._accept_encoding:
+            raw.append((b"Accept-Encoding", self._accept_encoding))
+        body = request._content
+        if body is not None:
+            if (body or request.method in ("POST", "PUT", "PATCH")) and b"content-length" not in present:
+                raw.append((b"Content-Length", str(len(body)).encode("ascii")))
+        elif b"content-length" not in present and b"transfer-encoding" not in present:
+            raw.append((b"Transfer-Encoding", b"chunked"))
+        return raw
+
+    async def _exchange(
+        self,
+        exchange: _Exchange,
+        request: Request,
+        method: bytes,
+        target: bytes,
+        headers: list[tuple[bytes, bytes]],
+    ) -> Response:
+        conn = exchange.conn
+        proto = conn.proto
+        body = request._content
+        try:
+            if body is not None:
+                exchange.upload_total = len(body)
+                data = proto.send_request(method, target, headers)
+                if body:
+                    data += proto.send_data(body)
+                data += proto.send_end()
+                await exchange.send(data)
+                exchange.uploaded = len(body)
+                if body:
+                    exchange.report()
+            else:
+                declared = request.headers.get("content-length")
+                exchange.upload_total = int(declared) if declared and declared.isdigit() else None
+                await exchange.send(proto.send_request(method, target, headers))
+                async for chunk in request.stream():
+                    await exchange.send(proto.send_data(chunk))
+                    exchange.uploaded += len(chunk)
+                    exchange.report()
+                await exchange.send(proto.send_end())
+        except WriteError:
+            # the server may have answered early (413, 401) and closed: read what it said
+            pass
+        head = await self._read_head(exchange)
+        response = Response.__new__(Response)
+        response.status = head.status
+        response._reason = head.reason.decode("latin-1")
+        response.headers = Headers.from_raw(head.headers)
+        response.http_version = head.http_version.decode("ascii")
+        response.request = request
+        response.url = None
+        response.extensions = {"exchange": exchange}
+        response._consumed = False
+        length = response.headers.get("content-length")
+        exchange.download_total = int(length) if length and length.isdigit() else None
+        codings = parse_content_encoding(response.headers.get("content-encoding"))
+        if codings and self.config.decode_content and request.method != "HEAD":
+            encodings = self.plugins.encodings
+            if all(c in encodings or c == "identity" for c in codings):
+                exchange.decoder = BoundedDecoder(
+                    [encodings[c].decoder() for c in reversed(codings) if c != "identity"],
+                    max_size=self.config.max_decoded_size,
+                    max_ratio=self.config.max_decompression_ratio,
+                )
+        response._content = None
+        response._stream = exchange.body()
+        response._aclose = _closer(response, exchange)
+        exchange.report()
+        return response
+
+    async def _read_head(self, exchange: _Exchange) -> ResponseHead:
+        proto = exchange.conn.proto
+        while True:
+            event = proto.next_event()
+            if event is NEED_DATA:
+                await exchange.receive()
+                continue
+            if type(event) is ResponseHead:
+                if event.status >= 200 or event.status == 101:
+                    return event
+                continue  # 100 Continue, 103 Early Hints
+            raise RemoteProtocolError(
+                f"{exchange.conn.where} closed the connection without sending a response"
+            )
+
+
+def _closer(response: Response, exchange: _Exchange) -> Callable[[], Any]:
+    async def aclose() -> None:
+        if not exchange.done:
+            stream = response._stream
+            aclose_gen = getattr(stream, "aclose", None)
+            if aclose_gen is not None:
+                await aclose_gen()
+            await exchange.release(False)
+
+    return aclose
+
+
+async def _release_quietly(exchange: _Exchange) -> None:
+    with trio.CancelScope(shield=True):
+        await exchange.release(False)
+
+
+def _replace(config: ClientConfig, settings: dict[str, Any]) -> ClientConfig:
+    return dataclasses.replace(config, **settings) if settings else config

@@ -1,0 +1,66 @@
+"""Translating Trio, ssl and OS exceptions into :mod:`rttp.errors`: the one place it happens."""
+
+from __future__ import annotations
+
+import errno
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import trio
+
+from ..errors import ConnectError, ReadError, RTTPError, TLSError, TransportError, WriteError
+
+__all__ = ["connect_errors", "io_errors", "is_peer_gone"]
+
+_PEER_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError, ssl.SSLError)
+
+
+def is_peer_gone(exc: BaseException) -> bool:
+    """True for the exceptions that mean the peer closed or reset the connection."""
+    return isinstance(exc, _PEER_GONE)
+
+
+def _tls_error(exc: ssl.SSLError, where: str) -> TLSError:
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        detail = exc.verify_message or str(exc)
+        return TLSError(f"certificate verification failed for {where}: {detail}", verify_failed=True)
+    return TLSError(f"TLS handshake with {where} failed: {exc.reason or exc}")
+
+
+@contextmanager
+def connect_errors(where: str) -> Iterator[None]:
+    """Map errors raised while connecting to ``where`` (``"example.org:443"``)."""
+    try:
+        yield
+    except RTTPError:
+        raise
+    except ssl.SSLError as exc:
+        raise _tls_error(exc, where) from exc
+    except trio.BrokenResourceError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, ssl.SSLError):
+            raise _tls_error(cause, where) from exc
+        raise ConnectError(f"connection to {where} broke during setup: {cause or exc}") from exc
+    except socket.gaierror as exc:
+        raise ConnectError(f"cannot resolve {where}: {exc.strerror or exc}") from exc
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ECONNREFUSED or "refused" in reason.lower():
+            raise ConnectError(f"connection to {where} refused") from exc
+        raise ConnectError(f"cannot connect to {where}: {reason}") from exc
+
+
+@contextmanager
+def io_errors(where: str, writing: bool = False) -> Iterator[None]:
+    """Map errors raised while reading from or writing to an open connection."""
+    try:
+        yield
+    except RTTPError:
+        raise
+    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError, ssl.SSLError) as exc:
+        kind: type[TransportError] = WriteError if writing else ReadError
+        verb = "writing to" if writing else "reading from"
+        cause = exc.__cause__ or exc
+        raise kind(f"connection broke while {verb} {where}: {cause}") from exc

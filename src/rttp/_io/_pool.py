@@ -1,0 +1,162 @@
+"""The client connection pool: idle connections per origin, a cap on connections in use.
+
+A connection is keyed by scheme, host, port and TLS settings, so a connection made with
+one certificate policy is never handed to a request that asked for another. Every
+acquire is paired with exactly one release, in a ``finally``: a request cancelled at
+any point (connect, TLS, send, read) gives its slot back.
+"""
+
+from __future__ import annotations
+
+import math
+import select
+from typing import Any
+
+import trio
+
+from .._config import ClientConfig
+from .._model import URL
+from .._plugins import Plugins
+from .._proto._events import ClientProtocol
+from ..errors import ConnectTimeout, PoolTimeout
+from ..plugin import ConnectOptions, ProtocolBackend
+from ._errors import connect_errors
+
+__all__ = ["ConnectionPool", "PooledConnection"]
+
+PoolKey = tuple[str, str, "int | None", int]
+
+
+class PooledConnection:
+    """One client connection: a stream and its protocol state."""
+
+    __slots__ = ("idle_since", "key", "proto", "reused", "stream", "where")
+
+    def __init__(self, stream: trio.abc.Stream, proto: ClientProtocol, key: PoolKey, where: str) -> None:
+        self.stream = stream
+        self.proto = proto
+        self.key = key
+        self.where = where
+        self.idle_since = 0.0
+        self.reused = False
+
+
+def _raw_socket(stream: Any) -> Any:
+    while isinstance(stream, trio.SSLStream):
+        stream = stream.transport_stream
+    return getattr(stream, "socket", None)
+
+
+def _looks_alive(conn: PooledConnection) -> bool:
+    """An idle connection that is readable has been closed (or sent garbage) by the server."""
+    sock = _raw_socket(conn.stream)
+    if sock is None:
+        return True
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return not poller.poll(0)
+    except (OSError, ValueError):
+        return False
+
+
+class ConnectionPool:
+    """Connections per origin for one :class:`~rttp.Client`."""
+
+    def __init__(self, plugins: Plugins, backend: ProtocolBackend, config: ClientConfig) -> None:
+        self._plugins = plugins
+        self._backend = backend
+        self._config = config
+        limits = config.limits
+        self._slots = trio.Semaphore(limits.max_connections) if limits.max_connections else None
+        self._idle: dict[PoolKey, list[PooledConnection]] = {}
+        self._idle_count = 0
+        self._closed = False
+
+    @property
+    def idle_connections(self) -> int:
+        """How many idle connections are kept for reuse."""
+        return self._idle_count
+
+    @property
+    def connections_in_use(self) -> int:
+        """How many connections are lent out to requests now."""
+        if self._slots is None or self._config.limits.max_connections is None:
+            return 0
+        return self._config.limits.max_connections - self._slots.value
+
+    async def acquire(
+        self, url: URL, options: ConnectOptions, key_extra: int
+    ) -> PooledConnection:
+        """A connection to ``url``'s origin: an idle one if fresh, else a new one."""
+        timeouts = self._config.timeout
+        if self._slots is not None:
+            seconds = timeouts.pool
+            with trio.move_on_after(seconds if seconds is not None else math.inf) as scope:
+                await self._slots.acquire()
+            if scope.cancelled_caught:
+                raise PoolTimeout(
+                    f"no connection became free within pool timeout {seconds}s "
+                    f"(max_connections={self._config.limits.max_connections})",
+                    seconds,
+                )
+        try:
+            return await self._get(url, options, key_extra)
+        except BaseException:
+            if self._slots is not None:
+                self._slots.release()
+            raise
+
+    async def _get(self, url: URL, options: ConnectOptions, key_extra: int) -> PooledConnection:
+        key: PoolKey = (url.scheme, url.host, url.port, key_extra)
+        idle = self._idle.get(key)
+        expiry = self._config.limits.keepalive_expiry
+        now = trio.current_time()
+        while idle:
+            conn = idle.pop()
+            self._idle_count -= 1
+            if now - conn.idle_since < expiry and _looks_alive(conn):
+                conn.reused = True
+                return conn
+            await trio.aclose_forcefully(conn.stream)
+        transport = self._plugins.transport_for_url(url.scheme)
+        where = url.unix_path or f"{url.host}:{url.port}"
+        connect_timeout = self._config.timeout.connect
+        with trio.move_on_after(connect_timeout if connect_timeout is not None else math.inf) as scope:
+            with connect_errors(where):
+                stream = await transport.connect(url, options)
+        if scope.cancelled_caught:
+            raise ConnectTimeout(
+                f"connecting to {where} took longer than connect timeout {connect_timeout}s",
+                connect_timeout,
+            )
+        proto = self._backend.client(self._config.protocol_limits)
+        return PooledConnection(stream, proto, key, where)
+
+    async def release(self, conn: PooledConnection, reusable: bool) -> None:
+        """Give a connection back: kept idle if reusable and there is room, else closed."""
+        try:
+            limits = self._config.limits
+            if (
+                reusable
+                and not self._closed
+                and self._idle_count < limits.max_keepalive_connections
+                and conn.proto.start_next_cycle()
+            ):
+                conn.idle_since = trio.current_time()
+                self._idle.setdefault(conn.key, []).append(conn)
+                self._idle_count += 1
+            else:
+                await trio.aclose_forcefully(conn.stream)
+        finally:
+            if self._slots is not None:
+                self._slots.release()
+
+    async def aclose(self) -> None:
+        """Close every idle connection; connections in use close when released."""
+        self._closed = True
+        idle, self._idle = self._idle, {}
+        self._idle_count = 0
+        for conns in idle.values():
+            for conn in conns:
+                await trio.aclose_forcefully(conn.stream)

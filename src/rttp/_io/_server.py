@@ -1,0 +1,820 @@
+"""The HTTP/1.1 server: Trio I/O around a protocol backend.
+
+Structure: :class:`Server` opens listeners through transport plugins, runs one accept
+loop per listener and one task per connection in its own nursery, plus one *sweeper*
+task. Each connection owns a single cancel scope; instead of creating a timeout per
+receive, a connection records the float deadline of its current phase (idle, head,
+body, handler, write) and the sweeper cancels the scopes whose deadline has passed.
+The Date header is cached per second; a small response (head and body) goes out in
+one write.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import errno
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Final
+
+import trio
+
+from .._config import ServerConfig
+from .._model import URL, Headers, Request, Response, reason_phrase
+from .._plugins import Plugins, get_plugins
+from .._proto._encoding import (
+    BoundedDecoder,
+    choose_encoding,
+    is_compressible,
+    parse_content_encoding,
+)
+from .._proto._events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, RequestHead, ServerProtocol
+from .._proto._validate import check_headers, check_reason
+from ..errors import DecodingError, LocalProtocolError, ProtocolError, RemoteProtocolError, TooLarge
+from ..plugin import ListenOptions, Transport
+from ._errors import is_peer_gone
+from ._tls import server_context
+
+__all__ = ["Handler", "Server", "serve"]
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+access_log = logging.getLogger("rttp.access")
+error_log = logging.getLogger("rttp.error")
+
+# connection phases (what the current deadline guards)
+_IDLE: Final = 0
+_HEAD: Final = 1
+_BODY: Final = 2
+_HANDLER: Final = 3
+_WRITE: Final = 4
+
+_NO_BODY_STATUS = frozenset({204, 304})
+_STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
+
+_date_cache: list[Any] = [0, b""]
+
+
+def _date_header() -> bytes:
+    """The ``Date`` value, formatted at most once a second."""
+    now = int(time.time())
+    if now != _date_cache[0]:
+        _date_cache[0] = now
+        _date_cache[1] = email.utils.formatdate(now, usegmt=True).encode("ascii")
+    value: bytes = _date_cache[1]
+    return value
+
+
+class _Connection:
+    """Per-connection state the sweeper and shutdown look at."""
+
+    __slots__ = (
+        "closing",
+        "deadline",
+        "expect_continue",
+        "phase",
+        "proto",
+        "scope",
+        "stream",
+        "timed_out",
+    )
+
+    def __init__(self, stream: trio.abc.Stream, proto: ServerProtocol) -> None:
+        self.stream = stream
+        self.proto = proto
+        self.scope = trio.CancelScope()
+        self.deadline = math.inf
+        self.phase = _IDLE
+        self.timed_out = False
+        self.closing = False
+        self.expect_continue = False
+
+
+class _Prepared:
+    """A response ready for the wire: validated head, and a bytes body or an encoder."""
+
+    __slots__ = ("body", "encoder", "headers", "no_body", "reason", "status")
+
+    def __init__(
+        self,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes | None,
+        encoder: Any,
+        no_body: bool,
+    ) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+        self.encoder = encoder
+        self.no_body = no_body
+
+
+class _PrefixedStream(trio.abc.Stream):
+    """A stream that first returns bytes already received (after a protocol upgrade)."""
+
+    def __init__(self, stream: trio.abc.Stream, prefix: bytes) -> None:
+        self.transport_stream = stream
+        self._prefix = prefix
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.transport_stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.transport_stream.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self._prefix:
+            if max_bytes is None or max_bytes >= len(self._prefix):
+                data, self._prefix = self._prefix, b""
+            else:
+                data, self._prefix = self._prefix[:max_bytes], self._prefix[max_bytes:]
+            return data
+        return await self.transport_stream.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.transport_stream.aclose()
+
+
+class Server:
+    """An HTTP/1.1 server for one handler on one or more bind targets.
+
+    ``async with trio.open_nursery() as nursery:
+    addresses = await nursery.start(Server(handler, "http://127.0.0.1:0").serve)``.
+    :meth:`shutdown` stops accepting, lets in-flight requests finish within
+    ``shutdown_grace`` seconds, then cancels what is left.
+    """
+
+    def __init__(
+        self,
+        handler: Handler,
+        *binds: str | URL,
+        config: ServerConfig | None = None,
+        **settings: Any,
+    ) -> None:
+        if config is None:
+            config = ServerConfig(**settings)
+        elif settings:
+            config = config.replace(**settings)
+        self.handler = handler
+        self.config = config
+        self.binds = [URL(b) for b in binds] or [URL("http://127.0.0.1:8000")]
+        self.plugins: Plugins = get_plugins(config.plugins, config.disable)
+        self.backend = self.plugins.backend(config.http_backend)
+        self.addresses: list[URL] = []
+        self._connections: set[_Connection] = set()
+        self._shutdown_requested = trio.Event()
+        self._all_closed = trio.Event()
+        self._accepting = trio.CancelScope()
+        self._limits = config.protocol_limits
+        timeouts = [
+            t
+            for t in (
+                config.header_timeout,
+                config.keep_alive_timeout,
+                config.body_timeout,
+                config.handler_timeout,
+                config.write_timeout,
+            )
+            if t is not None
+        ]
+        self._tick = max(0.01, min([1.0, *(t / 4 for t in timeouts)]))
+        if config.compress_encodings is None:
+            self._encodings = list(self.plugins.encodings)
+        else:
+            self._encodings = [e for e in config.compress_encodings if e in self.plugins.encodings]
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def _listen_options(self, target: URL) -> ListenOptions:
+        context = self.config.ssl_context
+        if context is None and target.is_secure and self.config.certfile:
+            context = server_context(self.config.certfile, self.config.keyfile)
+        return ListenOptions(
+            ssl_context=context, backlog=self.config.backlog, reuse_port=self.config.workers > 1
+        )
+
+    async def serve(
+        self,
+        *,
+        shutdown_trigger: Callable[[], Awaitable[Any]] | None = None,
+        task_status: trio.TaskStatus[list[URL]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Listen, report the bound addresses through ``task_status``, serve until shut down."""
+        opened: list[tuple[Transport, URL, list[trio.abc.Listener[Any]]]] = []
+        try:
+            for target in self.binds:
+                transport = self.plugins.transport_for_bind(target.scheme)
+                listeners = await transport.listen(target, self._listen_options(target))
+                opened.append((transport, target, listeners))
+                self.addresses.extend(transport.bound_address(lst, target) for lst in listeners)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._sweeper)
+                with self._accepting:
+                    async with trio.open_nursery() as accept_nursery:
+                        for _, _, listeners in opened:
+                            for listener in listeners:
+                                accept_nursery.start_soon(self._accept_loop, listener, nursery)
+                        if shutdown_trigger is not None:
+                            accept_nursery.start_soon(self._wait_trigger, shutdown_trigger)
+                        task_status.started(list(self.addresses))
+                        await self._shutdown_requested.wait()
+                        self._accepting.cancel()
+                await self._drain_connections()
+                nursery.cancel_scope.cancel()
+        finally:
+            with trio.CancelScope(shield=True):
+                for transport, target, listeners in opened:
+                    await transport.close_listeners(listeners, target)
+
+    async def _wait_trigger(self, trigger: Callable[[], Awaitable[Any]]) -> None:
+        await trigger()
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Start a graceful shutdown (idempotent; returns at once)."""
+        self._shutdown_requested.set()
+
+    async def _drain_connections(self) -> None:
+        for conn in list(self._connections):
+            conn.closing = True
+            if conn.phase == _IDLE:
+                conn.scope.cancel()
+        if self._connections:
+            with trio.move_on_after(self.config.shutdown_grace):
+                await self._all_closed.wait()
+
+    async def _sweeper(self) -> None:
+        connections = self._connections
+        while True:
+            await trio.sleep(self._tick)
+            now = trio.current_time()
+            for conn in connections:
+                if conn.deadline <= now and not conn.timed_out:
+                    conn.timed_out = True
+                    conn.scope.cancel()
+
+    async def _accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
+        while True:
+            try:
+                stream = await listener.accept()
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
+                    error_log.error("accept() failed (%s); pausing 100 ms", exc)
+                    await trio.sleep(0.1)
+                    continue
+                raise
+            nursery.start_soon(self._handle_connection, stream)
+
+    # -- one connection -------------------------------------------------------------------
+    async def _handle_connection(self, stream: trio.abc.Stream) -> None:
+        conn = _Connection(stream, self.backend.server(self._limits))
+        self._connections.add(conn)
+        self._all_closed = self._all_closed if not self._all_closed.is_set() else trio.Event()
+        upgraded = False
+        try:
+            with conn.scope:
+                upgraded = await self._run(conn)
+            if conn.timed_out and not upgraded:
+                await self._answer_timeout(conn)
+        except Exception as exc:
+            if not is_peer_gone(exc):
+                error_log.exception("connection failed with an unexpected error")
+        finally:
+            self._connections.discard(conn)
+            if not self._connections:
+                self._all_closed.set()
+            if not upgraded:
+                await trio.aclose_forcefully(stream)
+
+    async def _receive(self, conn: _Connection) -> None:
+        data = await conn.stream.receive_some(self.config.read_size)
+        conn.proto.receive_data(data)
+
+    async def _run(self, conn: _Connection) -> bool:
+        """Serve requests until the connection closes; True if it was upgraded away."""
+        config = self.config
+        proto = conn.proto
+        now = trio.current_time
+        keep_alive_timeout = config.keep_alive_timeout or math.inf
+        header_timeout = config.header_timeout or math.inf
+        conn.deadline = now() + header_timeout
+        first = True
+        while True:
+            try:
+                event = proto.next_event()
+                while event is NEED_DATA:
+                    if conn.phase == _IDLE and not first:
+                        conn.deadline = now() + keep_alive_timeout
+                    await self._receive(conn)
+                    if conn.phase == _IDLE:
+                        conn.phase = _HEAD
+                        conn.deadline = now() + header_timeout
+                    event = proto.next_event()
+            except ProtocolError as exc:
+                await self._answer_error(conn, exc)
+                return False
+            if event is CLOSED or event is PAUSED:
+                return False
+            if type(event) is not RequestHead:
+                return False
+            first = False
+            outcome = await self._exchange(conn, event)
+            if outcome is not True:
+                return outcome is None
+            if conn.closing or not proto.start_next_cycle():
+                return False
+            conn.phase = _IDLE
+            conn.deadline = now() + keep_alive_timeout
+
+    async def _exchange(self, conn: _Connection, head: RequestHead) -> bool | None:
+        """One request/response. True: go on; False: close; None: upgraded."""
+        config = self.config
+        proto = conn.proto
+        started = trio.current_time()
+        request, early = self._make_request(conn, head)
+        if early is not None:
+            proto.close_after_response()
+            await self._write(conn, request, early, self._prepare(request, early), started)
+            return False
+        conn.expect_continue = head.expect_continue
+        conn.phase = _HANDLER
+        conn.deadline = started + config.handler_timeout if config.handler_timeout else math.inf
+        body_error: list[ProtocolError] = []
+        if request._content is None:
+            request._stream = self._request_body(conn, request, body_error)
+        try:
+            response = await self.handler(request)
+            if not isinstance(response, Response):
+                raise TypeError(
+                    f"handler returned {type(response).__name__}, expected rttp.Response"
+                )
+        except Exception as exc:
+            if body_error:
+                proto.close_after_response()
+                response = _error_response(body_error[0].status, str(body_error[0]))
+            else:
+                error_log.error(
+                    "handler failed for %s %s", request.method, request.target, exc_info=exc
+                )
+                response = _error_response(500, "Internal Server Error")
+        if response.status == 101:
+            return await self._upgrade(conn, request, response)
+        if head.upgrade is not None or conn.closing:
+            # bytes after a refused upgrade are never parsed as HTTP
+            proto.close_after_response()
+        if not head.keep_alive:
+            proto.close_after_response()
+        if not _body_done(request) and conn.expect_continue:
+            proto.close_after_response()
+        try:
+            prepared = self._prepare(request, response)
+        except LocalProtocolError as exc:
+            error_log.error(
+                "handler for %s %s returned an invalid response: %s",
+                request.method,
+                request.target,
+                exc,
+            )
+            response = _error_response(500, "Internal Server Error")
+            prepared = self._prepare(request, response)
+        sent = await self._write(conn, request, response, prepared, started)
+        if not sent:
+            return False
+        if request._stream is not None and not _body_done(request):
+            return await self._drain_body(conn, request, body_error)
+        return True
+
+    def _make_request(self, conn: _Connection, head: RequestHead) -> tuple[Request, Response | None]:
+        """Build the Request; the second value is an early answer (413, 501…) if one is due."""
+        config = self.config
+        method = head.method.decode("ascii")
+        target = head.target.decode("latin-1")
+        request = Request.__new__(Request)
+        request.method = method
+        request.headers = Headers.from_raw(head.headers)
+        request.http_version = head.http_version.decode("ascii")
+        request.extensions = {}
+        request.scheme = "https" if isinstance(conn.stream, trio.SSLStream) else "http"
+        request.client = _peer(conn.stream)
+        request._url = None
+        request._consumed = False
+        early: Response | None = None
+        if target[:1] != "/":
+            if target == "*" and method == "OPTIONS":
+                pass
+            elif "://" in target:
+                try:
+                    url = URL(target)
+                    request._url = url
+                    target = url.target
+                except ValueError:
+                    early = _error_response(400, f"invalid request target {target!r}")
+            else:
+                early = _error_response(400, f"invalid request target {target[:100]!r}")
+        request.target = target
+        if method == "CONNECT":
+            early = _error_response(501, "CONNECT is not supported by this server")
+        # body framing: nothing to read without Content-Length or Transfer-Encoding
+        length: int | None = None
+        has_body = False
+        coding: str | None = None
+        for name, value in head.headers:
+            low = name.lower()
+            if low == b"content-length":
+                length = int(value.split(b",")[0])
+                has_body = length > 0
+            elif low == b"transfer-encoding":
+                has_body = True
+            elif low == b"content-encoding":
+                coding = value.decode("latin-1")
+        if not has_body:
+            request._content = b""
+            request._stream = None
+            event = conn.proto.next_event()
+            if type(event) is not EndOfMessage:  # pragma: no cover - backend contract
+                raise RemoteProtocolError("a request without a body did not end")
+            return request, early
+        request._content = None
+        request._stream = None
+        if early is None and length is not None and config.max_body_size is not None:
+            if length > config.max_body_size:
+                early = _error_response(
+                    413,
+                    f"request body of {length} bytes is larger than "
+                    f"max_body_size={config.max_body_size}",
+                )
+        if early is None and coding and config.decode_request_bodies:
+            codings = parse_content_encoding(coding)
+            unknown = [c for c in codings if c != "identity" and c not in self.plugins.encodings]
+            if unknown:
+                early = _error_response(415, f"unsupported Content-Encoding {unknown[0]!r}")
+            else:
+                request.extensions["content_codings"] = codings
+                request.headers = Headers.from_raw(
+                    [(n, v) for n, v in head.headers if n.lower() not in _STRIP_FOR_DECODED]
+                )
+        return request, early
+
+    async def _request_body(
+        self, conn: _Connection, request: Request, errors: list[ProtocolError]
+    ) -> AsyncIterator[bytes]:
+        """Read the request body from the connection, enforcing the body limits."""
+        config = self.config
+        proto = conn.proto
+        limit = config.max_body_size
+        body_timeout = config.body_timeout or math.inf
+        now = trio.current_time
+        decoder: BoundedDecoder | None = None
+        codings = request.extensions.get("content_codings")
+        if codings:
+            decoder = BoundedDecoder(
+                [self.plugins.encodings[c].decoder() for c in reversed(codings) if c != "identity"],
+                max_size=limit,
+                max_ratio=config.max_decompression_ratio,
+            )
+        received = 0
+        saved_phase, saved_deadline = conn.phase, conn.deadline
+        try:
+            if conn.expect_continue:
+                conn.expect_continue = False
+                await conn.stream.send_all(proto.send_informational(100, []))
+            while True:
+                event = proto.next_event()
+                if type(event) is bytes:
+                    received += len(event)
+                    if limit is not None and received > limit:
+                        raise TooLarge(
+                            f"request body is larger than max_body_size={limit} bytes",
+                            limit="max_body_size",
+                            value=limit,
+                        )
+                    if decoder is None:
+                        yield event
+                    else:
+                        for piece in decoder.feed(event):
+                            yield piece
+                elif event is NEED_DATA:
+                    conn.phase = _BODY
+                    conn.deadline = now() + body_timeout
+                    await self._receive(conn)
+                    conn.phase, conn.deadline = saved_phase, saved_deadline
+                elif type(event) is EndOfMessage:
+                    if decoder is not None:
+                        for piece in decoder.finish():
+                            yield piece
+                    request.extensions["body_done"] = True
+                    return
+                else:
+                    raise RemoteProtocolError("connection closed before the request body was complete")
+        except ProtocolError as exc:
+            errors.append(exc)
+            raise
+        except DecodingError as exc:
+            wrapped = RemoteProtocolError(f"cannot decode the request body: {exc}")
+            errors.append(wrapped)
+            raise wrapped from exc
+
+    async def _drain_body(
+        self, conn: _Connection, request: Request, errors: list[ProtocolError]
+    ) -> bool:
+        """Discard an unread request body (up to 1 MiB) so the connection can be reused."""
+        if errors or not conn.proto.keep_alive or request._stream is None:
+            return False
+        budget = 1 << 20
+        try:
+            async for chunk in request._stream:
+                budget -= len(chunk)
+                if budget < 0:
+                    return False
+        except (ProtocolError, trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
+
+    async def _upgrade(self, conn: _Connection, request: Request, response: Response) -> bool | None:
+        on_upgrade = response.extensions.get("on_upgrade")
+        if on_upgrade is None or request.headers.get("upgrade") is None:
+            error_log.error("handler answered 101 without an upgrade callback for %s", request.target)
+            conn.proto.close_after_response()
+            error = _error_response(500, "Internal Server Error")
+            await self._write(conn, request, error, self._prepare(request, error), 0.0)
+            return False
+        headers = _final_headers(response.headers.raw, self.config)
+        check_headers(headers)
+        conn.phase = _WRITE
+        conn.deadline = trio.current_time() + (self.config.write_timeout or math.inf)
+        await conn.stream.send_all(conn.proto.send_informational(101, headers))
+        stream = _PrefixedStream(conn.stream, conn.proto.upgrade_trailing_data())
+        conn.phase = _HANDLER
+        conn.deadline = math.inf
+        self._log(request, 101, 0, 0.0)
+        try:
+            await on_upgrade(stream)
+        finally:
+            await trio.aclose_forcefully(stream)
+        return None
+
+    # -- writing --------------------------------------------------------------------------
+    def _prepare(self, request: Request, response: Response) -> _Prepared:
+        """Final status line, headers and body framing of a response, validated."""
+        config = self.config
+        status = response.status
+        head_only = request.method == "HEAD"
+        bodiless_status = status in _NO_BODY_STATUS or status < 200
+        headers = _final_headers(response.headers.raw, config)
+        reason = response.reason.encode("latin-1", "replace") or b"Unknown"
+        check_reason(reason)
+        encoder = None
+        body = response._content
+        if config.compress and self._encodings and not bodiless_status:
+            encoding = self._negotiate(request, response, body)
+            if encoding is not None:
+                encoder = self.plugins.encodings[encoding].encoder()
+                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+                headers.append((b"Content-Encoding", encoding.encode("ascii")))
+                _add_vary(headers)
+                if body is not None:
+                    body = encoder.compress(body) + encoder.flush()
+                    encoder = None
+        if body is not None and not bodiless_status:
+            headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+            headers.append((b"Content-Length", str(len(body)).encode("ascii")))
+        check_headers(headers)
+        return _Prepared(status, reason, headers, body, encoder, head_only or bodiless_status)
+
+    async def _write(
+        self,
+        conn: _Connection,
+        request: Request,
+        response: Response,
+        prepared: _Prepared,
+        started: float,
+    ) -> bool:
+        """Send a prepared response; False if the connection must close afterwards."""
+        proto = conn.proto
+        stream = conn.stream
+        write_timeout = self.config.write_timeout or math.inf
+        conn.phase = _WRITE
+        conn.deadline = trio.current_time() + write_timeout
+        status, reason, headers, body = prepared.status, prepared.reason, prepared.headers, prepared.body
+        sent = 0
+        if body is not None or prepared.no_body:
+            if prepared.no_body:
+                await stream.send_all(proto.send_response(status, reason, headers, b""))
+                if response._stream is not None:
+                    await _close_iterable(response._stream)
+            else:
+                await stream.send_all(proto.send_response(status, reason, headers, body))
+                sent = len(body)  # type: ignore[arg-type]
+            self._log(request, status, sent, started)
+            return True
+        encoder = prepared.encoder
+        pending = proto.send_response(status, reason, headers)
+        try:
+            async for chunk in response.stream():
+                if encoder is not None:
+                    chunk = encoder.compress(chunk) + encoder.sync()
+                await stream.send_all(pending)
+                conn.deadline = trio.current_time() + write_timeout
+                sent += len(chunk)
+                pending = proto.send_data(chunk)
+            if encoder is not None:
+                tail = encoder.flush()
+                if tail:
+                    pending += proto.send_data(tail)
+                    sent += len(tail)
+            pending += proto.send_end()
+        except Exception as exc:
+            if is_peer_gone(exc):
+                raise
+            # the head may be out already: the only honest signal left is to cut the connection
+            error_log.error(
+                "response body for %s %s failed after %d bytes: %r",
+                request.method,
+                request.target,
+                sent,
+                exc,
+                exc_info=not isinstance(exc, ProtocolError),
+            )
+            return False
+        await stream.send_all(pending)
+        self._log(request, status, sent, started)
+        return True
+
+    def _negotiate(self, request: Request, response: Response, body: bytes | None) -> str | None:
+        accept = request.headers.get("accept-encoding")
+        if not accept:
+            return None
+        config = self.config
+        headers = response.headers
+        if "content-encoding" in headers or "content-range" in headers:
+            return None
+        content_type = headers.get("content-type")
+        if not is_compressible(content_type, config.compress_types):
+            return None
+        if content_type and content_type.startswith("text/event-stream"):
+            return None
+        if body is not None and len(body) < config.compress_min_size:
+            return None
+        if body is None:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) < config.compress_min_size:
+                return None
+        return choose_encoding(accept, self._encodings)
+
+    async def _answer_error(self, conn: _Connection, exc: ProtocolError) -> None:
+        """Answer a protocol error with its status and a plain-text message, then close."""
+        response = _error_response(exc.status, str(exc))
+        conn.proto.close_after_response()
+        try:
+            data = conn.proto.send_response(
+                response.status,
+                response.reason.encode("latin-1"),
+                _final_headers(response.headers.raw + [(b"Connection", b"close")], self.config),
+                response.body,
+            )
+        except ProtocolError:
+            return
+        conn.phase = _WRITE
+        conn.deadline = trio.current_time() + (self.config.write_timeout or math.inf)
+        await conn.stream.send_all(data)
+        access_log.info('%s - "<malformed request>" %d', _client_text(conn.stream), exc.status)
+
+    async def _answer_timeout(self, conn: _Connection) -> None:
+        phase = conn.phase
+        if phase == _IDLE or phase == _WRITE:
+            return
+        config = self.config
+        if phase == _HEAD:
+            response = _error_response(
+                408, f"request head not received within header_timeout={config.header_timeout}s"
+            )
+        elif phase == _BODY:
+            response = _error_response(
+                408, f"request body stalled for longer than body_timeout={config.body_timeout}s"
+            )
+        else:
+            response = _error_response(
+                503, f"the handler did not answer within handler_timeout={config.handler_timeout}s"
+            )
+        conn.proto.close_after_response()
+        try:
+            data = conn.proto.send_response(
+                response.status,
+                response.reason.encode("latin-1"),
+                _final_headers(response.headers.raw + [(b"Connection", b"close")], config),
+                response.body,
+            )
+        except ProtocolError:
+            return
+        with trio.move_on_after(1.0):
+            try:
+                await conn.stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+
+    def _log(self, request: Request, status: int, sent: int, started: float) -> None:
+        if self.config.access_log and access_log.isEnabledFor(logging.INFO):
+            elapsed = (trio.current_time() - started) * 1000 if started else 0.0
+            access_log.info(
+                '%s - "%s %s HTTP/%s" %d %d %.1fms',
+                _client_text_of(request.client),
+                request.method,
+                request.target,
+                request.http_version,
+                status,
+                sent,
+                elapsed,
+            )
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _body_done(request: Request) -> bool:
+    return request._stream is None or bool(request.extensions.get("body_done"))
+
+
+def _error_response(status: int, message: str) -> Response:
+    body = f"{status} {reason_phrase(status)}: {message}\n" if message else ""
+    return Response(status, [(b"Content-Type", b"text/plain; charset=utf-8")], body.encode())
+
+
+def _final_headers(raw: list[tuple[bytes, bytes]], config: ServerConfig) -> list[tuple[bytes, bytes]]:
+    has_date = has_server = False
+    for name, _ in raw:
+        low = name.lower()
+        if low == b"date":
+            has_date = True
+        elif low == b"server":
+            has_server = True
+    headers = list(raw)
+    if not has_date:
+        headers.append((b"Date", _date_header()))
+    if not has_server and config.server_header:
+        headers.append((b"Server", config.server_header.encode("latin-1")))
+    return headers
+
+
+def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"vary":
+            if b"accept-encoding" not in value.lower() and value.strip() != b"*":
+                headers[index] = (name, value + b", Accept-Encoding")
+            return
+    headers.append((b"Vary", b"Accept-Encoding"))
+
+
+async def _close_iterable(iterable: Any) -> None:
+    aclose = getattr(iterable, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+def _peer(stream: trio.abc.Stream) -> tuple[str, int] | None:
+    inner: Any = stream
+    while isinstance(inner, (trio.SSLStream, _PrefixedStream)):
+        inner = inner.transport_stream
+    sock = getattr(inner, "socket", None)
+    if sock is None:
+        return None
+    try:
+        peer = sock.getpeername()
+    except OSError:
+        return None
+    if isinstance(peer, tuple):
+        return (peer[0], peer[1])
+    return (str(peer) or "unix", 0)
+
+
+def _client_text_of(client: tuple[str, int] | None) -> str:
+    if client is None:
+        return "-"
+    return f"{client[0]}:{client[1]}" if client[1] else client[0]
+
+
+def _client_text(stream: trio.abc.Stream) -> str:
+    return _client_text_of(_peer(stream))
+
+
+async def serve(
+    handler: Handler,
+    *binds: str | URL,
+    shutdown_trigger: Callable[[], Awaitable[Any]] | None = None,
+    task_status: trio.TaskStatus[list[URL]] = trio.TASK_STATUS_IGNORED,
+    **settings: Any,
+) -> None:
+    """Serve ``handler`` on ``binds`` until cancelled (or until ``shutdown_trigger`` returns).
+
+    Use with ``nursery.start``: it returns the bound addresses once listening::
+
+        addresses = await nursery.start(rttp.serve, handler, "http://127.0.0.1:0")
+
+    Keyword settings are those of :class:`rttp.ServerConfig`. When ``shutdown_trigger``
+    returns, the server stops accepting, lets in-flight requests finish within
+    ``shutdown_grace`` seconds, and returns.
+    """
+    server = Server(handler, *binds, **settings)
+    await server.serve(shutdown_trigger=shutdown_trigger, task_status=task_status)
+

@@ -1,0 +1,62 @@
+"""Building the TLS contexts trio-rttp uses (TLS >= 1.2, AEAD ciphers, ALPN http/1.1)."""
+
+from __future__ import annotations
+
+import ssl
+
+from ..errors import TLSError
+
+__all__ = ["client_context", "server_context"]
+
+_AEAD_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
+
+
+def server_context(
+    certfile: str, keyfile: str | None = None, *, alpn: tuple[str, ...] = ("http/1.1",)
+) -> ssl.SSLContext:
+    """A server context: TLS 1.2 or newer, forward-secret AEAD ciphers only, ALPN set."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_ciphers(_AEAD_CIPHERS)
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise TLSError(
+            f"cannot load TLS certificate {certfile!r} / key {keyfile!r}: {exc}"
+        ) from exc
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
+    return context
+
+
+def client_context(
+    verify: bool | str | ssl.SSLContext = True,
+    cert: str | tuple[str, str] | None = None,
+    *,
+    alpn: tuple[str, ...] = ("http/1.1",),
+) -> ssl.SSLContext:
+    """A client context: verification on (system CAs, or ``verify`` as a CA file), ALPN set."""
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif verify is True:
+        context = ssl.create_default_context()
+    else:
+        try:
+            context = ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise TLSError(f"cannot load CA bundle {verify!r}: {exc}") from exc
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert is not None:
+        certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+        try:
+            context.load_cert_chain(certfile, keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise TLSError(f"cannot load client certificate {certfile!r}: {exc}") from exc
+    if alpn:
+        context.set_alpn_protocols(list(alpn))
+    return context

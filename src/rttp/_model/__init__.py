@@ -1,0 +1,26 @@
+"""The core model: URL, Headers, Request, Response and the status table. No I/O, no trio."""
+
+from ._headers import MULTIPLE, Headers, HeadersLike, encode_header_text
+from ._messages import Body, HTTPStatusError, Request, Response, StreamConsumed
+from ._status import Code, code_name, reason_phrase, response_codes
+from ._url import DEFAULT_PORTS, URL, QueryLike, QueryParams
+
+__all__ = [
+    "DEFAULT_PORTS",
+    "MULTIPLE",
+    "URL",
+    "Body",
+    "Code",
+    "HTTPStatusError",
+    "Headers",
+    "HeadersLike",
+    "QueryLike",
+    "QueryParams",
+    "Request",
+    "Response",
+    "StreamConsumed",
+    "code_name",
+    "encode_header_text",
+    "reason_phrase",
+    "response_codes",
+]

@@ -1,0 +1,263 @@
+"""Plugin loading (entry points, blocking, per-instance plugins) and the typed facade.
+
+:func:`get_plugins` returns a :class:`Plugins` facade: every registry resolved once
+into plain dicts, so a request never calls a hook. The default set (no extra plugins,
+nothing blocked) is built lazily on first use and shared.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import threading
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, TypeVar
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError, UnsupportedScheme
+from .plugin import (
+    AuthScheme,
+    BodyCodec,
+    ContentEncoding,
+    PluginWarning,
+    ProtocolBackend,
+    Transport,
+)
+
+__all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "Plugins", "get_plugins", "reset_default_plugins"]
+
+ENTRY_POINT_GROUP = "rttp"
+_OWN_DISTRIBUTION = "trio-rttp"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One loaded plugin: its name, what kind of source it came from, and where."""
+
+    name: str
+    kind: str  # "builtin", "entry point" or "instance"
+    source: str  # "trio-rttp 0.1.0: rttp_builtin.transports.tcp"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    obj: Any
+    plugin: str
+
+
+def _entry_points() -> list[importlib.metadata.EntryPoint]:
+    eps = list(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP))
+
+    def dist_name(ep: importlib.metadata.EntryPoint) -> str:
+        return ep.dist.name if ep.dist is not None else ""
+
+    own = [ep for ep in eps if dist_name(ep).lower() == _OWN_DISTRIBUTION]
+    others = sorted(
+        (ep for ep in eps if dist_name(ep).lower() != _OWN_DISTRIBUTION),
+        key=lambda ep: (dist_name(ep).lower(), ep.name),
+    )
+    return own + others
+
+
+def _plugin_name(plugin: object) -> str:
+    name = getattr(plugin, "name", None)
+    if isinstance(name, str) and name:
+        return name
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    return f"{type(plugin).__name__}@{id(plugin):x}"
+
+
+class Plugins:
+    """The typed facade over one assembled plugin set.
+
+    Lookups are dictionary gets; nothing here calls a hook after construction.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, infos: list[PluginInfo]) -> None:
+        self.manager = pm
+        self.infos = infos
+        self.client_transports: dict[str, Transport] = {}
+        self.bind_transports: dict[str, Transport] = {}
+        self.encodings: dict[str, ContentEncoding] = {}
+        self.body_codecs: dict[str, BodyCodec] = {}
+        self.auth_schemes: dict[str, AuthScheme] = {}
+        self.backends: dict[str, ProtocolBackend] = {}
+        self._owners: dict[tuple[str, str], str] = {}
+
+        def keys_transport(t: Transport) -> list[tuple[str, str]]:
+            return [("client scheme", s) for s in t.client_schemes] + [
+                ("bind scheme", s) for s in t.bind_schemes
+            ]
+
+        self._collect(
+            "rttp_register_transports", Transport, keys_transport, self._store_transport
+        )
+        self._collect(
+            "rttp_register_content_encodings",
+            ContentEncoding,
+            lambda e: [("content encoding", e.name.lower())],
+            lambda key, e: self.encodings.__setitem__(key[1], e),
+        )
+        self._collect(
+            "rttp_register_body_codecs",
+            BodyCodec,
+            lambda c: [("media type", m.lower()) for m in (c.media_type, *c.aliases)],
+            lambda key, c: self.body_codecs.__setitem__(key[1], c),
+        )
+        self._collect(
+            "rttp_register_auth_schemes",
+            AuthScheme,
+            lambda a: [("auth scheme", a.name.lower())],
+            lambda key, a: self.auth_schemes.__setitem__(key[1], a),
+        )
+        self._collect(
+            "rttp_register_protocol_backends",
+            ProtocolBackend,
+            lambda b: [("protocol backend", b.name.lower())],
+            lambda key, b: self.backends.__setitem__(key[1], b),
+        )
+        self._auto_backend = max(
+            self.backends.values(), key=lambda b: b.priority, default=None
+        )
+
+    def _store_transport(self, key: tuple[str, str], transport: Transport) -> None:
+        target = self.client_transports if key[0] == "client scheme" else self.bind_transports
+        target[key[1]] = transport
+
+    def _collect(
+        self,
+        hook_name: str,
+        kind: type[T],
+        keys: Callable[[T], Iterable[tuple[str, str]]],
+        store: Callable[[tuple[str, str], T], None],
+    ) -> None:
+        caller = getattr(self.manager.hook, hook_name)
+        # get_hookimpls() is in registration order, so later registrations override.
+        for impl in caller.get_hookimpls():
+            owner = impl.plugin_name
+
+            def register(obj: T, owner: str = owner) -> None:
+                if not isinstance(obj, kind):
+                    raise PluginError(
+                        f"plugin {owner!r} registered {obj!r} from {hook_name}, "
+                        f"which is not a {kind.__name__}"
+                    )
+                for key in keys(obj):
+                    previous = self._owners.get(key)
+                    if previous is not None and previous != owner:
+                        warnings.warn(
+                            f"plugin {owner!r} replaces plugin {previous!r} "
+                            f"for {key[0]} {key[1]!r}",
+                            PluginWarning,
+                            stacklevel=2,
+                        )
+                    self._owners[key] = owner
+                    store(key, obj)
+
+            impl.function(register=register)
+
+    # -- lookups --------------------------------------------------------------------------
+    def transport_for_url(self, scheme: str) -> Transport:
+        """The transport that opens client connections for ``scheme``."""
+        try:
+            return self.client_transports[scheme]
+        except KeyError:
+            known = ", ".join(sorted(self.client_transports)) or "none"
+            raise UnsupportedScheme(
+                f"no transport plugin serves URL scheme {scheme!r} (loaded: {known})"
+            ) from None
+
+    def transport_for_bind(self, scheme: str) -> Transport:
+        """The transport that listens on bind targets of ``scheme``."""
+        try:
+            return self.bind_transports[scheme]
+        except KeyError:
+            known = ", ".join(sorted(self.bind_transports)) or "none"
+            raise UnsupportedScheme(
+                f"no transport plugin listens on bind scheme {scheme!r} (loaded: {known})"
+            ) from None
+
+    def backend(self, name: str = "auto") -> ProtocolBackend:
+        """The protocol backend called ``name``, or the highest-priority one for ``auto``."""
+        if name == "auto":
+            if self._auto_backend is None:
+                raise PluginError("no HTTP/1.1 protocol backend plugin is loaded")
+            return self._auto_backend
+        try:
+            return self.backends[name.lower()]
+        except KeyError:
+            known = ", ".join(sorted(self.backends)) or "none"
+            raise PluginError(f"no protocol backend called {name!r} (loaded: {known})") from None
+
+    def encoding(self, token: str) -> ContentEncoding | None:
+        """The content encoding for a coding token, or None."""
+        return self.encodings.get(token)
+
+    def owner(self, kind: str, key: str) -> str | None:
+        """Which plugin provides ``key`` (``owner("content encoding", "gzip")``)."""
+        return self._owners.get((kind, key))
+
+
+def _assemble(extra: Sequence[object], disable: Iterable[str]) -> Plugins:
+    pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+    pm.add_hookspecs(hookspecs)
+    blocked = set(disable)
+    for name in blocked:
+        pm.set_blocked(name)
+    infos: list[PluginInfo] = []
+    for ep in _entry_points():
+        if pm.is_blocked(ep.name) or pm.has_plugin(ep.name):
+            continue
+        try:
+            plugin = ep.load()
+        except Exception as exc:
+            raise PluginError(f"cannot load plugin {ep.name!r} from {ep.value!r}: {exc}") from exc
+        pm.register(plugin, name=ep.name)
+        dist = ep.dist
+        own = dist is not None and dist.name.lower() == _OWN_DISTRIBUTION
+        where = f"{dist.name} {dist.version}: {ep.value}" if dist is not None else ep.value
+        infos.append(PluginInfo(ep.name, "builtin" if own else "entry point", where))
+    for plugin in extra:
+        name = _plugin_name(plugin)
+        if name in blocked:
+            continue
+        try:
+            pm.register(plugin, name=name)
+        except ValueError as exc:
+            raise PluginError(f"cannot register plugin {name!r}: {exc}") from exc
+        infos.append(PluginInfo(name, "instance", repr(plugin)))
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PluginError(f"a plugin implements an unknown hook: {exc}") from exc
+    return Plugins(pm, infos)
+
+
+_default: Plugins | None = None
+_default_lock = threading.Lock()
+
+
+def get_plugins(plugins: Sequence[object] = (), disable: Iterable[str] = ()) -> Plugins:
+    """The plugin set for an instance: the shared default, or one built for its options."""
+    disable = tuple(disable)
+    if plugins or disable:
+        return _assemble(plugins, disable)
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = _assemble((), ())
+    return _default
+
+
+def reset_default_plugins() -> None:
+    """Forget the shared default plugin set (it is rebuilt on next use)."""
+    global _default
+    _default = None

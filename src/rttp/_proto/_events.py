@@ -1,0 +1,214 @@
+"""The events a protocol backend produces, and the contract a backend fulfils.
+
+A *protocol backend* (h11 by default; an accelerated one may replace it) turns bytes
+into events and events into bytes. It never does I/O: the Trio drivers in
+:mod:`rttp._io` feed it what they receive and send what it returns.
+
+Body data is returned as plain ``bytes`` (no wrapper object per chunk); the sentinels
+:data:`NEED_DATA`, :data:`PAUSED` and :data:`CLOSED` say what the driver should do next.
+"""
+
+from __future__ import annotations
+
+import abc
+import enum
+from dataclasses import dataclass
+from typing import Final, Union
+
+__all__ = [
+    "CLOSED",
+    "NEED_DATA",
+    "PAUSED",
+    "ClientEvent",
+    "ClientProtocol",
+    "EndOfMessage",
+    "ProtocolLimits",
+    "RawHeaders",
+    "RequestHead",
+    "ResponseHead",
+    "Sentinel",
+    "ServerEvent",
+    "ServerProtocol",
+]
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+class Sentinel(enum.Enum):
+    """What the driver should do when no message event is ready."""
+
+    NEED_DATA = "need_data"  #: receive more bytes and call ``receive_data``
+    PAUSED = "paused"  #: answer the current message before reading the next one
+    CLOSED = "closed"  #: the peer closed its side cleanly
+
+
+NEED_DATA: Final = Sentinel.NEED_DATA
+PAUSED: Final = Sentinel.PAUSED
+CLOSED: Final = Sentinel.CLOSED
+
+
+@dataclass(frozen=True)
+class ProtocolLimits:
+    """Size limits a backend enforces while parsing (all in bytes, except the count).
+
+    Crossing ``max_request_line`` is a 414, ``max_header_size`` or ``max_header_count``
+    a 431 (a 502-style :class:`~rttp.errors.RemoteProtocolError` on the client).
+    """
+
+    max_request_line: int = 8190
+    max_header_size: int = 16384
+    max_header_count: int = 100
+
+
+class RequestHead:
+    """A parsed request line and header section (server side)."""
+
+    __slots__ = (
+        "expect_continue",
+        "headers",
+        "http_version",
+        "keep_alive",
+        "method",
+        "target",
+        "upgrade",
+    )
+
+    def __init__(
+        self,
+        method: bytes,
+        target: bytes,
+        headers: RawHeaders,
+        http_version: bytes,
+        *,
+        keep_alive: bool = True,
+        expect_continue: bool = False,
+        upgrade: bytes | None = None,
+    ) -> None:
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.http_version = http_version
+        self.keep_alive = keep_alive
+        self.expect_continue = expect_continue
+        self.upgrade = upgrade
+
+    def __repr__(self) -> str:
+        return f"RequestHead({self.method!r}, {self.target!r}, http_version={self.http_version!r})"
+
+
+class ResponseHead:
+    """A parsed status line and header section (client side); 1xx are informational."""
+
+    __slots__ = ("headers", "http_version", "reason", "status")
+
+    def __init__(self, status: int, reason: bytes, headers: RawHeaders, http_version: bytes) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.http_version = http_version
+
+    def __repr__(self) -> str:
+        return f"ResponseHead({self.status}, {self.reason!r})"
+
+
+class EndOfMessage:
+    """The end of a message body, with any trailer fields."""
+
+    __slots__ = ("trailers",)
+
+    def __init__(self, trailers: RawHeaders | None = None) -> None:
+        self.trailers: RawHeaders = trailers or []
+
+    def __repr__(self) -> str:
+        return f"EndOfMessage(trailers={self.trailers!r})"
+
+
+ServerEvent = Union[RequestHead, bytes, EndOfMessage, Sentinel]
+ClientEvent = Union[ResponseHead, bytes, EndOfMessage, Sentinel]
+
+
+class ServerProtocol(abc.ABC):
+    """The server half of an HTTP/1.1 connection, without I/O.
+
+    Parsing errors raise :class:`~rttp.errors.RemoteProtocolError` (or
+    :class:`~rttp.errors.TooLarge`) whose ``status`` is the status to answer with.
+    """
+
+    @abc.abstractmethod
+    def receive_data(self, data: bytes) -> None:
+        """Feed received bytes; ``b""`` means the peer closed its sending side."""
+
+    @abc.abstractmethod
+    def next_event(self) -> ServerEvent:
+        """The next request head, body chunk (``bytes``), end of message, or a sentinel."""
+
+    @abc.abstractmethod
+    def send_informational(self, status: int, headers: RawHeaders) -> bytes:
+        """Bytes of a 1xx response (``100 Continue``, ``101 Switching Protocols``)."""
+
+    @abc.abstractmethod
+    def send_response(
+        self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
+    ) -> bytes:
+        """Bytes of the response head; with ``body`` also the body and the end of message.
+
+        The backend frames the body from the headers: Content-Length if present, chunked
+        for HTTP/1.1 otherwise. For a HEAD request, or a 204/304, no body bytes are emitted.
+        """
+
+    @abc.abstractmethod
+    def send_data(self, data: bytes) -> bytes:
+        """Bytes that carry one body chunk."""
+
+    @abc.abstractmethod
+    def send_end(self) -> bytes:
+        """Bytes that end the response body."""
+
+    @abc.abstractmethod
+    def start_next_cycle(self) -> bool:
+        """After a complete exchange: True if the connection may serve another request."""
+
+    @property
+    @abc.abstractmethod
+    def keep_alive(self) -> bool:
+        """Whether the current exchange leaves the connection reusable."""
+
+    @abc.abstractmethod
+    def close_after_response(self) -> None:
+        """Make the current response the last one (adds ``Connection: close`` if needed)."""
+
+    @abc.abstractmethod
+    def upgrade_trailing_data(self) -> bytes:
+        """After a 101 response: the bytes already received that belong to the new protocol."""
+
+
+class ClientProtocol(abc.ABC):
+    """The client half of an HTTP/1.1 connection, without I/O."""
+
+    @abc.abstractmethod
+    def send_request(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:
+        """Bytes of the request head (framing from the headers, as for responses)."""
+
+    @abc.abstractmethod
+    def send_data(self, data: bytes) -> bytes:
+        """Bytes that carry one body chunk."""
+
+    @abc.abstractmethod
+    def send_end(self) -> bytes:
+        """Bytes that end the request body."""
+
+    @abc.abstractmethod
+    def receive_data(self, data: bytes) -> None:
+        """Feed received bytes; ``b""`` means the peer closed."""
+
+    @abc.abstractmethod
+    def next_event(self) -> ClientEvent:
+        """The next response head (1xx included), body chunk, end of message, or a sentinel."""
+
+    @abc.abstractmethod
+    def start_next_cycle(self) -> bool:
+        """After a complete exchange: True if the connection may carry another request."""
+
+    @abc.abstractmethod
+    def upgrade_trailing_data(self) -> bytes:
+        """After a 101 response: the bytes already received that belong to the new protocol."""

@@ -1,0 +1,50 @@
+"""Checks on what we are about to send, whatever the protocol backend.
+
+A response or request whose method, target, header names/values or reason phrase would
+let a CR, LF, NUL or other control byte onto the wire is refused with
+:class:`~rttp.errors.LocalProtocolError` naming the offending field and value.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import LocalProtocolError
+from ._events import RawHeaders
+
+__all__ = ["check_headers", "check_method", "check_reason", "check_target"]
+
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
+
+
+def check_method(method: bytes) -> None:
+    """A method must be a non-empty token."""
+    if _TOKEN.fullmatch(method) is None:
+        raise LocalProtocolError(f"refusing to send an invalid method {method!r}")
+
+
+def check_target(target: bytes) -> None:
+    """A request target must be non-empty and free of whitespace and control bytes."""
+    if not target or _BAD_TARGET.search(target) is not None:
+        raise LocalProtocolError(f"refusing to send an invalid request target {target!r}")
+
+
+def check_reason(reason: bytes) -> None:
+    """A reason phrase must not contain CR, LF, NUL or other control bytes."""
+    if _BAD_VALUE.search(reason) is not None:
+        raise LocalProtocolError(f"refusing to send an invalid reason phrase {reason!r}")
+
+
+def check_headers(headers: RawHeaders) -> None:
+    """Header names must be tokens; values must not contain CR, LF, NUL or control bytes."""
+    token = _TOKEN.fullmatch
+    bad = _BAD_VALUE.search
+    for name, value in headers:
+        if token(name) is None:
+            raise LocalProtocolError(f"refusing to send an invalid header name {name!r}")
+        if bad(value) is not None:
+            raise LocalProtocolError(
+                f"refusing to send header {name.decode('latin-1')!r} with an invalid value {value!r}"
+            )

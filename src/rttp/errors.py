@@ -1,0 +1,194 @@
+"""The one exception hierarchy of trio-rttp.
+
+Every error the library raises on purpose derives from :class:`RTTPError`::
+
+    RTTPError
+    ├── InvalidURL                 a URL that cannot be parsed or used
+    ├── ProtocolError              the peer (or we) broke HTTP; carries ``status``
+    │   ├── LocalProtocolError     we were asked to send something invalid
+    │   └── RemoteProtocolError    the peer sent something invalid
+    ├── TooLarge                   a size limit was crossed (also a ProtocolError, 413/414/431)
+    ├── TransportError             the network failed
+    │   ├── ConnectError           could not connect (refused, unreachable, name not found)
+    │   ├── BindError              could not listen (address in use, live unix socket)
+    │   ├── TLSError               handshake or certificate failure
+    │   ├── ReadError / WriteError the connection broke while reading or writing
+    │   └── UnsupportedScheme      no transport plugin serves the URL's scheme
+    ├── Timeout
+    │   ├── ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
+    ├── RedirectError              ``TooManyRedirects``, ``UnsafeRedirect``
+    ├── DecodingError              a content encoding could not be decoded (or was a bomb)
+    ├── CodecError                 a body codec could not encode/decode a value
+    ├── AuthError                  credentials missing or refused
+    ├── PluginError                the plugin set is inconsistent
+    └── Cancelled                  a request was cancelled by its caller (progress callback, handle)
+
+Trio, ``ssl`` and h11 exceptions are translated into these in exactly one place per layer
+(:mod:`rttp._io._errors` and the protocol backends) and chained with ``raise ... from exc``.
+Each message says what was wrong and with what value.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthError",
+    "BindError",
+    "Cancelled",
+    "CodecError",
+    "ConnectError",
+    "ConnectTimeout",
+    "DecodingError",
+    "InvalidURL",
+    "LocalProtocolError",
+    "PluginError",
+    "PoolTimeout",
+    "ProtocolError",
+    "RTTPError",
+    "ReadError",
+    "ReadTimeout",
+    "RedirectError",
+    "RemoteProtocolError",
+    "TLSError",
+    "Timeout",
+    "TooLarge",
+    "TooManyRedirects",
+    "TransportError",
+    "UnsafeRedirect",
+    "UnsupportedScheme",
+    "WriteError",
+    "WriteTimeout",
+]
+
+
+class RTTPError(Exception):
+    """Base class of every error trio-rttp raises on purpose."""
+
+
+class InvalidURL(RTTPError, ValueError):
+    """A URL could not be parsed or is not usable for the operation.
+
+    ``url`` holds the offending text.
+    """
+
+    def __init__(self, message: str, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class ProtocolError(RTTPError):
+    """HTTP was broken. ``status`` is the HTTP status a server answers with (400 by default)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class LocalProtocolError(ProtocolError):
+    """We were asked to send something HTTP does not allow (an invalid header, say)."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message, status)
+
+
+class RemoteProtocolError(ProtocolError):
+    """The peer sent something HTTP does not allow."""
+
+
+class TooLarge(ProtocolError):
+    """A configured size limit was crossed.
+
+    ``limit`` names the setting (``"max_body_size"``), ``value`` the limit in bytes or items.
+    """
+
+    def __init__(self, message: str, status: int = 413, *, limit: str = "", value: int = 0) -> None:
+        super().__init__(message, status)
+        self.limit = limit
+        self.value = value
+
+
+class TransportError(RTTPError):
+    """The network failed: the connection could not be made, or it broke."""
+
+
+class ConnectError(TransportError):
+    """Could not connect: refused, unreachable, or the name did not resolve."""
+
+
+class BindError(TransportError):
+    """Could not listen on a bind target (address in use, a live unix socket, no permission)."""
+
+
+class TLSError(TransportError):
+    """The TLS handshake failed; ``verify_failed`` is True for certificate verification errors."""
+
+    def __init__(self, message: str, *, verify_failed: bool = False) -> None:
+        super().__init__(message)
+        self.verify_failed = verify_failed
+
+
+class ReadError(TransportError):
+    """The connection broke while reading."""
+
+
+class WriteError(TransportError):
+    """The connection broke while writing."""
+
+
+class UnsupportedScheme(TransportError):
+    """No transport plugin serves the URL scheme or bind target."""
+
+
+class Timeout(RTTPError):
+    """A configured timeout expired. ``seconds`` is the timeout that expired."""
+
+    def __init__(self, message: str, seconds: float | None = None) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+class ConnectTimeout(Timeout):
+    """Connecting (including the TLS handshake) took longer than the connect timeout."""
+
+
+class ReadTimeout(Timeout):
+    """No data arrived within the read timeout."""
+
+
+class WriteTimeout(Timeout):
+    """Sending data took longer than the write timeout."""
+
+
+class PoolTimeout(Timeout):
+    """No connection became free in the pool within the pool timeout."""
+
+
+class RedirectError(RTTPError):
+    """A redirect could not be followed."""
+
+
+class TooManyRedirects(RedirectError):
+    """More redirects than ``max_redirects`` were received."""
+
+
+class UnsafeRedirect(RedirectError):
+    """A redirect would downgrade https to http, or leave for an unsupported scheme."""
+
+
+class DecodingError(RTTPError):
+    """A Content-Encoding could not be decoded, or decoding crossed a bomb limit."""
+
+
+class CodecError(RTTPError, ValueError):
+    """A body codec could not encode or decode a value."""
+
+
+class AuthError(RTTPError):
+    """Credentials were missing or refused."""
+
+
+class PluginError(RTTPError):
+    """The plugin set is inconsistent (a missing hook argument, a malformed registration)."""
+
+
+class Cancelled(RTTPError):
+    """A request was cancelled by its caller (a progress callback returned False, say)."""

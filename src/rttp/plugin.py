@@ -1,0 +1,195 @@
+"""What plugin authors import: the ``hookimpl`` marker and the interfaces plugins implement.
+
+A plugin is a module or object with ``@hookimpl`` functions named after the hooks in
+:mod:`rttp.hookspecs`. Hooks only *register* objects; the objects carry the (async)
+behaviour. The built-in plugins under ``rttp_builtin`` use nothing but this module, so
+they double as examples::
+
+    from rttp.plugin import ContentEncoding, hookimpl
+
+    class Brotli(ContentEncoding):
+        name = "br"
+        ...
+
+    @hookimpl
+    def rttp_register_content_encodings(register):
+        register(Brotli())
+
+and in the plugin's ``pyproject.toml``::
+
+    [project.entry-points.rttp]
+    br = "rttp_brotli"
+"""
+
+from __future__ import annotations
+
+import abc
+import ssl
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pluggy
+import trio
+
+from ._model import URL, Request, Response
+from ._proto._encoding import Decoder, Encoder
+from ._proto._events import (
+    CLOSED,
+    NEED_DATA,
+    PAUSED,
+    ClientProtocol,
+    EndOfMessage,
+    ProtocolLimits,
+    RawHeaders,
+    RequestHead,
+    ResponseHead,
+    ServerProtocol,
+)
+
+__all__ = [
+    "CLOSED",
+    "NEED_DATA",
+    "PAUSED",
+    "AuthScheme",
+    "BodyCodec",
+    "ClientProtocol",
+    "ConnectOptions",
+    "ContentEncoding",
+    "Decoder",
+    "Encoder",
+    "EndOfMessage",
+    "ListenOptions",
+    "PluginWarning",
+    "ProtocolBackend",
+    "ProtocolLimits",
+    "RawHeaders",
+    "RequestHead",
+    "ResponseHead",
+    "ServerProtocol",
+    "Transport",
+    "hookimpl",
+]
+
+#: Marks a function as an implementation of one of the hooks in :mod:`rttp.hookspecs`.
+hookimpl = pluggy.HookimplMarker("rttp")
+
+
+class PluginWarning(UserWarning):
+    """A plugin replaced another one's registration for the same key."""
+
+
+@dataclass(frozen=True)
+class ConnectOptions:
+    """What a client transport needs besides the URL.
+
+    ``ssl_context`` is set for secure schemes; ``server_hostname`` overrides SNI and
+    certificate checking's host name.
+    """
+
+    ssl_context: ssl.SSLContext | None = None
+    server_hostname: str | None = None
+    happy_eyeballs_delay: float = 0.25
+
+
+@dataclass(frozen=True)
+class ListenOptions:
+    """What a listening transport needs besides the bind target."""
+
+    ssl_context: ssl.SSLContext | None = None
+    backlog: int | None = None
+    reuse_port: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Transport(abc.ABC):
+    """Opens client streams and listeners for some URL schemes.
+
+    ``client_schemes`` are URL schemes ``connect`` serves (``http``, ``ws``);
+    ``bind_schemes`` are bind-target schemes ``listen`` serves (``http``, ``tcp``).
+    """
+
+    name: ClassVar[str]
+    client_schemes: ClassVar[frozenset[str]] = frozenset()
+    bind_schemes: ClassVar[frozenset[str]] = frozenset()
+
+    async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
+        """Open a stream to ``url``'s host and port (or socket path)."""
+        raise NotImplementedError(f"transport {self.name!r} cannot open client connections")
+
+    async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
+        """Open listeners for a bind target; port 0 picks a free port."""
+        raise NotImplementedError(f"transport {self.name!r} cannot listen")
+
+    def bound_address(self, listener: trio.abc.Listener[Any], target: URL) -> URL:
+        """The URL a client would use to reach ``listener`` (the real port after port 0)."""
+        return target
+
+    async def close_listeners(self, listeners: list[trio.abc.Listener[Any]], target: URL) -> None:
+        """Close listeners opened by :meth:`listen` (and clean up, e.g. a socket file)."""
+        for listener in listeners:
+            await listener.aclose()
+
+
+class ContentEncoding(abc.ABC):
+    """A ``Content-Encoding`` token (gzip, deflate, br …) with streaming coders."""
+
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def encoder(self) -> Encoder:
+        """A new streaming compressor."""
+
+    @abc.abstractmethod
+    def decoder(self) -> Decoder:
+        """A new streaming decompressor (bounded output per call)."""
+
+
+class BodyCodec(abc.ABC):
+    """Encodes Python values to a body and decodes bodies, for one media type."""
+
+    media_type: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()
+
+    @abc.abstractmethod
+    def encode(self, value: Any) -> tuple[bytes, str]:
+        """``value`` → ``(body, content_type)``; raises CodecError for values it cannot encode."""
+
+    @abc.abstractmethod
+    def decode(self, data: bytes, content_type: str) -> Any:
+        """``body`` → value; malformed input raises CodecError, never anything else."""
+
+
+class AuthScheme(abc.ABC):
+    """An ``Authorization`` scheme, client side and server side."""
+
+    name: ClassVar[str]
+
+    def auth_flow(
+        self, request: Request, credentials: dict[str, Any]
+    ) -> Generator[Request, Response, None]:
+        """Client side, sans-IO: yield the request to send; receive its response; repeat."""
+        yield request
+
+    def authenticate(self, request: Request, config: dict[str, Any]) -> Any:
+        """Server side: the identity the request proves, or None."""
+        return None
+
+    def challenge(self, config: dict[str, Any]) -> str:
+        """Server side: the ``WWW-Authenticate`` value for a 401."""
+        return self.name.capitalize()
+
+
+class ProtocolBackend(abc.ABC):
+    """An HTTP/1.1 parser/serialiser. ``http_backend="auto"`` picks the highest ``priority``."""
+
+    name: ClassVar[str]
+    priority: ClassVar[int] = 0
+
+    @abc.abstractmethod
+    def server(self, limits: ProtocolLimits) -> ServerProtocol:
+        """A protocol object for one server-side connection."""
+
+    @abc.abstractmethod
+    def client(self, limits: ProtocolLimits) -> ClientProtocol:
+        """A protocol object for one client-side connection."""
