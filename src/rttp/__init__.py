@@ -68,9 +68,6 @@ __all__ = [
 
 for _name in __all__:
     _obj = globals()[_name]
-    if getattr(_obj, "__module__", "").startswith("rttp._"):
-        try:
-            _obj.__module__ = "rttp"
-        except (AttributeError, TypeError):  # pragma: no cover
-            pass
+    if isinstance(_obj, type) and _obj.__module__.startswith("rttp._"):
+        _obj.__module__ = "rttp"
 del _name, _obj

@@ -97,11 +97,18 @@ class ServerConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        for name in ("header_timeout", "keep_alive_timeout", "body_timeout",
-                     "handler_timeout", "write_timeout"):
+        for name in (
+            "header_timeout",
+            "keep_alive_timeout",
+            "body_timeout",
+            "handler_timeout",
+            "write_timeout",
+        ):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, (int, float)) or value <= 0):
-                raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
+                raise ValueError(
+                    f"{name} must be a positive number of seconds or None, got {value!r}"
+                )
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers!r}")
 
@@ -134,7 +141,7 @@ class Timeouts:
         return cls(**value)
 
 
-TimeoutsLike = Union[Timeouts, float, None, Mapping[str, Union[float, None]]]
+TimeoutsLike = Union[Timeouts, float, None, Mapping[str, float | None]]
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any
 
 import pluggy
 
@@ -32,8 +32,6 @@ __all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "Plugins", "get_plugins", "reset_d
 
 ENTRY_POINT_GROUP = "rttp"
 _OWN_DISTRIBUTION = "trio-rttp"
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -96,9 +94,7 @@ class Plugins:
                 ("bind scheme", s) for s in t.bind_schemes
             ]
 
-        self._collect(
-            "rttp_register_transports", Transport, keys_transport, self._store_transport
-        )
+        self._collect("rttp_register_transports", Transport, keys_transport, self._store_transport)
         self._collect(
             "rttp_register_content_encodings",
             ContentEncoding,
@@ -123,9 +119,7 @@ class Plugins:
             lambda b: [("protocol backend", b.name.lower())],
             lambda key, b: self.backends.__setitem__(key[1], b),
         )
-        self._auto_backend = max(
-            self.backends.values(), key=lambda b: b.priority, default=None
-        )
+        self._auto_backend = max(self.backends.values(), key=lambda b: b.priority, default=None)
 
     def _store_transport(self, key: tuple[str, str], transport: Transport) -> None:
         target = self.client_transports if key[0] == "client scheme" else self.bind_transports
@@ -134,16 +128,16 @@ class Plugins:
     def _collect(
         self,
         hook_name: str,
-        kind: type[T],
-        keys: Callable[[T], Iterable[tuple[str, str]]],
-        store: Callable[[tuple[str, str], T], None],
+        kind: Any,
+        keys: Callable[[Any], Iterable[tuple[str, str]]],
+        store: Callable[[tuple[str, str], Any], None],
     ) -> None:
         caller = getattr(self.manager.hook, hook_name)
         # get_hookimpls() is in registration order, so later registrations override.
         for impl in caller.get_hookimpls():
             owner = impl.plugin_name
 
-            def register(obj: T, owner: str = owner) -> None:
+            def register(obj: Any, owner: str = owner) -> None:
                 if not isinstance(obj, kind):
                     raise PluginError(
                         f"plugin {owner!r} registered {obj!r} from {hook_name}, "

@@ -18,7 +18,7 @@ from typing import Any
 
 import h11
 
-from rttp.errors import LocalProtocolError, RemoteProtocolError, TooLarge
+from rttp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError, TooLarge
 from rttp.plugin import (
     CLOSED,
     NEED_DATA,
@@ -79,11 +79,11 @@ class H11Server(ServerProtocol):
         self._close = False
 
     # -- receiving ------------------------------------------------------------------------
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray) -> None:
         if data[:1] in (b" ", b"\t") or b"\n " in data or b"\n\t" in data:
             self._suspect_fold = True
         try:
-            self._conn.receive_data(data)
+            self._conn.receive_data(data)  # type: ignore[arg-type]  # bytearray is fine
         except RuntimeError as exc:  # data after the peer closed: h11 refuses it
             raise RemoteProtocolError(f"data received after the connection closed: {exc}") from exc
 
@@ -92,7 +92,7 @@ class H11Server(ServerProtocol):
         if conn.their_state is _IDLE and self._suspect_fold:
             self._check_fold()
         try:
-            event = conn.next_event()
+            event: Any = conn.next_event()
         except h11.RemoteProtocolError as exc:
             raise self._translate(exc) from exc
         kind = type(event)
@@ -117,7 +117,9 @@ class H11Server(ServerProtocol):
         limits = self._limits
         version = event.http_version
         if version != b"1.1" and version != b"1.0":
-            raise RemoteProtocolError(f"unsupported HTTP version {version.decode('latin-1')!r}", 505)
+            raise RemoteProtocolError(
+                f"unsupported HTTP version {version.decode('latin-1')!r}", 505
+            )
         headers: RawHeaders = event.headers.raw_items()
         if len(headers) > limits.max_header_count:
             raise TooLarge(
@@ -151,9 +153,7 @@ class H11Server(ServerProtocol):
                 "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"
             )
         if expect is not None and expect != b"100-continue":
-            raise RemoteProtocolError(
-                f"unsupported Expect value {expect.decode('latin-1')!r}", 417
-            )
+            raise RemoteProtocolError(f"unsupported Expect value {expect.decode('latin-1')!r}", 417)
         keep_alive = not close if version == b"1.1" else keep_alive_token and not close
         self._keep_alive = keep_alive
         self._close = False
@@ -212,7 +212,7 @@ class H11Server(ServerProtocol):
             raise RemoteProtocolError("obsolete line folding (obs-fold) in the header section")
         self._fold_pos = len(buf)
 
-    def _translate(self, exc: h11.RemoteProtocolError) -> RemoteProtocolError:
+    def _translate(self, exc: h11.RemoteProtocolError) -> ProtocolError:
         message = str(exc)
         if "Receive buffer too long" in message:
             if self._conn.their_state is _IDLE:
@@ -236,7 +236,7 @@ class H11Server(ServerProtocol):
     # -- sending ------------------------------------------------------------------------
     def send_informational(self, status: int, headers: RawHeaders) -> bytes:
         try:
-            return self._conn.send(h11.InformationalResponse(status_code=status, headers=headers))  # type: ignore[no-any-return]
+            return self._conn.send(h11.InformationalResponse(status_code=status, headers=headers))
         except h11.LocalProtocolError as exc:
             raise _local(exc) from exc
 
@@ -247,7 +247,9 @@ class H11Server(ServerProtocol):
         if self._close and self._keep_alive:
             headers = [*headers, (b"Connection", b"close")]
         try:
-            data: bytes = conn.send(h11.Response(status_code=status, headers=headers, reason=reason))
+            data: bytes = conn.send(
+                h11.Response(status_code=status, headers=headers, reason=reason)
+            )
             if body is not None:
                 if body:
                     data += conn.send(_Data(data=body))
@@ -259,14 +261,14 @@ class H11Server(ServerProtocol):
 
     def send_data(self, data: bytes) -> bytes:
         try:
-            return self._conn.send(_Data(data=data))  # type: ignore[no-any-return]
+            return self._conn.send(_Data(data=data))
         except h11.LocalProtocolError as exc:
             self._conn.send_failed()
             raise _local(exc) from exc
 
     def send_end(self) -> bytes:
         try:
-            return self._conn.send(_EOM())  # type: ignore[no-any-return]
+            return self._conn.send(_EOM())
         except h11.LocalProtocolError as exc:
             self._conn.send_failed()
             raise _local(exc) from exc
@@ -301,31 +303,31 @@ class H11Client(ClientProtocol):
 
     def send_request(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:
         try:
-            return self._conn.send(h11.Request(method=method, target=target, headers=headers))  # type: ignore[no-any-return]
+            return self._conn.send(h11.Request(method=method, target=target, headers=headers))
         except h11.LocalProtocolError as exc:
             raise _local(exc) from exc
 
     def send_data(self, data: bytes) -> bytes:
         try:
-            return self._conn.send(_Data(data=data))  # type: ignore[no-any-return]
+            return self._conn.send(_Data(data=data))
         except h11.LocalProtocolError as exc:
             raise _local(exc) from exc
 
     def send_end(self) -> bytes:
         try:
-            return self._conn.send(_EOM())  # type: ignore[no-any-return]
+            return self._conn.send(_EOM())
         except h11.LocalProtocolError as exc:
             raise _local(exc) from exc
 
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray) -> None:
         try:
-            self._conn.receive_data(data)
+            self._conn.receive_data(data)  # type: ignore[arg-type]  # bytearray is fine
         except RuntimeError as exc:
             raise RemoteProtocolError(f"data received after the connection closed: {exc}") from exc
 
     def next_event(self) -> Any:
         try:
-            event = self._conn.next_event()
+            event: Any = self._conn.next_event()
         except h11.RemoteProtocolError as exc:
             message = str(exc)
             if "Receive buffer too long" in message:

@@ -38,7 +38,15 @@ class ZlibDecoder:
     Concatenated gzip members are decoded one after the other.
     """
 
-    __slots__ = ("_multi_member", "_name", "_obj", "_pending", "_raw_fallback", "_started", "_wbits")
+    __slots__ = (
+        "_multi_member",
+        "_name",
+        "_obj",
+        "_pending",
+        "_raw_fallback",
+        "_started",
+        "_wbits",
+    )
 
     def __init__(self, name: str, wbits: int, *, raw_fallback: bool = False) -> None:
         self._name = name
@@ -80,5 +88,7 @@ class ZlibDecoder:
         """At the end of the body: what remains; a truncated stream is an error."""
         tail = self._obj.flush()
         if self._started and not self._obj.eof:
-            raise DecodingError(f"the {self._name} stream ended before its end marker (truncated body)")
+            raise DecodingError(
+                f"the {self._name} stream ended before its end marker (truncated body)"
+            )
         return tail

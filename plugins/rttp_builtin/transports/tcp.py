@@ -14,9 +14,7 @@ from rttp.plugin import ConnectOptions, ListenOptions, Transport, hookimpl
 __all__ = ["TCPTransport", "open_tcp_listeners", "tcp_bound_address"]
 
 
-async def open_tcp_listeners(
-    target: URL, options: ListenOptions
-) -> list[trio.SocketListener]:
+async def open_tcp_listeners(target: URL, options: ListenOptions) -> list[trio.SocketListener]:
     """Listeners for ``target``'s host and port; with ``reuse_port``, SO_REUSEPORT is set.
 
     An empty host or ``*`` listens on every interface (IPv4 and IPv6).

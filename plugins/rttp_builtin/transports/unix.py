@@ -35,7 +35,9 @@ async def _remove_stale(path: str) -> None:
     except FileNotFoundError:
         return
     if not stat.S_ISSOCK(mode):
-        raise BindError(f"cannot listen on unix socket {path!r}: the path exists and is not a socket")
+        raise BindError(
+            f"cannot listen on unix socket {path!r}: the path exists and is not a socket"
+        )
     probe = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         await probe.connect(path)
@@ -71,7 +73,9 @@ class UnixTransport(Transport):
             sock.listen(options.backlog or 128)
         except OSError as exc:
             sock.close()
-            raise BindError(f"cannot listen on unix socket {path!r}: {exc.strerror or exc}") from exc
+            raise BindError(
+                f"cannot listen on unix socket {path!r}: {exc.strerror or exc}"
+            ) from exc
         listener = trio.SocketListener(sock)
         self._inodes[id(listener)] = os.stat(path).st_ino
         return [listener]

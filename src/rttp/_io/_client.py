@@ -76,7 +76,9 @@ class _Phase:
 
 def _timeout_error(phase: _Phase, where: str) -> Exception:
     if phase.name == "write":
-        return WriteTimeout(f"sending to {where} took longer than write timeout {phase.seconds}s", phase.seconds)
+        return WriteTimeout(
+            f"sending to {where} took longer than write timeout {phase.seconds}s", phase.seconds
+        )
     return ReadTimeout(f"no data from {where} within read timeout {phase.seconds}s", phase.seconds)
 
 
@@ -98,7 +100,9 @@ class _Exchange:
         "uploaded",
     )
 
-    def __init__(self, client: Client, conn: PooledConnection, timeouts: Timeouts, progress: Progress | None) -> None:
+    def __init__(
+        self, client: Client, conn: PooledConnection, timeouts: Timeouts, progress: Progress | None
+    ) -> None:
         self.client = client
         self.conn = conn
         self.timeouts = timeouts
@@ -113,9 +117,11 @@ class _Exchange:
         self.uploaded = 0
 
     def report(self) -> None:
-        if self.progress is not None:
-            if self.progress(self.download_total, self.downloaded, self.upload_total, self.uploaded) is False:
-                raise Cancelled("request cancelled by its progress callback")
+        if self.progress is not None and (
+            self.progress(self.download_total, self.downloaded, self.upload_total, self.uploaded)
+            is False
+        ):
+            raise Cancelled("request cancelled by its progress callback")
 
     async def receive(self) -> None:
         conn = self.conn
@@ -129,7 +135,9 @@ class _Exchange:
                 with io_errors(conn.where):
                     data = await conn.stream.receive_some(self.client.config.read_size)
             if scope.cancelled_caught:
-                raise ReadTimeout(f"no data from {conn.where} within read timeout {seconds}s", seconds)
+                raise ReadTimeout(
+                    f"no data from {conn.where} within read timeout {seconds}s", seconds
+                )
         conn.proto.receive_data(data)
 
     async def send(self, data: bytes) -> None:
@@ -426,7 +434,9 @@ class Client:
         location = response.headers["location"]
         target = request.url.join(location)
         if target.scheme not in self.plugins.client_transports:
-            raise UnsafeRedirect(f"refusing to follow a redirect to unsupported scheme {str(target)!r}")
+            raise UnsafeRedirect(
+                f"refusing to follow a redirect to unsupported scheme {str(target)!r}"
+            )
         if request.url.is_secure and not target.is_secure:
             raise UnsafeRedirect(
                 f"refusing to follow a redirect from https to plain {target.scheme}: {str(target)!r}"
@@ -434,14 +444,18 @@ class Client:
         method = request.method
         body: Any = request._content if request._content is not None else request._stream
         headers = request.headers.copy()
-        if response.status == 303 and method != "HEAD" or response.status in (301, 302) and method == "POST":
+        if (response.status == 303 and method != "HEAD") or (
+            response.status in (301, 302) and method == "POST"
+        ):
             method, body = "GET", None
             for name in ("content-length", "content-type", "transfer-encoding", "content-encoding"):
                 headers.pop(name, None)
         elif request._content is None:
             return None  # a streamed body cannot be replayed: hand back the redirect
         if target.origin != request.url.origin:
-            headers = Headers.from_raw([(n, v) for n, v in headers.raw if n.lower() not in _SENSITIVE])
+            headers = Headers.from_raw(
+                [(n, v) for n, v in headers.raw if n.lower() not in _SENSITIVE]
+            )
         headers["Host"] = target.host_header
         return Request(method, target, headers=headers, body=body)
 
@@ -453,7 +467,9 @@ class Client:
         if config.disabled:
             raise TransportError(f"networking is disabled for this client (requested {url})")
         if config.enforce_https and url.scheme in _PLAIN_SCHEMES:
-            raise UnsupportedScheme(f"plain {url.scheme} is refused because enforce_https is on: {url}")
+            raise UnsupportedScheme(
+                f"plain {url.scheme} is refused because enforce_https is on: {url}"
+            )
         method = request.method.encode("ascii")
         target = url.target.encode("ascii")
         check_method(method)
@@ -495,11 +511,17 @@ class Client:
             raw.append((b"User-Agent", encode_header_text(self.config.user_agent)))
         if b"accept" not in present:
             raw.append((b"Accept", b"*/*"))
-        if b"accept-encoding" not in present and self.config.decode_content and self._accept_encoding:
+        if (
+            b"accept-encoding" not in present
+            and self.config.decode_content
+            and self._accept_encoding
+        ):
             raw.append((b"Accept-Encoding", self._accept_encoding))
         body = request._content
         if body is not None:
-            if (body or request.method in ("POST", "PUT", "PATCH")) and b"content-length" not in present:
+            if (
+                body or request.method in ("POST", "PUT", "PATCH")
+            ) and b"content-length" not in present:
                 raw.append((b"Content-Length", str(len(body)).encode("ascii")))
         elif b"content-length" not in present and b"transfer-encoding" not in present:
             raw.append((b"Transfer-Encoding", b"chunked"))

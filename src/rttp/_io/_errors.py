@@ -25,7 +25,9 @@ def is_peer_gone(exc: BaseException) -> bool:
 def _tls_error(exc: ssl.SSLError, where: str) -> TLSError:
     if isinstance(exc, ssl.SSLCertVerificationError):
         detail = exc.verify_message or str(exc)
-        return TLSError(f"certificate verification failed for {where}: {detail}", verify_failed=True)
+        return TLSError(
+            f"certificate verification failed for {where}: {detail}", verify_failed=True
+        )
     return TLSError(f"TLS handshake with {where} failed: {exc.reason or exc}")
 
 

@@ -32,7 +32,9 @@ class PooledConnection:
 
     __slots__ = ("idle_since", "key", "proto", "reused", "stream", "where")
 
-    def __init__(self, stream: trio.abc.Stream, proto: ClientProtocol, key: PoolKey, where: str) -> None:
+    def __init__(
+        self, stream: trio.abc.Stream, proto: ClientProtocol, key: PoolKey, where: str
+    ) -> None:
         self.stream = stream
         self.proto = proto
         self.key = key
@@ -85,9 +87,7 @@ class ConnectionPool:
             return 0
         return self._config.limits.max_connections - self._slots.value
 
-    async def acquire(
-        self, url: URL, options: ConnectOptions, key_extra: int
-    ) -> PooledConnection:
+    async def acquire(self, url: URL, options: ConnectOptions, key_extra: int) -> PooledConnection:
         """A connection to ``url``'s origin: an idle one if fresh, else a new one."""
         timeouts = self._config.timeout
         if self._slots is not None:
@@ -122,7 +122,9 @@ class ConnectionPool:
         transport = self._plugins.transport_for_url(url.scheme)
         where = url.unix_path or f"{url.host}:{url.port}"
         connect_timeout = self._config.timeout.connect
-        with trio.move_on_after(connect_timeout if connect_timeout is not None else math.inf) as scope:
+        with trio.move_on_after(
+            connect_timeout if connect_timeout is not None else math.inf
+        ) as scope:
             with connect_errors(where):
                 stream = await transport.connect(url, options)
         if scope.cancelled_caught:

@@ -11,6 +11,7 @@ one write.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import errno
 import logging
@@ -388,7 +389,9 @@ class Server:
             return await self._drain_body(conn, request, body_error)
         return True
 
-    def _make_request(self, conn: _Connection, head: RequestHead) -> tuple[Request, Response | None]:
+    def _make_request(
+        self, conn: _Connection, head: RequestHead
+    ) -> tuple[Request, Response | None]:
         """Build the Request; the second value is an early answer (413, 501…) if one is due."""
         config = self.config
         method = head.method.decode("ascii")
@@ -440,13 +443,12 @@ class Server:
             return request, early
         request._content = None
         request._stream = None
-        if early is None and length is not None and config.max_body_size is not None:
-            if length > config.max_body_size:
-                early = _error_response(
-                    413,
-                    f"request body of {length} bytes is larger than "
-                    f"max_body_size={config.max_body_size}",
-                )
+        limit = config.max_body_size
+        if early is None and length is not None and limit is not None and length > limit:
+            early = _error_response(
+                413,
+                f"request body of {length} bytes is larger than max_body_size={limit}",
+            )
         if early is None and coding and config.decode_request_bodies:
             codings = parse_content_encoding(coding)
             unknown = [c for c in codings if c != "identity" and c not in self.plugins.encodings]
@@ -509,7 +511,9 @@ class Server:
                     request.extensions["body_done"] = True
                     return
                 else:
-                    raise RemoteProtocolError("connection closed before the request body was complete")
+                    raise RemoteProtocolError(
+                        "connection closed before the request body was complete"
+                    )
         except ProtocolError as exc:
             errors.append(exc)
             raise
@@ -534,10 +538,14 @@ class Server:
             return False
         return True
 
-    async def _upgrade(self, conn: _Connection, request: Request, response: Response) -> bool | None:
+    async def _upgrade(
+        self, conn: _Connection, request: Request, response: Response
+    ) -> bool | None:
         on_upgrade = response.extensions.get("on_upgrade")
         if on_upgrade is None or request.headers.get("upgrade") is None:
-            error_log.error("handler answered 101 without an upgrade callback for %s", request.target)
+            error_log.error(
+                "handler answered 101 without an upgrade callback for %s", request.target
+            )
             conn.proto.close_after_response()
             error = _error_response(500, "Internal Server Error")
             await self._write(conn, request, error, self._prepare(request, error), 0.0)
@@ -599,7 +607,12 @@ class Server:
         write_timeout = self.config.write_timeout or math.inf
         conn.phase = _WRITE
         conn.deadline = trio.current_time() + write_timeout
-        status, reason, headers, body = prepared.status, prepared.reason, prepared.headers, prepared.body
+        status, reason, headers, body = (
+            prepared.status,
+            prepared.reason,
+            prepared.headers,
+            prepared.body,
+        )
         sent = 0
         if body is not None or prepared.no_body:
             if prepared.no_body:
@@ -661,7 +674,11 @@ class Server:
             return None
         if body is None:
             declared = headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) < config.compress_min_size:
+            if (
+                declared is not None
+                and declared.isdigit()
+                and int(declared) < config.compress_min_size
+            ):
                 return None
         return choose_encoding(accept, self._encodings)
 
@@ -673,7 +690,7 @@ class Server:
             data = conn.proto.send_response(
                 response.status,
                 response.reason.encode("latin-1"),
-                _final_headers(response.headers.raw + [(b"Connection", b"close")], self.config),
+                _final_headers([*response.headers.raw, (b"Connection", b"close")], self.config),
                 response.body,
             )
         except ProtocolError:
@@ -685,7 +702,7 @@ class Server:
 
     async def _answer_timeout(self, conn: _Connection) -> None:
         phase = conn.phase
-        if phase == _IDLE or phase == _WRITE:
+        if phase in (_IDLE, _WRITE):
             return
         config = self.config
         if phase == _HEAD:
@@ -705,16 +722,14 @@ class Server:
             data = conn.proto.send_response(
                 response.status,
                 response.reason.encode("latin-1"),
-                _final_headers(response.headers.raw + [(b"Connection", b"close")], config),
+                _final_headers([*response.headers.raw, (b"Connection", b"close")], config),
                 response.body,
             )
         except ProtocolError:
             return
         with trio.move_on_after(1.0):
-            try:
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 await conn.stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass
 
     def _log(self, request: Request, status: int, sent: int, started: float) -> None:
         if self.config.access_log and access_log.isEnabledFor(logging.INFO):
@@ -741,7 +756,9 @@ def _error_response(status: int, message: str) -> Response:
     return Response(status, [(b"Content-Type", b"text/plain; charset=utf-8")], body.encode())
 
 
-def _final_headers(raw: list[tuple[bytes, bytes]], config: ServerConfig) -> list[tuple[bytes, bytes]]:
+def _final_headers(
+    raw: list[tuple[bytes, bytes]], config: ServerConfig
+) -> list[tuple[bytes, bytes]]:
     has_date = has_server = False
     for name, _ in raw:
         low = name.lower()
@@ -817,4 +834,3 @@ async def serve(
     """
     server = Server(handler, *binds, **settings)
     await server.serve(shutdown_trigger=shutdown_trigger, task_status=task_status)
-

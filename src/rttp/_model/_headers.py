@@ -79,10 +79,7 @@ class Headers(MutableMapping[str, str]):
             self._items = list(headers._items)
             return
         pairs: Iterable[tuple[str | bytes, str | bytes]]
-        if isinstance(headers, Mapping):
-            pairs = headers.items()
-        else:
-            pairs = headers
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
         for name, value in pairs:
             self._items.append((encode_header_text(name), encode_header_text(value)))
 
@@ -203,7 +200,7 @@ class Headers(MutableMapping[str, str]):
         """The lower-cased comma-separated tokens of the field (``"close" in h.flags("connection")``)."""
         return frozenset(token.lower() for token in self.csv_list(name))
 
-    def value(self, name: str) -> str | None | _Multiple:
+    def value(self, name: str) -> str | _Multiple | None:
         """The field's single value; None if absent; :data:`MULTIPLE` if it repeats."""
         values = self.get_raw(name)
         if not values:

@@ -83,9 +83,7 @@ class _Message:
     def body(self) -> bytes:
         """The whole body. For a streamed body, ``await read()`` first."""
         if self._content is None:
-            raise RTTPError(
-                "the body is still a stream: call 'await read()' before using '.body'"
-            )
+            raise RTTPError("the body is still a stream: call 'await read()' before using '.body'")
         return self._content
 
     @property

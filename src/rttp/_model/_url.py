@@ -32,7 +32,7 @@ _PATH_SAFE = "/%:@!$&'()*+,;=-._~"
 _QUERY_SAFE = "/?%:@!$&'()*+,;=-._~"
 
 QueryLike = Union[
-    "QueryParams", Mapping[str, Union[str, int, float, Iterable[str]]], Iterable[tuple[str, str]], str
+    "QueryParams", Mapping[str, str | int | float | Iterable[str]], Iterable[tuple[str, str]], str
 ]
 
 
@@ -57,7 +57,7 @@ class QueryParams(Mapping[str, str]):
                     items.append((str(key), _primitive(value)))
         else:
             items = [(str(k), _primitive(v)) for k, v in query]
-        self._items = items
+        self._items: list[tuple[str, str]] = items
 
     def __getitem__(self, key: str) -> str:
         for k, v in self._items:
@@ -123,7 +123,9 @@ def _encode_host(host: str, url: str) -> str:
     try:
         return host.encode("idna").decode("ascii").lower()
     except UnicodeError as exc:
-        raise InvalidURL(f"URL host {host!r} is not a valid international name: {url!r}", url) from exc
+        raise InvalidURL(
+            f"URL host {host!r} is not a valid international name: {url!r}", url
+        ) from exc
 
 
 class URL:

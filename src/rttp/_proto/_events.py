@@ -101,7 +101,9 @@ class ResponseHead:
 
     __slots__ = ("headers", "http_version", "reason", "status")
 
-    def __init__(self, status: int, reason: bytes, headers: RawHeaders, http_version: bytes) -> None:
+    def __init__(
+        self, status: int, reason: bytes, headers: RawHeaders, http_version: bytes
+    ) -> None:
         self.status = status
         self.reason = reason
         self.headers = headers
@@ -135,7 +137,7 @@ class ServerProtocol(abc.ABC):
     """
 
     @abc.abstractmethod
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray) -> None:
         """Feed received bytes; ``b""`` means the peer closed its sending side."""
 
     @abc.abstractmethod
@@ -198,7 +200,7 @@ class ClientProtocol(abc.ABC):
         """Bytes that end the request body."""
 
     @abc.abstractmethod
-    def receive_data(self, data: bytes) -> None:
+    def receive_data(self, data: bytes | bytearray) -> None:
         """Feed received bytes; ``b""`` means the peer closed."""
 
     @abc.abstractmethod
