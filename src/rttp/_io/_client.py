@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import json as _json
 import math
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -43,6 +44,9 @@ from ..plugin import ConnectOptions
 from ._errors import io_errors
 from ._pool import ConnectionPool, PooledConnection
 from ._tls import client_context
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["Client", "Progress"]
 
@@ -231,12 +235,23 @@ class Client:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
+        body_error = exc_info[1]
         try:
             await self._pool.aclose()
         finally:
             cm, self._nursery_cm, self._nursery = self._nursery_cm, None, None
-            result: bool | None = await cm.__aexit__(*exc_info)
-        return result
+            try:
+                result: bool | None = await cm.__aexit__(*exc_info)
+            except BaseExceptionGroup as group:
+                # the block's own exception comes back alone in a group: raise it as it was
+                if body_error is None or len(group.exceptions) != 1:
+                    raise
+                if group.exceptions[0] is not body_error:
+                    raise
+                unwrapped = body_error
+            else:
+                return result
+        raise unwrapped
 
     async def aclose(self) -> None:
         """Close idle pooled connections (``async with`` does this on exit)."""

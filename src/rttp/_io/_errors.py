@@ -5,10 +5,14 @@ from __future__ import annotations
 import errno
 import socket
 import ssl
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import trio
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
 
 from ..errors import ConnectError, ReadError, RTTPError, TLSError, TransportError, WriteError
 
@@ -49,9 +53,19 @@ def connect_errors(where: str) -> Iterator[None]:
         raise ConnectError(f"cannot resolve {where}: {exc.strerror or exc}") from exc
     except OSError as exc:
         reason = exc.strerror or str(exc)
-        if exc.errno == errno.ECONNREFUSED or "refused" in reason.lower():
+        if _refused(exc):
             raise ConnectError(f"connection to {where} refused") from exc
         raise ConnectError(f"cannot connect to {where}: {reason}") from exc
+
+
+def _refused(exc: BaseException) -> bool:
+    """True if the error, or every attempt behind it (happy eyeballs), was ECONNREFUSED."""
+    if isinstance(exc, OSError) and exc.errno == errno.ECONNREFUSED:
+        return True
+    cause = exc.__cause__
+    if isinstance(cause, BaseExceptionGroup):
+        return all(_refused(sub) for sub in cause.exceptions)
+    return cause is not None and _refused(cause)
 
 
 @contextmanager

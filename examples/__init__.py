@@ -1,0 +1,1 @@
+"""Example applications served by the README's first command."""

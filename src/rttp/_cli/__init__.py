@@ -1,0 +1,231 @@
+"""The ``rttp`` command: ``serve``, ``get``, ``post`` and ``plugins``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+import trio
+
+from .. import __version__
+from .._io._client import Client
+from .._io._server import Server
+from .._model import URL, Response
+from .._plugins import get_plugins
+from ..errors import RTTPError
+
+__all__ = ["main"]
+
+
+def _load_app(spec: str) -> Any:
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise SystemExit(f"rttp serve: expected MODULE:ATTRIBUTE, got {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise SystemExit(f"rttp serve: cannot import module {module_name!r}: {exc}") from exc
+    try:
+        obj = module
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except AttributeError as exc:
+        raise SystemExit(f"rttp serve: module {module_name!r} has no attribute {attr!r}") from exc
+    return obj
+
+
+async def _wait_for_signal() -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for _ in signals:
+            return
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    handler = _load_app(args.app)
+    settings: dict[str, Any] = {"shutdown_grace": args.grace}
+    if args.certfile:
+        settings["certfile"] = args.certfile
+        settings["keyfile"] = args.keyfile
+    if args.no_access_log:
+        settings["access_log"] = False
+    server = Server(handler, *(args.bind or ["http://127.0.0.1:8000"]), **settings)
+    async with trio.open_nursery() as nursery:
+        addresses = await nursery.start(
+            lambda task_status: server.serve(
+                shutdown_trigger=_wait_for_signal, task_status=task_status
+            )
+        )
+        for address in addresses:
+            print(f"rttp: serving {args.app} on {address}", file=sys.stderr, flush=True)
+    print("rttp: stopped", file=sys.stderr)
+
+
+class _ProgressBar:
+    """A one-line download progress bar on a terminal (stderr)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.enabled = stream.isatty()
+        self.shown = False
+
+    def __call__(self, total: int | None, done: int, up_total: int | None, up_done: int) -> None:
+        if not self.enabled or done < 256 * 1024:
+            return
+        self.shown = True
+        if total:
+            width = 30
+            filled = int(width * done / total)
+            bar = "#" * filled + "-" * (width - filled)
+            text = f"\r[{bar}] {done * 100 // total:3d}% {done}/{total} bytes"
+        else:
+            text = f"\r{done} bytes"
+        self.stream.write(text)
+        self.stream.flush()
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\n")
+
+
+def _print_response(response: Response, args: argparse.Namespace, out: TextIO) -> None:
+    color = out.isatty() and not os.environ.get("NO_COLOR")
+
+    def paint(text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+    out.write(
+        paint(f"HTTP/{response.http_version} {response.status} {response.reason}", "1;34") + "\n"
+    )
+    for name, value in response.headers.multi_items():
+        out.write(f"{paint(name, '36')}: {value}\n")
+    out.write("\n")
+    out.flush()
+
+
+async def _fetch(args: argparse.Namespace, method: str) -> int:
+    headers = []
+    for item in args.header or []:
+        name, sep, value = item.partition(":")
+        if not sep:
+            raise SystemExit(f"rttp: a header must look like 'Name: value', got {item!r}")
+        headers.append((name.strip(), value.strip()))
+    verify: bool | str = True
+    if args.insecure:
+        verify = False
+    elif args.cacert:
+        verify = args.cacert
+    kwargs: dict[str, Any] = {"headers": headers}
+    if getattr(args, "json", None) is not None:
+        kwargs["json"] = json.loads(args.json)
+    elif getattr(args, "data", None) is not None:
+        data = args.data
+        if data.startswith("@"):
+            with open(data[1:], "rb") as fh:
+                kwargs["content"] = fh.read()
+        else:
+            kwargs["content"] = data.encode("utf-8")
+    progress = _ProgressBar(sys.stderr)
+    async with Client(
+        verify=verify, timeout=args.timeout, follow_redirects=not args.no_follow
+    ) as client:
+        async with client.stream(method, args.url, progress=progress, **kwargs) as response:
+            if not args.body_only:
+                _print_response(response, args, sys.stdout)
+            sink = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: ASYNC230, SIM115
+            try:
+                async for chunk in response.stream():
+                    sink.write(chunk)
+            finally:
+                sink.flush()
+                if args.output:
+                    sink.close()
+            progress.finish()
+    return 0 if response.status < 400 else 4
+
+
+def _plugins(args: argparse.Namespace) -> int:
+    plugins = get_plugins()
+    print(f"trio-rttp {__version__} plugins (entry-point group 'rttp'):")
+    for info in plugins.infos:
+        print(f"  {info.name:10} {info.kind:12} {info.source}")
+    print("provides:")
+    rows = [
+        ("client schemes", sorted(plugins.client_transports)),
+        ("bind schemes", sorted(plugins.bind_transports)),
+        ("encodings", list(plugins.encodings)),
+        ("body codecs", sorted(plugins.body_codecs)),
+        ("auth schemes", sorted(plugins.auth_schemes)),
+        ("backends", sorted(plugins.backends)),
+    ]
+    for label, keys in rows:
+        print(f"  {label:15} {', '.join(keys) or '-'}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rttp", description="trio-rttp command line")
+    parser.add_argument("--version", action="version", version=f"trio-rttp {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve MODULE:ATTR (an async handler or app)")
+    serve.add_argument("app", metavar="MODULE:ATTR")
+    serve.add_argument(
+        "--bind",
+        "-b",
+        action="append",
+        help="http://host:port, https://host:port or unix:/path (repeatable)",
+    )
+    serve.add_argument("--certfile", help="TLS certificate (PEM) for https:// binds")
+    serve.add_argument("--keyfile", help="TLS private key (PEM) for https:// binds")
+    serve.add_argument("--grace", type=float, default=10.0, help="shutdown grace seconds")
+    serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
+
+    for name in ("get", "post"):
+        fetch = sub.add_parser(name, help=f"{name.upper()} a URL and print the response")
+        fetch.add_argument("url")
+        fetch.add_argument("-H", "--header", action="append", help="'Name: value' (repeatable)")
+        fetch.add_argument("-k", "--insecure", action="store_true", help="skip TLS verification")
+        fetch.add_argument("--cacert", help="CA bundle to verify the server with")
+        fetch.add_argument("-o", "--output", help="write the body to a file")
+        fetch.add_argument("-b", "--body-only", action="store_true", help="print only the body")
+        fetch.add_argument("--timeout", type=float, default=30.0)
+        fetch.add_argument("--no-follow", action="store_true", help="do not follow redirects")
+        if name == "post":
+            fetch.add_argument("-d", "--data", help="body text, or @file")
+            fetch.add_argument("--json", help="a JSON document to send")
+    sub.add_parser("plugins", help="list loaded plugins and where they come from")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rttp`` command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "serve":
+            trio.run(_serve, args)
+            return 0
+        if args.command in ("get", "post"):
+            url = URL(args.url)
+            del url
+            return trio.run(_fetch, args, args.command.upper())
+        return _plugins(args)
+    except RTTPError as exc:
+        print(f"rttp: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        return 130

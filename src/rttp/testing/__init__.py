@@ -1,0 +1,18 @@
+"""Testing helpers: an in-memory transport, conformance kits for plugins, pytest fixtures.
+
+- :data:`memory_plugin` adds the ``memory://name`` transport: a server bound to
+  ``memory://app`` is reachable by a client at ``memory://app/path`` without sockets.
+- :func:`check_transport`, :func:`check_content_encoding`: what every transport and
+  encoding plugin, built-in or third-party, must pass.
+"""
+
+from ._kits import check_content_encoding, check_transport
+from ._memory import MemoryPlugin, MemoryTransport, memory_plugin
+
+__all__ = [
+    "MemoryPlugin",
+    "MemoryTransport",
+    "check_content_encoding",
+    "check_transport",
+    "memory_plugin",
+]
