@@ -7,6 +7,7 @@ response), ``/headers`` (the request headers as JSON), ``/big`` (compressible te
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
 import trio
 
@@ -36,7 +37,7 @@ async def app(request: rttp.Request) -> rttp.Response:
         return rttp.Response(200, {"Content-Type": content_type}, body)
     if request.path == "/stream":
 
-        async def lines():
+        async def lines() -> AsyncIterator[bytes]:
             for number in range(5):
                 yield f"line {number}\n".encode()
                 await trio.sleep(0.1)

@@ -89,12 +89,13 @@ class H11Server(ServerProtocol):
 
     def next_event(self) -> Any:
         conn = self._conn
-        if conn.their_state is _IDLE and self._suspect_fold:
+        state = conn.their_state
+        if state is _IDLE and self._suspect_fold:
             self._check_fold()
         try:
             event: Any = conn.next_event()
         except h11.RemoteProtocolError as exc:
-            raise self._translate(exc) from exc
+            raise self._translate(exc, state) from exc
         kind = type(event)
         if kind is _Data:
             return bytes(event.data)
@@ -120,7 +121,17 @@ class H11Server(ServerProtocol):
             raise RemoteProtocolError(
                 f"unsupported HTTP version {version.decode('latin-1')!r}", 505
             )
+        if len(event.method) + len(event.target) + 10 > limits.max_request_line:
+            raise self._line_too_long()
         headers: RawHeaders = event.headers.raw_items()
+        size = sum(len(n) + len(v) + 4 for n, v in headers)
+        if size > limits.max_header_size:
+            raise TooLarge(
+                f"request header section larger than max_header_size={limits.max_header_size} bytes",
+                431,
+                limit="max_header_size",
+                value=limits.max_header_size,
+            )
         if len(headers) > limits.max_header_count:
             raise TooLarge(
                 f"request has {len(headers)} header fields, more than "
@@ -212,10 +223,10 @@ class H11Server(ServerProtocol):
             raise RemoteProtocolError("obsolete line folding (obs-fold) in the header section")
         self._fold_pos = len(buf)
 
-    def _translate(self, exc: h11.RemoteProtocolError) -> ProtocolError:
+    def _translate(self, exc: h11.RemoteProtocolError, state: Any) -> ProtocolError:
         message = str(exc)
         if "Receive buffer too long" in message:
-            if self._conn.their_state is _IDLE:
+            if state is _IDLE:
                 buf = _receive_buffer(self._conn)
                 limit = self._limits.max_request_line
                 if buf.find(b"\n", 0, limit + 2) < 0:

@@ -129,26 +129,23 @@ async def _fetch(args: argparse.Namespace, method: str) -> int:
     elif getattr(args, "data", None) is not None:
         data = args.data
         if data.startswith("@"):
-            with open(data[1:], "rb") as fh:
-                kwargs["content"] = fh.read()
+            kwargs["content"] = await trio.Path(data[1:]).read_bytes()
         else:
             kwargs["content"] = data.encode("utf-8")
     progress = _ProgressBar(sys.stderr)
-    async with Client(
-        verify=verify, timeout=args.timeout, follow_redirects=not args.no_follow
-    ) as client:
-        async with client.stream(method, args.url, progress=progress, **kwargs) as response:
-            if not args.body_only:
-                _print_response(response, args, sys.stdout)
-            sink = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: ASYNC230, SIM115
-            try:
-                async for chunk in response.stream():
-                    sink.write(chunk)
-            finally:
-                sink.flush()
-                if args.output:
-                    sink.close()
-            progress.finish()
+    client = Client(verify=verify, timeout=args.timeout, follow_redirects=not args.no_follow)
+    async with client, client.stream(method, args.url, progress=progress, **kwargs) as response:
+        if not args.body_only:
+            _print_response(response, args, sys.stdout)
+        sink = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: ASYNC230, SIM115
+        try:
+            async for chunk in response.stream():
+                sink.write(chunk)
+        finally:
+            sink.flush()
+            if args.output:
+                sink.close()
+        progress.finish()
     return 0 if response.status < 400 else 4
 
 

@@ -18,7 +18,8 @@ def check_content_encoding(encoding: ContentEncoding) -> None:
 
     Raises AssertionError naming the broken rule.
     """
-    assert isinstance(encoding.name, str) and encoding.name, "an encoding needs a name"
+    assert isinstance(encoding.name, str), "an encoding's name must be a str"
+    assert encoding.name, "an encoding needs a name"
     samples = [
         b"",
         b"a",

@@ -1,0 +1,78 @@
+"""Shared fixtures: servers on loopback port 0, trustme certificates, raw-socket helpers."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+import trio
+import trustme
+
+import rttp
+
+
+@pytest.fixture
+def serve(nursery: trio.Nursery) -> Callable[..., Awaitable[tuple[rttp.Server, rttp.URL]]]:
+    """``server, url = await serve(handler, *binds, **settings)`` on 127.0.0.1:0 by default."""
+
+    async def start(handler: Any, *binds: str, **settings: Any) -> tuple[rttp.Server, rttp.URL]:
+        server = rttp.Server(handler, *(binds or ("http://127.0.0.1:0",)), **settings)
+        addresses = await nursery.start(server.serve)
+        return server, addresses[0]
+
+    return start
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def cert_files(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Server certificate/key and CA files for localhost and 127.0.0.1."""
+    folder = tmp_path_factory.mktemp("tls")
+    cert = ca.issue_cert("localhost", "127.0.0.1", "::1")
+    pem = folder / "server.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(pem))
+    ca_file = folder / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return {"certfile": str(pem), "keyfile": str(pem), "ca": str(ca_file)}
+
+
+@pytest.fixture
+def client_ssl(ca: trustme.CA) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    return context
+
+
+async def raw_request(url: rttp.URL, data: bytes, *, read_until_close: bool = True) -> bytes:
+    """Send raw bytes to a TCP server and return everything it answers until it closes."""
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    async with stream:
+        await stream.send_all(data)
+        out = bytearray()
+        with trio.fail_after(10):
+            while True:
+                chunk = await stream.receive_some(65536)
+                if not chunk:
+                    break
+                out += chunk
+                if not read_until_close and b"\r\n\r\n" in out:
+                    break
+        return bytes(out)
+
+
+def status_of(raw: bytes) -> int:
+    """The status code of the first response in ``raw``."""
+    line = raw.split(b"\r\n", 1)[0]
+    assert line.startswith(b"HTTP/1."), raw[:200]
+    return int(line.split()[1])
+
+
+async def hello(request: rttp.Request) -> rttp.Response:
+    """A handler that answers 'hello <path>'."""
+    return rttp.Response(200, body=f"hello {request.path}")

@@ -1,0 +1,226 @@
+"""The protocol backend, without I/O: hostile input gets the right status and message.
+
+Every registered backend runs the same cases (h11 today; an accelerated one later).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import rttp
+from rttp.errors import LocalProtocolError, ProtocolError, TooLarge
+from rttp.plugin import NEED_DATA, PAUSED, EndOfMessage, ProtocolLimits, RequestHead, ResponseHead
+
+BACKENDS = sorted(rttp.get_plugins().backends)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return rttp.get_plugins().backend(request.param)
+
+
+def parse(backend, data: bytes, limits: ProtocolLimits | None = None, *, step: int | None = None):
+    """Feed ``data`` (all at once or ``step`` bytes at a time); return events or raise."""
+    proto = backend.server(limits or ProtocolLimits())
+    events = []
+    chunks = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
+    for chunk in chunks:
+        proto.receive_data(chunk)
+        while True:
+            event = proto.next_event()
+            if event is NEED_DATA or event is PAUSED:
+                break
+            events.append(event)
+            if isinstance(event, EndOfMessage):
+                break
+    return events
+
+
+OK = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+
+HOSTILE = {
+    # framing
+    "chunk not followed by CRLF": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n",
+        400,
+        "chunk",
+    ),
+    "bare LF in chunk size": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n",
+        400,
+        "chunk",
+    ),
+    "bare CR in chunk size": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\rabc\r\n0\r\n\r\n",
+        400,
+        "chunk",
+    ),
+    "bare LF in chunk extension": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a\nb\r\nabc\r\n0\r\n\r\n",
+        400,
+        "chunk",
+    ),
+    "invalid hex chunk size": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n",
+        400,
+        "chunk",
+    ),
+    "Content-Length with Transfer-Encoding": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+        "both Content-Length and Transfer-Encoding",
+    ),
+    "differing Content-Lengths": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        400,
+        "Content-Length",
+    ),
+    "signed Content-Length": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
+        400,
+        "Content-Length",
+    ),
+    "obfuscated Transfer-Encoding": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
+        501,
+        "Transfer-Encoding",
+    ),
+    "Transfer-Encoding chunked twice": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
+        501,
+        "Transfer-Encoding",
+    ),
+    "unknown transfer-coding": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        501,
+        "Transfer-Encoding",
+    ),
+    # header syntax
+    "bare CR in a value": (b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400, "header"),
+    "NUL in a value": (b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", 400, "header"),
+    "obs-fold": (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400, "obs-fold"),
+    "whitespace before colon": (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, "header"),
+    "non-token method": (b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "request line"),
+    "non-token field name": (b"GET / HTTP/1.1\r\nHost: a\r\nX(A: b\r\n\r\n", 400, "header"),
+    "non-ASCII version digits": (b"GET / HTTP/\xd9\xa1.1\r\nHost: a\r\n\r\n", 400, "request line"),
+    "HTTP/2.0 on an HTTP/1 connection": (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, "version"),
+    "missing Host": (b"GET / HTTP/1.1\r\n\r\n", 400, "Host"),
+    "two Hosts": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host"),
+    "Expect other than 100-continue": (
+        b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n",
+        417,
+        "Expect",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+@pytest.mark.parametrize("step", [None, 1], ids=["whole", "byte-at-a-time"])
+def test_hostile_input_is_refused(backend, case, step):
+    data, status, words = HOSTILE[case]
+    with pytest.raises(ProtocolError) as info:
+        parse(backend, data, step=step)
+    assert info.value.status == status
+    assert words.lower() in str(info.value).lower()
+
+
+def test_valid_request_parses(backend):
+    events = parse(backend, OK)
+    assert isinstance(events[0], RequestHead)
+    assert events[0].method == b"GET"
+    assert events[0].keep_alive
+    assert isinstance(events[1], EndOfMessage)
+
+
+def test_fold_like_bytes_in_a_body_are_not_obs_fold(backend):
+    body = b"line\n more\n\tstuff"
+    data = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body) + OK
+    events = parse(backend, data, step=5)
+    assert b"".join(e for e in events if isinstance(e, bytes)) == body
+
+
+@pytest.mark.parametrize("step", [None, 1, 1000])
+def test_request_line_limit_is_414(backend, step):
+    data = b"GET /" + b"a" * 300 + b" HTTP/1.1\r\nHost: a\r\n\r\n"
+    with pytest.raises(TooLarge) as info:
+        parse(backend, data, ProtocolLimits(max_request_line=200, max_header_size=4096), step=step)
+    assert info.value.status == 414
+    assert "max_request_line=200" in str(info.value)
+
+
+@pytest.mark.parametrize("step", [None, 1])
+def test_header_size_limit_is_431(backend, step):
+    data = b"GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + b"b" * 5000 + b"\r\n\r\n"
+    with pytest.raises(TooLarge) as info:
+        parse(backend, data, ProtocolLimits(max_header_size=4096), step=step)
+    assert info.value.status == 431
+    assert "max_header_size=4096" in str(info.value)
+
+
+def test_header_count_limit_is_431(backend):
+    fields = b"".join(b"X-%d: v\r\n" % i for i in range(20))
+    with pytest.raises(TooLarge) as info:
+        parse(backend, b"GET / HTTP/1.1\r\nHost: a\r\n" + fields + b"\r\n", ProtocolLimits(max_header_count=10))
+    assert info.value.status == 431
+    assert "max_header_count=10" in str(info.value)
+
+
+def test_trailer_limit(backend):
+    trailer = b"X-T: " + b"t" * 3000 + b"\r\n"
+    data = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + trailer * 3 + b"\r\n"
+    with pytest.raises(TooLarge) as info:
+        parse(backend, data, ProtocolLimits(max_header_size=4096))
+    assert info.value.status == 431
+
+
+def test_pipelined_requests_come_one_at_a_time(backend):
+    proto = backend.server(ProtocolLimits())
+    proto.receive_data(OK * 3)
+    assert isinstance(proto.next_event(), RequestHead)
+    assert isinstance(proto.next_event(), EndOfMessage)
+    assert proto.next_event() is PAUSED  # the next request waits for our answer
+    proto.send_response(200, b"OK", [(b"Content-Length", b"0")], b"")
+    assert proto.start_next_cycle()
+    assert isinstance(proto.next_event(), RequestHead)
+
+
+def test_connection_close_and_http10_keep_alive(backend):
+    head = parse(backend, b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")[0]
+    assert not head.keep_alive
+    head = parse(backend, b"GET / HTTP/1.0\r\n\r\n")[0]
+    assert not head.keep_alive
+    head = parse(backend, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")[0]
+    assert head.keep_alive
+
+
+def test_client_side_parses_responses(backend):
+    proto = backend.client(ProtocolLimits())
+    proto.send_request(b"GET", b"/", [(b"Host", b"a")])
+    proto.send_end()
+    proto.receive_data(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+    first = proto.next_event()
+    assert isinstance(first, ResponseHead)
+    assert first.status == 100
+    second = proto.next_event()
+    assert second.status == 200
+    assert proto.next_event() == b"hi"
+    assert isinstance(proto.next_event(), EndOfMessage)
+    assert proto.start_next_cycle()
+
+
+def test_client_side_malformed_response_is_502(backend):
+    proto = backend.client(ProtocolLimits())
+    proto.send_request(b"GET", b"/", [(b"Host", b"a")])
+    proto.send_end()
+    proto.receive_data(b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n")
+    with pytest.raises(ProtocolError) as info:
+        proto.next_event()
+    assert info.value.status == 502
+
+
+def test_sending_side_refuses_injection(backend):
+    proto = backend.server(ProtocolLimits())
+    proto.receive_data(OK)
+    proto.next_event()
+    with pytest.raises(LocalProtocolError):
+        proto.send_response(200, b"OK", [(b"X-A", b"a\r\nInjected: yes")], b"")
