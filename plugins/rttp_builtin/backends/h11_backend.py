@@ -245,9 +245,11 @@ class H11Server(ServerProtocol):
         return RemoteProtocolError(message, exc.error_status_hint)
 
     # -- sending ------------------------------------------------------------------------
-    def send_informational(self, status: int, headers: RawHeaders) -> bytes:
+    def send_informational(self, status: int, reason: bytes, headers: RawHeaders) -> bytes:
         try:
-            return self._conn.send(h11.InformationalResponse(status_code=status, headers=headers))
+            return self._conn.send(
+                h11.InformationalResponse(status_code=status, headers=headers, reason=reason)
+            )
         except h11.LocalProtocolError as exc:
             raise _local(exc) from exc
 

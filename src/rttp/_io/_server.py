@@ -483,7 +483,7 @@ class Server:
         try:
             if conn.expect_continue:
                 conn.expect_continue = False
-                await conn.stream.send_all(proto.send_informational(100, []))
+                await conn.stream.send_all(proto.send_informational(100, b"Continue", []))
             while True:
                 event = proto.next_event()
                 if type(event) is bytes:
@@ -554,7 +554,9 @@ class Server:
         check_headers(headers)
         conn.phase = _WRITE
         conn.deadline = trio.current_time() + (self.config.write_timeout or math.inf)
-        await conn.stream.send_all(conn.proto.send_informational(101, headers))
+        await conn.stream.send_all(
+            conn.proto.send_informational(101, b"Switching Protocols", headers)
+        )
         stream = _PrefixedStream(conn.stream, conn.proto.upgrade_trailing_data())
         conn.phase = _HANDLER
         conn.deadline = math.inf

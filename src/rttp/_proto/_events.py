@@ -145,7 +145,7 @@ class ServerProtocol(abc.ABC):
         """The next request head, body chunk (``bytes``), end of message, or a sentinel."""
 
     @abc.abstractmethod
-    def send_informational(self, status: int, headers: RawHeaders) -> bytes:
+    def send_informational(self, status: int, reason: bytes, headers: RawHeaders) -> bytes:
         """Bytes of a 1xx response (``100 Continue``, ``101 Switching Protocols``)."""
 
     @abc.abstractmethod

@@ -1,0 +1,473 @@
+"""The server over real loopback sockets: keep-alive, pipelining, bodies, limits, timeouts.
+
+Each limit and timeout is crossed once; the test checks the status, the message, and that
+the next client is still served.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import trio
+
+import rttp
+from tests.conftest import hello, raw_request, status_of
+
+GET = b"GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+
+
+async def still_serves(url: rttp.URL) -> None:
+    reply = await raw_request(url, GET)
+    assert status_of(reply) == 200
+    assert reply.endswith(b"hello /next")
+
+
+async def test_keep_alive_and_pipelining_answer_in_order(serve):
+    async def handler(request):
+        if request.path == "/slow":
+            await trio.sleep(0.05)
+        return rttp.Response(200, body=request.path)
+
+    _, url = await serve(handler)
+    burst = b"".join(
+        b"GET /%s HTTP/1.1\r\nHost: x\r\n\r\n" % name for name in (b"slow", b"a", b"b")
+    ) + b"GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    reply = await raw_request(url, burst)
+    assert reply.count(b"HTTP/1.1 200 OK") == 4
+    bodies = [part.rsplit(b"\r\n\r\n", 1)[-1][:5] for part in reply.split(b"HTTP/1.1 ")[1:]]
+    assert [b.split(b"HTTP")[0] for b in bodies] == [b"/slow", b"/a", b"/b", b"/last"]
+
+
+async def test_pipelined_burst_has_bounded_memory(serve):
+    """A client that pipelines without reading is held back by TCP: the server does not read ahead."""
+
+    async def handler(request):
+        if request.path == "/next":
+            return await hello(request)
+        return rttp.Response(200, body="x" * 1000)
+
+    _, url = await serve(handler)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    burst = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 1000
+    sent = 0
+    with trio.move_on_after(1.0):
+        while sent < 200 << 20:
+            await stream.send_all(burst)
+            sent += len(burst)
+    # blocked long before 200 MiB: the server stopped reading while its answers piled up
+    assert sent < 200 << 20
+    await stream.aclose()
+    await still_serves(url)
+
+
+async def test_head_has_headers_but_no_body(serve):
+    _, url = await serve(lambda r: _const(rttp.Response(200, body="0123456789")))
+    reply = await raw_request(url, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert b"Content-Length: 10" in reply
+    assert reply.endswith(b"\r\n\r\n")
+
+
+async def _const(response):
+    return response
+
+
+async def test_expect_100_continue(serve):
+    async def handler(request):
+        return rttp.Response(200, body=await request.read())
+
+    _, url = await serve(handler)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    async with stream:
+        await stream.send_all(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+        )
+        with trio.fail_after(5):
+            interim = await stream.receive_some(1000)
+        assert interim.startswith(b"HTTP/1.1 100 Continue")
+        await stream.send_all(b"hello")
+        with trio.fail_after(5):
+            final = await stream.receive_some(1000)
+        assert final.startswith(b"HTTP/1.1 200 OK")
+        assert final.endswith(b"hello")
+
+
+async def test_expect_100_not_sent_when_body_unread(serve):
+    _, url = await serve(hello)
+    reply = await raw_request(
+        url, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+    )
+    assert b"100 Continue" not in reply
+    assert status_of(reply) == 200
+    assert b"Connection: close" in reply
+
+
+async def test_chunked_upload_and_download(serve):
+    async def handler(request):
+        chunks = [chunk async for chunk in request.stream()]
+
+        async def back():
+            for chunk in chunks:
+                yield chunk.upper()
+
+        return rttp.Response(200, {"Content-Type": "application/octet-stream"}, back())
+
+    _, url = await serve(handler)
+    body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+    reply = await raw_request(
+        url,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body,
+    )
+    assert b"Transfer-Encoding: chunked" in reply
+    assert b"HELLO" in reply
+    assert b" WORLD" in reply
+    assert reply.endswith(b"0\r\n\r\n")
+
+
+async def test_unread_body_is_drained_for_keep_alive(serve):
+    _, url = await serve(hello)
+    reply = await raw_request(
+        url,
+        b"POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc" + GET,
+    )
+    assert reply.count(b"200 OK") == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "words"),
+    [
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "max_request_line=8190"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n", 431, "max_header_size=16384"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(150)) + b"\r\n", 431, "max_header_count=100"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "smuggling"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "Transfer-Encoding"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400, "obs-fold"),
+        (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "header"),
+        (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "version"),
+        (b"CONNECT example.org:443 HTTP/1.1\r\nHost: example.org:443\r\n\r\n", 501, "CONNECT"),
+        (b"GET nonsense HTTP/1.1\r\nHost: x\r\n\r\n", 400, "request target"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "chunk"),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n", 417, "Expect"),
+    ],
+    ids=["414", "431-size", "431-count", "cl+te", "501-te", "obs-fold", "space-colon", "505", "connect", "target", "chunk", "417"],
+)
+async def test_hostile_requests_get_status_and_server_keeps_serving(serve, data, status, words):
+    async def handler(request):
+        await request.read()
+        return await hello(request)
+
+    _, url = await serve(handler)
+    reply = await raw_request(url, data)
+    assert status_of(reply) == status
+    assert words.encode() in reply
+    assert b"Connection: close" in reply
+    await still_serves(url)
+
+
+async def test_body_over_limit_declared_is_413(serve):
+    _, url = await serve(hello, max_body_size=100)
+    reply = await raw_request(url, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n" + b"x" * 101)
+    assert status_of(reply) == 413
+    assert b"max_body_size=100" in reply
+    await still_serves(url)
+
+
+async def test_body_over_limit_chunked_is_413(serve):
+    async def handler(request):
+        await request.read()
+        return await hello(request)
+
+    _, url = await serve(handler, max_body_size=100)
+    chunk = b"40\r\n" + b"x" * 64 + b"\r\n"
+    reply = await raw_request(
+        url, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 3 + b"0\r\n\r\n"
+    )
+    assert status_of(reply) == 413
+    assert b"max_body_size=100" in reply
+    await still_serves(url)
+
+
+async def test_slow_headers_get_408_and_close(serve):
+    _, url = await serve(hello, header_timeout=0.3)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    async with stream:
+        await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n")  # never finished
+        with trio.fail_after(5):
+            reply = b""
+            while chunk := await stream.receive_some(1000):
+                reply += chunk
+    assert status_of(reply) == 408
+    assert b"header_timeout=0.3" in reply
+    await still_serves(url)
+
+
+async def test_slowloris_byte_at_a_time_is_cut_by_the_header_timeout(serve):
+    _, url = await serve(hello, header_timeout=0.5)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    started = trio.current_time()
+    async with stream:
+        with trio.fail_after(5):
+            try:
+                for byte in b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"s" * 1000:
+                    await stream.send_all(bytes([byte]))
+                    await trio.sleep(0.02)
+            except trio.BrokenResourceError:
+                pass
+    assert trio.current_time() - started < 2.0
+    await still_serves(url)
+
+
+async def test_stalled_body_gets_408(serve):
+    async def handler(request):
+        await request.read()
+        return await hello(request)
+
+    _, url = await serve(handler, body_timeout=0.3)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    async with stream:
+        await stream.send_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
+        with trio.fail_after(5):
+            reply = b""
+            while chunk := await stream.receive_some(1000):
+                reply += chunk
+    assert status_of(reply) == 408
+    assert b"body_timeout=0.3" in reply
+    await still_serves(url)
+
+
+async def test_handler_timeout_is_503(serve):
+    async def handler(request):
+        if request.path == "/slow":
+            await trio.sleep(10)
+        return rttp.Response(200, body=f"hello {request.path}")
+
+    _, url = await serve(handler, handler_timeout=0.3)
+    reply = await raw_request(url, b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert status_of(reply) == 503
+    assert b"handler_timeout=0.3" in reply
+    await still_serves(url)
+
+
+async def test_idle_keep_alive_connection_is_closed(serve):
+    _, url = await serve(hello, keep_alive_timeout=0.3)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    async with stream:
+        await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        with trio.fail_after(5):
+            reply = b""
+            while chunk := await stream.receive_some(1000):
+                reply += chunk
+    assert reply.count(b"200 OK") == 1  # answered, then closed for idleness
+
+
+async def test_handler_exception_is_500_with_traceback_logged(serve, caplog):
+    async def handler(request):
+        if request.path == "/boom":
+            raise RuntimeError("kaboom")
+        return rttp.Response(200, body=f"hello {request.path}")
+
+    _, url = await serve(handler)
+    with caplog.at_level(logging.ERROR, logger="rttp.error"):
+        reply = await raw_request(url, b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n" + GET)
+    assert status_of(reply) == 500
+    assert b"kaboom" not in reply  # the traceback never goes to the peer
+    assert reply.count(b"200 OK") == 1  # the same connection served the next request
+    record = next(r for r in caplog.records if r.name == "rttp.error")
+    assert "GET /boom" in record.getMessage()
+    assert "kaboom" in caplog.text
+
+
+async def test_invalid_response_header_from_handler_is_500(serve, caplog):
+    async def handler(request):
+        return rttp.Response(200, {"X-Evil": "a\r\nSet-Cookie: pwned=1"})
+
+    _, url = await serve(handler)
+    with caplog.at_level(logging.ERROR, logger="rttp.error"):
+        reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(reply) == 500
+    assert b"pwned" not in reply
+    assert "invalid response" in caplog.text
+
+
+async def test_refused_upgrade_closes_the_connection(serve):
+    _, url = await serve(hello)
+    smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    reply = await raw_request(
+        url,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n" + smuggled,
+    )
+    assert reply.count(b"HTTP/1.1") == 1
+    assert b"/smuggled" not in reply
+
+
+async def test_accepted_upgrade_hands_over_the_stream(serve):
+    async def handler(request):
+        async def on_upgrade(stream):
+            data = await stream.receive_some(100)
+            await stream.send_all(b"echo:" + data)
+
+        response = rttp.Response(101, {"Upgrade": "echo", "Connection": "Upgrade"})
+        response.extensions["on_upgrade"] = on_upgrade
+        return response
+
+    _, url = await serve(handler)
+    reply = await raw_request(
+        url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\nearly"
+    )
+    assert reply.startswith(b"HTTP/1.1 101 ")
+    assert reply.endswith(b"echo:early")
+
+
+async def test_access_log_one_line_per_request(serve, caplog):
+    _, url = await serve(hello)
+    with caplog.at_level(logging.INFO, logger="rttp.access"):
+        await raw_request(url, b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n" + GET)
+    lines = [r.getMessage() for r in caplog.records if r.name == "rttp.access"]
+    assert len(lines) == 2
+    assert '"GET /x HTTP/1.1" 200' in lines[0]
+    assert lines[0].startswith("127.0.0.1:")
+
+
+async def test_graceful_shutdown_finishes_in_flight_request(serve):
+    started = trio.Event()
+
+    async def handler(request):
+        started.set()
+        await trio.sleep(0.3)
+        return rttp.Response(200, body="finished")
+
+    server, url = await serve(handler, shutdown_grace=5)
+    replies = []
+
+    async def client():
+        replies.append(await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(client)
+        await started.wait()
+        server.shutdown()
+    assert status_of(replies[0]) == 200
+    assert replies[0].endswith(b"finished")
+    assert b"Connection: close" in replies[0]
+    with pytest.raises(OSError):  # no longer accepting
+        await trio.open_tcp_stream(url.host, url.port)
+
+
+async def test_graceful_shutdown_cancels_after_grace(serve):
+    started = trio.Event()
+
+    async def handler(request):
+        started.set()
+        await trio.sleep(100)
+        return rttp.Response(200)
+
+    server, url = await serve(handler, shutdown_grace=0.2)
+
+    async def client():
+        reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert reply == b""  # cancelled: connection closed without an answer
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client)
+            await started.wait()
+            server.shutdown()
+
+
+async def test_serve_function_reports_addresses_and_stops_on_trigger(nursery):
+    stop = trio.Event()
+    done = trio.Event()
+
+    async def run(task_status=trio.TASK_STATUS_IGNORED):
+        await rttp.serve(hello, "http://127.0.0.1:0", shutdown_trigger=stop.wait, task_status=task_status)
+        done.set()
+
+    addresses = await nursery.start(run)
+    assert addresses[0].scheme == "http"
+    assert addresses[0].port > 0
+    await still_serves(addresses[0])
+    stop.set()
+    with trio.fail_after(5):
+        await done.wait()
+
+
+async def test_ipv6_and_multiple_binds(serve):
+    _, url = await serve(hello, "http://127.0.0.1:0", "http://[::1]:0")
+    server = _
+    assert len(server.addresses) == 2
+    assert server.addresses[1].host == "::1"
+    async with rttp.Client() as client:
+        for address in server.addresses:
+            response = await client.get(str(address) + "/v6")
+            assert response.text == "hello /v6"
+
+
+async def test_http10_request(serve):
+    _, url = await serve(hello)
+    reply = await raw_request(url, b"GET /old HTTP/1.0\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200 OK")
+    assert reply.endswith(b"hello /old")
+
+
+async def test_compression_negotiated_with_vary(serve):
+    text = "compress me " * 200
+
+    async def handler(request):
+        return rttp.Response(200, {"Content-Type": "text/plain"}, text)
+
+    _, url = await serve(handler)
+    reply = await raw_request(
+        url, b"GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0, deflate\r\nConnection: close\r\n\r\n"
+    )
+    assert b"Content-Encoding: deflate" in reply
+    assert b"Vary: Accept-Encoding" in reply
+    plain = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert b"Content-Encoding" not in plain
+    assert plain.endswith(text.encode())
+
+
+async def test_small_or_incompressible_bodies_are_not_compressed(serve):
+    async def handler(request):
+        if request.path == "/png":
+            return rttp.Response(200, {"Content-Type": "image/png"}, b"\x89PNG" * 1000)
+        return rttp.Response(200, {"Content-Type": "text/plain"}, "tiny")
+
+    _, url = await serve(handler)
+    for path in (b"/png", b"/tiny"):
+        reply = await raw_request(
+            url, b"GET %s HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n" % path
+        )
+        assert b"Content-Encoding" not in reply
+
+
+async def test_gzip_request_body_is_decoded_and_bomb_refused(serve):
+    import gzip
+
+    async def handler(request):
+        body = await request.read()
+        if request.path == "/next":
+            return await hello(request)
+        return rttp.Response(200, body=f"{len(body)} {request.headers.get('content-encoding')}")
+
+    _, url = await serve(handler)
+    payload = gzip.compress(b"a" * 5000)
+    reply = await raw_request(
+        url,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+        % len(payload)
+        + payload,
+    )
+    assert reply.endswith(b"5000 None")
+    bomb = gzip.compress(b"\0" * (30 << 20))
+    reply = await raw_request(
+        url,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb,
+    )
+    assert status_of(reply) == 400
+    assert b"decompression bomb" in reply
+    reply = await raw_request(
+        url, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: br\r\nContent-Length: 1\r\n\r\nx"
+    )
+    assert status_of(reply) == 415
+    assert b"'br'" in reply
+    await still_serves(url)
