@@ -76,3 +76,22 @@ def status_of(raw: bytes) -> int:
 async def hello(request: rttp.Request) -> rttp.Response:
     """A handler that answers 'hello <path>'."""
     return rttp.Response(200, body=f"hello {request.path}")
+
+
+@pytest.fixture(scope="session")
+def peer_server():
+    """Python's http.server on 127.0.0.1 in a subprocess: a server we did not write."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).parent / "peers" / "http_server.py"
+    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        line = process.stdout.readline()  # type: ignore[union-attr]
+        assert line.startswith("PORT "), line
+        yield rttp.URL(f"http://127.0.0.1:{int(line.split()[1])}")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()  # type: ignore[union-attr]

@@ -30,9 +30,10 @@ async def test_keep_alive_and_pipelining_answer_in_order(serve):
         return rttp.Response(200, body=request.path)
 
     _, url = await serve(handler)
-    burst = b"".join(
-        b"GET /%s HTTP/1.1\r\nHost: x\r\n\r\n" % name for name in (b"slow", b"a", b"b")
-    ) + b"GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    burst = (
+        b"".join(b"GET /%s HTTP/1.1\r\nHost: x\r\n\r\n" % name for name in (b"slow", b"a", b"b"))
+        + b"GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
     reply = await raw_request(url, burst)
     assert reply.count(b"HTTP/1.1 200 OK") == 4
     bodies = [part.rsplit(b"\r\n\r\n", 1)[-1][:5] for part in reply.split(b"HTTP/1.1 ")[1:]]
@@ -116,7 +117,8 @@ async def test_chunked_upload_and_download(serve):
     body = b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
     reply = await raw_request(
         url,
-        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + body,
     )
     assert b"Transfer-Encoding: chunked" in reply
     assert b"HELLO" in reply
@@ -137,10 +139,28 @@ async def test_unread_body_is_drained_for_keep_alive(serve):
     ("data", "status", "words"),
     [
         (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "max_request_line=8190"),
-        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n", 431, "max_header_size=16384"),
-        (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(150)) + b"\r\n", 431, "max_header_count=100"),
-        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400, "smuggling"),
-        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "Transfer-Encoding"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 + b"\r\n\r\n",
+            431,
+            "max_header_size=16384",
+        ),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\n"
+            + b"".join(b"X-%d: v\r\n" % i for i in range(150))
+            + b"\r\n",
+            431,
+            "max_header_count=100",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+            "smuggling",
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+            "Transfer-Encoding",
+        ),
         (b"GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400, "obs-fold"),
         (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400, "header"),
         (b"GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "version"),
@@ -149,7 +169,20 @@ async def test_unread_body_is_drained_for_keep_alive(serve):
         (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400, "chunk"),
         (b"GET / HTTP/1.1\r\nHost: x\r\nExpect: tea\r\n\r\n", 417, "Expect"),
     ],
-    ids=["414", "431-size", "431-count", "cl+te", "501-te", "obs-fold", "space-colon", "505", "connect", "target", "chunk", "417"],
+    ids=[
+        "414",
+        "431-size",
+        "431-count",
+        "cl+te",
+        "501-te",
+        "obs-fold",
+        "space-colon",
+        "505",
+        "connect",
+        "target",
+        "chunk",
+        "417",
+    ],
 )
 async def test_hostile_requests_get_status_and_server_keeps_serving(serve, data, status, words):
     async def handler(request):
@@ -166,7 +199,9 @@ async def test_hostile_requests_get_status_and_server_keeps_serving(serve, data,
 
 async def test_body_over_limit_declared_is_413(serve):
     _, url = await serve(hello, max_body_size=100)
-    reply = await raw_request(url, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n" + b"x" * 101)
+    reply = await raw_request(
+        url, b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 101\r\n\r\n" + b"x" * 101
+    )
     assert status_of(reply) == 413
     assert b"max_body_size=100" in reply
     await still_serves(url)
@@ -180,7 +215,10 @@ async def test_body_over_limit_chunked_is_413(serve):
     _, url = await serve(handler, max_body_size=100)
     chunk = b"40\r\n" + b"x" * 64 + b"\r\n"
     reply = await raw_request(
-        url, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk * 3 + b"0\r\n\r\n"
+        url,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        + chunk * 3
+        + b"0\r\n\r\n",
     )
     assert status_of(reply) == 413
     assert b"max_body_size=100" in reply
@@ -294,7 +332,8 @@ async def test_refused_upgrade_closes_the_connection(serve):
     smuggled = b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
     reply = await raw_request(
         url,
-        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n" + smuggled,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+        + smuggled,
     )
     assert reply.count(b"HTTP/1.1") == 1
     assert b"/smuggled" not in reply
@@ -379,7 +418,9 @@ async def test_serve_function_reports_addresses_and_stops_on_trigger(nursery):
     done = trio.Event()
 
     async def run(task_status=trio.TASK_STATUS_IGNORED):
-        await rttp.serve(hello, "http://127.0.0.1:0", shutdown_trigger=stop.wait, task_status=task_status)
+        await rttp.serve(
+            hello, "http://127.0.0.1:0", shutdown_trigger=stop.wait, task_status=task_status
+        )
         done.set()
 
     addresses = await nursery.start(run)
@@ -417,7 +458,8 @@ async def test_compression_negotiated_with_vary(serve):
 
     _, url = await serve(handler)
     reply = await raw_request(
-        url, b"GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0, deflate\r\nConnection: close\r\n\r\n"
+        url,
+        b"GET / HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip;q=0, deflate\r\nConnection: close\r\n\r\n",
     )
     assert b"Content-Encoding: deflate" in reply
     assert b"Vary: Accept-Encoding" in reply
@@ -435,7 +477,9 @@ async def test_small_or_incompressible_bodies_are_not_compressed(serve):
     _, url = await serve(handler)
     for path in (b"/png", b"/tiny"):
         reply = await raw_request(
-            url, b"GET %s HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n" % path
+            url,
+            b"GET %s HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+            % path,
         )
         assert b"Content-Encoding" not in reply
 
@@ -461,7 +505,9 @@ async def test_gzip_request_body_is_decoded_and_bomb_refused(serve):
     bomb = gzip.compress(b"\0" * (30 << 20))
     reply = await raw_request(
         url,
-        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(bomb) + bomb,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n"
+        % len(bomb)
+        + bomb,
     )
     assert status_of(reply) == 400
     assert b"decompression bomb" in reply

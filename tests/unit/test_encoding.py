@@ -110,5 +110,7 @@ def test_stacked_encodings_decode_in_reverse():
     outer = zlib.compress(inner)
     plugins = rttp.get_plugins()
     # Content-Encoding: gzip, deflate  -> remove deflate first, then gzip
-    pipeline = BoundedDecoder([plugins.encodings["deflate"].decoder(), plugins.encodings["gzip"].decoder()])
+    pipeline = BoundedDecoder(
+        [plugins.encodings["deflate"].decoder(), plugins.encodings["gzip"].decoder()]
+    )
     assert b"".join([*pipeline.feed(outer), *pipeline.finish()]) == b"stacked"

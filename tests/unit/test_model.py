@@ -21,7 +21,13 @@ class TestURL:
 
     @pytest.mark.parametrize(
         ("text", "port"),
-        [("http://h/", 80), ("ws://h/", 80), ("wss://h/", 443), ("rttp://h/", 10080), ("rttps://h/", 10081)],
+        [
+            ("http://h/", 80),
+            ("ws://h/", 80),
+            ("wss://h/", 443),
+            ("rttp://h/", 10080),
+            ("rttps://h/", 10081),
+        ],
     )
     def test_default_ports(self, text, port):
         assert rttp.URL(text).port == port
@@ -56,7 +62,13 @@ class TestURL:
 
     @pytest.mark.parametrize(
         "text",
-        ["http://h/a\r\nInjected: 1", "http://h/\x00", "http://h:99999/", "http://h:port/", "http:///nohost"],
+        [
+            "http://h/a\r\nInjected: 1",
+            "http://h/\x00",
+            "http://h:99999/",
+            "http://h:port/",
+            "http:///nohost",
+        ],
     )
     def test_invalid(self, text):
         with pytest.raises(InvalidURL) as info:
@@ -172,7 +184,9 @@ class TestMessages:
         with pytest.raises(rttp.HTTPStatusError, match="404 Not Found"):
             r.raise_for_status()
         assert rttp.Response(204).raise_for_status().status == 204
-        cookies = rttp.Response(200, [("Set-Cookie", "sid=abc; Path=/"), ("Set-Cookie", "t=1")]).cookies
+        cookies = rttp.Response(
+            200, [("Set-Cookie", "sid=abc; Path=/"), ("Set-Cookie", "t=1")]
+        ).cookies
         assert cookies == {"sid": "abc", "t": "1"}
 
     def test_body_type_checked(self):

@@ -160,14 +160,22 @@ def test_header_size_limit_is_431(backend, step):
 def test_header_count_limit_is_431(backend):
     fields = b"".join(b"X-%d: v\r\n" % i for i in range(20))
     with pytest.raises(TooLarge) as info:
-        parse(backend, b"GET / HTTP/1.1\r\nHost: a\r\n" + fields + b"\r\n", ProtocolLimits(max_header_count=10))
+        parse(
+            backend,
+            b"GET / HTTP/1.1\r\nHost: a\r\n" + fields + b"\r\n",
+            ProtocolLimits(max_header_count=10),
+        )
     assert info.value.status == 431
     assert "max_header_count=10" in str(info.value)
 
 
 def test_trailer_limit(backend):
     trailer = b"X-T: " + b"t" * 3000 + b"\r\n"
-    data = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + trailer * 3 + b"\r\n"
+    data = (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n"
+        + trailer * 3
+        + b"\r\n"
+    )
     with pytest.raises(TooLarge) as info:
         parse(backend, data, ProtocolLimits(max_header_size=4096))
     assert info.value.status == 431
@@ -197,7 +205,9 @@ def test_client_side_parses_responses(backend):
     proto = backend.client(ProtocolLimits())
     proto.send_request(b"GET", b"/", [(b"Host", b"a")])
     proto.send_end()
-    proto.receive_data(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi")
+    proto.receive_data(
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
+    )
     first = proto.next_event()
     assert isinstance(first, ResponseHead)
     assert first.status == 100

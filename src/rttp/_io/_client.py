@@ -44,6 +44,7 @@ from ..plugin import ConnectOptions
 from ._errors import io_errors
 from ._pool import ConnectionPool, PooledConnection
 from ._tls import client_context
+from ._util import aclose_iterable
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -407,8 +408,11 @@ class Client:
                     await self._read_body(response, timeouts)
                 response.extensions["history"] = history
                 return response
-            next_request = self._redirect(request, response, len(history) + 1)
-            await self._discard(response)
+            try:
+                next_request = self._redirect(request, response, len(history) + 1)
+            finally:
+                with trio.CancelScope(shield=True):
+                    await self._discard(response)
             history.append(response)
             if next_request is None:
                 return response
@@ -568,10 +572,13 @@ class Client:
                 declared = request.headers.get("content-length")
                 exchange.upload_total = int(declared) if declared and declared.isdigit() else None
                 await exchange.send(proto.send_request(method, target, headers))
-                async for chunk in request.stream():
-                    await exchange.send(proto.send_data(chunk))
-                    exchange.uploaded += len(chunk)
-                    exchange.report()
+                try:
+                    async for chunk in request.stream():
+                        await exchange.send(proto.send_data(chunk))
+                        exchange.uploaded += len(chunk)
+                        exchange.report()
+                finally:
+                    await aclose_iterable(request._stream)
                 await exchange.send(proto.send_end())
         except WriteError:
             # the server may have answered early (413, 401) and closed: read what it said
@@ -622,10 +629,7 @@ class Client:
 def _closer(response: Response, exchange: _Exchange) -> Callable[[], Any]:
     async def aclose() -> None:
         if not exchange.done:
-            stream = response._stream
-            aclose_gen = getattr(stream, "aclose", None)
-            if aclose_gen is not None:
-                await aclose_gen()
+            await aclose_iterable(response._stream)
             await exchange.release(False)
 
     return aclose

@@ -37,6 +37,7 @@ from ..errors import DecodingError, LocalProtocolError, ProtocolError, RemotePro
 from ..plugin import ListenOptions, Transport
 from ._errors import is_peer_gone
 from ._tls import server_context
+from ._util import aclose_iterable
 
 __all__ = ["Handler", "Server", "serve"]
 
@@ -72,6 +73,7 @@ class _Connection:
     """Per-connection state the sweeper and shutdown look at."""
 
     __slots__ = (
+        "body_iters",
         "closing",
         "deadline",
         "expect_continue",
@@ -91,6 +93,7 @@ class _Connection:
         self.timed_out = False
         self.closing = False
         self.expect_continue = False
+        self.body_iters: list[Any] = []
 
 
 class _Prepared:
@@ -323,7 +326,7 @@ class Server:
             if type(event) is not RequestHead:
                 return False
             first = False
-            outcome = await self._exchange(conn, event)
+            outcome = await self._exchange_closing(conn, event)
             if outcome is not True:
                 return outcome is None
             if conn.closing or not proto.start_next_cycle():
@@ -346,7 +349,9 @@ class Server:
         conn.deadline = started + config.handler_timeout if config.handler_timeout else math.inf
         body_error: list[ProtocolError] = []
         if request._content is None:
-            request._stream = self._request_body(conn, request, body_error)
+            body_iter = self._request_body(conn, request, body_error)
+            conn.body_iters.append(body_iter)
+            request._stream = body_iter
         try:
             response = await self.handler(request)
             if not isinstance(response, Response):
@@ -388,6 +393,16 @@ class Server:
         if request._stream is not None and not _body_done(request):
             return await self._drain_body(conn, request, body_error)
         return True
+
+    async def _exchange_closing(self, conn: _Connection, head: RequestHead) -> bool | None:
+        """:meth:`_exchange`, closing a request body the handler abandoned, whatever happens."""
+        body: list[Any] = []
+        conn.body_iters = body
+        try:
+            return await self._exchange(conn, head)
+        finally:
+            for iterator in body:
+                await aclose_iterable(iterator)
 
     def _make_request(
         self, conn: _Connection, head: RequestHead
@@ -620,7 +635,7 @@ class Server:
             if prepared.no_body:
                 await stream.send_all(proto.send_response(status, reason, headers, b""))
                 if response._stream is not None:
-                    await _close_iterable(response._stream)
+                    await aclose_iterable(response._stream)
             else:
                 await stream.send_all(proto.send_response(status, reason, headers, body))
                 sent = len(body)  # type: ignore[arg-type]
@@ -628,20 +643,25 @@ class Server:
             return True
         encoder = prepared.encoder
         pending = proto.send_response(status, reason, headers)
+        finished = False
         try:
             async for chunk in response.stream():
                 if encoder is not None:
                     chunk = encoder.compress(chunk) + encoder.sync()
-                await stream.send_all(pending)
+                # the head rides with the first chunk; every chunk leaves as soon as it exists
+                await stream.send_all(
+                    pending + proto.send_data(chunk) if pending else proto.send_data(chunk)
+                )
+                pending = b""
                 conn.deadline = trio.current_time() + write_timeout
                 sent += len(chunk)
-                pending = proto.send_data(chunk)
             if encoder is not None:
                 tail = encoder.flush()
                 if tail:
                     pending += proto.send_data(tail)
                     sent += len(tail)
             pending += proto.send_end()
+            finished = True
         except Exception as exc:
             if is_peer_gone(exc):
                 raise
@@ -655,6 +675,9 @@ class Server:
                 exc_info=not isinstance(exc, ProtocolError),
             )
             return False
+        finally:
+            if not finished and response._stream is not None:
+                await aclose_iterable(response._stream)
         await stream.send_all(pending)
         self._log(request, status, sent, started)
         return True
@@ -783,12 +806,6 @@ def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
                 headers[index] = (name, value + b", Accept-Encoding")
             return
     headers.append((b"Vary", b"Accept-Encoding"))
-
-
-async def _close_iterable(iterable: Any) -> None:
-    aclose = getattr(iterable, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 def _peer(stream: trio.abc.Stream) -> tuple[str, int] | None:

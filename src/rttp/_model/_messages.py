@@ -45,6 +45,30 @@ def _charset(content_type: str | None) -> str:
     return "utf-8"
 
 
+class _BodyIterator:
+    """Yields a bytes body once, or the non-empty chunks of a streamed one."""
+
+    __slots__ = ("_content", "_source")
+
+    def __init__(self, content: bytes | None, stream: AsyncIterable[bytes] | None) -> None:
+        self._content = content
+        self._source = stream.__aiter__() if content is None and stream is not None else None
+
+    def __aiter__(self) -> _BodyIterator:
+        return self
+
+    async def __anext__(self) -> bytes:
+        if self._source is None:
+            content, self._content = self._content, None
+            if content:
+                return content
+            raise StopAsyncIteration
+        while True:
+            chunk = await self._source.__anext__()
+            if chunk:
+                return bytes(chunk) if not isinstance(chunk, bytes) else chunk
+
+
 class _Message:
     """Body handling shared by requests and responses."""
 
@@ -94,22 +118,21 @@ class _Message:
     async def read(self) -> bytes:
         """Read the whole body into memory and return it; later calls return the same bytes."""
         if self._content is None:
-            chunks = [bytes(chunk) async for chunk in self.stream()]
+            chunks = [chunk async for chunk in self.stream()]
             self._content = b"".join(chunks)
         return self._content
 
-    async def stream(self) -> AsyncIterator[bytes]:
-        """Iterate the body chunk by chunk (once, for a streamed body)."""
-        if self._content is not None:
-            if self._content:
-                yield self._content
-            return
-        if self._consumed or self._stream is None:
-            raise StreamConsumed("the body stream has already been consumed")
-        self._consumed = True
-        async for chunk in self._stream:
-            if chunk:
-                yield chunk
+    def stream(self) -> AsyncIterator[bytes]:
+        """Iterate the body chunk by chunk (once, for a streamed body).
+
+        The iterator is a plain object, not an async generator, so abandoning a loop
+        (a break, a cancellation) leaves nothing for the garbage collector to finalise.
+        """
+        if self._content is None:
+            if self._consumed or self._stream is None:
+                raise StreamConsumed("the body stream has already been consumed")
+            self._consumed = True
+        return _BodyIterator(self._content, self._stream)
 
     @property
     def charset(self) -> str:

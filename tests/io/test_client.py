@@ -1,0 +1,612 @@
+"""The client: against our server and against Python's http.server (a server we did not write)."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+
+import pytest
+import trio
+
+import rttp
+from rttp.errors import (
+    ConnectError,
+    ConnectTimeout,
+    DecodingError,
+    LocalProtocolError,
+    PoolTimeout,
+    ReadTimeout,
+    RemoteProtocolError,
+    TLSError,
+    TooLarge,
+    TooManyRedirects,
+    TransportError,
+    UnsafeRedirect,
+    UnsupportedScheme,
+    WriteTimeout,
+)
+from rttp.plugin import ConnectOptions, PluginWarning, Transport, hookimpl
+from tests.conftest import hello
+
+pytestmark = pytest.mark.peer
+
+
+# -- against http.server ------------------------------------------------------------------
+async def test_get_from_http_server(peer_server):
+    async with rttp.Client() as client:
+        response = await client.get(str(peer_server) + "/hello")
+        assert response.status == 200
+        assert response.reason == "OK"
+        assert response.text == "hello from http.server"
+        assert response.url == peer_server.join("/hello")
+        headers = (await client.get(str(peer_server) + "/headers")).json()
+        assert headers["Host"] == peer_server.netloc
+        assert headers["Accept-Encoding"] == "deflate, gzip"
+        assert headers["User-Agent"].startswith("trio-rttp/")
+
+
+async def test_keep_alive_reuses_one_connection(peer_server):
+    async with rttp.Client() as client:
+        for _ in range(3):
+            assert (await client.get(str(peer_server) + "/hello")).status == 200
+        assert client.pool.idle_connections == 1
+        assert client.pool.connections_in_use == 0
+
+
+async def test_server_closing_is_handled(peer_server):
+    async with rttp.Client() as client:
+        assert (await client.get(str(peer_server) + "/close")).text == "closing"
+        assert client.pool.idle_connections == 0
+        assert (await client.get(str(peer_server) + "/hello")).status == 200
+
+
+async def test_chunked_and_gzip_from_http_server(peer_server):
+    async with rttp.Client() as client:
+        assert (await client.get(str(peer_server) + "/chunked")).body == b"one two three"
+        response = await client.get(str(peer_server) + "/gzip")
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.body == b"gzipped " * 1000
+
+
+async def test_bomb_from_http_server_is_refused(peer_server):
+    async with rttp.Client() as client:
+        with pytest.raises(DecodingError, match="decompression bomb"):
+            await client.get(str(peer_server) + "/bomb")
+        assert client.pool.connections_in_use == 0
+
+
+async def test_post_bytes_json_and_form(peer_server):
+    async with rttp.Client() as client:
+        assert (await client.post(str(peer_server) + "/echo", content=b"raw")).body == b"raw"
+        response = await client.post(str(peer_server) + "/echo", json={"a": [1, 2]})
+        assert response.headers["content-type"] == "application/json"
+        assert response.json() == {"a": [1, 2]}
+        response = await client.put(str(peer_server) + "/echo", data={"k": "v w", "n": ["1", "2"]})
+        assert response.text == "k=v+w&n=1&n=2"
+
+
+async def test_head_from_http_server(peer_server):
+    async with rttp.Client() as client:
+        response = await client.head(str(peer_server) + "/hello")
+        assert response.headers["content-length"] == "22"
+        assert response.body == b""
+
+
+async def test_read_timeout(peer_server):
+    async with rttp.Client(timeout=0.3) as client:
+        with pytest.raises(ReadTimeout, match="read timeout 0.3s"):
+            await client.get(str(peer_server) + "/slow?delay=2")
+        assert client.pool.connections_in_use == 0
+
+
+async def test_redirect_chain_and_limit(peer_server, serve):
+    base = str(peer_server)
+    async with rttp.Client() as client:
+        response = await client.get(f"{base}/redirect?to=/hello")
+        assert response.text == "hello from http.server"
+        assert [r.status for r in response.extensions["history"]] == [302]
+        response = await client.get(f"{base}/redirect?to=/hello", follow_redirects=False)
+        assert response.status == 302
+        assert response.is_redirect
+
+    async def loop(request):
+        return rttp.Response(302, {"Location": request.path})
+
+    _, url = await serve(loop)
+    async with rttp.Client(max_redirects=3) as client:
+        with pytest.raises(TooManyRedirects, match="max_redirects=3"):
+            await client.get(str(url) + "/again")
+        assert client.pool.connections_in_use == 0
+
+
+async def test_redirect_303_becomes_get_and_307_keeps_post(serve):
+    async def handler(request):
+        body = await request.read()
+        if request.path == "/303":
+            return rttp.Response(303, {"Location": "/seen"})
+        if request.path == "/307":
+            return rttp.Response(307, {"Location": "/seen"})
+        return rttp.Response(200, body=f"{request.method} {body.decode()}")
+
+    _, url = await serve(handler)
+    async with rttp.Client() as client:
+        assert (await client.post(str(url) + "/303", content=b"data")).text == "GET "
+        assert (await client.post(str(url) + "/307", content=b"data")).text == "POST data"
+
+
+async def test_cross_origin_redirect_strips_credentials(serve):
+    seen = {}
+
+    async def target(request):
+        seen.update(request.headers)
+        return rttp.Response(200, body="landed")
+
+    _, other = await serve(target)
+
+    async def origin(request):
+        return rttp.Response(302, {"Location": str(other) + "/landing"})
+
+    _, url = await serve(origin)
+    async with rttp.Client() as client:
+        response = await client.get(
+            str(url) + "/go",
+            headers={
+                "Authorization": "Bearer secret",
+                "Cookie": "sid=1",
+                "Proxy-Authorization": "x",
+                "X-Keep": "1",
+            },
+        )
+    assert response.text == "landed"
+    assert "authorization" not in seen
+    assert "cookie" not in seen
+    assert "proxy-authorization" not in seen
+    assert seen["x-keep"] == "1"
+    assert seen["host"] == other.netloc
+
+
+async def test_same_origin_redirect_keeps_credentials(serve):
+    seen = {}
+
+    async def handler(request):
+        if request.path == "/go":
+            return rttp.Response(302, {"Location": "/landing"})
+        seen.update(request.headers)
+        return rttp.Response(200)
+
+    _, url = await serve(handler)
+    async with rttp.Client() as client:
+        await client.get(str(url) + "/go", headers={"Authorization": "Bearer secret"})
+    assert seen["authorization"] == "Bearer secret"
+
+
+async def test_https_is_never_downgraded(serve, cert_files):
+    async def handler(request):
+        return rttp.Response(302, {"Location": "http://127.0.0.1:1/plain"})
+
+    _, url = await serve(
+        handler,
+        "https://127.0.0.1:0",
+        certfile=cert_files["certfile"],
+        keyfile=cert_files["keyfile"],
+    )
+    async with rttp.Client(verify=cert_files["ca"]) as client:
+        with pytest.raises(UnsafeRedirect, match="from https to plain http"):
+            await client.get(str(url) + "/")
+
+
+# -- against our server -------------------------------------------------------------------
+async def test_streaming_download_and_upload_with_progress(serve):
+    async def handler(request):
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+
+        async def body():
+            for _ in range(20):
+                yield b"x" * 10_000
+
+        return rttp.Response(200, {"Content-Length": "200000", "X-Received": str(received)}, body())
+
+    _, url = await serve(handler)
+
+    async def upload():
+        for _ in range(10):
+            yield b"u" * 5000
+
+    events = []
+    async with (
+        rttp.Client() as client,
+        client.stream(
+            "POST",
+            str(url),
+            content=upload(),
+            progress=lambda *args: events.append(args),
+        ) as response,
+    ):
+        assert response.headers["x-received"] == "50000"
+        total = 0
+        async for chunk in response.stream():
+            total += len(chunk)
+    assert total == 200_000
+    assert events[-1] == (200_000, 200_000, None, 50_000)
+    uploads = [e[3] for e in events]
+    assert uploads == sorted(uploads)
+    assert any(0 < e[1] < 200_000 for e in events)  # reported while downloading
+
+
+async def test_progress_false_cancels(serve):
+    async def handler(request):
+        return rttp.Response(200, body=b"z" * 1_000_000)
+
+    _, url = await serve(handler)
+    async with rttp.Client() as client:
+        with pytest.raises(rttp.errors.Cancelled, match="progress callback"):
+            await client.get(str(url), progress=lambda dl_total, dl_now, *_: dl_now < 100_000)
+        assert client.pool.connections_in_use == 0
+
+
+async def test_gzip_round_trip_with_our_server(serve):
+    text = "roundtrip " * 5000
+
+    async def handler(request):
+        return rttp.Response(200, {"Content-Type": "text/plain"}, text)
+
+    _, url = await serve(handler)
+    async with rttp.Client() as client:
+        response = await client.get(str(url))
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.text == text
+        raw = await client.get(str(url), headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in raw.headers
+
+
+async def test_cancel_mid_download_leaks_no_connection(serve):
+    sent_first = trio.Event()
+    server_saw_close = trio.Event()
+
+    async def handler(request):
+        if request.path == "/ok":
+            return rttp.Response(200, body="ok")
+
+        async def body():
+            try:
+                yield b"first chunk"
+                sent_first.set()
+                while True:
+                    await trio.sleep(0.01)
+                    yield b"more"
+            finally:
+                server_saw_close.set()
+
+        return rttp.Response(200, body=body())
+
+    _, url = await serve(handler)
+    async with rttp.Client() as client:
+        with trio.move_on_after(0.2):
+            async with client.stream("GET", str(url)) as response:
+                async for _ in response.stream():
+                    pass
+        assert client.pool.connections_in_use == 0
+        assert client.pool.idle_connections == 0
+        with trio.fail_after(5):
+            await server_saw_close.wait()
+        assert (await client.get(str(url) + "/ok")).text == "ok"
+
+
+@pytest.mark.parametrize("where", ["connect", "send", "read_head", "read_body"])
+async def test_cancellation_at_every_phase_returns_the_slot(serve, where):
+    gate = trio.Event()
+
+    async def handler(request):
+        if where == "read_head":
+            await gate.wait()
+        if where == "send":
+            await trio.sleep(10)
+
+        async def body():
+            yield b"head"
+            await gate.wait()
+            yield b"tail"
+
+        return rttp.Response(200, body=body())
+
+    _, url = await serve(handler)
+
+    class Stuck(Transport):
+        name = "stuck"
+        client_schemes = frozenset({"http"})
+
+        async def connect(self, url, options):
+            await trio.sleep_forever()
+
+    class StuckPlugin:
+        name = "stuck"
+
+        @hookimpl
+        def rttp_register_transports(self, register):
+            register(Stuck())
+
+    plugins = [StuckPlugin()] if where == "connect" else []
+    if plugins:
+        with pytest.warns(PluginWarning, match="replaces plugin 'tcp'"):
+            client = rttp.Client(plugins=plugins, limits=rttp.Limits(max_connections=1))
+    else:
+        client = rttp.Client(limits=rttp.Limits(max_connections=1))
+
+    async def slow_upload():
+        yield b"a"
+        await trio.sleep_forever()
+
+    async with client:
+        with trio.move_on_after(0.3):
+            if where == "send":
+                await client.post(str(url), content=slow_upload())
+            else:
+                await client.get(str(url))
+        assert client.pool.connections_in_use == 0
+    gate.set()
+
+
+async def test_pool_timeout(serve):
+    release = trio.Event()
+
+    async def handler(request):
+        async def body():
+            yield b"x"
+            await release.wait()
+
+        return rttp.Response(200, body=body())
+
+    _, url = await serve(handler)
+    async with rttp.Client(
+        limits=rttp.Limits(max_connections=1), timeout=rttp.Timeouts(pool=0.2)
+    ) as client:
+        async with client.stream("GET", str(url)):
+            with pytest.raises(PoolTimeout, match="max_connections=1"):
+                await client.get(str(url))
+        release.set()
+
+
+async def test_connect_timeout_and_refused():
+    class Slow(Transport):
+        name = "slow"
+        client_schemes = frozenset({"slow"})
+
+        async def connect(self, url, options: ConnectOptions):
+            await trio.sleep(10)
+
+    class SlowPlugin:
+        name = "slow"
+
+        @hookimpl
+        def rttp_register_transports(self, register):
+            register(Slow())
+
+    async with rttp.Client(plugins=[SlowPlugin()], timeout=rttp.Timeouts(connect=0.2)) as client:
+        with pytest.raises(ConnectTimeout, match="connect timeout 0.2s"):
+            await client.get("slow://nowhere:1/")
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there now
+    async with rttp.Client() as client:
+        with pytest.raises(ConnectError, match="refused"):
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_write_timeout():
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+
+    async def never_reads(task_status=trio.TASK_STATUS_IGNORED):
+        task_status.started()
+        async with await listener.accept():
+            await trio.sleep_forever()
+
+    async def huge():
+        while True:
+            yield b"w" * 65536
+
+    async with listener, trio.open_nursery() as nursery:
+        await nursery.start(never_reads)
+        async with rttp.Client(timeout=rttp.Timeouts(write=0.3)) as client:
+            with pytest.raises(WriteTimeout, match="write timeout 0.3s"):
+                await client.post(f"http://127.0.0.1:{port}/", content=huge())
+            assert client.pool.connections_in_use == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_stale_pooled_connection_is_retried(serve):
+    async def handler(request):
+        return rttp.Response(200, body="fresh")
+
+    _, url = await serve(handler, keep_alive_timeout=0.2)
+    async with rttp.Client() as client:
+        assert (await client.get(str(url))).text == "fresh"
+        await trio.sleep(0.6)  # the server closes the idle connection meanwhile
+        assert (await client.get(str(url))).text == "fresh"
+
+
+async def test_sending_side_refuses_injection(serve):
+    _, url = await serve(hello)
+    async with rttp.Client() as client:
+        with pytest.raises(LocalProtocolError, match="invalid value"):
+            await client.get(str(url), headers={"X-A": "a\r\nInjected: 1"})
+        with pytest.raises(LocalProtocolError, match="invalid header name"):
+            await client.get(str(url), headers={"X A": "1"})
+        with pytest.raises(LocalProtocolError, match="invalid method"):
+            await client.request("GE T", str(url))
+        with pytest.raises(LocalProtocolError, match="NUL|invalid value"):
+            await client.get(str(url), headers={"X-A": "a\x00b"})
+        assert client.pool.connections_in_use == 0
+
+
+async def test_oversized_response_header_is_refused():
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+
+    async def evil():
+        stream = await listener.accept()
+        async with stream:
+            await stream.receive_some(65536)
+            with contextlib.suppress(trio.BrokenResourceError):
+                await stream.send_all(b"HTTP/1.1 200 OK\r\nX-Big: " + b"b" * 100_000 + b"\r\n\r\n")
+
+    async with (
+        listener,
+        trio.open_nursery() as nursery,
+        rttp.Client(max_response_header_size=8192) as client,
+    ):
+        with pytest.raises(TooLarge, match="max_response_header_size=8192"):
+            nursery.start_soon(evil)
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_malformed_response_is_a_protocol_error():
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+
+    async def evil():
+        stream = await listener.accept()
+        async with stream:
+            await stream.receive_some(65536)
+            with contextlib.suppress(trio.BrokenResourceError):
+                await stream.send_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"
+                )
+
+    async with listener, trio.open_nursery() as nursery, rttp.Client() as client:
+        with pytest.raises(RemoteProtocolError) as info:
+            nursery.start_soon(evil)
+            await client.get(f"http://127.0.0.1:{port}/")
+    assert info.value.status == 502
+
+
+async def test_policies_enforce_https_and_disabled(serve):
+    _, url = await serve(hello)
+    async with rttp.Client(enforce_https=True) as client:
+        with pytest.raises(UnsupportedScheme, match="enforce_https"):
+            await client.get(str(url))
+    async with rttp.Client(disabled=True) as client:
+        with pytest.raises(TransportError, match="disabled"):
+            await client.get(str(url))
+    async with rttp.Client() as client:
+        with pytest.raises(UnsupportedScheme, match="gopher"):
+            await client.get("gopher://h/")
+
+
+async def test_base_url_params_and_default_headers(serve):
+    async def handler(request):
+        return rttp.Response(200, body=json.dumps([request.target, request.headers.get("x-app")]))
+
+    _, url = await serve(handler)
+    async with rttp.Client(
+        base_url=str(url) + "/api/", headers={"X-App": "1"}, params={"k": "v"}
+    ) as client:
+        response = await client.get("items", params={"page": 2})
+        assert response.json() == ["/api/items?k=v&page=2", "1"]
+
+
+async def test_errors_inside_the_client_block_are_not_wrapped(serve):
+    with pytest.raises(KeyError):
+        async with rttp.Client():
+            raise KeyError("mine")
+
+
+# -- TLS and unix sockets -----------------------------------------------------------------
+async def test_https_with_trusted_ca(serve, cert_files):
+    _, url = await serve(
+        hello, "https://127.0.0.1:0", certfile=cert_files["certfile"], keyfile=cert_files["keyfile"]
+    )
+    assert url.scheme == "https"
+    async with rttp.Client(verify=cert_files["ca"]) as client:
+        response = await client.get(str(url) + "/secure")
+        assert response.text == "hello /secure"
+        response = await client.get(f"https://localhost:{url.port}/sni")
+        assert response.text == "hello /sni"
+
+
+async def test_https_verification_failure_is_clear(serve, cert_files):
+    _, url = await serve(
+        hello, "https://127.0.0.1:0", certfile=cert_files["certfile"], keyfile=cert_files["keyfile"]
+    )
+    async with rttp.Client() as client:  # system CAs do not know the test CA
+        with pytest.raises(TLSError, match="certificate verification failed") as info:
+            await client.get(str(url))
+        assert info.value.verify_failed
+        assert client.pool.connections_in_use == 0
+    async with rttp.Client(verify=False) as client:
+        assert (await client.get(str(url))).status == 200
+
+
+async def test_server_tls_context_is_modern(cert_files):
+    import ssl
+
+    context = rttp.server_context(cert_files["certfile"], cert_files["keyfile"])
+    assert context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    for cipher in context.get_ciphers():
+        if cipher["protocol"] == "TLSv1.2":
+            assert cipher["aead"], cipher["name"]
+
+
+async def test_unix_socket_round_trip(serve, tmp_path):
+    path = tmp_path / "app.sock"
+    _, url = await serve(hello, f"unix:{path}")
+    assert url.unix_path == str(path)
+    encoded = str(path).replace("/", "%2F")
+    async with rttp.Client() as client:
+        response = await client.get(f"http+unix://{encoded}/over-unix")
+        assert response.text == "hello /over-unix"
+
+
+async def test_unix_stale_socket_replaced_live_one_refused(serve, tmp_path):
+    import socket
+
+    path = tmp_path / "stale.sock"
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(path))
+    stale.close()  # the file stays, nobody listens: stale
+    _, url = await serve(hello, f"unix:{path}")
+    with pytest.raises(rttp.errors.BindError, match="live server"):
+        await serve(hello, f"unix:{path}")
+    regular = tmp_path / "file.sock"
+    regular.write_text("not a socket")
+    with pytest.raises(rttp.errors.BindError, match="not a socket"):
+        await serve(hello, f"unix:{regular}")
+
+
+async def test_gzip_response_streaming_keeps_chunks_prompt(serve):
+    got_first = trio.Event()
+
+    async def handler(request):
+        async def body():
+            yield b"first " * 300
+            await got_first.wait()
+            yield b"second " * 300
+
+        return rttp.Response(200, {"Content-Type": "text/plain"}, body())
+
+    _, url = await serve(handler)
+    async with rttp.Client() as client, client.stream("GET", str(url)) as response:
+        assert response.headers["content-encoding"] == "gzip"
+        chunks = []
+        async for chunk in response.stream():
+            chunks.append(chunk)
+            got_first.set()
+    assert b"".join(chunks) == b"first " * 300 + b"second " * 300
+
+
+async def test_decoded_size_limit(serve):
+    async def handler(request):
+        return rttp.Response(
+            200,
+            {"Content-Type": "text/plain", "Content-Encoding": "gzip"},
+            gzip.compress(b"y" * 100_000),
+        )
+
+    _, url = await serve(handler)
+    async with rttp.Client(max_decoded_size=10_000) as client:
+        with pytest.raises(DecodingError, match="max_decoded_size=10000"):
+            await client.get(str(url))
