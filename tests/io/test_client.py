@@ -95,7 +95,7 @@ async def test_head_from_http_server(peer_server):
 
 async def test_read_timeout(peer_server):
     async with rttp.Client(timeout=0.3) as client:
-        with pytest.raises(ReadTimeout, match="read timeout 0.3s"):
+        with pytest.raises(ReadTimeout, match=r"read timeout 0\.3s"):
             await client.get(str(peer_server) + "/slow?delay=2")
         assert client.pool.connections_in_use == 0
 
@@ -385,7 +385,7 @@ async def test_connect_timeout_and_refused():
             register(Slow())
 
     async with rttp.Client(plugins=[SlowPlugin()], timeout=rttp.Timeouts(connect=0.2)) as client:
-        with pytest.raises(ConnectTimeout, match="connect timeout 0.2s"):
+        with pytest.raises(ConnectTimeout, match=r"connect timeout 0\.2s"):
             await client.get("slow://nowhere:1/")
     listener = trio.socket.socket()
     await listener.bind(("127.0.0.1", 0))
@@ -412,7 +412,7 @@ async def test_write_timeout():
     async with listener, trio.open_nursery() as nursery:
         await nursery.start(never_reads)
         async with rttp.Client(timeout=rttp.Timeouts(write=0.3)) as client:
-            with pytest.raises(WriteTimeout, match="write timeout 0.3s"):
+            with pytest.raises(WriteTimeout, match=r"write timeout 0\.3s"):
                 await client.post(f"http://127.0.0.1:{port}/", content=huge())
             assert client.pool.connections_in_use == 0
         nursery.cancel_scope.cancel()
@@ -438,7 +438,7 @@ async def test_sending_side_refuses_injection(serve):
             await client.get(str(url), headers={"X A": "1"})
         with pytest.raises(LocalProtocolError, match="invalid method"):
             await client.request("GE T", str(url))
-        with pytest.raises(LocalProtocolError, match="NUL|invalid value"):
+        with pytest.raises(LocalProtocolError, match=r"invalid value"):
             await client.get(str(url), headers={"X-A": "a\x00b"})
         assert client.pool.connections_in_use == 0
 
@@ -459,8 +459,8 @@ async def test_oversized_response_header_is_refused():
         trio.open_nursery() as nursery,
         rttp.Client(max_response_header_size=8192) as client,
     ):
+        nursery.start_soon(evil)
         with pytest.raises(TooLarge, match="max_response_header_size=8192"):
-            nursery.start_soon(evil)
             await client.get(f"http://127.0.0.1:{port}/")
 
 
@@ -478,8 +478,8 @@ async def test_malformed_response_is_a_protocol_error():
                 )
 
     async with listener, trio.open_nursery() as nursery, rttp.Client() as client:
+        nursery.start_soon(evil)
         with pytest.raises(RemoteProtocolError) as info:
-            nursery.start_soon(evil)
             await client.get(f"http://127.0.0.1:{port}/")
     assert info.value.status == 502
 
@@ -568,7 +568,7 @@ async def test_unix_stale_socket_replaced_live_one_refused(serve, tmp_path):
     stale = socket.socket(socket.AF_UNIX)
     stale.bind(str(path))
     stale.close()  # the file stays, nobody listens: stale
-    _, url = await serve(hello, f"unix:{path}")
+    await serve(hello, f"unix:{path}")
     with pytest.raises(rttp.errors.BindError, match="live server"):
         await serve(hello, f"unix:{path}")
     regular = tmp_path / "file.sock"

@@ -388,7 +388,7 @@ async def test_graceful_shutdown_finishes_in_flight_request(serve):
     assert status_of(replies[0]) == 200
     assert replies[0].endswith(b"finished")
     assert b"Connection: close" in replies[0]
-    with pytest.raises(OSError):  # no longer accepting
+    with pytest.raises(OSError, match="connect"):  # no longer accepting
         await trio.open_tcp_stream(url.host, url.port)
 
 
@@ -433,8 +433,7 @@ async def test_serve_function_reports_addresses_and_stops_on_trigger(nursery):
 
 
 async def test_ipv6_and_multiple_binds(serve):
-    _, url = await serve(hello, "http://127.0.0.1:0", "http://[::1]:0")
-    server = _
+    server, _ = await serve(hello, "http://127.0.0.1:0", "http://[::1]:0")
     assert len(server.addresses) == 2
     assert server.addresses[1].host == "::1"
     async with rttp.Client() as client:
