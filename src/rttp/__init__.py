@@ -36,8 +36,6 @@ from .errors import RTTPError
 __version__ = "0.1.0"
 
 __all__ = [
-    "MULTIPLE",
-    "URL",
     "Client",
     "ClientConfig",
     "Code",
@@ -45,6 +43,7 @@ __all__ = [
     "Handler",
     "Headers",
     "Limits",
+    "MULTIPLE",
     "PluginInfo",
     "Plugins",
     "Progress",
@@ -55,6 +54,7 @@ __all__ = [
     "Server",
     "ServerConfig",
     "Timeouts",
+    "URL",
     "__version__",
     "client_context",
     "code_name",

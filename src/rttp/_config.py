@@ -15,11 +15,11 @@ from ._proto._encoding import DEFAULT_COMPRESSIBLE_TYPES
 from ._proto._events import ProtocolLimits
 
 __all__ = [
+    "ClientConfig",
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_MAX_HEADER_COUNT",
     "DEFAULT_MAX_HEADER_SIZE",
     "DEFAULT_MAX_REQUEST_LINE",
-    "ClientConfig",
     "Limits",
     "ServerConfig",
     "Timeouts",

@@ -28,7 +28,13 @@ from .plugin import (
     Transport,
 )
 
-__all__ = ["ENTRY_POINT_GROUP", "PluginInfo", "Plugins", "get_plugins", "reset_default_plugins"]
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "PluginInfo",
+    "Plugins",
+    "get_plugins",
+    "reset_default_plugins",
+]
 
 ENTRY_POINT_GROUP = "rttp"
 _OWN_DISTRIBUTION = "trio-rttp"

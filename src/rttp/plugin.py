@@ -48,11 +48,9 @@ from ._proto._events import (
 )
 
 __all__ = [
-    "CLOSED",
-    "NEED_DATA",
-    "PAUSED",
     "AuthScheme",
     "BodyCodec",
+    "CLOSED",
     "ClientProtocol",
     "ConnectOptions",
     "ContentEncoding",
@@ -60,6 +58,8 @@ __all__ = [
     "Encoder",
     "EndOfMessage",
     "ListenOptions",
+    "NEED_DATA",
+    "PAUSED",
     "PluginWarning",
     "ProtocolBackend",
     "ProtocolLimits",

@@ -6,19 +6,19 @@ from ._status import Code, code_name, reason_phrase, response_codes
 from ._url import DEFAULT_PORTS, URL, QueryLike, QueryParams
 
 __all__ = [
-    "DEFAULT_PORTS",
-    "MULTIPLE",
-    "URL",
     "Body",
     "Code",
+    "DEFAULT_PORTS",
     "HTTPStatusError",
     "Headers",
     "HeadersLike",
+    "MULTIPLE",
     "QueryLike",
     "QueryParams",
     "Request",
     "Response",
     "StreamConsumed",
+    "URL",
     "code_name",
     "encode_header_text",
     "reason_phrase",

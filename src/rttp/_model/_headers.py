@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from typing import Final, Union
 
-__all__ = ["MULTIPLE", "Headers", "HeadersLike", "encode_header_text"]
+__all__ = [
+    "Headers",
+    "HeadersLike",
+    "MULTIPLE",
+    "encode_header_text",
+]
 
 
 class _Multiple:

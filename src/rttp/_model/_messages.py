@@ -19,7 +19,13 @@ from ._headers import Headers, HeadersLike
 from ._status import reason_phrase
 from ._url import URL, QueryParams
 
-__all__ = ["Body", "HTTPStatusError", "Request", "Response", "StreamConsumed"]
+__all__ = [
+    "Body",
+    "HTTPStatusError",
+    "Request",
+    "Response",
+    "StreamConsumed",
+]
 
 Body = Union[bytes, bytearray, memoryview, str, AsyncIterable[bytes], None]
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import enum
 from http import HTTPStatus
 
-__all__ = ["Code", "code_name", "reason_phrase", "response_codes"]
+__all__ = [
+    "Code",
+    "code_name",
+    "reason_phrase",
+    "response_codes",
+]
 
 
 class Code(enum.IntEnum):

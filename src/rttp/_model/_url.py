@@ -13,7 +13,12 @@ from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
 
 from ..errors import InvalidURL
 
-__all__ = ["DEFAULT_PORTS", "URL", "QueryParams", "QueryLike"]
+__all__ = [
+    "DEFAULT_PORTS",
+    "QueryLike",
+    "QueryParams",
+    "URL",
+]
 
 #: Default port per scheme. ``rttp://`` and ``rttps://`` are the RTTP message layer's.
 DEFAULT_PORTS: dict[str, int] = {

@@ -18,8 +18,8 @@ from typing import Protocol
 from ..errors import DecodingError
 
 __all__ = [
-    "DEFAULT_COMPRESSIBLE_TYPES",
     "BoundedDecoder",
+    "DEFAULT_COMPRESSIBLE_TYPES",
     "Decoder",
     "Encoder",
     "choose_encoding",

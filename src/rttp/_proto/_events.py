@@ -17,11 +17,11 @@ from typing import Final, Union
 
 __all__ = [
     "CLOSED",
-    "NEED_DATA",
-    "PAUSED",
     "ClientEvent",
     "ClientProtocol",
     "EndOfMessage",
+    "NEED_DATA",
+    "PAUSED",
     "ProtocolLimits",
     "RawHeaders",
     "RequestHead",

@@ -12,7 +12,12 @@ import re
 from ..errors import LocalProtocolError
 from ._events import RawHeaders
 
-__all__ = ["check_headers", "check_method", "check_reason", "check_target"]
+__all__ = [
+    "check_headers",
+    "check_method",
+    "check_reason",
+    "check_target",
+]
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")

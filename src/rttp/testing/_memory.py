@@ -11,7 +11,12 @@ from .._model import URL
 from ..errors import BindError, ConnectError
 from ..plugin import ConnectOptions, ListenOptions, Transport, hookimpl
 
-__all__ = ["MemoryListener", "MemoryPlugin", "MemoryTransport", "memory_plugin"]
+__all__ = [
+    "MemoryListener",
+    "MemoryPlugin",
+    "MemoryTransport",
+    "memory_plugin",
+]
 
 
 class MemoryListener(trio.abc.Listener[trio.abc.Stream]):

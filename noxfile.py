@@ -1,0 +1,35 @@
+"""nox sessions: tests, lint, typecheck, docs."""
+
+import nox
+
+nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.reuse_existing_virtualenvs = True
+
+
+@nox.session
+def tests(session):
+    """The whole suite (the README's test command, in a virtualenv)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session):
+    """ruff: lint and formatting."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "src", "plugins", "tests", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "plugins", "tests", "examples")
+
+
+@nox.session
+def typecheck(session):
+    """mypy --strict on src/ and plugins/."""
+    session.install("-e", ".[lint]")
+    session.run("mypy")
+
+
+@nox.session
+def docs(session):
+    """Sphinx, warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run("python", "-m", "sphinx", "-W", "-b", "html", "docs", "docs/_build/html")

@@ -1,0 +1,86 @@
+"""The architecture stays as documented: sans-IO layers, curated exports, documented hooks."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import rttp
+import rttp.hookspecs
+import rttp.plugin
+
+SRC = Path(rttp.__file__).parent
+FORBIDDEN_IN_SANS_IO = {"trio", "socket", "ssl", "asyncio", "select"}
+
+
+@pytest.mark.parametrize("package", ["_model", "_proto"])
+def test_sans_io_layers_import_no_io(package):
+    for path in (SRC / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] not in FORBIDDEN_IN_SANS_IO, f"{path}: imports {name}"
+            if isinstance(node, ast.ImportFrom) and node.level > 0 and node.module:
+                # relative imports may only reach other sans-IO modules or errors
+                assert node.module.split(".")[0] in {"_model", "_proto", "errors", "_headers", "_messages", "_status", "_url", "_events", "_encoding", "_validate"}, (path, node.module)
+
+
+def test_public_names_are_sorted_documented_and_exported():
+    assert rttp.__all__ == sorted(rttp.__all__, key=str)
+    for name in rttp.__all__:
+        obj = getattr(rttp, name)
+        if inspect.isclass(obj) or inspect.isfunction(obj):
+            assert obj.__doc__, f"rttp.{name} has no docstring"
+        if inspect.isclass(obj):
+            assert obj.__module__ == "rttp" or obj.__module__.startswith("rttp."), name
+
+
+def test_every_error_is_documented_in_the_tree():
+    doc = rttp.errors.__doc__ or ""
+    for name in rttp.errors.__all__:
+        assert name in doc, f"{name} is missing from the tree in rttp.errors' docstring"
+        assert issubclass(getattr(rttp.errors, name), rttp.errors.RTTPError)
+
+
+def test_every_hook_is_documented_with_its_key():
+    hooks = [n for n in dir(rttp.hookspecs) if n.startswith("rttp_")]
+    assert hooks
+    docs = (Path(__file__).parents[2] / "docs" / "plugins.rst").read_text()
+    for name in hooks:
+        doc = getattr(rttp.hookspecs, name).__doc__ or ""
+        assert ":param register:" in doc, name
+        assert "Key" in doc, name
+        assert name in docs, f"{name} is not in docs/plugins.rst"
+
+
+def test_builtin_plugins_use_only_the_public_plugin_api():
+    import rttp_builtin
+
+    root = Path(rttp_builtin.__file__).parent
+    for path in root.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rttp"):
+                assert node.module in {"rttp", "rttp.plugin", "rttp.errors"}, f"{path}: {node.module}"
+
+
+def test_all_modules_import():
+    for module in pkgutil.walk_packages(rttp.__path__, "rttp."):
+        if module.name.endswith("__main__"):
+            continue
+        importlib.import_module(module.name)
+
+
+def test_public_modules_have_sorted_all():
+    for module in (rttp.errors, rttp.plugin, rttp.hookspecs):
+        assert list(module.__all__) == sorted(module.__all__), module.__name__
