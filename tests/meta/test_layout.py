@@ -32,7 +32,18 @@ def test_sans_io_layers_import_no_io(package):
                 assert name.split(".")[0] not in FORBIDDEN_IN_SANS_IO, f"{path}: imports {name}"
             if isinstance(node, ast.ImportFrom) and node.level > 0 and node.module:
                 # relative imports may only reach other sans-IO modules or errors
-                assert node.module.split(".")[0] in {"_model", "_proto", "errors", "_headers", "_messages", "_status", "_url", "_events", "_encoding", "_validate"}, (path, node.module)
+                assert node.module.split(".")[0] in {
+                    "_model",
+                    "_proto",
+                    "errors",
+                    "_headers",
+                    "_messages",
+                    "_status",
+                    "_url",
+                    "_events",
+                    "_encoding",
+                    "_validate",
+                }, (path, node.module)
 
 
 def test_public_names_are_sorted_documented_and_exported():
@@ -71,7 +82,9 @@ def test_builtin_plugins_use_only_the_public_plugin_api():
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rttp"):
-                assert node.module in {"rttp", "rttp.plugin", "rttp.errors"}, f"{path}: {node.module}"
+                assert node.module in {"rttp", "rttp.plugin", "rttp.errors"}, (
+                    f"{path}: {node.module}"
+                )
 
 
 def test_all_modules_import():

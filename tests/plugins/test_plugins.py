@@ -33,9 +33,13 @@ def test_builtins_load_through_entry_points():
         if info.name in BUILTINS:
             assert info.kind == "builtin"
             assert info.source.startswith("trio-rttp ")
-    assert {"http", "https", "http+unix", "ws", "wss", "rttp", "rttps"} <= set(plugins.client_transports)
+    assert {"http", "https", "http+unix", "ws", "wss", "rttp", "rttps"} <= set(
+        plugins.client_transports
+    )
     assert {"http", "https", "unix", "tcp"} <= set(plugins.bind_transports)
-    assert list(plugins.encodings)[:2] == ["deflate", "gzip"] or {"gzip", "deflate"} <= set(plugins.encodings)
+    assert list(plugins.encodings)[:2] == ["deflate", "gzip"] or {"gzip", "deflate"} <= set(
+        plugins.encodings
+    )
     assert plugins.backend().name == "h11"
     assert plugins.owner("content encoding", "gzip") == "gzip"
 
@@ -121,7 +125,9 @@ def test_later_registration_wins_with_a_warning_naming_both():
         def rttp_register_content_encodings(self, register):
             register(LoudGzip())
 
-    with pytest.warns(PluginWarning, match="plugin 'loud' replaces plugin 'gzip' for content encoding 'gzip'"):
+    with pytest.warns(
+        PluginWarning, match="plugin 'loud' replaces plugin 'gzip' for content encoding 'gzip'"
+    ):
         plugins = rttp.get_plugins(plugins=[Plugin()])
     assert isinstance(plugins.encodings["gzip"], LoudGzip)
 
@@ -168,7 +174,9 @@ async def test_tcp_transport_conformance():
 
 async def test_unix_transport_conformance(tmp_path):
     await check_transport(
-        rttp.get_plugins().bind_transports["unix"], f"unix:{tmp_path}/kit.sock", connect_scheme="http+unix"
+        rttp.get_plugins().bind_transports["unix"],
+        f"unix:{tmp_path}/kit.sock",
+        connect_scheme="http+unix",
     )
     assert not (tmp_path / "kit.sock").exists()  # removed on close
 
