@@ -610,3 +610,35 @@ async def test_decoded_size_limit(serve):
     async with rttp.Client(max_decoded_size=10_000) as client:
         with pytest.raises(DecodingError, match="max_decoded_size=10000"):
             await client.get(str(url))
+
+
+async def test_cancel_during_tls_handshake_returns_the_slot():
+    """A server that accepts TCP but never speaks TLS: cancelling the handshake frees the slot."""
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+
+    async def silent(task_status=trio.TASK_STATUS_IGNORED):
+        task_status.started()
+        async with await listener.accept():
+            await trio.sleep_forever()
+
+    async with listener, trio.open_nursery() as nursery:
+        await nursery.start(silent)
+        async with rttp.Client(limits=rttp.Limits(max_connections=1)) as client:
+            with trio.move_on_after(0.3) as scope:
+                await client.get(f"https://127.0.0.1:{port}/")
+            assert scope.cancelled_caught
+            assert client.pool.connections_in_use == 0
+        nursery.cancel_scope.cancel()
+
+
+async def test_pool_key_separates_schemes_on_one_port(serve):
+    """A pooled plain connection is never reused for https to the same host and port."""
+    _, url = await serve(hello)
+    async with rttp.Client() as client:
+        assert (await client.get(str(url))).status == 200
+        assert client.pool.idle_connections == 1
+        with pytest.raises(TLSError):
+            await client.get(f"https://127.0.0.1:{url.port}/")
+        assert client.pool.idle_connections == 1  # the plain one is still there, untouched
+        assert (await client.get(str(url))).status == 200

@@ -516,3 +516,15 @@ async def test_gzip_request_body_is_decoded_and_bomb_refused(serve):
     assert status_of(reply) == 415
     assert b"'br'" in reply
     await still_serves(url)
+
+
+async def test_every_response_has_a_reason_phrase(serve):
+    async def handler(request):
+        return rttp.Response(int(request.path[1:]))
+
+    _, url = await serve(handler)
+    for code, reason in ((299, b"Unknown"), (418, b"I'm a Teapot"), (404, b"Not Found")):
+        reply = await raw_request(
+            url, b"GET /%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % code
+        )
+        assert reply.startswith(b"HTTP/1.1 %d %s\r\n" % (code, reason))

@@ -172,7 +172,7 @@ class Server:
         self.addresses: list[URL] = []
         self._connections: set[_Connection] = set()
         self._shutdown_requested = trio.Event()
-        self._all_closed = trio.Event()
+        self._drained: trio.Event | None = None  # set when the last connection closes
         self._accepting = trio.CancelScope()
         self._limits = config.protocol_limits
         timeouts = [
@@ -247,9 +247,10 @@ class Server:
             conn.closing = True
             if conn.phase == _IDLE:
                 conn.scope.cancel()
-        if self._connections:
-            with trio.move_on_after(self.config.shutdown_grace):
-                await self._all_closed.wait()
+        with trio.move_on_after(self.config.shutdown_grace):
+            while self._connections:
+                self._drained = trio.Event()
+                await self._drained.wait()
 
     async def _sweeper(self) -> None:
         connections = self._connections
@@ -277,7 +278,6 @@ class Server:
     async def _handle_connection(self, stream: trio.abc.Stream) -> None:
         conn = _Connection(stream, self.backend.server(self._limits))
         self._connections.add(conn)
-        self._all_closed = self._all_closed if not self._all_closed.is_set() else trio.Event()
         upgraded = False
         try:
             with conn.scope:
@@ -289,8 +289,8 @@ class Server:
                 error_log.exception("connection failed with an unexpected error")
         finally:
             self._connections.discard(conn)
-            if not self._connections:
-                self._all_closed.set()
+            if not self._connections and self._drained is not None:
+                self._drained.set()
             if not upgraded:
                 await trio.aclose_forcefully(stream)
 
