@@ -57,6 +57,7 @@ _NO_BODY_STATUS = frozenset({204, 304})
 _STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
 
 _date_cache: list[Any] = [0, b""]
+_UNKNOWN_PEER: Final = object()
 
 
 def _date_header() -> bytes:
@@ -77,6 +78,7 @@ class _Connection:
         "closing",
         "deadline",
         "expect_continue",
+        "peer",
         "phase",
         "proto",
         "scope",
@@ -94,6 +96,7 @@ class _Connection:
         self.closing = False
         self.expect_continue = False
         self.body_iters: list[Any] = []
+        self.peer: Any = _UNKNOWN_PEER  # (host, port), looked up once per connection
 
 
 class _Prepared:
@@ -417,7 +420,9 @@ class Server:
         request.http_version = head.http_version.decode("ascii")
         request.extensions = {}
         request.scheme = "https" if isinstance(conn.stream, trio.SSLStream) else "http"
-        request.client = _peer(conn.stream)
+        if conn.peer is _UNKNOWN_PEER:
+            conn.peer = _peer(conn.stream)
+        request.client = conn.peer
         request._url = None
         request._consumed = False
         early: Response | None = None

@@ -42,14 +42,28 @@ def check_reason(reason: bytes) -> None:
         raise LocalProtocolError(f"refusing to send an invalid reason phrase {reason!r}")
 
 
+_known_names: set[bytes] = set()
+_KNOWN_NAMES_MAX = 512
+
+
 def check_headers(headers: RawHeaders) -> None:
-    """Header names must be tokens; values must not contain CR, LF, NUL or control bytes."""
-    token = _TOKEN.fullmatch
-    bad = _BAD_VALUE.search
-    for name, value in headers:
-        if token(name) is None:
-            raise LocalProtocolError(f"refusing to send an invalid header name {name!r}")
-        if bad(value) is not None:
-            raise LocalProtocolError(
-                f"refusing to send header {name.decode('latin-1')!r} with an invalid value {value!r}"
-            )
+    """Header names must be tokens; values must not contain CR, LF, NUL or control bytes.
+
+    Names already seen valid are remembered (a bounded set), and all values are scanned
+    in one pass, so a typical response costs one regex search.
+    """
+    known = _known_names
+    for name, _ in headers:
+        if name not in known:
+            if _TOKEN.fullmatch(name) is None:
+                raise LocalProtocolError(f"refusing to send an invalid header name {name!r}")
+            if len(known) < _KNOWN_NAMES_MAX:
+                known.add(name)
+    # HTAB is legal inside values and absent from _BAD_VALUE, so it can separate them
+    if _BAD_VALUE.search(b"\t".join([value for _, value in headers])) is not None:
+        for name, value in headers:
+            if _BAD_VALUE.search(value) is not None:
+                raise LocalProtocolError(
+                    f"refusing to send header {name.decode('latin-1')!r} "
+                    f"with an invalid value {value!r}"
+                )
