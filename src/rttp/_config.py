@@ -60,6 +60,9 @@ class ServerConfig:
     handler_timeout: float | None = None
     #: longest wait for one write to the peer to complete before the connection is dropped
     write_timeout: float | None = 30.0
+    #: after an error answer, how long to read and discard what the client still sends
+    #: before closing, so the kernel's reset does not destroy the answer (0 disables)
+    linger_timeout: float = 2.0
     #: graceful shutdown: how long in-flight requests may take before they are cancelled
     shutdown_grace: float = 10.0
     #: bytes asked of the transport per receive

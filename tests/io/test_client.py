@@ -642,3 +642,54 @@ async def test_pool_key_separates_schemes_on_one_port(serve):
             await client.get(f"https://127.0.0.1:{url.port}/")
         assert client.pool.idle_connections == 1  # the plain one is still there, untouched
         assert (await client.get(str(url))).status == 200
+
+
+async def test_too_many_response_header_fields_is_refused():
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+
+    async def evil():
+        async with await listener.accept() as stream:
+            await stream.receive_some(65536)
+            fields = b"".join(b"X-%d: v\r\n" % i for i in range(50))
+            with contextlib.suppress(trio.BrokenResourceError):
+                await stream.send_all(
+                    b"HTTP/1.1 200 OK\r\n" + fields + b"Content-Length: 0\r\n\r\n"
+                )
+
+    async with (
+        listener,
+        trio.open_nursery() as nursery,
+        rttp.Client(max_response_header_count=20) as client,
+    ):
+        nursery.start_soon(evil)
+        with pytest.raises(TooLarge, match="max_response_header_count=20"):
+            await client.get(f"http://127.0.0.1:{port}/")
+
+
+async def test_keepalive_expiry_and_idle_cap(serve):
+    async def handler(request):
+        return rttp.Response(200, body=str(request.client[1]))  # the client's port
+
+    _, url = await serve(handler, keep_alive_timeout=30)
+    async with rttp.Client(limits=rttp.Limits(keepalive_expiry=0.2)) as client:
+        first = (await client.get(str(url))).text
+        assert (await client.get(str(url))).text == first  # reused while fresh
+        await trio.sleep(0.3)
+        assert (await client.get(str(url))).text != first  # expired: a new connection
+
+    release = trio.Event()
+
+    async def slow(request):
+        await release.wait()
+        return rttp.Response(200)
+
+    _, slow_url = await serve(slow)
+    async with rttp.Client(limits=rttp.Limits(max_keepalive_connections=2)) as client:
+        async with trio.open_nursery() as nursery:
+            for _ in range(4):
+                nursery.start_soon(client.get, str(slow_url))
+            await trio.sleep(0.2)
+            assert client.pool.connections_in_use == 4
+            release.set()
+        assert client.pool.idle_connections == 2  # the other two were closed, not kept

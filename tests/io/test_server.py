@@ -528,3 +528,73 @@ async def test_every_response_has_a_reason_phrase(serve):
             url, b"GET /%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % code
         )
         assert reply.startswith(b"HTTP/1.1 %d %s\r\n" % (code, reason))
+
+
+async def test_write_timeout_drops_a_client_that_never_reads(serve):
+    big = b"w" * (16 << 20)
+
+    async def handler(request):
+        if request.path == "/next":
+            return await hello(request)
+        return rttp.Response(200, {"Content-Type": "application/octet-stream"}, big)
+
+    server, url = await serve(handler, write_timeout=0.3)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    async with stream:
+        await stream.send_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        with trio.fail_after(5):
+            while server._connections:  # the server gives up on the stuck write
+                await trio.sleep(0.05)
+    await still_serves(url)
+
+
+async def test_oversized_chunk_extension_is_refused(serve):
+    async def handler(request):
+        await request.read()
+        return await hello(request)
+
+    _, url = await serve(handler)
+    reply = await raw_request(
+        url,
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3;"
+        + b"e" * 100_000
+        + b"\r\nabc\r\n0\r\n\r\n",
+    )
+    assert status_of(reply) == 400
+    assert b"chunk header" in reply
+    await still_serves(url)
+
+
+async def test_error_answer_survives_an_upload_in_progress_then_linger_ends(serve):
+    """413 while the client is still uploading: the answer arrives (no reset destroys it),
+    the server half-closes, drains for linger_timeout, then closes for good."""
+    _, url = await serve(hello, max_body_size=1000, linger_timeout=0.5)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    reply = bytearray()
+    upload_broke: list[float] = []
+
+    async def upload():
+        try:
+            await stream.send_all(
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"
+            )
+            while True:  # ~6 MB/s: well under the 16 MiB drain budget within the linger time
+                await stream.send_all(b"u" * 65536)
+                await trio.sleep(0.01)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            upload_broke.append(trio.current_time())
+
+    start = trio.current_time()
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(upload)
+            while chunk := await stream.receive_some(65536):
+                reply.extend(chunk)
+            answered = trio.current_time()
+    await stream.aclose()
+    assert status_of(bytes(reply)) == 413
+    assert b"max_body_size=1000" in reply
+    assert answered - start < 0.5  # the answer came at once
+    # the server kept draining the upload for about linger_timeout, then closed
+    assert 0.4 < upload_broke[0] - start < 5
+    await still_serves(url)

@@ -58,6 +58,8 @@ _STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
 
 _date_cache: list[Any] = [0, b""]
 _UNKNOWN_PEER: Final = object()
+#: after an error answer, at most this much of the client's input is read and discarded
+_LINGER_MAX_BYTES: Final = 16 << 20
 
 
 def _date_header() -> bytes:
@@ -78,6 +80,7 @@ class _Connection:
         "closing",
         "deadline",
         "expect_continue",
+        "linger",
         "peer",
         "phase",
         "proto",
@@ -97,6 +100,7 @@ class _Connection:
         self.expect_continue = False
         self.body_iters: list[Any] = []
         self.peer: Any = _UNKNOWN_PEER  # (host, port), looked up once per connection
+        self.linger = False  # closed after an error answer: drain before closing
 
 
 class _Prepared:
@@ -295,7 +299,31 @@ class Server:
             if not self._connections and self._drained is not None:
                 self._drained.set()
             if not upgraded:
+                if conn.linger and not self._shutdown_requested.is_set():
+                    await self._linger(stream)
                 await trio.aclose_forcefully(stream)
+
+    async def _linger(self, stream: trio.abc.Stream) -> None:
+        """Half-close, then discard what the client still sends for up to ``linger_timeout``.
+
+        Closing a socket with unread input makes the kernel send a reset, which can
+        destroy the error answer before the client reads it.
+        """
+        seconds = self.config.linger_timeout
+        if not seconds:
+            return
+        with trio.move_on_after(seconds):
+            try:
+                if isinstance(stream, trio.abc.HalfCloseableStream):
+                    await stream.send_eof()
+                budget = _LINGER_MAX_BYTES
+                while budget > 0:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    budget -= len(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                return
 
     async def _receive(self, conn: _Connection) -> None:
         data = await conn.stream.receive_some(self.config.read_size)
@@ -345,6 +373,7 @@ class Server:
         request, early = self._make_request(conn, head)
         if early is not None:
             proto.close_after_response()
+            conn.linger = True
             await self._write(conn, request, early, self._prepare(request, early), started)
             return False
         conn.expect_continue = head.expect_continue
@@ -364,6 +393,7 @@ class Server:
         except Exception as exc:
             if body_error:
                 proto.close_after_response()
+                conn.linger = True
                 response = _error_response(body_error[0].status, str(body_error[0]))
             else:
                 error_log.error(
@@ -716,6 +746,7 @@ class Server:
         """Answer a protocol error with its status and a plain-text message, then close."""
         response = _error_response(exc.status, str(exc))
         conn.proto.close_after_response()
+        conn.linger = True
         try:
             data = conn.proto.send_response(
                 response.status,
@@ -747,7 +778,7 @@ class Server:
             response = _error_response(
                 503, f"the handler did not answer within handler_timeout={config.handler_timeout}s"
             )
-        conn.proto.close_after_response()
+        conn.proto.close_after_response()  # no lingering: a timed-out peer gets nothing more
         try:
             data = conn.proto.send_response(
                 response.status,
