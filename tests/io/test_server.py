@@ -538,13 +538,17 @@ async def test_write_timeout_drops_a_client_that_never_reads(serve):
             return await hello(request)
         return rttp.Response(200, {"Content-Type": "application/octet-stream"}, big)
 
-    server, url = await serve(handler, write_timeout=0.3)
+    _, url = await serve(handler, write_timeout=0.3)
     stream = await trio.open_tcp_stream(url.host, url.port)
     async with stream:
         await stream.send_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
-        with trio.fail_after(5):
-            while server._connections:  # the server gives up on the stuck write
-                await trio.sleep(0.05)
+        # never read; keep writing until the server drops us (a reset breaks our sends)
+        async def write_until_dropped():
+            while True:
+                await stream.send_all(b"x" * 1000)
+
+        with trio.fail_after(5), pytest.raises(trio.BrokenResourceError):
+            await write_until_dropped()
     await still_serves(url)
 
 
