@@ -89,7 +89,11 @@ class ServerConfig:
     keyfile: str | None = None
     #: listen backlog
     backlog: int | None = None
-    #: number of worker processes sharing the listening sockets (see the docs)
+    #: set SO_REUSEPORT so several server processes can listen on one explicit port
+    #: (the kernel spreads connections over them)
+    reuse_port: bool = False
+    #: worker processes sharing the listening sockets; only 1 for now (use reuse_port
+    #: with one process per core meanwhile)
     workers: int = 1
     #: extra plugin objects, and plugin names to block, for this server only
     plugins: tuple[object, ...] = ()
@@ -112,8 +116,11 @@ class ServerConfig:
                 raise ValueError(
                     f"{name} must be a positive number of seconds or None, got {value!r}"
                 )
-        if self.workers < 1:
-            raise ValueError(f"workers must be at least 1, got {self.workers!r}")
+        if self.workers != 1:
+            raise ValueError(
+                f"workers={self.workers!r}: a worker pool is not available yet; run one "
+                "process per core with reuse_port=True (rttp serve --reuse-port) instead"
+            )
 
     @property
     def protocol_limits(self) -> ProtocolLimits:

@@ -602,3 +602,25 @@ async def test_error_answer_survives_an_upload_in_progress_then_linger_ends(serv
     # the server kept draining the upload for about linger_timeout, then closed
     assert 0.4 < upload_broke[0] - start < 5
     await still_serves(url)
+
+
+async def test_reuse_port_lets_two_servers_share_a_port(serve):
+    async def first(request):
+        return rttp.Response(200, body="first")
+
+    async def second(request):
+        return rttp.Response(200, body="second")
+
+    _, url = await serve(first, "http://127.0.0.1:0", reuse_port=True)
+    await serve(second, f"http://127.0.0.1:{url.port}", reuse_port=True)
+    seen = set()
+    for _ in range(64):  # the kernel hashes connections over both: one alone has p = 2**-63
+        seen.add((await raw_request(url, GET)).rsplit(b"\r\n\r\n", 1)[1])
+    assert seen == {b"first", b"second"}
+    with pytest.raises(rttp.errors.BindError, match="cannot listen"):
+        await serve(hello, f"http://127.0.0.1:{url.port}")  # without reuse_port: in use
+
+
+def test_workers_pool_not_available_yet_says_what_to_do():
+    with pytest.raises(ValueError, match="reuse_port=True"):
+        rttp.ServerConfig(workers=4)

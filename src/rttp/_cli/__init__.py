@@ -57,6 +57,8 @@ async def _serve(args: argparse.Namespace) -> None:
         settings["keyfile"] = args.keyfile
     if args.no_access_log:
         settings["access_log"] = False
+    if args.reuse_port:
+        settings["reuse_port"] = True
     server = Server(handler, *(args.bind or ["http://127.0.0.1:8000"]), **settings)
     async with trio.open_nursery() as nursery:
         addresses = await nursery.start(
@@ -186,6 +188,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--keyfile", help="TLS private key (PEM) for https:// binds")
     serve.add_argument("--grace", type=float, default=10.0, help="shutdown grace seconds")
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    serve.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="SO_REUSEPORT: run several rttp serve processes on one explicit port",
+    )
 
     for name in ("get", "post"):
         fetch = sub.add_parser(name, help=f"{name.upper()} a URL and print the response")

@@ -205,7 +205,7 @@ class Server:
         if context is None and target.is_secure and self.config.certfile:
             context = server_context(self.config.certfile, self.config.keyfile)
         return ListenOptions(
-            ssl_context=context, backlog=self.config.backlog, reuse_port=self.config.workers > 1
+            ssl_context=context, backlog=self.config.backlog, reuse_port=self.config.reuse_port
         )
 
     async def serve(
