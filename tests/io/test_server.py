@@ -624,3 +624,15 @@ async def test_reuse_port_lets_two_servers_share_a_port(serve):
 def test_workers_pool_not_available_yet_says_what_to_do():
     with pytest.raises(ValueError, match="reuse_port=True"):
         rttp.ServerConfig(workers=4)
+
+
+async def test_reason_phrase_injection_is_never_sent(serve, caplog):
+    async def handler(request):
+        return rttp.Response(200, reason="OK\r\nSet-Cookie: pwned=1")
+
+    _, url = await serve(handler)
+    with caplog.at_level(logging.ERROR, logger="rttp.error"):
+        reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(reply) == 500
+    assert b"pwned" not in reply
+    assert "invalid reason phrase" in caplog.text

@@ -216,6 +216,7 @@ class Server:
     ) -> None:
         """Listen, report the bound addresses through ``task_status``, serve until shut down."""
         opened: list[tuple[Transport, URL, list[trio.abc.Listener[Any]]]] = []
+        self.addresses = []
         try:
             for target in self.binds:
                 transport = self.plugins.transport_for_bind(target.scheme)
