@@ -542,6 +542,7 @@ async def test_write_timeout_drops_a_client_that_never_reads(serve):
     stream = await trio.open_tcp_stream(url.host, url.port)
     async with stream:
         await stream.send_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+
         # never read; keep writing until the server drops us (a reset breaks our sends)
         async def write_until_dropped():
             while True:
