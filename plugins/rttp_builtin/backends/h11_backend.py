@@ -52,6 +52,20 @@ def _receive_buffer(conn: h11.Connection) -> bytearray:
     return data
 
 
+def _next_cycle(conn: h11.Connection) -> bool:
+    """Start the next request/response cycle if both sides finished this one."""
+    if conn.our_state is _DONE and conn.their_state is _DONE:
+        conn.start_next_cycle()
+        return True
+    return False
+
+
+def _trailing(conn: h11.Connection) -> bytes:
+    """Bytes received after a protocol switch, for the new protocol."""
+    data, _closed = conn.trailing_data
+    return bytes(data)
+
+
 def _local(exc: h11.LocalProtocolError) -> LocalProtocolError:
     return LocalProtocolError(f"refusing to send invalid HTTP: {exc}")
 
@@ -287,11 +301,7 @@ class H11Server(ServerProtocol):
             raise _local(exc) from exc
 
     def start_next_cycle(self) -> bool:
-        conn = self._conn
-        if conn.our_state is _DONE and conn.their_state is _DONE:
-            conn.start_next_cycle()
-            return True
-        return False
+        return _next_cycle(self._conn)
 
     @property
     def keep_alive(self) -> bool:
@@ -301,8 +311,7 @@ class H11Server(ServerProtocol):
         self._close = True
 
     def upgrade_trailing_data(self) -> bytes:
-        data, _closed = self._conn.trailing_data
-        return bytes(data)
+        return _trailing(self._conn)
 
 
 class H11Client(ClientProtocol):
@@ -375,15 +384,10 @@ class H11Client(ClientProtocol):
         return CLOSED
 
     def start_next_cycle(self) -> bool:
-        conn = self._conn
-        if conn.our_state is _DONE and conn.their_state is _DONE:
-            conn.start_next_cycle()
-            return True
-        return False
+        return _next_cycle(self._conn)
 
     def upgrade_trailing_data(self) -> bytes:
-        data, _closed = self._conn.trailing_data
-        return bytes(data)
+        return _trailing(self._conn)
 
 
 class H11Backend(ProtocolBackend):
