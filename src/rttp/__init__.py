@@ -12,7 +12,8 @@ The layers, bottom up:
 
 from __future__ import annotations
 
-from . import errors
+from . import errors, rtml
+from ._codecs import get_body_codec, negotiate
 from ._config import ClientConfig, Limits, ServerConfig, Timeouts
 from ._io._client import Client, Progress
 from ._io._server import Handler, Server, serve
@@ -21,24 +22,31 @@ from ._model import (
     MULTIPLE,
     URL,
     Code,
+    FieldInfo,
+    FormData,
     Headers,
     HTTPStatusError,
     QueryParams,
     Request,
     Response,
+    UploadFile,
     code_name,
     reason_phrase,
     response_codes,
 )
+from ._model._messages import set_default_codecs as _set_default_codecs
 from ._plugins import PluginInfo, Plugins, get_plugins
 from .errors import RTTPError
 
 __version__ = "0.1.0"
+_set_default_codecs(lambda: get_plugins().body_codecs)
 
 __all__ = [
     "Client",
     "ClientConfig",
     "Code",
+    "FieldInfo",
+    "FormData",
     "HTTPStatusError",
     "Handler",
     "Headers",
@@ -55,13 +63,17 @@ __all__ = [
     "ServerConfig",
     "Timeouts",
     "URL",
+    "UploadFile",
     "__version__",
     "client_context",
     "code_name",
     "errors",
+    "get_body_codec",
     "get_plugins",
+    "negotiate",
     "reason_phrase",
     "response_codes",
+    "rtml",
     "serve",
     "server_context",
 ]

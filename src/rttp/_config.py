@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from ._model._forms import CodecLimits
 from ._proto._encoding import DEFAULT_COMPRESSIBLE_TYPES
 from ._proto._events import ProtocolLimits
 
@@ -48,6 +49,14 @@ class ServerConfig:
     max_header_count: int = DEFAULT_MAX_HEADER_COUNT
     #: request body larger than this (declared or received) → 413
     max_body_size: int | None = DEFAULT_MAX_BODY_SIZE
+    #: form fields (urlencoded) in one request → 413 beyond
+    max_form_fields: int = 1000
+    #: parts in one multipart/form-data request → 413 beyond
+    max_multipart_parts: int = 1000
+    #: header section of one multipart part → 413 beyond
+    max_part_header_size: int = 16384
+    #: one multipart part (a file) → 413 beyond; None: only max_body_size applies
+    max_file_size: int | None = None
     #: a decoded (gzip/deflate) request body may not grow past this ratio (after 1 MiB)
     max_decompression_ratio: float | None = DEFAULT_MAX_DECOMPRESSION_RATIO
     #: time to receive a complete request head, from its first byte → 408 and close
@@ -126,6 +135,13 @@ class ServerConfig:
     def protocol_limits(self) -> ProtocolLimits:
         """The limits handed to the protocol backend."""
         return ProtocolLimits(self.max_request_line, self.max_header_size, self.max_header_count)
+
+    @property
+    def codec_limits(self) -> CodecLimits:
+        """The limits handed to body codecs decoding requests."""
+        return CodecLimits(
+            self.max_form_fields, self.max_multipart_parts, self.max_part_header_size, self.max_file_size
+        )
 
     def replace(self, **changes: Any) -> ServerConfig:
         """A copy with some settings changed."""

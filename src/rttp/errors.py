@@ -18,7 +18,8 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     │   ├── ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
     ├── RedirectError              ``TooManyRedirects``, ``UnsafeRedirect``
     ├── DecodingError              a content encoding could not be decoded (or was a bomb)
-    ├── CodecError                 a body codec could not encode/decode a value
+    ├── CodecError                 a body codec could not encode/decode a value (``status``
+    │                              400/415 when the client's body was at fault)
     ├── AuthError                  credentials missing or refused
     ├── PluginError                the plugin set is inconsistent
     └── Cancelled                  a request was cancelled by its caller (progress callback, handle)
@@ -179,7 +180,17 @@ class DecodingError(RTTPError):
 
 
 class CodecError(RTTPError, ValueError):
-    """A body codec could not encode or decode a value."""
+    """A body codec could not encode or decode a value.
+
+    ``status`` is set when the error is the client's (400 for a malformed request body,
+    415 for an unsupported Content-Type); a handler that lets it escape is answered with
+    that status. ``media_type`` names the codec's media type.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, media_type: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.media_type = media_type
 
 
 class AuthError(RTTPError):

@@ -25,14 +25,22 @@ from __future__ import annotations
 
 import abc
 import ssl
-from collections.abc import Generator
+from collections.abc import AsyncIterable, Generator
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import pluggy
 import trio
 
 from ._model import URL, Request, Response
+from ._model._forms import (
+    DEFAULT_CODEC_LIMITS,
+    FIELD_END,
+    CodecLimits,
+    FieldEvent,
+    FieldInfo,
+    assemble_form,
+)
 from ._proto._encoding import Decoder, Encoder
 from ._proto._events import (
     CLOSED,
@@ -52,11 +60,17 @@ __all__ = [
     "BodyCodec",
     "CLOSED",
     "ClientProtocol",
+    "CodecLimits",
     "ConnectOptions",
     "ContentEncoding",
+    "DEFAULT_CODEC_LIMITS",
     "Decoder",
     "Encoder",
     "EndOfMessage",
+    "FIELD_END",
+    "FieldDecoder",
+    "FieldEvent",
+    "FieldInfo",
     "ListenOptions",
     "NEED_DATA",
     "PAUSED",
@@ -67,7 +81,9 @@ __all__ = [
     "RequestHead",
     "ResponseHead",
     "ServerProtocol",
+    "StreamedBody",
     "Transport",
+    "assemble_form",
     "hookimpl",
 ]
 
@@ -145,6 +161,30 @@ class ContentEncoding(abc.ABC):
         """A new streaming decompressor (bounded output per call)."""
 
 
+class FieldDecoder(Protocol):
+    """Streams a form body as events: a :class:`~rttp.FieldInfo`, its data chunks, FIELD_END.
+
+    ``feed`` takes body bytes as they arrive; ``finish`` ends the body and raises
+    :class:`~rttp.errors.CodecError` if it was truncated. Limits crossed raise
+    :class:`~rttp.errors.TooLarge` naming the limit.
+    """
+
+    def feed(self, data: bytes) -> list[FieldEvent]:
+        """Events for this chunk of body."""
+
+    def finish(self) -> list[FieldEvent]:
+        """The remaining events at the end of the body."""
+
+
+@dataclass(frozen=True)
+class StreamedBody:
+    """A body produced piece by piece (a multipart upload read from files)."""
+
+    chunks: AsyncIterable[bytes]
+    content_type: str
+    length: int | None = None
+
+
 class BodyCodec(abc.ABC):
     """Encodes Python values to a body and decodes bodies, for one media type."""
 
@@ -156,8 +196,20 @@ class BodyCodec(abc.ABC):
         """``value`` → ``(body, content_type)``; raises CodecError for values it cannot encode."""
 
     @abc.abstractmethod
-    def decode(self, data: bytes, content_type: str) -> Any:
+    def decode(
+        self, data: bytes, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
+    ) -> Any:
         """``body`` → value; malformed input raises CodecError, never anything else."""
+
+    def field_decoder(
+        self, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
+    ) -> FieldDecoder | None:
+        """For form-like formats: a streaming decoder of fields; None if the format does not stream."""
+        return None
+
+    def encode_stream(self, value: Any) -> StreamedBody | None:
+        """For formats that stream on the way out (multipart with files): the body in pieces."""
+        return None
 
 
 class AuthScheme(abc.ABC):

@@ -584,15 +584,15 @@ class Client:
             # the server may have answered early (413, 401) and closed: read what it said
             pass
         head = await self._read_head(exchange)
-        response = Response.__new__(Response)
-        response.status = head.status
-        response._reason = head.reason.decode("latin-1")
-        response.headers = Headers.from_raw(head.headers)
-        response.http_version = head.http_version.decode("ascii")
+        response = Response.received(
+            head.status,
+            head.reason.decode("latin-1"),
+            Headers.from_raw(head.headers),
+            head.http_version.decode("ascii"),
+            codecs=self.plugins.body_codecs,
+        )
         response.request = request
-        response.url = None
-        response.extensions = {"exchange": exchange}
-        response._consumed = False
+        response.extensions["exchange"] = exchange
         length = response.headers.get("content-length")
         exchange.download_total = int(length) if length and length.isdigit() else None
         codings = parse_content_encoding(response.headers.get("content-encoding"))
@@ -604,7 +604,6 @@ class Client:
                     max_size=self.config.max_decoded_size,
                     max_ratio=self.config.max_decompression_ratio,
                 )
-        response._content = None
         response._stream = exchange.body()
         response._aclose = _closer(response, exchange)
         exchange.report()

@@ -182,6 +182,8 @@ class Server:
         self._drained: trio.Event | None = None  # set when the last connection closes
         self._accepting = trio.CancelScope()
         self._limits = config.protocol_limits
+        self._codecs = self.plugins.body_codecs
+        self._codec_limits = config.codec_limits
         timeouts = [
             t
             for t in (
@@ -445,17 +447,18 @@ class Server:
         config = self.config
         method = head.method.decode("ascii")
         target = head.target.decode("latin-1")
-        request = Request.__new__(Request)
-        request.method = method
-        request.headers = Headers.from_raw(head.headers)
-        request.http_version = head.http_version.decode("ascii")
-        request.extensions = {}
-        request.scheme = "https" if isinstance(conn.stream, trio.SSLStream) else "http"
         if conn.peer is _UNKNOWN_PEER:
             conn.peer = _peer(conn.stream)
-        request.client = conn.peer
-        request._url = None
-        request._consumed = False
+        request = Request.received(
+            method,
+            target,
+            Headers.from_raw(head.headers),
+            head.http_version.decode("ascii"),
+            scheme="https" if isinstance(conn.stream, trio.SSLStream) else "http",
+            client=conn.peer,
+            codecs=self._codecs,
+            codec_limits=self._codec_limits,
+        )
         early: Response | None = None
         if target[:1] != "/":
             if target == "*" and method == "OPTIONS":
@@ -486,8 +489,6 @@ class Server:
             elif low == b"content-encoding":
                 coding = value.decode("latin-1")
         if not has_body:
-            request._content = b""
-            request._stream = None
             event = conn.proto.next_event()
             if type(event) is not EndOfMessage:  # pragma: no cover - backend contract
                 raise RemoteProtocolError("a request without a body did not end")

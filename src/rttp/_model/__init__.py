@@ -1,5 +1,6 @@
 """The core model: URL, Headers, Request, Response and the status table. No I/O, no trio."""
 
+from ._forms import FieldInfo, FormData, FormValue, UploadFile, assemble_form
 from ._headers import MULTIPLE, Headers, HeadersLike, encode_header_text
 from ._messages import Body, HTTPStatusError, Request, Response, StreamConsumed
 from ._status import Code, code_name, reason_phrase, response_codes
@@ -8,6 +9,9 @@ from ._url import DEFAULT_PORTS, URL, QueryLike, QueryParams
 __all__ = [
     "Body",
     "Code",
+    "FieldInfo",
+    "FormData",
+    "FormValue",
     "DEFAULT_PORTS",
     "HTTPStatusError",
     "Headers",
@@ -18,6 +22,8 @@ __all__ = [
     "Request",
     "Response",
     "StreamConsumed",
+    "UploadFile",
+    "assemble_form",
     "URL",
     "code_name",
     "encode_header_text",

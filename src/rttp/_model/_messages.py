@@ -8,24 +8,50 @@ async iterables that read from their connections.
 
 from __future__ import annotations
 
+import inspect
 import json as _json
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Union
 from urllib.parse import unquote
 
-from ..errors import RTTPError
+from ..errors import CodecError, RTTPError
+from ._forms import DEFAULT_CODEC_LIMITS, FIELD_END, CodecLimits, FieldInfo, FormAssembler, FormData
 from ._headers import Headers, HeadersLike
+from ._media import encode_value, lookup_codec, media_type_of
 from ._status import reason_phrase
 from ._url import URL, QueryParams
 
 __all__ = [
     "Body",
+    "FieldCallback",
     "HTTPStatusError",
     "Request",
     "Response",
     "StreamConsumed",
+    "set_default_codecs",
 ]
+
+#: ``callback(chunk, metadata)`` for a field's first chunk, ``callback(chunk)`` for the
+#: rest, ``callback()`` at its end (the seeds' stream_post_param); may be async.
+FieldCallback = Callable[..., Any]
+
+_default_codecs: Callable[[], Mapping[str, Any]] | None = None
+_UNSET: Any = object()
+
+
+def set_default_codecs(provider: Callable[[], Mapping[str, Any]]) -> None:
+    """Where messages built by hand find codecs (the default plugin set's)."""
+    global _default_codecs
+    _default_codecs = provider
+
+
+async def _call(callback: FieldCallback, *args: Any) -> None:
+    result = callback(*args)
+    if inspect.isawaitable(result):
+        await result
+
 
 Body = Union[bytes, bytearray, memoryview, str, AsyncIterable[bytes], None]
 
@@ -78,12 +104,64 @@ class _BodyIterator:
 class _Message:
     """Body handling shared by requests and responses."""
 
-    __slots__ = ("_consumed", "_content", "_stream", "headers")
+    __slots__ = (
+        "_codec_limits",
+        "_codecs",
+        "_consumed",
+        "_content",
+        "_decoded",
+        "_stream",
+        "headers",
+    )
 
     headers: Headers
     _content: bytes | None
     _stream: AsyncIterable[bytes] | None
     _consumed: bool
+    _codecs: Mapping[str, Any] | None
+    _codec_limits: CodecLimits
+    _decoded: Any
+
+    def _init_codecs(self) -> None:
+        self._codecs = None
+        self._codec_limits = DEFAULT_CODEC_LIMITS
+        self._decoded = _UNSET
+
+    @property
+    def codecs(self) -> Mapping[str, Any]:
+        """The body codecs this message decodes with (its server's or client's, or the default)."""
+        if self._codecs is None:
+            if _default_codecs is None:  # pragma: no cover - set when rttp is imported
+                raise RTTPError("no body codecs are available")
+            self._codecs = _default_codecs()
+        return self._codecs
+
+    @property
+    def media_type(self) -> str:
+        """The Content-Type's media type, lower-cased, without parameters (``""`` if none)."""
+        return media_type_of(self.headers.get("content-type"))
+
+    @property
+    def value(self) -> Any:
+        """The body decoded by the codec for its Content-Type (read a streamed body first).
+
+        No Content-Type: None for an empty body, the bytes otherwise. An unknown type is
+        a :class:`~rttp.errors.CodecError` with status 415; a malformed body one with 400.
+        """
+        if self._decoded is _UNSET:
+            body = self.body
+            content_type = self.headers.get("content-type")
+            if not content_type:
+                self._decoded = body or None
+            else:
+                codec = lookup_codec(self.codecs, content_type)
+                self._decoded = codec.decode(body, content_type, self._codec_limits)
+        return self._decoded
+
+    async def read_value(self) -> Any:
+        """Read the body and decode it (:attr:`value`)."""
+        await self.read()
+        return self.value
 
     def _set_body(self, body: Body, default_type: bytes | None = None) -> None:
         self._consumed = False
@@ -165,7 +243,16 @@ class Request(_Message):
     request target. On the server, ``client`` is the peer's ``(host, port)``.
     """
 
-    __slots__ = ("_url", "client", "extensions", "http_version", "method", "scheme", "target")
+    __slots__ = (
+        "_form",
+        "_url",
+        "client",
+        "extensions",
+        "http_version",
+        "method",
+        "scheme",
+        "target",
+    )
 
     def __init__(
         self,
@@ -191,6 +278,8 @@ class Request(_Message):
             self._url = None
             self.target = url
             self.scheme = scheme
+        self._form: FormData | None = None
+        self._init_codecs()
         self._set_body(body, b"text/plain; charset=utf-8")
 
     @property
@@ -232,6 +321,119 @@ class Request(_Message):
                     out[name] = value
         return out
 
+    @classmethod
+    def received(
+        cls,
+        method: str,
+        target: str,
+        headers: Headers,
+        http_version: str,
+        *,
+        scheme: str,
+        client: tuple[str, int] | None,
+        codecs: Mapping[str, Any] | None = None,
+        codec_limits: CodecLimits = DEFAULT_CODEC_LIMITS,
+    ) -> Request:
+        """A request as a server received it (a fast path: no parsing, no copying)."""
+        request = cls.__new__(cls)
+        request.method = method
+        request.target = target
+        request.headers = headers
+        request.http_version = http_version
+        request.scheme = scheme
+        request.client = client
+        request.extensions = {}
+        request._url = None
+        request._form = None
+        request._consumed = False
+        request._content = b""
+        request._stream = None
+        request._codecs = codecs
+        request._codec_limits = codec_limits
+        request._decoded = _UNSET
+        return request
+
+    # -- forms -----------------------------------------------------------------------------
+    def stream_post_param(self, name: str, callback: FieldCallback) -> None:
+        """Stream the field called ``name`` to ``callback`` instead of collecting it.
+
+        The seeds' call sequence: ``callback(first_chunk, metadata)`` (``b""`` for an
+        empty field), ``callback(chunk)`` for each further chunk, then ``callback()``.
+        ``metadata`` is ``{"field_name", "file_name", "content_type"}``. The callback may
+        be a coroutine function. Register before :meth:`process_body` runs.
+        """
+        self._field_handlers().append((lambda field: field == name, callback))
+
+    def stream_post_params(self, pattern: str, callback: FieldCallback) -> None:
+        """Like :meth:`stream_post_param` for every field whose name matches the regex ``pattern``."""
+        regex = re.compile(pattern)
+        self._field_handlers().append((lambda field: regex.search(field) is not None, callback))
+
+    def _field_handlers(self) -> list[tuple[Callable[[str], bool], FieldCallback]]:
+        if self._form is not None:
+            raise RTTPError("the form body was already processed: register stream handlers before")
+        handlers: list[tuple[Callable[[str], bool], FieldCallback]] = self.extensions.setdefault(
+            "field_handlers", []
+        )
+        return handlers
+
+    async def process_body(self) -> FormData:
+        """Parse a form body (urlencoded or multipart) as it arrives, once.
+
+        Fields with a stream handler go to it chunk by chunk; the others are collected
+        and returned (and kept: later calls and :meth:`form` return the same FormData).
+        """
+        if self._form is not None:
+            return self._form
+        content_type = self.headers.get("content-type") or ""
+        codec = lookup_codec(self.codecs, content_type)
+        decoder = codec.field_decoder(content_type, self._codec_limits)
+        if decoder is None:
+            raise CodecError(
+                f"Content-Type {content_type!r} is not a form (send urlencoded or multipart/form-data)",
+                status=415,
+                media_type=media_type_of(content_type),
+            )
+        handlers = self.extensions.get("field_handlers", [])
+        assembler = FormAssembler(media_type_of(content_type))
+        streaming: FieldCallback | None = None
+        pending: FieldInfo | None = None
+
+        async def dispatch(event: Any) -> None:
+            nonlocal streaming, pending
+            if isinstance(event, FieldInfo):
+                streaming = next((cb for match, cb in handlers if match(event.name)), None)
+                if streaming is None:
+                    assembler.add(event)
+                else:
+                    pending = event
+            elif streaming is None:
+                assembler.add(event)
+            elif isinstance(event, bytes):
+                if pending is not None:
+                    await _call(streaming, event, pending.metadata)
+                    pending = None
+                elif event:
+                    await _call(streaming, event)
+            elif event is FIELD_END:
+                if pending is not None:
+                    await _call(streaming, b"", pending.metadata)
+                    pending = None
+                await _call(streaming)
+                streaming = None
+
+        async for chunk in self.stream():
+            for event in decoder.feed(chunk):
+                await dispatch(event)
+        for event in decoder.finish():
+            await dispatch(event)
+        self._form = assembler.form
+        return self._form
+
+    async def form(self) -> FormData:
+        """The form fields (urlencoded or multipart), parsed once; see :meth:`process_body`."""
+        return await self.process_body()
+
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target}>"
 
@@ -245,7 +447,17 @@ class Response(_Message):
     Content-Length is given).
     """
 
-    __slots__ = ("_aclose", "_reason", "extensions", "http_version", "request", "status", "url")
+    __slots__ = (
+        "_aclose",
+        "_pending",
+        "_pending_type",
+        "_reason",
+        "extensions",
+        "http_version",
+        "request",
+        "status",
+        "url",
+    )
 
     def __init__(
         self,
@@ -255,6 +467,8 @@ class Response(_Message):
         *,
         reason: str | None = None,
         http_version: str = "1.1",
+        value: Any = _UNSET,
+        content_type: str | None = None,
     ) -> None:
         if not isinstance(status, int) or not 100 <= status <= 999:
             raise ValueError(f"a status must be an int from 100 to 999, got {status!r}")
@@ -266,7 +480,85 @@ class Response(_Message):
         self.url: URL | None = None
         self.extensions: dict[str, Any] = {}
         self._aclose: Callable[[], Awaitable[None]] | None = None
-        self._set_body(body, b"text/plain; charset=utf-8")
+        self._init_codecs()
+        self._pending: Any = _UNSET
+        self._pending_type = content_type
+        if value is not _UNSET:
+            if body is not None:
+                raise TypeError("give a Response either body= or value=, not both")
+            self._pending = value
+            self._decoded = value
+            self._content, self._stream, self._consumed = None, None, False
+        else:
+            self._set_body(body, b"text/plain; charset=utf-8")
+            if content_type is not None:
+                self.headers["Content-Type"] = content_type
+
+    @classmethod
+    def received(
+        cls,
+        status: int,
+        reason: str,
+        headers: Headers,
+        http_version: str,
+        *,
+        codecs: Mapping[str, Any] | None = None,
+    ) -> Response:
+        """A response as a client received it; the client sets its body stream."""
+        response = cls.__new__(cls)
+        response.status = status
+        response._reason = reason
+        response.headers = headers
+        response.http_version = http_version
+        response.request = None
+        response.url = None
+        response.extensions = {}
+        response._aclose = None
+        response._consumed = False
+        response._content = None
+        response._stream = None
+        response._codecs = codecs
+        response._codec_limits = DEFAULT_CODEC_LIMITS
+        response._decoded = _UNSET
+        response._pending = _UNSET
+        response._pending_type = None
+        return response
+
+    @property
+    def has_pending_value(self) -> bool:
+        """True while a ``value=`` still waits to be encoded (the server encodes it)."""
+        return self._pending is not _UNSET
+
+    def encode_value(self, codecs: Mapping[str, Any] | None = None) -> None:
+        """Encode a pending ``value=`` into the body with ``codecs`` (the default set if None)."""
+        if self._pending is _UNSET:
+            return
+        value, self._pending = self._pending, _UNSET
+        if value is None and self._pending_type is None:
+            self._content = b""
+            return
+        body, content_type, length = encode_value(value, self._pending_type, codecs or self.codecs)
+        self.headers.setdefault_raw(b"Content-Type", content_type.encode("latin-1"))
+        if isinstance(body, bytes):
+            self._content, self._stream = body, None
+        else:
+            self._content, self._stream = None, body
+            if length is not None:
+                self.headers["Content-Length"] = str(length)
+
+    @property
+    def body(self) -> bytes:
+        """The whole body. For a streamed body, ``await read()`` first."""
+        if self._pending is not _UNSET:
+            self.encode_value()
+        return super().body
+
+    @property
+    def is_streaming(self) -> bool:
+        """True while the body is a stream that has not been read into memory."""
+        if self._pending is not _UNSET:
+            self.encode_value()
+        return self._content is None
 
     @property
     def reason(self) -> str:

@@ -1,0 +1,86 @@
+"""Media types and values: which codec a Content-Type names, which media type a value implies.
+
+No I/O: codecs are passed in as a mapping of media type → codec object (the plugin
+set's ``body_codecs``) and used only through ``encode``/``encode_stream``/``decode``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Mapping
+from typing import Any
+
+from .. import rtml
+from ..errors import CodecError
+from ._forms import FormData, UploadFile
+
+__all__ = ["encode_value", "infer_media_type", "lookup_codec", "media_type_of"]
+
+
+def media_type_of(content_type: str | None) -> str:
+    """``"Text/HTML; charset=utf-8"`` → ``"text/html"``; ``""`` for None."""
+    if not content_type:
+        return ""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def infer_media_type(value: Any) -> str:
+    """The media type a handler's return value implies.
+
+    str → text/plain; bytes → application/octet-stream; dict, list, numbers, booleans →
+    application/json; an RTML page → table/rtml; a form submission → object/lua;
+    FormData → multipart/form-data when it holds files, else urlencoded.
+    """
+    if isinstance(value, str):
+        return "text/plain"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return "application/octet-stream"
+    if isinstance(value, rtml.Page):
+        return rtml.MEDIA_TYPE
+    if isinstance(value, (rtml.ButtonSubmit, rtml.ButtonPush)):
+        return rtml.SUBMISSION_MEDIA_TYPE
+    if isinstance(value, FormData):
+        if any(isinstance(v, UploadFile) for _, v in value.multi_items()):
+            return "multipart/form-data"
+        return "application/x-www-form-urlencoded"
+    if isinstance(value, (dict, list, tuple, int, float, bool)) or value is None:
+        return "application/json"
+    raise CodecError(
+        f"cannot infer a media type for a {type(value).__name__} value: give content_type= "
+        "or return an rttp.Response"
+    )
+
+
+def lookup_codec(codecs: Mapping[str, Any], content_type: str) -> Any:
+    """The codec for a Content-Type, or CodecError (415) naming the type and what is known."""
+    media_type = media_type_of(content_type)
+    codec = codecs.get(media_type)
+    if codec is None:
+        known = ", ".join(sorted(codecs)) or "none"
+        raise CodecError(
+            f"unsupported Content-Type {content_type!r} (decodable: {known})",
+            status=415,
+            media_type=media_type,
+        )
+    return codec
+
+
+def encode_value(
+    value: Any, content_type: str | None, codecs: Mapping[str, Any]
+) -> tuple[bytes | AsyncIterable[bytes], str, int | None]:
+    """Encode ``value`` with the codec for ``content_type`` (inferred when None).
+
+    Returns the body (bytes, or an async iterable for a streamed encoding), the
+    Content-Type to send, and the length when known.
+    """
+    codec = lookup_codec(codecs, content_type or infer_media_type(value))
+    streamed = codec.encode_stream(value)
+    if streamed is not None:
+        return streamed.chunks, streamed.content_type, streamed.length
+    body, sent_type = codec.encode(value)
+    if (
+        content_type
+        and media_type_of(content_type) == media_type_of(sent_type)
+        and ";" in content_type
+    ):
+        sent_type = content_type  # keep parameters the caller chose
+    return body, sent_type, len(body)
