@@ -140,7 +140,10 @@ class ServerConfig:
     def codec_limits(self) -> CodecLimits:
         """The limits handed to body codecs decoding requests."""
         return CodecLimits(
-            self.max_form_fields, self.max_multipart_parts, self.max_part_header_size, self.max_file_size
+            self.max_form_fields,
+            self.max_multipart_parts,
+            self.max_part_header_size,
+            self.max_file_size,
         )
 
     def replace(self, **changes: Any) -> ServerConfig:

@@ -8,6 +8,7 @@ its closing boundary is a :class:`~rttp.errors.CodecError`.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import AsyncIterator
@@ -37,6 +38,12 @@ __all__ = ["MultipartCodec", "MultipartDecoder"]
 MEDIA_TYPE = "multipart/form-data"
 _MAX_PART_HEADER_COUNT = 32
 _READ_SIZE = 65536
+
+# python-multipart logs each parse error before raising it; we raise a CodecError that
+# says the same, so its messages go to a logger of ours that is silent by default.
+_parser_log = logging.getLogger("rttp.codecs.multipart.parser")
+_parser_log.addHandler(logging.NullHandler())
+_parser_log.propagate = False
 
 
 def boundary_of(content_type: str) -> bytes:
@@ -90,6 +97,7 @@ class MultipartDecoder:
             max_header_count=_MAX_PART_HEADER_COUNT,
             max_header_size=limits.max_part_header_size,
         )
+        self._parser.logger = _parser_log
 
     # python-multipart callbacks
     def _part_begin(self) -> None:

@@ -11,19 +11,18 @@ later gets one scope per receive.
 from __future__ import annotations
 
 import dataclasses
-import json as _json
 import math
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import urlencode
 
 import trio
 
 from .._config import ClientConfig, Limits, Timeouts, TimeoutsLike
 from .._model import URL, Headers, HeadersLike, QueryLike, Request, Response
 from .._model._headers import encode_header_text
+from .._model._media import encode_value
 from .._plugins import Plugins, get_plugins
 from .._proto._encoding import BoundedDecoder, parse_content_encoding
 from .._proto._events import NEED_DATA, EndOfMessage, ResponseHead
@@ -279,10 +278,20 @@ class Client:
         params: QueryLike | None = None,
         headers: HeadersLike = None,
         content: bytes | str | Any = None,
-        data: Mapping[str, Any] | None = None,
+        data: Any = None,
+        files: Any = None,
         json: Any = _UNSET,
+        value: Any = _UNSET,
+        content_type: str | None = None,
     ) -> Request:
-        """A :class:`Request` with the client's base URL, default headers and body encoding."""
+        """A :class:`Request` with the client's base URL, default headers and body.
+
+        One body option: ``content=`` (bytes, str or an async iterable, sent as is),
+        ``json=``, ``data=`` (a form: mapping or pairs), ``files=`` (multipart, with
+        ``data=`` fields; a file is bytes, a file object, or ``(filename, content[,
+        content_type])``), or ``value=`` with ``content_type=`` (any codec; inferred
+        from the value when no type is given).
+        """
         target = URL(url) if self.base_url is None else self.base_url.join(str(url))
         if self.params is not None:
             target = URL(target, params=self.params)
@@ -290,16 +299,35 @@ class Client:
             target = URL(target, params=params)
         merged = self.headers.copy()
         if headers is not None:
-            for name, value in Headers(headers).raw:
-                merged[name.decode("latin-1")] = value.decode("latin-1")
+            for name, field_value in Headers(headers).raw:
+                merged[name.decode("latin-1")] = field_value.decode("latin-1")
         body: Any = content
+        chosen = (
+            sum(x is not None for x in (content, data, files))
+            + (json is not _UNSET)
+            + (value is not _UNSET)
+        )
+        if chosen > 1 and not (chosen == 2 and data is not None and files is not None):
+            raise TypeError("give one of content=, json=, data=, files= (with data=) or value=")
+        codecs = self.plugins.body_codecs
         if json is not _UNSET:
-            body = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-            merged.setdefault_raw(b"Content-Type", b"application/json")
+            value, content_type = json, "application/json"
+        elif files is not None:
+            fields = [*form_fields(data), *form_fields(files)]
+            value, content_type = fields, "multipart/form-data"
         elif data is not None:
-            body = urlencode(list(data.items()), doseq=True).encode("ascii")
-            merged.setdefault_raw(b"Content-Type", b"application/x-www-form-urlencoded")
-        return Request(method, target, headers=merged, body=body)
+            value, content_type = data, content_type or "application/x-www-form-urlencoded"
+        if value is not _UNSET:
+            encoded, sent_type, length = encode_value(value, content_type, codecs)
+            merged.setdefault_raw(b"Content-Type", sent_type.encode("latin-1"))
+            if not isinstance(encoded, bytes) and length is not None:
+                merged.setdefault_raw(b"Content-Length", str(length).encode("ascii"))
+            body = encoded
+        elif content_type is not None:
+            merged.setdefault_raw(b"Content-Type", content_type.encode("latin-1"))
+        request = Request(method, target, headers=merged, body=body)
+        request._codecs = codecs
+        return request
 
     # -- the public request API -------------------------------------------------------------
     async def request(
@@ -310,15 +338,27 @@ class Client:
         params: QueryLike | None = None,
         headers: HeadersLike = None,
         content: bytes | str | Any = None,
-        data: Mapping[str, Any] | None = None,
+        data: Any = None,
+        files: Any = None,
         json: Any = _UNSET,
+        value: Any = _UNSET,
+        content_type: str | None = None,
         timeout: TimeoutsLike = _UNSET,
         follow_redirects: bool | None = None,
         progress: Progress | None = None,
     ) -> Response:
         """Send a request and read the whole response body."""
         request = self.build_request(
-            method, url, params=params, headers=headers, content=content, data=data, json=json
+            method,
+            url,
+            params=params,
+            headers=headers,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            value=value,
+            content_type=content_type,
         )
         return await self.send(
             request, timeout=timeout, follow_redirects=follow_redirects, progress=progress
@@ -333,8 +373,11 @@ class Client:
         params: QueryLike | None = None,
         headers: HeadersLike = None,
         content: bytes | str | Any = None,
-        data: Mapping[str, Any] | None = None,
+        data: Any = None,
+        files: Any = None,
         json: Any = _UNSET,
+        value: Any = _UNSET,
+        content_type: str | None = None,
         timeout: TimeoutsLike = _UNSET,
         follow_redirects: bool | None = None,
         progress: Progress | None = None,
@@ -344,7 +387,16 @@ class Client:
         The connection returns to the pool when the body has been read or the block exits.
         """
         request = self.build_request(
-            method, url, params=params, headers=headers, content=content, data=data, json=json
+            method,
+            url,
+            params=params,
+            headers=headers,
+            content=content,
+            data=data,
+            files=files,
+            json=json,
+            value=value,
+            content_type=content_type,
         )
         response = await self.send(
             request,
@@ -623,6 +675,21 @@ class Client:
             raise RemoteProtocolError(
                 f"{exchange.conn.where} closed the connection without sending a response"
             )
+
+
+def form_fields(fields: Any) -> list[tuple[str, Any]]:
+    """``(name, value)`` pairs from a mapping (lists for repeats) or a sequence of pairs."""
+    if fields is None:
+        return []
+    if isinstance(fields, Mapping):
+        pairs: list[tuple[str, Any]] = []
+        for name, item in fields.items():
+            if isinstance(item, list):
+                pairs.extend((str(name), v) for v in item)
+            else:
+                pairs.append((str(name), item))
+        return pairs
+    return [(str(name), item) for name, item in fields]
 
 
 def _closer(response: Response, exchange: _Exchange) -> Callable[[], Any]:

@@ -33,7 +33,15 @@ from .._proto._encoding import (
 )
 from .._proto._events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, RequestHead, ServerProtocol
 from .._proto._validate import check_headers, check_reason
-from ..errors import DecodingError, LocalProtocolError, ProtocolError, RemoteProtocolError, TooLarge
+from ..errors import (
+    CodecError,
+    DecodingError,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    RTTPError,
+    TooLarge,
+)
 from ..plugin import ListenOptions, Transport
 from ._errors import is_peer_gone
 from ._tls import server_context
@@ -388,16 +396,22 @@ class Server:
             conn.body_iters.append(body_iter)
             request._stream = body_iter
         try:
-            response = await self.handler(request)
-            if not isinstance(response, Response):
-                raise TypeError(
-                    f"handler returned {type(response).__name__}, expected rttp.Response"
-                )
+            result = await self.handler(request)
+            if isinstance(result, Response):
+                response = result
+            elif result is None:
+                response = Response(204)
+            else:
+                response = Response(value=result)  # encoded by our codecs in _prepare
         except Exception as exc:
+            status = _client_error_status(exc)
             if body_error:
                 proto.close_after_response()
                 conn.linger = True
                 response = _error_response(body_error[0].status, str(body_error[0]))
+            elif status is not None:
+                # the client's fault (a malformed body, an unsupported type, a limit)
+                response = _error_response(status, str(exc))
             else:
                 error_log.error(
                     "handler failed for %s %s", request.method, request.target, exc_info=exc
@@ -414,7 +428,7 @@ class Server:
             proto.close_after_response()
         try:
             prepared = self._prepare(request, response)
-        except LocalProtocolError as exc:
+        except (LocalProtocolError, CodecError) as exc:
             error_log.error(
                 "handler for %s %s returned an invalid response: %s",
                 request.method,
@@ -623,6 +637,8 @@ class Server:
     def _prepare(self, request: Request, response: Response) -> _Prepared:
         """Final status line, headers and body framing of a response, validated."""
         config = self.config
+        if response.has_pending_value:
+            response.encode_value(self._codecs)
         status = response.status
         head_only = request.method == "HEAD"
         bodiless_status = status in _NO_BODY_STATUS or status < 200
@@ -812,6 +828,15 @@ class Server:
 # -- helpers ------------------------------------------------------------------------------
 def _body_done(request: Request) -> bool:
     return request._stream is None or bool(request.extensions.get("body_done"))
+
+
+def _client_error_status(exc: BaseException) -> int | None:
+    """The 4xx status an rttp error raised in a handler carries, if any."""
+    if isinstance(exc, RTTPError):
+        status = getattr(exc, "status", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            return status
+    return None
 
 
 def _error_response(status: int, message: str) -> Response:

@@ -2,16 +2,19 @@
 
 - :data:`memory_plugin` adds the ``memory://name`` transport: a server bound to
   ``memory://app`` is reachable by a client at ``memory://app/path`` without sockets.
-- :func:`check_transport`, :func:`check_content_encoding`: what every transport and
-  encoding plugin, built-in or third-party, must pass.
+- :func:`check_transport`, :func:`check_content_encoding`, :func:`check_body_codec`: what
+  every transport, encoding and codec plugin, built-in or third-party, must pass.
 """
 
+from ._codec_kit import DEFAULT_SAMPLES, check_body_codec
 from ._kits import check_content_encoding, check_transport
 from ._memory import MemoryPlugin, MemoryTransport, memory_plugin
 
 __all__ = [
+    "DEFAULT_SAMPLES",
     "MemoryPlugin",
     "MemoryTransport",
+    "check_body_codec",
     "check_content_encoding",
     "check_transport",
     "memory_plugin",
