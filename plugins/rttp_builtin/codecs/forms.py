@@ -97,11 +97,11 @@ class UrlencodedDecoder:
                     media_type=MEDIA_TYPE,
                 )
             self._fields += 1
-            if self._fields > self._limits.max_fields:
+            if self._fields > self._limits.max_form_fields:
                 raise TooLarge(
-                    f"form has more than max_fields={self._limits.max_fields} fields",
-                    limit="max_fields",
-                    value=self._limits.max_fields,
+                    f"form has more than max_form_fields={self._limits.max_form_fields} fields",
+                    limit="max_form_fields",
+                    value=self._limits.max_form_fields,
                 )
             raw_name, _, raw_value = piece.partition(b"=")
             name_bytes = unquote_to_bytes(raw_name.replace(b"+", b" "))

@@ -102,11 +102,11 @@ class MultipartDecoder:
     # python-multipart callbacks
     def _part_begin(self) -> None:
         self._parts += 1
-        if self._parts > self._limits.max_parts:
+        if self._parts > self._limits.max_multipart_parts:
             raise TooLarge(
-                f"multipart body has more than max_parts={self._limits.max_parts} parts",
-                limit="max_parts",
-                value=self._limits.max_parts,
+                f"multipart body has more than max_multipart_parts={self._limits.max_multipart_parts} parts",
+                limit="max_multipart_parts",
+                value=self._limits.max_multipart_parts,
             )
         self._headers = []
         self._size = 0
@@ -202,7 +202,12 @@ class MultipartDecoder:
 
 # -- encoding -------------------------------------------------------------------------------
 def _quote(text: str) -> str:
-    return text.replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
+    """A field or file name inside a quoted-string: ``\\`` and ``"`` backslash-escaped.
+
+    CR and LF can never appear in a header: they are sent as ``%0D``/``%0A`` (as
+    browsers do) and are not restored on the other side.
+    """
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _part_spec(name: str, value: Any) -> tuple[bytes, Any, int | None]:

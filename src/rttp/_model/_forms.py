@@ -54,8 +54,8 @@ class CodecLimits:
     ``None`` means no limit of that kind (the body-size limit still applies).
     """
 
-    max_fields: int = 1000
-    max_parts: int = 1000
+    max_form_fields: int = 1000
+    max_multipart_parts: int = 1000
     max_part_header_size: int = 16384
     max_file_size: int | None = None
 

@@ -55,7 +55,9 @@ def lookup_codec(codecs: Mapping[str, Any], content_type: str) -> Any:
     media_type = media_type_of(content_type)
     codec = codecs.get(media_type)
     if codec is None:
-        known = ", ".join(sorted({getattr(c, "media_type", k) for k, c in codecs.items()})) or "none"
+        known = (
+            ", ".join(sorted({getattr(c, "media_type", k) for k, c in codecs.items()})) or "none"
+        )
         raise CodecError(
             f"unsupported Content-Type {content_type!r} (decodable: {known})",
             status=415,

@@ -19,7 +19,14 @@ DEFAULT_SAMPLES: dict[str, list[Any]] = {
     "none": [None],
     "text/plain": ["", "hello", "snow \u2603 and emoji \U0001f600", "line\nbreaks\r\n" * 100],
     "application/octet-stream": [b"", b"\x00\xff" * 1000, os.urandom(4096)],
-    "application/json": [{}, [], {"a": [1, 2.5, True, None, "x"]}, "str", 0, [{"nested": {"deep": []}}]],
+    "application/json": [
+        {},
+        [],
+        {"a": [1, 2.5, True, None, "x"]},
+        "str",
+        0,
+        [{"nested": {"deep": []}}],
+    ],
     "table": [{"name": "rttp", "list": [1, 2, 3], "flag": False}],
     "application/x-www-form-urlencoded": [
         FormData(),
@@ -30,8 +37,14 @@ DEFAULT_SAMPLES: dict[str, list[Any]] = {
         FormData(
             [
                 ("field", "value"),
-                ("file", UploadFile("file", "a.txt", "text/plain", b"line\r\n--not-a-boundary\r\n")),
-                ("blob", UploadFile("blob", "b.bin", "application/octet-stream", os.urandom(10000))),
+                (
+                    "file",
+                    UploadFile("file", "a.txt", "text/plain", b"line\r\n--not-a-boundary\r\n"),
+                ),
+                (
+                    "blob",
+                    UploadFile("blob", "b.bin", "application/octet-stream", os.urandom(10000)),
+                ),
                 ("field", "second"),
             ]
         ),
@@ -47,14 +60,23 @@ DEFAULT_SAMPLES: dict[str, list[Any]] = {
         .add_button(1, 9, "Log in")
         .add_button(10, 9, "Cancel", action="PUSH", id="cancel"),
     ],
-    "object/lua": [rtml.ButtonSubmit({"user": "a", "pw": "b"}), rtml.ButtonPush("cancel"), rtml.ButtonPush(3)],
+    "object/lua": [
+        rtml.ButtonSubmit({"user": "a", "pw": "b"}),
+        rtml.ButtonPush("cancel"),
+        rtml.ButtonPush(3),
+    ],
 }
 
 
 def _comparable(value: Any) -> Any:
     if isinstance(value, FormData):
         return [
-            (name, (item.filename, item.content_type, item.data) if isinstance(item, UploadFile) else item)
+            (
+                name,
+                (item.filename, item.content_type, item.data)
+                if isinstance(item, UploadFile)
+                else item,
+            )
             for name, item in value.multi_items()
         ]
     return value
@@ -78,9 +100,13 @@ def check_body_codec(
     for value in values:
         data, content_type = codec.encode(value)
         assert isinstance(data, bytes), f"{codec.media_type}: encode() must return bytes"
-        assert isinstance(content_type, str) and content_type, f"{codec.media_type}: no Content-Type"
+        assert isinstance(content_type, str) and content_type, (
+            f"{codec.media_type}: no Content-Type"
+        )
         decoded = codec.decode(data, content_type, DEFAULT_CODEC_LIMITS)
-        assert same(decoded, value), f"{codec.media_type}: round trip changed {value!r} into {decoded!r}"
+        assert same(decoded, value), (
+            f"{codec.media_type}: round trip changed {value!r} into {decoded!r}"
+        )
         decoder = codec.field_decoder(content_type, DEFAULT_CODEC_LIMITS)
         if decoder is not None:  # streaming must agree with decoding whole, whatever the chunking
             for step in (1, 7, 4096):
@@ -91,13 +117,15 @@ def check_body_codec(
                     events += decoder.feed(data[start : start + step])
                 events += decoder.finish()
                 streamed = assemble_form(events)
-                assert same(streamed, decoded), f"{codec.media_type}: streaming in {step}-byte pieces differs"
+                assert same(streamed, decoded), (
+                    f"{codec.media_type}: streaming in {step}-byte pieces differs"
+                )
         streamed_body = codec.encode_stream(value)
         assert streamed_body is None or streamed_body.content_type, codec.media_type
     # the empty body: a value or a CodecError, nothing else
     _decode_or_codec_error(codec, b"", values, "an empty body")
     # malformed and truncated input
-    garbage = [b"\xff\xfe\x00garbage", b"{[<\"", os.urandom(64)]
+    garbage = [b"\xff\xfe\x00garbage", b'{[<"', os.urandom(64)]
     for value in values:
         data, content_type = codec.encode(value)
         garbage.extend(data[: len(data) * k // 4] for k in (1, 2, 3))
@@ -114,4 +142,6 @@ def _decode_or_codec_error(codec: BodyCodec, data: bytes, values: list[Any], wha
     except RTTPError:
         pass
     except Exception as exc:  # pragma: no cover - this is the failure the kit reports
-        raise AssertionError(f"{codec.media_type}: {what} raised {type(exc).__name__}: {exc}") from exc
+        raise AssertionError(
+            f"{codec.media_type}: {what} raised {type(exc).__name__}: {exc}"
+        ) from exc
