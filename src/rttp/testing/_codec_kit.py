@@ -100,9 +100,8 @@ def check_body_codec(
     for value in values:
         data, content_type = codec.encode(value)
         assert isinstance(data, bytes), f"{codec.media_type}: encode() must return bytes"
-        assert isinstance(content_type, str) and content_type, (
-            f"{codec.media_type}: no Content-Type"
-        )
+        assert isinstance(content_type, str), f"{codec.media_type}: Content-Type must be a str"
+        assert content_type, f"{codec.media_type}: no Content-Type"
         decoded = codec.decode(data, content_type, DEFAULT_CODEC_LIMITS)
         assert same(decoded, value), (
             f"{codec.media_type}: round trip changed {value!r} into {decoded!r}"
