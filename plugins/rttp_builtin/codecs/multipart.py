@@ -8,6 +8,7 @@ its closing boundary is a :class:`~rttp.errors.CodecError`.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import secrets
@@ -243,6 +244,8 @@ def _part_spec(name: str, value: Any) -> tuple[bytes, Any, int | None]:
     size: int | None
     if isinstance(content, bytes):
         size = len(content)
+    elif inspect.iscoroutinefunction(getattr(content, "read", None)):
+        size = None  # an async file: its size is not known without awaiting
     else:
         try:
             size = os.fstat(content.fileno()).st_size - content.tell()
