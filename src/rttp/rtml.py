@@ -49,6 +49,7 @@ __all__ = [
     "decode_submission",
     "encode_submission",
     "parse_page",
+    "representations",
     "to_html",
     "to_terminal",
 ]
@@ -612,3 +613,12 @@ def to_terminal(page: Page | Sequence[Mapping[str, Any]], *, color: bool = True)
             line += "\x1b[0m"
         lines.append(line.rstrip() if not color else line)
     return "\n".join(lines) + "\n"
+
+
+def representations(page: Page, *, title: str = "RTML page") -> dict[str, Any]:
+    """Offers for :func:`rttp.negotiate`: the page as ``table/rtml``, or as HTML for browsers.
+
+    ``return rttp.negotiate(request, rtml.representations(page))`` answers an RTTP
+    client with the page and a browser (``Accept: text/html``) with :func:`to_html`.
+    """
+    return {MEDIA_TYPE: page, "text/html": lambda: to_html(page, title=title)}

@@ -447,3 +447,43 @@ def test_large_upload_streams_with_bounded_memory():
     assert result["received"] == 200 << 20
     grown = result["peak_after_kib"] - result["peak_before_kib"]
     assert grown < 8 * 1024, f"peak RSS grew by {grown} KiB while streaming 200 MiB"
+
+
+async def _rtml_page(request):
+    page = rtml.Page().add_text(1, 1, "Welcome", color="yellow").add_link(1, 3, "Next", "/next")
+    return rttp.negotiate(request, rtml.representations(page, title="Welcome"))
+
+
+async def test_an_rtml_page_goes_to_browsers_as_html(serve):
+    _, url = await serve(_rtml_page)
+    async with rttp.Client() as client:
+        browser = await client.get(
+            str(url), headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+        )
+        assert browser.headers["content-type"] == "text/html; charset=utf-8"
+        assert '<a class="rtml-link" href="/next"' in browser.text
+        assert "<title>Welcome</title>" in browser.text
+        rttp_client = await client.get(str(url), headers={"Accept": "table/rtml"})
+        assert rttp_client.value[0].text == "Welcome"
+
+
+async def test_rttp_get_draws_rtml_on_a_terminal(serve):
+    import os
+    import pty
+
+    _, url = await serve(_rtml_page)
+    controller, terminal = pty.openpty()
+    try:
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-m", "rttp", "get", "-b", "-H", "Accept: table/rtml", str(url)],
+            stdout=terminal,
+            stderr=subprocess.DEVNULL,
+        )
+        with trio.fail_after(20):
+            assert await process.wait() == 0
+        output = os.read(controller, 65536).decode()
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert "\x1b[38;2;222;222;108mWelcome" in output  # yellow
+    assert "\x1b[4mNext" in output  # links underlined

@@ -1,4 +1,4 @@
-"""``none`` (empty body), ``text/plain`` (str, charset honoured), ``application/octet-stream`` (bytes)."""
+"""``none`` (empty body), ``text/plain`` and ``text/html`` (str, charset honoured), ``application/octet-stream`` (bytes)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from rttp.errors import CodecError
 from rttp.plugin import DEFAULT_CODEC_LIMITS, BodyCodec, CodecLimits, hookimpl
 
-__all__ = ["NoneCodec", "OctetStreamCodec", "TextCodec", "charset_of"]
+__all__ = ["HTMLCodec", "NoneCodec", "OctetStreamCodec", "TextCodec", "charset_of"]
 
 
 def charset_of(content_type: str, default: str = "utf-8") -> str:
@@ -76,6 +76,20 @@ class TextCodec(BodyCodec):
             ) from None
 
 
+class HTMLCodec(TextCodec):
+    """``text/html``: a ``str`` document (what :func:`rttp.rtml.to_html` produces)."""
+
+    media_type = "text/html"
+    aliases = ("html",)
+
+    def encode(self, value: Any) -> tuple[bytes, str]:
+        if not isinstance(value, str):
+            raise CodecError(
+                f"text/html encodes a str, got {type(value).__name__}", media_type=self.media_type
+            )
+        return value.encode("utf-8"), "text/html; charset=utf-8"
+
+
 class OctetStreamCodec(BodyCodec):
     """``application/octet-stream``: bytes as they are."""
 
@@ -100,4 +114,5 @@ def rttp_register_body_codecs(register: Any) -> None:
     """Register none, text/plain and application/octet-stream."""
     register(NoneCodec())
     register(TextCodec())
+    register(HTMLCodec())
     register(OctetStreamCodec())

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 
 import trio
 
-from .. import __version__
+from .. import __version__, rtml
 from .._io._client import Client
 from .._io._server import Server
 from .._model import URL, Response
@@ -139,6 +139,11 @@ async def _fetch(args: argparse.Namespace, method: str) -> int:
     async with client, client.stream(method, args.url, progress=progress, **kwargs) as response:
         if not args.body_only:
             _print_response(response, args, sys.stdout)
+        if not args.output and sys.stdout.isatty() and response.media_type == rtml.MEDIA_TYPE:
+            await response.read()  # an RTML page on a terminal: draw it
+            progress.finish()
+            sys.stdout.write(rtml.to_terminal(response.value))
+            return 0 if response.status < 400 else 4
         sink = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: ASYNC230, SIM115
         try:
             async for chunk in response.stream():

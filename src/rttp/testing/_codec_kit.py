@@ -18,6 +18,7 @@ __all__ = ["DEFAULT_SAMPLES", "check_body_codec"]
 DEFAULT_SAMPLES: dict[str, list[Any]] = {
     "none": [None],
     "text/plain": ["", "hello", "snow \u2603 and emoji \U0001f600", "line\nbreaks\r\n" * 100],
+    "text/html": ["", "<!doctype html><p>caf\u00e9</p>"],
     "application/octet-stream": [b"", b"\x00\xff" * 1000, os.urandom(4096)],
     "application/json": [
         {},
