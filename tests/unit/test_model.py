@@ -192,3 +192,28 @@ class TestMessages:
     def test_body_type_checked(self):
         with pytest.raises(TypeError, match="async iterable"):
             rttp.Response(200, body=12)  # type: ignore[arg-type]
+
+
+class TestFormData:
+    def test_seed_views(self):
+        photo = rttp.UploadFile("photo", "a.png", "image/png", b"\x89PNG")
+        second = rttp.UploadFile("photo", "b.jpg", "image/jpeg", b"\xff\xd8")
+        form = rttp.FormData([("name", "ana"), ("photo", photo), ("name", "bo"), ("photo", second)])
+        assert form["name"] == "ana"
+        assert form.get_all("name") == ["ana", "bo"]
+        assert form.params == {"name": "ana", "photo": photo}
+        assert form.params_list == {"name": ["ana", "bo"], "photo": [photo, second]}
+        assert form.metadata("photo") == {"file_name": "a.png", "content_type": "image/png"}
+        assert form.metadata_list("photo") == [
+            {"file_name": "a.png", "content_type": "image/png"},
+            {"file_name": "b.jpg", "content_type": "image/jpeg"},
+        ]
+        assert form.metadata("name") is None
+        assert form.files == [photo, second]
+        assert list(form) == ["name", "photo"]
+        assert len(form) == 2
+        assert photo.size == 4
+
+    def test_field_info_metadata_is_the_seed_table(self):
+        info = rttp.FieldInfo("f", "x.txt", "text/plain")
+        assert info.metadata == {"field_name": "f", "file_name": "x.txt", "content_type": "text/plain"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote_to_bytes, urlencode
+from urllib.parse import unquote_to_bytes
 
-from rttp import FormData, UploadFile
+from rttp import FormData, QueryParams, UploadFile
 from rttp.errors import CodecError, TooLarge
 from rttp.plugin import (
     DEFAULT_CODEC_LIMITS,
@@ -124,15 +124,14 @@ class UrlencodedCodec(BodyCodec):
     aliases = ("form",)
 
     def encode(self, value: Any) -> tuple[bytes, str]:
-        pairs = []
-        for name, item in form_pairs(value, self.media_type):
+        pairs = form_pairs(value, self.media_type)
+        for name, item in pairs:
             if isinstance(item, (UploadFile, bytes, tuple)):
                 raise CodecError(
                     f"field {name!r} holds a file: send files as multipart/form-data",
                     media_type=self.media_type,
                 )
-            pairs.append((name, _text(item)))
-        return urlencode(pairs).encode("ascii"), self.media_type
+        return str(QueryParams(pairs)).encode("ascii"), self.media_type
 
     def decode(
         self, data: bytes, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
@@ -144,16 +143,6 @@ class UrlencodedCodec(BodyCodec):
         self, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
     ) -> UrlencodedDecoder:
         return UrlencodedDecoder(limits)
-
-
-def _text(value: Any) -> str:
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return ""
-    return str(value)
 
 
 @hookimpl

@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rttp import rtml
-from rttp.errors import CodecError
 from rttp.plugin import DEFAULT_CODEC_LIMITS, BodyCodec, CodecLimits, hookimpl
 
+from .json import load_json
+
 __all__ = ["RTMLCodec", "SubmissionCodec"]
-
-
-def _load(data: bytes, media_type: str) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise CodecError(
-            f"{media_type}: body is not UTF-8 (offset {exc.start})",
-            status=400,
-            media_type=media_type,
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise CodecError(
-            f"{media_type}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            status=400,
-            media_type=media_type,
-        ) from None
 
 
 class RTMLCodec(BodyCodec):
@@ -42,7 +25,7 @@ class RTMLCodec(BodyCodec):
     def decode(
         self, data: bytes, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
     ) -> Any:
-        return rtml.parse_page(_load(data, self.media_type))
+        return rtml.parse_page(load_json(data, self.media_type))
 
 
 class SubmissionCodec(BodyCodec):
@@ -58,7 +41,7 @@ class SubmissionCodec(BodyCodec):
     def decode(
         self, data: bytes, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
     ) -> Any:
-        return rtml.decode_submission(_load(data, self.media_type))
+        return rtml.decode_submission(load_json(data, self.media_type))
 
 
 @hookimpl
