@@ -20,6 +20,9 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     ├── DecodingError              a content encoding could not be decoded (or was a bomb)
     ├── CodecError                 a body codec could not encode/decode a value (``status``
     │                              400/415 when the client's body was at fault)
+    ├── WebSocketError
+    │   ├── WebSocketClosed        the connection is closed (``code``, ``reason``)
+    │   └── WebSocketRejected      the server refused the handshake (``status``, ``headers``, ``body``)
     ├── AuthError                  credentials missing or refused
     ├── PluginError                the plugin set is inconsistent
     └── Cancelled                  a request was cancelled by its caller (progress callback, handle)
@@ -56,6 +59,9 @@ __all__ = [
     "TransportError",
     "UnsafeRedirect",
     "UnsupportedScheme",
+    "WebSocketClosed",
+    "WebSocketError",
+    "WebSocketRejected",
     "WriteError",
     "WriteTimeout",
 ]
@@ -191,6 +197,32 @@ class CodecError(RTTPError, ValueError):
         super().__init__(message)
         self.status = status
         self.media_type = media_type
+
+
+class WebSocketError(RTTPError):
+    """A WebSocket failed."""
+
+
+class WebSocketClosed(WebSocketError):
+    """The WebSocket is closed; ``code`` and ``reason`` say how (1006: no close frame)."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(f"WebSocket closed with code {code}" + (f": {reason}" if reason else ""))
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketRejected(WebSocketError):
+    """The server answered the handshake with ``status`` (not 101)."""
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        text = body[:200].decode("utf-8", errors="replace").strip()
+        super().__init__(
+            f"WebSocket handshake refused with status {status}" + (f": {text}" if text else "")
+        )
+        self.status = status
+        self.headers = headers
+        self.body = body
 
 
 class AuthError(RTTPError):

@@ -417,6 +417,8 @@ class Server:
                     "handler failed for %s %s", request.method, request.target, exc_info=exc
                 )
                 response = _error_response(500, "Internal Server Error")
+        if "takeover" in response.extensions:
+            return await self._takeover(conn, request, response)
         if response.status == 101:
             return await self._upgrade(conn, request, response)
         if head.upgrade is not None or conn.closing:
@@ -629,6 +631,28 @@ class Server:
         self._log(request, 101, 0, 0.0)
         try:
             await on_upgrade(stream)
+        finally:
+            await trio.aclose_forcefully(stream)
+        return None
+
+    async def _takeover(
+        self, conn: _Connection, request: Request, response: Response
+    ) -> bool | None:
+        """Hand the connection to a protocol that answers the handshake itself (WebSockets)."""
+        if not _body_done(request):
+            proto = conn.proto
+            proto.close_after_response()
+            error = _error_response(400, "an upgrade request may not carry a body")
+            await self._write(conn, request, error, self._prepare(request, error), 0.0)
+            return False
+        stream = _PrefixedStream(conn.stream, conn.proto.upgrade_trailing_data())
+        conn.phase = _HANDLER
+        conn.deadline = math.inf
+        self._log(request, 101, 0, 0.0)
+        try:
+            await response.extensions["takeover"](stream)
+        except Exception:
+            error_log.exception("protocol handler for %s failed", request.target)
         finally:
             await trio.aclose_forcefully(stream)
         return None

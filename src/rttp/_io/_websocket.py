@@ -1,0 +1,578 @@
+"""WebSockets: wsproto driven by Trio in the task that consumes the messages.
+
+wsproto does the handshake, framing, masking, UTF-8 validation and close-code rules.
+:class:`WebSocket` feeds it what the stream receives (64 KiB at a time) and sends what
+it produces, behind one send lock so several tasks may send. There is no reader task
+and no message channel: :meth:`WebSocket.receive` reads until an event is ready, and
+answers pings and close frames as it goes.
+
+Server side, :func:`accept_websocket` turns a handshake request the HTTP server parsed
+into a response that takes the connection over. Client side, :func:`connect_websocket`
+opens a stream through the transport plugins and performs the handshake.
+"""
+
+from __future__ import annotations
+
+import collections
+import inspect
+import math
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Union
+
+import trio
+from wsproto import ConnectionType, WSConnection
+from wsproto.connection import ConnectionState
+from wsproto.events import (
+    AcceptConnection,
+    BytesMessage,
+    CloseConnection,
+    Ping,
+    Pong,
+    RejectConnection,
+    RejectData,
+    TextMessage,
+)
+from wsproto.events import Request as WSRequest
+from wsproto.utilities import LocalProtocolError as WSLocalError
+from wsproto.utilities import RemoteProtocolError as WSRemoteError
+
+from .._model import URL, Headers, HeadersLike, Request, Response
+from .._plugins import Plugins, get_plugins
+from ..errors import ConnectTimeout, WebSocketClosed, WebSocketRejected
+from ..plugin import ConnectOptions
+from ._errors import connect_errors
+from ._tls import client_context
+
+__all__ = [
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "Closed",
+    "Message",
+    "PingEvent",
+    "PongEvent",
+    "WebSocket",
+    "WebSocketEvent",
+    "accept_websocket",
+    "connect_websocket",
+    "is_websocket_request",
+]
+
+#: Messages larger than this close the connection with 1009.
+DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
+_READ_SIZE = 65536
+
+
+class Message:
+    """A complete text (``str``) or binary (``bytes``) message."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: str | bytes) -> None:
+        self.data = data
+
+    @property
+    def is_binary(self) -> bool:
+        """True for a binary message."""
+        return isinstance(self.data, bytes)
+
+    def __repr__(self) -> str:
+        return f"Message({self.data!r})"
+
+
+class PingEvent:
+    """The peer sent a ping (it has been answered already)."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+
+class PongEvent:
+    """The peer sent a pong."""
+
+    __slots__ = ("payload",)
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+
+
+class Closed:
+    """The connection closed: ``code`` (1005 when the close frame had none, 1006 when the
+    connection broke without one) and ``reason``."""
+
+    __slots__ = ("code", "reason")
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        self.code = code
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"Closed({self.code}, {self.reason!r})"
+
+
+WebSocketEvent = Union[Message, PingEvent, PongEvent, Closed]
+
+
+def _reason(text: str) -> str:
+    """A close reason that fits a control frame (123 bytes of UTF-8)."""
+    encoded = text.encode("utf-8")[:123]
+    return encoded.decode("utf-8", errors="ignore")
+
+
+class WebSocket:
+    """One WebSocket connection, client or server side.
+
+    ``await ws.send_text("hi")``, ``await ws.receive()`` → :class:`Message`,
+    :class:`PingEvent`, :class:`PongEvent` or finally :class:`Closed`;
+    ``async for data in ws`` yields message payloads until the close.
+    """
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        connection: WSConnection,
+        *,
+        url: URL | None = None,
+        request: Request | None = None,
+        subprotocol: str | None = None,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        close_timeout: float = 5.0,
+        send_timeout: float | None = None,
+    ) -> None:
+        self.id = uuid.uuid4().hex
+        self.url = url
+        self.request = request
+        self.subprotocol = subprotocol
+        self.max_message_size = max_message_size
+        self.close_timeout = close_timeout
+        self.send_timeout = send_timeout
+        self._stream = stream
+        self._ws = connection
+        self._send_lock = trio.StrictFIFOLock()
+        self._pending: collections.deque[WebSocketEvent] = collections.deque()
+        self._parts: list[Any] = []
+        self._size = 0
+        self._closed: Closed | None = None
+        self._closed_event = trio.Event()
+        self._closing = False
+        self._reading = False
+        self._pong_waiters: dict[bytes, trio.Event] = {}
+
+    # -- state ----------------------------------------------------------------------------
+    @property
+    def closed(self) -> Closed | None:
+        """How the connection closed, or None while it is open."""
+        return self._closed
+
+    @property
+    def is_open(self) -> bool:
+        """True until a close starts."""
+        return self._closed is None and not self._closing
+
+    @property
+    def is_closing(self) -> bool:
+        """True between sending or receiving a close frame and the end."""
+        return self._closed is None and self._closing
+
+    @property
+    def path(self) -> str:
+        """The request path (server side) or URL path (client side)."""
+        if self.request is not None:
+            return self.request.path
+        return self.url.path if self.url is not None else ""
+
+    # -- sending --------------------------------------------------------------------------
+    async def _send_bytes(self, data: bytes) -> None:
+        if not data:
+            return
+        async with self._send_lock:
+            try:
+                if self.send_timeout is None:
+                    await self._stream.send_all(data)
+                else:
+                    with trio.fail_after(self.send_timeout):
+                        await self._stream.send_all(data)
+            except trio.TooSlowError:
+                self._mark_closed(
+                    Closed(
+                        1006, f"send_timeout={self.send_timeout}s exceeded: the peer is not reading"
+                    )
+                )
+                await trio.aclose_forcefully(self._stream)
+                raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from None
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self._mark_closed(Closed(1006, "connection broken"))
+                raise WebSocketClosed(1006, "the connection is broken") from exc
+
+    async def _send(self, event: Any) -> None:
+        if self._closed is not None:
+            raise WebSocketClosed(self._closed.code, self._closed.reason)
+        try:
+            data = self._ws.send(event)
+        except WSLocalError as exc:
+            raise WebSocketClosed(1006, f"cannot send on a closing connection: {exc}") from exc
+        await self._send_bytes(data)
+
+    async def send(self, data: str | bytes) -> None:
+        """Send a text (``str``) or binary (``bytes``) message."""
+        if isinstance(data, str):
+            await self._send(TextMessage(data=data))
+        else:
+            await self._send(BytesMessage(data=bytes(data)))
+
+    async def send_text(self, text: str) -> None:
+        """Send a text message."""
+        await self._send(TextMessage(data=text))
+
+    async def send_bytes(self, data: bytes) -> None:
+        """Send a binary message."""
+        await self._send(BytesMessage(data=bytes(data)))
+
+    async def ping(self, payload: bytes = b"") -> None:
+        """Send a ping (at most 125 bytes of payload)."""
+        await self._send(Ping(payload=payload))
+
+    async def pong(self, payload: bytes = b"") -> None:
+        """Send an unsolicited pong."""
+        await self._send(Pong(payload=payload))
+
+    async def ping_and_wait(self, timeout: float, payload: bytes | None = None) -> bool:
+        """Ping and wait for the matching pong (read by whoever calls :meth:`receive`)."""
+        payload = payload if payload is not None else os.urandom(8)
+        waiter = self._pong_waiters[payload] = trio.Event()
+        try:
+            await self.ping(payload)
+            with trio.move_on_after(timeout):
+                await waiter.wait()
+                return True
+            return False
+        finally:
+            self._pong_waiters.pop(payload, None)
+
+    # -- receiving ------------------------------------------------------------------------
+    async def receive(self) -> WebSocketEvent:
+        """The next event; after :class:`Closed` has been returned, raises WebSocketClosed."""
+        while not self._pending:
+            if self._closed is not None:
+                raise WebSocketClosed(self._closed.code, self._closed.reason)
+            self._reading = True
+            try:
+                data = await self._stream.receive_some(_READ_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                data = b""
+            finally:
+                self._reading = False
+            if not data:
+                self._finish(Closed(1006, "the connection closed without a close frame"))
+                break
+            try:
+                self._ws.receive_data(bytes(data))
+                for event in self._ws.events():
+                    await self._handle(event)
+            except WSRemoteError as exc:
+                await self._fail(1002, str(exc))
+        return self._pending.popleft()
+
+    async def _handle(self, event: Any) -> None:
+        if isinstance(event, (TextMessage, BytesMessage)):
+            if self._closed is not None:
+                return
+            self._parts.append(event.data)
+            self._size += len(event.data)
+            if self._size > self.max_message_size:
+                await self._fail(
+                    1009, f"message larger than max_message_size={self.max_message_size}"
+                )
+                return
+            if event.message_finished:
+                joined: str | bytes = ("" if isinstance(event, TextMessage) else b"").join(
+                    self._parts
+                )
+                self._parts, self._size = [], 0
+                self._pending.append(Message(joined))
+        elif isinstance(event, Ping):
+            await self._send(event.response())
+            self._pending.append(PingEvent(bytes(event.payload)))
+        elif isinstance(event, Pong):
+            waiter = self._pong_waiters.get(bytes(event.payload))
+            if waiter is not None:
+                waiter.set()
+            self._pending.append(PongEvent(bytes(event.payload)))
+        elif isinstance(event, CloseConnection):
+            if self._ws.state is ConnectionState.REMOTE_CLOSING:
+                # the peer closed: echo its code, then we are done
+                self._closing = True
+                try:
+                    await self._send_bytes(self._ws.send(event.response()))
+                except WebSocketClosed:
+                    pass
+                self._finish(Closed(int(event.code), event.reason or ""))
+            elif self._ws.state is ConnectionState.CLOSED:
+                # the answer to our own close
+                self._finish(Closed(int(event.code), event.reason or ""))
+            else:
+                # wsproto found a protocol error (1002, 1007): we close with its code
+                await self._fail(int(event.code), event.reason or "protocol error")
+
+    async def _fail(self, code: int, reason: str) -> None:
+        """Close because of an error we detected: send the close frame, drop the stream."""
+        if self._closed is not None:
+            return
+        self._closing = True
+        try:
+            if self._ws.state is ConnectionState.OPEN:
+                await self._send_bytes(
+                    self._ws.send(CloseConnection(code=code, reason=_reason(reason)))
+                )
+        except (WebSocketClosed, WSLocalError):
+            pass
+        self._finish(Closed(code, reason))
+
+    def _mark_closed(self, closed: Closed) -> None:
+        if self._closed is None:
+            self._closed = closed
+            self._closed_event.set()
+
+    def _finish(self, closed: Closed) -> None:
+        if self._closed is None:
+            self._mark_closed(closed)
+            self._pending.append(closed)
+
+    async def __aiter__(self) -> AsyncIterator[str | bytes]:
+        """Message payloads until the connection closes (pings are answered meanwhile)."""
+        while True:
+            try:
+                event = await self.receive()
+            except WebSocketClosed:
+                return
+            if isinstance(event, Message):
+                yield event.data
+            elif isinstance(event, Closed):
+                return
+
+    # -- closing --------------------------------------------------------------------------
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Start the closing handshake and wait (``close_timeout``) for the peer's answer."""
+        if self._closed is not None or self._closing:
+            if self._closed is None:
+                with trio.move_on_after(self.close_timeout):
+                    await self._closed_event.wait()
+            await trio.aclose_forcefully(self._stream)
+            return
+        self._closing = True
+        try:
+            await self._send_bytes(
+                self._ws.send(CloseConnection(code=code, reason=_reason(reason)))
+            )
+        except (WebSocketClosed, WSLocalError):
+            self._mark_closed(Closed(code, reason))
+        with trio.move_on_after(self.close_timeout):
+            if self._reading:
+                await self._closed_event.wait()
+            else:
+                while self._closed is None:
+                    try:
+                        await self.receive()
+                    except WebSocketClosed:
+                        break
+        self._mark_closed(Closed(code, reason))
+        await trio.aclose_forcefully(self._stream)
+
+    async def aclose(self) -> None:
+        """Close with 1000."""
+        await self.close()
+
+    async def abort(self) -> None:
+        """Drop the connection without a closing handshake."""
+        self._mark_closed(Closed(1006, "aborted"))
+        await trio.aclose_forcefully(self._stream)
+
+    async def __aenter__(self) -> WebSocket:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close(
+            1011
+            if exc_info[0] is not None and not issubclass(exc_info[0], trio.Cancelled)
+            else 1000
+        )
+
+
+# -- server side ----------------------------------------------------------------------------
+def is_websocket_request(request: Request) -> bool:
+    """True for a GET asking to upgrade to ``websocket``."""
+    return (
+        request.method == "GET"
+        and "websocket" in request.headers.flags("upgrade")
+        and "upgrade" in request.headers.flags("connection")
+    )
+
+
+WebSocketHandler = Callable[[WebSocket], Awaitable[Any]]
+
+
+def accept_websocket(
+    request: Request,
+    handler: WebSocketHandler,
+    *,
+    subprotocols: Sequence[str] = (),
+    headers: HeadersLike = None,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    close_timeout: float = 5.0,
+    send_timeout: float | None = None,
+) -> Response:
+    """Accept a WebSocket handshake: the returned response takes the connection over.
+
+    A request that is not a valid handshake gets a 400 (426 when it asks for no
+    upgrade at all) naming the problem. ``handler(ws)`` runs once the 101 is sent; when
+    it returns, the connection closes (1000, or 1011 if it raised).
+    """
+    if not is_websocket_request(request):
+        return Response(
+            426,
+            {"Upgrade": "websocket", "Connection": "Upgrade"},
+            "426 Upgrade Required: send a WebSocket handshake\n",
+        )
+    connection = WSConnection(ConnectionType.SERVER)
+    try:
+        connection.initiate_upgrade_connection(request.headers.raw, request.target)
+        handshake = next(connection.events())
+    except (WSRemoteError, WSLocalError, StopIteration) as exc:
+        return Response(400, body=f"400 Bad Request: invalid WebSocket handshake: {exc}\n")
+    assert isinstance(handshake, WSRequest)
+    chosen = next((p for p in handshake.subprotocols if p in subprotocols), None)
+    extra = [(n, v) for n, v in Headers(headers).raw]
+    accept_bytes = connection.send(AcceptConnection(subprotocol=chosen, extra_headers=extra))
+
+    async def takeover(stream: trio.abc.Stream) -> None:
+        ws = WebSocket(
+            stream,
+            connection,
+            request=request,
+            subprotocol=chosen,
+            max_message_size=max_message_size,
+            close_timeout=close_timeout,
+            send_timeout=send_timeout,
+        )
+        await stream.send_all(accept_bytes)
+        try:
+            await handler(ws)
+        except Exception:
+            await ws.close(1011, "internal error")
+            raise
+        else:
+            await ws.close(1000)
+
+    response = Response(101)
+    response.extensions["takeover"] = takeover
+    return response
+
+
+# -- client side ----------------------------------------------------------------------------
+async def connect_websocket(
+    url: str | URL,
+    *,
+    headers: HeadersLike = None,
+    subprotocols: Sequence[str] = (),
+    handshake_timeout: float | None = 15.0,
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    close_timeout: float = 5.0,
+    send_timeout: float | None = None,
+    verify: Any = True,
+    plugins: Plugins | None = None,
+) -> WebSocket:
+    """Open a WebSocket to ``ws://``, ``wss://`` or ``ws+unix://`` and complete the handshake.
+
+    A refused handshake raises :class:`~rttp.errors.WebSocketRejected` with the status,
+    headers and body; a slow one :class:`~rttp.errors.ConnectTimeout`.
+    """
+    target = URL(url)
+    plugin_set = plugins or get_plugins()
+    transport = plugin_set.transport_for_url(target.scheme)
+    where = target.unix_path or f"{target.host}:{target.port}"
+    options = ConnectOptions(ssl_context=client_context(verify) if target.is_secure else None)
+    seconds = handshake_timeout if handshake_timeout is not None else math.inf
+    connection = WSConnection(ConnectionType.CLIENT)
+    stream: trio.abc.Stream | None = None
+    with trio.move_on_after(seconds) as scope:
+        with connect_errors(where):
+            stream = await transport.connect(target, options)
+        try:
+            extra = [(n, v) for n, v in Headers(headers).raw]
+            host = target.host_header
+            await stream.send_all(
+                connection.send(
+                    WSRequest(
+                        host=host,
+                        target=target.target,
+                        extra_headers=extra,
+                        subprotocols=list(subprotocols),
+                    )
+                )
+            )
+            leftover, accepted = await _read_handshake(stream, connection, where)
+        except BaseException:
+            await trio.aclose_forcefully(stream)
+            raise
+    if scope.cancelled_caught:
+        if stream is not None:
+            await trio.aclose_forcefully(stream)
+        raise ConnectTimeout(
+            f"WebSocket handshake with {where} took longer than {handshake_timeout}s",
+            handshake_timeout,
+        )
+    assert stream is not None
+    ws = WebSocket(
+        stream,
+        connection,
+        url=target,
+        subprotocol=accepted.subprotocol,
+        max_message_size=max_message_size,
+        close_timeout=close_timeout,
+        send_timeout=send_timeout,
+    )
+    for event in leftover:
+        await ws._handle(event)
+    return ws
+
+
+async def _read_handshake(
+    stream: trio.abc.Stream, connection: WSConnection, where: str
+) -> tuple[list[Any], AcceptConnection]:
+    rejected: RejectConnection | None = None
+    body = b""
+    while True:
+        data = await stream.receive_some(_READ_SIZE)
+        try:
+            connection.receive_data(bytes(data) if data else None)
+            events = list(connection.events())
+        except WSRemoteError as exc:
+            raise WebSocketRejected(
+                502, [], f"invalid handshake answer from {where}: {exc}".encode()
+            ) from exc
+        for index, event in enumerate(events):
+            if isinstance(event, AcceptConnection):
+                return events[index + 1 :], event
+            if isinstance(event, RejectConnection):
+                rejected = event
+                if not event.has_body:
+                    raise WebSocketRejected(event.status_code, event.headers, b"")
+            elif isinstance(event, RejectData):
+                body += bytes(event.data)
+                if event.body_finished and rejected is not None:
+                    raise WebSocketRejected(rejected.status_code, rejected.headers, body)
+        if not data:
+            status = rejected.status_code if rejected is not None else 502
+            raise WebSocketRejected(
+                status, [], body or f"{where} closed during the handshake".encode()
+            )
+
+
+async def call_maybe_async(callback: Callable[..., Any], *args: Any) -> Any:
+    """Call a sync or async callback."""
+    result = callback(*args)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
