@@ -15,9 +15,19 @@ from __future__ import annotations
 from . import errors, rtml
 from ._codecs import get_body_codec, negotiate
 from ._config import ClientConfig, Limits, ServerConfig, Timeouts
+from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
 from ._io._client import Client, Progress
 from ._io._server import Handler, Server, serve
 from ._io._tls import client_context, server_context
+from ._io._websocket import (
+    Closed,
+    Message,
+    PingEvent,
+    PongEvent,
+    WebSocket,
+    accept_websocket,
+    connect_websocket,
+)
 from ._model import (
     MULTIPLE,
     URL,
@@ -34,6 +44,7 @@ from ._model import (
     reason_phrase,
     response_codes,
 )
+from ._model._enums import Closure, Method, Opcode, Status
 from ._model._messages import set_default_codecs as _set_default_codecs
 from ._plugins import PluginInfo, Plugins, get_plugins
 from .errors import RTTPError
@@ -42,31 +53,47 @@ __version__ = "0.1.0"
 _set_default_codecs(lambda: get_plugins().body_codecs)
 
 __all__ = [
+    "App",
     "Client",
     "ClientConfig",
+    "Closed",
+    "Closure",
     "Code",
     "FieldInfo",
     "FormData",
     "HTTPStatusError",
     "Handler",
+    "HandlerInfo",
     "Headers",
     "Limits",
     "MULTIPLE",
+    "Message",
+    "Method",
+    "Opcode",
+    "PingEvent",
     "PluginInfo",
     "Plugins",
+    "PongEvent",
     "Progress",
     "QueryParams",
     "RTTPError",
     "Request",
     "Response",
+    "RouteResponse",
+    "ServedApp",
     "Server",
     "ServerConfig",
+    "SocketConnection",
+    "Status",
     "Timeouts",
     "URL",
     "UploadFile",
+    "WebSocket",
     "__version__",
+    "accept_websocket",
     "client_context",
     "code_name",
+    "connect_websocket",
     "errors",
     "get_body_codec",
     "get_plugins",

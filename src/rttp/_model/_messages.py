@@ -311,6 +311,35 @@ class Request(_Message):
         return QueryParams(self.query)
 
     @property
+    def ip(self) -> str | None:
+        """The peer's address (server side)."""
+        return self.client[0] if self.client else None
+
+    @property
+    def port(self) -> int | None:
+        """The peer's port (server side; 0 for unix sockets)."""
+        return self.client[1] if self.client else None
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Path parameters a router matched (``/users/{id:int}`` → ``{"id": 7}``)."""
+        params: dict[str, Any] = self.extensions.get("parameters", {})
+        return params
+
+    def upgrade(self) -> Response:
+        """Accept this request's WebSocket handshake (when a router offers it): return the result.
+
+        Raises RTTPError when nothing on this server can take the connection over.
+        """
+        upgrade = self.extensions.get("upgrade")
+        if upgrade is None:
+            raise RTTPError(
+                f"{self.method} {self.target} cannot be upgraded here: no socket route serves it"
+            )
+        response: Response = upgrade()
+        return response
+
+    @property
     def cookies(self) -> dict[str, str]:
         """Cookies sent in the ``Cookie`` header."""
         out: dict[str, str] = {}

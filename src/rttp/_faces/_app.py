@@ -1,0 +1,558 @@
+"""The routing app (seed 003's ``serve``): per-method routes, ``any`` filters, WebSocket paths.
+
+``app = rttp.App()`` is an ordinary handler for :func:`rttp.serve` and ``rttp serve``;
+:meth:`App.serve` gives the seed's served-app object (``start``/``stop``/``active``/
+``port``/``handlers``/``sockets``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+import trio
+
+from .._io._server import Server
+from .._io._websocket import (
+    DEFAULT_MAX_MESSAGE_SIZE,
+    Closed,
+    Message,
+    PingEvent,
+    PongEvent,
+    WebSocket,
+    accept_websocket,
+    call_maybe_async,
+    is_websocket_request,
+)
+from .._model import URL, Request, Response
+from .._model._enums import Opcode
+from ..errors import BindError, WebSocketClosed
+
+__all__ = ["App", "HandlerInfo", "RouteResponse", "ServedApp", "SocketConnection"]
+
+log = logging.getLogger("rttp.app")
+_UNSET: Any = object()
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+_CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "str": (r"[^/]+", str),
+    "int": (r"-?\d+", int),
+    "float": (r"-?\d+(?:\.\d+)?", float),
+    "path": (r".*", str),
+    "uuid": (
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+        uuid.UUID,
+    ),
+}
+_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}")
+
+
+class HandlerInfo(NamedTuple):
+    """One registered handler: ``method`` (``ANY`` and ``SOCKET`` for those), ``path``, ``callback``."""
+
+    method: str
+    path: str
+    callback: Callable[..., Any]
+
+
+class _Route:
+    __slots__ = ("callback", "converters", "method", "path", "pattern", "stream")
+
+    def __init__(
+        self, method: str, path: str, callback: Callable[..., Any], stream: bool = False
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.callback = callback
+        self.stream = stream
+        self.converters: dict[str, Callable[[str], Any]] = {}
+        if path == "*":
+            self.pattern = re.compile(r".*")
+            return
+        if not path.startswith("/"):
+            raise ValueError(f"a route path must start with '/' (or be '*'), got {path!r}")
+        regex = "^"
+        position = 0
+        for match in _PARAM.finditer(path):
+            regex += re.escape(path[position : match.start()])
+            name, kind = match.group(1), match.group(2) or "str"
+            if kind not in _CONVERTERS:
+                raise ValueError(
+                    f"unknown converter {kind!r} in route {path!r} (known: {', '.join(_CONVERTERS)})"
+                )
+            part, convert = _CONVERTERS[kind]
+            regex += f"(?P<{name}>{part})"
+            self.converters[name] = convert
+            position = match.end()
+        regex += re.escape(path[position:]) + "$"
+        self.pattern = re.compile(regex)
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        found = self.pattern.match(path)
+        if found is None:
+            return None
+        params: dict[str, Any] = {}
+        for name, value in found.groupdict().items():
+            try:
+                params[name] = self.converters[name](value)
+            except ValueError:
+                return None
+        return params
+
+
+class RouteResponse:
+    """The seed's ``res`` for ``(req, res)`` handlers: set ``status``, ``body``, ``headers``."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.body: Any = None
+        self.headers: dict[str, str] = {}
+
+    def header(self, name: str, value: str) -> None:
+        """Set a response header."""
+        self.headers[name] = value
+
+    def to_response(self) -> Response:
+        """The :class:`rttp.Response` this describes."""
+        if self.body is None:
+            return Response(self.status, self.headers)
+        return Response(self.status, self.headers, value=self.body)
+
+
+def _wants_res(callback: Callable[..., Any]) -> bool:
+    try:
+        parameters = [
+            p
+            for p in inspect.signature(callback).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        return False
+    return len(parameters) >= 2
+
+
+def to_response(result: Any) -> Response:
+    """A route handler's result as a Response.
+
+    A Response as is; ``True`` → 200; ``False`` → 400; ``None`` → 204; a mapping with a
+    ``status`` and only ``status``/``body``/``headers`` keys → that response; anything
+    else → a body encoded by its type (see :func:`rttp.negotiate` for choosing).
+    """
+    if isinstance(result, Response):
+        return result
+    if result is True:
+        return Response(200)
+    if result is False:
+        return Response(400)
+    if result is None:
+        return Response(204)
+    if (
+        isinstance(result, Mapping)
+        and "status" in result
+        and set(result) <= {"status", "body", "headers"}
+    ):
+        body = result.get("body")
+        headers = result.get("headers")
+        if body is None:
+            return Response(int(result["status"]), headers)
+        return Response(int(result["status"]), headers, value=body)
+    return Response(value=result)
+
+
+class SocketConnection:
+    """A live WebSocket on a socket path (the seed's ``serve_socket``)."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+        self.id = ws.id
+
+    @property
+    def path(self) -> str:
+        """The path the connection was opened on."""
+        return self.ws.path
+
+    @property
+    def request(self) -> Request | None:
+        """The handshake request."""
+        return self.ws.request
+
+    @property
+    def is_open(self) -> bool:
+        """True until the connection starts closing."""
+        return self.ws.is_open
+
+    async def text(self, payload: str) -> None:
+        """Send a text message."""
+        await self.ws.send_text(payload)
+
+    async def binary(self, payload: bytes) -> None:
+        """Send a binary message."""
+        await self.ws.send_bytes(payload)
+
+    async def ping(self, payload: bytes | str = b"") -> None:
+        """Send a ping."""
+        await self.ws.ping(payload.encode() if isinstance(payload, str) else payload)
+
+    async def pong(self, payload: bytes | str = b"") -> None:
+        """Send a pong."""
+        await self.ws.pong(payload.encode() if isinstance(payload, str) else payload)
+
+    async def disconnect(self, code_or_reason: int | str = 1000, reason: str = "") -> None:
+        """Close the connection; a str first argument is a reason with the normal code 1000."""
+        if isinstance(code_or_reason, str):
+            code, reason = 1000, code_or_reason
+        else:
+            code = code_or_reason
+        await self.ws.close(code, reason)
+
+    def __repr__(self) -> str:
+        return f"<SocketConnection {self.id} {self.path}>"
+
+
+SocketCallback = Callable[[SocketConnection, int, Any, Any], Any]
+
+
+class App:
+    """An express-like router; use it as the handler of :func:`rttp.serve` or ``rttp serve``.
+
+    ``@app.get("/users/{id:int}")`` registers a route (``get/post/put/delete/patch/head/
+    options``); ``app.get(path, None)`` removes it. ``@app.any(path)`` runs before the
+    method routes and may answer or pass on by returning None; ``"*"`` filters every
+    path. ``@app.socket(path)`` receives ``(connection, opcode, data, extra)`` for each
+    WebSocket event. Unknown paths get 404, a known path with another method 405 with
+    ``Allow``; HEAD falls back to GET and OPTIONS is answered from the routes.
+
+    Request bodies are read before a route runs (``stream=True`` on a route leaves the
+    body to the handler, for ``stream_post_param`` and large uploads).
+    """
+
+    def __init__(
+        self,
+        *,
+        ws_max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        ws_ping_interval: float | None = 30.0,
+        ws_ping_timeout: float = 20.0,
+        ws_send_timeout: float | None = 10.0,
+        ws_close_timeout: float = 5.0,
+    ) -> None:
+        self.ws_max_message_size = ws_max_message_size
+        self.ws_ping_interval = ws_ping_interval
+        self.ws_ping_timeout = ws_ping_timeout
+        self.ws_send_timeout = ws_send_timeout
+        self.ws_close_timeout = ws_close_timeout
+        self._routes: list[_Route] = []
+        self._any: list[_Route] = []
+        self._socket_routes: list[_Route] = []
+        self._sockets: dict[str, dict[str, SocketConnection]] = {}
+
+    # -- registration ---------------------------------------------------------------------
+    def _register(
+        self, table: list[_Route], method: str, path: str, handler: Any, stream: bool
+    ) -> Any:
+        def add(callback: Any) -> Any:
+            table[:] = [r for r in table if not (r.method == method and r.path == path)]
+            if callback is not None:
+                table.append(_Route(method, path, callback, stream))
+            return callback
+
+        if handler is _UNSET:
+            return add
+        return add(handler)
+
+    def route(self, method: str, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """Register ``handler`` for ``method`` (any case) on ``path``; None removes the route.
+
+        Without ``handler`` it is a decorator.
+        """
+        return self._register(self._routes, method.upper(), path, handler, stream)
+
+    def get(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """A GET route (HEAD is answered by it too, without the body)."""
+        return self.route("GET", path, handler, stream=stream)
+
+    def post(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """A POST route."""
+        return self.route("POST", path, handler, stream=stream)
+
+    def put(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """A PUT route."""
+        return self.route("PUT", path, handler, stream=stream)
+
+    def delete(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """A DELETE route."""
+        return self.route("DELETE", path, handler, stream=stream)
+
+    def patch(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """A PATCH route."""
+        return self.route("PATCH", path, handler, stream=stream)
+
+    def head(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """A HEAD route (otherwise HEAD uses the GET route)."""
+        return self.route("HEAD", path, handler, stream=stream)
+
+    def options(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """An OPTIONS route (otherwise OPTIONS is answered with ``Allow``)."""
+        return self.route("OPTIONS", path, handler, stream=stream)
+
+    def any(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """A filter run before the method routes; returning None passes the request on."""
+        return self._register(self._any, "ANY", path, handler, stream)
+
+    def socket(self, path: str, handler: Any = _UNSET) -> Any:
+        """WebSocket events on ``path``: ``callback(connection, opcode, data, extra)``.
+
+        Events: ``Opcode.open`` (data None), ``text``/``binary`` (the payload), ``ping``/
+        ``pong`` (the payload), ``close`` (data the code, 1005 when the frame had none;
+        extra the reason). The callback may be async.
+        """
+        return self._register(self._socket_routes, "SOCKET", path, handler, False)
+
+    def handlers(self) -> list[HandlerInfo]:
+        """Every registered handler, ``any`` filters first, then routes, then socket paths."""
+        return [
+            HandlerInfo(r.method, r.path, r.callback)
+            for r in (*self._any, *self._routes, *self._socket_routes)
+        ]
+
+    def sockets(self, path: str) -> list[SocketConnection]:
+        """The live WebSocket connections on ``path`` (for broadcasting)."""
+        return list(self._sockets.get(path, {}).values())
+
+    def serve(self, port: int = 0, host: str = "127.0.0.1", **settings: Any) -> ServedApp:
+        """The seed's served-app object for this app (not started yet)."""
+        return ServedApp(self, port, host, **settings)
+
+    # -- dispatch -------------------------------------------------------------------------
+    async def __call__(self, request: Request) -> Response:
+        path = request.path
+        request.extensions["upgrade"] = lambda: self._upgrade(request)
+        for route in self._any:
+            params = route.match(path)
+            if params is not None:
+                result = await self._run(route, request, params)
+                if result is not None:
+                    return to_response(result)
+        if is_websocket_request(request) and self._socket_route(path) is not None:
+            return self._upgrade(request)
+        allowed: list[str] = []
+        get_route: tuple[_Route, dict[str, Any]] | None = None
+        for route in self._routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if route.method == request.method:
+                return to_response(await self._run(route, request, params))
+            allowed.append(route.method)
+            if route.method == "GET" and get_route is None:
+                get_route = (route, params)
+        if request.method == "HEAD" and get_route is not None:
+            return to_response(await self._run(get_route[0], request, get_route[1]))
+        if allowed:
+            methods = sorted({*allowed, *(["HEAD"] if "GET" in allowed else []), "OPTIONS"})
+            if request.method == "OPTIONS":
+                return Response(204, {"Allow": ", ".join(methods)})
+            return Response(
+                405,
+                {"Allow": ", ".join(methods)},
+                f"405 Method Not Allowed: {request.method} {path} (allowed: {', '.join(methods)})\n",
+            )
+        if self._socket_route(path) is not None:
+            return Response(
+                426, {"Upgrade": "websocket"}, "426 Upgrade Required: this path speaks WebSocket\n"
+            )
+        return Response(404, body=f"404 Not Found: no route for {path}\n")
+
+    async def _run(self, route: _Route, request: Request, params: dict[str, Any]) -> Any:
+        request.extensions["parameters"] = params
+        if not route.stream and request.method not in _BODYLESS:
+            await request.read()
+        if _wants_res(route.callback):
+            res = RouteResponse()
+            result = await call_maybe_async(route.callback, request, res)
+            return result if result is not None else res.to_response()
+        return await call_maybe_async(route.callback, request)
+
+    def _socket_route(self, path: str) -> tuple[_Route, dict[str, Any]] | None:
+        for route in self._socket_routes:
+            params = route.match(path)
+            if params is not None:
+                return route, params
+        return None
+
+    def _upgrade(self, request: Request) -> Response:
+        found = self._socket_route(request.path)
+        if found is None:
+            return Response(404, body=f"404 Not Found: no socket route for {request.path}\n")
+        route, params = found
+        request.extensions["parameters"] = params
+
+        async def run(ws: WebSocket) -> None:
+            await self._run_socket(ws, route.callback)
+
+        return accept_websocket(
+            request,
+            run,
+            max_message_size=self.ws_max_message_size,
+            close_timeout=self.ws_close_timeout,
+            send_timeout=self.ws_send_timeout,
+        )
+
+    async def _run_socket(self, ws: WebSocket, callback: SocketCallback) -> None:
+        connection = SocketConnection(ws)
+        live = self._sockets.setdefault(ws.path, {})
+        live[connection.id] = connection
+        try:
+            async with trio.open_nursery() as nursery:
+                if self.ws_ping_interval:
+                    nursery.start_soon(self._keepalive, ws)
+                await call_maybe_async(callback, connection, Opcode.open, None, None)
+                while True:
+                    try:
+                        event = await ws.receive()
+                    except WebSocketClosed:
+                        break
+                    if isinstance(event, Message):
+                        opcode = Opcode.binary if event.is_binary else Opcode.text
+                        await call_maybe_async(callback, connection, opcode, event.data, None)
+                    elif isinstance(event, PingEvent):
+                        await call_maybe_async(
+                            callback, connection, Opcode.ping, event.payload, None
+                        )
+                    elif isinstance(event, PongEvent):
+                        await call_maybe_async(
+                            callback, connection, Opcode.pong, event.payload, None
+                        )
+                    elif isinstance(event, Closed):
+                        await call_maybe_async(
+                            callback, connection, Opcode.close, event.code, event.reason
+                        )
+                        break
+                nursery.cancel_scope.cancel()
+        finally:
+            live.pop(connection.id, None)
+            if not live:
+                self._sockets.pop(ws.path, None)
+
+    async def _keepalive(self, ws: WebSocket) -> None:
+        assert self.ws_ping_interval is not None
+        while ws.is_open:
+            await trio.sleep(self.ws_ping_interval)
+            if not ws.is_open:
+                return
+            try:
+                answered = await ws.ping_and_wait(self.ws_ping_timeout)
+            except WebSocketClosed:
+                return
+            if not answered:
+                log.info(
+                    "WebSocket %s: no pong within %ss, dropping it", ws.id, self.ws_ping_timeout
+                )
+                await ws.abort()
+                return
+
+
+class ServedApp:
+    """An app bound to a port: ``start()``, ``stop()``, ``active``, ``port``, ``handlers()``,
+    ``sockets(path)``. Use ``async with app.serve(8080) as served:`` or
+    ``served = await nursery.start(app.serve(0).run)``.
+    """
+
+    def __init__(self, app: App, port: int = 0, host: str = "127.0.0.1", **settings: Any) -> None:
+        self.app = app
+        self.host = host
+        self.settings = settings
+        self._requested_port = port
+        self._server: Server | None = None
+        self._stopped: trio.Event | None = None
+        self._nursery: trio.Nursery | None = None
+        self._nursery_cm: Any = None
+        self.addresses: list[URL] = []
+        self.error: BindError | None = None
+
+    @property
+    def active(self) -> bool:
+        """True while serving."""
+        return self._stopped is not None and not self._stopped.is_set()
+
+    @property
+    def port(self) -> int:
+        """The bound port (the requested one before start)."""
+        if self.addresses and self.addresses[0].port is not None:
+            return self.addresses[0].port
+        return self._requested_port
+
+    @property
+    def url(self) -> URL:
+        """The base URL clients use."""
+        return URL(f"http://{self.host}:{self.port}")
+
+    def handlers(self) -> list[HandlerInfo]:
+        """The app's handlers."""
+        return self.app.handlers()
+
+    def sockets(self, path: str) -> list[SocketConnection]:
+        """Live WebSocket connections on ``path``."""
+        return self.app.sockets(path)
+
+    async def start(self, nursery: trio.Nursery | None = None) -> bool:
+        """Bind and serve; False (with :attr:`error` set) if the port cannot be bound."""
+        if self.active:
+            return True
+        target = nursery or self._nursery
+        if target is None:
+            raise RuntimeError(
+                "start() needs a nursery: use 'async with app.serve(...)' or pass one"
+            )
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        self._server = Server(self.app, f"http://{host}:{self._requested_port}", **self.settings)
+        stopped = trio.Event()
+
+        async def serve(task_status: trio.TaskStatus[list[URL]] = trio.TASK_STATUS_IGNORED) -> None:
+            try:
+                assert self._server is not None
+                await self._server.serve(task_status=task_status)
+            finally:
+                stopped.set()
+
+        try:
+            self.addresses = await target.start(serve)
+        except BindError as exc:
+            self.error = exc
+            log.warning("cannot serve on %s:%s: %s", self.host, self._requested_port, exc)
+            return False
+        self.error = None
+        self._stopped = stopped
+        return True
+
+    async def stop(self) -> None:
+        """Stop serving (graceful); the object can start again."""
+        if self._server is not None and self._stopped is not None:
+            self._server.shutdown()
+            await self._stopped.wait()
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[ServedApp] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Serve until :meth:`stop` (for ``nursery.start``; reports this object)."""
+        async with trio.open_nursery() as nursery:
+            if not await self.start(nursery):
+                raise self.error  # type: ignore[misc]
+            task_status.started(self)
+
+    async def __aenter__(self) -> ServedApp:
+        self._nursery_cm = trio.open_nursery()
+        self._nursery = await self._nursery_cm.__aenter__()
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        try:
+            await self.stop()
+        finally:
+            cm, self._nursery_cm, self._nursery = self._nursery_cm, None, None
+            result: bool | None = await cm.__aexit__(*exc_info)
+        return result
