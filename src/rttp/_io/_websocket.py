@@ -14,6 +14,7 @@ opens a stream through the transport plugins and performs the handshake.
 from __future__ import annotations
 
 import collections
+import contextlib
 import inspect
 import math
 import os
@@ -304,10 +305,8 @@ class WebSocket:
             if self._ws.state is ConnectionState.REMOTE_CLOSING:
                 # the peer closed: echo its code, then we are done
                 self._closing = True
-                try:
+                with contextlib.suppress(WebSocketClosed):
                     await self._send_bytes(self._ws.send(event.response()))
-                except WebSocketClosed:
-                    pass
                 self._finish(Closed(int(event.code), event.reason or ""))
             elif self._ws.state is ConnectionState.CLOSED:
                 # the answer to our own close
