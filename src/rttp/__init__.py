@@ -16,6 +16,7 @@ from . import errors, rtml
 from ._codecs import get_body_codec, negotiate
 from ._config import ClientConfig, Limits, ServerConfig, Timeouts
 from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
+from ._faces._wsclient import WebSocketClient, websocket
 from ._io._client import Client, Progress
 from ._io._server import Handler, Server, serve
 from ._io._tls import client_context, server_context
@@ -89,6 +90,7 @@ __all__ = [
     "URL",
     "UploadFile",
     "WebSocket",
+    "WebSocketClient",
     "__version__",
     "accept_websocket",
     "client_context",
@@ -103,6 +105,7 @@ __all__ = [
     "rtml",
     "serve",
     "server_context",
+    "websocket",
 ]
 
 for _name in __all__:

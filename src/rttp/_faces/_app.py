@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import trio
 
 from .._io._server import Server
+from .._io._util import call_maybe_async, exit_owned_nursery
 from .._io._websocket import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
@@ -25,7 +26,6 @@ from .._io._websocket import (
     PongEvent,
     WebSocket,
     accept_websocket,
-    call_maybe_async,
     is_websocket_request,
 )
 from .._model import URL, Request, Response
@@ -554,5 +554,5 @@ class ServedApp:
             await self.stop()
         finally:
             cm, self._nursery_cm, self._nursery = self._nursery_cm, None, None
-            result: bool | None = await cm.__aexit__(*exc_info)
+            result = await exit_owned_nursery(cm, exc_info)
         return result

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -43,10 +42,7 @@ from ..plugin import ConnectOptions
 from ._errors import io_errors
 from ._pool import ConnectionPool, PooledConnection
 from ._tls import client_context
-from ._util import aclose_iterable
-
-if sys.version_info < (3, 11):  # pragma: no cover
-    from exceptiongroup import BaseExceptionGroup
+from ._util import aclose_iterable, exit_owned_nursery
 
 __all__ = ["Client", "Progress"]
 
@@ -235,23 +231,12 @@ class Client:
         return self
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
-        body_error = exc_info[1]
         try:
             await self._pool.aclose()
         finally:
             cm, self._nursery_cm, self._nursery = self._nursery_cm, None, None
-            try:
-                result: bool | None = await cm.__aexit__(*exc_info)
-            except BaseExceptionGroup as group:
-                # the block's own exception comes back alone in a group: raise it as it was
-                if body_error is None or len(group.exceptions) != 1:
-                    raise
-                if group.exceptions[0] is not body_error:
-                    raise
-                unwrapped = body_error
-            else:
-                return result
-        raise unwrapped
+            result = await exit_owned_nursery(cm, exc_info)
+        return result
 
     async def aclose(self) -> None:
         """Close idle pooled connections (``async with`` does this on exit)."""
@@ -438,6 +423,19 @@ class Client:
     async def delete(self, url: str | URL, **kwargs: Any) -> Response:
         """``DELETE``."""
         return await self.request("DELETE", url, **kwargs)
+
+    # -- the seed 003 callback face -------------------------------------------------------
+    async def http(self, url: str, callback: Any = None, **options: Any) -> Any:
+        """The callback form of a request; see :func:`rttp._faces._callbacks.http`."""
+        from .._faces._callbacks import http
+
+        return await http(self, url, callback, **options)
+
+    async def stream_chunks(self, url: str, callback: Any, **options: Any) -> Any:
+        """Chunk-by-chunk callbacks; see :func:`rttp._faces._callbacks.stream_chunks`."""
+        from .._faces._callbacks import stream_chunks
+
+        return await stream_chunks(self, url, callback, **options)
 
     # -- sending ----------------------------------------------------------------------------
     async def send(

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import inspect
 import math
 import os
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Union
 
 import trio
@@ -339,17 +338,20 @@ class WebSocket:
             self._mark_closed(closed)
             self._pending.append(closed)
 
-    async def __aiter__(self) -> AsyncIterator[str | bytes]:
-        """Message payloads until the connection closes (pings are answered meanwhile)."""
+    def __aiter__(self) -> WebSocket:
+        """Iterate message payloads until the close (pings are answered meanwhile)."""
+        return self
+
+    async def __anext__(self) -> str | bytes:
         while True:
             try:
                 event = await self.receive()
             except WebSocketClosed:
-                return
+                raise StopAsyncIteration from None
             if isinstance(event, Message):
-                yield event.data
-            elif isinstance(event, Closed):
-                return
+                return event.data
+            if isinstance(event, Closed):
+                raise StopAsyncIteration
 
     # -- closing --------------------------------------------------------------------------
     async def close(self, code: int = 1000, reason: str = "") -> None:
@@ -567,11 +569,3 @@ async def _read_handshake(
             raise WebSocketRejected(
                 status, [], body or f"{where} closed during the handshake".encode()
             )
-
-
-async def call_maybe_async(callback: Callable[..., Any], *args: Any) -> Any:
-    """Call a sync or async callback."""
-    result = callback(*args)
-    if inspect.isawaitable(result):
-        result = await result
-    return result
