@@ -52,6 +52,8 @@ class _StatusBase(enum.IntEnum):
 #: Every standard HTTP status: ``Status.NOT_FOUND == 404``, ``Status(404).phrase``,
 #: ``Status.from_phrase("Not Found")``.
 Status = _StatusBase("Status", [(s.name, s.value) for s in HTTPStatus])  # type: ignore[call-arg, arg-type]
+Status.__doc__ = """Every standard HTTP status, both ways: ``Status(404).phrase == "Not Found"``,
+``Status.from_phrase("Not Found") == 404``, ``Status.NOT_FOUND == 404``."""
 
 
 class Opcode(enum.IntEnum):
