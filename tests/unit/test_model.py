@@ -216,4 +216,8 @@ class TestFormData:
 
     def test_field_info_metadata_is_the_seed_table(self):
         info = rttp.FieldInfo("f", "x.txt", "text/plain")
-        assert info.metadata == {"field_name": "f", "file_name": "x.txt", "content_type": "text/plain"}
+        assert info.metadata == {
+            "field_name": "f",
+            "file_name": "x.txt",
+            "content_type": "text/plain",
+        }

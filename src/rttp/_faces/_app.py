@@ -404,8 +404,9 @@ class App:
     async def _run_socket(self, ws: WebSocket, callback: SocketCallback) -> None:
         connection = SocketConnection(ws)
         live = self._sockets.setdefault(ws.path, {})
-        live[connection.id] = connection
+        live[connection.id] = connection  # listed before the client learns it is connected
         try:
+            await ws.accept()
             async with trio.open_nursery() as nursery:
                 if self.ws_ping_interval:
                     nursery.start_soon(self._keepalive, ws)
@@ -427,6 +428,7 @@ class App:
                             callback, connection, Opcode.pong, event.payload, None
                         )
                     elif isinstance(event, Closed):
+                        live.pop(connection.id, None)  # no longer listed when the callback runs
                         await call_maybe_async(
                             callback, connection, Opcode.close, event.code, event.reason
                         )

@@ -18,7 +18,7 @@ import contextlib
 import math
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any, Union
 
 import trio
@@ -159,6 +159,8 @@ class WebSocket:
         self._closing = False
         self._reading = False
         self._pong_waiters: dict[bytes, trio.Event] = {}
+        self._events: Iterator[Any] | None = None
+        self._handshake = b""  # a server's 101 answer, sent before anything else
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -184,7 +186,14 @@ class WebSocket:
         return self.url.path if self.url is not None else ""
 
     # -- sending --------------------------------------------------------------------------
+    async def accept(self) -> None:
+        """Send the handshake answer now (otherwise the first send or receive does)."""
+        if self._handshake:
+            await self._send_bytes(b"")
+
     async def _send_bytes(self, data: bytes) -> None:
+        if self._handshake:
+            data, self._handshake = self._handshake + data, b""
         if not data:
             return
         async with self._send_lock:
@@ -195,7 +204,7 @@ class WebSocket:
                     with trio.fail_after(self.send_timeout):
                         await self._stream.send_all(data)
             except trio.TooSlowError:
-                self._mark_closed(
+                self._finish(
                     Closed(
                         1006, f"send_timeout={self.send_timeout}s exceeded: the peer is not reading"
                     )
@@ -203,7 +212,7 @@ class WebSocket:
                 await trio.aclose_forcefully(self._stream)
                 raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from None
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                self._mark_closed(Closed(1006, "connection broken"))
+                self._finish(Closed(1006, "connection broken"))
                 raise WebSocketClosed(1006, "the connection is broken") from exc
 
     async def _send(self, event: Any) -> None:
@@ -253,10 +262,28 @@ class WebSocket:
 
     # -- receiving ------------------------------------------------------------------------
     async def receive(self) -> WebSocketEvent:
-        """The next event; after :class:`Closed` has been returned, raises WebSocketClosed."""
+        """The next event; after :class:`Closed` has been returned, raises WebSocketClosed.
+
+        wsproto's events are taken one at a time, so a close that arrived in the same
+        read as earlier messages is answered only after those messages were received.
+        """
         while not self._pending:
+            if self._events is not None:
+                try:
+                    event = next(self._events)
+                except StopIteration:
+                    self._events = None
+                    continue
+                except WSRemoteError as exc:
+                    self._events = None
+                    await self._fail(1002, str(exc))
+                    continue
+                await self._handle(event)
+                continue
             if self._closed is not None:
                 raise WebSocketClosed(self._closed.code, self._closed.reason)
+            if self._handshake:
+                await self.accept()
             self._reading = True
             try:
                 data = await self._stream.receive_some(_READ_SIZE)
@@ -265,14 +292,10 @@ class WebSocket:
             finally:
                 self._reading = False
             if not data:
-                self._finish(Closed(1006, "the connection closed without a close frame"))
+                await self._terminate(Closed(1006, "the connection closed without a close frame"))
                 break
-            try:
-                self._ws.receive_data(bytes(data))
-                for event in self._ws.events():
-                    await self._handle(event)
-            except WSRemoteError as exc:
-                await self._fail(1002, str(exc))
+            self._ws.receive_data(bytes(data))
+            self._events = self._ws.events()
         return self._pending.popleft()
 
     async def _handle(self, event: Any) -> None:
@@ -306,10 +329,10 @@ class WebSocket:
                 self._closing = True
                 with contextlib.suppress(WebSocketClosed):
                     await self._send_bytes(self._ws.send(event.response()))
-                self._finish(Closed(int(event.code), event.reason or ""))
+                await self._terminate(Closed(int(event.code), event.reason or ""))
             elif self._ws.state is ConnectionState.CLOSED:
                 # the answer to our own close
-                self._finish(Closed(int(event.code), event.reason or ""))
+                await self._terminate(Closed(int(event.code), event.reason or ""))
             else:
                 # wsproto found a protocol error (1002, 1007): we close with its code
                 await self._fail(int(event.code), event.reason or "protocol error")
@@ -326,17 +349,19 @@ class WebSocket:
                 )
         except (WebSocketClosed, WSLocalError):
             pass
-        self._finish(Closed(code, reason))
+        await self._terminate(Closed(code, reason))
 
-    def _mark_closed(self, closed: Closed) -> None:
+    def _finish(self, closed: Closed) -> None:
+        """Record how the connection ended and report it to the reader, once."""
         if self._closed is None:
             self._closed = closed
             self._closed_event.set()
-
-    def _finish(self, closed: Closed) -> None:
-        if self._closed is None:
-            self._mark_closed(closed)
             self._pending.append(closed)
+
+    async def _terminate(self, closed: Closed) -> None:
+        """The connection is over: report ``closed`` once and drop the stream."""
+        self._finish(closed)
+        await trio.aclose_forcefully(self._stream)
 
     def __aiter__(self) -> WebSocket:
         """Iterate message payloads until the close (pings are answered meanwhile)."""
@@ -368,7 +393,7 @@ class WebSocket:
                 self._ws.send(CloseConnection(code=code, reason=_reason(reason)))
             )
         except (WebSocketClosed, WSLocalError):
-            self._mark_closed(Closed(code, reason))
+            self._finish(Closed(code, reason))
         with trio.move_on_after(self.close_timeout):
             if self._reading:
                 await self._closed_event.wait()
@@ -378,7 +403,7 @@ class WebSocket:
                         await self.receive()
                     except WebSocketClosed:
                         break
-        self._mark_closed(Closed(code, reason))
+        self._finish(Closed(code, reason))
         await trio.aclose_forcefully(self._stream)
 
     async def aclose(self) -> None:
@@ -387,7 +412,7 @@ class WebSocket:
 
     async def abort(self) -> None:
         """Drop the connection without a closing handshake."""
-        self._mark_closed(Closed(1006, "aborted"))
+        self._finish(Closed(1006, "aborted"))
         await trio.aclose_forcefully(self._stream)
 
     async def __aenter__(self) -> WebSocket:
@@ -457,7 +482,7 @@ def accept_websocket(
             close_timeout=close_timeout,
             send_timeout=send_timeout,
         )
-        await stream.send_all(accept_bytes)
+        ws._handshake = accept_bytes
         try:
             await handler(ws)
         except Exception:
@@ -534,8 +559,8 @@ async def connect_websocket(
         close_timeout=close_timeout,
         send_timeout=send_timeout,
     )
-    for event in leftover:
-        await ws._handle(event)
+    if leftover:
+        ws._events = iter(leftover)
     return ws
 
 

@@ -1,0 +1,559 @@
+"""WebSockets: RFC 6455 edge cases on our server and our client, peers, limits, keepalive."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+
+import pytest
+import trio
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
+
+import rttp
+from rttp.errors import WebSocketClosed, WebSocketRejected
+
+
+def frame(
+    opcode: int, payload: bytes, *, fin: bool = True, rsv: int = 0, mask: bool = True
+) -> bytes:
+    """One raw WebSocket frame (masked, as a client sends, unless mask=False)."""
+    head = bytes([(0x80 if fin else 0) | rsv | opcode])
+    bit = 0x80 if mask else 0
+    size = len(payload)
+    if size < 126:
+        head += bytes([bit | size])
+    elif size < 65536:
+        head += bytes([bit | 126]) + size.to_bytes(2, "big")
+    else:
+        head += bytes([bit | 127]) + size.to_bytes(8, "big")
+    if mask:
+        key = os.urandom(4)
+        payload = bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+        head += key
+    return head + payload
+
+
+class RawClient:
+    """A client that shakes hands properly, then sends whatever bytes a test wants."""
+
+    def __init__(self, stream: trio.abc.Stream) -> None:
+        self.stream = stream
+        self.ws = WSConnection(ConnectionType.CLIENT)
+
+    @classmethod
+    async def connect(cls, url: rttp.URL, path: str = "/ws") -> RawClient:
+        client = cls(await trio.open_tcp_stream(url.host, url.port))
+        await client.stream.send_all(client.ws.send(Request(host="x", target=path)))
+        with trio.fail_after(5):
+            while True:
+                client.ws.receive_data(await client.stream.receive_some(65536))
+                if any(isinstance(e, AcceptConnection) for e in client.ws.events()):
+                    return client
+
+    async def events_until_close(self) -> list:
+        """Server events until its close frame (or EOF); fails after 5 s (a hang)."""
+        events: list = []
+        try:
+            with trio.fail_after(5):
+                while True:
+                    data = await self.stream.receive_some(65536)
+                    self.ws.receive_data(data or None)
+                    for event in self.ws.events():
+                        events.append(event)
+                        if isinstance(event, CloseConnection):
+                            return events
+                    if not data:
+                        return events
+        finally:
+            await self.stream.aclose()
+
+
+def close_code(events: list) -> int | None:
+    return next((int(e.code) for e in events if isinstance(e, CloseConnection)), None)
+
+
+def make_app(**settings) -> rttp.App:
+    """An echo app that records every socket event and signals each close."""
+    app = rttp.App(**settings)
+    seen: list = []
+    app.seen = seen  # type: ignore[attr-defined]
+    app.closed = trio.Event()  # type: ignore[attr-defined]
+
+    @app.socket("/ws")
+    async def echo(conn, opcode, data, extra):
+        seen.append((opcode, data, extra))
+        if opcode in (rttp.Opcode.text, rttp.Opcode.binary):
+            await (conn.text(data) if isinstance(data, str) else conn.binary(data))
+        elif opcode == rttp.Opcode.close:
+            app.closed.set()  # type: ignore[attr-defined]
+
+    return app
+
+
+class LogEvents(logging.Handler):
+    """Sets a trio.Event when a record arrives on a logger."""
+
+    def __init__(self, logger: str) -> None:
+        super().__init__()
+        self.event = trio.Event()
+        self.messages: list[str] = []
+        self.logger = logging.getLogger(logger)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(self.format(record))
+        self.event.set()
+
+    def __enter__(self) -> LogEvents:
+        self.logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.logger.removeHandler(self)
+
+
+@pytest.fixture
+async def ws_server(serve):
+    app = make_app(ws_ping_interval=None)
+    _, url = await serve(app)
+    return app, url
+
+
+def ws_url(url: rttp.URL, path: str = "/ws") -> str:
+    return f"ws://{url.host}:{url.port}{path}"
+
+
+# -- RFC 6455 rules on our server -------------------------------------------------------------
+async def test_fragmented_message_with_interleaved_ping(ws_server):
+    app, url = ws_server
+    raw = await RawClient.connect(url)
+    await raw.stream.send_all(
+        frame(1, b"frag", fin=False)
+        + frame(9, b"mid-ping")
+        + frame(0, b"ment", fin=False)
+        + frame(0, b"ed")
+    )
+    await raw.stream.send_all(frame(8, (1000).to_bytes(2, "big")))
+    events = await raw.events_until_close()
+    texts = [e.data for e in events if isinstance(e, TextMessage)]
+    assert texts == ["fragmented"]
+    pongs = [e for e in events if type(e).__name__ == "Pong"]
+    assert pongs and pongs[0].payload == b"mid-ping"  # answered between the fragments
+    assert (rttp.Opcode.ping, b"mid-ping", None) in app.seen
+    assert close_code(events) == 1000
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (frame(0, b"orphan"), 1002),  # a continuation with nothing to continue
+        (frame(1, b"\xff\xfe"), 1007),  # invalid UTF-8 in a text frame
+        (frame(1, b"rsv", rsv=0x40), 1002),  # a reserved bit without an extension
+        (frame(3, b"op"), 1002),  # a reserved opcode
+        (frame(9, b"p" * 200), 1002),  # a control frame longer than 125 bytes
+        (frame(9, b"p", fin=False), 1002),  # a fragmented control frame
+        (frame(8, (1005).to_bytes(2, "big")), 1002),  # a close code that may not be sent
+        (frame(8, (999).to_bytes(2, "big")), 1002),
+        (frame(1, b"unmasked", mask=False), 1002),  # clients must mask
+    ],
+    ids=[
+        "orphan-continuation",
+        "bad-utf8",
+        "rsv-bit",
+        "reserved-opcode",
+        "big-control",
+        "fragmented-control",
+        "close-1005",
+        "close-999",
+        "unmasked",
+    ],
+)
+async def test_protocol_violations_close_with_the_right_code(ws_server, data, code):
+    app, url = ws_server
+    raw = await RawClient.connect(url)
+    await raw.stream.send_all(data)
+    assert close_code(await raw.events_until_close()) == code
+    with trio.fail_after(5):
+        await app.closed.wait()
+    assert app.seen[-1][0] == rttp.Opcode.close
+    assert app.seen[-1][1] == code
+    async with rttp.websocket(ws_url(url), ping_interval=None) as ws:  # the server serves on
+        await ws.text("still here")
+        assert await ws.receive() == "still here"
+
+
+async def test_close_without_code_is_reported_as_1005(ws_server):
+    app, url = ws_server
+    raw = await RawClient.connect(url)
+    await raw.stream.send_all(frame(8, b""))
+    await raw.events_until_close()
+    with trio.fail_after(5):
+        await app.closed.wait()
+    assert app.seen[-1] == (rttp.Opcode.close, 1005, "")
+
+
+async def test_peer_dropping_tcp_mid_close_does_not_hang(ws_server):
+    app, url = ws_server
+    raw = await RawClient.connect(url)
+    await raw.stream.send_all(frame(1, b"hi"))
+    await raw.stream.aclose()  # gone, no close frame
+    with trio.fail_after(5):
+        await app.closed.wait()
+    assert app.seen[-1][1] == 1006
+
+
+async def test_peer_vanishing_after_our_close_frame_does_not_hang(serve):
+    app = rttp.App(ws_ping_interval=None, ws_close_timeout=0.3)
+    done = trio.Event()
+
+    @app.socket("/ws")
+    async def closer(conn, opcode, data, extra):
+        if opcode == rttp.Opcode.open:
+            with trio.fail_after(5):
+                await conn.disconnect(1001, "bye")  # the peer never answers the close
+            done.set()
+
+    _, url = await serve(app)
+    raw = await RawClient.connect(url)  # reads nothing, answers nothing
+    with trio.fail_after(5):
+        await done.wait()
+    await raw.stream.aclose()
+
+
+async def test_oversized_message_is_closed_with_1009(serve):
+    app = make_app(ws_ping_interval=None, ws_max_message_size=1000)
+    _, url = await serve(app)
+    raw = await RawClient.connect(url)
+    await raw.stream.send_all(frame(2, b"x" * 600, fin=False) + frame(0, b"y" * 600))
+    assert close_code(await raw.events_until_close()) == 1009
+
+
+async def test_invalid_handshake_gets_400_and_plain_get_426(ws_server):
+    _, url = ws_server
+    async with rttp.Client() as client:
+        bad = await client.get(
+            str(url) + "/ws",
+            headers={
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Sec-WebSocket-Version": "13",
+            },
+        )
+        assert bad.status == 400
+        assert "invalid WebSocket handshake" in bad.text
+        plain = await client.get(str(url) + "/ws")
+        assert plain.status == 426
+
+
+async def test_handler_that_raises_on_open_closes_cleanly(serve):
+    app = rttp.App(ws_ping_interval=None)
+
+    @app.socket("/ws")
+    def broken(conn, opcode, data, extra):
+        raise RuntimeError("boom on " + str(opcode))
+
+    _, url = await serve(app)
+    with LogEvents("rttp.error") as log:
+        raw = await RawClient.connect(url)
+        assert close_code(await raw.events_until_close()) == 1011
+        with trio.fail_after(5):
+            await log.event.wait()
+    assert "protocol handler for /ws failed" in log.messages[0]
+
+
+async def test_route_that_raises_before_the_handshake_is_a_clean_500(serve):
+    app = rttp.App(ws_ping_interval=None)
+
+    @app.any("/ws")
+    def refuse(request):
+        raise RuntimeError("not today")
+
+    @app.socket("/ws")
+    def never(conn, opcode, data, extra):
+        raise AssertionError("unreachable")
+
+    _, url = await serve(app)
+    with pytest.raises(WebSocketRejected) as info:
+        await rttp.connect_websocket(ws_url(url))
+    assert info.value.status == 500
+
+
+# -- RFC 6455 rules on our client -------------------------------------------------------------
+async def _raw_server(nursery, script):
+    """A server that accepts the handshake, then sends ``script`` frames (unmasked)."""
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    received: list = []
+    got_close = trio.Event()
+
+    async def serve_one():
+        async with listener, await listener.accept() as stream:
+            ws = WSConnection(ConnectionType.SERVER)
+            while True:
+                ws.receive_data(await stream.receive_some(65536))
+                if any(isinstance(e, Request) for e in ws.events()):
+                    break
+            await stream.send_all(ws.send(AcceptConnection()) + script)
+            with trio.move_on_after(5):
+                while data := await stream.receive_some(65536):
+                    ws.receive_data(data)
+                    for event in ws.events():
+                        received.append(event)
+                        if isinstance(event, CloseConnection):
+                            got_close.set()
+            got_close.set()
+
+    nursery.start_soon(serve_one)
+    return f"ws://127.0.0.1:{listener.socket.getsockname()[1]}/", received, got_close
+
+
+@pytest.mark.parametrize(
+    ("script", "code"),
+    [
+        (frame(1, b"\xc3\x28", mask=False), 1007),
+        (frame(1, b"x", rsv=0x20, mask=False), 1002),
+        (frame(0, b"x", mask=False), 1002),
+        (frame(9, b"p" * 126, mask=False), 1002),
+        (frame(1, b"masked"), 1002),  # servers must not mask
+    ],
+    ids=["bad-utf8", "rsv", "orphan", "big-ping", "masked"],
+)
+async def test_client_closes_on_protocol_violations(nursery, script, code):
+    url, received, got_close = await _raw_server(nursery, script)
+    ws = await rttp.connect_websocket(url)
+    event = await ws.receive()
+    assert isinstance(event, rttp.Closed)
+    assert event.code == code
+    with trio.fail_after(5):
+        await got_close.wait()
+    assert close_code(received) == code  # and it told the server why
+
+
+async def test_client_assembles_fragments_across_pings(nursery):
+    script = (
+        frame(1, b"he", fin=False, mask=False)
+        + frame(9, b"!", mask=False)
+        + frame(0, b"llo", mask=False)
+    )
+    url, _, _ = await _raw_server(nursery, script)
+    ws = await rttp.connect_websocket(url)
+    first = await ws.receive()
+    assert isinstance(first, rttp.PingEvent)
+    message = await ws.receive()
+    assert isinstance(message, rttp.Message)
+    assert message.data == "hello"
+    await ws.abort()
+
+
+async def test_client_rejected_handshake_is_clear(ws_server):
+    _, url = ws_server
+    with pytest.raises(WebSocketRejected, match="404") as info:
+        await rttp.connect_websocket(ws_url(url, "/missing"))
+    assert info.value.status == 404
+    assert b"no route" in info.value.body
+
+
+# -- echo, broadcast, peers -------------------------------------------------------------------
+async def test_broadcast_among_three_clients(serve):
+    app = rttp.App(ws_ping_interval=None)
+
+    @app.socket("/chat")
+    async def chat(conn, opcode, data, extra):
+        if opcode == rttp.Opcode.text:
+            for other in app.sockets("/chat"):
+                await other.text(f"{data}")
+
+    _, url = await serve(app)
+    clients = [rttp.websocket(ws_url(url, "/chat"), ping_interval=None) for _ in range(3)]
+    async with clients[0] as a, clients[1] as b, clients[2] as c:
+        # the server registers a socket before answering its handshake, so all three are listed
+        assert len(app.sockets("/chat")) == 3
+        await b.text("hello from b")
+        assert [await a.receive(), await b.receive(), await c.receive()] == ["hello from b"] * 3
+
+
+async def test_websockets_library_client_against_our_server(ws_server):
+    _, url = ws_server
+    script = (
+        "import asyncio, sys, websockets\n"
+        "async def main():\n"
+        "    async with websockets.connect(sys.argv[1]) as ws:\n"
+        "        await ws.send('text'); print(await ws.recv())\n"
+        "        await ws.send(b'\\x00bin'); print(repr(await ws.recv()))\n"
+        "        await ws.ping()\n"
+        "        big = 'z' * 300000\n"
+        "        await ws.send(big); print(len(await ws.recv()))\n"
+        "asyncio.run(main())\n"
+    )
+    result = await trio.run_process(
+        [sys.executable, "-c", script, ws_url(url)], capture_stdout=True
+    )
+    assert result.stdout.decode().split("\n")[:3] == ["text", "b'\\x00bin'", "300000"]
+
+
+async def test_our_client_against_the_websockets_library_server():
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import asyncio, websockets\n"
+            "async def echo(ws):\n"
+            "    async for m in ws:\n"
+            "        await ws.send(m)\n"
+            "async def main():\n"
+            "    async with websockets.serve(echo, '127.0.0.1', 0) as s:\n"
+            "        print(s.sockets[0].getsockname()[1], flush=True)\n"
+            "        await asyncio.Future()\n"
+            "asyncio.run(main())\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = int(server.stdout.readline())  # type: ignore[union-attr]
+        pongs: list = []
+        ws = rttp.websocket(f"ws://127.0.0.1:{port}/", ping_interval=None)
+        ws.add("pong", "t", pongs.append)
+        async with ws:
+            await ws.text("über")
+            assert await ws.receive() == "über"
+            await ws.binary(b"\x00\x01")
+            assert await ws.receive() == b"\x00\x01"
+            await ws.ping("are you there")
+            await ws.text("sync")
+            assert await ws.receive() == "sync"
+            assert pongs == [b"are you there"]
+            assert ws.closed is None
+        assert ws.is_closed()
+        assert ws.closed.code == 1000
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stdout.close()  # type: ignore[union-attr]
+
+
+async def test_trio_websocket_client_against_our_server(ws_server):
+    from trio_websocket import open_websocket_url
+
+    _, url = ws_server
+    async with open_websocket_url(ws_url(url)) as ws:
+        await ws.send_message("from trio-websocket")
+        assert await ws.get_message() == "from trio-websocket"
+
+
+# -- keepalive and backpressure ---------------------------------------------------------------
+async def test_ping_timeout_drops_a_silent_peer(serve):
+    app = make_app(ws_ping_interval=0.2, ws_ping_timeout=0.3)
+    _, url = await serve(app)
+    raw = await RawClient.connect(url)  # never reads, never answers pings
+    with trio.fail_after(5):
+        await app.closed.wait()
+    assert app.seen[-1][1] == 1006
+    assert app.sockets("/ws") == []
+    await raw.stream.aclose()
+
+
+async def test_slow_reader_is_dropped_instead_of_buffered(serve):
+    """The server awaits each send (no unbounded buffer); a reader stuck past
+    ws_send_timeout is disconnected, and the sender learns it at once."""
+    app = rttp.App(ws_ping_interval=None, ws_send_timeout=0.5)
+    outcome: list = []
+
+    finished = trio.Event()
+
+    @app.socket("/flood")
+    async def flood(conn, opcode, data, extra):
+        if opcode == rttp.Opcode.open:
+            sent = 0
+            try:
+                while sent < 512 << 20:
+                    await conn.binary(b"f" * 65536)
+                    sent += 65536
+            except WebSocketClosed as exc:
+                outcome.append((sent, exc.code))
+            finished.set()
+
+    _, url = await serve(app)
+    raw = await RawClient.connect(url, "/flood")  # and never reads
+    with trio.fail_after(10):
+        await finished.wait()
+    sent, code = outcome[0]
+    assert code == 1006
+    assert sent < 64 << 20  # held back by TCP, then dropped: nowhere near 512 MiB buffered
+    await raw.stream.aclose()
+
+
+async def test_client_reconnects_with_backoff(serve):
+    app = make_app(ws_ping_interval=None)
+    server, url = await serve(app)
+    opened: list = []
+    reopened = trio.Event()
+
+    def on_open():
+        opened.append(trio.current_time())
+        if len(opened) == 2:
+            reopened.set()
+
+    ws = rttp.websocket(ws_url(url), ping_interval=None, reconnect=True, reconnect_delay=0.05)
+    ws.add("open", "count", on_open)
+    async with ws:
+        await ws.text("one")
+        assert await ws.receive() == "one"
+        for conn in app.sockets("/ws"):
+            await conn.disconnect(1001, "restart")
+        with trio.fail_after(5):
+            await reopened.wait()
+        await ws.text("two")
+        assert await ws.receive() == "two"
+    assert len(opened) == 2
+
+
+async def test_client_state_headers_and_events(ws_server):
+    _, url = ws_server
+    ws = rttp.websocket(ws_url(url), {"X-One": "1"}, ping_interval=None)
+    ws.headers_add("X-Two", "2")
+    ws.headers_remove("X-One")
+    assert ws.headers_all() == {"x-two": "2"}
+    assert ws.headers_get("x-two") == "2"
+    assert (ws.host, ws.port, ws.path, ws.is_tls(), ws.is_closed()) == (
+        url.host,
+        url.port,
+        "/ws",
+        False,
+        True,
+    )
+    events: list = []
+    for name in ("open", "message", "close"):
+        ws.add(name, "log", lambda *args, name=name: events.append((name, args)))
+    ws.add("message", "gone", lambda *args: events.append("never"))
+    ws.remove("message", "gone")
+    echoed = trio.Event()
+    ws.add("message", "signal", lambda *args: echoed.set())
+    async with ws:
+        assert ws.is_open()
+        await ws.utf8(b"caf\xc3\xa9")
+        with trio.fail_after(5):
+            await echoed.wait()
+        await ws.disconnect("done")
+    assert events == [("open", ()), ("message", ("café", False)), ("close", (1000, "done"))]
+    with pytest.raises(ValueError, match="unknown WebSocket event"):
+        ws.add("opne", 1, print)
+
+
+async def test_wss_and_unix_socket_urls(serve, cert_files, tmp_path):
+    app = make_app(ws_ping_interval=None)
+    _, secure = await serve(
+        app, "https://127.0.0.1:0", certfile=cert_files["certfile"], keyfile=cert_files["keyfile"]
+    )
+    async with rttp.websocket(
+        f"wss://localhost:{secure.port}/ws", verify=cert_files["ca"], ping_interval=None
+    ) as ws:
+        assert ws.is_tls()
+        await ws.text("over tls")
+        assert await ws.receive() == "over tls"
+    await serve(app, f"unix:{tmp_path}/ws.sock")
+    encoded = f"{tmp_path}/ws.sock".replace("/", "%2F")
+    async with rttp.websocket(f"ws+unix://{encoded}/ws", ping_interval=None) as ws:
+        await ws.text("over unix")
+        assert await ws.receive() == "over unix"
