@@ -140,7 +140,8 @@ async def test_fragmented_message_with_interleaved_ping(ws_server):
     texts = [e.data for e in events if isinstance(e, TextMessage)]
     assert texts == ["fragmented"]
     pongs = [e for e in events if type(e).__name__ == "Pong"]
-    assert pongs and pongs[0].payload == b"mid-ping"  # answered between the fragments
+    assert pongs
+    assert pongs[0].payload == b"mid-ping"
     assert (rttp.Opcode.ping, b"mid-ping", None) in app.seen
     assert close_code(events) == 1000
 
@@ -392,26 +393,29 @@ async def test_websockets_library_client_against_our_server(ws_server):
     assert result.stdout.decode().split("\n")[:3] == ["text", "b'\\x00bin'", "300000"]
 
 
+WEBSOCKETS_ECHO_SERVER = (
+    "import asyncio, websockets\n"
+    "async def echo(ws):\n"
+    "    async for m in ws:\n"
+    "        await ws.send(m)\n"
+    "async def main():\n"
+    "    async with websockets.serve(echo, '127.0.0.1', 0) as s:\n"
+    "        print(s.sockets[0].getsockname()[1], flush=True)\n"
+    "        await asyncio.Future()\n"
+    "asyncio.run(main())\n"
+)
+
+
 async def test_our_client_against_the_websockets_library_server():
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import asyncio, websockets\n"
-            "async def echo(ws):\n"
-            "    async for m in ws:\n"
-            "        await ws.send(m)\n"
-            "async def main():\n"
-            "    async with websockets.serve(echo, '127.0.0.1', 0) as s:\n"
-            "        print(s.sockets[0].getsockname()[1], flush=True)\n"
-            "        await asyncio.Future()\n"
-            "asyncio.run(main())\n",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+    server = await trio.lowlevel.open_process(
+        [sys.executable, "-c", WEBSOCKETS_ECHO_SERVER], stdout=subprocess.PIPE
     )
     try:
-        port = int(server.stdout.readline())  # type: ignore[union-attr]
+        line = b""
+        with trio.fail_after(20):
+            while not line.endswith(b"\n"):
+                line += await server.stdout.receive_some(100)
+        port = int(line)
         pongs: list = []
         ws = rttp.websocket(f"ws://127.0.0.1:{port}/", ping_interval=None)
         ws.add("pong", "t", pongs.append)
@@ -429,8 +433,9 @@ async def test_our_client_against_the_websockets_library_server():
         assert ws.closed.code == 1000
     finally:
         server.terminate()
-        server.wait(timeout=10)
-        server.stdout.close()  # type: ignore[union-attr]
+        with trio.fail_after(10):
+            await server.wait()
+        await server.stdout.aclose()
 
 
 async def test_trio_websocket_client_against_our_server(ws_server):
@@ -486,7 +491,7 @@ async def test_slow_reader_is_dropped_instead_of_buffered(serve):
 
 async def test_client_reconnects_with_backoff(serve):
     app = make_app(ws_ping_interval=None)
-    server, url = await serve(app)
+    _server, url = await serve(app)
     opened: list = []
     reopened = trio.Event()
 
