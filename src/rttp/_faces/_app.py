@@ -336,7 +336,12 @@ class App:
                 result = await self._run(route, request, params)
                 if result is not None:
                     return to_response(result)
-        if is_websocket_request(request) and self._socket_route(path) is not None:
+        if (
+            is_websocket_request(request)
+            and self._socket_route(path) is not None
+            and not any(r.method == "GET" and r.match(path) is not None for r in self._routes)
+        ):
+            # no GET route wants to see the handshake first (and call request.upgrade())
             return self._upgrade(request)
         allowed: list[str] = []
         get_route: tuple[_Route, dict[str, Any]] | None = None
