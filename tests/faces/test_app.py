@@ -82,7 +82,7 @@ async def app_url(serve):
 
 
 async def test_routes_parameters_and_results(app_url):
-    app, base = app_url
+    _app, base = app_url
     async with rttp.Client() as client:
         assert (await client.get(base + "/")).text == "index"
         assert (await client.get(base + "/users/42")).value == {"id": 42}
