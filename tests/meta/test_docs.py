@@ -31,3 +31,28 @@ def test_every_codec_is_listed_in_the_docs():
     page = (DOCS / "codecs.rst").read_text()
     for codec in rttp.get_plugins().body_codecs.values():
         assert f"``{codec.media_type}``" in page, codec.media_type
+
+
+async def test_chat_example_app(nursery):
+    import rttp
+
+    namespace = runpy.run_path(str(DOCS / "examples" / "chat.py"))
+    app = namespace["app"]
+    served = await nursery.start(app.serve(0).run)
+    base = str(served.url)
+    async with rttp.Client() as client:
+        assert "new WebSocket" in (await client.get(base + "/")).text
+        assert (await client.get(base + "/users/3")).value == {"id": 3, "from": "127.0.0.1"}
+        note = await client.post(base + "/notes", json={"a": 1})
+        assert (note.status, note.value) == (201, {"saved": {"a": 1}})
+    url = base.replace("http", "ws") + "/chat"
+    async with (
+        rttp.websocket(url, ping_interval=None) as a,
+        rttp.websocket(url, ping_interval=None) as b,
+    ):
+        assert (await a.receive()).startswith("welcome")
+        assert (await b.receive()).startswith("welcome")
+        await a.text("hi")
+        assert (await a.receive()).endswith(": hi")
+        assert (await b.receive()).endswith(": hi")
+    await served.stop()
