@@ -16,6 +16,22 @@ from tests.conftest import hello, raw_request, status_of
 
 GET = b"GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
 
+BACKENDS = sorted(rttp.get_plugins().backends)
+
+
+@pytest.fixture(params=BACKENDS)
+def serve(request, nursery):
+    """Every server test runs on every protocol backend (h11, httptools)."""
+    backend = request.param
+
+    async def start(handler, *binds, **settings):
+        settings.setdefault("http_backend", backend)
+        server = rttp.Server(handler, *(binds or ("http://127.0.0.1:0",)), **settings)
+        addresses = await nursery.start(server.serve)
+        return server, addresses[0]
+
+    return start
+
 
 async def still_serves(url: rttp.URL) -> None:
     reply = await raw_request(url, GET)

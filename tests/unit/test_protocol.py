@@ -228,9 +228,12 @@ def test_client_side_malformed_response_is_502(backend):
     assert info.value.status == 502
 
 
-def test_sending_side_refuses_injection(backend):
-    proto = backend.server(ProtocolLimits())
-    proto.receive_data(OK)
-    proto.next_event()
+def test_the_core_refuses_injection_before_any_backend_writes():
+    """Backends receive validated fields; the one check every backend relies on."""
+    from rttp._proto._validate import check_headers, check_reason
+
+    for bad in ([(b"X-A", b"a\r\nInjected: yes")], [(b"X A", b"v")], [(b"X-A", b"a\x00b")]):
+        with pytest.raises(LocalProtocolError):
+            check_headers(bad)
     with pytest.raises(LocalProtocolError):
-        proto.send_response(200, b"OK", [(b"X-A", b"a\r\nInjected: yes")], b"")
+        check_reason(b"OK\r\nSet-Cookie: x=1")

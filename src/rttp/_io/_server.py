@@ -864,8 +864,15 @@ def _client_error_status(exc: BaseException) -> int | None:
 
 
 def _error_response(status: int, message: str) -> Response:
-    body = f"{status} {reason_phrase(status)}: {message}\n" if message else ""
-    return Response(status, [(b"Content-Type", b"text/plain; charset=utf-8")], body.encode())
+    body = (f"{status} {reason_phrase(status)}: {message}\n" if message else "").encode()
+    return Response(
+        status,
+        [
+            (b"Content-Type", b"text/plain; charset=utf-8"),
+            (b"Content-Length", str(len(body)).encode()),
+        ],
+        body,
+    )
 
 
 def _final_headers(

@@ -154,6 +154,9 @@ class ServerProtocol(abc.ABC):
     ) -> bytes:
         """Bytes of the response head; with ``body`` also the body and the end of message.
 
+        The core has validated ``reason`` and ``headers`` (no CR, LF, NUL or other control
+        bytes, token names) before calling: a backend need not check them again.
+
         The backend frames the body from the headers: Content-Length if present, chunked
         for HTTP/1.1 otherwise. For a HEAD request, or a 204/304, no body bytes are emitted.
         """

@@ -1,0 +1,408 @@
+"""An accelerated HTTP/1.1 backend on httptools (llhttp, the parser behind uvicorn and Node).
+
+llhttp parses; this module turns its callbacks into the backend events, adds what a
+hardened server needs on top (Host rules, Expect, version, transfer-codings other than
+chunked, the size limits, which llhttp does not have), and writes responses itself (the
+core validated every field before they reach it). The h11 backend stays the reference:
+the same hostile-input suite runs against both.
+
+Size limits: the request line is measured as llhttp reports it (414); header fields are
+counted and sized as they complete (431); and while a head is incomplete, the bytes fed
+to it are counted from the read after the one it began in, so a slow or endless header
+is refused once it passes ``max_header_size`` (memory stays bounded by that plus one read).
+
+The client side uses the h11 backend for now.
+"""
+
+from __future__ import annotations
+
+import collections
+from typing import Any
+
+from rttp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError, TooLarge
+from rttp.plugin import (
+    CLOSED,
+    NEED_DATA,
+    PAUSED,
+    ClientProtocol,
+    EndOfMessage,
+    ProtocolBackend,
+    ProtocolLimits,
+    RawHeaders,
+    RequestHead,
+    ServerProtocol,
+    hookimpl,
+)
+
+try:
+    import httptools
+except ImportError:  # pragma: no cover - not on CPython, or not installed
+    httptools = None
+
+from .h11_backend import H11Client
+
+__all__ = ["HttptoolsBackend", "HttptoolsServer"]
+
+_NO_BODY = frozenset({204, 304})
+_ERROR: Any = object()
+
+
+def _translate(exc: Exception) -> ProtocolError:
+    """llhttp's errors as RemoteProtocolErrors with the status to answer."""
+    message = str(exc)
+    low = message.lower()
+    if "transfer-encoding" in low and "content-length" in low:
+        return RemoteProtocolError(
+            "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"
+        )
+    if "transfer-encoding" in low:
+        return RemoteProtocolError(f"invalid Transfer-Encoding: {message}", 501)
+    if "whitespace after header value" in low:
+        return RemoteProtocolError(
+            f"obsolete line folding (obs-fold) or stray whitespace in a header: {message}"
+        )
+    if httptools is not None and isinstance(exc, httptools.HttpParserInvalidMethodError):
+        return RemoteProtocolError(f"illegal request line: invalid method ({message})")
+    if "url" in low:
+        return RemoteProtocolError(f"illegal request line: invalid request target ({message})")
+    if "version" in low or "spaces" in low:
+        return RemoteProtocolError(f"illegal request line: {message}")
+    return RemoteProtocolError(f"malformed request: {message}")
+
+
+class HttptoolsServer(ServerProtocol):
+    """Server side of one connection on llhttp."""
+
+    def __init__(self, limits: ProtocolLimits) -> None:
+        self._limits = limits
+        self._parser = httptools.HttpRequestParser(self)
+        self._events: collections.deque[Any] = collections.deque()
+        self._url = b""
+        self._headers: RawHeaders = []
+        self._header_bytes = 0
+        self._in_head = False
+        self._head_began_in_feed = False
+        self._head_fed = 0
+        self._headers_done = False
+        self._trailers: RawHeaders = []
+        self._upgraded = b""
+        self._stopped = False  # after an upgrade or an error: nothing more is parsed
+        self._error: ProtocolError | None = None
+        # the exchange in progress
+        self._request_done = False
+        self._waiting = False  # a request was handed out and its cycle is not restarted
+        self._head_method = b""
+        self._version = b"1.1"
+        self._keep_alive = True
+        self._close = False
+        self._chunked = False
+        self._remaining: int | None = None
+        self._response_done = False
+        self._eof = False
+        # framing bytes (chunk sizes, extensions, trailers): each read's bytes that the
+        # request line, header fields and body data do not account for
+        self._explained = 0
+        self._overhead = 0
+        self._chunks = 0
+        self._in_body = False
+
+    # -- llhttp callbacks -----------------------------------------------------------------
+    def on_message_begin(self) -> None:
+        self._in_head = True
+        self._head_began_in_feed = True
+        self._head_fed = 0
+        self._url = b""
+        self._headers = []
+        self._header_bytes = 0
+        self._headers_done = False
+        self._trailers = []
+
+    def on_url(self, url: bytes) -> None:
+        self._explained += len(url)
+        self._url += url
+        if len(self._url) > self._limits.max_request_line:
+            limit = self._limits.max_request_line
+            raise TooLarge(
+                f"request line longer than max_request_line={limit} bytes",
+                414,
+                limit="max_request_line",
+                value=limit,
+            )
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._explained += len(name) + len(value) + 4
+        if self._headers_done:
+            self._trailers.append((name, value))
+            size = sum(len(n) + len(v) + 4 for n, v in self._trailers)
+            if (
+                len(self._trailers) > self._limits.max_header_count
+                or size > self._limits.max_header_size
+            ):
+                raise self._too_large(
+                    f"trailer section of {len(self._trailers)} fields / {size} bytes"
+                )
+            return
+        self._headers.append((name, value))
+        self._header_bytes += len(name) + len(value) + 4
+        if len(self._headers) > self._limits.max_header_count:
+            limit = self._limits.max_header_count
+            raise TooLarge(
+                f"request has more than max_header_count={limit} header fields",
+                431,
+                limit="max_header_count",
+                value=limit,
+            )
+        if self._header_bytes > self._limits.max_header_size:
+            raise self._too_large("request header section")
+
+    def _too_large(self, what: str) -> TooLarge:
+        limit = self._limits.max_header_size
+        return TooLarge(
+            f"{what} larger than max_header_size={limit} bytes",
+            431,
+            limit="max_header_size",
+            value=limit,
+        )
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._headers_done = True
+        self._in_body = True
+        self._overhead = self._chunks = 0
+        self._explained += len(self._parser.get_method()) + 14  # spaces, version, CRLFs
+        parser = self._parser
+        version = parser.get_http_version().encode("ascii")
+        if version not in (b"1.1", b"1.0"):
+            raise RemoteProtocolError(f"unsupported HTTP version {version.decode('ascii')!r}", 505)
+        hosts = 0
+        expect: bytes | None = None
+        upgrade: bytes | None = None
+        for name, value in self._headers:
+            low = name.lower()
+            if low == b"host":
+                hosts += 1
+            elif low == b"expect":
+                expect = value.lower()
+            elif low == b"upgrade":
+                upgrade = value
+            elif low == b"transfer-encoding" and value.strip().lower() != b"chunked":
+                raise RemoteProtocolError(
+                    f"only Transfer-Encoding: chunked is supported, got {value.decode('latin-1')!r}",
+                    501,
+                )
+        if version == b"1.1" and hosts == 0:
+            raise RemoteProtocolError("missing mandatory Host header")
+        if hosts > 1:
+            raise RemoteProtocolError("found multiple Host headers")
+        if expect is not None and expect != b"100-continue":
+            raise RemoteProtocolError(f"unsupported Expect value {expect.decode('latin-1')!r}", 417)
+        keep_alive = bool(parser.should_keep_alive())
+        self._events.append(
+            RequestHead(
+                parser.get_method(),
+                self._url,
+                self._headers,
+                version,
+                keep_alive=keep_alive,
+                expect_continue=expect is not None,
+                upgrade=upgrade if parser.should_upgrade() else None,
+            )
+        )
+
+    def on_body(self, body: bytes) -> None:
+        self._explained += len(body)
+        self._events.append(bytes(body))
+
+    def on_chunk_header(self) -> None:
+        self._chunks += 1
+
+    def on_message_complete(self) -> None:
+        self._in_body = False
+        self._events.append(EndOfMessage(self._trailers))
+
+    # -- receiving ------------------------------------------------------------------------
+    def receive_data(self, data: bytes | bytearray) -> None:
+        if not data:
+            self._eof = True
+            return
+        if self._stopped:
+            return
+        if self._in_head and not self._head_began_in_feed:
+            self._head_fed += len(data)
+            if self._head_fed > self._limits.max_header_size + self._limits.max_request_line:
+                self._queue_error(self._too_large("request header section"))
+                return
+        self._head_began_in_feed = False
+        self._explained = 0
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            offset = upgrade.args[0] if upgrade.args else len(data)
+            self._upgraded = bytes(data[offset:])
+            self._stopped = True
+            if not any(isinstance(e, EndOfMessage) for e in self._events):
+                self._events.append(EndOfMessage())
+        except ProtocolError as exc:
+            self._queue_error(exc)
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            self._queue_error(cause if isinstance(cause, ProtocolError) else _translate(exc))
+            return
+        if self._in_body:
+            self._overhead += max(len(data) - self._explained, 0)
+        if self._in_body and self._overhead > self._limits.max_header_size + 16 * self._chunks:
+            # llhttp skips chunk extensions without bounds: an endless one would never end
+            self._queue_error(
+                RemoteProtocolError(
+                    "chunk header or trailer section longer than "
+                    f"max_header_size={self._limits.max_header_size} bytes"
+                )
+            )
+
+    def _queue_error(self, exc: ProtocolError) -> None:
+        self._stopped = True
+        self._events.append((_ERROR, exc))
+
+    def next_event(self) -> Any:
+        if self._waiting and self._request_done:
+            return PAUSED
+        if not self._events:
+            if self._eof:
+                if self._in_head or (self._waiting and not self._request_done):
+                    raise RemoteProtocolError(
+                        "peer closed the connection in the middle of a request"
+                    )
+                return CLOSED
+            return NEED_DATA
+        event = self._events.popleft()
+        kind = type(event)
+        if kind is RequestHead:
+            self._start_exchange(event)
+        elif kind is EndOfMessage:
+            self._request_done = True
+        elif kind is tuple:
+            raise event[1]
+        return event
+
+    def _start_exchange(self, head: RequestHead) -> None:
+        self._waiting = True
+        self._request_done = False
+        self._response_done = False
+        self._head_method = head.method
+        self._version = head.http_version
+        self._keep_alive = head.keep_alive
+        self._close = False
+        self._chunked = False
+        self._remaining = None
+
+    # -- sending --------------------------------------------------------------------------
+    def send_informational(self, status: int, reason: bytes, headers: RawHeaders) -> bytes:
+        return b"HTTP/1.1 %d %s\r\n%s\r\n" % (
+            status,
+            reason,
+            b"".join(n + b": " + v + b"\r\n" for n, v in headers),
+        )
+
+    def send_response(
+        self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
+    ) -> bytes:
+        no_body = status in _NO_BODY or status < 200 or self._head_method == b"HEAD"
+        length: int | None = None
+        has_te = connection_close = False
+        for name, value in headers:
+            low = name.lower()
+            if low == b"content-length":
+                length = int(value)
+            elif low == b"transfer-encoding":
+                has_te = True
+            elif low == b"connection" and b"close" in value.lower():
+                connection_close = True
+        extra = b""
+        if no_body:
+            self._remaining = 0
+        elif length is not None:
+            self._remaining = length
+        elif self._version == b"1.1" and not has_te:
+            self._chunked = True
+            extra += b"Transfer-Encoding: chunked\r\n"
+        else:
+            self._close = True  # an HTTP/1.0 body without a length ends with the connection
+        if (self._close or not self._keep_alive) and not connection_close:
+            extra += b"Connection: close\r\n"
+        if connection_close:
+            self._close = True
+        head = b"HTTP/1.1 %d %s\r\n%s%s\r\n" % (
+            status,
+            reason,
+            b"".join(n + b": " + v + b"\r\n" for n, v in headers),
+            extra,
+        )
+        if body is None:
+            return head
+        if no_body:
+            self._response_done = True
+            return head
+        return head + self.send_data(body) + self.send_end()
+
+    def send_data(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        if self._chunked:
+            return b"%x\r\n%s\r\n" % (len(data), data)
+        if self._remaining is not None:
+            if len(data) > self._remaining:
+                self._close = True
+                raise LocalProtocolError(
+                    f"response body is longer than its Content-Length ({len(data)} bytes over {self._remaining} left)"
+                )
+            self._remaining -= len(data)
+        return data
+
+    def send_end(self) -> bytes:
+        self._response_done = True
+        if self._chunked:
+            return b"0\r\n\r\n"
+        if self._remaining:
+            self._close = True
+            raise LocalProtocolError(
+                f"response body ended {self._remaining} bytes short of its Content-Length"
+            )
+        return b""
+
+    def start_next_cycle(self) -> bool:
+        if not (self._request_done and self._response_done) or self._close or not self._keep_alive:
+            return False
+        if self._stopped and not self._events:
+            return False
+        self._waiting = False
+        return True
+
+    @property
+    def keep_alive(self) -> bool:
+        return self._keep_alive and not self._close
+
+    def close_after_response(self) -> None:
+        self._close = True
+
+    def upgrade_trailing_data(self) -> bytes:
+        return self._upgraded
+
+
+class HttptoolsBackend(ProtocolBackend):
+    """llhttp through httptools: the fast path on CPython."""
+
+    name = "httptools"
+    priority = 10
+
+    def server(self, limits: ProtocolLimits) -> ServerProtocol:
+        return HttptoolsServer(limits)
+
+    def client(self, limits: ProtocolLimits) -> ClientProtocol:
+        return H11Client(limits)
+
+
+@hookimpl
+def rttp_register_protocol_backends(register: Any) -> None:
+    """Register the httptools backend when httptools is importable."""
+    if httptools is not None:
+        register(HttptoolsBackend())
