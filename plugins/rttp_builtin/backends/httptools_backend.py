@@ -37,7 +37,7 @@ from rttp.plugin import (
 try:
     import httptools
 except ImportError:  # pragma: no cover - not on CPython, or not installed
-    httptools = None
+    httptools = None  # type: ignore[assignment]
 
 from .h11_backend import H11Client
 
