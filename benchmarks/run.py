@@ -1,0 +1,190 @@
+"""Side-by-side server benchmark: rttp and its peers under the same load in one run.
+
+    python benchmarks/run.py                 # every server, 1 and 50 connections, 5 s each
+    python benchmarks/run.py --seconds 10 --only "rttp (httptools)" aiohttp
+    nox -s bench                             # installs the peers in its own virtualenv first
+
+Each server runs in its own process pinned to CPU 0 and the load generator to CPU 1
+(``taskset``, when there are two cores). The load comes from ``wrk`` when it is on the
+PATH (``apt-get install wrk``) and from the bundled Trio generator otherwise. Memory: a
+fresh server, one warm-up request, then 1,000 idle keep-alive connections; the growth of
+its resident set per connection is reported. Only loopback is used; every run is bounded.
+
+Prints one table with requests/s, p50, p99 and the ratio of rttp (httptools) to each
+server; writes the same as JSON to ``benchmarks/results/latest.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+OURS = "rttp (httptools)"
+sys.path.insert(0, str(HERE))
+from servers import SERVERS  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def pinned(cpu: int, command: list[str]) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+        return ["taskset", "-c", str(cpu), *command]
+    return command
+
+
+def start_server(name: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    process = subprocess.Popen(
+        pinned(0, [sys.executable, str(HERE / "servers.py"), name, str(port)]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if sock.recv(100).startswith(b"HTTP/1.1 200"):
+                    return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{name} did not start on port {port}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def load(port: int, connections: int, seconds: float) -> dict[str, float]:
+    if shutil.which("wrk"):
+        out = subprocess.run(
+            pinned(1, ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", f"http://127.0.0.1:{port}/"]),
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        return {
+            "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+            "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+            "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+            "tool": "wrk",
+        }
+    out = subprocess.run(
+        pinned(1, [sys.executable, str(HERE / "loadgen.py"), str(port), str(connections), str(seconds)]),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return {**json.loads(out), "tool": "trio loadgen"}
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def idle_memory(name: str, count: int = 1000) -> float:
+    """KiB of server RSS per idle keep-alive connection."""
+    process, port = start_server(name)
+    sockets: list[socket.socket] = []
+    try:
+        time.sleep(0.5)
+        before = rss_kib(process.pid)
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            sock.recv(4096)
+            sockets.append(sock)
+        time.sleep(1.0)
+        after = rss_kib(process.pid)
+        return (after - before) / count
+    finally:
+        for sock in sockets:
+            sock.close()
+        stop(process)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 50])
+    parser.add_argument("--only", nargs="+", help="server names to run (default: all)")
+    parser.add_argument("--no-memory", action="store_true")
+    args = parser.parse_args()
+    names = args.only or list(SERVERS)
+    if OURS not in names:
+        names.insert(0, OURS)
+    results: dict[str, dict] = {}
+    for name in names:
+        try:
+            entry: dict = {}
+            for connections in args.connections:
+                process, port = start_server(name)
+                try:
+                    entry[f"c{connections}"] = load(port, connections, args.seconds)
+                finally:
+                    stop(process)
+            if not args.no_memory:
+                entry["idle_kib_per_connection"] = idle_memory(name)
+            results[name] = entry
+        except (ImportError, RuntimeError, subprocess.CalledProcessError) as exc:
+            results[name] = {"error": str(exc)}
+        print(f"measured {name}", file=sys.stderr, flush=True)
+    print_table(results, args.connections)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps({"seconds": args.seconds, "results": results}, indent=2))
+
+
+def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
+    ours = results.get(OURS, {})
+    header = f"{'server':22}"
+    for c in connection_counts:
+        header += f" | {'c=' + str(c) + ' req/s':>12} {'p50':>7} {'p99':>7} {'ours/it':>7}"
+    header += f" | {'KiB/idle conn':>13}"
+    print(header)
+    print("-" * len(header))
+    for name, entry in results.items():
+        if "error" in entry:
+            print(f"{name:22} | error: {entry['error']}")
+            continue
+        row = f"{name:22}"
+        for c in connection_counts:
+            run = entry[f"c{c}"]
+            ratio = ours[f"c{c}"]["requests_per_second"] / run["requests_per_second"] if f"c{c}" in ours else float("nan")
+            row += f" | {run['requests_per_second']:12.0f} {run['p50_ms']:6.2f}m {run['p99_ms']:6.2f}m {ratio:6.2f}x"
+        memory = entry.get("idle_kib_per_connection")
+        row += f" | {memory:13.1f}" if memory is not None else " |"
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The contenders, each serving the same 13-byte answer on 127.0.0.1:PORT.
+
+``python benchmarks/servers.py NAME PORT``; NAME is one of :data:`SERVERS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+BODY = b"Hello, world!"
+
+
+def rttp_server(port: int, backend: str) -> None:
+    import trio
+
+    import rttp
+
+    async def app(request: rttp.Request) -> rttp.Response:
+        return rttp.Response(200, [(b"Content-Type", b"text/plain")], BODY)
+
+    async def main() -> None:
+        server = rttp.Server(app, f"http://127.0.0.1:{port}", http_backend=backend, access_log=False)
+        await server.serve()
+
+    trio.run(main)
+
+
+def bare_trio_h11(port: int) -> None:
+    """trio + h11 with no features: the loop the issue measures against."""
+    import h11
+    import trio
+
+    async def handle(stream: trio.SocketStream) -> None:
+        conn = h11.Connection(h11.SERVER)
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                data = await stream.receive_some(65536)
+                if not data:
+                    return
+                conn.receive_data(data)
+            elif isinstance(event, h11.EndOfMessage):
+                out = conn.send(h11.Response(status_code=200, headers=[("Content-Type", "text/plain"), ("Content-Length", "13")]))
+                out += conn.send(h11.Data(data=BODY)) + conn.send(h11.EndOfMessage())
+                await stream.send_all(out)
+                if conn.our_state is h11.MUST_CLOSE:
+                    return
+                conn.start_next_cycle()
+            elif not isinstance(event, (h11.Request, h11.Data)):
+                return
+
+    trio.run(functools.partial(trio.serve_tcp, handle, port, host="127.0.0.1"))
+
+
+def bare_trio_stream(port: int) -> None:
+    """trio with no HTTP parsing at all: one canned answer per request head seen."""
+    import trio
+
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n" + BODY
+
+    async def handle(stream: trio.SocketStream) -> None:
+        pending = b""
+        while True:
+            data = await stream.receive_some(65536)
+            if not data:
+                return
+            pending += data
+            count = pending.count(b"\r\n\r\n")
+            if count:
+                pending = pending[pending.rfind(b"\r\n\r\n") + 4 :]
+                await stream.send_all(answer * count)
+
+    trio.run(functools.partial(trio.serve_tcp, handle, port, host="127.0.0.1"))
+
+
+async def asgi_app(scope, receive, send):  # type: ignore[no-untyped-def]
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+def hypercorn_trio(port: int) -> None:
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.trio import serve
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    trio.run(serve, asgi_app, config)
+
+
+def uvicorn_server(port: int, http: str) -> None:
+    import uvicorn
+
+    uvicorn.run(asgi_app, host="127.0.0.1", port=port, http=http, log_level="error", access_log=False, loop="asyncio")
+
+
+def aiohttp_server(port: int) -> None:
+    from aiohttp import web
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=BODY, content_type="text/plain")
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+SERVERS = {
+    "rttp (httptools)": lambda port: rttp_server(port, "httptools"),
+    "rttp (h11)": lambda port: rttp_server(port, "h11"),
+    "bare trio+h11": bare_trio_h11,
+    "bare trio stream": bare_trio_stream,
+    "hypercorn (trio)": hypercorn_trio,
+    "uvicorn (h11)": lambda port: uvicorn_server(port, "h11"),
+    "uvicorn (httptools)": lambda port: uvicorn_server(port, "httptools"),
+    "aiohttp": aiohttp_server,
+}
+
+if __name__ == "__main__":
+    SERVERS[sys.argv[1]](int(sys.argv[2]))
