@@ -203,7 +203,11 @@ class Server:
             )
             if t is not None
         ]
-        self._tick = max(0.01, min([1.0, *(t / 4 for t in timeouts)]))
+        # the sweeper's period: timeouts are enforced to within a tenth of the smallest one
+        self._tick = max(0.01, min([1.0, *(t / 10 for t in timeouts)]))
+        # a coarse clock the sweeper advances each tick: deadlines read it instead of
+        # asking trio for the time several times per request
+        self._clock = 0.0
         if config.compress_encodings is None:
             self._encodings = list(self.plugins.encodings)
         else:
@@ -233,6 +237,7 @@ class Server:
                 listeners = await transport.listen(target, self._listen_options(target))
                 opened.append((transport, target, listeners))
                 self.addresses.extend(transport.bound_address(lst, target) for lst in listeners)
+            self._clock = trio.current_time()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._sweeper)
                 with self._accepting:
@@ -274,7 +279,7 @@ class Server:
         connections = self._connections
         while True:
             await trio.sleep(self._tick)
-            now = trio.current_time()
+            self._clock = now = trio.current_time()
             for conn in connections:
                 if conn.deadline <= now and not conn.timed_out:
                     conn.timed_out = True
@@ -344,21 +349,20 @@ class Server:
         """Serve requests until the connection closes; True if it was upgraded away."""
         config = self.config
         proto = conn.proto
-        now = trio.current_time
         keep_alive_timeout = config.keep_alive_timeout or math.inf
         header_timeout = config.header_timeout or math.inf
-        conn.deadline = now() + header_timeout
+        conn.deadline = self._clock + header_timeout
         first = True
         while True:
             try:
                 event = proto.next_event()
                 while event is NEED_DATA:
                     if conn.phase == _IDLE and not first:
-                        conn.deadline = now() + keep_alive_timeout
+                        conn.deadline = self._clock + keep_alive_timeout
                     await self._receive(conn)
                     if conn.phase == _IDLE:
                         conn.phase = _HEAD
-                        conn.deadline = now() + header_timeout
+                        conn.deadline = self._clock + header_timeout
                     event = proto.next_event()
             except ProtocolError as exc:
                 await self._answer_error(conn, exc)
@@ -368,19 +372,25 @@ class Server:
             if type(event) is not RequestHead:
                 return False
             first = False
-            outcome = await self._exchange_closing(conn, event)
+            try:
+                outcome = await self._exchange(conn, event)
+            finally:
+                if conn.body_iters:  # a request body the handler abandoned
+                    for iterator in conn.body_iters:
+                        await aclose_iterable(iterator)
+                    conn.body_iters.clear()
             if outcome is not True:
                 return outcome is None
             if conn.closing or not proto.start_next_cycle():
                 return False
             conn.phase = _IDLE
-            conn.deadline = now() + keep_alive_timeout
+            conn.deadline = self._clock + keep_alive_timeout
 
     async def _exchange(self, conn: _Connection, head: RequestHead) -> bool | None:
         """One request/response. True: go on; False: close; None: upgraded."""
         config = self.config
         proto = conn.proto
-        started = trio.current_time()
+        started = trio.current_time() if self._logging() else 0.0
         request, early = self._make_request(conn, head)
         if early is not None:
             proto.close_after_response()
@@ -389,7 +399,7 @@ class Server:
             return False
         conn.expect_continue = head.expect_continue
         conn.phase = _HANDLER
-        conn.deadline = started + config.handler_timeout if config.handler_timeout else math.inf
+        conn.deadline = self._clock + config.handler_timeout if config.handler_timeout else math.inf
         body_error: list[ProtocolError] = []
         if request._content is None:
             body_iter = self._request_body(conn, request, body_error)
@@ -445,16 +455,6 @@ class Server:
         if request._stream is not None and not _body_done(request):
             return await self._drain_body(conn, request, body_error)
         return True
-
-    async def _exchange_closing(self, conn: _Connection, head: RequestHead) -> bool | None:
-        """:meth:`_exchange`, closing a request body the handler abandoned, whatever happens."""
-        body: list[Any] = []
-        conn.body_iters = body
-        try:
-            return await self._exchange(conn, head)
-        finally:
-            for iterator in body:
-                await aclose_iterable(iterator)
 
     def _make_request(
         self, conn: _Connection, head: RequestHead
@@ -537,7 +537,6 @@ class Server:
         proto = conn.proto
         limit = config.max_body_size
         body_timeout = config.body_timeout or math.inf
-        now = trio.current_time
         decoder: BoundedDecoder | None = None
         codings = request.extensions.get("content_codings")
         if codings:
@@ -569,7 +568,7 @@ class Server:
                             yield piece
                 elif event is NEED_DATA:
                     conn.phase = _BODY
-                    conn.deadline = now() + body_timeout
+                    conn.deadline = self._clock + body_timeout
                     await self._receive(conn)
                     conn.phase, conn.deadline = saved_phase, saved_deadline
                 elif type(event) is EndOfMessage:
@@ -682,7 +681,8 @@ class Server:
                     body = encoder.compress(body) + encoder.flush()
                     encoder = None
         if body is not None and not bodiless_status:
-            headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+            if response.headers.get_raw(b"content-length"):
+                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
             headers.append((b"Content-Length", str(len(body)).encode("ascii")))
         check_headers(headers)
         return _Prepared(status, reason, headers, body, encoder, head_only or bodiless_status)
@@ -700,7 +700,7 @@ class Server:
         stream = conn.stream
         write_timeout = self.config.write_timeout or math.inf
         conn.phase = _WRITE
-        conn.deadline = trio.current_time() + write_timeout
+        conn.deadline = self._clock + write_timeout
         status, reason, headers, body = (
             prepared.status,
             prepared.reason,
@@ -730,7 +730,7 @@ class Server:
                     pending + proto.send_data(chunk) if pending else proto.send_data(chunk)
                 )
                 pending = b""
-                conn.deadline = trio.current_time() + write_timeout
+                conn.deadline = self._clock + write_timeout
                 sent += len(chunk)
             if encoder is not None:
                 tail = encoder.flush()
@@ -834,8 +834,11 @@ class Server:
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 await conn.stream.send_all(data)
 
+    def _logging(self) -> bool:
+        return self.config.access_log and access_log.isEnabledFor(logging.INFO)
+
     def _log(self, request: Request, status: int, sent: int, started: float) -> None:
-        if self.config.access_log and access_log.isEnabledFor(logging.INFO):
+        if self._logging():
             elapsed = (trio.current_time() - started) * 1000 if started else 0.0
             access_log.info(
                 '%s - "%s %s HTTP/%s" %d %d %.1fms',

@@ -115,6 +115,15 @@ class Headers(MutableMapping[str, str]):
             return values[0].decode("latin-1")
         return b", ".join(values).decode("latin-1")
 
+    def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
+        """All values of ``name`` joined by ``", "``, or ``default`` (a fast path: no exception)."""
+        values = self.get_raw(name)
+        if not values:
+            return default
+        if len(values) == 1:
+            return values[0].decode("latin-1")
+        return b", ".join(values).decode("latin-1")
+
     def __setitem__(self, name: str, value: str) -> None:
         key = _key(name)
         raw_value = encode_header_text(value)
