@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, typecheck, docs."""
+"""nox sessions: tests, lint, typecheck, docs, bench."""
 
 import nox
 
@@ -33,3 +33,10 @@ def docs(session):
     """Sphinx, warnings as errors."""
     session.install("-e", ".[docs]")
     session.run("python", "-m", "sphinx", "-W", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def bench(session):
+    """Benchmarks side by side with the peers (needs wrk for the best numbers: apt-get install wrk)."""
+    session.install("-e", ".[bench]")
+    session.run("python", "benchmarks/run.py", *session.posargs)

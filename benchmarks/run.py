@@ -83,7 +83,17 @@ def _ms(text: str) -> float:
 def load(port: int, connections: int, seconds: float) -> dict[str, float]:
     if shutil.which("wrk"):
         out = subprocess.run(
-            pinned(1, ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", f"http://127.0.0.1:{port}/"]),
+            pinned(
+                1,
+                [
+                    "wrk",
+                    "-t1",
+                    f"-c{connections}",
+                    f"-d{max(1, round(seconds))}s",
+                    "--latency",
+                    f"http://127.0.0.1:{port}/",
+                ],
+            ),
             capture_output=True,
             text=True,
             check=True,
@@ -95,7 +105,9 @@ def load(port: int, connections: int, seconds: float) -> dict[str, float]:
             "tool": "wrk",
         }
     out = subprocess.run(
-        pinned(1, [sys.executable, str(HERE / "loadgen.py"), str(port), str(connections), str(seconds)]),
+        pinned(
+            1, [sys.executable, str(HERE / "loadgen.py"), str(port), str(connections), str(seconds)]
+        ),
         capture_output=True,
         text=True,
         check=True,
@@ -133,7 +145,9 @@ def idle_memory(name: str, count: int = 1000) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--only", nargs="+", help="server names to run (default: all)")
@@ -161,7 +175,9 @@ def main() -> None:
     print_table(results, args.connections)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(json.dumps({"seconds": args.seconds, "results": results}, indent=2))
+    (out / "latest.json").write_text(
+        json.dumps({"seconds": args.seconds, "results": results}, indent=2)
+    )
 
 
 def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
@@ -179,7 +195,11 @@ def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
         row = f"{name:22}"
         for c in connection_counts:
             run = entry[f"c{c}"]
-            ratio = ours[f"c{c}"]["requests_per_second"] / run["requests_per_second"] if f"c{c}" in ours else float("nan")
+            ratio = (
+                ours[f"c{c}"]["requests_per_second"] / run["requests_per_second"]
+                if f"c{c}" in ours
+                else float("nan")
+            )
             row += f" | {run['requests_per_second']:12.0f} {run['p50_ms']:6.2f}m {run['p99_ms']:6.2f}m {ratio:6.2f}x"
         memory = entry.get("idle_kib_per_connection")
         row += f" | {memory:13.1f}" if memory is not None else " |"

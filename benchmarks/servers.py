@@ -20,7 +20,9 @@ def rttp_server(port: int, backend: str) -> None:
         return rttp.Response(200, [(b"Content-Type", b"text/plain")], BODY)
 
     async def main() -> None:
-        server = rttp.Server(app, f"http://127.0.0.1:{port}", http_backend=backend, access_log=False)
+        server = rttp.Server(
+            app, f"http://127.0.0.1:{port}", http_backend=backend, access_log=False
+        )
         await server.serve()
 
     trio.run(main)
@@ -41,7 +43,12 @@ def bare_trio_h11(port: int) -> None:
                     return
                 conn.receive_data(data)
             elif isinstance(event, h11.EndOfMessage):
-                out = conn.send(h11.Response(status_code=200, headers=[("Content-Type", "text/plain"), ("Content-Length", "13")]))
+                out = conn.send(
+                    h11.Response(
+                        status_code=200,
+                        headers=[("Content-Type", "text/plain"), ("Content-Length", "13")],
+                    )
+                )
                 out += conn.send(h11.Data(data=BODY)) + conn.send(h11.EndOfMessage())
                 await stream.send_all(out)
                 if conn.our_state is h11.MUST_CLOSE:
@@ -85,7 +92,13 @@ async def asgi_app(scope, receive, send):  # type: ignore[no-untyped-def]
                 return
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain")],
+        }
+    )
     await send({"type": "http.response.body", "body": BODY})
 
 
@@ -104,7 +117,15 @@ def hypercorn_trio(port: int) -> None:
 def uvicorn_server(port: int, http: str) -> None:
     import uvicorn
 
-    uvicorn.run(asgi_app, host="127.0.0.1", port=port, http=http, log_level="error", access_log=False, loop="asyncio")
+    uvicorn.run(
+        asgi_app,
+        host="127.0.0.1",
+        port=port,
+        http=http,
+        log_level="error",
+        access_log=False,
+        loop="asyncio",
+    )
 
 
 def aiohttp_server(port: int) -> None:
