@@ -144,6 +144,91 @@ def idle_memory(name: str, count: int = 1000) -> float:
         stop(process)
 
 
+CLIENTS = ["rttp", "httpx", "aiohttp", "bare"]
+WS_IMPLS = ["rttp", "trio-websocket", "websockets"]
+
+
+def client_suite(seconds: float) -> dict[str, dict]:
+    """Each client sequentially and with 50 tasks against the bare trio stream server."""
+    process, port = start_server("bare trio stream")
+    results: dict[str, dict] = {}
+    try:
+        for impl in CLIENTS:
+            entry = {}
+            for tasks in (1, 50):
+                command = [
+                    sys.executable,
+                    str(HERE / "clients.py"),
+                    impl,
+                    str(port),
+                    str(tasks),
+                    str(seconds),
+                ]
+                out = subprocess.run(
+                    pinned(1, command), capture_output=True, text=True, check=True
+                ).stdout
+                entry[f"tasks{tasks}"] = json.loads(out)["requests_per_second"]
+            results[impl] = entry
+            print(f"measured client {impl}", file=sys.stderr, flush=True)
+    finally:
+        stop(process)
+    return results
+
+
+def ws_suite(seconds: float) -> dict[str, dict]:
+    """Echo round trips on one connection, 32-byte and 1 MiB messages, each library's own pair."""
+    results: dict[str, dict] = {}
+    for impl in WS_IMPLS:
+        port = free_port()
+        command = [sys.executable, str(HERE / "ws.py"), "serve", impl, str(port)]
+        server = subprocess.Popen(
+            pinned(0, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            entry = {}
+            for size in (32, 1 << 20):
+                client = [
+                    sys.executable,
+                    str(HERE / "ws.py"),
+                    "client",
+                    impl,
+                    str(port),
+                    str(size),
+                    str(seconds),
+                ]
+                out = subprocess.run(
+                    pinned(1, client), capture_output=True, text=True, check=True
+                ).stdout
+                entry[f"size{size}"] = json.loads(out)
+            results[impl] = entry
+            print(f"measured websocket {impl}", file=sys.stderr, flush=True)
+        finally:
+            stop(server)
+    return results
+
+
+def print_ratios(title: str, results: dict[str, dict], ours: str, columns: list[str]) -> None:
+    """A table of values with the ratio of ``ours`` to each row."""
+    print()
+    print(title)
+    header = f"{'':22}" + "".join(f" | {c:>12} {'ours/it':>7}" for c in columns)
+    print(header)
+    print("-" * len(header))
+    for name, entry in results.items():
+        row = f"{name:22}"
+        for c in columns:
+            ratio = results[ours][c] / entry[c] if entry[c] else float("nan")
+            row += f" | {entry[c]:12.1f} {ratio:6.2f}x"
+        print(row)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -152,7 +237,43 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="+", default=[1, 50])
     parser.add_argument("--only", nargs="+", help="server names to run (default: all)")
     parser.add_argument("--no-memory", action="store_true")
+    parser.add_argument(
+        "--suites",
+        nargs="+",
+        default=["server", "client", "ws"],
+        choices=["server", "client", "ws"],
+    )
     args = parser.parse_args()
+    report: dict[str, object] = {"seconds": args.seconds}
+    if "server" in args.suites:
+        report["server"] = server_suite(args)
+    if "client" in args.suites:
+        clients = client_suite(args.seconds)
+        report["client"] = clients
+        print_ratios(
+            "client against the bare trio stream server (req/s)",
+            clients,
+            "rttp",
+            ["tasks1", "tasks50"],
+        )
+    if "ws" in args.suites:
+        ws = ws_suite(args.seconds)
+        report["ws"] = ws
+        flat = {
+            impl: {
+                "32B trips/s": e["size32"]["round_trips_per_second"],
+                "1MiB MiB/s": e[f"size{1 << 20}"]["mib_per_second"],
+            }
+            for impl, e in ws.items()
+        }
+        print_ratios("WebSocket echo, one connection", flat, "rttp", ["32B trips/s", "1MiB MiB/s"])
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(report, indent=2))
+
+
+def server_suite(args: argparse.Namespace) -> dict[str, dict]:
+    """Every server at each connection count, and its memory per idle connection."""
     names = args.only or list(SERVERS)
     if OURS not in names:
         names.insert(0, OURS)
@@ -173,11 +294,7 @@ def main() -> None:
             results[name] = {"error": str(exc)}
         print(f"measured {name}", file=sys.stderr, flush=True)
     print_table(results, args.connections)
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
-    (out / "latest.json").write_text(
-        json.dumps({"seconds": args.seconds, "results": results}, indent=2)
-    )
+    return results
 
 
 def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:

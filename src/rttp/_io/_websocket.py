@@ -61,6 +61,8 @@ __all__ = [
 #: Messages larger than this close the connection with 1009.
 DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
 _READ_SIZE = 65536
+# reads grow while they come back full (large messages) and shrink back when they do not
+_MIN_READ, _MAX_READ = 65536, 1 << 20
 
 
 class Message:
@@ -161,6 +163,7 @@ class WebSocket:
         self._pong_waiters: dict[bytes, trio.Event] = {}
         self._events: Iterator[Any] | None = None
         self._handshake = b""  # a server's 101 answer, sent before anything else
+        self._read_size = _MIN_READ
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -286,11 +289,15 @@ class WebSocket:
                 await self.accept()
             self._reading = True
             try:
-                data = await self._stream.receive_some(_READ_SIZE)
+                data = await self._stream.receive_some(self._read_size)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             finally:
                 self._reading = False
+            if len(data) == self._read_size:
+                self._read_size = min(self._read_size * 2, _MAX_READ)
+            elif self._read_size > _MIN_READ and len(data) < self._read_size // 4:
+                self._read_size //= 2
             if not data:
                 await self._terminate(Closed(1006, "the connection closed without a close frame"))
                 break

@@ -1,0 +1,108 @@
+"""Client benchmark pieces: GET loops for rttp, httpx (trio), aiohttp and a bare trio+h11 client.
+
+``python benchmarks/clients.py IMPL PORT TASKS SECONDS`` prints JSON requests/s for TASKS
+concurrent tasks each sending keep-alive GETs to http://127.0.0.1:PORT/.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def run(impl: str, port: int, tasks: int, seconds: float) -> dict[str, float]:
+    url = f"http://127.0.0.1:{port}/"
+    count = 0
+    if impl == "aiohttp":
+        import asyncio
+
+        import aiohttp
+
+        async def amain() -> float:
+            nonlocal count
+            connector = aiohttp.TCPConnector(limit=tasks)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                started = time.perf_counter()
+
+                async def loop() -> None:
+                    nonlocal count
+                    while time.perf_counter() - started < seconds:
+                        async with session.get(url) as response:
+                            await response.read()
+                        count += 1
+
+                await asyncio.gather(*(loop() for _ in range(tasks)))
+                return time.perf_counter() - started
+
+        elapsed = asyncio.run(amain())
+        return {"requests_per_second": count / elapsed}
+
+    import trio
+
+    async def tmain() -> float:
+        nonlocal count
+        started = time.perf_counter()
+        if impl == "rttp":
+            import rttp
+
+            async with rttp.Client(limits=rttp.Limits(max_keepalive_connections=tasks)) as client:
+
+                async def loop() -> None:
+                    nonlocal count
+                    while time.perf_counter() - started < seconds:
+                        await client.get(url)
+                        count += 1
+
+                async with trio.open_nursery() as nursery:
+                    for _ in range(tasks):
+                        nursery.start_soon(loop)
+        elif impl == "httpx":
+            import httpx
+
+            async with httpx.AsyncClient(limits=httpx.Limits(max_connections=tasks)) as client:
+
+                async def loop() -> None:
+                    nonlocal count
+                    while time.perf_counter() - started < seconds:
+                        await client.get(url)
+                        count += 1
+
+                async with trio.open_nursery() as nursery:
+                    for _ in range(tasks):
+                        nursery.start_soon(loop)
+        else:  # bare trio + h11: one connection per task, nothing else
+            import h11
+
+            async def loop() -> None:
+                nonlocal count
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+                conn = h11.Connection(h11.CLIENT)
+                while time.perf_counter() - started < seconds:
+                    await stream.send_all(
+                        conn.send(
+                            h11.Request(method="GET", target="/", headers=[("Host", "127.0.0.1")])
+                        )
+                        + conn.send(h11.EndOfMessage())
+                    )
+                    while True:
+                        event = conn.next_event()
+                        if event is h11.NEED_DATA:
+                            conn.receive_data(await stream.receive_some(65536))
+                        elif isinstance(event, h11.EndOfMessage):
+                            break
+                    conn.start_next_cycle()
+                    count += 1
+                await stream.aclose()
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(tasks):
+                    nursery.start_soon(loop)
+        return time.perf_counter() - started
+
+    elapsed = trio.run(tmain)
+    return {"requests_per_second": count / elapsed}
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))))

@@ -1,0 +1,135 @@
+"""WebSocket echo benchmark pieces: servers and clients for rttp, trio-websocket and websockets.
+
+``python benchmarks/ws.py serve IMPL PORT`` runs an echo server;
+``python benchmarks/ws.py client IMPL PORT SIZE SECONDS`` prints JSON with round trips per
+second and MiB/s for one connection echoing SIZE-byte messages.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+
+def serve(impl: str, port: int) -> None:
+    if impl == "rttp":
+        import trio
+
+        import rttp
+
+        app = rttp.App(ws_ping_interval=None, ws_max_message_size=64 << 20)
+
+        @app.socket("/")
+        async def echo(conn, opcode, data, extra):  # type: ignore[no-untyped-def]
+            if opcode == rttp.Opcode.binary:
+                await conn.binary(data)
+            elif opcode == rttp.Opcode.text:
+                await conn.text(data)
+
+        async def main() -> None:
+            await rttp.Server(app, f"http://127.0.0.1:{port}", access_log=False).serve()
+
+        trio.run(main)
+    elif impl == "trio-websocket":
+        import trio
+        from trio_websocket import ConnectionClosed, serve_websocket
+
+        async def handler(request):  # type: ignore[no-untyped-def]
+            ws = await request.accept()
+            try:
+                while True:
+                    await ws.send_message(await ws.get_message())
+            except ConnectionClosed:
+                pass
+
+        trio.run(
+            lambda: serve_websocket(handler, "127.0.0.1", port, None, max_message_size=64 << 20)
+        )
+    elif impl == "websockets":
+        import asyncio
+
+        import websockets
+
+        async def echo(ws):  # type: ignore[no-untyped-def]
+            async for message in ws:
+                await ws.send(message)
+
+        async def main() -> None:
+            async with websockets.serve(
+                echo, "127.0.0.1", port, max_size=64 << 20, compression=None
+            ):
+                await asyncio.Future()
+
+        asyncio.run(main())
+    else:
+        raise SystemExit(f"unknown implementation {impl!r}")
+
+
+def client(impl: str, port: int, size: int, seconds: float) -> dict[str, float]:
+    payload = b"x" * size
+    url = f"ws://127.0.0.1:{port}/"
+    count = 0
+    if impl == "rttp":
+        import trio
+
+        import rttp
+
+        async def main() -> float:
+            nonlocal count
+            ws = await rttp.connect_websocket(url, max_message_size=64 << 20)
+            started = time.perf_counter()
+            while time.perf_counter() - started < seconds:
+                await ws.send_bytes(payload)
+                event = await ws.receive()
+                assert isinstance(event, rttp.Message)
+                count += 1
+            elapsed = time.perf_counter() - started
+            await ws.close()
+            return elapsed
+
+        elapsed = trio.run(main)
+    elif impl == "trio-websocket":
+        import trio
+        from trio_websocket import open_websocket_url
+
+        async def main() -> float:
+            nonlocal count
+            async with open_websocket_url(url, max_message_size=64 << 20) as ws:
+                started = time.perf_counter()
+                while time.perf_counter() - started < seconds:
+                    await ws.send_message(payload)
+                    await ws.get_message()
+                    count += 1
+                return time.perf_counter() - started
+
+        elapsed = trio.run(main)
+    else:
+        import asyncio
+
+        import websockets
+
+        async def main() -> float:
+            nonlocal count
+            async with websockets.connect(url, max_size=64 << 20, compression=None) as ws:
+                started = time.perf_counter()
+                while time.perf_counter() - started < seconds:
+                    await ws.send(payload)
+                    await ws.recv()
+                    count += 1
+                return time.perf_counter() - started
+
+        elapsed = asyncio.run(main())
+    return {
+        "round_trips_per_second": count / elapsed,
+        "mib_per_second": count * size / elapsed / (1 << 20),
+    }
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve(sys.argv[2], int(sys.argv[3]))
+    else:
+        print(
+            json.dumps(client(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])))
+        )
