@@ -203,12 +203,27 @@ class MultipartDecoder:
 
 # -- encoding -------------------------------------------------------------------------------
 def _quote(text: str) -> str:
-    """A field or file name inside a quoted-string: ``\\`` and ``"`` backslash-escaped.
+    """A field or file name inside a quoted-string.
 
-    CR and LF can never appear in a header: they are sent as ``%0D``/``%0A`` (as
-    browsers do) and are not restored on the other side.
+    ``"`` is backslash-escaped (parsers, python-multipart included, restore it). A
+    backslash is sent as is, except right before a quote or at the end, where a parser
+    would read it as escaping the quote: there it is sent as ``%5C``. CR and LF can never
+    appear in a header: they are sent as ``%0D``/``%0A``, as browsers do. Those three are
+    not restored on the other side.
     """
-    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "%0D").replace("\n", "%0A")
+    out = []
+    for index, char in enumerate(text):
+        if char == "\\" and (index + 1 == len(text) or text[index + 1] == '"'):
+            out.append("%5C")
+        elif char == '"':
+            out.append('\\"')
+        elif char == "\r":
+            out.append("%0D")
+        elif char == "\n":
+            out.append("%0A")
+        else:
+            out.append(char)
+    return "".join(out)
 
 
 def _part_spec(name: str, value: Any) -> tuple[bytes, Any, int | None]:

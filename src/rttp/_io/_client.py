@@ -452,7 +452,9 @@ class Client:
         follow = self.config.follow_redirects if follow_redirects is None else follow_redirects
         history: list[Response] = []
         while True:
-            response = await self._send_one(request, timeouts, progress, stream=stream or follow)
+            response = await self._send_one(
+                request, timeouts, progress, read_body=not stream, follow=follow
+            )
             if not (follow and response.status in _REDIRECTS and "location" in response.headers):
                 if not stream:
                     await self._read_body(response, timeouts)
@@ -529,7 +531,13 @@ class Client:
         return Request(method, target, headers=headers, body=body)
 
     async def _send_one(
-        self, request: Request, timeouts: Timeouts, progress: Progress | None, *, stream: bool
+        self,
+        request: Request,
+        timeouts: Timeouts,
+        progress: Progress | None,
+        *,
+        read_body: bool = False,
+        follow: bool = False,
     ) -> Response:
         config = self.config
         url = request.url
@@ -550,16 +558,23 @@ class Client:
         for attempt in range(attempts):
             conn = await self._pool.acquire(url, options, self._ssl_key if url.is_secure else 0)
             exchange = _Exchange(self, conn, timeouts, progress)
+            answered = False
             try:
+                # one cancel scope for the whole request, its deadline re-armed per phase
                 with trio.CancelScope() as scope:
                     exchange.phase.scope = scope
                     response = await self._exchange(exchange, request, method, target, headers)
+                    answered = True
+                    if read_body and not (
+                        follow and response.status in _REDIRECTS and "location" in response.headers
+                    ):
+                        await response.read()
                 exchange.phase.scope = None
                 if scope.cancelled_caught:
                     raise _timeout_error(exchange.phase, conn.where)
             except (ReadError, WriteError, RemoteProtocolError):
                 await _release_quietly(exchange)
-                if conn.reused and attempt + 1 < attempts:
+                if conn.reused and not answered and attempt + 1 < attempts:
                     continue  # a stale keep-alive connection failed before any answer: retry once
                 raise
             except BaseException:

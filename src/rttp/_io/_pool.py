@@ -26,6 +26,9 @@ __all__ = ["ConnectionPool", "PooledConnection"]
 
 PoolKey = tuple[str, str, "int | None", int]
 
+#: idle connections older than this are checked for a close by the server before reuse
+_CHECK_AFTER = 1.0
+
 
 class PooledConnection:
     """One client connection: a stream and its protocol state."""
@@ -115,7 +118,10 @@ class ConnectionPool:
         while idle:
             conn = idle.pop()
             self._idle_count -= 1
-            if now - conn.idle_since < expiry and _looks_alive(conn):
+            idle_for = now - conn.idle_since
+            # a poll() costs a syscall; a connection idle under a second is almost always
+            # still open, and one that is not is retried once for idempotent requests
+            if idle_for < expiry and (idle_for < _CHECK_AFTER or _looks_alive(conn)):
                 conn.reused = True
                 return conn
             await trio.aclose_forcefully(conn.stream)
