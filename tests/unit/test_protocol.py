@@ -9,7 +9,15 @@ import pytest
 
 import rttp
 from rttp.errors import LocalProtocolError, ProtocolError, TooLarge
-from rttp.plugin import NEED_DATA, PAUSED, EndOfMessage, ProtocolLimits, RequestHead, ResponseHead
+from rttp.plugin import (
+    CLOSED,
+    NEED_DATA,
+    PAUSED,
+    EndOfMessage,
+    ProtocolLimits,
+    RequestHead,
+    ResponseHead,
+)
 
 BACKENDS = sorted(rttp.get_plugins().backends)
 
@@ -237,3 +245,51 @@ def test_the_core_refuses_injection_before_any_backend_writes():
             check_headers(bad)
     with pytest.raises(LocalProtocolError):
         check_reason(b"OK\r\nSet-Cookie: x=1")
+
+
+def _client_exchange(backend, method: bytes, response: bytes):
+    proto = backend.client(ProtocolLimits())
+    proto.send_request(method, b"/", [(b"Host", b"a")])
+    proto.send_end()
+    proto.receive_data(response)
+    events = []
+    while True:
+        event = proto.next_event()
+        if event is NEED_DATA:
+            proto.receive_data(b"")
+            continue
+        events.append(event)
+        if isinstance(event, EndOfMessage) or event is CLOSED:
+            return proto, events
+
+
+def test_client_head_response_has_no_body(backend):
+    proto, events = _client_exchange(
+        backend, b"HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"
+    )
+    assert isinstance(events[0], ResponseHead)
+    assert isinstance(events[1], EndOfMessage)
+    assert proto.start_next_cycle()  # and the connection carries the next request
+
+
+def test_client_body_ended_by_the_connection(backend):
+    proto, events = _client_exchange(
+        backend, b"GET", b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nuntil the end"
+    )
+    assert b"".join(e for e in events if isinstance(e, bytes)) == b"until the end"
+    assert isinstance(events[-1], EndOfMessage)
+    assert not proto.start_next_cycle()
+
+
+def test_client_truncated_body_is_an_error(backend):
+    proto = backend.client(ProtocolLimits())
+    proto.send_request(b"GET", b"/", [(b"Host", b"a")])
+    proto.send_end()
+    proto.receive_data(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort")
+    with pytest.raises(ProtocolError):
+        while True:
+            event = proto.next_event()
+            if event is NEED_DATA:
+                proto.receive_data(b"")
+            elif isinstance(event, EndOfMessage):
+                raise AssertionError("a truncated body was accepted")

@@ -11,7 +11,7 @@ counted and sized as they complete (431); and while a head is incomplete, the by
 to it are counted from the read after the one it began in, so a slow or endless header
 is refused once it passes ``max_header_size`` (memory stays bounded by that plus one read).
 
-The client side uses the h11 backend for now.
+Client side, the same parser reads responses; requests are written here.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from rttp.plugin import (
     ProtocolLimits,
     RawHeaders,
     RequestHead,
+    ResponseHead,
     ServerProtocol,
     hookimpl,
 )
@@ -39,7 +40,6 @@ try:
 except ImportError:  # pragma: no cover - not on CPython, or not installed
     httptools = None  # type: ignore[assignment]
 
-from .h11_backend import H11Client
 
 __all__ = ["HttptoolsBackend", "HttptoolsServer"]
 
@@ -388,6 +388,191 @@ class HttptoolsServer(ServerProtocol):
         return self._upgraded
 
 
+class HttptoolsClient(ClientProtocol):
+    """Client side of one connection on llhttp (one request at a time).
+
+    llhttp cannot be told that a response answers a HEAD request, so for HEAD the head
+    ends the message and the parser is replaced for the next exchange; a body that ends
+    with the connection (no length, not chunked) ends at EOF.
+    """
+
+    def __init__(self, limits: ProtocolLimits) -> None:
+        self._limits = limits
+        self._events: collections.deque[Any] = collections.deque()
+        self._new_parser()
+        self._method = b"GET"
+        self._request_done = False
+        self._response_done = False
+        self._keep_alive = True
+        self._upgraded = b""
+        self._stopped = False
+
+    def _new_parser(self) -> None:
+        self._parser = httptools.HttpResponseParser(self)
+        self._headers: RawHeaders = []
+        self._header_bytes = 0
+        self._headers_done = False
+        self._status = 0
+        self._reason = b""
+        self._framed = False  # Content-Length or chunked: not ended by EOF
+        self._in_message = False
+        self._informational = False
+
+    # llhttp callbacks
+    def on_message_begin(self) -> None:
+        self._headers = []
+        self._header_bytes = 0
+        self._headers_done = False
+        self._in_message = True
+
+    def on_status(self, status: bytes) -> None:
+        self._reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._headers_done:
+            return  # trailers are not reported by this backend
+        self._headers.append((name, value))
+        self._header_bytes += len(name) + len(value) + 4
+        limits = self._limits
+        if len(self._headers) > limits.max_header_count:
+            raise TooLarge(
+                f"response has more than max_response_header_count={limits.max_header_count} header fields",
+                502,
+                limit="max_response_header_count",
+                value=limits.max_header_count,
+            )
+        if self._header_bytes > limits.max_header_size:
+            raise TooLarge(
+                f"response header section larger than max_response_header_size={limits.max_header_size} bytes",
+                502,
+                limit="max_response_header_size",
+                value=limits.max_header_size,
+            )
+
+    def on_headers_complete(self) -> None:
+        self._headers_done = True
+        parser = self._parser
+        status = parser.get_status_code()
+        version = parser.get_http_version().encode("ascii")
+        self._keep_alive = bool(parser.should_keep_alive())
+        self._informational = 100 <= status < 200 and status != 101
+        for name, value in self._headers:
+            low = name.lower()
+            if low == b"content-length" or (
+                low == b"transfer-encoding" and b"chunked" in value.lower()
+            ):
+                self._framed = True
+        self._events.append(ResponseHead(status, self._reason, self._headers, version))
+        self._reason = b""
+        if (self._method == b"HEAD" and not self._informational) or status in _NO_BODY:
+            self._finish_message()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._response_done:
+            self._events.append(bytes(body))
+
+    def on_message_complete(self) -> None:
+        if self._informational:
+            self._informational = False  # a 1xx has no end of its own for the caller
+            self._in_message = False
+            return
+        if not self._response_done:
+            self._finish_message()
+
+    def _finish_message(self) -> None:
+        self._in_message = False
+        self._response_done = True
+        self._events.append(EndOfMessage())
+        self._stopped = self._method == b"HEAD"  # the rest of this parser's input is not ours
+
+    # the ClientProtocol contract
+    def send_request(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:
+        self._method = method
+        self._request_done = False
+        self._response_done = False
+        lines = b"".join(n + b": " + v + b"\r\n" for n, v in headers)
+        head = b"%s %s HTTP/1.1\r\n%s\r\n" % (method, target, lines)
+        self._chunked = not any(n.lower() == b"content-length" for n, _ in headers) and any(
+            n.lower() == b"transfer-encoding" for n, _ in headers
+        )
+        return head
+
+    def send_data(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        if self._chunked:
+            return b"%x\r\n%s\r\n" % (len(data), data)
+        return data
+
+    def send_end(self) -> bytes:
+        self._request_done = True
+        return b"0\r\n\r\n" if self._chunked else b""
+
+    def receive_data(self, data: bytes | bytearray) -> None:
+        if self._stopped:
+            return
+        if not data:
+            if (
+                self._in_message
+                and self._headers_done
+                and not self._framed
+                and not self._response_done
+            ):
+                self._finish_message()  # a body that ends with the connection
+            elif not self._response_done:
+                self._events.append(
+                    (
+                        _ERROR,
+                        RemoteProtocolError(
+                            "the server closed the connection before the response was complete", 502
+                        ),
+                    )
+                )
+            self._stopped = True
+            return
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade as upgrade:
+            offset = upgrade.args[0] if upgrade.args else len(data)
+            self._upgraded = bytes(data[offset:])
+            self._stopped = True
+        except ProtocolError as exc:
+            self._events.append((_ERROR, exc))
+            self._stopped = True
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, ProtocolError):
+                self._events.append((_ERROR, cause))
+            else:
+                self._events.append(
+                    (_ERROR, RemoteProtocolError(f"malformed response: {exc}", 502))
+                )
+            self._stopped = True
+
+    def next_event(self) -> Any:
+        if self._events:
+            event = self._events.popleft()
+            if type(event) is tuple:
+                raise event[1]
+            return event
+        if self._stopped:
+            return CLOSED
+        return NEED_DATA
+
+    def start_next_cycle(self) -> bool:
+        if not (self._request_done and self._response_done and self._keep_alive) or self._events:
+            return False
+        if self._upgraded:
+            return False
+        self._new_parser()
+        self._stopped = False
+        self._response_done = False
+        return True
+
+    def upgrade_trailing_data(self) -> bytes:
+        return self._upgraded
+
+
 class HttptoolsBackend(ProtocolBackend):
     """llhttp through httptools: the fast path on CPython."""
 
@@ -398,7 +583,7 @@ class HttptoolsBackend(ProtocolBackend):
         return HttptoolsServer(limits)
 
     def client(self, limits: ProtocolLimits) -> ClientProtocol:
-        return H11Client(limits)
+        return HttptoolsClient(limits)
 
 
 @hookimpl
