@@ -140,20 +140,9 @@ class H11Server(ServerProtocol):
         headers: RawHeaders = event.headers.raw_items()
         size = sum(len(n) + len(v) + 4 for n, v in headers)
         if size > limits.max_header_size:
-            raise TooLarge(
-                f"request header section larger than max_header_size={limits.max_header_size} bytes",
-                431,
-                limit="max_header_size",
-                value=limits.max_header_size,
-            )
+            raise self._limits.header_section_too_large()
         if len(headers) > limits.max_header_count:
-            raise TooLarge(
-                f"request has {len(headers)} header fields, more than "
-                f"max_header_count={limits.max_header_count}",
-                431,
-                limit="max_header_count",
-                value=limits.max_header_count,
-            )
+            raise self._limits.too_many_header_fields(len(headers))
         has_length = chunked = close = upgrade_token = False
         keep_alive_token = False
         expect: bytes | None = None
@@ -220,13 +209,7 @@ class H11Server(ServerProtocol):
             raise self._line_too_long()
 
     def _line_too_long(self) -> TooLarge:
-        limit = self._limits.max_request_line
-        return TooLarge(
-            f"request line longer than max_request_line={limit} bytes",
-            414,
-            limit="max_request_line",
-            value=limit,
-        )
+        return self._limits.request_line_too_long()
 
     def _check_fold(self) -> None:
         buf = _receive_buffer(self._conn)
@@ -246,12 +229,7 @@ class H11Server(ServerProtocol):
                 if buf.find(b"\n", 0, limit + 2) < 0:
                     return self._line_too_long()
                 limit = self._limits.max_header_size
-                return TooLarge(
-                    f"request header section larger than max_header_size={limit} bytes",
-                    431,
-                    limit="max_header_size",
-                    value=limit,
-                )
+                return self._limits.header_section_too_large()
             return RemoteProtocolError(
                 "chunk header or trailer section longer than "
                 f"max_header_size={self._limits.max_header_size} bytes"

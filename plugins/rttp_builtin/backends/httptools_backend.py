@@ -121,13 +121,7 @@ class HttptoolsServer(ServerProtocol):
         self._explained += len(url)
         self._url += url
         if len(self._url) > self._limits.max_request_line:
-            limit = self._limits.max_request_line
-            raise TooLarge(
-                f"request line longer than max_request_line={limit} bytes",
-                414,
-                limit="max_request_line",
-                value=limit,
-            )
+            raise self._limits.request_line_too_long()
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._explained += len(name) + len(value) + 4
@@ -145,24 +139,12 @@ class HttptoolsServer(ServerProtocol):
         self._headers.append((name, value))
         self._header_bytes += len(name) + len(value) + 4
         if len(self._headers) > self._limits.max_header_count:
-            limit = self._limits.max_header_count
-            raise TooLarge(
-                f"request has more than max_header_count={limit} header fields",
-                431,
-                limit="max_header_count",
-                value=limit,
-            )
+            raise self._limits.too_many_header_fields(len(self._headers))
         if self._header_bytes > self._limits.max_header_size:
             raise self._too_large("request header section")
 
     def _too_large(self, what: str) -> TooLarge:
-        limit = self._limits.max_header_size
-        return TooLarge(
-            f"{what} larger than max_header_size={limit} bytes",
-            431,
-            limit="max_header_size",
-            value=limit,
-        )
+        return self._limits.header_section_too_large(what)
 
     def on_headers_complete(self) -> None:
         self._in_head = False

@@ -15,6 +15,8 @@ import enum
 from dataclasses import dataclass
 from typing import Final, Union
 
+from ..errors import TooLarge
+
 __all__ = [
     "CLOSED",
     "ClientEvent",
@@ -58,6 +60,39 @@ class ProtocolLimits:
     max_request_line: int = 8190
     max_header_size: int = 16384
     max_header_count: int = 100
+
+    # The errors for crossing each limit, so every backend says the same thing.
+    def request_line_too_long(self) -> TooLarge:
+        """414 for a request line over ``max_request_line``."""
+        limit = self.max_request_line
+        return TooLarge(
+            f"request line longer than max_request_line={limit} bytes",
+            414,
+            limit="max_request_line",
+            value=limit,
+        )
+
+    def header_section_too_large(
+        self, what: str = "request header section", status: int = 431
+    ) -> TooLarge:
+        """431 (502 for responses) for a header or trailer section over ``max_header_size``."""
+        limit = self.max_header_size
+        return TooLarge(
+            f"{what} larger than max_header_size={limit} bytes",
+            status,
+            limit="max_header_size",
+            value=limit,
+        )
+
+    def too_many_header_fields(self, count: int, status: int = 431) -> TooLarge:
+        """431 (502 for responses) for more than ``max_header_count`` fields."""
+        limit = self.max_header_count
+        return TooLarge(
+            f"request has {count} header fields, more than max_header_count={limit}",
+            status,
+            limit="max_header_count",
+            value=limit,
+        )
 
 
 class RequestHead:

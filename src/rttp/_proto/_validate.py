@@ -36,10 +36,17 @@ def check_target(target: bytes) -> None:
         raise LocalProtocolError(f"refusing to send an invalid request target {target!r}")
 
 
+_known_reasons: set[bytes] = set()
+
+
 def check_reason(reason: bytes) -> None:
     """A reason phrase must not contain CR, LF, NUL or other control bytes."""
+    if reason in _known_reasons:
+        return
     if _BAD_VALUE.search(reason) is not None:
         raise LocalProtocolError(f"refusing to send an invalid reason phrase {reason!r}")
+    if len(_known_reasons) < _KNOWN_NAMES_MAX:
+        _known_reasons.add(reason)
 
 
 _known_names: set[bytes] = set()
