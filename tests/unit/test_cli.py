@@ -47,3 +47,8 @@ def test_load_app_errors_are_clear():
 def test_get_reports_connection_errors_with_exit_code_2(capsys):
     assert main(["get", "http://127.0.0.1:1/"]) == 2
     assert "refused" in capsys.readouterr().err
+
+
+def test_malformed_url_is_reported_before_anything_starts(capsys):
+    assert main(["get", "http://bad host:port/"]) == 2
+    assert "malformed URL 'http://bad host:port/'" in capsys.readouterr().err

@@ -229,8 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             trio.run(_serve, args)
             return 0
         if args.command in ("get", "post"):
-            url = URL(args.url)
-            del url
+            URL(args.url)  # a malformed URL is reported before anything starts
             return trio.run(_fetch, args, args.command.upper())
         return _plugins(args)
     except RTTPError as exc:
