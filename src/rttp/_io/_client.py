@@ -39,7 +39,7 @@ from ..errors import (
     WriteTimeout,
 )
 from ..plugin import ConnectOptions
-from ._errors import io_errors
+from ._errors import IO_ERRORS, io_error
 from ._pool import ConnectionPool, PooledConnection
 from ._tls import client_context
 from ._util import aclose_iterable, exit_owned_nursery
@@ -91,6 +91,7 @@ class _Exchange:
         "decoder",
         "done",
         "download_total",
+        "ended",
         "downloaded",
         "phase",
         "progress",
@@ -109,6 +110,7 @@ class _Exchange:
         self.progress = progress
         self.phase = _Phase()
         self.done = False
+        self.ended = False
         self.released = False
         self.decoder: BoundedDecoder | None = None
         self.download_total: int | None = None
@@ -126,61 +128,78 @@ class _Exchange:
     async def receive(self) -> None:
         conn = self.conn
         seconds = self.timeouts.read
-        if self.phase.scope is not None:
-            self.phase.arm("read", seconds)
-            with io_errors(conn.where):
+        try:
+            if self.phase.scope is not None:
+                self.phase.arm("read", seconds)
                 data = await conn.stream.receive_some(self.client.config.read_size)
-        else:
-            with trio.move_on_after(seconds if seconds is not None else math.inf) as scope:
-                with io_errors(conn.where):
+            else:
+                with trio.move_on_after(seconds if seconds is not None else math.inf) as scope:
                     data = await conn.stream.receive_some(self.client.config.read_size)
-            if scope.cancelled_caught:
-                raise ReadTimeout(
-                    f"no data from {conn.where} within read timeout {seconds}s", seconds
-                )
+                if scope.cancelled_caught:
+                    raise ReadTimeout(
+                        f"no data from {conn.where} within read timeout {seconds}s", seconds
+                    )
+        except IO_ERRORS as exc:
+            raise io_error(exc, conn.where) from exc
         conn.proto.receive_data(data)
 
     async def send(self, data: bytes) -> None:
         self.phase.arm("write", self.timeouts.write)
-        with io_errors(self.conn.where, writing=True):
+        try:
             await self.conn.stream.send_all(data)
+        except IO_ERRORS as exc:
+            raise io_error(exc, self.conn.where, writing=True) from exc
 
     async def release(self, reusable: bool) -> None:
         if not self.released:
             self.released = True
             await self.client._pool.release(self.conn, reusable)
 
-    async def body(self) -> AsyncIterator[bytes]:
-        """The response body, decoded; releases the connection when done or abandoned."""
+    async def _pieces(self) -> list[bytes] | None:
+        """The next decoded pieces of the body, or None once it has ended."""
         proto = self.conn.proto
-        ok = False
+        while True:
+            event = proto.next_event()
+            if type(event) is bytes:
+                self.downloaded += len(event)
+                self.report()
+                return [event] if self.decoder is None else list(self.decoder.feed(event))
+            if event is NEED_DATA:
+                await self.receive()
+            elif type(event) is EndOfMessage:
+                self.ended = True
+                return list(self.decoder.finish()) if self.decoder is not None else None
+            else:
+                raise RemoteProtocolError(
+                    f"{self.conn.where} closed the connection before the response body was complete"
+                )
+
+    async def body(self) -> AsyncIterator[bytes]:
+        """The response body as it arrives, decoded; releases the connection when done or abandoned."""
         try:
-            while True:
-                event = proto.next_event()
-                if type(event) is bytes:
-                    self.downloaded += len(event)
-                    self.report()
-                    if self.decoder is None:
-                        yield event
-                    else:
-                        for piece in self.decoder.feed(event):
-                            yield piece
-                elif event is NEED_DATA:
-                    await self.receive()
-                elif type(event) is EndOfMessage:
-                    if self.decoder is not None:
-                        for piece in self.decoder.finish():
-                            yield piece
-                    ok = True
-                    return
-                else:
-                    raise RemoteProtocolError(
-                        f"{self.conn.where} closed the connection before the response body was complete"
-                    )
+            while not self.ended:
+                pieces = await self._pieces()
+                if pieces:
+                    for piece in pieces:
+                        yield piece
         finally:
             self.done = True
             with trio.CancelScope(shield=True):
-                await self.release(ok)
+                await self.release(self.ended)
+
+    async def read_all(self) -> bytes:
+        """The whole body (no iterator objects: the path of ``client.get``); releases the connection."""
+        chunks: list[bytes] = []
+        try:
+            while not self.ended:
+                pieces = await self._pieces()
+                if pieces:
+                    chunks.extend(pieces)
+        finally:
+            self.done = True
+            with trio.CancelScope(shield=True):
+                await self.release(self.ended)
+        return b"".join(chunks)
 
 
 class Client:
@@ -568,7 +587,7 @@ class Client:
                     if read_body and not (
                         follow and response.status in _REDIRECTS and "location" in response.headers
                     ):
-                        await response.read()
+                        response._content = await exchange.read_all()
                 exchange.phase.scope = None
                 if scope.cancelled_caught:
                     raise _timeout_error(exchange.phase, conn.where)

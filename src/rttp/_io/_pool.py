@@ -95,9 +95,13 @@ class ConnectionPool:
         timeouts = self._config.timeout
         if self._slots is not None:
             seconds = timeouts.pool
-            with trio.move_on_after(seconds if seconds is not None else math.inf) as scope:
-                await self._slots.acquire()
-            if scope.cancelled_caught:
+            try:
+                self._slots.acquire_nowait()  # the common case: a slot is free, no waiting
+                scope = None
+            except trio.WouldBlock:
+                with trio.move_on_after(seconds if seconds is not None else math.inf) as scope:
+                    await self._slots.acquire()
+            if scope is not None and scope.cancelled_caught:
                 raise PoolTimeout(
                     f"no connection became free within pool timeout {seconds}s "
                     f"(max_connections={self._config.limits.max_connections})",

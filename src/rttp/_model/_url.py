@@ -7,6 +7,7 @@ characters, a numeric port in range, IDNA hosts), default ports per scheme, and 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Union
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
@@ -163,6 +164,18 @@ class URL:
     def _parse(self, url: str) -> None:
         if not isinstance(url, str):
             raise InvalidURL(f"URL must be a str, got {type(url).__name__}: {url!r}", repr(url))
+        (
+            self.scheme,
+            self.username,
+            self.password,
+            self.host,
+            self._port,
+            self.path,
+            self.query,
+            self.fragment,
+        ) = _parse_parts(url)
+
+    def _parse_uncached(self, url: str) -> None:
         _check_text(url)
         try:
             parts = urlsplit(url)
@@ -186,6 +199,18 @@ class URL:
         self.fragment = parts.fragment
         if self.scheme in DEFAULT_PORTS and not self.host:
             raise InvalidURL(f"URL {url!r} has no host", url)
+
+    def _parts(self) -> tuple[str, str, str, str, int | None, str, str, str]:
+        return (
+            self.scheme,
+            self.username,
+            self.password,
+            self.host,
+            self._port,
+            self.path,
+            self.query,
+            self.fragment,
+        )
 
     # -- derived values ------------------------------------------------------------------
     @property
@@ -292,3 +317,12 @@ class URL:
 
     def __hash__(self) -> int:
         return hash(str(self))
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_parts(text: str) -> tuple[str, str, str, str, int | None, str, str, str]:
+    """The parsed fields of a URL string (cached: clients parse the same URLs again and
+    again; a malformed URL raises and is not cached)."""
+    url = URL.__new__(URL)
+    url._parse_uncached(text)
+    return url._parts()
