@@ -147,12 +147,17 @@ class H11Server(ServerProtocol):
         keep_alive_token = False
         expect: bytes | None = None
         upgrade: bytes | None = None
+        length: int | None = None
+        coding: bytes | None = None
         for name, value in headers:
             low = name.lower()
             if low == b"content-length":
                 has_length = True
+                length = int(value.split(b",")[0])
             elif low == b"transfer-encoding":
                 chunked = True
+            elif low == b"content-encoding":
+                coding = value
             elif low == b"connection":
                 tokens = value.lower()
                 close = close or b"close" in tokens
@@ -179,6 +184,9 @@ class H11Server(ServerProtocol):
             keep_alive=keep_alive,
             expect_continue=expect is not None,
             upgrade=upgrade if upgrade_token else None,
+            content_length=length,
+            chunked=chunked,
+            content_encoding=coding,
         )
 
     def _end(self, event: h11.EndOfMessage) -> EndOfMessage:

@@ -159,15 +159,24 @@ class HttptoolsServer(ServerProtocol):
         hosts = 0
         expect: bytes | None = None
         upgrade: bytes | None = None
+        length: int | None = None
+        chunked = False
+        coding: bytes | None = None
         for name, value in self._headers:
             low = name.lower()
             if low == b"host":
                 hosts += 1
+            elif low == b"content-length":
+                length = int(value)
+            elif low == b"content-encoding":
+                coding = value
             elif low == b"expect":
                 expect = value.lower()
             elif low == b"upgrade":
                 upgrade = value
-            elif low == b"transfer-encoding" and value.strip().lower() != b"chunked":
+            elif low == b"transfer-encoding":
+                chunked = True
+            if low == b"transfer-encoding" and value.strip().lower() != b"chunked":
                 raise RemoteProtocolError(
                     f"only Transfer-Encoding: chunked is supported, got {value.decode('latin-1')!r}",
                     501,
@@ -188,6 +197,9 @@ class HttptoolsServer(ServerProtocol):
                 keep_alive=keep_alive,
                 expect_continue=expect is not None,
                 upgrade=upgrade if parser.should_upgrade() else None,
+                content_length=length,
+                chunked=chunked,
+                content_encoding=coding,
             )
         )
 

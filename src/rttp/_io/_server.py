@@ -492,18 +492,9 @@ class Server:
         if method == "CONNECT":
             early = _error_response(501, "CONNECT is not supported by this server")
         # body framing: nothing to read without Content-Length or Transfer-Encoding
-        length: int | None = None
-        has_body = False
-        coding: str | None = None
-        for name, value in head.headers:
-            low = name.lower()
-            if low == b"content-length":
-                length = int(value.split(b",")[0])
-                has_body = length > 0
-            elif low == b"transfer-encoding":
-                has_body = True
-            elif low == b"content-encoding":
-                coding = value.decode("latin-1")
+        length = head.content_length
+        has_body = head.chunked or bool(length)
+        coding = head.content_encoding.decode("latin-1") if head.content_encoding else None
         if not has_body:
             event = conn.proto.next_event()
             if type(event) is not EndOfMessage:  # pragma: no cover - backend contract
@@ -665,8 +656,8 @@ class Server:
         status = response.status
         head_only = request.method == "HEAD"
         bodiless_status = status in _NO_BODY_STATUS or status < 200
-        headers = _final_headers(response.headers.raw, config)
-        reason = response.reason.encode("latin-1", "replace") or b"Unknown"
+        headers, has_length = _final_headers_and_length(response.headers.raw, config)
+        reason = _reason_bytes(response)
         check_reason(reason)
         encoder = None
         body = response._content
@@ -681,7 +672,7 @@ class Server:
                     body = encoder.compress(body) + encoder.flush()
                     encoder = None
         if body is not None and not bodiless_status:
-            if response.headers.get_raw(b"content-length"):
+            if has_length:
                 headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
             headers.append((b"Content-Length", str(len(body)).encode("ascii")))
         check_headers(headers)
@@ -878,22 +869,48 @@ def _error_response(status: int, message: str) -> Response:
     )
 
 
-def _final_headers(
+def _final_headers_and_length(
     raw: list[tuple[bytes, bytes]], config: ServerConfig
-) -> list[tuple[bytes, bytes]]:
-    has_date = has_server = False
+) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """The headers with Date and Server added when missing, and whether a Content-Length is
+    among them (one pass over the handler's headers)."""
+    has_date = has_server = has_length = False
     for name, _ in raw:
         low = name.lower()
         if low == b"date":
             has_date = True
         elif low == b"server":
             has_server = True
+        elif low == b"content-length":
+            has_length = True
     headers = list(raw)
     if not has_date:
         headers.append((b"Date", _date_header()))
     if not has_server and config.server_header:
         headers.append((b"Server", config.server_header.encode("latin-1")))
-    return headers
+    return headers, has_length
+
+
+def _final_headers(
+    raw: list[tuple[bytes, bytes]], config: ServerConfig
+) -> list[tuple[bytes, bytes]]:
+    """The headers with Date and Server added when missing."""
+    return _final_headers_and_length(raw, config)[0]
+
+
+_default_reasons: dict[int, bytes] = {}
+
+
+def _reason_bytes(response: Response) -> bytes:
+    """The reason phrase to send (the standard phrases encoded once)."""
+    if response._reason is None:
+        reason = _default_reasons.get(response.status)
+        if reason is None:
+            reason = _default_reasons[response.status] = (
+                reason_phrase(response.status).encode("latin-1") or b"Unknown"
+            )
+        return reason
+    return response._reason.encode("latin-1", "replace") or b"Unknown"
 
 
 def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:

@@ -99,6 +99,9 @@ class RequestHead:
     """A parsed request line and header section (server side)."""
 
     __slots__ = (
+        "chunked",
+        "content_encoding",
+        "content_length",
         "expect_continue",
         "headers",
         "http_version",
@@ -118,8 +121,15 @@ class RequestHead:
         keep_alive: bool = True,
         expect_continue: bool = False,
         upgrade: bytes | None = None,
+        content_length: int | None = None,
+        chunked: bool = False,
+        content_encoding: bytes | None = None,
     ) -> None:
         self.method = method
+        #: the framing the backend found, so the core need not scan the headers again
+        self.content_length = content_length
+        self.chunked = chunked
+        self.content_encoding = content_encoding
         self.target = target
         self.headers = headers
         self.http_version = http_version
