@@ -415,6 +415,9 @@ class App:
             async with trio.open_nursery() as nursery:
                 if self.ws_ping_interval:
                     nursery.start_soon(self._keepalive, ws)
+                if ws.send_timeout is not None:
+                    ws._watched = True  # before the first send: no scope per send
+                    nursery.start_soon(ws.watch_sends)
                 await call_maybe_async(callback, connection, Opcode.open, None, None)
                 while True:
                     try:

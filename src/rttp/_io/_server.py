@@ -635,7 +635,11 @@ class Server:
             error = _error_response(400, "an upgrade request may not carry a body")
             await self._write(conn, request, error, self._prepare(request, error), 0.0)
             return False
-        stream = _PrefixedStream(conn.stream, conn.proto.upgrade_trailing_data())
+        trailing = conn.proto.upgrade_trailing_data()
+        # replay bytes that came after the handshake, or hand over the stream itself
+        stream: trio.abc.Stream = (
+            _PrefixedStream(conn.stream, trailing) if trailing else conn.stream
+        )
         conn.phase = _HANDLER
         conn.deadline = math.inf
         self._log(request, 101, 0, 0.0)

@@ -164,6 +164,8 @@ class WebSocket:
         self._events: Iterator[Any] | None = None
         self._handshake = b""  # a server's 101 answer, sent before anything else
         self._read_size = _MIN_READ
+        self._watched = False
+        self._send_started: float | None = None
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -203,6 +205,11 @@ class WebSocket:
             try:
                 if self.send_timeout is None:
                     await self._stream.send_all(data)
+                elif self._watched:
+                    # a watcher task (the App's) drops us if this send stalls: no scope per send
+                    self._send_started = trio.current_time()
+                    await self._stream.send_all(data)
+                    self._send_started = None
                 else:
                     with trio.fail_after(self.send_timeout):
                         await self._stream.send_all(data)
@@ -215,8 +222,31 @@ class WebSocket:
                 await trio.aclose_forcefully(self._stream)
                 raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from None
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                if self._send_started is not None and self._closed is not None:
+                    raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from exc
                 self._finish(Closed(1006, "connection broken"))
                 raise WebSocketClosed(1006, "the connection is broken") from exc
+
+    async def watch_sends(self) -> None:
+        """Drop the connection when a send stalls past ``send_timeout`` (run it in a task).
+
+        With a watcher, sends need no cancel scope of their own.
+        """
+        if self.send_timeout is None:
+            return
+        self._watched = True
+        tick = min(1.0, self.send_timeout / 4)
+        while self._closed is None:
+            await trio.sleep(tick)
+            started = self._send_started
+            if started is not None and trio.current_time() - started > self.send_timeout:
+                self._finish(
+                    Closed(
+                        1006, f"send_timeout={self.send_timeout}s exceeded: the peer is not reading"
+                    )
+                )
+                await trio.aclose_forcefully(self._stream)
+                return
 
     async def _send(self, event: Any) -> None:
         if self._closed is not None:
