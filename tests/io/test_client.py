@@ -693,3 +693,67 @@ async def test_keepalive_expiry_and_idle_cap(serve):
             assert client.pool.connections_in_use == 4
             release.set()
         assert client.pool.idle_connections == 2  # the other two were closed, not kept
+
+
+async def test_cookie_jar_keeps_scopes_and_deletes(serve):
+    seen: list = []
+
+    async def handler(request):
+        seen.append((request.path, request.headers.get("cookie")))
+        if request.path == "/login":
+            return rttp.Response(
+                200,
+                [
+                    ("Set-Cookie", "sid=abc; Path=/"),
+                    ("Set-Cookie", "admin=1; Path=/admin"),
+                    ("Set-Cookie", "tls=only; Path=/; Secure"),
+                ],
+            )
+        if request.path == "/logout":
+            return rttp.Response(200, [("Set-Cookie", "sid=; Max-Age=0; Path=/")])
+        return rttp.Response(200)
+
+    _, url = await serve(handler)
+    base = str(url)
+    async with rttp.Client(cookies={"pref": "dark"}) as client:
+        await client.get(base + "/login")
+        assert client.cookies.get("sid") == "abc"
+        await client.get(base + "/page")
+        await client.get(base + "/admin/panel")
+        await client.get(base + "/logout")
+        await client.get(base + "/after")
+        assert client.cookies.get("sid") is None
+    cookies = dict(seen)
+    assert cookies["/login"] == "pref=dark"
+    assert "sid=abc" in cookies["/page"]
+    assert "admin=1" not in cookies["/page"]  # path-scoped
+    assert "admin=1" in cookies["/admin/panel"]
+    assert "tls=only" not in cookies["/page"]  # Secure: never over plain http
+    assert "sid" not in (cookies["/after"] or "")  # deleted by Max-Age=0
+
+
+async def test_cookies_stay_on_their_domain_across_redirects(serve):
+    seen: dict = {}
+
+    async def other(request):
+        seen["other"] = request.headers.get("cookie")
+        return rttp.Response(200)
+
+    _, other_url = await serve(other)
+
+    async def origin(request):
+        if request.path == "/go":
+            return rttp.Response(
+                302,
+                [
+                    ("Set-Cookie", "sid=secret; Path=/"),
+                    ("Location", f"http://localhost:{other_url.port}/land"),
+                ],
+            )
+        return rttp.Response(200)
+
+    _, url = await serve(origin)
+    async with rttp.Client() as client:
+        await client.get(f"{url}/go")  # 127.0.0.1 sets a cookie, then sends us to localhost
+        assert client.cookies.get("sid") == "secret"
+    assert seen["other"] is None

@@ -39,6 +39,7 @@ from ..errors import (
     WriteTimeout,
 )
 from ..plugin import ConnectOptions
+from ._cookies import Cookies
 from ._errors import IO_ERRORS, io_error
 from ._pool import ConnectionPool, PooledConnection
 from ._tls import client_context
@@ -219,6 +220,7 @@ class Client:
         timeout: TimeoutsLike = _UNSET,
         limits: Limits | None = None,
         config: ClientConfig | None = None,
+        cookies: dict[str, str] | None = None,
         **settings: Any,
     ) -> None:
         if timeout is not _UNSET:
@@ -232,6 +234,10 @@ class Client:
         self.config = ClientConfig(**settings) if config is None else _replace(config, settings)
         self.base_url = URL(base_url) if base_url is not None else None
         self.headers = Headers(headers)
+        #: cookies kept across requests (fed by every response, sent where they apply)
+        self.cookies = Cookies()
+        for name, value in (cookies or {}).items():
+            self.cookies.set(name, value)
         self.params = params
         self.plugins: Plugins = get_plugins(self.config.plugins, self.config.disable)
         self._backend = self.plugins.backend(self.config.http_backend)
@@ -471,9 +477,11 @@ class Client:
         follow = self.config.follow_redirects if follow_redirects is None else follow_redirects
         history: list[Response] = []
         while True:
+            self.cookies.add_to(request)
             response = await self._send_one(
                 request, timeouts, progress, read_body=not stream, follow=follow
             )
+            self.cookies.take_from(response, request)
             if not (follow and response.status in _REDIRECTS and "location" in response.headers):
                 if not stream:
                     await self._read_body(response, timeouts)
