@@ -232,3 +232,42 @@ def test_gzip_helper_is_stdlib_compatible():
         encoder.compress(b"std" * 100) + encoder.sync() + encoder.compress(b"lib") + encoder.flush()
     )
     assert gzip.decompress(data) == b"std" * 100 + b"lib"
+
+
+async def test_rttp_demo_serves_routes_chat_and_rtml():
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "rttp", "demo", "--bind", "http://127.0.0.1:0"],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        buffer = b""
+        with trio.fail_after(20):
+            while b" on http://" not in buffer:
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, buffer
+                buffer += chunk
+        base = buffer.decode().split(" on ")[1].split()[0]
+        async with rttp.Client() as client:
+            index = await client.get(base + "/")
+            assert "new WebSocket" in index.text
+            assert (await client.get(base + "/hello/you")).text == "hello, you\n"
+            assert "unix" in (await client.get(base + "/api/time")).value
+            html = await client.get(base + "/rtml", headers={"Accept": "text/html"})
+            assert 'name="name"' in html.text
+            page = await client.get(base + "/rtml", headers={"Accept": "table/rtml"})
+            assert page.value[0].text == "trio-rttp RTML demo"
+            greeted = await client.post(
+                base + "/rtml",
+                value=rttp.rtml.ButtonSubmit({"name": "Ada"}),
+                headers={"Accept": "table/rtml"},
+            )
+            assert greeted.value[1].text == "Hello, Ada!"
+        async with rttp.websocket(base.replace("http", "ws") + "/chat", ping_interval=None) as ws:
+            assert (await ws.receive()).startswith("welcome")
+            await ws.text("hi")
+            assert (await ws.receive()).endswith(": hi")
+    finally:
+        process.terminate()
+        with trio.fail_after(15):
+            await process.wait()
+        await process.stderr.aclose()

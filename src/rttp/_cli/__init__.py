@@ -50,7 +50,17 @@ async def _wait_for_signal() -> None:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    handler = _load_app(args.app)
+    if args.command == "demo":
+        from ._demo import demo_app
+
+        handler: Any = demo_app()
+        args.app = "the demo"
+        args.certfile = None
+        args.grace = 5.0
+        args.no_access_log = False
+        args.reuse_port = False
+    else:
+        handler = _load_app(args.app)
     settings: dict[str, Any] = {"shutdown_grace": args.grace}
     if args.certfile:
         settings["certfile"] = args.certfile
@@ -212,6 +222,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "post":
             fetch.add_argument("-d", "--data", help="body text, or @file")
             fetch.add_argument("--json", help="a JSON document to send")
+    demo = sub.add_parser("demo", help="serve a demo: routes, a WebSocket chat and an RTML page")
+    demo.add_argument("--bind", "-b", action="append", help="default http://127.0.0.1:8000")
     sub.add_parser("plugins", help="list loaded plugins and where they come from")
     return parser
 
@@ -225,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        if args.command == "serve":
+        if args.command in ("serve", "demo"):
             trio.run(_serve, args)
             return 0
         if args.command in ("get", "post"):

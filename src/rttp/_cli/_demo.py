@@ -1,0 +1,86 @@
+"""The ``rttp demo`` app: HTTP routes, a WebSocket chat and an RTML page, on one port."""
+
+from __future__ import annotations
+
+import time
+
+from .. import rtml
+from .._codecs import negotiate
+from .._faces._app import App, SocketConnection
+from .._model import Request, Response
+from .._model._enums import Opcode
+
+__all__ = ["demo_app"]
+
+INDEX = """<!doctype html>
+<meta charset="utf-8"><title>trio-rttp demo</title>
+<style>body{font:16px/1.4 system-ui,sans-serif;max-width:46em;margin:2em auto}
+#log{height:12em;overflow:auto;border:1px solid #ccc;padding:.5em;list-style:none}</style>
+<h1>trio-rttp demo</h1>
+<h2>HTTP routes</h2>
+<ul>
+<li><a href="/hello/browser">/hello/{name}</a>: a text answer with a path parameter</li>
+<li><a href="/api/time">/api/time</a>: JSON (a dict returned by the handler)</li>
+<li><a href="/rtml">/rtml</a>: an RTML page, shown to browsers as HTML (try the form)</li>
+</ul>
+<h2>WebSocket chat (open this page twice)</h2>
+<ul id="log"></ul>
+<form id="chat"><input id="msg" autocomplete="off" placeholder="say something"> <button>send</button></form>
+<script>
+const ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/chat");
+const log = document.getElementById("log");
+ws.onmessage = (e) => { const li = document.createElement("li"); li.textContent = e.data; log.appendChild(li); log.scrollTop = log.scrollHeight; };
+document.getElementById("chat").onsubmit = (e) => { e.preventDefault(); const m = document.getElementById("msg"); ws.send(m.value); m.value = ""; };
+</script>
+"""
+
+
+def _page(greeting: str) -> rtml.Page:
+    return (
+        rtml.Page()
+        .add_text(2, 1, "trio-rttp RTML demo", color="yellow")
+        .add_text(2, 3, greeting, color="lime")
+        .add_text(2, 5, "Name:")
+        .add_input(8, 5, "name", 16)
+        .add_button(2, 7, "Greet me", href="/rtml")
+        .add_link(2, 9, "Back to the index", "/")
+    )
+
+
+def demo_app() -> App:
+    """The demo application."""
+    app = App()
+
+    def index(request: Request) -> Response:
+        return Response(200, {"Content-Type": "text/html; charset=utf-8"}, INDEX)
+
+    def hello(request: Request) -> str:
+        return f"hello, {request.parameters['name']}\n"
+
+    def now(request: Request) -> dict[str, object]:
+        return {"unix": time.time(), "from": request.ip}
+
+    def page(request: Request) -> Response:
+        return negotiate(request, rtml.representations(_page("Who are you?"), title="RTML demo"))
+
+    def greet(request: Request) -> Response:
+        submission = request.value
+        name = submission.vals.get("name", "") if isinstance(submission, rtml.ButtonSubmit) else ""
+        return negotiate(
+            request, rtml.representations(_page(f"Hello, {name or 'stranger'}!"), title="RTML demo")
+        )
+
+    async def chat(connection: SocketConnection, opcode: int, data: object, extra: object) -> None:
+        if opcode == Opcode.open:
+            await connection.text(f"welcome, {connection.id[:6]}")
+        elif opcode == Opcode.text:
+            for other in app.sockets("/chat"):
+                await other.text(f"{connection.id[:6]}: {data}")
+
+    app.get("/", index)
+    app.get("/hello/{name}", hello)
+    app.get("/api/time", now)
+    app.get("/rtml", page)
+    app.post("/rtml", greet)
+    app.socket("/chat", chat)
+    return app
