@@ -12,7 +12,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol, TypeVar, overload
 
 import trio
 
@@ -216,6 +216,34 @@ class SocketConnection:
 SocketCallback = Callable[[SocketConnection, int, Any, Any], Any]
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class RouteRegistrar(Protocol):
+    """``app.get(path)`` as a decorator, ``app.get(path, handler)`` to register, ``None`` to remove.
+
+    Typed so that decorated handlers keep their own types under ``mypy --strict``.
+    """
+
+    @overload
+    def __call__(self, path: str, *, stream: bool = False) -> Callable[[_F], _F]: ...
+    @overload
+    def __call__(self, path: str, handler: _F, *, stream: bool = False) -> _F: ...
+    @overload
+    def __call__(self, path: str, handler: None, *, stream: bool = False) -> None: ...
+    def __call__(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        """Register, decorate, or remove."""
+
+
+def _method(method: str, doc: str) -> RouteRegistrar:
+    def register(self: App, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
+        return self.route(method, path, handler, stream=stream)
+
+    register.__name__ = method.lower()
+    register.__doc__ = doc
+    return register  # type: ignore[return-value]  # a function, bound as a method on App
+
+
 class App:
     """An express-like router; use it as the handler of :func:`rttp.serve` or ``rttp serve``.
 
@@ -270,38 +298,30 @@ class App:
         """
         return self._register(self._routes, method.upper(), path, handler, stream)
 
-    def get(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
-        """A GET route (HEAD is answered by it too, without the body)."""
-        return self.route("GET", path, handler, stream=stream)
+    get = _method("GET", "A GET route (HEAD is answered by it too, without the body).")
+    post = _method("POST", "A POST route.")
+    put = _method("PUT", "A PUT route.")
+    delete = _method("DELETE", "A DELETE route.")
+    patch = _method("PATCH", "A PATCH route.")
+    head = _method("HEAD", "A HEAD route (otherwise HEAD uses the GET route).")
+    options = _method("OPTIONS", "An OPTIONS route (otherwise OPTIONS is answered with ``Allow``).")
 
-    def post(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
-        """A POST route."""
-        return self.route("POST", path, handler, stream=stream)
-
-    def put(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
-        """A PUT route."""
-        return self.route("PUT", path, handler, stream=stream)
-
-    def delete(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
-        """A DELETE route."""
-        return self.route("DELETE", path, handler, stream=stream)
-
-    def patch(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
-        """A PATCH route."""
-        return self.route("PATCH", path, handler, stream=stream)
-
-    def head(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
-        """A HEAD route (otherwise HEAD uses the GET route)."""
-        return self.route("HEAD", path, handler, stream=stream)
-
-    def options(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
-        """An OPTIONS route (otherwise OPTIONS is answered with ``Allow``)."""
-        return self.route("OPTIONS", path, handler, stream=stream)
-
+    @overload
+    def any(self, path: str, *, stream: bool = False) -> Callable[[_F], _F]: ...
+    @overload
+    def any(self, path: str, handler: _F, *, stream: bool = False) -> _F: ...
+    @overload
+    def any(self, path: str, handler: None, *, stream: bool = False) -> None: ...
     def any(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
         """A filter run before the method routes; returning None passes the request on."""
         return self._register(self._any, "ANY", path, handler, stream)
 
+    @overload
+    def socket(self, path: str) -> Callable[[_F], _F]: ...
+    @overload
+    def socket(self, path: str, handler: _F) -> _F: ...
+    @overload
+    def socket(self, path: str, handler: None) -> None: ...
     def socket(self, path: str, handler: Any = _UNSET) -> Any:
         """WebSocket events on ``path``: ``callback(connection, opcode, data, extra)``.
 
