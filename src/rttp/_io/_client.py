@@ -68,11 +68,14 @@ class _Phase:
         self.name = "read"
         self.seconds: float | None = None
 
-    def arm(self, name: str, seconds: float | None) -> None:
+    def arm(self, name: str, seconds: float | None, now: float | None = None) -> None:
         self.name = name
         self.seconds = seconds
         if self.scope is not None:
-            self.scope.deadline = trio.current_time() + seconds if seconds is not None else math.inf
+            if seconds is None:
+                self.scope.deadline = math.inf
+            else:
+                self.scope.deadline = (now if now is not None else trio.current_time()) + seconds
 
 
 def _timeout_error(phase: _Phase, where: str) -> Exception:
@@ -96,6 +99,7 @@ class _Exchange:
         "ended",
         "phase",
         "progress",
+        "read_from",
         "released",
         "timeouts",
         "upload_total",
@@ -113,6 +117,7 @@ class _Exchange:
         self.done = False
         self.ended = False
         self.released = False
+        self.read_from: float | None = None  # the first read's deadline base after a one-write send
         self.decoder: BoundedDecoder | None = None
         self.download_total: int | None = None
         self.downloaded = 0
@@ -131,7 +136,8 @@ class _Exchange:
         seconds = self.timeouts.read
         try:
             if self.phase.scope is not None:
-                self.phase.arm("read", seconds)
+                self.phase.arm("read", seconds, self.read_from)
+                self.read_from = None
                 data = await conn.stream.receive_some(self.client.config.read_size)
             else:
                 with trio.move_on_after(seconds if seconds is not None else math.inf) as scope:
@@ -144,8 +150,8 @@ class _Exchange:
             raise io_error(exc, conn.where) from exc
         conn.proto.receive_data(data)
 
-    async def send(self, data: bytes) -> None:
-        self.phase.arm("write", self.timeouts.write)
+    async def send(self, data: bytes, now: float | None = None) -> None:
+        self.phase.arm("write", self.timeouts.write, now)
         try:
             await self.conn.stream.send_all(data)
         except IO_ERRORS as exc:
@@ -596,6 +602,9 @@ class Client:
                         follow and response.status in _REDIRECTS and "location" in response.headers
                     ):
                         response._content = await exchange.read_all()
+                    else:
+                        response._stream = exchange.body()
+                        response._aclose = _closer(response, exchange)
                 exchange.phase.scope = None
                 if scope.cancelled_caught:
                     raise _timeout_error(exchange.phase, conn.where)
@@ -656,7 +665,9 @@ class Client:
                 if body:
                     data += proto.send_data(body)
                 data += proto.send_end()
-                await exchange.send(data)
+                now = trio.current_time()
+                await exchange.send(data, now)
+                exchange.read_from = now  # one write: the read deadline starts from here too
                 exchange.uploaded = len(body)
                 if body:
                     exchange.report()
@@ -696,8 +707,6 @@ class Client:
                     max_size=self.config.max_decoded_size,
                     max_ratio=self.config.max_decompression_ratio,
                 )
-        response._stream = exchange.body()
-        response._aclose = _closer(response, exchange)
         exchange.report()
         return response
 

@@ -24,10 +24,17 @@ _BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _BAD_TARGET = re.compile(rb"[\x00-\x20\x7f]")
 
 
+_known_methods: set[bytes] = {b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH"}
+
+
 def check_method(method: bytes) -> None:
     """A method must be a non-empty token."""
+    if method in _known_methods:
+        return
     if _TOKEN.fullmatch(method) is None:
         raise LocalProtocolError(f"refusing to send an invalid method {method!r}")
+    if len(_known_methods) < 64:
+        _known_methods.add(method)
 
 
 def check_target(target: bytes) -> None:
