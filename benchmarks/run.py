@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -148,35 +149,58 @@ CLIENTS = ["rttp", "httpx", "aiohttp", "bare"]
 WS_IMPLS = ["rttp", "trio-websocket", "websockets"]
 
 
-def client_suite(seconds: float) -> dict[str, dict]:
-    """Each client sequentially and with 50 tasks against the bare trio stream server."""
+def client_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
+    """Each client sequentially and with 50 tasks against the bare trio stream server.
+
+    With several rounds the clients take turns in each round and the median is reported,
+    so a machine whose speed drifts affects every client alike.
+    """
     process, port = start_server("bare trio stream")
-    results: dict[str, dict] = {}
+    samples: dict[str, dict[str, list[float]]] = {
+        impl: {"tasks1": [], "tasks50": []} for impl in CLIENTS
+    }
     try:
-        for impl in CLIENTS:
-            entry = {}
-            for tasks in (1, 50):
-                command = [
-                    sys.executable,
-                    str(HERE / "clients.py"),
-                    impl,
-                    str(port),
-                    str(tasks),
-                    str(seconds),
-                ]
-                out = subprocess.run(
-                    pinned(1, command), capture_output=True, text=True, check=True
-                ).stdout
-                entry[f"tasks{tasks}"] = json.loads(out)["requests_per_second"]
-            results[impl] = entry
-            print(f"measured client {impl}", file=sys.stderr, flush=True)
+        for _ in range(rounds):
+            for impl in CLIENTS:
+                for tasks in (1, 50):
+                    command = [
+                        sys.executable,
+                        str(HERE / "clients.py"),
+                        impl,
+                        str(port),
+                        str(tasks),
+                        str(seconds),
+                    ]
+                    out = subprocess.run(
+                        pinned(1, command), capture_output=True, text=True, check=True
+                    ).stdout
+                    samples[impl][f"tasks{tasks}"].append(json.loads(out)["requests_per_second"])
+                print(f"measured client {impl}", file=sys.stderr, flush=True)
     finally:
         stop(process)
-    return results
+    return {
+        impl: {key: statistics.median(values) for key, values in entry.items()}
+        for impl, entry in samples.items()
+    }
 
 
-def ws_suite(seconds: float) -> dict[str, dict]:
-    """Echo round trips on one connection, 32-byte and 1 MiB messages, each library's own pair."""
+def ws_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
+    """Echo round trips on one connection, 32-byte and 1 MiB messages, each library's own
+    pair; with several rounds, the median of interleaved runs."""
+    runs = [_ws_round(seconds) for _ in range(rounds)]
+    return {
+        impl: {
+            size: {
+                key: statistics.median(run[impl][size][key] for run in runs)
+                for key in runs[0][impl][size]
+            }
+            for size in runs[0][impl]
+        }
+        for impl in runs[0]
+    }
+
+
+def _ws_round(seconds: float) -> dict[str, dict]:
     results: dict[str, dict] = {}
     for impl in WS_IMPLS:
         port = free_port()
@@ -243,12 +267,15 @@ def main() -> None:
         default=["server", "client", "ws"],
         choices=["server", "client", "ws"],
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="client/ws: interleaved rounds, median reported"
+    )
     args = parser.parse_args()
     report: dict[str, object] = {"seconds": args.seconds}
     if "server" in args.suites:
         report["server"] = server_suite(args)
     if "client" in args.suites:
-        clients = client_suite(args.seconds)
+        clients = client_suite(args.seconds, args.rounds)
         report["client"] = clients
         print_ratios(
             "client against the bare trio stream server (req/s)",
@@ -257,7 +284,7 @@ def main() -> None:
             ["tasks1", "tasks50"],
         )
     if "ws" in args.suites:
-        ws = ws_suite(args.seconds)
+        ws = ws_suite(args.seconds, args.rounds)
         report["ws"] = ws
         flat = {
             impl: {
