@@ -201,7 +201,12 @@ class WebSocket:
             data, self._handshake = self._handshake + data, b""
         if not data:
             return
-        async with self._send_lock:
+        lock = self._send_lock
+        try:
+            lock.acquire_nowait()  # the common case: nobody else is sending, no scheduling point
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
             try:
                 if self.send_timeout is None:
                     await self._stream.send_all(data)
@@ -226,6 +231,8 @@ class WebSocket:
                     raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from exc
                 self._finish(Closed(1006, "connection broken"))
                 raise WebSocketClosed(1006, "the connection is broken") from exc
+        finally:
+            lock.release()
 
     async def watch_sends(self) -> None:
         """Drop the connection when a send stalls past ``send_timeout`` (run it in a task).
