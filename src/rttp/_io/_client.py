@@ -249,6 +249,8 @@ class Client:
         self._backend = self.plugins.backend(self.config.http_backend)
         self._ssl_context = client_context(self.config.verify, self.config.cert)
         self._ssl_key = id(self._ssl_context)
+        self._tls_options = ConnectOptions(ssl_context=self._ssl_context)
+        self._plain_options = ConnectOptions()
         self._pool = ConnectionPool(self.plugins, self._backend, self.config)
         self._nursery: trio.Nursery | None = None
         self._nursery_cm: Any = None
@@ -586,7 +588,7 @@ class Client:
         check_target(target)
         headers = self._wire_headers(request)
         check_headers(headers)
-        options = ConnectOptions(ssl_context=self._ssl_context if url.is_secure else None)
+        options = self._tls_options if url.is_secure else self._plain_options
         attempts = 2 if request.method in _IDEMPOTENT and request._content is not None else 1
         for attempt in range(attempts):
             conn = await self._pool.acquire(url, options, self._ssl_key if url.is_secure else 0)
