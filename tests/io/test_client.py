@@ -679,8 +679,14 @@ async def test_keepalive_expiry_and_idle_cap(serve):
         assert (await client.get(str(url))).text != first  # expired: a new connection
 
     release = trio.Event()
+    all_arrived = trio.Event()
+    arrived = 0
 
     async def slow(request):
+        nonlocal arrived
+        arrived += 1
+        if arrived == 4:
+            all_arrived.set()
         await release.wait()
         return rttp.Response(200)
 
@@ -689,7 +695,8 @@ async def test_keepalive_expiry_and_idle_cap(serve):
         async with trio.open_nursery() as nursery:
             for _ in range(4):
                 nursery.start_soon(client.get, str(slow_url))
-            await trio.sleep(0.2)
+            with trio.fail_after(5):
+                await all_arrived.wait()  # four connections are in use at once
             assert client.pool.connections_in_use == 4
             release.set()
         assert client.pool.idle_connections == 2  # the other two were closed, not kept
