@@ -277,7 +277,7 @@ class WebSocket:
 
     async def send_bytes(self, data: bytes) -> None:
         """Send a binary message."""
-        await self._send(BytesMessage(data=bytes(data)))
+        await self._send(BytesMessage(data=data if type(data) is bytes else bytes(data)))
 
     async def ping(self, payload: bytes = b"") -> None:
         """Send a ping (at most 125 bytes of payload)."""
@@ -345,6 +345,16 @@ class WebSocket:
     async def _handle(self, event: Any) -> None:
         if isinstance(event, (TextMessage, BytesMessage)):
             if self._closed is not None:
+                return
+            if event.message_finished and not self._parts:
+                # a whole message in one frame: no parts list, no join
+                data = event.data
+                if len(data) > self.max_message_size:
+                    await self._fail(
+                        1009, f"message larger than max_message_size={self.max_message_size}"
+                    )
+                    return
+                self._pending.append(Message(bytes(data) if isinstance(data, bytearray) else data))
                 return
             self._parts.append(event.data)
             self._size += len(event.data)
