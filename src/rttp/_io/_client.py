@@ -491,8 +491,6 @@ class Client:
             )
             self.cookies.take_from(response, request)
             if not (follow and response.status in _REDIRECTS and "location" in response.headers):
-                if not stream:
-                    await self._read_body(response, timeouts)
                 response.extensions["history"] = history
                 return response
             try:
@@ -517,19 +515,6 @@ class Client:
                 except TransportError:
                     pass
         await response.aclose()
-
-    async def _read_body(self, response: Response, timeouts: Timeouts) -> None:
-        exchange: _Exchange | None = response.extensions.get("exchange")
-        if exchange is None or not response.is_streaming:
-            return
-        with trio.CancelScope() as scope:
-            exchange.phase.scope = scope
-            try:
-                await response.read()
-            finally:
-                exchange.phase.scope = None
-        if scope.cancelled_caught:
-            raise _timeout_error(exchange.phase, exchange.conn.where)
 
     def _redirect(self, request: Request, response: Response, count: int) -> Request | None:
         if count > self.config.max_redirects:

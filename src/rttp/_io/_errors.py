@@ -16,7 +16,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
 
 from ..errors import ConnectError, ReadError, RTTPError, TLSError, TransportError, WriteError
 
-__all__ = ["IO_ERRORS", "connect_errors", "io_error", "io_errors", "is_peer_gone"]
+__all__ = ["IO_ERRORS", "connect_errors", "io_error", "is_peer_gone"]
 
 _PEER_GONE = (trio.BrokenResourceError, trio.ClosedResourceError, ConnectionError, ssl.SSLError)
 
@@ -77,17 +77,3 @@ def io_error(exc: BaseException, where: str, writing: bool = False) -> Transport
     kind: type[TransportError] = WriteError if writing else ReadError
     verb = "writing to" if writing else "reading from"
     return kind(f"connection broke while {verb} {where}: {exc.__cause__ or exc}")
-
-
-@contextmanager
-def io_errors(where: str, writing: bool = False) -> Iterator[None]:
-    """Map errors raised while reading from or writing to an open connection.
-
-    Hot paths use ``except IO_ERRORS`` with :func:`io_error` instead (no context manager).
-    """
-    try:
-        yield
-    except RTTPError:
-        raise
-    except IO_ERRORS as exc:
-        raise io_error(exc, where, writing) from exc

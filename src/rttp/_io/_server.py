@@ -779,19 +779,24 @@ class Server:
                 return None
         return choose_encoding(accept, self._encodings)
 
-    async def _answer_error(self, conn: _Connection, exc: ProtocolError) -> None:
-        """Answer a protocol error with its status and a plain-text message, then close."""
-        response = _error_response(exc.status, str(exc))
+    def _closing_answer(self, conn: _Connection, response: Response) -> bytes | None:
+        """The bytes of a ``Connection: close`` error answer, or None if one can't be sent now."""
         conn.proto.close_after_response()
-        conn.linger = True
         try:
-            data = conn.proto.send_response(
+            return conn.proto.send_response(
                 response.status,
                 response.reason.encode("latin-1"),
                 _final_headers([*response.headers.raw, (b"Connection", b"close")], self.config),
                 response.body,
             )
         except ProtocolError:
+            return None
+
+    async def _answer_error(self, conn: _Connection, exc: ProtocolError) -> None:
+        """Answer a protocol error with its status and a plain-text message, then close."""
+        conn.linger = True
+        data = self._closing_answer(conn, _error_response(exc.status, str(exc)))
+        if data is None:
             return
         conn.phase = _WRITE
         conn.deadline = trio.current_time() + (self.config.write_timeout or math.inf)
@@ -815,15 +820,8 @@ class Server:
             response = _error_response(
                 503, f"the handler did not answer within handler_timeout={config.handler_timeout}s"
             )
-        conn.proto.close_after_response()  # no lingering: a timed-out peer gets nothing more
-        try:
-            data = conn.proto.send_response(
-                response.status,
-                response.reason.encode("latin-1"),
-                _final_headers([*response.headers.raw, (b"Connection", b"close")], config),
-                response.body,
-            )
-        except ProtocolError:
+        data = self._closing_answer(conn, response)  # no lingering: the peer gets nothing more
+        if data is None:
             return
         with trio.move_on_after(1.0):
             with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
