@@ -60,6 +60,45 @@ def bare_trio_h11(port: int) -> None:
     trio.run(functools.partial(trio.serve_tcp, handle, port, host="127.0.0.1"))
 
 
+def bare_trio_httptools(port: int) -> None:
+    """trio + httptools with a minimal request object and no features: the parser's ceiling."""
+    import httptools
+    import trio
+
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\n" + BODY
+
+    class Parsed:
+        def __init__(self) -> None:
+            self.done: list[tuple[bytes, list[tuple[bytes, bytes]]]] = []
+            self.url = b""
+            self.headers: list[tuple[bytes, bytes]] = []
+
+        def on_url(self, url: bytes) -> None:
+            self.url = url
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            self.headers.append((name, value))
+
+        def on_message_complete(self) -> None:
+            self.done.append((self.url, self.headers))
+            self.headers = []
+
+    async def handle(stream: trio.SocketStream) -> None:
+        parsed = Parsed()
+        parser = httptools.HttpRequestParser(parsed)
+        while True:
+            data = await stream.receive_some(65536)
+            if not data:
+                return
+            parser.feed_data(data)
+            if parsed.done:
+                out = answer * len(parsed.done)
+                parsed.done.clear()
+                await stream.send_all(out)
+
+    trio.run(functools.partial(trio.serve_tcp, handle, port, host="127.0.0.1"))
+
+
 def bare_trio_stream(port: int) -> None:
     """trio with no HTTP parsing at all: one canned answer per request head seen."""
     import trio
@@ -143,6 +182,7 @@ SERVERS = {
     "rttp (httptools)": lambda port: rttp_server(port, "httptools"),
     "rttp (h11)": lambda port: rttp_server(port, "h11"),
     "bare trio+h11": bare_trio_h11,
+    "bare trio+httptools": bare_trio_httptools,
     "bare trio stream": bare_trio_stream,
     "hypercorn (trio)": hypercorn_trio,
     "uvicorn (h11)": lambda port: uvicorn_server(port, "h11"),

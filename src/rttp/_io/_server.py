@@ -44,6 +44,7 @@ from ..errors import (
 )
 from ..plugin import ListenOptions, Transport
 from ._errors import is_peer_gone
+from ._sockio import fast_stream
 from ._tls import server_context
 from ._util import aclose_iterable
 
@@ -299,6 +300,7 @@ class Server:
 
     # -- one connection -------------------------------------------------------------------
     async def _handle_connection(self, stream: trio.abc.Stream) -> None:
+        stream = fast_stream(stream)
         conn = _Connection(stream, self.backend.server(self._limits))
         self._connections.add(conn)
         upgraded = False
