@@ -44,6 +44,25 @@ except ImportError:  # pragma: no cover - not on CPython, or not installed
 __all__ = ["HttptoolsBackend", "HttptoolsServer"]
 
 _NO_BODY = frozenset({204, 304})
+_VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
+# request header fields the backend looks at, by lower-cased name
+_HOST, _LENGTH, _CODING, _EXPECT, _UPGRADE, _TE = range(6)
+_FIELD_KINDS = {
+    b"host": _HOST,
+    b"content-length": _LENGTH,
+    b"content-encoding": _CODING,
+    b"expect": _EXPECT,
+    b"upgrade": _UPGRADE,
+    b"transfer-encoding": _TE,
+}
+# response header fields send_response looks at; the rest are 0 (names seen, bounded)
+_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION = 1, 2, 3
+_RESPONSE_KINDS = {
+    b"content-length": _CONTENT_LENGTH,
+    b"transfer-encoding": _TRANSFER_ENCODING,
+    b"connection": _CONNECTION,
+}
+_seen_response_names: dict[bytes, int] = {}
 _ERROR: Any = object()
 
 
@@ -75,6 +94,8 @@ class HttptoolsServer(ServerProtocol):
 
     def __init__(self, limits: ProtocolLimits) -> None:
         self._limits = limits
+        self._max_header_count = limits.max_header_count
+        self._max_header_size = limits.max_header_size
         self._parser = httptools.HttpRequestParser(self)
         self._events: collections.deque[Any] = collections.deque()
         self._url = b""
@@ -118,14 +139,13 @@ class HttptoolsServer(ServerProtocol):
         self._trailers = []
 
     def on_url(self, url: bytes) -> None:
-        self._explained += len(url)
         self._url += url
         if len(self._url) > self._limits.max_request_line:
             raise self._limits.request_line_too_long()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._explained += len(name) + len(value) + 4
         if self._headers_done:
+            self._explained += len(name) + len(value) + 4
             self._trailers.append((name, value))
             size = sum(len(n) + len(v) + 4 for n, v in self._trailers)
             if (
@@ -136,11 +156,12 @@ class HttptoolsServer(ServerProtocol):
                     f"trailer section of {len(self._trailers)} fields / {size} bytes"
                 )
             return
-        self._headers.append((name, value))
+        headers = self._headers
+        headers.append((name, value))
         self._header_bytes += len(name) + len(value) + 4
-        if len(self._headers) > self._limits.max_header_count:
-            raise self._limits.too_many_header_fields(len(self._headers))
-        if self._header_bytes > self._limits.max_header_size:
+        if len(headers) > self._max_header_count or self._header_bytes > self._max_header_size:
+            if len(headers) > self._max_header_count:
+                raise self._limits.too_many_header_fields(len(headers))
             raise self._too_large("request header section")
 
     def _too_large(self, what: str) -> TooLarge:
@@ -151,52 +172,60 @@ class HttptoolsServer(ServerProtocol):
         self._headers_done = True
         self._in_body = True
         self._overhead = self._chunks = 0
-        self._explained += len(self._parser.get_method()) + 14  # spaces, version, CRLFs
         parser = self._parser
-        version = parser.get_http_version().encode("ascii")
-        if version not in (b"1.1", b"1.0"):
-            raise RemoteProtocolError(f"unsupported HTTP version {version.decode('ascii')!r}", 505)
+        method = parser.get_method()
+        # the head's share of this read (spaces, version and CRLFs: 14 bytes)
+        self._explained += len(method) + len(self._url) + self._header_bytes + 14
+        version = _VERSIONS.get(parser.get_http_version())
+        if version is None:
+            raise RemoteProtocolError(
+                f"unsupported HTTP version {parser.get_http_version()!r}", 505
+            )
         hosts = 0
         expect: bytes | None = None
         upgrade: bytes | None = None
         length: int | None = None
         chunked = False
         coding: bytes | None = None
+        kinds = _FIELD_KINDS
         for name, value in self._headers:
-            low = name.lower()
-            if low == b"host":
+            kind = kinds.get(name.lower())
+            if kind is None:
+                continue
+            if kind == _HOST:
                 hosts += 1
-            elif low == b"content-length":
+            elif kind == _LENGTH:
                 length = int(value)
-            elif low == b"content-encoding":
+            elif kind == _CODING:
                 coding = value
-            elif low == b"expect":
+            elif kind == _EXPECT:
                 expect = value.lower()
-            elif low == b"upgrade":
+            elif kind == _UPGRADE:
                 upgrade = value
-            elif low == b"transfer-encoding":
+            else:
                 chunked = True
-            if low == b"transfer-encoding" and value.strip().lower() != b"chunked":
-                raise RemoteProtocolError(
-                    f"only Transfer-Encoding: chunked is supported, got {value.decode('latin-1')!r}",
-                    501,
-                )
-        if version == b"1.1" and hosts == 0:
-            raise RemoteProtocolError("missing mandatory Host header")
-        if hosts > 1:
-            raise RemoteProtocolError("found multiple Host headers")
+                if value.strip().lower() != b"chunked":
+                    raise RemoteProtocolError(
+                        "only Transfer-Encoding: chunked is supported, "
+                        f"got {value.decode('latin-1')!r}",
+                        501,
+                    )
+        if hosts != 1:
+            if hosts > 1:
+                raise RemoteProtocolError("found multiple Host headers")
+            if version == b"1.1":
+                raise RemoteProtocolError("missing mandatory Host header")
         if expect is not None and expect != b"100-continue":
             raise RemoteProtocolError(f"unsupported Expect value {expect.decode('latin-1')!r}", 417)
-        keep_alive = bool(parser.should_keep_alive())
         self._events.append(
             RequestHead(
-                parser.get_method(),
+                method,
                 self._url,
                 self._headers,
                 version,
-                keep_alive=keep_alive,
+                keep_alive=bool(parser.should_keep_alive()),
                 expect_continue=expect is not None,
-                upgrade=upgrade if parser.should_upgrade() else None,
+                upgrade=upgrade if upgrade is not None and parser.should_upgrade() else None,
                 content_length=length,
                 chunked=chunked,
                 content_encoding=coding,
@@ -303,40 +332,51 @@ class HttptoolsServer(ServerProtocol):
         no_body = status in _NO_BODY or status < 200 or self._head_method == b"HEAD"
         length: int | None = None
         has_te = connection_close = False
+        seen = _seen_response_names
+        parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
         for name, value in headers:
-            low = name.lower()
-            if low == b"content-length":
-                length = int(value)
-            elif low == b"transfer-encoding":
-                has_te = True
-            elif low == b"connection" and b"close" in value.lower():
-                connection_close = True
-        extra = b""
+            parts += (name, b": ", value, b"\r\n")
+            kind = seen.get(name)
+            if kind is None:
+                kind = _RESPONSE_KINDS.get(name.lower(), 0)
+                if len(seen) < 512:
+                    seen[name] = kind
+            if kind:
+                if kind == _CONTENT_LENGTH:
+                    length = int(value)
+                elif kind == _TRANSFER_ENCODING:
+                    has_te = True
+                elif b"close" in value.lower():
+                    connection_close = True
         if no_body:
             self._remaining = 0
         elif length is not None:
             self._remaining = length
         elif self._version == b"1.1" and not has_te:
             self._chunked = True
-            extra += b"Transfer-Encoding: chunked\r\n"
+            parts.append(b"Transfer-Encoding: chunked\r\n")
         else:
             self._close = True  # an HTTP/1.0 body without a length ends with the connection
-        if (self._close or not self._keep_alive) and not connection_close:
-            extra += b"Connection: close\r\n"
         if connection_close:
             self._close = True
-        head = b"HTTP/1.1 %d %s\r\n%s%s\r\n" % (
-            status,
-            reason,
-            b"".join(n + b": " + v + b"\r\n" for n, v in headers),
-            extra,
-        )
+        elif self._close or not self._keep_alive:
+            parts.append(b"Connection: close\r\n")
+        parts.append(b"\r\n")
         if body is None:
-            return head
+            return b"".join(parts)
         if no_body:
             self._response_done = True
-            return head
-        return head + self.send_data(body) + self.send_end()
+            return b"".join(parts)
+        if not self._chunked:
+            # a whole body: framed by its Content-Length (checked) or by the close
+            if self._remaining is not None and len(body) != self._remaining:
+                self.send_data(body)
+                self.send_end()
+            self._remaining = 0
+            self._response_done = True
+            parts.append(body)
+            return b"".join(parts)
+        return b"".join(parts) + self.send_data(body) + self.send_end()
 
     def send_data(self, data: bytes) -> bytes:
         if not data:

@@ -24,6 +24,7 @@ import trio
 
 from .._config import ServerConfig
 from .._model import URL, Headers, Request, Response, reason_phrase
+from .._model._messages import _UNSET
 from .._plugins import Plugins, get_plugins
 from .._proto._encoding import (
     BoundedDecoder,
@@ -32,7 +33,13 @@ from .._proto._encoding import (
     parse_content_encoding,
 )
 from .._proto._events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, RequestHead, ServerProtocol
-from .._proto._validate import check_headers, check_reason
+from .._proto._validate import (
+    HAS_CONTENT_LENGTH,
+    HAS_DATE,
+    HAS_SERVER,
+    check_headers,
+    check_reason,
+)
 from ..errors import (
     CodecError,
     DecodingError,
@@ -63,6 +70,11 @@ _HANDLER: Final = 3
 _WRITE: Final = 4
 
 _NO_BODY_STATUS = frozenset({204, 304})
+# decoded once: the methods and versions almost every request has
+_METHODS: Final = {
+    m.encode("ascii"): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
+}
+_VERSIONS: Final = {b"1.1": "1.1", b"1.0": "1.0"}
 _STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
 
 _date_cache: list[Any] = [0, b""]
@@ -93,6 +105,7 @@ class _Connection:
         "peer",
         "phase",
         "proto",
+        "scheme",
         "scope",
         "stream",
         "timed_out",
@@ -110,28 +123,12 @@ class _Connection:
         self.body_iters: list[Any] = []
         self.peer: Any = _UNKNOWN_PEER  # (host, port), looked up once per connection
         self.linger = False  # closed after an error answer: drain before closing
+        self.scheme = "https" if isinstance(stream, trio.SSLStream) else "http"
 
 
-class _Prepared:
-    """A response ready for the wire: validated head, and a bytes body or an encoder."""
-
-    __slots__ = ("body", "encoder", "headers", "no_body", "reason", "status")
-
-    def __init__(
-        self,
-        status: int,
-        reason: bytes,
-        headers: list[tuple[bytes, bytes]],
-        body: bytes | None,
-        encoder: Any,
-        no_body: bool,
-    ) -> None:
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.body = body
-        self.encoder = encoder
-        self.no_body = no_body
+#: a response ready for the wire: (status, reason, headers, body or None, encoder or None,
+#: no_body) with the head validated
+_Prepared = tuple[int, bytes, list[tuple[bytes, bytes]], "bytes | None", Any, bool]
 
 
 class _PrefixedStream(trio.abc.Stream):
@@ -191,6 +188,10 @@ class Server:
         self._drained: trio.Event | None = None  # set when the last connection closes
         self._accepting = trio.CancelScope()
         self._limits = config.protocol_limits
+        self._server_header = (
+            config.server_header.encode("latin-1") if config.server_header else b""
+        )
+        check_headers([(b"Server", self._server_header)])
         self._codecs = self.plugins.body_codecs
         self._codec_limits = config.codec_limits
         timeouts = [
@@ -343,14 +344,12 @@ class Server:
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 return
 
-    async def _receive(self, conn: _Connection) -> None:
-        data = await conn.stream.receive_some(self.config.read_size)
-        conn.proto.receive_data(data)
-
     async def _run(self, conn: _Connection) -> bool:
         """Serve requests until the connection closes; True if it was upgraded away."""
         config = self.config
         proto = conn.proto
+        receive = conn.stream.receive_some
+        read_size = config.read_size
         keep_alive_timeout = config.keep_alive_timeout or math.inf
         header_timeout = config.header_timeout or math.inf
         conn.deadline = self._clock + header_timeout
@@ -361,7 +360,7 @@ class Server:
                 while event is NEED_DATA:
                     if conn.phase == _IDLE and not first:
                         conn.deadline = self._clock + keep_alive_timeout
-                    await self._receive(conn)
+                    proto.receive_data(await receive(read_size))
                     if conn.phase == _IDLE:
                         conn.phase = _HEAD
                         conn.deadline = self._clock + header_timeout
@@ -392,7 +391,7 @@ class Server:
         """One request/response. True: go on; False: close; None: upgraded."""
         config = self.config
         proto = conn.proto
-        started = trio.current_time() if self._logging() else 0.0
+        started = trio.current_time() if self._logging() else -1.0
         request, early = self._make_request(conn, head)
         if early is not None:
             proto.close_after_response()
@@ -409,7 +408,7 @@ class Server:
             request._stream = body_iter
         try:
             result = await self.handler(request)
-            if isinstance(result, Response):
+            if type(result) is Response or isinstance(result, Response):
                 response = result
             elif result is None:
                 response = Response(204)
@@ -438,7 +437,7 @@ class Server:
             proto.close_after_response()
         if not head.keep_alive:
             proto.close_after_response()
-        if not _body_done(request) and conn.expect_continue:
+        if conn.expect_continue and not _body_done(request):
             proto.close_after_response()
         try:
             prepared = self._prepare(request, response)
@@ -451,8 +450,12 @@ class Server:
             )
             response = _error_response(500, "Internal Server Error")
             prepared = self._prepare(request, response)
-        sent = await self._write(conn, request, response, prepared, started)
-        if not sent:
+        data = self._whole_answer(conn, prepared)
+        if data is not None:  # the common case: one write, without a further coroutine
+            await conn.stream.send_all(data)
+            if started >= 0:
+                self._log(request, prepared[0], _body_size(prepared), started)
+        elif not await self._write(conn, request, response, prepared, started):
             return False
         if request._stream is not None and not _body_done(request):
             return await self._drain_body(conn, request, body_error)
@@ -463,7 +466,7 @@ class Server:
     ) -> tuple[Request, Response | None]:
         """Build the Request; the second value is an early answer (413, 501…) if one is due."""
         config = self.config
-        method = head.method.decode("ascii")
+        method = _METHODS.get(head.method) or head.method.decode("ascii")
         target = head.target.decode("latin-1")
         if conn.peer is _UNKNOWN_PEER:
             conn.peer = _peer(conn.stream)
@@ -471,8 +474,8 @@ class Server:
             method,
             target,
             Headers.from_raw(head.headers),
-            head.http_version.decode("ascii"),
-            scheme="https" if isinstance(conn.stream, trio.SSLStream) else "http",
+            _VERSIONS.get(head.http_version) or head.http_version.decode("ascii"),
+            scheme=conn.scheme,
             client=conn.peer,
             codecs=self._codecs,
             codec_limits=self._codec_limits,
@@ -562,7 +565,7 @@ class Server:
                 elif event is NEED_DATA:
                     conn.phase = _BODY
                     conn.deadline = self._clock + body_timeout
-                    await self._receive(conn)
+                    proto.receive_data(await conn.stream.receive_some(config.read_size))
                     conn.phase, conn.deadline = saved_phase, saved_deadline
                 elif type(event) is EndOfMessage:
                     if decoder is not None:
@@ -610,8 +613,7 @@ class Server:
             error = _error_response(500, "Internal Server Error")
             await self._write(conn, request, error, self._prepare(request, error), 0.0)
             return False
-        headers = _final_headers(response.headers.raw, self.config)
-        check_headers(headers)
+        headers = self._final_headers(response.headers.raw)[0]
         conn.phase = _WRITE
         conn.deadline = trio.current_time() + (self.config.write_timeout or math.inf)
         await conn.stream.send_all(
@@ -657,14 +659,12 @@ class Server:
     def _prepare(self, request: Request, response: Response) -> _Prepared:
         """Final status line, headers and body framing of a response, validated."""
         config = self.config
-        if response.has_pending_value:
+        if response._pending is not _UNSET:
             response.encode_value(self._codecs)
         status = response.status
-        head_only = request.method == "HEAD"
-        bodiless_status = status in _NO_BODY_STATUS or status < 200
-        headers, has_length = _final_headers_and_length(response.headers.raw, config)
+        bodiless_status = status < 200 or status in _NO_BODY_STATUS
+        headers, present = self._final_headers(response.headers._items)
         reason = _reason_bytes(response)
-        check_reason(reason)
         encoder = None
         body = response._content
         if config.compress and self._encodings and not bodiless_status:
@@ -672,17 +672,48 @@ class Server:
             if encoding is not None:
                 encoder = self.plugins.encodings[encoding].encoder()
                 headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+                present &= ~HAS_CONTENT_LENGTH
                 headers.append((b"Content-Encoding", encoding.encode("ascii")))
                 _add_vary(headers)
                 if body is not None:
                     body = encoder.compress(body) + encoder.flush()
                     encoder = None
         if body is not None and not bodiless_status:
-            if has_length:
+            if present & HAS_CONTENT_LENGTH:
                 headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
-            headers.append((b"Content-Length", str(len(body)).encode("ascii")))
-        check_headers(headers)
-        return _Prepared(status, reason, headers, body, encoder, head_only or bodiless_status)
+            headers.append((b"Content-Length", b"%d" % len(body)))
+        return (
+            status,
+            reason,
+            headers,
+            body,
+            encoder,
+            bodiless_status or request.method == "HEAD",
+        )
+
+    def _whole_answer(self, conn: _Connection, prepared: _Prepared) -> bytes | None:
+        """Start the write phase; the whole answer's bytes unless its body is streamed."""
+        conn.phase = _WRITE
+        conn.deadline = self._clock + (self.config.write_timeout or math.inf)
+        status, reason, headers, body, _, no_body = prepared
+        if no_body:
+            return conn.proto.send_response(status, reason, headers, b"")
+        if body is not None:
+            return conn.proto.send_response(status, reason, headers, body)
+        return None
+
+    def _final_headers(
+        self, raw: list[tuple[bytes, bytes]]
+    ) -> tuple[list[tuple[bytes, bytes]], int]:
+        """A validated copy of ``raw`` with Date and Server added when missing, and the
+        ``HAS_*`` bits of what ``raw`` had (one pass over the handler's headers)."""
+        present = check_headers(raw)
+        headers = list(raw)
+        if not present & HAS_DATE:
+            headers.append((b"Date", _date_header()))
+        if not present & HAS_SERVER and self._server_header:
+            headers.append((b"Server", self._server_header))
+        return headers, present
 
     async def _write(
         self,
@@ -692,30 +723,23 @@ class Server:
         prepared: _Prepared,
         started: float,
     ) -> bool:
-        """Send a prepared response; False if the connection must close afterwards."""
+        """Send a prepared response; False if the connection must close afterwards.
+
+        ``started`` is when the request arrived, for the access log (negative: no log).
+        """
         proto = conn.proto
         stream = conn.stream
-        write_timeout = self.config.write_timeout or math.inf
-        conn.phase = _WRITE
-        conn.deadline = self._clock + write_timeout
-        status, reason, headers, body = (
-            prepared.status,
-            prepared.reason,
-            prepared.headers,
-            prepared.body,
-        )
-        sent = 0
-        if body is not None or prepared.no_body:
-            if prepared.no_body:
-                await stream.send_all(proto.send_response(status, reason, headers, b""))
-                if response._stream is not None:
-                    await aclose_iterable(response._stream)
-            else:
-                await stream.send_all(proto.send_response(status, reason, headers, body))
-                sent = len(body)  # type: ignore[arg-type]
-            self._log(request, status, sent, started)
+        data = self._whole_answer(conn, prepared)
+        status, reason, headers, _, encoder, no_body = prepared
+        if data is not None:
+            await stream.send_all(data)
+            if no_body and response._stream is not None:
+                await aclose_iterable(response._stream)
+            if started >= 0:
+                self._log(request, status, _body_size(prepared), started)
             return True
-        encoder = prepared.encoder
+        write_timeout = self.config.write_timeout or math.inf
+        sent = 0
         pending = proto.send_response(status, reason, headers)
         finished = False
         try:
@@ -753,14 +777,17 @@ class Server:
             if not finished and response._stream is not None:
                 await aclose_iterable(response._stream)
         await stream.send_all(pending)
-        self._log(request, status, sent, started)
+        if started >= 0:
+            self._log(request, status, sent, started)
         return True
 
     def _negotiate(self, request: Request, response: Response, body: bytes | None) -> str | None:
+        config = self.config
+        if body is not None and len(body) < config.compress_min_size:
+            return None
         accept = request.headers.get("accept-encoding")
         if not accept:
             return None
-        config = self.config
         headers = response.headers
         if "content-encoding" in headers or "content-range" in headers:
             return None
@@ -768,8 +795,6 @@ class Server:
         if not is_compressible(content_type, config.compress_types):
             return None
         if content_type and content_type.startswith("text/event-stream"):
-            return None
-        if body is not None and len(body) < config.compress_min_size:
             return None
         if body is None:
             declared = headers.get("content-length")
@@ -788,7 +813,7 @@ class Server:
             return conn.proto.send_response(
                 response.status,
                 response.reason.encode("latin-1"),
-                _final_headers([*response.headers.raw, (b"Connection", b"close")], self.config),
+                self._final_headers([*response.headers.raw, (b"Connection", b"close")])[0],
                 response.body,
             )
         except ProtocolError:
@@ -848,6 +873,12 @@ class Server:
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _body_size(prepared: _Prepared) -> int:
+    """How many body bytes a whole (not streamed) prepared answer carries."""
+    body = prepared[3]
+    return 0 if prepared[5] or body is None else len(body)
+
+
 def _body_done(request: Request) -> bool:
     return request._stream is None or bool(request.extensions.get("body_done"))
 
@@ -873,40 +904,11 @@ def _error_response(status: int, message: str) -> Response:
     )
 
 
-def _final_headers_and_length(
-    raw: list[tuple[bytes, bytes]], config: ServerConfig
-) -> tuple[list[tuple[bytes, bytes]], bool]:
-    """The headers with Date and Server added when missing, and whether a Content-Length is
-    among them (one pass over the handler's headers)."""
-    has_date = has_server = has_length = False
-    for name, _ in raw:
-        low = name.lower()
-        if low == b"date":
-            has_date = True
-        elif low == b"server":
-            has_server = True
-        elif low == b"content-length":
-            has_length = True
-    headers = list(raw)
-    if not has_date:
-        headers.append((b"Date", _date_header()))
-    if not has_server and config.server_header:
-        headers.append((b"Server", config.server_header.encode("latin-1")))
-    return headers, has_length
-
-
-def _final_headers(
-    raw: list[tuple[bytes, bytes]], config: ServerConfig
-) -> list[tuple[bytes, bytes]]:
-    """The headers with Date and Server added when missing."""
-    return _final_headers_and_length(raw, config)[0]
-
-
 _default_reasons: dict[int, bytes] = {}
 
 
 def _reason_bytes(response: Response) -> bytes:
-    """The reason phrase to send (the standard phrases encoded once)."""
+    """The reason phrase to send, checked (the standard phrases encoded once)."""
     if response._reason is None:
         reason = _default_reasons.get(response.status)
         if reason is None:
@@ -914,7 +916,9 @@ def _reason_bytes(response: Response) -> bytes:
                 reason_phrase(response.status).encode("latin-1") or b"Unknown"
             )
         return reason
-    return response._reason.encode("latin-1", "replace") or b"Unknown"
+    reason = response._reason.encode("latin-1", "replace") or b"Unknown"
+    check_reason(reason)
+    return reason
 
 
 def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:

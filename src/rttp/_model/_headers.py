@@ -80,6 +80,14 @@ class Headers(MutableMapping[str, str]):
         self._items: list[tuple[bytes, bytes]] = []
         if headers is None:
             return
+        if type(headers) is list:  # the common case, without ABC checks
+            items = self._items
+            for name, value in headers:
+                if type(name) is bytes and type(value) is bytes:
+                    items.append((name, value))
+                else:
+                    items.append((encode_header_text(name), encode_header_text(value)))
+            return
         if isinstance(headers, Headers):
             self._items = list(headers._items)
             return

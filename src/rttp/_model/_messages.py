@@ -68,6 +68,11 @@ class HTTPStatusError(RTTPError):
         self.response = response
 
 
+def _as_headers(headers: HeadersLike) -> Headers:
+    """``headers`` itself when it is a Headers (or a subclass), else a new Headers of it."""
+    return headers if isinstance(headers, Headers) else Headers(headers)
+
+
 def _charset(content_type: str | None) -> str:
     if content_type:
         for param in content_type.split(";")[1:]:
@@ -266,7 +271,7 @@ class Request(_Message):
         scheme: str = "http",
     ) -> None:
         self.method = method.upper()
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.headers = _as_headers(headers)
         self.http_version = http_version
         self.client = client
         self.extensions: dict[str, Any] = {}
@@ -499,17 +504,21 @@ class Response(_Message):
         value: Any = _UNSET,
         content_type: str | None = None,
     ) -> None:
-        if not isinstance(status, int) or not 100 <= status <= 999:
+        if type(status) is not int and not isinstance(status, int):
+            raise ValueError(f"a status must be an int from 100 to 999, got {status!r}")
+        if not 100 <= status <= 999:
             raise ValueError(f"a status must be an int from 100 to 999, got {status!r}")
         self.status = status
         self._reason = reason
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.headers = headers if type(headers) is Headers else _as_headers(headers)
         self.http_version = http_version
         self.request: Request | None = None
         self.url: URL | None = None
         self.extensions: dict[str, Any] = {}
         self._aclose: Callable[[], Awaitable[None]] | None = None
-        self._init_codecs()
+        self._codecs = None
+        self._codec_limits = DEFAULT_CODEC_LIMITS
+        self._decoded = _UNSET
         self._pending: Any = _UNSET
         self._pending_type = content_type
         if value is not _UNSET:
@@ -518,6 +527,10 @@ class Response(_Message):
             self._pending = value
             self._decoded = value
             self._content, self._stream, self._consumed = None, None, False
+        elif type(body) is bytes:  # the common case, in line
+            self._content, self._stream, self._consumed = body, None, False
+            if content_type is not None:
+                self.headers["Content-Type"] = content_type
         else:
             self._set_body(body, b"text/plain; charset=utf-8")
             if content_type is not None:

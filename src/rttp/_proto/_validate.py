@@ -8,11 +8,15 @@ let a CR, LF, NUL or other control byte onto the wire is refused with
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from ..errors import LocalProtocolError
 from ._events import RawHeaders
 
 __all__ = [
+    "HAS_CONTENT_LENGTH",
+    "HAS_DATE",
+    "HAS_SERVER",
     "check_headers",
     "check_method",
     "check_reason",
@@ -44,6 +48,7 @@ def check_target(target: bytes) -> None:
 
 
 _known_reasons: set[bytes] = set()
+_KNOWN_REASONS_MAX = 512
 
 
 def check_reason(reason: bytes) -> None:
@@ -52,27 +57,48 @@ def check_reason(reason: bytes) -> None:
         return
     if _BAD_VALUE.search(reason) is not None:
         raise LocalProtocolError(f"refusing to send an invalid reason phrase {reason!r}")
-    if len(_known_reasons) < _KNOWN_NAMES_MAX:
+    if len(_known_reasons) < _KNOWN_REASONS_MAX:
         _known_reasons.add(reason)
 
 
-_known_names: set[bytes] = set()
 _KNOWN_NAMES_MAX = 512
 
+#: bits :func:`check_headers` reports for the fields a server adds when they are missing
+HAS_DATE: Final = 1
+HAS_SERVER: Final = 2
+HAS_CONTENT_LENGTH: Final = 4
+_NAME_BITS: Final = {
+    b"date": HAS_DATE,
+    b"server": HAS_SERVER,
+    b"content-length": HAS_CONTENT_LENGTH,
+}
 
-def check_headers(headers: RawHeaders) -> None:
+#: header names already checked, in the case they were given, with their HAS_* bit
+_known_names: dict[bytes, int] = {}
+
+
+def _check_name(name: bytes) -> int:
+    if _TOKEN.fullmatch(name) is None:
+        raise LocalProtocolError(f"refusing to send an invalid header name {name!r}")
+    bit = _NAME_BITS.get(name.lower(), 0)
+    if len(_known_names) < _KNOWN_NAMES_MAX:
+        _known_names[name] = bit
+    return bit
+
+
+def check_headers(headers: RawHeaders) -> int:
     """Header names must be tokens; values must not contain CR, LF, NUL or control bytes.
 
-    Names already seen valid are remembered (a bounded set), and all values are scanned
-    in one pass, so a typical response costs one regex search.
+    Returns the :data:`HAS_DATE` / :data:`HAS_SERVER` / :data:`HAS_CONTENT_LENGTH` bits
+    of the fields present, so a server learns what to add in the same pass. Names
+    already seen valid are remembered (a bounded dict), and all values are scanned in
+    one regex search, so a typical response costs one dict lookup per field and one search.
     """
     known = _known_names
+    present = 0
     for name, _ in headers:
-        if name not in known:
-            if _TOKEN.fullmatch(name) is None:
-                raise LocalProtocolError(f"refusing to send an invalid header name {name!r}")
-            if len(known) < _KNOWN_NAMES_MAX:
-                known.add(name)
+        bit = known.get(name)
+        present |= _check_name(name) if bit is None else bit
     # HTAB is legal inside values and absent from _BAD_VALUE, so it can separate them
     if _BAD_VALUE.search(b"\t".join([value for _, value in headers])) is not None:
         for name, value in headers:
@@ -81,3 +107,4 @@ def check_headers(headers: RawHeaders) -> None:
                     f"refusing to send header {name.decode('latin-1')!r} "
                     f"with an invalid value {value!r}"
                 )
+    return present
