@@ -218,17 +218,17 @@ class HttptoolsServer(ServerProtocol):
         if expect is not None and expect != b"100-continue":
             raise RemoteProtocolError(f"unsupported Expect value {expect.decode('latin-1')!r}", 417)
         self._events.append(
-            RequestHead(
+            RequestHead(  # positional: the fastest call
                 method,
                 self._url,
                 self._headers,
                 version,
-                keep_alive=bool(parser.should_keep_alive()),
-                expect_continue=expect is not None,
-                upgrade=upgrade if upgrade is not None and parser.should_upgrade() else None,
-                content_length=length,
-                chunked=chunked,
-                content_encoding=coding,
+                parser.should_keep_alive(),
+                expect is not None,
+                upgrade if upgrade is not None and parser.should_upgrade() else None,
+                length,
+                chunked,
+                coding,
             )
         )
 

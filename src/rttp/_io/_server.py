@@ -210,6 +210,8 @@ class Server:
         # a coarse clock the sweeper advances each tick: deadlines read it instead of
         # asking trio for the time several times per request
         self._clock = 0.0
+        # the Date value, refreshed by the sweeper (which ticks at least once a second)
+        self._date = _date_header()
         if config.compress_encodings is None:
             self._encodings = list(self.plugins.encodings)
         else:
@@ -240,6 +242,7 @@ class Server:
                 opened.append((transport, target, listeners))
                 self.addresses.extend(transport.bound_address(lst, target) for lst in listeners)
             self._clock = trio.current_time()
+            self._date = _date_header()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._sweeper)
                 with self._accepting:
@@ -282,6 +285,7 @@ class Server:
         while True:
             await trio.sleep(self._tick)
             self._clock = now = trio.current_time()
+            self._date = _date_header()
             for conn in connections:
                 if conn.deadline <= now and not conn.timed_out:
                     conn.timed_out = True
@@ -710,7 +714,7 @@ class Server:
         present = check_headers(raw)
         headers = list(raw)
         if not present & HAS_DATE:
-            headers.append((b"Date", _date_header()))
+            headers.append((b"Date", self._date))
         if not present & HAS_SERVER and self._server_header:
             headers.append((b"Server", self._server_header))
         return headers, present

@@ -70,7 +70,9 @@ class HTTPStatusError(RTTPError):
 
 def _as_headers(headers: HeadersLike) -> Headers:
     """``headers`` itself when it is a Headers (or a subclass), else a new Headers of it."""
-    return headers if isinstance(headers, Headers) else Headers(headers)
+    if type(headers) is list or not isinstance(headers, Headers):  # list: no ABC check
+        return Headers(headers)
+    return headers
 
 
 def _charset(content_type: str | None) -> str:

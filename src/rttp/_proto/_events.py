@@ -117,7 +117,6 @@ class RequestHead:
         target: bytes,
         headers: RawHeaders,
         http_version: bytes,
-        *,
         keep_alive: bool = True,
         expect_continue: bool = False,
         upgrade: bytes | None = None,

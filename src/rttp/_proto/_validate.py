@@ -75,6 +75,10 @@ _NAME_BITS: Final = {
 
 #: header names already checked, in the case they were given, with their HAS_* bit
 _known_names: dict[bytes, int] = {}
+#: short header values already checked (a bounded set: at most 1,024 of up to 128 bytes)
+_known_values: set[bytes] = set()
+_KNOWN_VALUES_MAX = 1024
+_KNOWN_VALUE_SIZE = 128
 
 
 def _check_name(name: bytes) -> int:
@@ -95,10 +99,20 @@ def check_headers(headers: RawHeaders) -> int:
     one regex search, so a typical response costs one dict lookup per field and one search.
     """
     known = _known_names
+    good = _known_values
     present = 0
-    for name, _ in headers:
+    unknown_values = False
+    for name, value in headers:
         bit = known.get(name)
         present |= _check_name(name) if bit is None else bit
+        if value not in good:
+            unknown_values = True
+    if unknown_values:
+        _check_values(headers)
+    return present
+
+
+def _check_values(headers: RawHeaders) -> None:
     # HTAB is legal inside values and absent from _BAD_VALUE, so it can separate them
     if _BAD_VALUE.search(b"\t".join([value for _, value in headers])) is not None:
         for name, value in headers:
@@ -107,4 +121,7 @@ def check_headers(headers: RawHeaders) -> int:
                     f"refusing to send header {name.decode('latin-1')!r} "
                     f"with an invalid value {value!r}"
                 )
-    return present
+    if len(_known_values) < _KNOWN_VALUES_MAX:
+        for _, value in headers:
+            if len(value) <= _KNOWN_VALUE_SIZE:
+                _known_values.add(value)
