@@ -179,7 +179,13 @@ def client_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
     finally:
         stop(process)
     return {
-        impl: {key: statistics.median(values) for key, values in entry.items()}
+        impl: {
+            **{key: statistics.median(values) for key, values in entry.items()},
+            **{
+                f"{key} ratio": paired_ratio(samples["rttp"][key], values)
+                for key, values in entry.items()
+            },
+        }
         for impl, entry in samples.items()
     }
 
@@ -191,8 +197,17 @@ def ws_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
     return {
         impl: {
             size: {
-                key: statistics.median(run[impl][size][key] for run in runs)
-                for key in runs[0][impl][size]
+                **{
+                    key: statistics.median(run[impl][size][key] for run in runs)
+                    for key in runs[0][impl][size]
+                },
+                **{
+                    f"{key} ratio": paired_ratio(
+                        [run["rttp"][size][key] for run in runs],
+                        [run[impl][size][key] for run in runs],
+                    )
+                    for key in runs[0][impl][size]
+                },
             }
             for size in runs[0][impl]
         }
@@ -238,8 +253,19 @@ def _ws_round(seconds: float) -> dict[str, dict]:
     return results
 
 
+def paired_ratio(ours: list[float], theirs: list[float]) -> float:
+    """The median over rounds of ours/theirs measured in the same round.
+
+    This machine's speed drifts by up to a quarter between minutes; a ratio taken
+    within one round cancels most of that drift, a ratio of two medians does not.
+    """
+    ratios = [o / t for o, t in zip(ours, theirs, strict=False) if t]
+    return statistics.median(ratios) if ratios else float("nan")
+
+
 def print_ratios(title: str, results: dict[str, dict], ours: str, columns: list[str]) -> None:
-    """A table of values with the ratio of ``ours`` to each row."""
+    """A table of values with the ratio of ``ours`` to each row (paired per round when
+    the entry carries ``COLUMN ratio``)."""
     print()
     print(title)
     header = f"{'':22}" + "".join(f" | {c:>12} {'ours/it':>7}" for c in columns)
@@ -248,7 +274,9 @@ def print_ratios(title: str, results: dict[str, dict], ours: str, columns: list[
     for name, entry in results.items():
         row = f"{name:22}"
         for c in columns:
-            ratio = results[ours][c] / entry[c] if entry[c] else float("nan")
+            ratio = entry.get(f"{c} ratio")
+            if ratio is None:
+                ratio = results[ours][c] / entry[c] if entry[c] else float("nan")
             row += f" | {entry[c]:12.1f} {ratio:6.2f}x"
         print(row)
 
@@ -289,7 +317,9 @@ def main() -> None:
         flat = {
             impl: {
                 "32B trips/s": e["size32"]["round_trips_per_second"],
+                "32B trips/s ratio": e["size32"]["round_trips_per_second ratio"],
                 "1MiB MiB/s": e[f"size{1 << 20}"]["mib_per_second"],
+                "1MiB MiB/s ratio": e[f"size{1 << 20}"]["mib_per_second ratio"],
             }
             for impl, e in ws.items()
         }
@@ -333,7 +363,14 @@ def server_suite(args: argparse.Namespace) -> dict[str, dict]:
         entry: dict = {}
         for key, points in runs[name].items():
             ranked = sorted(points, key=lambda p: p["requests_per_second"])
-            entry[key] = {**ranked[len(ranked) // 2], "rounds": len(points)}
+            ours = [p["requests_per_second"] for p in runs.get(OURS, {}).get(key, [])]
+            entry[key] = {
+                **ranked[len(ranked) // 2],
+                "rounds": len(points),
+                "ratio": paired_ratio(ours, [p["requests_per_second"] for p in points])
+                if OURS not in errors
+                else float("nan"),
+            }
         if not args.no_memory:
             try:
                 entry["idle_kib_per_connection"] = idle_memory(name)
@@ -345,7 +382,6 @@ def server_suite(args: argparse.Namespace) -> dict[str, dict]:
 
 
 def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
-    ours = results.get(OURS, {})
     header = f"{'server':22}"
     for c in connection_counts:
         header += f" | {'c=' + str(c) + ' req/s':>12} {'p50':>7} {'p99':>7} {'ours/it':>7}"
@@ -359,11 +395,7 @@ def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
         row = f"{name:22}"
         for c in connection_counts:
             run = entry[f"c{c}"]
-            ratio = (
-                ours[f"c{c}"]["requests_per_second"] / run["requests_per_second"]
-                if f"c{c}" in ours
-                else float("nan")
-            )
+            ratio = run.get("ratio", float("nan"))
             row += f" | {run['requests_per_second']:12.0f} {run['p50_ms']:6.2f}m {run['p99_ms']:6.2f}m {ratio:6.2f}x"
         memory = entry.get("idle_kib_per_connection")
         row += f" | {memory:13.1f}" if memory is not None else " |"
