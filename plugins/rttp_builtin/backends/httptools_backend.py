@@ -44,6 +44,9 @@ except ImportError:  # pragma: no cover - not on CPython, or not installed
 __all__ = ["HttptoolsBackend", "HttptoolsServer"]
 
 _NO_BODY = frozenset({204, 304})
+# where llhttp is in a request: between messages, in the head, in the body
+_IDLE, _HEAD, _BODY = range(3)
+_END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)
 _VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
 # request header fields the backend looks at, by lower-cased name
 _HOST, _LENGTH, _CODING, _EXPECT, _UPGRADE, _TE = range(6)
@@ -96,19 +99,18 @@ class HttptoolsServer(ServerProtocol):
         self._limits = limits
         self._max_header_count = limits.max_header_count
         self._max_header_size = limits.max_header_size
+        self._max_request_line = limits.max_request_line
         self._parser = httptools.HttpRequestParser(self)
         self._events: collections.deque[Any] = collections.deque()
+        self._state = _IDLE  # where llhttp is in the current message
         self._url = b""
         self._headers: RawHeaders = []
         self._header_bytes = 0
-        self._in_head = False
         self._head_began_in_feed = False
         self._head_fed = 0
-        self._headers_done = False
-        self._trailers: RawHeaders = []
+        self._trailers: RawHeaders | None = None
         self._upgraded = b""
         self._stopped = False  # after an upgrade or an error: nothing more is parsed
-        self._error: ProtocolError | None = None
         # the exchange in progress
         self._request_done = False
         self._waiting = False  # a request was handed out and its cycle is not restarted
@@ -125,36 +127,24 @@ class HttptoolsServer(ServerProtocol):
         self._explained = 0
         self._overhead = 0
         self._chunks = 0
-        self._in_body = False
 
     # -- llhttp callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
-        self._in_head = True
+        self._state = _HEAD
         self._head_began_in_feed = True
         self._head_fed = 0
         self._url = b""
         self._headers = []
         self._header_bytes = 0
-        self._headers_done = False
-        self._trailers = []
 
     def on_url(self, url: bytes) -> None:
         self._url += url
-        if len(self._url) > self._limits.max_request_line:
+        if len(self._url) > self._max_request_line:
             raise self._limits.request_line_too_long()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._headers_done:
-            self._explained += len(name) + len(value) + 4
-            self._trailers.append((name, value))
-            size = sum(len(n) + len(v) + 4 for n, v in self._trailers)
-            if (
-                len(self._trailers) > self._limits.max_header_count
-                or size > self._limits.max_header_size
-            ):
-                raise self._too_large(
-                    f"trailer section of {len(self._trailers)} fields / {size} bytes"
-                )
+        if self._state == _BODY:
+            self._on_trailer(name, value)
             return
         headers = self._headers
         headers.append((name, value))
@@ -164,13 +154,20 @@ class HttptoolsServer(ServerProtocol):
                 raise self._limits.too_many_header_fields(len(headers))
             raise self._too_large("request header section")
 
+    def _on_trailer(self, name: bytes, value: bytes) -> None:
+        self._explained += len(name) + len(value) + 4
+        if self._trailers is None:
+            self._trailers = []
+        self._trailers.append((name, value))
+        size = sum(len(n) + len(v) + 4 for n, v in self._trailers)
+        if len(self._trailers) > self._max_header_count or size > self._max_header_size:
+            raise self._too_large(f"trailer section of {len(self._trailers)} fields / {size} bytes")
+
     def _too_large(self, what: str) -> TooLarge:
         return self._limits.header_section_too_large(what)
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
-        self._headers_done = True
-        self._in_body = True
+        self._state = _BODY
         self._overhead = self._chunks = 0
         parser = self._parser
         method = parser.get_method()
@@ -240,8 +237,9 @@ class HttptoolsServer(ServerProtocol):
         self._chunks += 1
 
     def on_message_complete(self) -> None:
-        self._in_body = False
-        self._events.append(EndOfMessage(self._trailers))
+        self._state = _IDLE
+        trailers, self._trailers = self._trailers, None
+        self._events.append(_END if trailers is None else EndOfMessage(trailers))
 
     # -- receiving ------------------------------------------------------------------------
     def receive_data(self, data: bytes | bytearray) -> None:
@@ -250,9 +248,9 @@ class HttptoolsServer(ServerProtocol):
             return
         if self._stopped:
             return
-        if self._in_head and not self._head_began_in_feed:
+        if self._state == _HEAD and not self._head_began_in_feed:
             self._head_fed += len(data)
-            if self._head_fed > self._limits.max_header_size + self._limits.max_request_line:
+            if self._head_fed > self._max_header_size + self._max_request_line:
                 self._queue_error(self._too_large("request header section"))
                 return
         self._head_began_in_feed = False
@@ -264,23 +262,23 @@ class HttptoolsServer(ServerProtocol):
             self._upgraded = bytes(data[offset:])
             self._stopped = True
             if not any(isinstance(e, EndOfMessage) for e in self._events):
-                self._events.append(EndOfMessage())
+                self._events.append(_END)
         except ProtocolError as exc:
             self._queue_error(exc)
         except httptools.HttpParserError as exc:
             cause = exc.__context__
             self._queue_error(cause if isinstance(cause, ProtocolError) else _translate(exc))
             return
-        if self._in_body:
+        if self._state == _BODY:
             self._overhead += max(len(data) - self._explained, 0)
-        if self._in_body and self._overhead > self._limits.max_header_size + 16 * self._chunks:
-            # llhttp skips chunk extensions without bounds: an endless one would never end
-            self._queue_error(
-                RemoteProtocolError(
-                    "chunk header or trailer section longer than "
-                    f"max_header_size={self._limits.max_header_size} bytes"
+            if self._overhead > self._max_header_size + 16 * self._chunks:
+                # llhttp skips chunk extensions without bounds: an endless one would never end
+                self._queue_error(
+                    RemoteProtocolError(
+                        "chunk header or trailer section longer than "
+                        f"max_header_size={self._max_header_size} bytes"
+                    )
                 )
-            )
 
     def _queue_error(self, exc: ProtocolError) -> None:
         self._stopped = True
@@ -291,7 +289,7 @@ class HttptoolsServer(ServerProtocol):
             return PAUSED
         if not self._events:
             if self._eof:
-                if self._in_head or (self._waiting and not self._request_done):
+                if self._state == _HEAD or (self._waiting and not self._request_done):
                     raise RemoteProtocolError(
                         "peer closed the connection in the middle of a request"
                     )
