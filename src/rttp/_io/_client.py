@@ -3,15 +3,15 @@
 One request: acquire a pooled connection, write the head and body, read the response
 head, and hand back a :class:`~rttp.Response` whose body reads from the connection
 (``client.stream``) or has been read already (``client.request``). Timeouts are per
-phase (connect, write, read, pool). While a whole request runs under one call, a single
-cancel scope covers it and its deadline is re-armed per phase; a streamed body read
-later gets one scope per receive.
+phase (connect, write, read, pool). A read or write timeout bounds each wait for the
+socket: on a plain TCP or Unix connection the cancel scope that enforces it is created
+only when an operation has to wait (see :mod:`rttp._io._sockio`), so a request whose
+answer is already there creates no scope at all.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,6 +42,7 @@ from ..plugin import ConnectOptions
 from ._cookies import Cookies
 from ._errors import IO_ERRORS, io_error
 from ._pool import ConnectionPool, PooledConnection
+from ._sockio import receive_within, send_all_within
 from ._tls import client_context
 from ._util import aclose_iterable, exit_owned_nursery
 
@@ -58,34 +59,6 @@ _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
 _UNSET: Any = object()
 
 
-class _Phase:
-    """Which timeout the current deadline stands for."""
-
-    __slots__ = ("name", "scope", "seconds")
-
-    def __init__(self) -> None:
-        self.scope: trio.CancelScope | None = None
-        self.name = "read"
-        self.seconds: float | None = None
-
-    def arm(self, name: str, seconds: float | None, now: float | None = None) -> None:
-        self.name = name
-        self.seconds = seconds
-        if self.scope is not None:
-            if seconds is None:
-                self.scope.deadline = math.inf
-            else:
-                self.scope.deadline = (now if now is not None else trio.current_time()) + seconds
-
-
-def _timeout_error(phase: _Phase, where: str) -> Exception:
-    if phase.name == "write":
-        return WriteTimeout(
-            f"sending to {where} took longer than write timeout {phase.seconds}s", phase.seconds
-        )
-    return ReadTimeout(f"no data from {where} within read timeout {phase.seconds}s", phase.seconds)
-
-
 class _Exchange:
     """The state of one request on one connection, until its response body is done."""
 
@@ -97,9 +70,7 @@ class _Exchange:
         "download_total",
         "downloaded",
         "ended",
-        "phase",
         "progress",
-        "read_from",
         "released",
         "timeouts",
         "upload_total",
@@ -113,11 +84,9 @@ class _Exchange:
         self.conn = conn
         self.timeouts = timeouts
         self.progress = progress
-        self.phase = _Phase()
         self.done = False
         self.ended = False
         self.released = False
-        self.read_from: float | None = None  # the first read's deadline base after a one-write send
         self.decoder: BoundedDecoder | None = None
         self.download_total: int | None = None
         self.downloaded = 0
@@ -133,34 +102,37 @@ class _Exchange:
 
     async def receive(self) -> None:
         conn = self.conn
-        seconds = self.timeouts.read
         try:
-            if self.phase.scope is not None:
-                self.phase.arm("read", seconds, self.read_from)
-                self.read_from = None
-                data = await conn.stream.receive_some(self.client.config.read_size)
-            else:
-                with trio.move_on_after(seconds if seconds is not None else math.inf) as scope:
-                    data = await conn.stream.receive_some(self.client.config.read_size)
-                if scope.cancelled_caught:
-                    raise ReadTimeout(
-                        f"no data from {conn.where} within read timeout {seconds}s", seconds
-                    )
+            data = await receive_within(
+                conn.stream, self.client.config.read_size, self.timeouts.read
+            )
+        except trio.TooSlowError:
+            seconds = self.timeouts.read
+            raise ReadTimeout(
+                f"no data from {conn.where} within read timeout {seconds}s", seconds
+            ) from None
         except IO_ERRORS as exc:
             raise io_error(exc, conn.where) from exc
         conn.proto.receive_data(data)
 
-    async def send(self, data: bytes, now: float | None = None) -> None:
-        self.phase.arm("write", self.timeouts.write, now)
+    async def send(self, data: bytes) -> None:
         try:
-            await self.conn.stream.send_all(data)
+            await send_all_within(self.conn.stream, data, self.timeouts.write)
+        except trio.TooSlowError:
+            seconds = self.timeouts.write
+            raise WriteTimeout(
+                f"sending to {self.conn.where} took longer than write timeout {seconds}s",
+                seconds,
+            ) from None
         except IO_ERRORS as exc:
             raise io_error(exc, self.conn.where, writing=True) from exc
 
     async def release(self, reusable: bool) -> None:
+        """Give the connection back to the pool (once); closes it unless kept idle."""
         if not self.released:
             self.released = True
-            await self.client._pool.release(self.conn, reusable)
+            if not self.client._pool.release(self.conn, reusable):
+                await trio.aclose_forcefully(self.conn.stream)  # works even when cancelled
 
     async def _pieces(self) -> list[bytes] | None:
         """The next decoded pieces of the body, or None once it has ended."""
@@ -191,8 +163,7 @@ class _Exchange:
                         yield piece
         finally:
             self.done = True
-            with trio.CancelScope(shield=True):
-                await self.release(self.ended)
+            await self.release(self.ended)
 
     async def read_all(self) -> bytes:
         """The whole body (no iterator objects: the path of ``client.get``); releases the connection."""
@@ -204,8 +175,7 @@ class _Exchange:
                     chunks.extend(pieces)
         finally:
             self.done = True
-            with trio.CancelScope(shield=True):
-                await self.release(self.ended)
+            await self.release(self.ended)
         return b"".join(chunks)
 
 
@@ -580,21 +550,15 @@ class Client:
             exchange = _Exchange(self, conn, timeouts, progress)
             answered = False
             try:
-                # one cancel scope for the whole request, its deadline re-armed per phase
-                with trio.CancelScope() as scope:
-                    exchange.phase.scope = scope
-                    response = await self._exchange(exchange, request, method, target, headers)
-                    answered = True
-                    if read_body and not (
-                        follow and response.status in _REDIRECTS and "location" in response.headers
-                    ):
-                        response._content = await exchange.read_all()
-                    else:
-                        response._stream = exchange.body()
-                        response._aclose = _closer(response, exchange)
-                exchange.phase.scope = None
-                if scope.cancelled_caught:
-                    raise _timeout_error(exchange.phase, conn.where)
+                response = await self._exchange(exchange, request, method, target, headers)
+                answered = True
+                if read_body and not (
+                    follow and response.status in _REDIRECTS and "location" in response.headers
+                ):
+                    response._content = await exchange.read_all()
+                else:
+                    response._stream = exchange.body()
+                    response._aclose = _closer(response, exchange)
             except (ReadError, WriteError, RemoteProtocolError):
                 await _release_quietly(exchange)
                 if conn.reused and not answered and attempt + 1 < attempts:
@@ -652,9 +616,7 @@ class Client:
                 if body:
                     data += proto.send_data(body)
                 data += proto.send_end()
-                now = trio.current_time()
-                await exchange.send(data, now)
-                exchange.read_from = now  # one write: the read deadline starts from here too
+                await exchange.send(data)
                 exchange.uploaded = len(body)
                 if body:
                     exchange.report()
@@ -738,8 +700,7 @@ def _closer(response: Response, exchange: _Exchange) -> Callable[[], Any]:
 
 
 async def _release_quietly(exchange: _Exchange) -> None:
-    with trio.CancelScope(shield=True):
-        await exchange.release(False)
+    await exchange.release(False)
 
 
 def _replace(config: ClientConfig, settings: dict[str, Any]) -> ClientConfig:

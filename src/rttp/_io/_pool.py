@@ -21,6 +21,7 @@ from .._proto._events import ClientProtocol
 from ..errors import ConnectTimeout, PoolTimeout
 from ..plugin import ConnectOptions, ProtocolBackend
 from ._errors import connect_errors
+from ._sockio import fast_stream
 
 __all__ = ["ConnectionPool", "PooledConnection"]
 
@@ -136,7 +137,7 @@ class ConnectionPool:
             connect_timeout if connect_timeout is not None else math.inf
         ) as scope:
             with connect_errors(where):
-                stream = await transport.connect(url, options)
+                stream = fast_stream(await transport.connect(url, options))
         if scope.cancelled_caught:
             raise ConnectTimeout(
                 f"connecting to {where} took longer than connect timeout {connect_timeout}s",
@@ -145,8 +146,9 @@ class ConnectionPool:
         proto = self._backend.client(self._config.protocol_limits)
         return PooledConnection(stream, proto, key, where)
 
-    async def release(self, conn: PooledConnection, reusable: bool) -> None:
-        """Give a connection back: kept idle if reusable and there is room, else closed."""
+    def release(self, conn: PooledConnection, reusable: bool) -> bool:
+        """Give a connection back: True if it is kept idle for reuse; False if the caller
+        must close its stream (``trio.aclose_forcefully``, which works even when cancelled)."""
         try:
             limits = self._config.limits
             if (
@@ -158,8 +160,8 @@ class ConnectionPool:
                 conn.idle_since = trio.current_time()
                 self._idle.setdefault(conn.key, []).append(conn)
                 self._idle_count += 1
-            else:
-                await trio.aclose_forcefully(conn.stream)
+                return True
+            return False
         finally:
             if self._slots is not None:
                 self._slots.release()

@@ -14,18 +14,25 @@ ends with one checkpoint, and two receives never follow each other without a yie
 so a connection that always has data can neither starve other tasks nor miss a
 cancellation. Errors are Trio's stream errors, exactly as :class:`trio.SocketStream`
 raises them.
+
+:func:`receive_within` and :func:`send_all_within` bound one operation by a timeout.
+On a :class:`SocketIO` the cancel scope that enforces it is created only when the
+operation has to wait: an answer that is already there costs no scope (the issue's
+measurement: a scope per receive cost 27-48 % of a server's throughput). Other streams
+(TLS) get one scope per call.
 """
 
 from __future__ import annotations
 
 import errno
+import math
 import socket
 from typing import Any
 
 import trio
 from trio.lowlevel import checkpoint, wait_readable, wait_writable
 
-__all__ = ["SocketIO", "fast_stream"]
+__all__ = ["SocketIO", "fast_stream", "receive_within", "send_all_within"]
 
 _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
 
@@ -52,23 +59,40 @@ class SocketIO(trio.abc.HalfCloseableStream):
         self._yielded = True  # a scheduler pass happened since the last receive
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        return await self.receive_within(65536 if max_bytes is None else max_bytes, None)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.send_all_within(data, None)
+
+    async def receive_within(self, max_bytes: int, seconds: float | None) -> bytes:
+        """``receive_some``; :class:`trio.TooSlowError` if it waits over ``seconds``."""
         sock = self._sock
         if not self._yielded:
             await checkpoint()
         self._yielded = False
-        size = 65536 if max_bytes is None else max_bytes
-        if size < 1:
+        if max_bytes < 1:
             raise ValueError("max_bytes must be >= 1")
-        while True:
-            try:
-                return sock.recv(size)
-            except BlockingIOError:
-                pass
-            except OSError as exc:
-                raise _stream_error(exc) from exc
-            await wait_readable(sock)
+        try:
+            return sock.recv(max_bytes)
+        except BlockingIOError:
+            pass
+        except OSError as exc:
+            raise _stream_error(exc) from exc
+        with trio.move_on_after(math.inf if seconds is None else seconds):
+            while True:
+                await wait_readable(sock)
+                try:
+                    return sock.recv(max_bytes)
+                except BlockingIOError:
+                    pass
+                except OSError as exc:
+                    raise _stream_error(exc) from exc
+        raise trio.TooSlowError
 
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+    async def send_all_within(
+        self, data: bytes | bytearray | memoryview, seconds: float | None
+    ) -> None:
+        """``send_all``; :class:`trio.TooSlowError` if it waits over ``seconds``."""
         sock = self._sock
         try:
             sent = sock.send(data)
@@ -77,16 +101,19 @@ class SocketIO(trio.abc.HalfCloseableStream):
         except OSError as exc:
             raise _stream_error(exc) from exc
         if sent < len(data):
-            view = memoryview(data)[sent:]
-            while view:
-                await wait_writable(sock)
-                try:
-                    sent = sock.send(view)
-                except BlockingIOError:
-                    continue
-                except OSError as exc:
-                    raise _stream_error(exc) from exc
-                view = view[sent:]
+            with trio.move_on_after(math.inf if seconds is None else seconds) as scope:
+                view = memoryview(data)[sent:]
+                while view:
+                    await wait_writable(sock)
+                    try:
+                        sent = sock.send(view)
+                    except BlockingIOError:
+                        continue
+                    except OSError as exc:
+                        raise _stream_error(exc) from exc
+                    view = view[sent:]
+            if scope.cancelled_caught:
+                raise trio.TooSlowError
         await checkpoint()
         self._yielded = True
 
@@ -118,3 +145,27 @@ def fast_stream(stream: trio.abc.Stream) -> trio.abc.Stream:
         if isinstance(sock, socket.socket) and sock.gettimeout() == 0.0:
             return SocketIO(stream, sock)
     return stream
+
+
+async def receive_within(
+    stream: trio.abc.Stream, max_bytes: int, seconds: float | None
+) -> bytes | bytearray:
+    """``stream.receive_some(max_bytes)``, or :class:`trio.TooSlowError` after ``seconds``."""
+    if type(stream) is SocketIO:
+        return await stream.receive_within(max_bytes, seconds)
+    with trio.move_on_after(math.inf if seconds is None else seconds):
+        return await stream.receive_some(max_bytes)
+    raise trio.TooSlowError
+
+
+async def send_all_within(
+    stream: trio.abc.Stream, data: bytes | bytearray | memoryview, seconds: float | None
+) -> None:
+    """``stream.send_all(data)``, or :class:`trio.TooSlowError` after ``seconds``."""
+    if type(stream) is SocketIO:
+        await stream.send_all_within(data, seconds)
+        return
+    with trio.move_on_after(math.inf if seconds is None else seconds):
+        await stream.send_all(data)
+        return
+    raise trio.TooSlowError
