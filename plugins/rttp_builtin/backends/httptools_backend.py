@@ -441,6 +441,9 @@ class HttptoolsClient(ClientProtocol):
 
     def _new_parser(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
+        self._reset_message()
+
+    def _reset_message(self) -> None:
         self._headers: RawHeaders = []
         self._header_bytes = 0
         self._headers_done = False
@@ -485,13 +488,15 @@ class HttptoolsClient(ClientProtocol):
         self._headers_done = True
         parser = self._parser
         status = parser.get_status_code()
-        version = parser.get_http_version().encode("ascii")
-        self._keep_alive = bool(parser.should_keep_alive())
+        http_version = parser.get_http_version()
+        version = _VERSIONS.get(http_version) or http_version.encode("ascii")
+        self._keep_alive = parser.should_keep_alive()
         self._informational = 100 <= status < 200 and status != 101
+        kinds = _RESPONSE_KINDS
         for name, value in self._headers:
-            low = name.lower()
-            if low == b"content-length" or (
-                low == b"transfer-encoding" and b"chunked" in value.lower()
+            kind = kinds.get(name.lower())
+            if kind == _CONTENT_LENGTH or (
+                kind == _TRANSFER_ENCODING and b"chunked" in value.lower()
             ):
                 self._framed = True
         self._events.append(ResponseHead(status, self._reason, self._headers, version))
@@ -596,7 +601,10 @@ class HttptoolsClient(ClientProtocol):
             return False
         if self._upgraded:
             return False
-        self._new_parser()
+        if self._method == b"HEAD":
+            self._new_parser()  # llhttp expected a body after that head: start afresh
+        else:
+            self._reset_message()  # llhttp is between messages: keep it
         self._stopped = False
         self._response_done = False
         return True

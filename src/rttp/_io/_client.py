@@ -12,6 +12,7 @@ answer is already there creates no scope at all.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -57,6 +58,19 @@ _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _SENSITIVE = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
 _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
 _UNSET: Any = object()
+_NOTHING: frozenset[bytes] = frozenset()
+
+
+def _host_header(url: URL) -> bytes:
+    """The Host header value for ``url`` (cached per scheme, host and port)."""
+    return _host_header_of(url.scheme, url.host, url._port)
+
+
+@functools.lru_cache(maxsize=256)
+def _host_header_of(scheme: str, host: str, port: int | None) -> bytes:
+    url = URL.__new__(URL)
+    url.scheme, url.host, url._port = scheme, host, port
+    return url.host_header.encode("ascii")
 
 
 class _Exchange:
@@ -226,6 +240,9 @@ class Client:
         self._nursery_cm: Any = None
         encodings = [e for e in self.plugins.encodings if e != "x-gzip"]
         self._accept_encoding = ", ".join(encodings).encode("ascii") if encodings else None
+        self._user_agent = (
+            encode_header_text(self.config.user_agent) if self.config.user_agent else None
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> Client:
@@ -291,7 +308,9 @@ class Client:
                 merged[name.decode("latin-1")] = field_value.decode("latin-1")
         body: Any = content
         chosen = (
-            sum(x is not None for x in (content, data, files))
+            (content is not None)
+            + (data is not None)
+            + (files is not None)
             + (json is not _UNSET)
             + (value is not _UNSET)
         )
@@ -573,13 +592,13 @@ class Client:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _wire_headers(self, request: Request) -> list[tuple[bytes, bytes]]:
-        headers = request.headers
-        raw = list(headers.raw)
-        present = {name.lower() for name, _ in raw}
+        raw = request.headers.raw
+        present = {name.lower() for name, _ in raw} if raw else _NOTHING
+        raw = list(raw)
         if b"host" not in present:
-            raw.insert(0, (b"Host", request.url.host_header.encode("ascii")))
-        if b"user-agent" not in present and self.config.user_agent:
-            raw.append((b"User-Agent", encode_header_text(self.config.user_agent)))
+            raw.insert(0, (b"Host", _host_header(request.url)))
+        if b"user-agent" not in present and self._user_agent:
+            raw.append((b"User-Agent", self._user_agent))
         if b"accept" not in present:
             raw.append((b"Accept", b"*/*"))
         if (

@@ -50,23 +50,25 @@ class Cookies:
     """
 
     def __init__(self) -> None:
-        self.jar = CookieJar()
+        self._jar = CookieJar()
+        # False until a cookie is stored: requests skip the jar (whose len() walks it) till then
+        self._used = False
 
     def __len__(self) -> int:
-        return len(self.jar)
+        return len(self._jar)
 
     def __iter__(self) -> Iterator[str]:
-        return (cookie.name for cookie in self.jar)
+        return (cookie.name for cookie in self._jar)
 
     def items(self) -> list[tuple[str, str]]:
         """``(name, value)`` of every cookie."""
-        return [(cookie.name, cookie.value or "") for cookie in self.jar]
+        return [(cookie.name, cookie.value or "") for cookie in self._jar]
 
     def get(
         self, name: str, default: str | None = None, *, domain: str | None = None
     ) -> str | None:
         """The value of the cookie called ``name`` (on ``domain`` when given)."""
-        for cookie in self.jar:
+        for cookie in self._jar:
             if cookie.name == name and (
                 domain is None or cookie.domain.lstrip(".") == domain.lstrip(".")
             ):
@@ -75,7 +77,8 @@ class Cookies:
 
     def set(self, name: str, value: str, *, domain: str = "", path: str = "/") -> None:
         """Set a cookie by hand (for every host when ``domain`` is empty)."""
-        self.jar.set_cookie(
+        self._used = True
+        self._jar.set_cookie(
             Cookie(
                 version=0,
                 name=name,
@@ -99,14 +102,15 @@ class Cookies:
 
     def clear(self) -> None:
         """Forget every cookie."""
-        self.jar.clear()
+        self._jar.clear()
 
     def add_to(self, request: Request) -> None:
         """Add the Cookie header the jar holds for ``request``'s URL."""
-        if len(self.jar):
-            self.jar.add_cookie_header(_UrllibRequest(request))
+        if self._used and len(self._jar):
+            self._jar.add_cookie_header(_UrllibRequest(request))
 
     def take_from(self, response: Response, request: Request) -> None:
         """Store the cookies a response sets."""
         if response.headers.get_raw(b"set-cookie"):
-            self.jar.extract_cookies(_UrllibResponse(response), _UrllibRequest(request))  # type: ignore[arg-type]
+            self._used = True
+            self._jar.extract_cookies(_UrllibResponse(response), _UrllibRequest(request))  # type: ignore[arg-type]

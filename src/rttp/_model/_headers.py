@@ -59,7 +59,18 @@ def encode_header_text(text: str | bytes) -> bytes:
         return text.encode("utf-8")
 
 
+#: lower-cased byte keys of the str names looked up so far (bounded)
+_keys: dict[str, bytes] = {}
+
+
 def _key(name: str | bytes) -> bytes:
+    if type(name) is str:
+        key = _keys.get(name)
+        if key is None:
+            key = name.encode("latin-1").lower()
+            if len(_keys) < 1024:
+                _keys[name] = key
+        return key
     if isinstance(name, str):
         return name.encode("latin-1").lower()
     return name.lower()
@@ -125,12 +136,14 @@ class Headers(MutableMapping[str, str]):
 
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
         """All values of ``name`` joined by ``", "``, or ``default`` (a fast path: no exception)."""
-        values = self.get_raw(name)
-        if not values:
-            return default
-        if len(values) == 1:
-            return values[0].decode("latin-1")
-        return b", ".join(values).decode("latin-1")
+        key = _key(name)
+        found: bytes | None = None
+        for k, v in self._items:
+            if k.lower() == key:
+                if found is not None:
+                    return b", ".join(self.get_raw(key)).decode("latin-1")
+                found = v
+        return default if found is None else found.decode("latin-1")
 
     def __setitem__(self, name: str, value: str) -> None:
         key = _key(name)

@@ -70,6 +70,8 @@ class HTTPStatusError(RTTPError):
 
 def _as_headers(headers: HeadersLike) -> Headers:
     """``headers`` itself when it is a Headers (or a subclass), else a new Headers of it."""
+    if type(headers) is Headers:
+        return headers
     if type(headers) is list or not isinstance(headers, Headers):  # list: no ABC check
         return Headers(headers)
     return headers
@@ -277,8 +279,9 @@ class Request(_Message):
         self.http_version = http_version
         self.client = client
         self.extensions: dict[str, Any] = {}
-        if isinstance(url, URL) or "://" in url:
-            self._url: URL | None = URL(url)
+        if type(url) is URL or isinstance(url, URL) or "://" in url:
+            # URLs are values: one given is shared, not copied
+            self._url: URL | None = url if type(url) is URL else URL(url)
             self.target = self._url.target
             self.scheme = self._url.scheme
         else:
