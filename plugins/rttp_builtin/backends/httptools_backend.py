@@ -58,14 +58,25 @@ _FIELD_KINDS = {
     b"upgrade": _UPGRADE,
     b"transfer-encoding": _TE,
 }
-# response header fields send_response looks at; the rest are 0 (names seen, bounded)
+# header fields the writers look at (framing); every other name is 0
 _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION = 1, 2, 3
 _RESPONSE_KINDS = {
     b"content-length": _CONTENT_LENGTH,
     b"transfer-encoding": _TRANSFER_ENCODING,
     b"connection": _CONNECTION,
 }
-_seen_response_names: dict[bytes, int] = {}
+#: the kind of each header name written so far, in the case it was given (bounded)
+_written_names: dict[bytes, int] = {}
+
+
+def _kind_of(name: bytes) -> int:
+    """The framing kind of a header name not yet in :data:`_written_names` (and remember it)."""
+    kind = _RESPONSE_KINDS.get(name.lower(), 0)
+    if len(_written_names) < 512:
+        _written_names[name] = kind
+    return kind
+
+
 _ERROR: Any = object()
 
 
@@ -330,15 +341,13 @@ class HttptoolsServer(ServerProtocol):
         no_body = status in _NO_BODY or status < 200 or self._head_method == b"HEAD"
         length: int | None = None
         has_te = connection_close = False
-        seen = _seen_response_names
+        seen = _written_names
         parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
         for name, value in headers:
             parts += (name, b": ", value, b"\r\n")
             kind = seen.get(name)
             if kind is None:
-                kind = _RESPONSE_KINDS.get(name.lower(), 0)
-                if len(seen) < 512:
-                    seen[name] = kind
+                kind = _kind_of(name)
             if kind:
                 if kind == _CONTENT_LENGTH:
                     length = int(value)
@@ -527,12 +536,21 @@ class HttptoolsClient(ClientProtocol):
         self._method = method
         self._request_done = False
         self._response_done = False
-        lines = b"".join(n + b": " + v + b"\r\n" for n, v in headers)
-        head = b"%s %s HTTP/1.1\r\n%s\r\n" % (method, target, lines)
-        self._chunked = not any(n.lower() == b"content-length" for n, _ in headers) and any(
-            n.lower() == b"transfer-encoding" for n, _ in headers
-        )
-        return head
+        seen = _written_names
+        parts = [b"%s %s HTTP/1.1\r\n" % (method, target)]
+        length = chunked = False
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
+            kind = seen.get(name)
+            if kind is None:
+                kind = _kind_of(name)
+            if kind == _CONTENT_LENGTH:
+                length = True
+            elif kind == _TRANSFER_ENCODING:
+                chunked = True
+        parts.append(b"\r\n")
+        self._chunked = chunked and not length
+        return b"".join(parts)
 
     def send_data(self, data: bytes) -> bytes:
         if not data:

@@ -43,7 +43,6 @@ from ..plugin import ConnectOptions
 from ._cookies import Cookies
 from ._errors import IO_ERRORS, io_error
 from ._pool import ConnectionPool, PooledConnection
-from ._sockio import receive_within, send_all_within
 from ._tls import client_context
 from ._util import aclose_iterable, exit_owned_nursery
 
@@ -117,9 +116,7 @@ class _Exchange:
     async def receive(self) -> None:
         conn = self.conn
         try:
-            data = await receive_within(
-                conn.stream, self.client.config.read_size, self.timeouts.read
-            )
+            data = await conn.receive(self.client.config.read_size, self.timeouts.read)
         except trio.TooSlowError:
             seconds = self.timeouts.read
             raise ReadTimeout(
@@ -131,7 +128,7 @@ class _Exchange:
 
     async def send(self, data: bytes) -> None:
         try:
-            await send_all_within(self.conn.stream, data, self.timeouts.write)
+            await self.conn.send(data, self.timeouts.write)
         except trio.TooSlowError:
             seconds = self.timeouts.write
             raise WriteTimeout(

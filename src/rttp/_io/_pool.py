@@ -8,8 +8,10 @@ any point (connect, TLS, send, read) gives its slot back.
 
 from __future__ import annotations
 
+import functools
 import math
 import select
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -21,7 +23,7 @@ from .._proto._events import ClientProtocol
 from ..errors import ConnectTimeout, PoolTimeout
 from ..plugin import ConnectOptions, ProtocolBackend
 from ._errors import connect_errors
-from ._sockio import fast_stream
+from ._sockio import SocketIO, fast_stream, receive_within, send_all_within
 
 __all__ = ["ConnectionPool", "PooledConnection"]
 
@@ -34,12 +36,22 @@ _CHECK_AFTER = 1.0
 class PooledConnection:
     """One client connection: a stream and its protocol state."""
 
-    __slots__ = ("idle_since", "key", "proto", "reused", "stream", "where")
+    __slots__ = ("idle_since", "key", "proto", "receive", "reused", "send", "stream", "where")
 
     def __init__(
         self, stream: trio.abc.Stream, proto: ClientProtocol, key: PoolKey, where: str
     ) -> None:
         self.stream = stream
+        #: ``receive(max_bytes, seconds)`` / ``send(data, seconds)``: the stream's I/O with a
+        #: timeout (:class:`trio.TooSlowError`), bound once per connection
+        self.receive: Callable[[int, float | None], Awaitable[bytes | bytearray]]
+        self.send: Callable[[bytes, float | None], Awaitable[None]]
+        if type(stream) is SocketIO:
+            self.receive = stream.receive_within
+            self.send = stream.send_all_within
+        else:
+            self.receive = functools.partial(receive_within, stream)
+            self.send = functools.partial(send_all_within, stream)
         self.proto = proto
         self.key = key
         self.where = where
