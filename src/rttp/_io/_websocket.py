@@ -43,6 +43,7 @@ from .._plugins import Plugins, get_plugins
 from ..errors import ConnectTimeout, WebSocketClosed, WebSocketRejected
 from ..plugin import ConnectOptions
 from ._errors import connect_errors
+from ._sockio import fast_stream
 from ._tls import client_context
 
 __all__ = [
@@ -578,7 +579,7 @@ async def connect_websocket(
     stream: trio.abc.Stream | None = None
     with trio.move_on_after(seconds) as scope:
         with connect_errors(where):
-            stream = await transport.connect(target, options)
+            stream = fast_stream(await transport.connect(target, options))
         try:
             extra = [(n, v) for n, v in Headers(headers).raw]
             host = target.host_header
