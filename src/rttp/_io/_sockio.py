@@ -9,11 +9,13 @@ directly).
 
 :class:`SocketIO` keeps Trio's guarantees with fewer scheduler passes: it tries the
 system call first and waits (:func:`trio.lowlevel.wait_readable` /
-:func:`~trio.lowlevel.wait_writable`) only when it would block. Every ``send_all``
-ends with one checkpoint, and two receives never follow each other without a yield,
-so a connection that always has data can neither starve other tasks nor miss a
-cancellation. Errors are Trio's stream errors, exactly as :class:`trio.SocketStream`
-raises them.
+:func:`~trio.lowlevel.wait_writable`) only when it would block. Every operation is a
+cancel point; every ``send_all`` ends with a pass through the scheduler, and two
+receives never follow each other without one, so a connection that always has data
+can neither starve other tasks nor miss a cancellation. Two tasks sending (or
+receiving) at once get :class:`trio.BusyResourceError`. Errors are Trio's stream
+errors, exactly as :class:`trio.SocketStream` raises them. Trio's own stream
+conformance checks run against it in the tests.
 
 :func:`receive_within` and :func:`send_all_within` bound one operation by a timeout.
 On a :class:`SocketIO` the cancel scope that enforces it is created only when the
@@ -30,7 +32,7 @@ import socket
 from typing import Any
 
 import trio
-from trio.lowlevel import checkpoint, wait_readable, wait_writable
+from trio.lowlevel import checkpoint, checkpoint_if_cancelled, wait_readable, wait_writable
 
 __all__ = ["SocketIO", "fast_stream", "receive_within", "send_all_within"]
 
@@ -50,13 +52,14 @@ class SocketIO(trio.abc.HalfCloseableStream):
     ``socket`` is the Trio socket, as on :class:`trio.SocketStream`.
     """
 
-    __slots__ = ("_sock", "_yielded", "socket", "transport_stream")
+    __slots__ = ("_receiving", "_sending", "_sock", "_yielded", "socket", "transport_stream")
 
     def __init__(self, stream: trio.SocketStream, sock: socket.socket) -> None:
         self.transport_stream = stream
         self.socket = stream.socket
         self._sock = sock
         self._yielded = True  # a scheduler pass happened since the last receive
+        self._receiving = self._sending = False  # a task is inside an operation that waits
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         return await self.receive_within(65536 if max_bytes is None else max_bytes, None)
@@ -67,26 +70,34 @@ class SocketIO(trio.abc.HalfCloseableStream):
     async def receive_within(self, max_bytes: int, seconds: float | None) -> bytes:
         """``receive_some``; :class:`trio.TooSlowError` if it waits over ``seconds``."""
         sock = self._sock
-        if not self._yielded:
-            await checkpoint()
-        self._yielded = False
+        if self._receiving:
+            raise trio.BusyResourceError("another task is already receiving on this stream")
         if max_bytes < 1:
             raise ValueError("max_bytes must be >= 1")
+        if self._yielded:
+            await checkpoint_if_cancelled()
+        else:
+            await checkpoint()
+        self._yielded = False
         try:
             return sock.recv(max_bytes)
         except BlockingIOError:
             pass
         except OSError as exc:
             raise _stream_error(exc) from exc
-        with trio.move_on_after(math.inf if seconds is None else seconds):
-            while True:
-                await wait_readable(sock)
-                try:
-                    return sock.recv(max_bytes)
-                except BlockingIOError:
-                    pass
-                except OSError as exc:
-                    raise _stream_error(exc) from exc
+        self._receiving = True
+        try:
+            with trio.move_on_after(math.inf if seconds is None else seconds):
+                while True:
+                    await wait_readable(sock)
+                    try:
+                        return sock.recv(max_bytes)
+                    except BlockingIOError:
+                        pass
+                    except OSError as exc:
+                        raise _stream_error(exc) from exc
+        finally:
+            self._receiving = False
         raise trio.TooSlowError
 
     async def send_all_within(
@@ -94,6 +105,11 @@ class SocketIO(trio.abc.HalfCloseableStream):
     ) -> None:
         """``send_all``; :class:`trio.TooSlowError` if it waits over ``seconds``."""
         sock = self._sock
+        if self._sending:
+            raise trio.BusyResourceError("another task is already sending on this stream")
+        if self.socket.did_shutdown_SHUT_WR:
+            raise trio.ClosedResourceError("can't send data after sending EOF")
+        await checkpoint_if_cancelled()
         try:
             sent = sock.send(data)
         except BlockingIOError:
@@ -101,20 +117,28 @@ class SocketIO(trio.abc.HalfCloseableStream):
         except OSError as exc:
             raise _stream_error(exc) from exc
         if sent < len(data):
-            with trio.move_on_after(math.inf if seconds is None else seconds) as scope:
-                view = memoryview(data)[sent:]
-                while view:
-                    await wait_writable(sock)
-                    try:
-                        sent = sock.send(view)
-                    except BlockingIOError:
-                        continue
-                    except OSError as exc:
-                        raise _stream_error(exc) from exc
-                    view = view[sent:]
+            self._sending = True
+            try:
+                with trio.move_on_after(math.inf if seconds is None else seconds) as scope:
+                    view = memoryview(data)[sent:]
+                    while view:
+                        await wait_writable(sock)
+                        try:
+                            sent = sock.send(view)
+                        except BlockingIOError:
+                            continue
+                        except OSError as exc:
+                            raise _stream_error(exc) from exc
+                        view = view[sent:]
+            finally:
+                self._sending = False
             if scope.cancelled_caught:
                 raise trio.TooSlowError
-        await checkpoint()
+        self._sending = True  # until the pass through the scheduler is over
+        try:
+            await checkpoint()
+        finally:
+            self._sending = False
         self._yielded = True
 
     async def wait_send_all_might_not_block(self) -> None:
