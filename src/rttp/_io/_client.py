@@ -663,7 +663,8 @@ class Client:
         response.extensions["exchange"] = exchange
         length = response.headers.get("content-length")
         exchange.download_total = int(length) if length and length.isdigit() else None
-        codings = parse_content_encoding(response.headers.get("content-encoding"))
+        coding = response.headers.get("content-encoding")
+        codings = parse_content_encoding(coding) if coding else None
         if codings and self.config.decode_content and request.method != "HEAD":
             encodings = self.plugins.encodings
             if all(c in encodings or c == "identity" for c in codings):
@@ -672,7 +673,8 @@ class Client:
                     max_size=self.config.max_decoded_size,
                     max_ratio=self.config.max_decompression_ratio,
                 )
-        exchange.report()
+        if exchange.progress is not None:
+            exchange.report()
         return response
 
     async def _read_head(self, exchange: _Exchange) -> ResponseHead:

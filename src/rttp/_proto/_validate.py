@@ -41,10 +41,20 @@ def check_method(method: bytes) -> None:
         _known_methods.add(method)
 
 
+_known_targets: set[bytes] = set()
+
+
 def check_target(target: bytes) -> None:
-    """A request target must be non-empty and free of whitespace and control bytes."""
+    """A request target must be non-empty and free of whitespace and control bytes.
+
+    Targets already checked are remembered (a bounded set of short ones).
+    """
+    if target in _known_targets:
+        return
     if not target or _BAD_TARGET.search(target) is not None:
         raise LocalProtocolError(f"refusing to send an invalid request target {target!r}")
+    if len(_known_targets) < 1024 and len(target) <= 256:
+        _known_targets.add(target)
 
 
 _known_reasons: set[bytes] = set()
