@@ -48,6 +48,7 @@ _NO_BODY = frozenset({204, 304})
 _IDLE, _HEAD, _BODY = range(3)
 _END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)
 _VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
+_VERSION_BYTES = {b"1.1": b"1.1", b"1.0": b"1.0"}
 # request header fields the backend looks at, by lower-cased name
 _HOST, _LENGTH, _CODING, _EXPECT, _UPGRADE, _TE = range(6)
 _FIELD_KINDS = {
@@ -78,6 +79,24 @@ def _kind_of(name: bytes) -> int:
 
 
 _ERROR: Any = object()
+
+
+def _request_version(feed: bytes | bytearray | None, method: bytes, url: bytes) -> bytes | None:
+    """The version of a request whose line starts ``feed`` (llhttp parsed it already), read
+    off the bytes: httptools would format a new string for it. None when not sure."""
+    if feed is None or not feed.startswith(method):
+        return None
+    end = len(method) + len(url) + 10  # SP URL SP HTTP/x.y
+    if feed[end - 9 : end - 3] != b" HTTP/" or feed[end : end + 1] != b"\r":
+        return None
+    return _VERSION_BYTES.get(bytes(feed[end - 3 : end]))
+
+
+def _response_version(feed: bytes | bytearray | None) -> bytes | None:
+    """The version of a response whose status line starts ``feed``, read off the bytes."""
+    if feed is None or feed[:5] != b"HTTP/" or feed[8:9] != b" ":
+        return None
+    return _VERSION_BYTES.get(bytes(feed[5:8]))
 
 
 def _translate(exc: Exception) -> ProtocolError:
@@ -120,6 +139,7 @@ class HttptoolsServer(ServerProtocol):
         self._head_began_in_feed = False
         self._head_fed = 0
         self._trailers: RawHeaders | None = None
+        self._feed: bytes | bytearray | None = None
         self._upgraded = b""
         self._stopped = False  # after an upgrade or an error: nothing more is parsed
         # the exchange in progress
@@ -184,7 +204,10 @@ class HttptoolsServer(ServerProtocol):
         method = parser.get_method()
         # the head's share of this read (spaces, version and CRLFs: 14 bytes)
         self._explained += len(method) + len(self._url) + self._header_bytes + 14
-        version = _VERSIONS.get(parser.get_http_version())
+        version = _request_version(self._feed, method, self._url)
+        self._feed = None
+        if version is None:
+            version = _VERSIONS.get(parser.get_http_version())
         if version is None:
             raise RemoteProtocolError(
                 f"unsupported HTTP version {parser.get_http_version()!r}", 505
@@ -266,6 +289,8 @@ class HttptoolsServer(ServerProtocol):
                 return
         self._head_began_in_feed = False
         self._explained = 0
+        # a request that starts this read: its version can be read off the bytes
+        self._feed = data if self._state == _IDLE else None
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -440,6 +465,7 @@ class HttptoolsClient(ClientProtocol):
     def __init__(self, limits: ProtocolLimits) -> None:
         self._limits = limits
         self._events: collections.deque[Any] = collections.deque()
+        self._feed: bytes | bytearray | None = None
         self._new_parser()
         self._method = b"GET"
         self._request_done = False
@@ -497,8 +523,11 @@ class HttptoolsClient(ClientProtocol):
         self._headers_done = True
         parser = self._parser
         status = parser.get_status_code()
-        http_version = parser.get_http_version()
-        version = _VERSIONS.get(http_version) or http_version.encode("ascii")
+        feed, self._feed = self._feed, None
+        version = _response_version(feed)
+        if version is None:
+            http_version = parser.get_http_version()
+            version = _VERSIONS.get(http_version) or http_version.encode("ascii")
         self._keep_alive = parser.should_keep_alive()
         self._informational = 100 <= status < 200 and status != 101
         kinds = _RESPONSE_KINDS
@@ -566,6 +595,8 @@ class HttptoolsClient(ClientProtocol):
     def receive_data(self, data: bytes | bytearray) -> None:
         if self._stopped:
             return
+        # a response that starts this read: its version can be read off the bytes
+        self._feed = data if not self._in_message else None
         if not data:
             if (
                 self._in_message
