@@ -297,3 +297,43 @@ def test_client_truncated_body_is_an_error(backend):
 
     with pytest.raises(ProtocolError):
         drain()
+
+
+@pytest.mark.parametrize("step", [None, 1, 7], ids=["whole", "byte-at-a-time", "7-byte-reads"])
+def test_http_version_of_each_pipelined_request(backend, step):
+    """The version comes out right whether a request starts a read, follows another in
+    the same read, or is split across reads (the httptools backend reads it off the bytes
+    when it can)."""
+    data = (
+        b"GET /b HTTP/1.1\r\nHost: a\r\n\r\n"
+        b"GET /c?x=HTTP/1.0 HTTP/1.1\r\nHost: a\r\n\r\n"
+        b"GET /a HTTP/1.0\r\n\r\n"  # last: h11 reads nothing after an HTTP/1.0 request
+    )
+    proto = backend.server(ProtocolLimits())
+    chunks = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
+    versions = []
+    for chunk in chunks:
+        proto.receive_data(chunk)
+        while True:
+            event = proto.next_event()
+            if event is NEED_DATA:
+                break
+            if event is PAUSED:
+                proto.send_response(200, b"OK", [(b"Content-Length", b"0")], b"")
+                if not proto.start_next_cycle():  # after the HTTP/1.0 one
+                    break
+                continue
+            if isinstance(event, RequestHead):
+                versions.append((event.target, event.http_version))
+    assert versions == [(b"/b", b"1.1"), (b"/c?x=HTTP/1.0", b"1.1"), (b"/a", b"1.0")]
+
+
+@pytest.mark.parametrize("version", [b"1.0", b"1.1"])
+def test_client_reports_the_response_version(backend, version):
+    proto = backend.client(ProtocolLimits())
+    proto.send_request(b"GET", b"/", [(b"Host", b"a")])
+    proto.send_end()
+    proto.receive_data(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/" + version + b" 200 OK\r\n")
+    proto.receive_data(b"Content-Length: 0\r\n\r\n")
+    assert proto.next_event().http_version == b"1.1"
+    assert proto.next_event().http_version == version

@@ -48,7 +48,6 @@ _NO_BODY = frozenset({204, 304})
 _IDLE, _HEAD, _BODY = range(3)
 _END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)
 _VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
-_VERSION_BYTES = {b"1.1": b"1.1", b"1.0": b"1.0"}
 # request header fields the backend looks at, by lower-cased name
 _HOST, _LENGTH, _CODING, _EXPECT, _UPGRADE, _TE = range(6)
 _FIELD_KINDS = {
@@ -84,19 +83,25 @@ _ERROR: Any = object()
 def _request_version(feed: bytes | bytearray | None, method: bytes, url: bytes) -> bytes | None:
     """The version of a request whose line starts ``feed`` (llhttp parsed it already), read
     off the bytes: httptools would format a new string for it. None when not sure."""
-    if feed is None or not feed.startswith(method):
+    if feed is None:
         return None
-    end = len(method) + len(url) + 10  # SP URL SP HTTP/x.y
-    if feed[end - 9 : end - 3] != b" HTTP/" or feed[end : end + 1] != b"\r":
-        return None
-    return _VERSION_BYTES.get(bytes(feed[end - 3 : end]))
+    at = len(method) + len(url) + 1  # METHOD SP URL, then " HTTP/x.y\r"
+    if feed.startswith(b" HTTP/1.1\r", at) and feed.startswith(method):
+        return b"1.1"
+    if feed.startswith(b" HTTP/1.0\r", at) and feed.startswith(method):
+        return b"1.0"
+    return None
 
 
 def _response_version(feed: bytes | bytearray | None) -> bytes | None:
     """The version of a response whose status line starts ``feed``, read off the bytes."""
-    if feed is None or feed[:5] != b"HTTP/" or feed[8:9] != b" ":
+    if feed is None:
         return None
-    return _VERSION_BYTES.get(bytes(feed[5:8]))
+    if feed.startswith(b"HTTP/1.1 "):
+        return b"1.1"
+    if feed.startswith(b"HTTP/1.0 "):
+        return b"1.0"
+    return None
 
 
 def _translate(exc: Exception) -> ProtocolError:
