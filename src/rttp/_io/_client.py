@@ -58,6 +58,13 @@ _SENSITIVE = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
 _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
 _UNSET: Any = object()
 _NOTHING: frozenset[bytes] = frozenset()
+_METHOD_BYTES = {m: m.encode("ascii") for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")}
+
+
+@functools.lru_cache(maxsize=512)
+def _url_of(text: str) -> URL:
+    """The URL of ``text``, parsed once (a malformed one raises and is not cached)."""
+    return URL(text)
 
 
 def _host_header(url: URL) -> bytes:
@@ -240,6 +247,7 @@ class Client:
         self._user_agent = (
             encode_header_text(self.config.user_agent) if self.config.user_agent else None
         )
+        self._defaults = self._default_headers(_NOTHING)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> Client:
@@ -294,7 +302,12 @@ class Client:
         content_type])``), or ``value=`` with ``content_type=`` (any codec; inferred
         from the value when no type is given).
         """
-        target = URL(url) if self.base_url is None else self.base_url.join(str(url))
+        if self.base_url is not None:
+            target = self.base_url.join(str(url))
+        elif type(url) is str:
+            target = _url_of(url)  # URLs are values: one parsed object per string
+        else:
+            target = URL(url)
         if self.params is not None:
             target = URL(target, params=self.params)
         if params is not None:
@@ -553,7 +566,7 @@ class Client:
             raise UnsupportedScheme(
                 f"plain {url.scheme} is refused because enforce_https is on: {url}"
             )
-        method = request.method.encode("ascii")
+        method = _METHOD_BYTES.get(request.method) or request.method.encode("ascii")
         target = url.target.encode("ascii")
         check_method(method)
         check_target(target)
@@ -588,22 +601,31 @@ class Client:
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _wire_headers(self, request: Request) -> list[tuple[bytes, bytes]]:
-        raw = request.headers.raw
-        present = {name.lower() for name, _ in raw} if raw else _NOTHING
-        raw = list(raw)
-        if b"host" not in present:
-            raw.insert(0, (b"Host", _host_header(request.url)))
+    def _default_headers(self, present: frozenset[bytes] | set[bytes]) -> list[tuple[bytes, bytes]]:
+        """The client's default fields a request lacks (``present``: its lower-cased names)."""
+        defaults = []
         if b"user-agent" not in present and self._user_agent:
-            raw.append((b"User-Agent", self._user_agent))
+            defaults.append((b"User-Agent", self._user_agent))
         if b"accept" not in present:
-            raw.append((b"Accept", b"*/*"))
+            defaults.append((b"Accept", b"*/*"))
         if (
             b"accept-encoding" not in present
             and self.config.decode_content
             and self._accept_encoding
         ):
-            raw.append((b"Accept-Encoding", self._accept_encoding))
+            defaults.append((b"Accept-Encoding", self._accept_encoding))
+        return defaults
+
+    def _wire_headers(self, request: Request) -> list[tuple[bytes, bytes]]:
+        given = request.headers.raw
+        if given:
+            present: frozenset[bytes] | set[bytes] = {name.lower() for name, _ in given}
+            defaults = self._default_headers(present)
+        else:  # the common case: the defaults were worked out once
+            present, defaults = _NOTHING, self._defaults
+        raw = [] if b"host" in present else [(b"Host", _host_header(request.url))]
+        raw += given
+        raw += defaults
         body = request._content
         if body is not None:
             if (
