@@ -77,8 +77,21 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    match = re.match(r"([\d.]+)(us|ms|s)$", text)
+    if match is None:  # wrk prints "-nan" or the like when a run saw no answers
+        return float("nan")
+    value, unit = match.groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _rate(out: str) -> float:
+    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    return float(found.group(1)) if found else 0.0
+
+
+def _percentile(out: str, which: str) -> float:
+    found = re.search(rf"{which}\s+(\S+)", out)
+    return _ms(found.group(1)) if found else float("nan")
 
 
 def load(port: int, connections: int, seconds: float) -> dict[str, float]:
@@ -100,9 +113,9 @@ def load(port: int, connections: int, seconds: float) -> dict[str, float]:
             check=True,
         ).stdout
         return {
-            "requests_per_second": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-            "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-            "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+            "requests_per_second": _rate(out),
+            "p50_ms": _percentile(out, "50%"),
+            "p99_ms": _percentile(out, "99%"),
             "tool": "wrk",
         }
     out = subprocess.run(
