@@ -90,7 +90,7 @@ def _rate(out: str) -> float:
 
 
 def _percentile(out: str, which: str) -> float:
-    found = re.search(rf"{which}\s+(\S+)", out)
+    found = re.search(rf"^\s+{which}\s+(\S+)", out, re.MULTILINE)  # not "+/- Stdev 90.50%"
     return _ms(found.group(1)) if found else float("nan")
 
 

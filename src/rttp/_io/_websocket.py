@@ -23,7 +23,7 @@ from typing import Any, Union
 
 import trio
 from wsproto import ConnectionType, WSConnection
-from wsproto.connection import ConnectionState
+from wsproto.connection import Connection, ConnectionState
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -152,7 +152,9 @@ class WebSocket:
         self.close_timeout = close_timeout
         self.send_timeout = send_timeout
         self._stream = stream
-        self._ws = connection
+        # after the handshake, wsproto's message-level Connection itself: WSConnection only
+        # adds a layer that forwards to it
+        self._ws: Connection | WSConnection = connection.connection or connection
         self._send_lock = trio.StrictFIFOLock()
         self._pending: collections.deque[WebSocketEvent] = collections.deque()
         self._parts: list[Any] = []
@@ -166,7 +168,8 @@ class WebSocket:
         self._handshake = b""  # a server's 101 answer, sent before anything else
         self._read_size = _MIN_READ
         self._watched = False
-        self._send_started: float | None = None
+        self._in_send = False  # a send to the stream is in progress (read by the watcher)
+        self._sends = 0  # sends completed (the watcher sees progress without a clock)
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -213,9 +216,10 @@ class WebSocket:
                     await self._stream.send_all(data)
                 elif self._watched:
                     # a watcher task (the App's) drops us if this send stalls: no scope per send
-                    self._send_started = trio.current_time()
+                    self._in_send = True
                     await self._stream.send_all(data)
-                    self._send_started = None
+                    self._in_send = False
+                    self._sends += 1
                 else:
                     with trio.fail_after(self.send_timeout):
                         await self._stream.send_all(data)
@@ -228,11 +232,12 @@ class WebSocket:
                 await trio.aclose_forcefully(self._stream)
                 raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from None
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                if self._send_started is not None and self._closed is not None:
+                if self._in_send and self._closed is not None:
                     raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from exc
                 self._finish(Closed(1006, "connection broken"))
                 raise WebSocketClosed(1006, "the connection is broken") from exc
         finally:
+            self._in_send = False
             lock.release()
 
     async def watch_sends(self) -> None:
@@ -244,10 +249,14 @@ class WebSocket:
             return
         self._watched = True
         tick = min(1.0, self.send_timeout / 4)
+        stalled_for = 0.0
+        seen = -1
         while self._closed is None:
             await trio.sleep(tick)
-            started = self._send_started
-            if started is not None and trio.current_time() - started > self.send_timeout:
+            # one send still in progress since the last tick: it has stalled that long
+            stalled_for = stalled_for + tick if self._in_send and self._sends == seen else 0.0
+            seen = self._sends
+            if stalled_for >= self.send_timeout:
                 self._finish(
                     Closed(
                         1006, f"send_timeout={self.send_timeout}s exceeded: the peer is not reading"
@@ -319,6 +328,12 @@ class WebSocket:
                     self._events = None
                     await self._fail(1002, str(exc))
                     continue
+                kind = type(event)
+                if kind is BytesMessage or kind is TextMessage:
+                    too_large = self._take_message(event)  # no coroutine for a message
+                    if too_large:
+                        await self._fail(1009, too_large)
+                    continue
                 await self._handle(event)
                 continue
             if self._closed is not None:
@@ -343,34 +358,29 @@ class WebSocket:
             self._events = self._ws.events()
         return self._pending.popleft()
 
+    def _take_message(self, event: TextMessage | BytesMessage) -> str | None:
+        """Queue a data frame's message (or collect its part); the 1009 reason if too large."""
+        if self._closed is not None:
+            return None
+        if event.message_finished and not self._parts:
+            # a whole message in one frame: no parts list, no join
+            data = event.data
+            if len(data) > self.max_message_size:
+                return f"message larger than max_message_size={self.max_message_size}"
+            self._pending.append(Message(bytes(data) if type(data) is bytearray else data))
+            return None
+        self._parts.append(event.data)
+        self._size += len(event.data)
+        if self._size > self.max_message_size:
+            return f"message larger than max_message_size={self.max_message_size}"
+        if event.message_finished:
+            joined: str | bytes = ("" if isinstance(event, TextMessage) else b"").join(self._parts)
+            self._parts, self._size = [], 0
+            self._pending.append(Message(joined))
+        return None
+
     async def _handle(self, event: Any) -> None:
-        if isinstance(event, (TextMessage, BytesMessage)):
-            if self._closed is not None:
-                return
-            if event.message_finished and not self._parts:
-                # a whole message in one frame: no parts list, no join
-                data = event.data
-                if len(data) > self.max_message_size:
-                    await self._fail(
-                        1009, f"message larger than max_message_size={self.max_message_size}"
-                    )
-                    return
-                self._pending.append(Message(bytes(data) if isinstance(data, bytearray) else data))
-                return
-            self._parts.append(event.data)
-            self._size += len(event.data)
-            if self._size > self.max_message_size:
-                await self._fail(
-                    1009, f"message larger than max_message_size={self.max_message_size}"
-                )
-                return
-            if event.message_finished:
-                joined: str | bytes = ("" if isinstance(event, TextMessage) else b"").join(
-                    self._parts
-                )
-                self._parts, self._size = [], 0
-                self._pending.append(Message(joined))
-        elif isinstance(event, Ping):
+        if isinstance(event, Ping):
             await self._send(event.response())
             self._pending.append(PingEvent(bytes(event.payload)))
         elif isinstance(event, Pong):
