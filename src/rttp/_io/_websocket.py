@@ -367,7 +367,7 @@ class WebSocket:
             data = event.data
             if len(data) > self.max_message_size:
                 return f"message larger than max_message_size={self.max_message_size}"
-            self._pending.append(Message(bytes(data) if type(data) is bytearray else data))
+            self._pending.append(Message(bytes(data) if isinstance(data, bytearray) else data))
             return None
         self._parts.append(event.data)
         self._size += len(event.data)
