@@ -1,0 +1,85 @@
+"""Print the tables of a benchmark run as reStructuredText (for docs/performance.rst).
+
+python benchmarks/rst.py [benchmarks/results/latest.json]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    rule = " ".join("=" * w for w in widths)
+    lines = [rule, " ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(), rule]
+    lines += [" ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.append(rule)
+    return "\n".join(lines)
+
+
+def _num(value: float, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:,.{digits}f}"
+
+
+def main() -> None:
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results/latest.json"
+    report = json.loads(path.read_text())
+    if "server" in report:
+        rows = []
+        for name, entry in report["server"].items():
+            if "error" in entry:
+                rows.append([name, "error", "", "", "", "", "", ""])
+                continue
+            c1, c50 = entry.get("c1", {}), entry.get("c50", {})
+            rows.append(
+                [
+                    name,
+                    _num(c1.get("requests_per_second")),
+                    _num(c1.get("ratio"), 2),
+                    _num(c50.get("requests_per_second")),
+                    _num(c50.get("p50_ms"), 2),
+                    _num(c50.get("p99_ms"), 2),
+                    _num(c50.get("ratio"), 2),
+                    _num(entry.get("idle_kib_per_connection"), 1),
+                ]
+            )
+        print("Servers:\n")
+        header = ["server", "c=1 req/s", "ours/it", "c=50 req/s", "p50 ms", "p99 ms"]
+        print(_table([*header, "ours/it", "KiB/idle conn"], rows))
+    if "client" in report:
+        rows = [
+            [
+                name,
+                _num(e["tasks1"]),
+                _num(e["tasks1 ratio"], 2),
+                _num(e["tasks50"]),
+                _num(e["tasks50 ratio"], 2),
+            ]
+            for name, e in report["client"].items()
+        ]
+        print("\nClients (req/s):\n")
+        print(_table(["client", "1 task", "ours/it", "50 tasks", "ours/it"], rows))
+    if "ws" in report:
+        rows = []
+        for name, e in report["ws"].items():
+            small, big = e["size32"], e[f"size{1 << 20}"]
+            rows.append(
+                [
+                    name,
+                    _num(small["round_trips_per_second"]),
+                    _num(small["round_trips_per_second ratio"], 2),
+                    _num(big["mib_per_second"], 1),
+                    _num(big["mib_per_second ratio"], 2),
+                ]
+            )
+        print("\nWebSocket echo on one connection:\n")
+        print(_table(["implementation", "32 B trips/s", "ours/it", "1 MiB MiB/s", "ours/it"], rows))
+
+
+if __name__ == "__main__":
+    main()
