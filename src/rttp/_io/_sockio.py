@@ -45,6 +45,16 @@ def _stream_error(exc: OSError) -> trio.BrokenResourceError | trio.ClosedResourc
     return trio.BrokenResourceError(f"socket connection broken: {exc}")
 
 
+def _try_recv(sock: socket.socket, max_bytes: int) -> bytes | None:
+    """What ``recv`` returns now, or None if it would block."""
+    try:
+        return sock.recv(max_bytes)
+    except BlockingIOError:
+        return None
+    except OSError as exc:
+        raise _stream_error(exc) from exc
+
+
 class SocketIO(trio.abc.HalfCloseableStream):
     """A :class:`trio.SocketStream` whose ``receive_some``/``send_all`` call the socket directly.
 
@@ -79,23 +89,16 @@ class SocketIO(trio.abc.HalfCloseableStream):
         else:
             await checkpoint()
         self._yielded = False
-        try:
-            return sock.recv(max_bytes)
-        except BlockingIOError:
-            pass
-        except OSError as exc:
-            raise _stream_error(exc) from exc
+        data = _try_recv(sock, max_bytes)
+        if data is not None:
+            return data
         self._receiving = True
         try:
             with trio.move_on_after(math.inf if seconds is None else seconds):
-                while True:
+                while data is None:
                     await wait_readable(sock)
-                    try:
-                        return sock.recv(max_bytes)
-                    except BlockingIOError:
-                        pass
-                    except OSError as exc:
-                        raise _stream_error(exc) from exc
+                    data = _try_recv(sock, max_bytes)
+                return data
         finally:
             self._receiving = False
         raise trio.TooSlowError
