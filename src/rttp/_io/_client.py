@@ -61,12 +61,6 @@ _NOTHING: frozenset[bytes] = frozenset()
 _METHOD_BYTES = {m: m.encode("ascii") for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")}
 
 
-@functools.lru_cache(maxsize=512)
-def _url_of(text: str) -> URL:
-    """The URL of ``text``, parsed once (a malformed one raises and is not cached)."""
-    return URL(text)
-
-
 def _host_header(url: URL) -> bytes:
     """The Host header value for ``url`` (cached per scheme, host and port)."""
     return _host_header_of(url.scheme, url.host, url._port)
@@ -302,12 +296,7 @@ class Client:
         content_type])``), or ``value=`` with ``content_type=`` (any codec; inferred
         from the value when no type is given).
         """
-        if self.base_url is not None:
-            target = self.base_url.join(str(url))
-        elif type(url) is str:
-            target = _url_of(url)  # URLs are values: one parsed object per string
-        else:
-            target = URL(url)
+        target = URL(url) if self.base_url is None else self.base_url.join(str(url))
         if self.params is not None:
             target = URL(target, params=self.params)
         if params is not None:

@@ -279,9 +279,9 @@ class Request(_Message):
         self.http_version = http_version
         self.client = client
         self.extensions: dict[str, Any] = {}
-        if type(url) is URL or isinstance(url, URL) or "://" in url:
-            # URLs are values: one given is shared, not copied
-            self._url: URL | None = url if type(url) is URL else URL(url)
+        if isinstance(url, URL) or "://" in url:
+            # a copy: URL attributes can be assigned, so a caller's URL is not shared
+            self._url: URL | None = URL(url)
             self.target = self._url.target
             self.scheme = self._url.scheme
         else:
