@@ -247,6 +247,22 @@ def test_the_core_refuses_injection_before_any_backend_writes():
         check_reason(b"OK\r\nSet-Cookie: x=1")
 
 
+def test_remembered_fields_never_let_a_bad_value_through():
+    """check_headers remembers names and short values it has checked; a known name with
+    a new, bad value is still refused, and credentials are never remembered."""
+    from rttp._proto import _validate
+    from rttp._proto._validate import HAS_CONTENT_LENGTH, HAS_DATE, check_headers
+
+    good = [(b"X-Cached", b"fine"), (b"Date", b"x"), (b"Authorization", b"Bearer s3cret")]
+    assert check_headers(good) == HAS_DATE
+    assert check_headers(good) == HAS_DATE  # the second time from the caches
+    assert b"fine" in _validate._known_values
+    assert b"Bearer s3cret" not in _validate._known_values
+    with pytest.raises(LocalProtocolError, match="X-Cached"):
+        check_headers([(b"X-Cached", b"fine\r\nInjected: yes")])
+    assert check_headers([(b"content-length", b"3")]) == HAS_CONTENT_LENGTH
+
+
 def _client_exchange(backend, method: bytes, response: bytes):
     proto = backend.client(ProtocolLimits())
     proto.send_request(method, b"/", [(b"Host", b"a")])

@@ -89,6 +89,9 @@ _known_names: dict[bytes, int] = {}
 _known_values: set[bytes] = set()
 _KNOWN_VALUES_MAX = 1024
 _KNOWN_VALUE_SIZE = 128
+_SECRET_FIELDS: Final = frozenset(
+    {b"authorization", b"proxy-authorization", b"cookie", b"set-cookie"}
+)
 
 
 def _check_name(name: bytes) -> int:
@@ -132,6 +135,7 @@ def _check_values(headers: RawHeaders) -> None:
                     f"with an invalid value {value!r}"
                 )
     if len(_known_values) < _KNOWN_VALUES_MAX:
-        for _, value in headers:
-            if len(value) <= _KNOWN_VALUE_SIZE:
+        for name, value in headers:
+            # credentials are never kept around in a process-wide set
+            if len(value) <= _KNOWN_VALUE_SIZE and name.lower() not in _SECRET_FIELDS:
                 _known_values.add(value)
