@@ -47,13 +47,14 @@ _known_targets: set[bytes] = set()
 def check_target(target: bytes) -> None:
     """A request target must be non-empty and free of whitespace and control bytes.
 
-    Targets already checked are remembered (a bounded set of short ones).
+    Targets already checked are remembered (a bounded set of short ones without a query,
+    which may carry credentials).
     """
     if target in _known_targets:
         return
     if not target or _BAD_TARGET.search(target) is not None:
         raise LocalProtocolError(f"refusing to send an invalid request target {target!r}")
-    if len(_known_targets) < 1024 and len(target) <= 256:
+    if len(_known_targets) < 1024 and len(target) <= 256 and b"?" not in target:
         _known_targets.add(target)
 
 
