@@ -33,7 +33,7 @@ def main() -> None:
         rows = []
         for name, entry in report["server"].items():
             if "error" in entry:
-                rows.append([name, "error", "", "", "", "", "", ""])
+                rows.append([name, "error", "", "", "", "", "", "", "", ""])
                 continue
             c1, c50 = entry.get("c1", {}), entry.get("c50", {})
             rows.append(
@@ -45,12 +45,28 @@ def main() -> None:
                     _num(c50.get("p50_ms"), 2),
                     _num(c50.get("p99_ms"), 2),
                     _num(c50.get("ratio"), 2),
+                    _num(entry.get("idle_rss_mib"), 1),
+                    _num(entry.get("rss_1000_connections_mib"), 1),
                     _num(entry.get("idle_kib_per_connection"), 1),
                 ]
             )
         print("Servers:\n")
         header = ["server", "c=1 req/s", "ours/it", "c=50 req/s", "p50 ms", "p99 ms"]
-        print(_table([*header, "ours/it", "KiB/idle conn"], rows))
+        memory = ["RSS idle MiB", "RSS 1,000 idle conns MiB", "KiB/idle conn"]
+        print(_table([*header, "ours/it", *memory], rows))
+    if "memory" in report:
+        rows = [
+            [
+                name,
+                _num(e.get("idle_rss_mib"), 1),
+                _num(e.get("rss_1000_connections_mib"), 1),
+                _num(e.get("idle_kib_per_connection"), 1),
+            ]
+            for name, e in report["memory"].items()
+        ]
+        print("\nServer memory:\n")
+        header = ["server", "RSS idle MiB", "RSS 1,000 idle conns MiB", "KiB/idle conn"]
+        print(_table(header, rows))
     if "client" in report:
         rows = [
             [

@@ -137,8 +137,9 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def idle_memory(name: str, count: int = 1000) -> float:
-    """KiB of server RSS per idle keep-alive connection."""
+def idle_memory(name: str, count: int = 1000) -> dict[str, float]:
+    """Server RSS when idle (after one request) and with ``count`` idle keep-alive
+    connections, and the growth per connection."""
     process, port = start_server(name)
     sockets: list[socket.socket] = []
     try:
@@ -151,7 +152,11 @@ def idle_memory(name: str, count: int = 1000) -> float:
             sockets.append(sock)
         time.sleep(1.0)
         after = rss_kib(process.pid)
-        return (after - before) / count
+        return {
+            "idle_rss_mib": before / 1024,
+            f"rss_{count}_connections_mib": after / 1024,
+            "idle_kib_per_connection": (after - before) / count,
+        }
     finally:
         for sock in sockets:
             sock.close()
@@ -306,7 +311,7 @@ def main() -> None:
         "--suites",
         nargs="+",
         default=["server", "client", "ws"],
-        choices=["server", "client", "ws"],
+        choices=["server", "client", "ws", "memory"],
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="interleaved rounds per suite, the median reported"
@@ -315,6 +320,8 @@ def main() -> None:
     report: dict[str, object] = {"seconds": args.seconds}
     if "server" in args.suites:
         report["server"] = server_suite(args)
+    elif "memory" in args.suites:  # memory alone (the server suite measures it too)
+        report["memory"] = memory_suite(args.only or list(SERVERS))
     if "client" in args.suites:
         clients = client_suite(args.seconds, args.rounds)
         report["client"] = clients
@@ -386,11 +393,32 @@ def server_suite(args: argparse.Namespace) -> dict[str, dict]:
             }
         if not args.no_memory:
             try:
-                entry["idle_kib_per_connection"] = idle_memory(name)
+                entry.update(idle_memory(name))
             except RuntimeError as exc:
-                entry["idle_kib_per_connection_error"] = str(exc)
+                entry["memory_error"] = str(exc)
         results[name] = entry
     print_table(results, args.connections)
+    return results
+
+
+def memory_suite(names: list[str]) -> dict[str, dict]:
+    """Each server's resident memory idle and with 1,000 idle keep-alive connections."""
+    results: dict[str, dict] = {}
+    for name in names:
+        try:
+            results[name] = idle_memory(name)
+        except (ImportError, RuntimeError) as exc:
+            results[name] = {"error": str(exc)}
+        print(f"measured memory {name}", file=sys.stderr, flush=True)
+    print(f"{'server':22} | {'RSS idle':>8} {'1k conns':>8} {'KiB/conn':>8}")
+    for name, entry in results.items():
+        if "error" in entry:
+            print(f"{name:22} | error: {entry['error']}")
+            continue
+        print(
+            f"{name:22} | {entry['idle_rss_mib']:6.1f}Mi {entry['rss_1000_connections_mib']:6.1f}Mi"
+            f" {entry['idle_kib_per_connection']:8.1f}"
+        )
     return results
 
 
@@ -398,7 +426,7 @@ def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
     header = f"{'server':22}"
     for c in connection_counts:
         header += f" | {'c=' + str(c) + ' req/s':>12} {'p50':>7} {'p99':>7} {'ours/it':>7}"
-    header += f" | {'KiB/idle conn':>13}"
+    header += f" | {'RSS idle':>8} {'1k conns':>8} {'KiB/conn':>8}"
     print(header)
     print("-" * len(header))
     for name, entry in results.items():
@@ -410,8 +438,11 @@ def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
             run = entry[f"c{c}"]
             ratio = run.get("ratio", float("nan"))
             row += f" | {run['requests_per_second']:12.0f} {run['p50_ms']:6.2f}m {run['p99_ms']:6.2f}m {ratio:6.2f}x"
-        memory = entry.get("idle_kib_per_connection")
-        row += f" | {memory:13.1f}" if memory is not None else " |"
+        if "idle_kib_per_connection" in entry:
+            row += (
+                f" | {entry['idle_rss_mib']:6.1f}Mi {entry['rss_1000_connections_mib']:6.1f}Mi"
+                f" {entry['idle_kib_per_connection']:8.1f}"
+            )
         print(row)
 
 
