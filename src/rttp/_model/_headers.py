@@ -123,7 +123,8 @@ class Headers(MutableMapping[str, str]):
     def get_raw(self, name: str | bytes) -> list[bytes]:
         """All values of ``name`` as bytes."""
         key = _key(name)
-        return [v for k, v in self._items if k.lower() == key]
+        size = len(key)  # names of another length are not compared at all
+        return [v for k, v in self._items if len(k) == size and k.lower() == key]
 
     # -- mapping interface --------------------------------------------------------------
     def __getitem__(self, name: str) -> str:
@@ -137,9 +138,10 @@ class Headers(MutableMapping[str, str]):
     def get(self, name: str, default: str | None = None) -> str | None:  # type: ignore[override]
         """All values of ``name`` joined by ``", "``, or ``default`` (a fast path: no exception)."""
         key = _key(name)
+        size = len(key)
         found: bytes | None = None
         for k, v in self._items:
-            if k.lower() == key:
+            if len(k) == size and k.lower() == key:
                 if found is not None:
                     return b", ".join(self.get_raw(key)).decode("latin-1")
                 found = v
