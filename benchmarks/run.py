@@ -426,7 +426,8 @@ def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
     header = f"{'server':22}"
     for c in connection_counts:
         header += f" | {'c=' + str(c) + ' req/s':>12} {'p50':>7} {'p99':>7} {'ours/it':>7}"
-    header += f" | {'RSS idle':>8} {'1k conns':>8} {'KiB/conn':>8}"
+    if any("idle_kib_per_connection" in entry for entry in results.values()):
+        header += f" | {'RSS idle':>8} {'1k conns':>8} {'KiB/conn':>8}"
     print(header)
     print("-" * len(header))
     for name, entry in results.items():
