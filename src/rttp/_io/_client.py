@@ -296,7 +296,13 @@ class Client:
         content_type])``), or ``value=`` with ``content_type=`` (any codec; inferred
         from the value when no type is given).
         """
-        target = URL(url) if self.base_url is None else self.base_url.join(str(url))
+        target: str | URL
+        if self.base_url is not None:
+            target = self.base_url.join(str(url))
+        elif type(url) is str and "://" in url:
+            target = url  # an absolute URL string: the Request parses it, once
+        else:
+            target = URL(url)
         if self.params is not None:
             target = URL(target, params=self.params)
         if params is not None:
