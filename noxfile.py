@@ -40,5 +40,9 @@ def bench(session):
     """Benchmarks side by side with the peers (needs wrk for the best numbers: apt-get install wrk)."""
     session.install("-e", ".[bench]")
     # the docs' table: three interleaved rounds, ratios paired within each round
-    args = session.posargs or ["--seconds", "4", "--rounds", "3"]
+    args = session.posargs or [
+        "--suites",
+        *("server", "client", "ws", "ws-roles"),
+        *("--seconds", "4", "--rounds", "3"),
+    ]
     session.run("python", "benchmarks/run.py", *args)

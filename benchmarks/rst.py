@@ -26,6 +26,16 @@ def _num(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _websocket_tables(report: dict) -> list[tuple[str, dict]]:
+    tables = []
+    if "ws" in report:
+        tables.append(("WebSocket echo on one connection", report["ws"]))
+    for side, results in report.get("ws_roles", {}).items():
+        other = "websockets client" if side == "server" else "websockets server"
+        tables.append((f"WebSocket echo, each {side} with the {other}", results))
+    return tables
+
+
 def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results/latest.json"
     report = json.loads(path.read_text())
@@ -80,9 +90,9 @@ def main() -> None:
         ]
         print("\nClients (req/s):\n")
         print(_table(["client", "1 task", "ours/it", "50 tasks", "ours/it"], rows))
-    if "ws" in report:
+    for title, results in _websocket_tables(report):
         rows = []
-        for name, e in report["ws"].items():
+        for name, e in results.items():
             small, big = e["size32"], e[f"size{1 << 20}"]
             rows.append(
                 [
@@ -93,7 +103,7 @@ def main() -> None:
                     _num(big["mib_per_second ratio"], 2),
                 ]
             )
-        print("\nWebSocket echo on one connection:\n")
+        print(f"\n{title}:\n")
         print(_table(["implementation", "32 B trips/s", "ours/it", "1 MiB MiB/s", "ours/it"], rows))
 
 

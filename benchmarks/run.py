@@ -208,36 +208,56 @@ def client_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
     }
 
 
-def ws_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
-    """Echo round trips on one connection, 32-byte and 1 MiB messages, each library's own
-    pair; with several rounds, the median of interleaved runs."""
-    runs = [_ws_round(seconds) for _ in range(rounds)]
+#: (server, client) pairs for ``--suites ws-roles``: every server against the websockets
+#: client, and every client against the websockets server
+WS_ROLES = {
+    **{
+        f"{impl} server": (impl, "websockets")
+        for impl in ["rttp", "rttp-app", "trio-websocket", "websockets"]
+    },
+    **{f"{impl} client": ("websockets", impl) for impl in ["rttp", "trio-websocket", "websockets"]},
+}
+
+
+def ws_suite(
+    seconds: float,
+    rounds: int = 1,
+    pairs: dict[str, tuple[str, str]] | None = None,
+    ours: str = "rttp",
+) -> dict[str, dict]:
+    """Echo round trips on one connection, 32-byte and 1 MiB messages, for each label's
+    (server, client) pair (by default each library's own pair); with several rounds, the
+    median of interleaved runs and ratios to ``ours`` paired within each round."""
+    pairs = pairs or {impl: (impl, impl) for impl in WS_IMPLS}
+    runs = [_ws_round(seconds, sorted(set(pairs.values()))) for _ in range(rounds)]
+    by_label = [{label: run[pair] for label, pair in pairs.items()} for run in runs]
+    first = by_label[0]
     return {
-        impl: {
+        label: {
             size: {
                 **{
-                    key: statistics.median(run[impl][size][key] for run in runs)
-                    for key in runs[0][impl][size]
+                    key: statistics.median(run[label][size][key] for run in by_label)
+                    for key in first[label][size]
                 },
                 **{
                     f"{key} ratio": paired_ratio(
-                        [run["rttp"][size][key] for run in runs],
-                        [run[impl][size][key] for run in runs],
+                        [run[ours][size][key] for run in by_label],
+                        [run[label][size][key] for run in by_label],
                     )
-                    for key in runs[0][impl][size]
+                    for key in first[label][size]
                 },
             }
-            for size in runs[0][impl]
+            for size in first[label]
         }
-        for impl in runs[0]
+        for label in first
     }
 
 
-def _ws_round(seconds: float) -> dict[str, dict]:
-    results: dict[str, dict] = {}
-    for impl in WS_IMPLS:
+def _ws_round(seconds: float, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    results: dict[tuple[str, str], dict] = {}
+    for server_impl, client_impl in pairs:
         port = free_port()
-        command = [sys.executable, str(HERE / "ws.py"), "serve", impl, str(port)]
+        command = [sys.executable, str(HERE / "ws.py"), "serve", server_impl, str(port)]
         server = subprocess.Popen(
             pinned(0, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -255,7 +275,7 @@ def _ws_round(seconds: float) -> dict[str, dict]:
                     sys.executable,
                     str(HERE / "ws.py"),
                     "client",
-                    impl,
+                    client_impl,
                     str(port),
                     str(size),
                     str(seconds),
@@ -264,8 +284,12 @@ def _ws_round(seconds: float) -> dict[str, dict]:
                     pinned(1, client), capture_output=True, text=True, check=True
                 ).stdout
                 entry[f"size{size}"] = json.loads(out)
-            results[impl] = entry
-            print(f"measured websocket {impl}", file=sys.stderr, flush=True)
+            results[(server_impl, client_impl)] = entry
+            print(
+                f"measured websocket {server_impl} server, {client_impl} client",
+                file=sys.stderr,
+                flush=True,
+            )
         finally:
             stop(server)
     return results
@@ -311,7 +335,7 @@ def main() -> None:
         "--suites",
         nargs="+",
         default=["server", "client", "ws"],
-        choices=["server", "client", "ws", "memory"],
+        choices=["server", "client", "ws", "ws-roles", "memory"],
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="interleaved rounds per suite, the median reported"
@@ -344,6 +368,34 @@ def main() -> None:
             for impl, e in ws.items()
         }
         print_ratios("WebSocket echo, one connection", flat, "rttp", ["32B trips/s", "1MiB MiB/s"])
+    if "ws-roles" in args.suites:
+        roles = {
+            side: ws_suite(
+                args.seconds,
+                args.rounds,
+                {label: pair for label, pair in WS_ROLES.items() if label.endswith(side)},
+                ours=f"rttp {side}",
+            )
+            for side in ("server", "client")
+        }
+        report["ws_roles"] = roles
+        for side, results in roles.items():
+            flat = {
+                label: {
+                    "32B trips/s": e["size32"]["round_trips_per_second"],
+                    "32B trips/s ratio": e["size32"]["round_trips_per_second ratio"],
+                    "1MiB MiB/s": e[f"size{1 << 20}"]["mib_per_second"],
+                    "1MiB MiB/s ratio": e[f"size{1 << 20}"]["mib_per_second ratio"],
+                }
+                for label, e in results.items()
+            }
+            other = "websockets client" if side == "server" else "websockets server"
+            print_ratios(
+                f"WebSocket echo, each {side} with the {other}",
+                flat,
+                f"rttp {side}",
+                ["32B trips/s", "1MiB MiB/s"],
+            )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(report, indent=2))

@@ -1,5 +1,8 @@
 """WebSocket echo benchmark pieces: servers and clients for rttp, trio-websocket and websockets.
 
+``rttp`` serves through the core API (``accept_websocket`` in a handler), ``rttp-app``
+through the routing app's socket callbacks.
+
 ``python benchmarks/ws.py serve IMPL PORT`` runs an echo server;
 ``python benchmarks/ws.py client IMPL PORT SIZE SECONDS`` prints JSON with round trips per
 second and MiB/s for one connection echoing SIZE-byte messages.
@@ -13,7 +16,23 @@ import time
 
 
 def serve(impl: str, port: int) -> None:
-    if impl == "rttp":
+    if impl == "rttp":  # the core API: a handler that accepts the handshake
+        import trio
+
+        import rttp
+
+        async def echo_loop(ws: rttp.WebSocket) -> None:
+            async for data in ws:
+                await ws.send(data)
+
+        async def handler(request: rttp.Request) -> rttp.Response:
+            return rttp.accept_websocket(request, echo_loop, max_message_size=64 << 20)
+
+        async def main_core() -> None:
+            await rttp.Server(handler, f"http://127.0.0.1:{port}", access_log=False).serve()
+
+        trio.run(main_core)
+    elif impl == "rttp-app":  # the routing app's socket callbacks (send timeout watched)
         import trio
 
         import rttp
