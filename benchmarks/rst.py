@@ -62,7 +62,7 @@ def main() -> None:
             )
         print("Servers:\n")
         header = ["server", "c=1 req/s", "ours/it", "c=50 req/s", "p50 ms", "p99 ms"]
-        memory = ["RSS idle MiB", "RSS 1,000 idle conns MiB", "KiB/idle conn"]
+        memory = ["RSS idle MiB", "RSS 1k conns MiB", "KiB/conn"]
         print(_table([*header, "ours/it", *memory], rows))
     if "memory" in report:
         rows = [
@@ -75,7 +75,7 @@ def main() -> None:
             for name, e in report["memory"].items()
         ]
         print("\nServer memory:\n")
-        header = ["server", "RSS idle MiB", "RSS 1,000 idle conns MiB", "KiB/idle conn"]
+        header = ["server", "RSS idle MiB", "RSS 1k conns MiB", "KiB/conn"]
         print(_table(header, rows))
     if "client" in report:
         rows = [
