@@ -27,9 +27,13 @@ class AlwaysYielding(SocketIO):
     send already yielded). Everything else the checks cover is the real code.
     """
 
-    async def receive_within(self, max_bytes: int, seconds: float | None) -> bytes:
+    async def receive_within(
+        self, max_bytes: int | None = None, seconds: float | None = None
+    ) -> bytes:
         self._yielded = False
         return await super().receive_within(max_bytes, seconds)
+
+    receive_some = receive_within
 
 
 async def yielding_pair() -> tuple[SocketIO, SocketIO]:

@@ -71,18 +71,16 @@ class SocketIO(trio.abc.HalfCloseableStream):
         self._yielded = True  # a scheduler pass happened since the last receive
         self._receiving = self._sending = False  # a task is inside an operation that waits
 
-    async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        return await self.receive_within(65536 if max_bytes is None else max_bytes, None)
-
-    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
-        await self.send_all_within(data, None)
-
-    async def receive_within(self, max_bytes: int, seconds: float | None) -> bytes:
+    async def receive_within(
+        self, max_bytes: int | None = None, seconds: float | None = None
+    ) -> bytes:
         """``receive_some``; :class:`trio.TooSlowError` if it waits over ``seconds``."""
         sock = self._sock
         if self._receiving:
             raise trio.BusyResourceError("another task is already receiving on this stream")
-        if max_bytes < 1:
+        if max_bytes is None:
+            max_bytes = 65536
+        elif max_bytes < 1:
             raise ValueError("max_bytes must be >= 1")
         if self._yielded:
             await checkpoint_if_cancelled()
@@ -104,7 +102,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
         raise trio.TooSlowError
 
     async def send_all_within(
-        self, data: bytes | bytearray | memoryview, seconds: float | None
+        self, data: bytes | bytearray | memoryview, seconds: float | None = None
     ) -> None:
         """``send_all``; :class:`trio.TooSlowError` if it waits over ``seconds``."""
         sock = self._sock
@@ -143,6 +141,10 @@ class SocketIO(trio.abc.HalfCloseableStream):
         finally:
             self._sending = False
         self._yielded = True
+
+    # the stream interface is the timed operations without a timeout (no extra coroutine)
+    receive_some = receive_within
+    send_all = send_all_within
 
     async def wait_send_all_might_not_block(self) -> None:
         await self.transport_stream.wait_send_all_might_not_block()
