@@ -89,6 +89,27 @@ async def _const(response):
     return response
 
 
+async def test_head_closes_a_streamed_body_it_does_not_send(serve):
+    closed = trio.Event()
+
+    class Body:
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self):
+            return b"never sent"
+
+        async def aclose(self):
+            closed.set()
+
+    _, url = await serve(lambda r: _const(rttp.Response(200, body=Body())))
+    reply = await raw_request(url, b"HEAD / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    assert b"never sent" not in reply
+    with trio.fail_after(5):
+        await closed.wait()  # the handler's generator was closed, not left to the GC
+
+
 async def test_expect_100_continue(serve):
     async def handler(request):
         return rttp.Response(200, body=await request.read())

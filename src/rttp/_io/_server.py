@@ -24,6 +24,7 @@ import trio
 
 from .._config import ServerConfig
 from .._model import URL, Headers, Request, Response, reason_phrase
+from .._model._enums import Method
 from .._model._messages import _UNSET
 from .._plugins import Plugins, get_plugins
 from .._proto._encoding import (
@@ -71,9 +72,7 @@ _WRITE: Final = 4
 
 _NO_BODY_STATUS = frozenset({204, 304})
 # decoded once: the methods and versions almost every request has
-_METHODS: Final = {
-    m.encode("ascii"): m for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH")
-}
+_METHODS: Final = {m.value.encode("ascii"): m.value for m in Method}
 _VERSIONS: Final = {b"1.1": "1.1", b"1.0": "1.0"}
 _STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
 
@@ -412,7 +411,7 @@ class Server:
             request._stream = body_iter
         try:
             result = await self.handler(request)
-            if type(result) is Response or isinstance(result, Response):
+            if isinstance(result, Response):
                 response = result
             elif result is None:
                 response = Response(204)
@@ -454,12 +453,7 @@ class Server:
             )
             response = _error_response(500, "Internal Server Error")
             prepared = self._prepare(request, response)
-        data = self._whole_answer(conn, prepared)
-        if data is not None:  # the common case: one write, without a further coroutine
-            await conn.stream.send_all(data)
-            if started >= 0:
-                self._log(request, prepared[0], _body_size(prepared), started)
-        elif not await self._write(conn, request, response, prepared, started):
+        if not await self._write(conn, request, response, prepared, started):
             return False
         if request._stream is not None and not _body_done(request):
             return await self._drain_body(conn, request, body_error)
@@ -695,17 +689,6 @@ class Server:
             bodiless_status or request.method == "HEAD",
         )
 
-    def _whole_answer(self, conn: _Connection, prepared: _Prepared) -> bytes | None:
-        """Start the write phase; the whole answer's bytes unless its body is streamed."""
-        conn.phase = _WRITE
-        conn.deadline = self._clock + (self.config.write_timeout or math.inf)
-        status, reason, headers, body, _, no_body = prepared
-        if no_body:
-            return conn.proto.send_response(status, reason, headers, b"")
-        if body is not None:
-            return conn.proto.send_response(status, reason, headers, body)
-        return None
-
     def _final_headers(
         self, raw: list[tuple[bytes, bytes]]
     ) -> tuple[list[tuple[bytes, bytes]], int]:
@@ -733,16 +716,18 @@ class Server:
         """
         proto = conn.proto
         stream = conn.stream
-        data = self._whole_answer(conn, prepared)
-        status, reason, headers, _, encoder, no_body = prepared
-        if data is not None:
-            await stream.send_all(data)
+        write_timeout = self.config.write_timeout or math.inf
+        conn.phase = _WRITE
+        conn.deadline = self._clock + write_timeout
+        status, reason, headers, body, encoder, no_body = prepared
+        if no_body:
+            body = b""
+        if body is not None:  # the whole answer in one write
+            await stream.send_all(proto.send_response(status, reason, headers, body))
             if no_body and response._stream is not None:
                 await aclose_iterable(response._stream)
-            if started >= 0:
-                self._log(request, status, _body_size(prepared), started)
+            self._log(request, status, len(body), started)
             return True
-        write_timeout = self.config.write_timeout or math.inf
         sent = 0
         pending = proto.send_response(status, reason, headers)
         finished = False
@@ -781,8 +766,7 @@ class Server:
             if not finished and response._stream is not None:
                 await aclose_iterable(response._stream)
         await stream.send_all(pending)
-        if started >= 0:
-            self._log(request, status, sent, started)
+        self._log(request, status, sent, started)
         return True
 
     def _negotiate(self, request: Request, response: Response, body: bytes | None) -> str | None:
@@ -862,7 +846,8 @@ class Server:
         return self.config.access_log and access_log.isEnabledFor(logging.INFO)
 
     def _log(self, request: Request, status: int, sent: int, started: float) -> None:
-        if self._logging():
+        """Log one answer; ``started`` is when the request arrived (negative: no log)."""
+        if started >= 0 and self._logging():
             elapsed = (trio.current_time() - started) * 1000 if started else 0.0
             access_log.info(
                 '%s - "%s %s HTTP/%s" %d %d %.1fms',
@@ -877,12 +862,6 @@ class Server:
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _body_size(prepared: _Prepared) -> int:
-    """How many body bytes a whole (not streamed) prepared answer carries."""
-    body = prepared[3]
-    return 0 if prepared[5] or body is None else len(body)
-
-
 def _body_done(request: Request) -> bool:
     return request._stream is None or bool(request.extensions.get("body_done"))
 
