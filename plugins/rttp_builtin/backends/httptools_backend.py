@@ -80,6 +80,12 @@ def _kind_of(name: bytes) -> int:
 _ERROR: Any = object()
 
 
+def _after_upgrade(upgrade: Exception, data: bytes | bytearray) -> bytes:
+    """The bytes after the head that llhttp stopped at for an upgrade (the new protocol's)."""
+    offset = upgrade.args[0] if upgrade.args else len(data)
+    return bytes(data[offset:])
+
+
 def _request_version(feed: bytes | bytearray | None, method: bytes, url: bytes) -> bytes | None:
     """The version of a request whose line starts ``feed`` (llhttp parsed it already), read
     off the bytes: httptools would format a new string for it. None when not sure."""
@@ -299,8 +305,7 @@ class HttptoolsServer(ServerProtocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            offset = upgrade.args[0] if upgrade.args else len(data)
-            self._upgraded = bytes(data[offset:])
+            self._upgraded = _after_upgrade(upgrade, data)
             self._stopped = True
             if not any(isinstance(e, EndOfMessage) for e in self._events):
                 self._events.append(_END)
@@ -624,8 +629,7 @@ class HttptoolsClient(ClientProtocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            offset = upgrade.args[0] if upgrade.args else len(data)
-            self._upgraded = bytes(data[offset:])
+            self._upgraded = _after_upgrade(upgrade, data)
             self._stopped = True
         except ProtocolError as exc:
             self._events.append((_ERROR, exc))

@@ -12,7 +12,6 @@ answer is already there creates no scope at all.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,6 +20,7 @@ import trio
 
 from .._config import ClientConfig, Limits, Timeouts, TimeoutsLike
 from .._model import URL, Headers, HeadersLike, QueryLike, Request, Response
+from .._model._enums import Method
 from .._model._headers import encode_header_text
 from .._model._media import encode_value
 from .._plugins import Plugins, get_plugins
@@ -58,19 +58,7 @@ _SENSITIVE = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
 _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
 _UNSET: Any = object()
 _NOTHING: frozenset[bytes] = frozenset()
-_METHOD_BYTES = {m: m.encode("ascii") for m in ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")}
-
-
-def _host_header(url: URL) -> bytes:
-    """The Host header value for ``url`` (cached per scheme, host and port)."""
-    return _host_header_of(url.scheme, url.host, url._port)
-
-
-@functools.lru_cache(maxsize=256)
-def _host_header_of(scheme: str, host: str, port: int | None) -> bytes:
-    url = URL.__new__(URL)
-    url.scheme, url.host, url._port = scheme, host, port
-    return url.host_header.encode("ascii")
+_METHOD_BYTES = {m.value: m.value.encode("ascii") for m in Method}
 
 
 class _Exchange:
@@ -618,7 +606,7 @@ class Client:
             defaults = self._default_headers(present)
         else:  # the common case: the defaults were worked out once
             present, defaults = _NOTHING, self._defaults
-        raw = [] if b"host" in present else [(b"Host", _host_header(request.url))]
+        raw = [] if b"host" in present else [(b"Host", request.url.host_header.encode("ascii"))]
         raw += given
         raw += defaults
         body = request._content

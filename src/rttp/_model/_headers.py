@@ -91,21 +91,15 @@ class Headers(MutableMapping[str, str]):
         self._items: list[tuple[bytes, bytes]] = []
         if headers is None:
             return
+        pairs: Iterable[tuple[str | bytes, str | bytes]]
         if type(headers) is list:  # the common case, without ABC checks
-            items = self._items
-            for name, value in headers:
-                if type(name) is bytes and type(value) is bytes:
-                    items.append((name, value))
-                else:
-                    items.append((encode_header_text(name), encode_header_text(value)))
-            return
-        if isinstance(headers, Headers):
+            pairs = headers
+        elif isinstance(headers, Headers):
             self._items = list(headers._items)
             return
-        pairs: Iterable[tuple[str | bytes, str | bytes]]
-        pairs = headers.items() if isinstance(headers, Mapping) else headers
-        for name, value in pairs:
-            self._items.append((encode_header_text(name), encode_header_text(value)))
+        else:
+            pairs = headers.items() if isinstance(headers, Mapping) else headers
+        self._items = [(encode_header_text(n), encode_header_text(v)) for n, v in pairs]
 
     @classmethod
     def from_raw(cls, items: list[tuple[bytes, bytes]]) -> Headers:

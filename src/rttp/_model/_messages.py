@@ -131,9 +131,13 @@ class _Message:
     _codec_limits: CodecLimits
     _decoded: Any
 
-    def _init_codecs(self) -> None:
-        self._codecs = None
-        self._codec_limits = DEFAULT_CODEC_LIMITS
+    def _init_codecs(
+        self,
+        codecs: Mapping[str, Any] | None = None,
+        limits: CodecLimits = DEFAULT_CODEC_LIMITS,
+    ) -> None:
+        self._codecs = codecs
+        self._codec_limits = limits
         self._decoded = _UNSET
 
     @property
@@ -174,10 +178,10 @@ class _Message:
 
     def _set_body(self, body: Body, default_type: bytes | None = None) -> None:
         self._consumed = False
-        if body is None:
-            self._content, self._stream = b"", None
-        elif isinstance(body, bytes):
+        if isinstance(body, bytes):  # the common case first
             self._content, self._stream = body, None
+        elif body is None:
+            self._content, self._stream = b"", None
         elif isinstance(body, (bytearray, memoryview)):
             self._content, self._stream = bytes(body), None
         elif isinstance(body, str):
@@ -387,9 +391,7 @@ class Request(_Message):
         request._consumed = False
         request._content = b""
         request._stream = None
-        request._codecs = codecs
-        request._codec_limits = codec_limits
-        request._decoded = _UNSET
+        request._init_codecs(codecs, codec_limits)
         return request
 
     # -- forms -----------------------------------------------------------------------------
@@ -509,21 +511,17 @@ class Response(_Message):
         value: Any = _UNSET,
         content_type: str | None = None,
     ) -> None:
-        if type(status) is not int and not isinstance(status, int):
-            raise ValueError(f"a status must be an int from 100 to 999, got {status!r}")
-        if not 100 <= status <= 999:
+        if not isinstance(status, int) or not 100 <= status <= 999:
             raise ValueError(f"a status must be an int from 100 to 999, got {status!r}")
         self.status = status
         self._reason = reason
-        self.headers = headers if type(headers) is Headers else _as_headers(headers)
+        self.headers = _as_headers(headers)
         self.http_version = http_version
         self.request: Request | None = None
         self.url: URL | None = None
         self.extensions: dict[str, Any] = {}
         self._aclose: Callable[[], Awaitable[None]] | None = None
-        self._codecs = None
-        self._codec_limits = DEFAULT_CODEC_LIMITS
-        self._decoded = _UNSET
+        self._init_codecs()
         self._pending: Any = _UNSET
         self._pending_type = content_type
         if value is not _UNSET:
@@ -532,10 +530,6 @@ class Response(_Message):
             self._pending = value
             self._decoded = value
             self._content, self._stream, self._consumed = None, None, False
-        elif type(body) is bytes:  # the common case, in line
-            self._content, self._stream, self._consumed = body, None, False
-            if content_type is not None:
-                self.headers["Content-Type"] = content_type
         else:
             self._set_body(body, b"text/plain; charset=utf-8")
             if content_type is not None:
@@ -564,9 +558,7 @@ class Response(_Message):
         response._consumed = False
         response._content = None
         response._stream = None
-        response._codecs = codecs
-        response._codec_limits = DEFAULT_CODEC_LIMITS
-        response._decoded = _UNSET
+        response._init_codecs(codecs)
         response._pending = _UNSET
         response._pending_type = None
         return response
