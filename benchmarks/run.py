@@ -295,6 +295,22 @@ def _ws_round(seconds: float, pairs: list[tuple[str, str]]) -> dict[tuple[str, s
     return results
 
 
+_WS_COLUMNS = ["32B trips/s", "1MiB MiB/s"]
+
+
+def _ws_columns(results: dict[str, dict]) -> dict[str, dict[str, float]]:
+    """A WebSocket suite's figures (and paired ratios) as the table's columns."""
+    return {
+        label: {
+            "32B trips/s": e["size32"]["round_trips_per_second"],
+            "32B trips/s ratio": e["size32"]["round_trips_per_second ratio"],
+            "1MiB MiB/s": e[f"size{1 << 20}"]["mib_per_second"],
+            "1MiB MiB/s ratio": e[f"size{1 << 20}"]["mib_per_second ratio"],
+        }
+        for label, e in results.items()
+    }
+
+
 def paired_ratio(ours: list[float], theirs: list[float]) -> float:
     """The median over rounds of ours/theirs measured in the same round.
 
@@ -358,16 +374,7 @@ def main() -> None:
     if "ws" in args.suites:
         ws = ws_suite(args.seconds, args.rounds)
         report["ws"] = ws
-        flat = {
-            impl: {
-                "32B trips/s": e["size32"]["round_trips_per_second"],
-                "32B trips/s ratio": e["size32"]["round_trips_per_second ratio"],
-                "1MiB MiB/s": e[f"size{1 << 20}"]["mib_per_second"],
-                "1MiB MiB/s ratio": e[f"size{1 << 20}"]["mib_per_second ratio"],
-            }
-            for impl, e in ws.items()
-        }
-        print_ratios("WebSocket echo, one connection", flat, "rttp", ["32B trips/s", "1MiB MiB/s"])
+        print_ratios("WebSocket echo, one connection", _ws_columns(ws), "rttp", _WS_COLUMNS)
     if "ws-roles" in args.suites:
         roles = {
             side: ws_suite(
@@ -380,21 +387,12 @@ def main() -> None:
         }
         report["ws_roles"] = roles
         for side, results in roles.items():
-            flat = {
-                label: {
-                    "32B trips/s": e["size32"]["round_trips_per_second"],
-                    "32B trips/s ratio": e["size32"]["round_trips_per_second ratio"],
-                    "1MiB MiB/s": e[f"size{1 << 20}"]["mib_per_second"],
-                    "1MiB MiB/s ratio": e[f"size{1 << 20}"]["mib_per_second ratio"],
-                }
-                for label, e in results.items()
-            }
             other = "websockets client" if side == "server" else "websockets server"
             print_ratios(
                 f"WebSocket echo, each {side} with the {other}",
-                flat,
+                _ws_columns(results),
                 f"rttp {side}",
-                ["32B trips/s", "1MiB MiB/s"],
+                _WS_COLUMNS,
             )
     out = HERE / "results"
     out.mkdir(exist_ok=True)
