@@ -1,4 +1,4 @@
-"""Client benchmark pieces: GET loops for rttp, httpx (trio), aiohttp and a bare trio+h11 client.
+"""Client benchmark pieces: GET loops for rttp, httpx (trio), aiohttp and bare trio clients.
 
 ``python benchmarks/clients.py IMPL PORT TASKS SECONDS`` prints JSON requests/s for TASKS
 concurrent tasks each sending keep-alive GETs to http://127.0.0.1:PORT/.
@@ -71,7 +71,43 @@ def run(impl: str, port: int, tasks: int, seconds: float) -> dict[str, float]:
                 async with trio.open_nursery() as nursery:
                     for _ in range(tasks):
                         nursery.start_soon(loop)
-        else:  # bare trio + h11: one connection per task, nothing else
+        elif impl == "bare trio+httptools":  # one connection per task, no features: the ceiling
+            import httptools
+
+            class Parsed:
+                def __init__(self) -> None:
+                    self.headers: list[tuple[bytes, bytes]] = []
+                    self.body: list[bytes] = []
+                    self.done = False
+
+                def on_header(self, name: bytes, value: bytes) -> None:
+                    self.headers.append((name, value))
+
+                def on_body(self, body: bytes) -> None:
+                    self.body.append(body)
+
+                def on_message_complete(self) -> None:
+                    self.done = True
+
+            async def loop() -> None:
+                nonlocal count
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+                request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n" % port
+                while time.perf_counter() - started < seconds:
+                    parsed = Parsed()
+                    parser = httptools.HttpResponseParser(parsed)
+                    await stream.send_all(request)
+                    while not parsed.done:
+                        parser.feed_data(await stream.receive_some(65536))
+                    parser.get_status_code()
+                    b"".join(parsed.body)
+                    count += 1
+                await stream.aclose()
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(tasks):
+                    nursery.start_soon(loop)
+        elif impl == "bare trio+h11":  # one connection per task, nothing else
             import h11
 
             async def loop() -> None:
@@ -98,6 +134,8 @@ def run(impl: str, port: int, tasks: int, seconds: float) -> dict[str, float]:
             async with trio.open_nursery() as nursery:
                 for _ in range(tasks):
                     nursery.start_soon(loop)
+        else:
+            raise SystemExit(f"unknown client {impl!r}")
         return time.perf_counter() - started
 
     elapsed = trio.run(tmain)

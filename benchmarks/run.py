@@ -163,7 +163,7 @@ def idle_memory(name: str, count: int = 1000) -> dict[str, float]:
         stop(process)
 
 
-CLIENTS = ["rttp", "httpx", "aiohttp", "bare"]
+CLIENTS = ["rttp", "httpx", "aiohttp", "bare trio+h11", "bare trio+httptools"]
 WS_IMPLS = ["rttp", "trio-websocket", "websockets"]
 
 
