@@ -134,6 +134,10 @@ def _encode_host(host: str, url: str) -> str:
         ) from exc
 
 
+#: scheme, username, password, host, explicit port, path, query, fragment
+_Parts = tuple[str, str, str, str, int | None, str, str, str]
+
+
 class URL:
     """A parsed, validated URL.
 
@@ -147,22 +151,10 @@ class URL:
 
     def __init__(self, url: str | URL = "", *, params: QueryLike | None = None) -> None:
         if isinstance(url, URL):
-            self.scheme: str = url.scheme
-            self.username: str = url.username
-            self.password: str = url.password
-            self.host: str = url.host
-            self._port: int | None = url._port
-            self.path: str = url.path
-            self.query: str = url.query
-            self.fragment: str = url.fragment
+            parts = url._parts()
+        elif isinstance(url, str):
+            parts = _parse_parts(url)
         else:
-            self._parse(url)
-        if params is not None:
-            merged = QueryParams(self.query).merge(params)
-            self.query = str(merged)
-
-    def _parse(self, url: str) -> None:
-        if not isinstance(url, str):
             raise InvalidURL(f"URL must be a str, got {type(url).__name__}: {url!r}", repr(url))
         (
             self.scheme,
@@ -173,34 +165,12 @@ class URL:
             self.path,
             self.query,
             self.fragment,
-        ) = _parse_parts(url)
+        ) = parts
+        if params is not None:
+            merged = QueryParams(self.query).merge(params)
+            self.query = str(merged)
 
-    def _parse_uncached(self, url: str) -> None:
-        _check_text(url)
-        try:
-            parts = urlsplit(url)
-            port = parts.port
-        except ValueError as exc:
-            raise InvalidURL(f"malformed URL {url!r}: {exc}", url) from exc
-        self.scheme = parts.scheme.lower()
-        self.username = unquote(parts.username or "")
-        self.password = unquote(parts.password or "")
-        hostname = parts.hostname or ""
-        if self.scheme.endswith("+unix"):
-            # the host is a percent-encoded socket path; urlsplit lower-cases it, so re-read it
-            netloc = parts.netloc.rsplit("@", 1)[-1]
-            self.host = unquote(netloc)
-            port = None
-        else:
-            self.host = _encode_host(hostname, url) if hostname else ""
-        self._port = port
-        self.path = quote(parts.path, safe=_PATH_SAFE)
-        self.query = quote(parts.query, safe=_QUERY_SAFE)
-        self.fragment = parts.fragment
-        if self.scheme in DEFAULT_PORTS and not self.host:
-            raise InvalidURL(f"URL {url!r} has no host", url)
-
-    def _parts(self) -> tuple[str, str, str, str, int | None, str, str, str]:
+    def _parts(self) -> _Parts:
         return (
             self.scheme,
             self.username,
@@ -320,9 +290,31 @@ class URL:
 
 
 @functools.lru_cache(maxsize=512)
-def _parse_parts(text: str) -> tuple[str, str, str, str, int | None, str, str, str]:
-    """The parsed fields of a URL string (cached: clients parse the same URLs again and
-    again; a malformed URL raises and is not cached)."""
-    url = URL.__new__(URL)
-    url._parse_uncached(text)
-    return url._parts()
+def _parse_parts(url: str) -> _Parts:
+    """The parsed fields of a URL string, in :meth:`URL._parts` order (cached: clients
+    parse the same URLs again and again; a malformed URL raises and is not cached)."""
+    _check_text(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"malformed URL {url!r}: {exc}", url) from exc
+    scheme = parts.scheme.lower()
+    if scheme.endswith("+unix"):
+        # the host is a percent-encoded socket path; urlsplit lower-cases it, so re-read it
+        host = unquote(parts.netloc.rsplit("@", 1)[-1])
+        port = None
+    else:
+        host = _encode_host(parts.hostname, url) if parts.hostname else ""
+    if scheme in DEFAULT_PORTS and not host:
+        raise InvalidURL(f"URL {url!r} has no host", url)
+    return (
+        scheme,
+        unquote(parts.username or ""),
+        unquote(parts.password or ""),
+        host,
+        port,
+        quote(parts.path, safe=_PATH_SAFE),
+        quote(parts.query, safe=_QUERY_SAFE),
+        parts.fragment,
+    )
