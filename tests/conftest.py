@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Awaitable, Callable
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -23,6 +26,42 @@ def serve(nursery: trio.Nursery) -> Callable[..., Awaitable[tuple[rttp.Server, r
         return server, addresses[0]
 
     return start
+
+
+@pytest.fixture
+async def silent_port(nursery: trio.Nursery) -> int:
+    """A loopback port whose connections are accepted, then neither read nor answered."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+
+    async def hold(stream: trio.SocketStream) -> None:
+        async with stream:
+            await trio.sleep_forever()
+
+    await nursery.start(trio.serve_listeners, hold, listeners)
+    port: int = listeners[0].socket.getsockname()[1]
+    return port
+
+
+@asynccontextmanager
+async def running_cli(*args: str, cwd: str | None = None) -> AsyncIterator[str]:
+    """``python -m rttp ARGS`` in a subprocess; yields the base URL it reports serving on."""
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "rttp", *args], cwd=cwd, stderr=subprocess.PIPE
+    )
+    assert process.stderr is not None
+    try:
+        buffer = b""
+        with trio.fail_after(20):
+            while b" on http://" not in buffer:
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, buffer
+                buffer += chunk
+        yield buffer.decode().split(" on ")[1].split()[0]
+    finally:
+        process.terminate()
+        with trio.fail_after(15):
+            await process.wait()
+        await process.stderr.aclose()
 
 
 @pytest.fixture(scope="session")
@@ -81,8 +120,6 @@ async def hello(request: rttp.Request) -> rttp.Response:
 @pytest.fixture(scope="session")
 def peer_server():
     """Python's http.server on 127.0.0.1 in a subprocess: a server we did not write."""
-    import subprocess
-    import sys
     from pathlib import Path
 
     script = Path(__file__).parent / "peers" / "http_server.py"

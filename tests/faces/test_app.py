@@ -10,6 +10,7 @@ import trio.lowlevel
 
 import rttp
 from rttp.errors import Cancelled
+from tests.conftest import running_cli
 
 
 def build_app() -> rttp.App:
@@ -231,32 +232,14 @@ async def test_an_app_runs_under_rttp_serve(tmp_path):
         "    if opcode == rttp.Opcode.text:\n"
         "        await conn.text(data)\n"
     )
-    import subprocess
-    import sys
-
-    process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "rttp", "serve", "seedapp:app", "--bind", "http://127.0.0.1:0"],
-        cwd=str(tmp_path),
-        stderr=subprocess.PIPE,
-    )
-    try:
-        buffer = b""
-        with trio.fail_after(20):
-            while b" on http://" not in buffer:
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, buffer
-                buffer += chunk
-        base = buffer.decode().split(" on ")[1].split()[0]
+    async with running_cli(
+        "serve", "seedapp:app", "--bind", "http://127.0.0.1:0", cwd=str(tmp_path)
+    ) as base:
         curl = await trio.run_process(["curl", "-sS", f"{base}/hello/curl"], capture_stdout=True)
         assert curl.stdout == b"hello curl"
         async with rttp.websocket(base.replace("http", "ws") + "/echo", ping_interval=None) as ws:
             await ws.text("round trip")
             assert await ws.receive() == "round trip"
-    finally:
-        process.terminate()
-        with trio.fail_after(15):
-            await process.wait()
-        await process.stderr.aclose()
 
 
 # -- the served-app object -------------------------------------------------------------------

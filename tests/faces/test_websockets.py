@@ -564,25 +564,14 @@ async def test_wss_and_unix_socket_urls(serve, cert_files, tmp_path):
         assert await ws.receive() == "over unix"
 
 
-async def test_handshake_timeout_against_a_silent_server():
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    port = listener.socket.getsockname()[1]
-
-    async def silent(task_status=trio.TASK_STATUS_IGNORED):
-        task_status.started()
-        async with await listener.accept():
-            await trio.sleep_forever()
-
+async def test_handshake_timeout_against_a_silent_server(silent_port):
     errors: list = []
-    async with listener, trio.open_nursery() as nursery:
-        await nursery.start(silent)
-        ws = rttp.websocket(f"ws://127.0.0.1:{port}/", handshake_timeout=0.3, ping_interval=None)
-        ws.add("error", "log", lambda code, reason: errors.append((code, reason)))
-        with trio.fail_after(5), pytest.raises(rttp.errors.ConnectTimeout, match="handshake"):
-            async with ws:
-                pass
-        assert errors
-        assert errors[0][0] == 0
-        assert "0.3s" in errors[0][1]
-        assert ws.is_closed()
-        nursery.cancel_scope.cancel()
+    ws = rttp.websocket(f"ws://127.0.0.1:{silent_port}/", handshake_timeout=0.3, ping_interval=None)
+    ws.add("error", "log", lambda code, reason: errors.append((code, reason)))
+    with trio.fail_after(5), pytest.raises(rttp.errors.ConnectTimeout, match="handshake"):
+        async with ws:
+            pass
+    assert errors
+    assert errors[0][0] == 0
+    assert "0.3s" in errors[0][1]
+    assert ws.is_closed()

@@ -17,6 +17,7 @@ import pytest
 import trio
 
 import rttp
+from tests.conftest import running_cli
 
 pytestmark = pytest.mark.peer
 
@@ -235,18 +236,7 @@ def test_gzip_helper_is_stdlib_compatible():
 
 
 async def test_rttp_demo_serves_routes_chat_and_rtml():
-    process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "rttp", "demo", "--bind", "http://127.0.0.1:0"],
-        stderr=subprocess.PIPE,
-    )
-    try:
-        buffer = b""
-        with trio.fail_after(20):
-            while b" on http://" not in buffer:
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, buffer
-                buffer += chunk
-        base = buffer.decode().split(" on ")[1].split()[0]
+    async with running_cli("demo", "--bind", "http://127.0.0.1:0") as base:
         async with rttp.Client() as client:
             index = await client.get(base + "/")
             assert "new WebSocket" in index.text
@@ -266,8 +256,3 @@ async def test_rttp_demo_serves_routes_chat_and_rtml():
             assert (await ws.receive()).startswith("welcome")
             await ws.text("hi")
             assert (await ws.receive()).endswith(": hi")
-    finally:
-        process.terminate()
-        with trio.fail_after(15):
-            await process.wait()
-        await process.stderr.aclose()

@@ -396,26 +396,15 @@ async def test_connect_timeout_and_refused():
             await client.get(f"http://127.0.0.1:{port}/")
 
 
-async def test_write_timeout():
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    port = listener.socket.getsockname()[1]
-
-    async def never_reads(task_status=trio.TASK_STATUS_IGNORED):
-        task_status.started()
-        async with await listener.accept():
-            await trio.sleep_forever()
-
+async def test_write_timeout(silent_port):
     async def huge():
         while True:
             yield b"w" * 65536
 
-    async with listener, trio.open_nursery() as nursery:
-        await nursery.start(never_reads)
-        async with rttp.Client(timeout=rttp.Timeouts(write=0.3)) as client:
-            with pytest.raises(WriteTimeout, match=r"write timeout 0\.3s"):
-                await client.post(f"http://127.0.0.1:{port}/", content=huge())
-            assert client.pool.connections_in_use == 0
-        nursery.cancel_scope.cancel()
+    async with rttp.Client(timeout=rttp.Timeouts(write=0.3)) as client:
+        with pytest.raises(WriteTimeout, match=r"write timeout 0\.3s"):
+            await client.post(f"http://127.0.0.1:{silent_port}/", content=huge())
+        assert client.pool.connections_in_use == 0
 
 
 async def test_stale_pooled_connection_is_retried(serve):
@@ -612,24 +601,13 @@ async def test_decoded_size_limit(serve):
             await client.get(str(url))
 
 
-async def test_cancel_during_tls_handshake_returns_the_slot():
+async def test_cancel_during_tls_handshake_returns_the_slot(silent_port):
     """A server that accepts TCP but never speaks TLS: cancelling the handshake frees the slot."""
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    port = listener.socket.getsockname()[1]
-
-    async def silent(task_status=trio.TASK_STATUS_IGNORED):
-        task_status.started()
-        async with await listener.accept():
-            await trio.sleep_forever()
-
-    async with listener, trio.open_nursery() as nursery:
-        await nursery.start(silent)
-        async with rttp.Client(limits=rttp.Limits(max_connections=1)) as client:
-            with trio.move_on_after(0.3) as scope:
-                await client.get(f"https://127.0.0.1:{port}/")
-            assert scope.cancelled_caught
-            assert client.pool.connections_in_use == 0
-        nursery.cancel_scope.cancel()
+    async with rttp.Client(limits=rttp.Limits(max_connections=1)) as client:
+        with trio.move_on_after(0.3) as scope:
+            await client.get(f"https://127.0.0.1:{silent_port}/")
+        assert scope.cancelled_caught
+        assert client.pool.connections_in_use == 0
 
 
 async def test_pool_key_separates_schemes_on_one_port(serve):
