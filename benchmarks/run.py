@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).parent
 OURS = "rttp (httptools)"
@@ -45,6 +46,14 @@ def pinned(cpu: int, command: list[str]) -> list[str]:
     if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         return ["taskset", "-c", str(cpu), *command]
     return command
+
+
+def measure(script: str, *args: object) -> dict[str, Any]:
+    """Run ``benchmarks/SCRIPT ARGS`` on the load CPU; its JSON answer."""
+    command = [sys.executable, str(HERE / script), *map(str, args)]
+    out = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
+    result: dict[str, Any] = json.loads(out)
+    return result
 
 
 def start_server(name: str) -> tuple[subprocess.Popen[bytes], int]:
@@ -118,15 +127,7 @@ def load(port: int, connections: int, seconds: float) -> dict[str, float]:
             "p99_ms": _percentile(out, "99%"),
             "tool": "wrk",
         }
-    out = subprocess.run(
-        pinned(
-            1, [sys.executable, str(HERE / "loadgen.py"), str(port), str(connections), str(seconds)]
-        ),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {**json.loads(out), "tool": "trio loadgen"}
+    return {**measure("loadgen.py", port, connections, seconds), "tool": "trio loadgen"}
 
 
 def rss_kib(pid: int) -> int:
@@ -181,18 +182,8 @@ def client_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
         for _ in range(rounds):
             for impl in CLIENTS:
                 for tasks in (1, 50):
-                    command = [
-                        sys.executable,
-                        str(HERE / "clients.py"),
-                        impl,
-                        str(port),
-                        str(tasks),
-                        str(seconds),
-                    ]
-                    out = subprocess.run(
-                        pinned(1, command), capture_output=True, text=True, check=True
-                    ).stdout
-                    samples[impl][f"tasks{tasks}"].append(json.loads(out)["requests_per_second"])
+                    result = measure("clients.py", impl, port, tasks, seconds)
+                    samples[impl][f"tasks{tasks}"].append(result["requests_per_second"])
                 print(f"measured client {impl}", file=sys.stderr, flush=True)
     finally:
         stop(process)
@@ -271,19 +262,7 @@ def _ws_round(seconds: float, pairs: list[tuple[str, str]]) -> dict[tuple[str, s
                     time.sleep(0.1)
             entry = {}
             for size in (32, 1 << 20):
-                client = [
-                    sys.executable,
-                    str(HERE / "ws.py"),
-                    "client",
-                    client_impl,
-                    str(port),
-                    str(size),
-                    str(seconds),
-                ]
-                out = subprocess.run(
-                    pinned(1, client), capture_output=True, text=True, check=True
-                ).stdout
-                entry[f"size{size}"] = json.loads(out)
+                entry[f"size{size}"] = measure("ws.py", "client", client_impl, port, size, seconds)
             results[(server_impl, client_impl)] = entry
             print(
                 f"measured websocket {server_impl} server, {client_impl} client",
