@@ -366,6 +366,9 @@ async def test_pool_timeout(serve):
         async with client.stream("GET", str(url)):
             with pytest.raises(PoolTimeout, match="max_connections=1"):
                 await client.get(str(url))
+            # a request's own pool timeout is the one it waits for
+            with pytest.raises(PoolTimeout, match=r"pool timeout 0\.1s"):
+                await client.get(str(url), timeout=rttp.Timeouts(pool=0.1))
         release.set()
 
 
@@ -387,6 +390,10 @@ async def test_connect_timeout_and_refused():
     async with rttp.Client(plugins=[SlowPlugin()], timeout=rttp.Timeouts(connect=0.2)) as client:
         with pytest.raises(ConnectTimeout, match=r"connect timeout 0\.2s"):
             await client.get("slow://nowhere:1/")
+    # a request's own timeout overrides the client's for the connect phase too
+    async with rttp.Client(plugins=[SlowPlugin()]) as client:
+        with pytest.raises(ConnectTimeout, match=r"connect timeout 0\.3s"):
+            await client.get("slow://nowhere:1/", timeout=rttp.Timeouts(connect=0.3))
     listener = trio.socket.socket()
     await listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]

@@ -558,7 +558,9 @@ class Client:
         options = self._tls_options if url.is_secure else self._plain_options
         attempts = 2 if request.method in _IDEMPOTENT and request._content is not None else 1
         for attempt in range(attempts):
-            conn = await self._pool.acquire(url, options, self._ssl_key if url.is_secure else 0)
+            conn = await self._pool.acquire(
+                url, options, self._ssl_key if url.is_secure else 0, timeouts
+            )
             exchange = _Exchange(self, conn, timeouts, progress)
             answered = False
             try:

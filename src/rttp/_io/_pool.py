@@ -17,7 +17,7 @@ from typing import Any
 
 import trio
 
-from .._config import ClientConfig
+from .._config import ClientConfig, Timeouts
 from .._model import URL
 from .._plugins import Plugins
 from .._proto._events import ClientProtocol
@@ -107,9 +107,15 @@ class ConnectionPool:
             return 0
         return self._config.limits.max_connections - self._slots.value
 
-    async def acquire(self, url: URL, options: ConnectOptions, key_extra: int) -> PooledConnection:
-        """A connection to ``url``'s origin: an idle one if fresh, else a new one."""
-        timeouts = self._config.timeout
+    async def acquire(
+        self, url: URL, options: ConnectOptions, key_extra: int, timeouts: Timeouts | None = None
+    ) -> PooledConnection:
+        """A connection to ``url``'s origin: an idle one if fresh, else a new one.
+
+        ``timeouts``: the request's (its pool and connect phases); the client's by default.
+        """
+        if timeouts is None:
+            timeouts = self._config.timeout
         if self._slots is not None:
             seconds = timeouts.pool
             try:
@@ -125,13 +131,15 @@ class ConnectionPool:
                     seconds,
                 )
         try:
-            return await self._get(url, options, key_extra)
+            return await self._get(url, options, key_extra, timeouts.connect)
         except BaseException:
             if self._slots is not None:
                 self._slots.release()
             raise
 
-    async def _get(self, url: URL, options: ConnectOptions, key_extra: int) -> PooledConnection:
+    async def _get(
+        self, url: URL, options: ConnectOptions, key_extra: int, connect_timeout: float | None
+    ) -> PooledConnection:
         key: PoolKey = (url.scheme, url.host, url.port, key_extra)
         idle = self._idle.get(key)
         expiry = self._config.limits.keepalive_expiry
@@ -148,7 +156,6 @@ class ConnectionPool:
             await trio.aclose_forcefully(conn.stream)
         transport = self._plugins.transport_for_url(url.scheme)
         where = url.unix_path or f"{url.host}:{url.port}"
-        connect_timeout = self._config.timeout.connect
         with trio.move_on_after(
             connect_timeout if connect_timeout is not None else math.inf
         ) as scope:
