@@ -68,7 +68,16 @@ __all__ = [
 
 
 class RTTPError(Exception):
-    """Base class of every error trio-rttp raises on purpose."""
+    """Base class of every error trio-rttp raises on purpose.
+
+    ``errtype`` says which side failed, as the seed's protocol object does:
+    ``"protocol"`` (HTTP was broken; :class:`ProtocolError` and its subclasses),
+    ``"io"`` (the network failed or was too slow; :class:`TransportError` and
+    :class:`Timeout`; the request may be retried), or None for every other error.
+    """
+
+    #: ``"protocol"``, ``"io"`` or None (see the class docstring)
+    errtype: str | None = None
 
 
 class InvalidURL(RTTPError, ValueError):
@@ -84,6 +93,8 @@ class InvalidURL(RTTPError, ValueError):
 
 class ProtocolError(RTTPError):
     """HTTP was broken. ``status`` is the HTTP status a server answers with (400 by default)."""
+
+    errtype = "protocol"
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -116,6 +127,8 @@ class TooLarge(ProtocolError):
 class TransportError(RTTPError):
     """The network failed: the connection could not be made, or it broke."""
 
+    errtype = "io"
+
 
 class ConnectError(TransportError):
     """Could not connect: refused, unreachable, or the name did not resolve."""
@@ -147,6 +160,8 @@ class UnsupportedScheme(TransportError):
 
 class Timeout(RTTPError):
     """A configured timeout expired. ``seconds`` is the timeout that expired."""
+
+    errtype = "io"
 
     def __init__(self, message: str, seconds: float | None = None) -> None:
         super().__init__(message)

@@ -383,7 +383,7 @@ async def test_accepted_upgrade_hands_over_the_stream(serve):
             await stream.send_all(b"echo:" + data)
 
         response = rttp.Response(101, {"Upgrade": "echo", "Connection": "Upgrade"})
-        response.extensions["on_upgrade"] = on_upgrade
+        response.on_upgrade = on_upgrade
         return response
 
     _, url = await serve(handler)

@@ -37,6 +37,7 @@ from wsproto.events import (
 from wsproto.events import Request as WSRequest
 from wsproto.utilities import LocalProtocolError as WSLocalError
 from wsproto.utilities import RemoteProtocolError as WSRemoteError
+from wsproto.utilities import generate_accept_token
 
 from .._model import URL, Headers, HeadersLike, Request, Response
 from .._plugins import Plugins, get_plugins
@@ -135,7 +136,7 @@ class WebSocket:
     def __init__(
         self,
         stream: trio.abc.Stream,
-        connection: WSConnection,
+        connection: Connection | WSConnection,
         *,
         url: URL | None = None,
         request: Request | None = None,
@@ -154,7 +155,9 @@ class WebSocket:
         self._stream = stream
         # after the handshake, wsproto's message-level Connection itself: WSConnection only
         # adds a layer that forwards to it
-        self._ws: Connection | WSConnection = connection.connection or connection
+        self._ws: Connection | WSConnection = connection
+        if isinstance(connection, WSConnection) and connection.connection is not None:
+            self._ws = connection.connection
         self._send_lock = trio.StrictFIFOLock()
         self._pending: collections.deque[WebSocketEvent] = collections.deque()
         self._parts: list[Any] = []
@@ -165,7 +168,6 @@ class WebSocket:
         self._reading = False
         self._pong_waiters: dict[bytes, trio.Event] = {}
         self._events: Iterator[Any] | None = None
-        self._handshake = b""  # a server's 101 answer, sent before anything else
         self._read_size = _MIN_READ
         self._watched = False
         self._in_send = False  # a send to the stream is in progress (read by the watcher)
@@ -196,13 +198,16 @@ class WebSocket:
 
     # -- sending --------------------------------------------------------------------------
     async def accept(self) -> None:
-        """Send the handshake answer now (otherwise the first send or receive does)."""
-        if self._handshake:
-            await self._send_bytes(b"")
+        """Send the server's 101 answer now (otherwise the first send or receive does)."""
+        flush = getattr(self._stream, "flush", None)
+        if flush is not None:
+            try:
+                await flush()
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                self._finish(Closed(1006, "connection broken"))
+                raise WebSocketClosed(1006, "the connection is broken") from exc
 
     async def _send_bytes(self, data: bytes) -> None:
-        if self._handshake:
-            data, self._handshake = self._handshake + data, b""
         if not data:
             return
         lock = self._send_lock
@@ -338,8 +343,6 @@ class WebSocket:
                 continue
             if self._closed is not None:
                 raise WebSocketClosed(self._closed.code, self._closed.reason)
-            if self._handshake:
-                await self.accept()
             self._reading = True
             try:
                 data = await self._stream.receive_some(self._read_size)
@@ -528,26 +531,34 @@ def accept_websocket(
         )
     connection = WSConnection(ConnectionType.SERVER)
     try:
+        # wsproto validates the handshake (version, key, upgrade tokens)
         connection.initiate_upgrade_connection(request.headers.raw, request.target)
         handshake = next(connection.events())
     except (WSRemoteError, WSLocalError, StopIteration) as exc:
         return Response(400, body=f"400 Bad Request: invalid WebSocket handshake: {exc}\n")
     assert isinstance(handshake, WSRequest)
     chosen = next((p for p in handshake.subprotocols if p in subprotocols), None)
-    extra = [(n, v) for n, v in Headers(headers).raw]
-    accept_bytes = connection.send(AcceptConnection(subprotocol=chosen, extra_headers=extra))
+    key = request.headers.get_raw(b"sec-websocket-key")[0]
+    answer = [
+        (b"Upgrade", b"websocket"),
+        (b"Connection", b"Upgrade"),
+        (b"Sec-WebSocket-Accept", generate_accept_token(key)),
+    ]
+    if chosen is not None:
+        answer.append((b"Sec-WebSocket-Protocol", chosen.encode("ascii")))
+    answer += Headers(headers).raw
 
-    async def takeover(stream: trio.abc.Stream) -> None:
+    async def on_upgrade(stream: trio.abc.Stream) -> None:
+        # the engine sent the 101 through its writer; wsproto's framing layer takes over
         ws = WebSocket(
             stream,
-            connection,
+            Connection(ConnectionType.SERVER),
             request=request,
             subprotocol=chosen,
             max_message_size=max_message_size,
             close_timeout=close_timeout,
             send_timeout=send_timeout,
         )
-        ws._handshake = accept_bytes
         try:
             await handler(ws)
         except Exception:
@@ -556,8 +567,8 @@ def accept_websocket(
         else:
             await ws.close(1000)
 
-    response = Response(101)
-    response.extensions["takeover"] = takeover
+    response = Response(101, answer)
+    response.on_upgrade = on_upgrade
     return response
 
 

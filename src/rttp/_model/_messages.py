@@ -479,6 +479,9 @@ class Request(_Message):
         return f"<Request {self.method} {self.target}>"
 
 
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+
+
 class Response(_Message):
     """An HTTP response.
 
@@ -493,8 +496,10 @@ class Response(_Message):
         "_pending",
         "_pending_type",
         "_reason",
+        "compress",
         "extensions",
         "http_version",
+        "on_upgrade",
         "request",
         "status",
         "url",
@@ -520,6 +525,11 @@ class Response(_Message):
         self.request: Request | None = None
         self.url: URL | None = None
         self.extensions: dict[str, Any] = {}
+        #: a server may compress this body when the client accepts it (False: never)
+        self.compress = True
+        #: for a 101 answer: ``async def on_upgrade(stream)`` takes the connection over once
+        #: the 101 is sent; ``stream`` replays any bytes already received after the head
+        self.on_upgrade: Callable[[Any], Awaitable[Any]] | None = None
         self._aclose: Callable[[], Awaitable[None]] | None = None
         self._init_codecs()
         self._pending: Any = _UNSET
@@ -554,6 +564,8 @@ class Response(_Message):
         response.request = None
         response.url = None
         response.extensions = {}
+        response.compress = True
+        response.on_upgrade = None
         response._aclose = None
         response._consumed = False
         response._content = None
@@ -615,6 +627,25 @@ class Response(_Message):
     def is_redirect(self) -> bool:
         """True for a 3xx with a Location header."""
         return 300 <= self.status < 400 and "location" in self.headers
+
+    @property
+    def redirect_location(self) -> str | None:
+        """For a 301, 302, 303, 307 or 308 with a Location: where it points, made absolute
+        against the request's URL when the request is known; None otherwise."""
+        if self.status not in _REDIRECT_STATUSES:
+            return None
+        location = self.headers.get("location")
+        if location is None:
+            return None
+        base = self.url if self.url is not None else None
+        if base is None and self.request is not None and self.request._url is not None:
+            base = self.request._url
+        if base is None:
+            return location
+        try:
+            return str(base.join(location))
+        except ValueError:
+            return location
 
     def raise_for_status(self) -> Response:
         """Raise :class:`HTTPStatusError` for a 4xx or 5xx response; return self otherwise."""

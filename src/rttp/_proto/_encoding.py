@@ -23,6 +23,7 @@ __all__ = [
     "Decoder",
     "Encoder",
     "choose_encoding",
+    "choose_response_encoding",
     "is_compressible",
     "parse_accept_encoding",
     "parse_content_encoding",
@@ -111,6 +112,34 @@ def choose_encoding(accept_encoding: str | None, available: Sequence[str]) -> st
         if q > best_q:
             best, best_q = name, q
     return best
+
+
+def choose_response_encoding(
+    accept_encoding: str | None,
+    content_type: str | None,
+    available: Sequence[str],
+    *,
+    body_size: int | None,
+    already_encoded: bool,
+    min_size: int,
+    types: Iterable[str],
+) -> str | None:
+    """The encoding to compress a response with, or None (the seed's rules).
+
+    Only when the client accepts one (``q=0`` refuses), for a body of at least
+    ``min_size`` bytes (``body_size`` None: unknown, streamed), of a compressible media
+    type (never images, fonts, archives, video or an event stream), and not already
+    encoded or ranged (``already_encoded``). ``available`` is in preference order.
+    """
+    if body_size is not None and body_size < min_size:
+        return None
+    if not accept_encoding or already_encoded:
+        return None
+    if not is_compressible(content_type, types):
+        return None
+    if content_type and content_type.startswith("text/event-stream"):
+        return None
+    return choose_encoding(accept_encoding, available)
 
 
 def _media_type(content_type: str) -> str:

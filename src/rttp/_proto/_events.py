@@ -60,6 +60,25 @@ class ProtocolLimits:
     max_request_line: int = 8190
     max_header_size: int = 16384
     max_header_count: int = 100
+    #: the longest header line, and the longest chunk-size line (None: only the section
+    #: limit applies); ``HTTPConnection(max_line_size=...)`` sets it with the request line
+    max_line_size: int | None = None
+
+    def with_line_size(self, size: int) -> ProtocolLimits:
+        """These limits with the request/status line and every header and chunk-size
+        line bounded by ``size`` (the seed's ``max_line_size``)."""
+        return ProtocolLimits(size, self.max_header_size, self.max_header_count, size)
+
+    def header_line_too_long(self, name: bytes, size: int, status: int = 431) -> TooLarge:
+        """431 (502 for responses) for one header line over ``max_line_size``."""
+        limit = self.max_line_size or 0
+        return TooLarge(
+            f"header line {name[:64].decode('latin-1')!r} of {size} bytes is longer than "
+            f"max_line_size={limit}",
+            status,
+            limit="max_line_size",
+            value=limit,
+        )
 
     # The errors for crossing each limit, so every backend says the same thing.
     def request_line_too_long(self) -> TooLarge:

@@ -1,0 +1,278 @@
+"""What every :class:`~rttp.HTTPConnection` has, whatever its role: the stream, the
+protocol backend's state, timed I/O through the one error map, reuse and ``detach``.
+
+Timeouts come in two forms, chosen once per connection:
+
+- **Watched** (a server's connections): the connection records the phase it is in and
+  the deadline of that phase on a :class:`CoarseClock`; the server's sweeper cancels
+  :attr:`ConnectionBase.scope` when a deadline passes. Nothing is created per request.
+- **Per operation** (the client, and a connection used on its own): each receive or
+  send is bounded by its timeout. On a plain socket the cancel scope that enforces it
+  is created only when the operation has to wait (see :mod:`rttp._io._sockio`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import functools
+import math
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+import trio
+
+from .._plugins import Plugins
+from .._proto._events import ProtocolLimits
+from ..errors import ReadTimeout, WriteTimeout
+from ..plugin import ProtocolBackend
+from ._errors import IO_ERRORS, io_error
+from ._sockio import SocketIO, receive_within, send_all_within
+
+__all__ = [
+    "BODY",
+    "HANDLER",
+    "HEAD",
+    "IDLE",
+    "WRITE",
+    "CoarseClock",
+    "ConnectionBase",
+    "PrefixedStream",
+    "date_header",
+]
+
+# connection phases (what the current deadline guards)
+IDLE: Final = 0
+HEAD: Final = 1
+BODY: Final = 2
+HANDLER: Final = 3
+WRITE: Final = 4
+
+#: after an error answer, at most this much of the peer's input is read and discarded
+_LINGER_MAX_BYTES: Final = 16 << 20
+
+#: the smallest ``max_line_size`` accepted (the seed's floor)
+MIN_LINE_SIZE: Final = 1024
+
+
+class CoarseClock:
+    """Trio's clock, read once per sweeper tick: deadlines add to :attr:`now`.
+
+    ``date`` is the ``Date`` header value, refreshed at the same time. A connection
+    without a sweeper gets a clock of its own that :meth:`tick` refreshes per answer.
+    """
+
+    __slots__ = ("date", "now", "watched")
+
+    def __init__(self, watched: bool = False) -> None:
+        self.now = 0.0
+        self.date = b""
+        #: True when a sweeper advances this clock and enforces the deadlines
+        self.watched = watched
+        self.tick()
+
+    def tick(self) -> None:
+        """Read the time (Trio's clock when running) and refresh the Date value."""
+        try:
+            self.now = trio.current_time()
+        except RuntimeError:  # outside trio.run
+            self.now = 0.0
+        self.date = date_header()
+
+
+_date_cache: list[Any] = [0, b""]
+
+
+def date_header() -> bytes:
+    """The ``Date`` value, formatted at most once a second."""
+    now = int(time.time())
+    if now != _date_cache[0]:
+        _date_cache[0] = now
+        _date_cache[1] = email.utils.formatdate(now, usegmt=True).encode("ascii")
+    value: bytes = _date_cache[1]
+    return value
+
+
+class PrefixedStream(trio.abc.Stream):
+    """The stream of a detached connection, with what the engine still held for it.
+
+    ``prefix`` (bytes received after the HTTP head) is returned by the first receives;
+    ``unsent`` (the 101 answer) goes out before the first send or receive, or at
+    :meth:`flush`. Sending the 101 lazily means a handler that registers itself before
+    it first talks is registered before the peer learns the switch happened.
+    """
+
+    def __init__(self, stream: trio.abc.Stream, prefix: bytes, unsent: bytes = b"") -> None:
+        self.transport_stream = stream
+        self._prefix = prefix
+        self._unsent = unsent
+
+    async def flush(self) -> None:
+        """Send the bytes the engine left unsent (idempotent)."""
+        if self._unsent:
+            data, self._unsent = self._unsent, b""
+            await self.transport_stream.send_all(data)
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if self._unsent:
+            data, self._unsent = self._unsent + bytes(data), b""
+        await self.transport_stream.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.transport_stream.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        if self._unsent:
+            await self.flush()
+        if self._prefix:
+            if max_bytes is None or max_bytes >= len(self._prefix):
+                data, self._prefix = self._prefix, b""
+            else:
+                data, self._prefix = self._prefix[:max_bytes], self._prefix[max_bytes:]
+            return data
+        return await self.transport_stream.receive_some(max_bytes)
+
+    async def aclose(self) -> None:
+        await self.transport_stream.aclose()
+
+
+class ConnectionBase:
+    """The role-independent half of :class:`~rttp.HTTPConnection`."""
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        *,
+        plugins: Plugins,
+        backend: ProtocolBackend,
+        limits: ProtocolLimits,
+        read_size: int = 65536,
+        read_timeout: float | None = None,
+        write_timeout: float | None = None,
+        clock: CoarseClock | None = None,
+        where: str = "",
+    ) -> None:
+        self.stream = stream
+        self.plugins = plugins
+        self.backend = backend
+        self.limits = limits
+        #: what the peer is called in error messages (``"example.org:443"``)
+        self.where = where or "the peer"
+        self.read_size = read_size
+        self.read_timeout = read_timeout
+        self.write_timeout = write_timeout
+        #: deadlines count on this clock; when ``clock.watched``, a sweeper enforces them
+        self.clock = clock if clock is not None else CoarseClock()
+        self.watched = self.clock.watched
+        #: the cancel scope a sweeper cancels when :attr:`deadline` passes
+        self.scope = trio.CancelScope()
+        self.phase = IDLE
+        self.deadline = math.inf
+        self.timed_out = False
+        #: no more exchanges: the next read_request returns None, reuse is refused
+        self.closing = False
+        self.detached = False
+        #: after an error answer: read and discard what the peer still sends before closing
+        self.linger = False
+        self.linger_timeout = 0.0
+        #: bytes held back for the protocol a ``detach`` hands the stream to (a 101)
+        self._unsent = b""
+        self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = stream.receive_some
+        self._send_all: Callable[[bytes], Awaitable[None]] = stream.send_all
+        self._receive_within: Callable[[int, float | None], Awaitable[bytes | bytearray]]
+        self._send_within: Callable[[bytes, float | None], Awaitable[None]]
+        if type(stream) is SocketIO:
+            self._receive_within = stream.receive_within
+            self._send_within = stream.send_all_within
+        else:
+            self._receive_within = functools.partial(receive_within, stream)
+            self._send_within = functools.partial(send_all_within, stream)
+
+    # -- timed I/O, errors mapped once ------------------------------------------------------
+    async def _receive(self) -> bytes | bytearray:
+        """The next bytes from the peer (``b""`` at EOF), as :mod:`rttp.errors` on failure."""
+        try:
+            if self.watched:
+                return await self._receive_some(self.read_size)
+            return await self._receive_within(self.read_size, self.read_timeout)
+        except trio.TooSlowError:
+            seconds = self.read_timeout
+            raise ReadTimeout(
+                f"no data from {self.where} within read timeout {seconds}s", seconds
+            ) from None
+        except IO_ERRORS as exc:
+            self.closing = True
+            raise io_error(exc, self.where) from exc
+
+    async def _send(self, data: bytes) -> None:
+        """Send ``data`` whole, as :mod:`rttp.errors` on failure."""
+        try:
+            if self.watched:
+                await self._send_all(data)
+            else:
+                await self._send_within(data, self.write_timeout)
+        except trio.TooSlowError:
+            self.closing = True
+            seconds = self.write_timeout
+            raise WriteTimeout(
+                f"sending to {self.where} took longer than write timeout {seconds}s", seconds
+            ) from None
+        except IO_ERRORS as exc:
+            self.closing = True
+            raise io_error(exc, self.where, writing=True) from exc
+
+    # -- ending ----------------------------------------------------------------------------
+    def _trailing_data(self) -> bytes:
+        """Bytes received after the head that belong to the next protocol."""
+        raise NotImplementedError  # pragma: no cover - each role has its own backend half
+
+    def detach(self) -> trio.abc.Stream:
+        """Hand the stream to an upgraded protocol (after a 101, say); the connection is done.
+
+        The stream returned replays any bytes already received after the HTTP head, so
+        the new protocol loses nothing.
+        """
+        if self.detached:
+            raise RuntimeError("this connection was detached already")
+        self.detached = self.closing = True
+        trailing = self._trailing_data()
+        unsent, self._unsent = self._unsent, b""
+        if trailing or unsent:
+            return PrefixedStream(self.stream, trailing, unsent)
+        return self.stream
+
+    async def aclose(self, *, linger: bool = True) -> None:
+        """Close the stream (works even when cancelled).
+
+        After an error answer the connection first *lingers*: it half-closes, then
+        discards what the peer still sends for up to ``linger_timeout`` seconds (at most
+        16 MiB). Closing a socket with unread input makes the kernel send a reset, which
+        can destroy the error answer before the peer reads it. ``linger=False`` skips it.
+        """
+        self.closing = True
+        if self.detached:
+            return
+        if linger and self.linger and self.linger_timeout:
+            await self._linger()
+        await trio.aclose_forcefully(self.stream)
+
+    async def _linger(self) -> None:
+        stream = self.stream
+        with trio.move_on_after(self.linger_timeout):
+            try:
+                if isinstance(stream, trio.abc.HalfCloseableStream):
+                    await stream.send_eof()
+                budget = _LINGER_MAX_BYTES
+                while budget > 0:
+                    data = await stream.receive_some(65536)
+                    if not data:
+                        return
+                    budget -= len(data)
+            except IO_ERRORS:
+                return
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()

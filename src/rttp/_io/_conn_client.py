@@ -1,0 +1,303 @@
+"""The client role of :class:`~rttp.HTTPConnection`: send requests, read responses.
+
+One exchange at a time: ``send_request`` writes the head and body, ``read_response``
+reads the head (skipping 1xx) and hands back a :class:`~rttp.Response` whose body
+reads from this connection. When the body has been read to its end, or abandoned, the
+connection tells whoever lent it out (``on_release``, the pool's hook) whether it can
+carry another request; it never reaches into a client or a pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any, Final
+
+from .._model import URL, Headers, HeadersLike, Request, Response
+from .._model._enums import Method
+from .._proto._encoding import BoundedDecoder, parse_content_encoding
+from .._proto._events import NEED_DATA, ClientProtocol, EndOfMessage, ResponseHead
+from .._proto._validate import check_headers, check_method, check_target
+from ..errors import Cancelled, RemoteProtocolError, WriteError
+from ._conn import ConnectionBase
+from ._content import Content, body_from_content
+from ._util import aclose_iterable
+
+__all__ = ["ClientRole", "Progress", "request_head"]
+
+#: ``progress(download_total, downloaded, upload_total, uploaded)``; totals are None when
+#: unknown. Returning ``False`` cancels the request with :class:`rttp.errors.Cancelled`.
+Progress = Callable[[int | None, int, int | None, int], Any]
+
+_METHOD_BYTES: Final = {m.value: m.value.encode("ascii") for m in Method}
+_NOTHING: frozenset[bytes] = frozenset()
+_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+def request_head(
+    request: Request,
+    defaults: Sequence[tuple[bytes, bytes]] = (),
+    present: frozenset[bytes] | set[bytes] | None = None,
+) -> tuple[bytes, bytes, RawHeaders]:
+    """The validated method, target and wire headers of ``request``: its own headers, a
+    Host when it has none, ``defaults`` (fields it lacks), and the body framing
+    (Content-Length for a body in memory, chunked for a stream)."""
+    method = _METHOD_BYTES.get(request.method) or request.method.encode("ascii")
+    url = request.url
+    target = url.target.encode("ascii")
+    check_method(method)
+    check_target(target)
+    given = request.headers.raw
+    if present is None:
+        present = frozenset(name.lower() for name, _ in given) if given else _NOTHING
+    raw = [] if b"host" in present else [(b"Host", url.host_header.encode("ascii"))]
+    raw += given
+    raw += defaults
+    body = request._content
+    if body is not None:
+        if (body or request.method in _BODY_METHODS) and b"content-length" not in present:
+            raw.append((b"Content-Length", b"%d" % len(body)))
+    elif b"content-length" not in present and b"transfer-encoding" not in present:
+        raw.append((b"Transfer-Encoding", b"chunked"))
+    check_headers(raw)
+    return method, target, raw
+
+
+class ClientRole(ConnectionBase):
+    """Sending requests and reading responses (see :class:`~rttp.HTTPConnection`)."""
+
+    _cproto: ClientProtocol | None = None
+
+    def _start_client(self) -> ClientProtocol:
+        self._cproto = proto = self.backend.client(self.limits)
+        #: ``await on_release(connection, reusable)`` when an exchange ends (the pool's)
+        self.on_release: Callable[[Any, bool], Awaitable[None]] | None = None
+        #: the connection was taken from a pool's idle set (a failure may be a stale close)
+        self.reused = False
+        self.idle_since = 0.0
+        self.key: Any = None
+        self.decode = True
+        self.max_decoded_size: int | None = None
+        self.max_decompression_ratio: float | None = None
+        self._reset_exchange(None)
+        return proto
+
+    def _client_trailing_data(self) -> bytes:
+        return self._cproto.upgrade_trailing_data() if self._cproto is not None else b""
+
+    def _reset_exchange(self, progress: Progress | None) -> None:
+        self.progress = progress
+        self.ended = False
+        self.released = False
+        self.decoder: BoundedDecoder | None = None
+        self.download_total: int | None = None
+        self.downloaded = 0
+        self.upload_total: int | None = None
+        self.uploaded = 0
+
+    # -- the seed's request object -------------------------------------------------------
+    def make_request(
+        self,
+        *,
+        host: str | None = None,
+        method: str = "GET",
+        uri: str = "/",
+        headers: HeadersLike = None,
+        content: Content = None,
+        content_size: int | None = None,
+        compress: bool = True,
+        close: bool = False,
+    ) -> Request:
+        """A request for this connection: ``uri`` on ``host`` (the Host header).
+
+        ``content`` is bytes, str, an async iterable of chunks or a file; a sized body
+        gets Content-Length (``content_size`` declares it for a stream), an unsized one
+        is chunked. ``compress`` asks for a compressed answer (Accept-Encoding, decoded
+        on arrival); ``close`` makes this the connection's last exchange.
+        """
+        if self._cproto is None:
+            self._start_client()
+        body, size = body_from_content(content, content_size)
+        request = Request(method, uri, headers=headers, body=body)
+        if host is not None:
+            request.headers.setdefault("Host", host)
+        if "host" not in request.headers:
+            request.headers["Host"] = self.where if self.where != "the peer" else "localhost"
+        request._url = URL(f"http://{request.headers['host']}{uri if uri != '*' else ''}")
+        request.target = uri
+        if size is not None and not isinstance(body, bytes):
+            request.headers.setdefault("Content-Length", str(size))
+        if compress and self.plugins.encodings:
+            offered = [e for e in self.plugins.encodings if e != "x-gzip"]
+            request.headers.setdefault("Accept-Encoding", ", ".join(offered))
+        self.decode = compress
+        if close:
+            request.headers["Connection"] = "close"
+        return request
+
+    # -- one exchange --------------------------------------------------------------------
+    def report(self) -> None:
+        """Call the progress callback; raises Cancelled when it returns False."""
+        if self.progress is not None and (
+            self.progress(self.download_total, self.downloaded, self.upload_total, self.uploaded)
+            is False
+        ):
+            raise Cancelled("request cancelled by its progress callback")
+
+    async def send_request(
+        self,
+        request: Request,
+        head: tuple[bytes, bytes, RawHeaders] | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
+        """Send ``request`` (its head, from :func:`request_head` unless given, and body).
+
+        If the server answers early and closes (a 413 or 401 while the body is still
+        going out), the write error is swallowed so that :meth:`read_response` can read
+        what it said.
+        """
+        proto = self._cproto or self._start_client()
+        self._reset_exchange(progress)
+        method, target, headers = head if head is not None else request_head(request)
+        body = request._content
+        try:
+            if body is not None:
+                self.upload_total = len(body)
+                data = proto.send_request(method, target, headers)
+                if body:
+                    data += proto.send_data(body)
+                data += proto.send_end()
+                await self._send(data)
+                self.uploaded = len(body)
+                if body:
+                    self.report()
+            else:
+                declared = request.headers.get("content-length")
+                self.upload_total = int(declared) if declared and declared.isdigit() else None
+                await self._send(proto.send_request(method, target, headers))
+                try:
+                    async for chunk in request.stream():
+                        await self._send(proto.send_data(chunk))
+                        self.uploaded += len(chunk)
+                        self.report()
+                finally:
+                    await aclose_iterable(request._stream)
+                await self._send(proto.send_end())
+        except WriteError:
+            # the server may have answered early (413, 401) and closed: read what it said
+            pass
+
+    async def read_response(self, request: Request | None = None) -> Response:
+        """The response head; its body streams from this connection (``response.stream()``,
+        ``await response.read()``). A redirect exposes ``response.redirect_location``."""
+        proto = self._cproto or self._start_client()
+        while True:
+            event = proto.next_event()
+            if event is NEED_DATA:
+                proto.receive_data(await self._receive())
+                continue
+            if type(event) is ResponseHead:
+                if event.status >= 200 or event.status == 101:
+                    break
+                continue  # 100 Continue, 103 Early Hints
+            self.closing = True
+            raise RemoteProtocolError(
+                f"{self.where} closed the connection without sending a response"
+            )
+        head = event
+        response = Response.received(
+            head.status,
+            head.reason.decode("latin-1"),
+            Headers.from_raw(head.headers),
+            head.http_version.decode("ascii"),
+            codecs=self.plugins.body_codecs,
+        )
+        response.request = request
+        length = response.headers.get("content-length")
+        self.download_total = int(length) if length and length.isdigit() else None
+        coding = response.headers.get("content-encoding")
+        codings = parse_content_encoding(coding) if coding else None
+        method = request.method if request is not None else "GET"
+        if codings and self.decode and method != "HEAD":
+            encodings = self.plugins.encodings
+            if all(c in encodings or c == "identity" for c in codings):
+                self.decoder = BoundedDecoder(
+                    [encodings[c].decoder() for c in reversed(codings) if c != "identity"],
+                    max_size=self.max_decoded_size,
+                    max_ratio=self.max_decompression_ratio,
+                )
+        if self.progress is not None:
+            self.report()
+        if request is not None and request._url is not None:
+            response.url = request._url
+        if self.on_release is None:  # used on its own: the body streams from here
+            response._stream = self.body()
+            response._aclose = self._abandon
+        return response
+
+    async def _pieces(self) -> list[bytes] | None:
+        """The next decoded pieces of the body, or None once it has ended."""
+        proto = self._cproto
+        assert proto is not None
+        while True:
+            event = proto.next_event()
+            if type(event) is bytes:
+                self.downloaded += len(event)
+                self.report()
+                return [event] if self.decoder is None else list(self.decoder.feed(event))
+            if event is NEED_DATA:
+                proto.receive_data(await self._receive())
+            elif type(event) is EndOfMessage:
+                self.ended = True
+                return list(self.decoder.finish()) if self.decoder is not None else None
+            else:
+                self.closing = True
+                raise RemoteProtocolError(
+                    f"{self.where} closed the connection before the response body was complete"
+                )
+
+    async def body(self) -> AsyncIterator[bytes]:
+        """The response body as it arrives, decoded; ends the exchange when done or abandoned."""
+        try:
+            while not self.ended:
+                pieces = await self._pieces()
+                if pieces:
+                    for piece in pieces:
+                        yield piece
+        finally:
+            await self.release(self.ended)
+
+    async def read_body(self) -> bytes:
+        """The whole body (no iterator objects: the path of ``client.get``); ends the exchange."""
+        chunks: list[bytes] = []
+        try:
+            while not self.ended:
+                pieces = await self._pieces()
+                if pieces:
+                    chunks.extend(pieces)
+        finally:
+            await self.release(self.ended)
+        return b"".join(chunks)
+
+    async def _abandon(self) -> None:
+        await self.release(False)
+
+    async def release(self, reusable: bool) -> None:
+        """End the exchange (once): hand the connection back through ``on_release``, or,
+        used on its own, close it unless it can carry another request."""
+        if self.released:
+            return
+        self.released = True
+        if self.on_release is not None:
+            await self.on_release(self, reusable and not self.closing)
+        elif not (reusable and not self.closing and self.next_cycle()):
+            await self.aclose()
+
+    def next_cycle(self) -> bool:
+        """Ready the connection for the next exchange; False if it cannot carry one."""
+        proto = self._cproto
+        if proto is None or self.closing or self.detached:
+            return False
+        return proto.start_next_cycle()

@@ -1,0 +1,685 @@
+"""The server role of :class:`~rttp.HTTPConnection`: read requests, answer them.
+
+``read_request`` parses one request head (and, as asked, its body); ``send_response``
+frames, compresses and writes the answer; ``send_head``/``send_data``/``finish`` write
+one piece by piece. Keep-alive is decided here, once: the answer closes the
+connection when the request asked, when a body was left unread past its budget, when
+an upgrade was refused, or when the server is shutting down.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from typing import Any, Final, Union
+
+import trio
+
+from .._model import URL, Headers, HeadersLike, Request, Response
+from .._model._enums import Method
+from .._model._messages import _UNSET
+from .._proto._encoding import BoundedDecoder, parse_content_encoding
+from .._proto._events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, RequestHead, ServerProtocol
+from .._proto._validate import HAS_CONTENT_LENGTH
+from ..errors import (
+    CodecError,
+    DecodingError,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    TooLarge,
+    TransportError,
+)
+from ._conn import BODY, HANDLER, HEAD, IDLE, WRITE, ConnectionBase
+from ._conn_settings import ServerSettings, error_response, reason_bytes
+from ._content import Content, body_from_content
+from ._util import aclose_iterable
+
+__all__ = ["ReceiveContent", "ServerRole", "peer_of"]
+
+error_log = logging.getLogger("rttp.error")
+
+#: how ``read_request`` treats a request body: ``"stream"`` (left for the caller to read
+#: with ``request.stream()``, the server's way), ``"bytes"`` (read into ``request.body``),
+#: ``None`` (read and discarded) or a callable called (and awaited if async) per chunk
+ReceiveContent = Union[str, None, Callable[[bytes], Any]]
+
+_METHODS: Final = {m.value.encode("ascii"): m.value for m in Method}
+_VERSIONS: Final = {b"1.1": "1.1", b"1.0": "1.0"}
+_STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
+_UNKNOWN_PEER: Final = object()
+#: an unread request body is discarded up to this much so the connection can be reused
+_DRAIN_MAX_BYTES: Final = 1 << 20
+
+#: a response ready for the wire: (status, reason, headers, body or None, encoder or None,
+#: no_body) with the head validated
+_Prepared = tuple[int, bytes, list[tuple[bytes, bytes]], "bytes | None", Any, bool]
+
+
+class ServerRole(ConnectionBase):
+    """Reading requests and writing responses (see :class:`~rttp.HTTPConnection`)."""
+
+    _sproto: ServerProtocol | None = None
+    settings: ServerSettings
+
+    def _start_server(self, settings: ServerSettings) -> ServerProtocol:
+        self.settings = settings
+        self._sproto = proto = self.backend.server(self.limits)
+        #: the request being answered (None between exchanges)
+        self.request: Request | None = None
+        self.exchanges = 0
+        #: body bytes of the last answer, or -1 if it was cut off (for an access log)
+        self.sent = 0
+        self.upgraded = False
+        self.linger = False
+        self.expect_continue = False
+        self._head: RequestHead | None = None
+        self._body_iter: AsyncIterator[bytes] | None = None
+        self._body_done = True
+        self._codings: list[str] | None = None
+        #: a request-body failure, answered instead of whatever the handler says
+        self.body_error: ProtocolError | None = None
+        self._peer: Any = _UNKNOWN_PEER
+        self.scheme = "https" if isinstance(self.stream, trio.SSLStream) else "http"
+        self._pending = b""
+        self._piece: tuple[Any, bool] | None = None  # (encoder, no_body) of send_head
+        self.deadline = self.clock.now + (settings.config.header_timeout or math.inf)
+        return proto
+
+    def _trailing_data(self) -> bytes:
+        if self._sproto is not None:
+            return self._sproto.upgrade_trailing_data()
+        return self._client_trailing_data()
+
+    def _client_trailing_data(self) -> bytes:  # pragma: no cover - overridden by the client role
+        return b""
+
+    @property
+    def peer(self) -> tuple[str, int] | None:
+        """The peer's ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""
+        if self._peer is _UNKNOWN_PEER:
+            self._peer = peer_of(self.stream)
+        peer: tuple[str, int] | None = self._peer
+        return peer
+
+    # -- reading a request -------------------------------------------------------------------
+    async def read_request(self, receive_content: ReceiveContent = "stream") -> Request | None:
+        """The next request, or None once the connection has no more (EOF between
+        requests, or the previous exchange closes it).
+
+        A request the peer got wrong raises :class:`~rttp.errors.ProtocolError` with the
+        status to answer (:meth:`send_error` sends it); a broken connection raises
+        :class:`~rttp.errors.ReadError`. ``receive_content`` says what happens to the
+        body: see :data:`ReceiveContent`.
+        """
+        proto = self._sproto
+        if proto is None:
+            proto = self._start_server(self._default_server_settings())
+        settings = self.settings
+        config = settings.config
+        clock = self.clock
+        if self.request is not None:
+            await self._end_exchange()
+            if self.closing or not proto.start_next_cycle():
+                self.closing = True
+                return None
+            self.phase = IDLE
+            self.deadline = clock.now + (config.keep_alive_timeout or math.inf)
+        elif self.closing:
+            return None
+        first = self.exchanges == 0
+        keep_alive_timeout = config.keep_alive_timeout or math.inf
+        header_timeout = config.header_timeout or math.inf
+        try:
+            event = proto.next_event()
+            while event is NEED_DATA:
+                if self.phase == IDLE and not first:
+                    self.deadline = clock.now + keep_alive_timeout
+                proto.receive_data(await self._receive())
+                if self.phase == IDLE:
+                    self.phase = HEAD
+                    self.deadline = clock.now + header_timeout
+                event = proto.next_event()
+        except ProtocolError:
+            self.closing = True
+            raise
+        if event is CLOSED or event is PAUSED or type(event) is not RequestHead:
+            self.closing = True
+            return None
+        self.exchanges += 1
+        request = self._make_request(event)
+        if receive_content != "stream" and not self._body_done:
+            await self._receive_content(request, receive_content)
+        return request
+
+    def _default_server_settings(self) -> ServerSettings:
+        from .._config import ServerConfig
+
+        return ServerSettings(ServerConfig(), self.plugins)
+
+    def _make_request(self, head: RequestHead) -> Request:
+        """Build the Request; raises the ProtocolError of an early answer (413, 501…)."""
+        settings = self.settings
+        config = settings.config
+        method = _METHODS.get(head.method) or head.method.decode("ascii")
+        target = head.target.decode("latin-1")
+        request = Request.received(
+            method,
+            target,
+            Headers.from_raw(head.headers),
+            _VERSIONS.get(head.http_version) or head.http_version.decode("ascii"),
+            scheme=self.scheme,
+            client=self.peer,
+            codecs=settings.codecs,
+            codec_limits=settings.codec_limits,
+        )
+        self.request = request
+        self._head = head
+        self._codings = None
+        self.body_error = None
+        self.upgraded = False
+        self.expect_continue = head.expect_continue
+        early: ProtocolError | None = None
+        if target[:1] != "/":
+            if target == "*" and method == "OPTIONS":
+                pass
+            elif "://" in target:
+                try:
+                    url = URL(target)
+                    request._url = url
+                    target = url.target
+                except ValueError:
+                    early = RemoteProtocolError(f"invalid request target {target!r}")
+            else:
+                early = RemoteProtocolError(f"invalid request target {target[:100]!r}")
+        request.target = target
+        if method == "CONNECT":
+            early = RemoteProtocolError("CONNECT is not supported by this server", 501)
+        # body framing: nothing to read without Content-Length or Transfer-Encoding
+        length = head.content_length
+        if not (head.chunked or length):
+            self._body_done = True
+            event = self._proto_server().next_event()
+            if type(event) is not EndOfMessage:  # pragma: no cover - backend contract
+                raise RemoteProtocolError("a request without a body did not end")
+            if early is not None:
+                self._refuse(early)
+            return request
+        self._body_done = False
+        request._content = None
+        limit = config.max_body_size
+        if early is None and length is not None and limit is not None and length > limit:
+            early = TooLarge(
+                f"request body of {length} bytes is larger than max_body_size={limit}",
+                limit="max_body_size",
+                value=limit,
+            )
+        coding = head.content_encoding
+        if early is None and coding and config.decode_request_bodies:
+            codings = parse_content_encoding(coding.decode("latin-1"))
+            unknown = [c for c in codings if c != "identity" and c not in settings.encodings]
+            if unknown:
+                early = RemoteProtocolError(f"unsupported Content-Encoding {unknown[0]!r}", 415)
+            else:
+                self._codings = codings
+                request.headers = Headers.from_raw(
+                    [(n, v) for n, v in head.headers if n.lower() not in _STRIP_FOR_DECODED]
+                )
+        if early is not None:
+            self._refuse(early)
+        self._body_iter = body = self._request_body()
+        request._stream = body
+        return request
+
+    def _refuse(self, error: ProtocolError) -> None:
+        self.closing = True
+        raise error
+
+    def _proto_server(self) -> ServerProtocol:
+        proto = self._sproto
+        assert proto is not None
+        return proto
+
+    async def _receive_content(self, request: Request, mode: ReceiveContent) -> None:
+        stream = request._stream
+        assert stream is not None
+        if mode == "bytes":
+            await request.read()
+            return
+        if mode is not None and not callable(mode):
+            raise ValueError(
+                f"receive_content must be 'stream', 'bytes', None or a callable, got {mode!r}"
+            )
+        async for chunk in stream:
+            if mode is not None:
+                result = mode(chunk)
+                if isinstance(result, Awaitable):
+                    await result
+        request._content, request._stream = b"", None
+
+    async def _request_body(self) -> AsyncIterator[bytes]:
+        """Read the current request's body, enforcing the body limits."""
+        settings = self.settings
+        config = settings.config
+        proto = self._proto_server()
+        limit = config.max_body_size
+        body_timeout = config.body_timeout or math.inf
+        decoder: BoundedDecoder | None = None
+        codings = self._codings
+        if codings:
+            decoder = BoundedDecoder(
+                [settings.encodings[c].decoder() for c in reversed(codings) if c != "identity"],
+                max_size=limit,
+                max_ratio=config.max_decompression_ratio,
+            )
+        received = 0
+        saved_phase, saved_deadline = self.phase, self.deadline
+        try:
+            if self.expect_continue:
+                self.expect_continue = False
+                await self._send(proto.send_informational(100, b"Continue", []))
+            while True:
+                event = proto.next_event()
+                if type(event) is bytes:
+                    received += len(event)
+                    if limit is not None and received > limit:
+                        raise TooLarge(
+                            f"request body is larger than max_body_size={limit} bytes",
+                            limit="max_body_size",
+                            value=limit,
+                        )
+                    if decoder is None:
+                        yield event
+                    else:
+                        for piece in decoder.feed(event):
+                            yield piece
+                elif event is NEED_DATA:
+                    self.phase = BODY
+                    self.deadline = self.clock.now + body_timeout
+                    proto.receive_data(await self._receive())
+                    self.phase, self.deadline = saved_phase, saved_deadline
+                elif type(event) is EndOfMessage:
+                    if decoder is not None:
+                        for piece in decoder.finish():
+                            yield piece
+                    self._body_done = True
+                    return
+                else:
+                    raise RemoteProtocolError(
+                        "connection closed before the request body was complete"
+                    )
+        except ProtocolError as exc:
+            self.body_error = exc
+            raise
+        except DecodingError as exc:
+            wrapped = RemoteProtocolError(f"cannot decode the request body: {exc}")
+            self.body_error = wrapped
+            raise wrapped from exc
+
+    async def _end_exchange(self) -> None:
+        body, self._body_iter = self._body_iter, None
+        if body is not None:
+            await aclose_iterable(body)  # a request body the handler abandoned
+
+    async def _drain_body(self) -> bool:
+        """Discard an unread request body (up to 1 MiB) so the connection can be reused."""
+        request = self.request
+        if self.body_error is not None or request is None or request._stream is None:
+            return False
+        if not self._proto_server().keep_alive:
+            return False
+        budget = _DRAIN_MAX_BYTES
+        try:
+            async for chunk in request._stream:
+                budget -= len(chunk)
+                if budget < 0:
+                    return False
+        except (ProtocolError, TransportError):
+            return False
+        return True
+
+    # -- answering -----------------------------------------------------------------------
+    def make_response(
+        self,
+        request: Request,
+        status: int = 200,
+        *,
+        headers: HeadersLike = None,
+        close: bool = False,
+        content: Content = None,
+        content_size: int | None = None,
+        compress: bool = True,
+        allowed_methods: Iterable[str] | Mapping[str, Any] | None = None,
+        content_type: str | None = None,
+    ) -> Response:
+        """A response to ``request`` (the seed's options).
+
+        ``content`` is bytes, str, an iterable of chunks or a file; a sized body gets
+        Content-Length (``content_size`` declares a stream's), an unsized one is chunked.
+        ``compress=False`` never compresses it; otherwise it is compressed when the
+        client accepts it and the seed's rules allow. ``close`` makes it the last answer
+        on the connection. A method outside ``allowed_methods`` (names, or a mapping of
+        name to true) gets a 405 with ``Allow`` instead.
+        """
+        if allowed_methods is not None:
+            allowed = sorted(
+                {m.upper() for m, ok in allowed_methods.items() if ok}
+                if isinstance(allowed_methods, Mapping)
+                else {m.upper() for m in allowed_methods}
+            )
+            if request.method not in allowed:
+                response = error_response(
+                    405,
+                    f"method {request.method} is not allowed here (allowed: {', '.join(allowed)})",
+                )
+                response.headers["Allow"] = ", ".join(allowed)
+                response.request = request
+                if close:
+                    response.headers["Connection"] = "close"
+                return response
+        body, size = body_from_content(content, content_size)
+        response = Response(status, headers, body)
+        if size is not None and not isinstance(body, bytes) and body is not None:
+            response.headers.setdefault("Content-Length", str(size))
+        if content_type is not None:
+            response.headers["Content-Type"] = content_type
+        response.compress = compress
+        if close:
+            response.headers["Connection"] = "close"
+        response.request = request
+        return response
+
+    async def send_response(self, response: Response) -> None:
+        """Answer the current request with ``response`` (framed, compressed as negotiated).
+
+        A 101 with an ``on_upgrade`` callback switches protocols: afterwards
+        :attr:`upgraded` is True and :meth:`detach` hands the stream over. An invalid
+        response from the handler is logged and answered 500 instead. If the body fails
+        half-way, the connection is cut (the only honest signal left once the head is out).
+        """
+        request = self._current_request()
+        proto = self._proto_server()
+        head = self._head
+        assert head is not None
+        if response.status == 101:
+            await self._switch_protocols(request, response)
+            return
+        if head.upgrade is not None or self.closing:
+            # bytes after a refused upgrade are never parsed as HTTP
+            proto.close_after_response()
+        if not head.keep_alive:
+            proto.close_after_response()
+        if self.expect_continue and not self._body_done:
+            proto.close_after_response()
+        try:
+            prepared = self._prepare(request, response)
+        except (LocalProtocolError, CodecError) as exc:
+            error_log.error(
+                "handler for %s %s returned an invalid response: %s",
+                request.method,
+                request.target,
+                exc,
+            )
+            response = error_response(500, "Internal Server Error")
+            prepared = self._prepare(request, response)
+        if not await self._write(request, response, prepared):
+            self.closing = True
+            return
+        if not self._body_done and not await self._drain_body():
+            self.closing = True
+
+    def _current_request(self) -> Request:
+        if self._sproto is None or self.request is None:
+            raise RuntimeError("no request to answer: call read_request() first")
+        return self.request
+
+    async def _switch_protocols(self, request: Request, response: Response) -> None:
+        """Switch protocols: the 101 is held for :meth:`detach`'s stream to send first."""
+        proto = self._proto_server()
+        if response.on_upgrade is None or request.headers.get("upgrade") is None:
+            error_log.error(
+                "handler answered 101 without an upgrade callback for %s", request.target
+            )
+            await self._answer_closing(request, error_response(500, "Internal Server Error"))
+            return
+        if not self._body_done:
+            await self._answer_closing(
+                request, error_response(400, "an upgrade request may not carry a body")
+            )
+            return
+        headers = self.settings.final_headers(response.headers.raw, self.clock)[0]
+        # held for detach(): it goes out with the new protocol's first send or receive
+        self._unsent = proto.send_informational(101, b"Switching Protocols", headers)
+        self.phase = HANDLER
+        self.deadline = math.inf
+        self.upgraded = True
+        self.sent = 0
+
+    async def _answer_closing(self, request: Request, response: Response) -> None:
+        self._proto_server().close_after_response()
+        self.closing = True
+        await self._write(request, response, self._prepare(request, response))
+
+    def _prepare(self, request: Request, response: Response) -> _Prepared:
+        """Final status line, headers and body framing of a response, validated."""
+        settings = self.settings
+        if response._pending is not _UNSET:
+            response.encode_value(settings.codecs)
+        status = response.status
+        bodiless_status = status < 200 or status == 204 or status == 304
+        headers, present = settings.final_headers(response.headers._items, self.clock)
+        reason = reason_bytes(response)
+        encoder = None
+        body = response._content
+        if response.compress and settings.compressing and not bodiless_status:
+            encoding = settings.negotiate(request, response, body)
+            if encoding is not None:
+                encoder = settings.encodings[encoding].encoder()
+                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+                present &= ~HAS_CONTENT_LENGTH
+                headers.append((b"Content-Encoding", encoding.encode("ascii")))
+                _add_vary(headers)
+                if body is not None:
+                    body = encoder.compress(body) + encoder.flush()
+                    encoder = None
+        if body is not None and not bodiless_status:
+            if present & HAS_CONTENT_LENGTH:
+                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+            headers.append((b"Content-Length", b"%d" % len(body)))
+        return (status, reason, headers, body, encoder, bodiless_status or request.method == "HEAD")
+
+    async def _write(self, request: Request, response: Response, prepared: _Prepared) -> bool:
+        """Send a prepared response; False if the connection must close afterwards."""
+        proto = self._proto_server()
+        write_timeout = self.settings.config.write_timeout or math.inf
+        self.phase = WRITE
+        self.deadline = self.clock.now + write_timeout
+        status, reason, headers, body, encoder, no_body = prepared
+        if no_body:
+            body = b""
+        if body is not None:  # the whole answer in one write
+            await self._send(proto.send_response(status, reason, headers, body))
+            if no_body and response._stream is not None:
+                await aclose_iterable(response._stream)
+            self.sent = len(body)
+            return True
+        self.sent = -1
+        sent = 0
+        pending = proto.send_response(status, reason, headers)
+        finished = False
+        try:
+            async for chunk in response.stream():
+                if encoder is not None:
+                    chunk = encoder.compress(chunk) + encoder.sync()
+                # the head rides with the first chunk; every chunk leaves as soon as it exists
+                await self._send(
+                    pending + proto.send_data(chunk) if pending else proto.send_data(chunk)
+                )
+                pending = b""
+                self.deadline = self.clock.now + write_timeout
+                sent += len(chunk)
+            if encoder is not None:
+                tail = encoder.flush()
+                if tail:
+                    pending += proto.send_data(tail)
+                    sent += len(tail)
+            pending += proto.send_end()
+            finished = True
+        except TransportError:
+            raise
+        except Exception as exc:
+            # the head may be out already: the only honest signal left is to cut the connection
+            error_log.error(
+                "response body for %s %s failed after %d bytes: %r",
+                request.method,
+                request.target,
+                sent,
+                exc,
+                exc_info=not isinstance(exc, ProtocolError),
+            )
+            return False
+        finally:
+            if not finished and response._stream is not None:
+                await aclose_iterable(response._stream)
+        await self._send(pending)
+        self.sent = sent
+        return True
+
+    # -- piece by piece --------------------------------------------------------------------
+    async def send_head(
+        self, status: int = 200, headers: Any = None, *, reason: str | None = None
+    ) -> None:
+        """Start the answer: the status line and headers go out with the first data (or
+        at :meth:`finish`). Without a Content-Length the body is chunked (HTTP/1.1)."""
+        request = self._current_request()
+        if self._piece is not None:
+            raise RuntimeError("send_head() was called already for this request")
+        response = Response(status, headers, reason=reason)
+        response.compress = False
+        if status == 101:
+            raise ValueError("switch protocols with send_response(Response(101, ...))")
+        head = self._head
+        assert head is not None
+        proto = self._proto_server()
+        if head.upgrade is not None or self.closing or not head.keep_alive:
+            proto.close_after_response()
+        status_, reason_, raw, _, _, no_body = self._prepare(request, response)
+        raw = [(n, v) for n, v in raw if n.lower() != b"content-length"] + [
+            (n, v) for n, v in response.headers.raw if n.lower() == b"content-length"
+        ]
+        self.phase = WRITE
+        self.deadline = self.clock.now + (self.settings.config.write_timeout or math.inf)
+        self._pending = proto.send_response(status_, reason_, raw)
+        self._piece = (None, no_body)
+        self.sent = 0
+
+    async def send_data(self, data: bytes) -> None:
+        """Send one piece of the body (dropped for HEAD, 204 and 304 answers)."""
+        if self._piece is None:
+            raise RuntimeError("send_head() must come before send_data()")
+        if self._piece[1] or not data:
+            return
+        pending, self._pending = self._pending, b""
+        await self._send(pending + self._proto_server().send_data(bytes(data)))
+        self.sent += len(data)
+
+    async def flush(self) -> None:
+        """Send the head now if it is still waiting for data."""
+        if self._pending:
+            pending, self._pending = self._pending, b""
+            await self._send(pending)
+
+    async def finish(self) -> None:
+        """End the answer begun with :meth:`send_head` (idempotent)."""
+        if self._piece is None:
+            return
+        pending, self._pending = self._pending, b""
+        no_body = self._piece[1]
+        self._piece = None
+        try:
+            end = self._proto_server().send_end() if not no_body else b""
+        except LocalProtocolError:
+            self.closing = True
+            raise
+        await self._send(pending + end)
+        if not self._body_done and not await self._drain_body():
+            self.closing = True
+
+    # -- answering what went wrong ---------------------------------------------------------
+    def _closing_answer(self, response: Response) -> bytes | None:
+        """The bytes of a ``Connection: close`` error answer, or None if one can't be sent now."""
+        proto = self._proto_server()
+        proto.close_after_response()
+        self.closing = True
+        try:
+            return proto.send_response(
+                response.status,
+                response.reason.encode("latin-1"),
+                self.settings.final_headers(
+                    [*response.headers.raw, (b"Connection", b"close")], self.clock
+                )[0],
+                response.body,
+            )
+        except ProtocolError:
+            return None
+
+    async def send_error(self, exc: ProtocolError) -> None:
+        """Answer a protocol error with its status and a plain-text message, then close."""
+        if self._sproto is None:
+            self._start_server(self._default_server_settings())
+        self.linger = True
+        data = self._closing_answer(error_response(exc.status, str(exc)))
+        if data is None:
+            return
+        self.phase = WRITE
+        self.deadline = self.clock.now + (self.settings.config.write_timeout or math.inf)
+        await self._send(data)
+
+    async def send_timeout_answer(self) -> None:
+        """After the sweeper cut a phase short: the 408 (head, body) or 503 (handler)."""
+        phase = self.phase
+        if phase in (IDLE, WRITE) or self._sproto is None:
+            return
+        config = self.settings.config
+        if phase == HEAD:
+            message = f"request head not received within header_timeout={config.header_timeout}s"
+            response = error_response(408, message)
+        elif phase == BODY:
+            message = f"request body stalled for longer than body_timeout={config.body_timeout}s"
+            response = error_response(408, message)
+        else:
+            message = f"the handler did not answer within handler_timeout={config.handler_timeout}s"
+            response = error_response(503, message)
+        data = self._closing_answer(response)  # no lingering: the peer gets nothing more
+        if data is None:
+            return
+        with trio.move_on_after(1.0), contextlib.suppress(TransportError):
+            await self._send(data)
+
+
+def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == b"vary":
+            if b"accept-encoding" not in value.lower() and value.strip() != b"*":
+                headers[index] = (name, value + b", Accept-Encoding")
+            return
+    headers.append((b"Vary", b"Accept-Encoding"))
+
+
+def peer_of(stream: trio.abc.Stream) -> tuple[str, int] | None:
+    """The ``(host, port)`` at the other end of a socket stream (through TLS and prefixes)."""
+    inner: Any = stream
+    while hasattr(inner, "transport_stream") and not hasattr(inner, "socket"):
+        inner = inner.transport_stream
+    sock = getattr(inner, "socket", None)
+    if sock is None:
+        return None
+    try:
+        peer = sock.getpeername()
+    except OSError:
+        return None
+    if isinstance(peer, tuple):
+        return (peer[0], peer[1])
+    return (str(peer) or "unix", 0)

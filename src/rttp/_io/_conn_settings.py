@@ -1,0 +1,101 @@
+"""What the server role of every connection of one server shares, worked out once."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .._model import Request, Response, reason_phrase
+from .._plugins import Plugins
+from .._proto._encoding import choose_response_encoding
+from .._proto._validate import HAS_DATE, HAS_SERVER, check_headers, check_reason
+
+if TYPE_CHECKING:
+    from .._config import ServerConfig
+    from ._conn import CoarseClock
+
+__all__ = ["ServerSettings", "error_response", "reason_bytes"]
+
+
+class ServerSettings:
+    """A server's configuration in the form its connections read it."""
+
+    def __init__(self, config: ServerConfig, plugins: Plugins) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.codecs = plugins.body_codecs
+        self.codec_limits = config.codec_limits
+        self.encodings = plugins.encodings
+        self.server_header = config.server_header.encode("latin-1") if config.server_header else b""
+        check_headers([(b"Server", self.server_header)])
+        if config.compress_encodings is None:
+            self.offered = list(plugins.encodings)
+        else:
+            self.offered = [e for e in config.compress_encodings if e in plugins.encodings]
+        #: responses may be compressed at all
+        self.compressing = bool(config.compress and self.offered)
+
+    def final_headers(
+        self, raw: list[tuple[bytes, bytes]], clock: CoarseClock
+    ) -> tuple[list[tuple[bytes, bytes]], int]:
+        """A validated copy of ``raw`` with Date and Server added when missing, and the
+        ``HAS_*`` bits of what ``raw`` had (one pass over the handler's headers)."""
+        present = check_headers(raw)
+        headers = list(raw)
+        if not present & HAS_DATE:
+            if not clock.watched:
+                clock.tick()
+            headers.append((b"Date", clock.date))
+        if not present & HAS_SERVER and self.server_header:
+            headers.append((b"Server", self.server_header))
+        return headers, present
+
+    def negotiate(self, request: Request, response: Response, body: bytes | None) -> str | None:
+        """The encoding to compress ``response`` with for ``request``, or None."""
+        headers = response.headers
+        size: int | None = None
+        if body is not None:
+            size = len(body)
+        else:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit():
+                size = int(declared)
+        config = self.config
+        return choose_response_encoding(
+            request.headers.get("accept-encoding"),
+            headers.get("content-type"),
+            self.offered,
+            body_size=size,
+            already_encoded="content-encoding" in headers or "content-range" in headers,
+            min_size=config.compress_min_size,
+            types=config.compress_types,
+        )
+
+
+def error_response(status: int, message: str) -> Response:
+    """A plain-text answer ``"<status> <phrase>: <message>"``."""
+    body = (f"{status} {reason_phrase(status)}: {message}\n" if message else "").encode()
+    return Response(
+        status,
+        [
+            (b"Content-Type", b"text/plain; charset=utf-8"),
+            (b"Content-Length", str(len(body)).encode()),
+        ],
+        body,
+    )
+
+
+_default_reasons: dict[int, bytes] = {}
+
+
+def reason_bytes(response: Response) -> bytes:
+    """The reason phrase to send, checked (the standard phrases encoded once)."""
+    if response._reason is None:
+        reason = _default_reasons.get(response.status)
+        if reason is None:
+            reason = _default_reasons[response.status] = (
+                reason_phrase(response.status).encode("latin-1") or b"Unknown"
+            )
+        return reason
+    reason = response._reason.encode("latin-1", "replace") or b"Unknown"
+    check_reason(reason)
+    return reason
