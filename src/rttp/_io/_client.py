@@ -12,7 +12,7 @@ answer is already there creates no scope at all.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,37 +20,26 @@ import trio
 
 from .._config import ClientConfig, Limits, Timeouts, TimeoutsLike
 from .._model import URL, Headers, HeadersLike, QueryLike, Request, Response
-from .._model._enums import Method
 from .._model._headers import encode_header_text
 from .._model._media import encode_value
 from .._plugins import Plugins, get_plugins
-from .._proto._encoding import BoundedDecoder, parse_content_encoding
-from .._proto._events import NEED_DATA, EndOfMessage, ResponseHead
-from .._proto._validate import check_headers, check_method, check_target
 from ..errors import (
-    Cancelled,
     ReadError,
-    ReadTimeout,
     RemoteProtocolError,
     TooManyRedirects,
     TransportError,
     UnsafeRedirect,
     UnsupportedScheme,
     WriteError,
-    WriteTimeout,
 )
 from ..plugin import ConnectOptions
+from ._conn_client import Progress, request_head
 from ._cookies import Cookies
-from ._errors import IO_ERRORS, io_error
-from ._pool import ConnectionPool, PooledConnection
+from ._pool import ConnectionPool
 from ._tls import client_context
-from ._util import aclose_iterable, exit_owned_nursery
+from ._util import exit_owned_nursery
 
 __all__ = ["Client", "Progress"]
-
-#: ``progress(download_total, downloaded, upload_total, uploaded)``; totals are None when
-#: unknown. Returning ``False`` cancels the request with :class:`rttp.errors.Cancelled`.
-Progress = Callable[[int | None, int, int | None, int], Any]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
@@ -58,125 +47,6 @@ _SENSITIVE = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
 _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
 _UNSET: Any = object()
 _NOTHING: frozenset[bytes] = frozenset()
-_METHOD_BYTES = {m.value: m.value.encode("ascii") for m in Method}
-
-
-class _Exchange:
-    """The state of one request on one connection, until its response body is done."""
-
-    __slots__ = (
-        "client",
-        "conn",
-        "decoder",
-        "done",
-        "download_total",
-        "downloaded",
-        "ended",
-        "progress",
-        "released",
-        "timeouts",
-        "upload_total",
-        "uploaded",
-    )
-
-    def __init__(
-        self, client: Client, conn: PooledConnection, timeouts: Timeouts, progress: Progress | None
-    ) -> None:
-        self.client = client
-        self.conn = conn
-        self.timeouts = timeouts
-        self.progress = progress
-        self.done = False
-        self.ended = False
-        self.released = False
-        self.decoder: BoundedDecoder | None = None
-        self.download_total: int | None = None
-        self.downloaded = 0
-        self.upload_total: int | None = None
-        self.uploaded = 0
-
-    def report(self) -> None:
-        if self.progress is not None and (
-            self.progress(self.download_total, self.downloaded, self.upload_total, self.uploaded)
-            is False
-        ):
-            raise Cancelled("request cancelled by its progress callback")
-
-    async def receive(self) -> None:
-        conn = self.conn
-        try:
-            data = await conn.receive(self.client.config.read_size, self.timeouts.read)
-        except trio.TooSlowError:
-            seconds = self.timeouts.read
-            raise ReadTimeout(
-                f"no data from {conn.where} within read timeout {seconds}s", seconds
-            ) from None
-        except IO_ERRORS as exc:
-            raise io_error(exc, conn.where) from exc
-        conn.proto.receive_data(data)
-
-    async def send(self, data: bytes) -> None:
-        try:
-            await self.conn.send(data, self.timeouts.write)
-        except trio.TooSlowError:
-            seconds = self.timeouts.write
-            raise WriteTimeout(
-                f"sending to {self.conn.where} took longer than write timeout {seconds}s",
-                seconds,
-            ) from None
-        except IO_ERRORS as exc:
-            raise io_error(exc, self.conn.where, writing=True) from exc
-
-    async def release(self, reusable: bool) -> None:
-        """Give the connection back to the pool (once); closes it unless kept idle."""
-        if not self.released:
-            self.released = True
-            if not self.client._pool.release(self.conn, reusable):
-                await trio.aclose_forcefully(self.conn.stream)  # works even when cancelled
-
-    async def _pieces(self) -> list[bytes] | None:
-        """The next decoded pieces of the body, or None once it has ended."""
-        proto = self.conn.proto
-        while True:
-            event = proto.next_event()
-            if type(event) is bytes:
-                self.downloaded += len(event)
-                self.report()
-                return [event] if self.decoder is None else list(self.decoder.feed(event))
-            if event is NEED_DATA:
-                await self.receive()
-            elif type(event) is EndOfMessage:
-                self.ended = True
-                return list(self.decoder.finish()) if self.decoder is not None else None
-            else:
-                raise RemoteProtocolError(
-                    f"{self.conn.where} closed the connection before the response body was complete"
-                )
-
-    async def body(self) -> AsyncIterator[bytes]:
-        """The response body as it arrives, decoded; releases the connection when done or abandoned."""
-        try:
-            while not self.ended:
-                pieces = await self._pieces()
-                if pieces:
-                    for piece in pieces:
-                        yield piece
-        finally:
-            self.done = True
-            await self.release(self.ended)
-
-    async def read_all(self) -> bytes:
-        """The whole body (no iterator objects: the path of ``client.get``); releases the connection."""
-        chunks: list[bytes] = []
-        try:
-            while not self.ended:
-                pieces = await self._pieces()
-                if pieces:
-                    chunks.extend(pieces)
-        finally:
-            self.done = True
-            await self.release(self.ended)
-        return b"".join(chunks)
 
 
 class Client:
@@ -549,37 +419,31 @@ class Client:
             raise UnsupportedScheme(
                 f"plain {url.scheme} is refused because enforce_https is on: {url}"
             )
-        method = _METHOD_BYTES.get(request.method) or request.method.encode("ascii")
-        target = url.target.encode("ascii")
-        check_method(method)
-        check_target(target)
-        headers = self._wire_headers(request)
-        check_headers(headers)
+        head = self._request_head(request)
         options = self._tls_options if url.is_secure else self._plain_options
         attempts = 2 if request.method in _IDEMPOTENT and request._content is not None else 1
         for attempt in range(attempts):
             conn = await self._pool.acquire(
                 url, options, self._ssl_key if url.is_secure else 0, timeouts
             )
-            exchange = _Exchange(self, conn, timeouts, progress)
             answered = False
             try:
-                response = await self._exchange(exchange, request, method, target, headers)
+                await conn.send_request(request, head, progress=progress)
+                response = await conn.read_response(request)
                 answered = True
                 if read_body and not (
                     follow and response.status in _REDIRECTS and "location" in response.headers
                 ):
-                    response._content = await exchange.read_all()
+                    response._content = await conn.read_body()
                 else:
-                    response._stream = exchange.body()
-                    response._aclose = _closer(response, exchange)
+                    conn.stream_body(response)
             except (ReadError, WriteError, RemoteProtocolError):
-                await _release_quietly(exchange)
+                await conn.release(False)
                 if conn.reused and not answered and attempt + 1 < attempts:
                     continue  # a stale keep-alive connection failed before any answer: retry once
                 raise
             except BaseException:
-                await _release_quietly(exchange)
+                await conn.release(False)
                 raise
             response.request = request
             response.url = url
@@ -601,103 +465,14 @@ class Client:
             defaults.append((b"Accept-Encoding", self._accept_encoding))
         return defaults
 
-    def _wire_headers(self, request: Request) -> list[tuple[bytes, bytes]]:
+    def _request_head(self, request: Request) -> tuple[bytes, bytes, list[tuple[bytes, bytes]]]:
+        """The method, target and wire headers: the request's own, then the defaults."""
         given = request.headers.raw
         if given:
             present: frozenset[bytes] | set[bytes] = {name.lower() for name, _ in given}
-            defaults = self._default_headers(present)
-        else:  # the common case: the defaults were worked out once
-            present, defaults = _NOTHING, self._defaults
-        raw = [] if b"host" in present else [(b"Host", request.url.host_header.encode("ascii"))]
-        raw += given
-        raw += defaults
-        body = request._content
-        if body is not None:
-            if (
-                body or request.method in ("POST", "PUT", "PATCH")
-            ) and b"content-length" not in present:
-                raw.append((b"Content-Length", str(len(body)).encode("ascii")))
-        elif b"content-length" not in present and b"transfer-encoding" not in present:
-            raw.append((b"Transfer-Encoding", b"chunked"))
-        return raw
-
-    async def _exchange(
-        self,
-        exchange: _Exchange,
-        request: Request,
-        method: bytes,
-        target: bytes,
-        headers: list[tuple[bytes, bytes]],
-    ) -> Response:
-        conn = exchange.conn
-        proto = conn.proto
-        body = request._content
-        try:
-            if body is not None:
-                exchange.upload_total = len(body)
-                data = proto.send_request(method, target, headers)
-                if body:
-                    data += proto.send_data(body)
-                data += proto.send_end()
-                await exchange.send(data)
-                exchange.uploaded = len(body)
-                if body:
-                    exchange.report()
-            else:
-                declared = request.headers.get("content-length")
-                exchange.upload_total = int(declared) if declared and declared.isdigit() else None
-                await exchange.send(proto.send_request(method, target, headers))
-                try:
-                    async for chunk in request.stream():
-                        await exchange.send(proto.send_data(chunk))
-                        exchange.uploaded += len(chunk)
-                        exchange.report()
-                finally:
-                    await aclose_iterable(request._stream)
-                await exchange.send(proto.send_end())
-        except WriteError:
-            # the server may have answered early (413, 401) and closed: read what it said
-            pass
-        head = await self._read_head(exchange)
-        response = Response.received(
-            head.status,
-            head.reason.decode("latin-1"),
-            Headers.from_raw(head.headers),
-            head.http_version.decode("ascii"),
-            codecs=self.plugins.body_codecs,
-        )
-        response.request = request
-        response.extensions["exchange"] = exchange
-        length = response.headers.get("content-length")
-        exchange.download_total = int(length) if length and length.isdigit() else None
-        coding = response.headers.get("content-encoding")
-        codings = parse_content_encoding(coding) if coding else None
-        if codings and self.config.decode_content and request.method != "HEAD":
-            encodings = self.plugins.encodings
-            if all(c in encodings or c == "identity" for c in codings):
-                exchange.decoder = BoundedDecoder(
-                    [encodings[c].decoder() for c in reversed(codings) if c != "identity"],
-                    max_size=self.config.max_decoded_size,
-                    max_ratio=self.config.max_decompression_ratio,
-                )
-        if exchange.progress is not None:
-            exchange.report()
-        return response
-
-    async def _read_head(self, exchange: _Exchange) -> ResponseHead:
-        proto = exchange.conn.proto
-        while True:
-            event = proto.next_event()
-            if event is NEED_DATA:
-                await exchange.receive()
-                continue
-            if type(event) is ResponseHead:
-                if event.status >= 200 or event.status == 101:
-                    return event
-                continue  # 100 Continue, 103 Early Hints
-            raise RemoteProtocolError(
-                f"{exchange.conn.where} closed the connection without sending a response"
-            )
+            return request_head(request, self._default_headers(present), present)
+        # the common case: the defaults were worked out once
+        return request_head(request, self._defaults, _NOTHING)
 
 
 def form_fields(fields: Any) -> list[tuple[str, Any]]:
@@ -713,19 +488,6 @@ def form_fields(fields: Any) -> list[tuple[str, Any]]:
                 pairs.append((str(name), item))
         return pairs
     return [(str(name), item) for name, item in fields]
-
-
-def _closer(response: Response, exchange: _Exchange) -> Callable[[], Any]:
-    async def aclose() -> None:
-        if not exchange.done:
-            await aclose_iterable(response._stream)
-            await exchange.release(False)
-
-    return aclose
-
-
-async def _release_quietly(exchange: _Exchange) -> None:
-    await exchange.release(False)
 
 
 def _replace(config: ClientConfig, settings: dict[str, Any]) -> ClientConfig:

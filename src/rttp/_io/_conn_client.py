@@ -233,9 +233,19 @@ class ClientRole(ConnectionBase):
         if request is not None and request._url is not None:
             response.url = request._url
         if self.on_release is None:  # used on its own: the body streams from here
-            response._stream = self.body()
-            response._aclose = self._abandon
+            self.stream_body(response)
         return response
+
+    def stream_body(self, response: Response) -> None:
+        """Make ``response``'s body read from this connection; ``response.aclose()``
+        abandons it (the connection is then not reused)."""
+        body = response._stream = self.body()
+
+        async def abandon() -> None:
+            await aclose_iterable(body)
+            await self.release(False)
+
+        response._aclose = abandon
 
     async def _pieces(self) -> list[bytes] | None:
         """The next decoded pieces of the body, or None once it has ended."""
@@ -280,9 +290,6 @@ class ClientRole(ConnectionBase):
         finally:
             await self.release(self.ended)
         return b"".join(chunks)
-
-    async def _abandon(self) -> None:
-        await self.release(False)
 
     async def release(self, reusable: bool) -> None:
         """End the exchange (once): hand the connection back through ``on_release``, or,

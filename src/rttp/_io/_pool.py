@@ -8,11 +8,9 @@ any point (connect, TLS, send, read) gives its slot back.
 
 from __future__ import annotations
 
-import functools
 import math
 import select
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -20,13 +18,13 @@ import trio
 from .._config import ClientConfig, Timeouts
 from .._model import URL
 from .._plugins import Plugins
-from .._proto._events import ClientProtocol
 from ..errors import ConnectTimeout, PoolTimeout
 from ..plugin import ConnectOptions, ProtocolBackend
+from ._connection import HTTPConnection
 from ._errors import connect_errors
-from ._sockio import SocketIO, fast_stream, receive_within, send_all_within
+from ._sockio import fast_stream
 
-__all__ = ["ConnectionPool", "PooledConnection"]
+__all__ = ["ConnectionPool"]
 
 PoolKey = tuple[str, str, "int | None", int]
 
@@ -37,39 +35,13 @@ PoolKey = tuple[str, str, "int | None", int]
 _CHECK_AFTER = 1.0
 
 
-class PooledConnection:
-    """One client connection: a stream and its protocol state."""
-
-    __slots__ = ("idle_since", "key", "proto", "receive", "reused", "send", "stream", "where")
-
-    def __init__(
-        self, stream: trio.abc.Stream, proto: ClientProtocol, key: PoolKey, where: str
-    ) -> None:
-        self.stream = stream
-        #: ``receive(max_bytes, seconds)`` / ``send(data, seconds)``: the stream's I/O with a
-        #: timeout (:class:`trio.TooSlowError`), bound once per connection
-        self.receive: Callable[[int, float | None], Awaitable[bytes | bytearray]]
-        self.send: Callable[[bytes, float | None], Awaitable[None]]
-        if type(stream) is SocketIO:
-            self.receive = stream.receive_within
-            self.send = stream.send_all_within
-        else:
-            self.receive = functools.partial(receive_within, stream)
-            self.send = functools.partial(send_all_within, stream)
-        self.proto = proto
-        self.key = key
-        self.where = where
-        self.idle_since = 0.0
-        self.reused = False
-
-
 def _raw_socket(stream: Any) -> Any:
     while isinstance(stream, trio.SSLStream):
         stream = stream.transport_stream
     return getattr(stream, "socket", None)
 
 
-def _looks_alive(conn: PooledConnection) -> bool:
+def _looks_alive(conn: HTTPConnection) -> bool:
     """An idle connection that is readable has been closed (or sent garbage) by the server."""
     sock = _raw_socket(conn.stream)
     if sock is None:
@@ -91,7 +63,8 @@ class ConnectionPool:
         self._config = config
         limits = config.limits
         self._slots = trio.Semaphore(limits.max_connections) if limits.max_connections else None
-        self._idle: dict[PoolKey, list[PooledConnection]] = {}
+        self._idle: dict[PoolKey, list[HTTPConnection]] = {}
+        self._limits = config.protocol_limits
         self._idle_count = 0
         self._closed = False
 
@@ -109,7 +82,7 @@ class ConnectionPool:
 
     async def acquire(
         self, url: URL, options: ConnectOptions, key_extra: int, timeouts: Timeouts | None = None
-    ) -> PooledConnection:
+    ) -> HTTPConnection:
         """A connection to ``url``'s origin: an idle one if fresh, else a new one.
 
         ``timeouts``: the request's (its pool and connect phases); the client's by default.
@@ -131,15 +104,19 @@ class ConnectionPool:
                     seconds,
                 )
         try:
-            return await self._get(url, options, key_extra, timeouts.connect)
+            conn = await self._get(url, options, key_extra, timeouts.connect)
         except BaseException:
             if self._slots is not None:
                 self._slots.release()
             raise
+        conn.released = False  # this acquire is paired with exactly one release
+        conn.read_timeout = timeouts.read
+        conn.write_timeout = timeouts.write
+        return conn
 
     async def _get(
         self, url: URL, options: ConnectOptions, key_extra: int, connect_timeout: float | None
-    ) -> PooledConnection:
+    ) -> HTTPConnection:
         key: PoolKey = (url.scheme, url.host, url.port, key_extra)
         idle = self._idle.get(key)
         expiry = self._config.limits.keepalive_expiry
@@ -166,10 +143,24 @@ class ConnectionPool:
                 f"connecting to {where} took longer than connect timeout {connect_timeout}s",
                 connect_timeout,
             )
-        proto = self._backend.client(self._config.protocol_limits)
-        return PooledConnection(stream, proto, key, where)
+        conn = HTTPConnection(
+            stream,
+            config=self._config,
+            plugins=self._plugins,
+            http_backend=self._backend.name,
+            where=where,
+            _limits=self._limits,
+        )
+        conn.key = key
+        conn.on_release = self._on_release
+        return conn
 
-    def release(self, conn: PooledConnection, reusable: bool) -> bool:
+    async def _on_release(self, conn: HTTPConnection, reusable: bool) -> None:
+        """The connection's word that its exchange ended: keep it idle or close it."""
+        if not self.release(conn, reusable):
+            await trio.aclose_forcefully(conn.stream)  # works even when cancelled
+
+    def release(self, conn: HTTPConnection, reusable: bool) -> bool:
         """Give a connection back: True if it is kept idle for reuse; False if the caller
         must close its stream (``trio.aclose_forcefully``, which works even when cancelled)."""
         try:
@@ -178,7 +169,7 @@ class ConnectionPool:
                 reusable
                 and not self._closed
                 and self._idle_count < limits.max_keepalive_connections
-                and conn.proto.start_next_cycle()
+                and conn.next_cycle()
             ):
                 conn.idle_since = time.monotonic()
                 self._idle.setdefault(conn.key, []).append(conn)
