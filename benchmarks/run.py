@@ -48,20 +48,52 @@ def pinned(cpu: int, command: list[str]) -> list[str]:
     return command
 
 
-def measure(script: str, *args: object) -> dict[str, Any]:
+#: ``--baseline DIR``: a checkout of an earlier commit; every rttp row gets a twin named
+#: ``NAME@base`` that runs that checkout's code, so before and after share one run
+BASELINE: list[str] = []
+SUFFIX = "@base"
+
+
+def resolve(name: str) -> tuple[str, dict[str, str] | None]:
+    """A row's implementation name and the environment it runs in (the baseline's code
+    first on the path for an ``@base`` row)."""
+    if not name.endswith(SUFFIX):
+        return name, None
+    root = Path(BASELINE[0])
+    env = dict(os.environ, PYTHONPATH=f"{root / 'src'}{os.pathsep}{root / 'plugins'}")
+    return name[: -len(SUFFIX)], env
+
+
+def with_baseline(names: list[str]) -> list[str]:
+    """``names`` with an ``@base`` twin after every rttp row when a baseline is given."""
+    if not BASELINE:
+        return names
+    out: list[str] = []
+    for name in names:
+        out.append(name)
+        if name.startswith("rttp"):
+            out.append(name + SUFFIX)
+    return out
+
+
+def measure(script: str, *args: object, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``benchmarks/SCRIPT ARGS`` on the load CPU; its JSON answer."""
     command = [sys.executable, str(HERE / script), *map(str, args)]
-    out = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        pinned(1, command), capture_output=True, text=True, check=True, env=env
+    ).stdout
     result: dict[str, Any] = json.loads(out)
     return result
 
 
 def start_server(name: str) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
+    impl, env = resolve(name)
     process = subprocess.Popen(
-        pinned(0, [sys.executable, str(HERE / "servers.py"), name, str(port)]),
+        pinned(0, [sys.executable, str(HERE / "servers.py"), impl, str(port)]),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -175,14 +207,16 @@ def client_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
     so a machine whose speed drifts affects every client alike.
     """
     process, port = start_server("bare trio stream")
+    clients = with_baseline(CLIENTS)
     samples: dict[str, dict[str, list[float]]] = {
-        impl: {"tasks1": [], "tasks50": []} for impl in CLIENTS
+        impl: {"tasks1": [], "tasks50": []} for impl in clients
     }
     try:
         for _ in range(rounds):
-            for impl in CLIENTS:
+            for impl in clients:
                 for tasks in (1, 50):
-                    result = measure("clients.py", impl, port, tasks, seconds)
+                    name, env = resolve(impl)
+                    result = measure("clients.py", name, port, tasks, seconds, env=env)
                     samples[impl][f"tasks{tasks}"].append(result["requests_per_second"])
                 print(f"measured client {impl}", file=sys.stderr, flush=True)
     finally:
@@ -219,7 +253,7 @@ def ws_suite(
     """Echo round trips on one connection, 32-byte and 1 MiB messages, for each label's
     (server, client) pair (by default each library's own pair); with several rounds, the
     median of interleaved runs and ratios to ``ours`` paired within each round."""
-    pairs = pairs or {impl: (impl, impl) for impl in WS_IMPLS}
+    pairs = pairs or {impl: (impl, impl) for impl in with_baseline(WS_IMPLS)}
     runs = [_ws_round(seconds, sorted(set(pairs.values()))) for _ in range(rounds)]
     by_label = [{label: run[pair] for label, pair in pairs.items()} for run in runs]
     first = by_label[0]
@@ -248,9 +282,11 @@ def _ws_round(seconds: float, pairs: list[tuple[str, str]]) -> dict[tuple[str, s
     results: dict[tuple[str, str], dict] = {}
     for server_impl, client_impl in pairs:
         port = free_port()
-        command = [sys.executable, str(HERE / "ws.py"), "serve", server_impl, str(port)]
+        server_name, server_env = resolve(server_impl)
+        client_name, client_env = resolve(client_impl)
+        command = [sys.executable, str(HERE / "ws.py"), "serve", server_name, str(port)]
         server = subprocess.Popen(
-            pinned(0, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            pinned(0, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=server_env
         )
         try:
             deadline = time.monotonic() + 20
@@ -262,7 +298,9 @@ def _ws_round(seconds: float, pairs: list[tuple[str, str]]) -> dict[tuple[str, s
                     time.sleep(0.1)
             entry = {}
             for size in (32, 1 << 20):
-                entry[f"size{size}"] = measure("ws.py", "client", client_impl, port, size, seconds)
+                entry[f"size{size}"] = measure(
+                    "ws.py", "client", client_name, port, size, seconds, env=client_env
+                )
             results[(server_impl, client_impl)] = entry
             print(
                 f"measured websocket {server_impl} server, {client_impl} client",
@@ -335,7 +373,15 @@ def main() -> None:
     parser.add_argument(
         "--rounds", type=int, default=1, help="interleaved rounds per suite, the median reported"
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="DIR",
+        help="a checkout of an earlier commit (git worktree add DIR REV): each rttp row gets "
+        "an @base twin running that code, for before/after in one run",
+    )
     args = parser.parse_args()
+    if args.baseline:
+        BASELINE.append(args.baseline)
     report: dict[str, object] = {"seconds": args.seconds}
     if "server" in args.suites:
         report["server"] = server_suite(args)
@@ -387,6 +433,7 @@ def server_suite(args: argparse.Namespace) -> dict[str, dict]:
     names = args.only or list(SERVERS)
     if OURS not in names:
         names.insert(0, OURS)
+    names = with_baseline(names)
     runs: dict[str, dict[str, list[dict]]] = {name: {} for name in names}
     errors: dict[str, str] = {}
     for _ in range(args.rounds):
