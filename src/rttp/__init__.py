@@ -6,7 +6,8 @@ The layers, bottom up:
 - ``rttp._proto``: the protocol-backend contract, validation, encodings (no I/O, no trio)
 - ``rttp.hookspecs`` / ``rttp.plugin`` / ``rttp._plugins``: the pluggy plugin system;
   transports, codecs, encodings, auth and protocol backends are all plugins
-- ``rttp._io``: Trio I/O: the server, the client and its connection pool
+- ``rttp._io``: Trio I/O: the engine (:class:`HTTPConnection`, one HTTP/1.1 connection
+  over any stream, either role), and on it the server, the client and its pool
 - ``rttp._cli``: the ``rttp`` command; ``rttp.testing``: kits and in-memory transport
 """
 
@@ -18,6 +19,7 @@ from ._config import ClientConfig, Limits, ServerConfig, Timeouts
 from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
 from ._faces._wsclient import WebSocketClient, websocket
 from ._io._client import Client, Progress
+from ._io._connection import HTTPConnection
 from ._io._server import Handler, Server, serve
 from ._io._tls import client_context, server_context
 from ._io._websocket import (
@@ -62,6 +64,7 @@ __all__ = [
     "Code",
     "FieldInfo",
     "FormData",
+    "HTTPConnection",
     "HTTPStatusError",
     "Handler",
     "HandlerInfo",

@@ -39,6 +39,7 @@ __all__ = ["H11Backend", "H11Client", "H11Server"]
 _FOLD = re.compile(rb"\n[ \t]")
 _END_OF_HEAD = re.compile(rb"\n\r?\n")
 _IDLE = h11.IDLE
+_SEND_BODY = h11.SEND_BODY
 _DONE = h11.DONE
 _Data = h11.Data
 _Request = h11.Request
@@ -64,6 +65,15 @@ def _trailing(conn: h11.Connection) -> bytes:
     """Bytes received after a protocol switch, for the new protocol."""
     data, _closed = conn.trailing_data
     return bytes(data)
+
+
+def _check_lines(headers: RawHeaders, limits: ProtocolLimits, status: int = 431) -> None:
+    """Each header line within ``max_line_size`` (name, ": ", value, CRLF)."""
+    limit = limits.max_line_size or 0
+    for name, value in headers:
+        line = len(name) + len(value) + 4
+        if line > limit:
+            raise limits.header_line_too_long(name, line, status)
 
 
 def _local(exc: h11.LocalProtocolError) -> LocalProtocolError:
@@ -120,6 +130,13 @@ class H11Server(ServerProtocol):
         if event is _H11_NEED_DATA:
             if conn.their_state is _IDLE and not self._line_ok:
                 self._probe_request_line()
+            elif conn.their_state is _SEND_BODY and self._limits.max_line_size:
+                # h11 hands out chunk data as it arrives: what it keeps is a chunk-size line
+                limit = self._limits.max_line_size
+                if len(_receive_buffer(conn)) > limit:
+                    raise RemoteProtocolError(
+                        f"chunk-size line longer than max_line_size={limit} bytes"
+                    )
             return NEED_DATA
         if event is _H11_PAUSED:
             return PAUSED
@@ -141,6 +158,8 @@ class H11Server(ServerProtocol):
         size = sum(len(n) + len(v) + 4 for n, v in headers)
         if size > limits.max_header_size:
             raise self._limits.header_section_too_large()
+        if limits.max_line_size:
+            _check_lines(headers, limits)
         if len(headers) > limits.max_header_count:
             raise self._limits.too_many_header_fields(len(headers))
         has_length = chunked = close = upgrade_token = False
@@ -352,6 +371,8 @@ class H11Client(ClientProtocol):
             return bytes(event.data)
         if kind is h11.Response or kind is h11.InformationalResponse:
             headers = event.headers.raw_items()
+            if self._limits.max_line_size:
+                _check_lines(headers, self._limits, 502)
             if len(headers) > self._limits.max_header_count:
                 raise TooLarge(
                     f"response has {len(headers)} header fields, more than "

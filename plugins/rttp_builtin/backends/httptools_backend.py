@@ -141,6 +141,8 @@ class HttptoolsServer(ServerProtocol):
         self._max_header_count = limits.max_header_count
         self._max_header_size = limits.max_header_size
         self._max_request_line = limits.max_request_line
+        # one comparison per field either way: without a line limit, no line can cross it
+        self._max_line = limits.max_line_size or 1 << 62
         self._parser = httptools.HttpRequestParser(self)
         self._events: collections.deque[Any] = collections.deque()
         self._state = _IDLE  # where llhttp is in the current message
@@ -190,7 +192,10 @@ class HttptoolsServer(ServerProtocol):
             return
         headers = self._headers
         headers.append((name, value))
-        self._header_bytes += len(name) + len(value) + 4
+        line = len(name) + len(value) + 4
+        self._header_bytes += line
+        if line > self._max_line:
+            raise self._limits.header_line_too_long(name, line)
         if len(headers) > self._max_header_count or self._header_bytes > self._max_header_size:
             if len(headers) > self._max_header_count:
                 raise self._limits.too_many_header_fields(len(headers))
@@ -317,12 +322,13 @@ class HttptoolsServer(ServerProtocol):
             return
         if self._state == _BODY:
             self._overhead += max(len(data) - self._explained, 0)
-            if self._overhead > self._max_header_size + 16 * self._chunks:
+            limit = self._limits.max_line_size or self._max_header_size
+            if self._overhead > limit + 16 * self._chunks:
                 # llhttp skips chunk extensions without bounds: an endless one would never end
+                name = "max_line_size" if self._limits.max_line_size else "max_header_size"
                 self._queue_error(
                     RemoteProtocolError(
-                        "chunk header or trailer section longer than "
-                        f"max_header_size={self._max_header_size} bytes"
+                        f"chunk header or trailer section longer than {name}={limit} bytes"
                     )
                 )
 
@@ -507,13 +513,24 @@ class HttptoolsClient(ClientProtocol):
 
     def on_status(self, status: bytes) -> None:
         self._reason += status
+        limit = self._limits.max_request_line
+        if len(self._reason) > limit:
+            raise TooLarge(
+                f"response status line longer than max_line_size={limit} bytes",
+                502,
+                limit="max_line_size",
+                value=limit,
+            )
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._headers_done:
             return  # trailers are not reported by this backend
         self._headers.append((name, value))
-        self._header_bytes += len(name) + len(value) + 4
+        line = len(name) + len(value) + 4
+        self._header_bytes += line
         limits = self._limits
+        if limits.max_line_size and line > limits.max_line_size:
+            raise limits.header_line_too_long(name, line, 502)
         if len(self._headers) > limits.max_header_count:
             raise TooLarge(
                 f"response has more than max_response_header_count={limits.max_header_count} header fields",

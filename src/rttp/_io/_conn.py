@@ -24,7 +24,7 @@ import trio
 
 from .._plugins import Plugins
 from .._proto._events import ProtocolLimits
-from ..errors import ReadTimeout, WriteTimeout
+from ..errors import ReadTimeout, TransportError, WriteTimeout
 from ..plugin import ProtocolBackend
 from ._errors import IO_ERRORS, io_error
 from ._sockio import SocketIO, receive_within, send_all_within
@@ -137,7 +137,73 @@ class PrefixedStream(trio.abc.Stream):
 
 
 class ConnectionBase:
-    """The role-independent half of :class:`~rttp.HTTPConnection`."""
+    """The role-independent half of :class:`~rttp.HTTPConnection`.
+
+    Every attribute of both roles is a slot declared here (one instance layout, and
+    the fastest attribute access on the hot path); the roles add none.
+    """
+
+    __slots__ = (
+        # either role
+        "_receive_some",
+        "_receive_within",
+        "_send_all",
+        "_send_within",
+        "_unsent",
+        "backend",
+        "clock",
+        "closing",
+        "deadline",
+        "detached",
+        "limits",
+        "linger",
+        "linger_timeout",
+        "phase",
+        "plugins",
+        "read_size",
+        "read_timeout",
+        "scope",
+        "stream",
+        "timed_out",
+        "watched",
+        "where",
+        "write_timeout",
+        # the server role
+        "_body_done",
+        "_body_iter",
+        "_codings",
+        "_head",
+        "_peer",
+        "_pending",
+        "_piece",
+        "_sproto",
+        "body_error",
+        "exchanges",
+        "expect_continue",
+        "request",
+        "scheme",
+        "sent",
+        "settings",
+        "upgraded",
+        # the client role
+        "_cproto",
+        "decode",
+        "decoder",
+        "download_total",
+        "downloaded",
+        "ended",
+        "idle_since",
+        "key",
+        "max_decoded_size",
+        "max_decompression_ratio",
+        "on_release",
+        "progress",
+        "ready",
+        "released",
+        "reused",
+        "upload_total",
+        "uploaded",
+    )
 
     def __init__(
         self,
@@ -177,6 +243,8 @@ class ConnectionBase:
         self.linger_timeout = 0.0
         #: bytes held back for the protocol a ``detach`` hands the stream to (a 101)
         self._unsent = b""
+        self._sproto: Any = None  # the server role's backend half, once it plays that role
+        self._cproto: Any = None  # the client role's
         self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = stream.receive_some
         self._send_all: Callable[[bytes], Awaitable[None]] = stream.send_all
         self._receive_within: Callable[[int, float | None], Awaitable[bytes | bytearray]]
@@ -201,8 +269,12 @@ class ConnectionBase:
                 f"no data from {self.where} within read timeout {seconds}s", seconds
             ) from None
         except IO_ERRORS as exc:
-            self.closing = True
-            raise io_error(exc, self.where) from exc
+            raise self._broken(exc) from exc
+
+    def _broken(self, exc: BaseException, writing: bool = False) -> TransportError:
+        """The connection broke: closing from now on; the ReadError/WriteError to raise."""
+        self.closing = True
+        return io_error(exc, self.where, writing)
 
     async def _send(self, data: bytes) -> None:
         """Send ``data`` whole, as :mod:`rttp.errors` on failure."""
@@ -218,8 +290,7 @@ class ConnectionBase:
                 f"sending to {self.where} took longer than write timeout {seconds}s", seconds
             ) from None
         except IO_ERRORS as exc:
-            self.closing = True
-            raise io_error(exc, self.where, writing=True) from exc
+            raise self._broken(exc, writing=True) from exc
 
     # -- ending ----------------------------------------------------------------------------
     def _trailing_data(self) -> bytes:

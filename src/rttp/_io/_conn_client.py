@@ -67,7 +67,8 @@ def request_head(
 class ClientRole(ConnectionBase):
     """Sending requests and reading responses (see :class:`~rttp.HTTPConnection`)."""
 
-    _cproto: ClientProtocol | None = None
+    __slots__ = ()
+    _cproto: ClientProtocol | None
 
     def _start_client(self) -> ClientProtocol:
         self._cproto = proto = self.backend.client(self.limits)
@@ -78,15 +79,18 @@ class ClientRole(ConnectionBase):
         self.idle_since = 0.0
         self.key: Any = None
         self.decode = True
+        self.ready = True  # no exchange yet: ready for the first
         self.max_decoded_size: int | None = None
         self.max_decompression_ratio: float | None = None
         self._reset_exchange(None)
+        self.ready = True
         return proto
 
     def _client_trailing_data(self) -> bytes:
         return self._cproto.upgrade_trailing_data() if self._cproto is not None else b""
 
     def _reset_exchange(self, progress: Progress | None) -> None:
+        self.ready = False
         self.progress = progress
         self.ended = False
         self.released = False
@@ -303,8 +307,11 @@ class ClientRole(ConnectionBase):
             await self.aclose()
 
     def next_cycle(self) -> bool:
-        """Ready the connection for the next exchange; False if it cannot carry one."""
+        """Ready the connection for the next exchange (idempotent); False if it cannot
+        carry one (then close it)."""
         proto = self._cproto
         if proto is None or self.closing or self.detached:
             return False
-        return proto.start_next_cycle()
+        if not self.ready:
+            self.ready = proto.start_next_cycle()
+        return self.ready

@@ -35,6 +35,7 @@ from ..errors import (
 from ._conn import BODY, HANDLER, HEAD, IDLE, WRITE, ConnectionBase
 from ._conn_settings import ServerSettings, error_response, reason_bytes
 from ._content import Content, body_from_content
+from ._errors import IO_ERRORS
 from ._util import aclose_iterable
 
 __all__ = ["ReceiveContent", "ServerRole", "peer_of"]
@@ -61,7 +62,8 @@ _Prepared = tuple[int, bytes, list[tuple[bytes, bytes]], "bytes | None", Any, bo
 class ServerRole(ConnectionBase):
     """Reading requests and writing responses (see :class:`~rttp.HTTPConnection`)."""
 
-    _sproto: ServerProtocol | None = None
+    __slots__ = ()
+    _sproto: ServerProtocol | None
     settings: ServerSettings
 
     def _start_server(self, settings: ServerSettings) -> ServerProtocol:
@@ -118,26 +120,33 @@ class ServerRole(ConnectionBase):
         if proto is None:
             proto = self._start_server(self._default_server_settings())
         settings = self.settings
-        config = settings.config
         clock = self.clock
+        keep_alive_timeout = settings.keep_alive_timeout
         if self.request is not None:
-            await self._end_exchange()
+            if self._body_iter is not None:
+                await self._end_exchange()
             if self.closing or not proto.start_next_cycle():
                 self.closing = True
                 return None
             self.phase = IDLE
-            self.deadline = clock.now + (config.keep_alive_timeout or math.inf)
+            self.deadline = clock.now + keep_alive_timeout
         elif self.closing:
             return None
         first = self.exchanges == 0
-        keep_alive_timeout = config.keep_alive_timeout or math.inf
-        header_timeout = config.header_timeout or math.inf
+        header_timeout = settings.header_timeout
         try:
             event = proto.next_event()
             while event is NEED_DATA:
                 if self.phase == IDLE and not first:
                     self.deadline = clock.now + keep_alive_timeout
-                proto.receive_data(await self._receive())
+                if self.watched:  # the hot path: the sweeper times it, errors mapped once
+                    try:
+                        data = await self._receive_some(self.read_size)
+                    except IO_ERRORS as exc:
+                        raise self._broken(exc) from exc
+                else:
+                    data = await self._receive()
+                proto.receive_data(data)
                 if self.phase == IDLE:
                     self.phase = HEAD
                     self.deadline = clock.now + header_timeout
@@ -171,16 +180,18 @@ class ServerRole(ConnectionBase):
             Headers.from_raw(head.headers),
             _VERSIONS.get(head.http_version) or head.http_version.decode("ascii"),
             scheme=self.scheme,
-            client=self.peer,
+            client=self._peer if self._peer is not _UNKNOWN_PEER else self.peer,
             codecs=settings.codecs,
             codec_limits=settings.codec_limits,
         )
         self.request = request
         self._head = head
-        self._codings = None
-        self.body_error = None
-        self.upgraded = False
-        self.expect_continue = head.expect_continue
+        if self._codings is not None:
+            self._codings = None
+        if self.body_error is not None:
+            self.body_error = None
+        if head.expect_continue:
+            self.expect_continue = True
         early: ProtocolError | None = None
         if target[:1] != "/":
             if target == "*" and method == "OPTIONS":
@@ -201,7 +212,7 @@ class ServerRole(ConnectionBase):
         length = head.content_length
         if not (head.chunked or length):
             self._body_done = True
-            event = self._proto_server().next_event()
+            event = self._sproto.next_event()  # type: ignore[union-attr]
             if type(event) is not EndOfMessage:  # pragma: no cover - backend contract
                 raise RemoteProtocolError("a request without a body did not end")
             if early is not None:
@@ -265,7 +276,7 @@ class ServerRole(ConnectionBase):
         config = settings.config
         proto = self._proto_server()
         limit = config.max_body_size
-        body_timeout = config.body_timeout or math.inf
+        body_timeout = settings.body_timeout
         decoder: BoundedDecoder | None = None
         codings = self._codings
         if codings:
@@ -399,10 +410,11 @@ class ServerRole(ConnectionBase):
         response from the handler is logged and answered 500 instead. If the body fails
         half-way, the connection is cut (the only honest signal left once the head is out).
         """
-        request = self._current_request()
-        proto = self._proto_server()
+        request = self.request
+        proto = self._sproto
         head = self._head
-        assert head is not None
+        if request is None or proto is None or head is None:
+            raise RuntimeError("no request to answer: call read_request() first")
         if response.status == 101:
             await self._switch_protocols(request, response)
             return
@@ -424,7 +436,18 @@ class ServerRole(ConnectionBase):
             )
             response = error_response(500, "Internal Server Error")
             prepared = self._prepare(request, response)
-        if not await self._write(request, response, prepared):
+        body = prepared[3]
+        if body is not None and not prepared[5] and self.watched:
+            # the common answer, whole and in one write, without another coroutine
+            self.phase = WRITE
+            self.deadline = self.clock.now + self.settings.write_timeout
+            data = proto.send_response(prepared[0], prepared[1], prepared[2], body)
+            try:
+                await self._send_all(data)
+            except IO_ERRORS as exc:
+                raise self._broken(exc, writing=True) from exc
+            self.sent = len(body)
+        elif not await self._write(request, response, prepared):
             self.closing = True
             return
         if not self._body_done and not await self._drain_body():
@@ -492,8 +515,8 @@ class ServerRole(ConnectionBase):
 
     async def _write(self, request: Request, response: Response, prepared: _Prepared) -> bool:
         """Send a prepared response; False if the connection must close afterwards."""
-        proto = self._proto_server()
-        write_timeout = self.settings.config.write_timeout or math.inf
+        proto: Any = self._sproto
+        write_timeout = self.settings.write_timeout
         self.phase = WRITE
         self.deadline = self.clock.now + write_timeout
         status, reason, headers, body, encoder, no_body = prepared
@@ -570,7 +593,7 @@ class ServerRole(ConnectionBase):
             (n, v) for n, v in response.headers.raw if n.lower() == b"content-length"
         ]
         self.phase = WRITE
-        self.deadline = self.clock.now + (self.settings.config.write_timeout or math.inf)
+        self.deadline = self.clock.now + self.settings.write_timeout
         self._pending = proto.send_response(status_, reason_, raw)
         self._piece = (None, no_body)
         self.sent = 0
@@ -634,7 +657,7 @@ class ServerRole(ConnectionBase):
         if data is None:
             return
         self.phase = WRITE
-        self.deadline = self.clock.now + (self.settings.config.write_timeout or math.inf)
+        self.deadline = self.clock.now + self.settings.write_timeout
         await self._send(data)
 
     async def send_timeout_answer(self) -> None:

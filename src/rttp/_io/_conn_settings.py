@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from .._model import Request, Response, reason_phrase
@@ -33,6 +34,11 @@ class ServerSettings:
             self.offered = [e for e in config.compress_encodings if e in plugins.encodings]
         #: responses may be compressed at all
         self.compressing = bool(config.compress and self.offered)
+        #: the phase timeouts, infinite when disabled
+        self.header_timeout = config.header_timeout or math.inf
+        self.keep_alive_timeout = config.keep_alive_timeout or math.inf
+        self.body_timeout = config.body_timeout or math.inf
+        self.write_timeout = config.write_timeout or math.inf
 
     def final_headers(
         self, raw: list[tuple[bytes, bytes]], clock: CoarseClock
@@ -51,15 +57,17 @@ class ServerSettings:
 
     def negotiate(self, request: Request, response: Response, body: bytes | None) -> str | None:
         """The encoding to compress ``response`` with for ``request``, or None."""
+        config = self.config
         headers = response.headers
         size: int | None = None
         if body is not None:
             size = len(body)
+            if size < config.compress_min_size:
+                return None  # the common small answer: no header is looked at
         else:
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit():
                 size = int(declared)
-        config = self.config
         return choose_response_encoding(
             request.headers.get("accept-encoding"),
             headers.get("content-type"),

@@ -55,6 +55,8 @@ class HTTPConnection(ServerRole, ClientRole):
     retried). The connection is closed for further exchanges after either.
     """
 
+    __slots__ = ()
+
     def __init__(
         self,
         stream: trio.abc.Stream,

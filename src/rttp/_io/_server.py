@@ -247,10 +247,8 @@ class Server:
                         "handler failed for %s %s", request.method, request.target, exc_info=exc
                     )
                     response = error_response(500, "Internal Server Error")
-            if conn.closing is False and self._shutdown_requested.is_set():
-                conn.closing = True
-            await conn.send_response(response)
-            if conn.sent >= 0:
+            await conn.send_response(response)  # closing already, if the server is draining
+            if started >= 0 and conn.sent >= 0:
                 self._log(
                     request, response.status if not conn.upgraded else 101, conn.sent, started
                 )
