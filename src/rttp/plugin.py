@@ -54,6 +54,13 @@ from ._proto._events import (
     ResponseHead,
     ServerProtocol,
 )
+from ._proto._head import (
+    ResponseFraming,
+    check_trailers,
+    connection_tokens,
+    make_request_head,
+    response_framing,
+)
 
 __all__ = [
     "AuthScheme",
@@ -79,12 +86,17 @@ __all__ = [
     "ProtocolLimits",
     "RawHeaders",
     "RequestHead",
+    "ResponseFraming",
     "ResponseHead",
     "ServerProtocol",
     "StreamedBody",
     "Transport",
     "assemble_form",
+    "check_trailers",
+    "connection_tokens",
     "hookimpl",
+    "make_request_head",
+    "response_framing",
 ]
 
 #: Marks a function as an implementation of one of the hooks in :mod:`rttp.hookspecs`.

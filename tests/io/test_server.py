@@ -674,3 +674,36 @@ async def test_reason_phrase_injection_is_never_sent(serve, caplog):
     assert status_of(reply) == 500
     assert b"pwned" not in reply
     assert "invalid reason phrase" in caplog.text
+
+
+# -- head semantics, once for both backends (rttp._proto._head) ------------------------------
+@pytest.mark.parametrize("connection", [b"Upgrade, xclose", b"Upgrade, closed", b"upgrade"])
+async def test_bytes_after_a_refused_upgrade_are_never_parsed(serve, connection):
+    """Connection is a list of tokens: ``xclose`` is not ``close`` (the h11 backend once
+    matched substrings and answered the smuggled second request on an open connection)."""
+    _, url = await serve(hello)
+    reply = await raw_request(
+        url,
+        b"GET / HTTP/1.1\r\nHost: x\r\nConnection: " + connection + b"\r\nUpgrade: h2c\r\n\r\n"
+        b"GET /after-refused-upgrade HTTP/1.1\r\nHost: x\r\n\r\n",
+    )  # raw_request reads until the server closes: a connection left open fails here
+    assert reply.count(b"HTTP/1.1 ") == 1
+    assert b"after-refused-upgrade" not in reply
+    await still_serves(url)
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [b"Content-Length: 3, 4", b"Content-Length: 3\r\nContent-Length: 4"],
+    ids=["conflicting-list", "conflicting-fields"],
+)
+async def test_conflicting_content_lengths_are_refused(serve, lengths):
+    """A conflict is a 400 whatever a backend lets through (an identical list, ``3, 3``,
+    is framed alike by both: h11 accepts it as RFC 9110 allows, llhttp refuses it)."""
+    _, url = await serve(hello)
+    reply = await raw_request(
+        url, b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + lengths + b"\r\n\r\nabc"
+    )
+    assert status_of(reply) == 400
+    assert b"Content-Length" in reply
+    await still_serves(url)

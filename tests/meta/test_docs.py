@@ -56,3 +56,13 @@ async def test_chat_example_app(nursery):
         assert (await a.receive()).endswith(": hi")
         assert (await b.receive()).endswith(": hi")
     await served.stop()
+
+
+async def test_engine_example_runs_over_each_stream():
+    namespace = runpy.run_path(str(DOCS / "examples" / "engine.py"))
+    results = await namespace["main"]()
+    assert len(results) == 3  # memory streams, socketpair, TLS
+    for answers in results:
+        assert answers[:2] == ["200 POST /upload: 10 bytes", "200 GET /: 0 bytes"]
+        assert answers[2].startswith("405 ")
+        assert "allowed: GET, POST" in answers[2]

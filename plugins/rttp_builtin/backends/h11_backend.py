@@ -31,7 +31,9 @@ from rttp.plugin import (
     RequestHead,
     ResponseHead,
     ServerProtocol,
+    check_trailers,
     hookimpl,
+    make_request_head,
 )
 
 __all__ = ["H11Backend", "H11Client", "H11Server"]
@@ -148,10 +150,6 @@ class H11Server(ServerProtocol):
         self._line_ok = False
         limits = self._limits
         version = event.http_version
-        if version != b"1.1" and version != b"1.0":
-            raise RemoteProtocolError(
-                f"unsupported HTTP version {version.decode('latin-1')!r}", 505
-            )
         if len(event.method) + len(event.target) + 10 > limits.max_request_line:
             raise self._line_too_long()
         headers: RawHeaders = event.headers.raw_items()
@@ -162,66 +160,15 @@ class H11Server(ServerProtocol):
             _check_lines(headers, limits)
         if len(headers) > limits.max_header_count:
             raise self._limits.too_many_header_fields(len(headers))
-        has_length = chunked = close = upgrade_token = False
-        keep_alive_token = False
-        expect: bytes | None = None
-        upgrade: bytes | None = None
-        length: int | None = None
-        coding: bytes | None = None
-        for name, value in headers:
-            low = name.lower()
-            if low == b"content-length":
-                has_length = True
-                length = int(value.split(b",")[0])
-            elif low == b"transfer-encoding":
-                chunked = True
-            elif low == b"content-encoding":
-                coding = value
-            elif low == b"connection":
-                tokens = value.lower()
-                close = close or b"close" in tokens
-                keep_alive_token = keep_alive_token or b"keep-alive" in tokens
-                upgrade_token = upgrade_token or b"upgrade" in tokens
-            elif low == b"expect":
-                expect = value.lower()
-            elif low == b"upgrade":
-                upgrade = value
-        if has_length and chunked:
-            raise RemoteProtocolError(
-                "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"
-            )
-        if expect is not None and expect != b"100-continue":
-            raise RemoteProtocolError(f"unsupported Expect value {expect.decode('latin-1')!r}", 417)
-        keep_alive = not close if version == b"1.1" else keep_alive_token and not close
-        self._keep_alive = keep_alive
+        head = make_request_head(event.method, event.target, headers, version)
+        self._keep_alive = head.keep_alive
         self._close = False
-        return RequestHead(
-            event.method,
-            event.target,
-            headers,
-            version,
-            keep_alive=keep_alive,
-            expect_continue=expect is not None,
-            upgrade=upgrade if upgrade_token else None,
-            content_length=length,
-            chunked=chunked,
-            content_encoding=coding,
-        )
+        return head
 
     def _end(self, event: h11.EndOfMessage) -> EndOfMessage:
         trailers = event.headers.raw_items()
         if trailers:
-            limits = self._limits
-            size = sum(len(n) + len(v) + 4 for n, v in trailers)
-            if len(trailers) > limits.max_header_count or size > limits.max_header_size:
-                raise TooLarge(
-                    f"trailer section of {len(trailers)} fields / {size} bytes crosses "
-                    f"max_header_count={limits.max_header_count} or "
-                    f"max_header_size={limits.max_header_size}",
-                    431,
-                    limit="max_header_size",
-                    value=limits.max_header_size,
-                )
+            check_trailers(trailers, self._limits)
         return EndOfMessage(trailers)
 
     def _probe_request_line(self) -> None:

@@ -32,7 +32,11 @@ from rttp.plugin import (
     RequestHead,
     ResponseHead,
     ServerProtocol,
+    check_trailers,
+    connection_tokens,
     hookimpl,
+    make_request_head,
+    response_framing,
 )
 
 try:
@@ -48,16 +52,6 @@ _NO_BODY = frozenset({204, 304})
 _IDLE, _HEAD, _BODY = range(3)
 _END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)
 _VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
-# request header fields the backend looks at, by lower-cased name
-_HOST, _LENGTH, _CODING, _EXPECT, _UPGRADE, _TE = range(6)
-_FIELD_KINDS = {
-    b"host": _HOST,
-    b"content-length": _LENGTH,
-    b"content-encoding": _CODING,
-    b"expect": _EXPECT,
-    b"upgrade": _UPGRADE,
-    b"transfer-encoding": _TE,
-}
 # header fields the writers look at (framing); every other name is 0
 _CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION = 1, 2, 3
 _RESPONSE_KINDS = {
@@ -206,9 +200,7 @@ class HttptoolsServer(ServerProtocol):
         if self._trailers is None:
             self._trailers = []
         self._trailers.append((name, value))
-        size = sum(len(n) + len(v) + 4 for n, v in self._trailers)
-        if len(self._trailers) > self._max_header_count or size > self._max_header_size:
-            raise self._too_large(f"trailer section of {len(self._trailers)} fields / {size} bytes")
+        check_trailers(self._trailers, self._limits)
 
     def _too_large(self, what: str) -> TooLarge:
         return self._limits.header_section_too_large(what)
@@ -223,61 +215,9 @@ class HttptoolsServer(ServerProtocol):
         version = _request_version(self._feed, method, self._url)
         self._feed = None
         if version is None:
-            version = _VERSIONS.get(parser.get_http_version())
-        if version is None:
-            raise RemoteProtocolError(
-                f"unsupported HTTP version {parser.get_http_version()!r}", 505
-            )
-        hosts = 0
-        expect: bytes | None = None
-        upgrade: bytes | None = None
-        length: int | None = None
-        chunked = False
-        coding: bytes | None = None
-        kinds = _FIELD_KINDS
-        for name, value in self._headers:
-            kind = kinds.get(name.lower())
-            if kind is None:
-                continue
-            if kind == _HOST:
-                hosts += 1
-            elif kind == _LENGTH:
-                length = int(value)
-            elif kind == _CODING:
-                coding = value
-            elif kind == _EXPECT:
-                expect = value.lower()
-            elif kind == _UPGRADE:
-                upgrade = value
-            else:
-                chunked = True
-                if value.strip().lower() != b"chunked":
-                    raise RemoteProtocolError(
-                        "only Transfer-Encoding: chunked is supported, "
-                        f"got {value.decode('latin-1')!r}",
-                        501,
-                    )
-        if hosts != 1:
-            if hosts > 1:
-                raise RemoteProtocolError("found multiple Host headers")
-            if version == b"1.1":
-                raise RemoteProtocolError("missing mandatory Host header")
-        if expect is not None and expect != b"100-continue":
-            raise RemoteProtocolError(f"unsupported Expect value {expect.decode('latin-1')!r}", 417)
-        self._events.append(
-            RequestHead(  # positional: the fastest call
-                method,
-                self._url,
-                self._headers,
-                version,
-                parser.should_keep_alive(),
-                expect is not None,
-                upgrade if upgrade is not None and parser.should_upgrade() else None,
-                length,
-                chunked,
-                coding,
-            )
-        )
+            http_version = parser.get_http_version()
+            version = _VERSIONS.get(http_version) or http_version.encode("latin-1")
+        self._events.append(make_request_head(method, self._url, self._headers, version))
 
     def on_body(self, body: bytes) -> None:
         self._explained += len(body)
@@ -379,7 +319,6 @@ class HttptoolsServer(ServerProtocol):
     def send_response(
         self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
     ) -> bytes:
-        no_body = status in _NO_BODY or status < 200 or self._head_method == b"HEAD"
         length: int | None = None
         has_te = connection_close = False
         seen = _written_names
@@ -394,20 +333,23 @@ class HttptoolsServer(ServerProtocol):
                     length = int(value)
                 elif kind == _TRANSFER_ENCODING:
                     has_te = True
-                elif b"close" in value.lower():
+                elif b"close" in connection_tokens(value):
                     connection_close = True
+        framing = response_framing(
+            status, self._head_method, self._version, length, has_te, connection_close
+        )
+        no_body = framing.no_body
         if no_body:
             self._remaining = 0
-        elif length is not None:
-            self._remaining = length
-        elif self._version == b"1.1" and not has_te:
+        elif framing.chunked:
             self._chunked = True
             parts.append(b"Transfer-Encoding: chunked\r\n")
         else:
-            self._close = True  # an HTTP/1.0 body without a length ends with the connection
+            self._remaining = length
         if connection_close:
             self._close = True
-        elif self._close or not self._keep_alive:
+        elif framing.close or self._close or not self._keep_alive:
+            self._close = True
             parts.append(b"Connection: close\r\n")
         parts.append(b"\r\n")
         if body is None:

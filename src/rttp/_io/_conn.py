@@ -312,7 +312,8 @@ class ConnectionBase:
         return self.stream
 
     async def aclose(self, *, linger: bool = True) -> None:
-        """Close the stream (works even when cancelled).
+        """Close the stream: gracefully within a second, else at once (works even when
+        cancelled).
 
         After an error answer the connection first *lingers*: it half-closes, then
         discards what the peer still sends for up to ``linger_timeout`` seconds (at most
@@ -324,6 +325,13 @@ class ConnectionBase:
             return
         if linger and self.linger and self.linger_timeout:
             await self._linger()
+        # gracefully (TLS sends its close_notify) when it can be done at once
+        with trio.move_on_after(1.0):
+            try:
+                await self.stream.aclose()
+                return
+            except IO_ERRORS:
+                pass
         await trio.aclose_forcefully(self.stream)
 
     async def _linger(self) -> None:

@@ -1,0 +1,197 @@
+"""HTTP/1.1 head semantics, once, for every protocol backend (no I/O).
+
+A backend parses bytes into a method, target, version and header fields; this module
+says what they mean and what is refused:
+
+- **Framing**: Content-Length (digits only; a repeated or listed value must agree) or
+  ``Transfer-Encoding: chunked``; both at once is refused as request smuggling; any
+  other transfer-coding is a 501.
+- **Host**: exactly one on HTTP/1.1 (at most one on 1.0).
+- **Expect**: only ``100-continue`` (else 417). **Version**: 1.0 and 1.1 (else 505).
+- **Connection**: parsed as a list of tokens, never by substring (``Upgrade, xclose``
+  does not close). Keep-alive: 1.1 unless ``close``; 1.0 only with ``keep-alive``.
+  ``Upgrade`` counts only with the ``upgrade`` token.
+- **Trailers**: bounded like a header section.
+- **Response framing**: no body for 1xx, 204, 304 or a HEAD answer; else the given
+  Content-Length, or chunked on 1.1, or until the close on 1.0.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ..errors import RemoteProtocolError, TooLarge
+from ._events import ProtocolLimits, RawHeaders, RequestHead
+
+__all__ = [
+    "ResponseFraming",
+    "check_trailers",
+    "connection_tokens",
+    "make_request_head",
+    "parse_content_length",
+    "response_framing",
+]
+
+_HOST, _LENGTH, _CODING, _EXPECT, _UPGRADE, _TE, _CONNECTION = range(7)
+_FIELD_KINDS: Final = {
+    b"host": _HOST,
+    b"content-length": _LENGTH,
+    b"content-encoding": _CODING,
+    b"expect": _EXPECT,
+    b"upgrade": _UPGRADE,
+    b"transfer-encoding": _TE,
+    b"connection": _CONNECTION,
+}
+_VERSIONS: Final = frozenset({b"1.1", b"1.0"})
+_NO_BODY_STATUS: Final = frozenset({204, 304})
+
+
+def connection_tokens(value: bytes) -> list[bytes]:
+    """The lower-cased tokens of a Connection value: ``b"Upgrade, xclose"`` →
+    ``[b"upgrade", b"xclose"]``."""
+    return [token.strip().lower() for token in value.split(b",") if token.strip()]
+
+
+def parse_content_length(value: bytes) -> int:
+    """A Content-Length value: digits, or a list of identical ones (RFC 9110 §8.6)."""
+    first: bytes | None = None
+    for part in value.split(b","):
+        part = part.strip(b" \t")
+        if not part.isdigit():
+            raise RemoteProtocolError(
+                f"invalid Content-Length {value[:40].decode('latin-1')!r}: not a number"
+            )
+        if first is not None and part != first:
+            raise RemoteProtocolError(
+                f"conflicting Content-Length values {value[:40].decode('latin-1')!r}"
+            )
+        first = part
+    if first is None:
+        raise RemoteProtocolError("empty Content-Length")
+    return int(first)
+
+
+def make_request_head(
+    method: bytes, target: bytes, headers: RawHeaders, version: bytes
+) -> RequestHead:
+    """The :class:`RequestHead` of a parsed request, or the RemoteProtocolError (with
+    the status to answer) that refuses it."""
+    if version not in _VERSIONS:
+        raise RemoteProtocolError(f"unsupported HTTP version {version.decode('latin-1')!r}", 505)
+    hosts = 0
+    expect: bytes | None = None
+    upgrade: bytes | None = None
+    length: int | None = None
+    chunked = False
+    coding: bytes | None = None
+    tokens: list[bytes] | None = None
+    kinds = _FIELD_KINDS
+    for name, value in headers:
+        kind = kinds.get(name.lower())
+        if kind is None:
+            continue
+        if kind == _HOST:
+            hosts += 1
+        elif kind == _LENGTH:
+            found = parse_content_length(value)
+            if length is not None and found != length:
+                raise RemoteProtocolError("conflicting Content-Length headers")
+            length = found
+        elif kind == _CODING:
+            coding = value
+        elif kind == _EXPECT:
+            expect = value.lower()
+        elif kind == _UPGRADE:
+            upgrade = value
+        elif kind == _CONNECTION:
+            tokens = (
+                connection_tokens(value) if tokens is None else tokens + connection_tokens(value)
+            )
+        else:
+            if chunked or value.strip().lower() != b"chunked":
+                raise RemoteProtocolError(
+                    "only Transfer-Encoding: chunked is supported, "
+                    f"got {value.decode('latin-1')!r}",
+                    501,
+                )
+            chunked = True
+    if length is not None and chunked:
+        raise RemoteProtocolError(
+            "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"
+        )
+    if hosts != 1:
+        if hosts > 1:
+            raise RemoteProtocolError("found multiple Host headers")
+        if version == b"1.1":
+            raise RemoteProtocolError("missing mandatory Host header")
+    if expect is not None and expect != b"100-continue":
+        raise RemoteProtocolError(f"unsupported Expect value {expect.decode('latin-1')!r}", 417)
+    if tokens is None:
+        keep_alive = version == b"1.1"
+    elif b"close" in tokens:
+        keep_alive = False
+    else:
+        keep_alive = version == b"1.1" or b"keep-alive" in tokens
+    if upgrade is not None and (tokens is None or b"upgrade" not in tokens):
+        upgrade = None
+    return RequestHead(  # positional: the fastest call
+        method,
+        target,
+        headers,
+        version,
+        keep_alive,
+        expect is not None,
+        upgrade,
+        length,
+        chunked,
+        coding,
+    )
+
+
+def check_trailers(trailers: RawHeaders, limits: ProtocolLimits, status: int = 431) -> None:
+    """A trailer section within the header limits (count and size)."""
+    size = sum(len(n) + len(v) + 4 for n, v in trailers)
+    if len(trailers) > limits.max_header_count or size > limits.max_header_size:
+        raise TooLarge(
+            f"trailer section of {len(trailers)} fields / {size} bytes crosses "
+            f"max_header_count={limits.max_header_count} or "
+            f"max_header_size={limits.max_header_size}",
+            status,
+            limit="max_header_size",
+            value=limits.max_header_size,
+        )
+
+
+class ResponseFraming:
+    """How a response body is delimited (see :func:`response_framing`)."""
+
+    __slots__ = ("chunked", "close", "length", "no_body")
+
+    def __init__(self, no_body: bool, length: int | None, chunked: bool, close: bool) -> None:
+        #: the answer has no body (1xx, 204, 304, or it answers a HEAD)
+        self.no_body = no_body
+        #: the declared Content-Length, if any
+        self.length = length
+        #: the body is chunked (HTTP/1.1 with no length) and the writer adds the header
+        self.chunked = chunked
+        #: the connection closes after this answer (asked for, or a 1.0 body without length)
+        self.close = close
+
+
+def response_framing(
+    status: int,
+    request_method: bytes,
+    request_version: bytes,
+    length: int | None,
+    has_transfer_encoding: bool,
+    close_requested: bool,
+) -> ResponseFraming:
+    """The framing of a response to a ``request_method`` request of ``request_version``
+    with the given Content-Length / Transfer-Encoding / ``Connection: close``."""
+    if status < 200 or status in _NO_BODY_STATUS or request_method == b"HEAD":
+        return ResponseFraming(True, length, False, close_requested)
+    if length is not None:
+        return ResponseFraming(False, length, False, close_requested)
+    if request_version == b"1.1" and not has_transfer_encoding:
+        return ResponseFraming(False, None, True, close_requested)
+    return ResponseFraming(False, None, False, True)  # ends with the connection
