@@ -16,6 +16,7 @@ from __future__ import annotations
 from . import errors, rtml
 from ._codecs import get_body_codec, negotiate
 from ._config import ClientConfig, Limits, ServerConfig, Timeouts
+from ._faces import _callbacks as _callbacks  # attaches client.http / stream_chunks
 from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
 from ._faces._wsclient import WebSocketClient, websocket
 from ._io._client import Client, Progress
@@ -28,9 +29,8 @@ from ._io._websocket import (
     PingEvent,
     PongEvent,
     WebSocket,
-    accept_websocket,
-    connect_websocket,
 )
+from ._io._wshandshake import accept_websocket, connect_websocket
 from ._model import (
     MULTIPLE,
     URL,

@@ -32,7 +32,8 @@ from typing import Any, ClassVar, Protocol
 import pluggy
 import trio
 
-from ._model import URL, Request, Response
+from . import rtml
+from ._model import URL, FormData, Headers, QueryParams, Request, Response, UploadFile
 from ._model._forms import (
     DEFAULT_CODEC_LIMITS,
     FIELD_END,
@@ -78,25 +79,33 @@ __all__ = [
     "FieldDecoder",
     "FieldEvent",
     "FieldInfo",
+    "FormData",
+    "Headers",
     "ListenOptions",
     "NEED_DATA",
     "PAUSED",
     "PluginWarning",
     "ProtocolBackend",
     "ProtocolLimits",
+    "QueryParams",
     "RawHeaders",
+    "Request",
     "RequestHead",
+    "Response",
     "ResponseFraming",
     "ResponseHead",
     "ServerProtocol",
     "StreamedBody",
     "Transport",
+    "URL",
+    "UploadFile",
     "assemble_form",
     "check_trailers",
     "connection_tokens",
     "hookimpl",
     "make_request_head",
     "response_framing",
+    "rtml",
 ]
 
 #: Marks a function as an implementation of one of the hooks in :mod:`rttp.hookspecs`.
@@ -202,6 +211,9 @@ class BodyCodec(abc.ABC):
 
     media_type: ClassVar[str]
     aliases: ClassVar[tuple[str, ...]] = ()
+    #: Python types whose values imply this media type when no Content-Type is given
+    #: (``return page`` from a handler); the core knows str, bytes, forms and JSON values
+    python_types: ClassVar[tuple[type, ...]] = ()
 
     @abc.abstractmethod
     def encode(self, value: Any) -> tuple[bytes, str]:

@@ -105,7 +105,7 @@ async def test_redirect_chain_and_limit(peer_server, serve):
     async with rttp.Client() as client:
         response = await client.get(f"{base}/redirect?to=/hello")
         assert response.text == "hello from http.server"
-        assert [r.status for r in response.extensions["history"]] == [302]
+        assert [r.status for r in response.history] == [302]
         response = await client.get(f"{base}/redirect?to=/hello", follow_redirects=False)
         assert response.status == 302
         assert response.is_redirect

@@ -25,6 +25,12 @@ SANS_IO_MODULES = {
     "rtml",
     "_headers",
     "_messages",
+    "_request",
+    "_response",
+    "_head",
+    "_document",
+    "_submission",
+    "_render",
     "_status",
     "_url",
     "_events",
@@ -36,7 +42,7 @@ SANS_IO_MODULES = {
 }
 
 
-@pytest.mark.parametrize("package", ["_model", "_proto", "rtml.py"])
+@pytest.mark.parametrize("package", ["_model", "_proto", "rtml"])
 def test_sans_io_layers_import_no_io(package):
     root = SRC / package
     for path in [root] if root.is_file() else root.rglob("*.py"):
@@ -92,9 +98,17 @@ def test_builtin_plugins_use_only_the_public_plugin_api():
         tree = ast.parse(path.read_text(), str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rttp"):
-                assert node.module in {"rttp", "rttp.plugin", "rttp.errors"}, (
-                    f"{path}: {node.module}"
+                assert node.module in {"rttp.plugin", "rttp.errors", "rttp.hookspecs"}, (
+                    f"{path}: {node.module} (plugins import only rttp.plugin, rttp.errors "
+                    "and rttp.hookspecs; re-export what they need from rttp.plugin)"
                 )
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    assert alias.name.split(".")[0] != "rttp" or alias.name in {
+                        "rttp.plugin",
+                        "rttp.errors",
+                        "rttp.hookspecs",
+                    }, f"{path}: import {alias.name}"
 
 
 def test_all_modules_import():
@@ -107,3 +121,60 @@ def test_all_modules_import():
 def test_public_modules_have_sorted_all():
     for module in (rttp.errors, rttp.plugin, rttp.hookspecs):
         assert list(module.__all__) == sorted(module.__all__), module.__name__
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every module a file imports, anywhere in it (function bodies included), with the
+    relative level (0 for absolute imports)."""
+    tree = ast.parse(path.read_text(), str(path))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(0, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            found.append((node.level, node.module or ""))
+            found += [(node.level, f"{node.module or ''}.{alias.name}") for alias in node.names]
+    return found
+
+
+def test_io_never_imports_a_face():
+    """The engine, server and client are the bottom; faces build on them (never back)."""
+    for path in (SRC / "_io").rglob("*.py"):
+        for _, name in _imports(path):
+            assert "_faces" not in name.split("."), f"{path}: imports {name}"
+
+
+def test_the_model_imports_no_content_format():
+    """Codecs bring content formats (RTML …); the model only asks them (python_types)."""
+    for path in (SRC / "_model").rglob("*.py"):
+        for _, name in _imports(path):
+            assert "rtml" not in name.split("."), f"{path}: imports {name}"
+
+
+def test_no_string_keyed_contracts_between_layers():
+    """Cross-layer contracts are typed attributes (Response.on_upgrade, .history,
+    Request.parameters, .upgrader), never keys in ``extensions``, which is the user's."""
+    import rttp_builtin
+
+    roots = [SRC, Path(rttp_builtin.__file__).parent]
+    for root in roots:
+        for path in root.rglob("*.py"):
+            text = path.read_text()
+            for needle in ("extensions[", "extensions.get(", "extensions.setdefault("):
+                assert needle not in text, f"{path}: {needle}"
+
+
+#: modules allowed over the ~500-line bound (none: split a module by its concerns)
+OVERSIZED: dict[str, int] = {}
+
+
+def test_modules_stay_small():
+    import rttp_builtin
+
+    plugins = Path(rttp_builtin.__file__).parent
+    for root, prefix in ((SRC, ""), (plugins, "rttp_builtin/")):
+        for path in root.rglob("*.py"):
+            key = prefix + str(path.relative_to(root))
+            lines = len(path.read_text().splitlines())
+            limit = OVERSIZED.get(key, 520)
+            assert lines <= limit, f"{key} has {lines} lines (split it by concern)"

@@ -18,6 +18,7 @@ from rttp.plugin import (
     RequestHead,
     ResponseHead,
 )
+from rttp.testing import HOSTILE_REQUESTS, check_protocol_backend, parse_requests
 
 BACKENDS = sorted(rttp.get_plugins().backends)
 
@@ -27,99 +28,9 @@ def backend(request):
     return rttp.get_plugins().backend(request.param)
 
 
-def parse(backend, data: bytes, limits: ProtocolLimits | None = None, *, step: int | None = None):
-    """Feed ``data`` (all at once or ``step`` bytes at a time); return events or raise."""
-    proto = backend.server(limits or ProtocolLimits())
-    events = []
-    chunks = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
-    for chunk in chunks:
-        proto.receive_data(chunk)
-        while True:
-            event = proto.next_event()
-            if event is NEED_DATA or event is PAUSED:
-                break
-            events.append(event)
-            if isinstance(event, EndOfMessage):
-                break
-    return events
-
-
+parse = parse_requests
 OK = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
-
-HOSTILE = {
-    # framing
-    "chunk not followed by CRLF": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXX0\r\n\r\n",
-        400,
-        "chunk",
-    ),
-    "bare LF in chunk size": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n0\r\n\r\n",
-        400,
-        "chunk",
-    ),
-    "bare CR in chunk size": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\rabc\r\n0\r\n\r\n",
-        400,
-        "chunk",
-    ),
-    "bare LF in chunk extension": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a\nb\r\nabc\r\n0\r\n\r\n",
-        400,
-        "chunk",
-    ),
-    "invalid hex chunk size": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n",
-        400,
-        "chunk",
-    ),
-    "Content-Length with Transfer-Encoding": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
-        400,
-        "both Content-Length and Transfer-Encoding",
-    ),
-    "differing Content-Lengths": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
-        400,
-        "Content-Length",
-    ),
-    "signed Content-Length": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
-        400,
-        "Content-Length",
-    ),
-    "obfuscated Transfer-Encoding": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n",
-        501,
-        "Transfer-Encoding",
-    ),
-    "Transfer-Encoding chunked twice": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n",
-        501,
-        "Transfer-Encoding",
-    ),
-    "unknown transfer-coding": (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-        501,
-        "Transfer-Encoding",
-    ),
-    # header syntax
-    "bare CR in a value": (b"GET / HTTP/1.1\r\nHost: a\rb\r\n\r\n", 400, "header"),
-    "NUL in a value": (b"GET / HTTP/1.1\r\nHost: a\x00b\r\n\r\n", 400, "header"),
-    "obs-fold": (b"GET / HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400, "obs-fold"),
-    "whitespace before colon": (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", 400, "header"),
-    "non-token method": (b"G(T / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "request line"),
-    "non-token field name": (b"GET / HTTP/1.1\r\nHost: a\r\nX(A: b\r\n\r\n", 400, "header"),
-    "non-ASCII version digits": (b"GET / HTTP/\xd9\xa1.1\r\nHost: a\r\n\r\n", 400, "request line"),
-    "HTTP/2.0 on an HTTP/1 connection": (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, "version"),
-    "missing Host": (b"GET / HTTP/1.1\r\n\r\n", 400, "Host"),
-    "two Hosts": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host"),
-    "Expect other than 100-continue": (
-        b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n",
-        417,
-        "Expect",
-    ),
-}
+HOSTILE = HOSTILE_REQUESTS
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
@@ -353,3 +264,30 @@ def test_client_reports_the_response_version(backend, version):
     proto.receive_data(b"Content-Length: 0\r\n\r\n")
     assert proto.next_event().http_version == b"1.1"
     assert proto.next_event().http_version == version
+
+
+def test_every_backend_passes_the_conformance_kit(backend):
+    check_protocol_backend(backend)
+
+
+def test_the_kit_fails_a_lenient_backend():
+    """A backend that lets a smuggling request through must fail the kit (the mutant)."""
+    from rttp_builtin.backends.h11_backend import H11Backend, H11Server
+
+    class Lenient(H11Server):
+        def next_event(self):
+            try:
+                return super().next_event()
+            except ProtocolError as exc:
+                if "smuggling" in str(exc):
+                    return NEED_DATA
+                raise
+
+    class LenientBackend(H11Backend):
+        name = "lenient"
+
+        def server(self, limits):
+            return Lenient(limits)
+
+    with pytest.raises(AssertionError, match="Content-Length with Transfer-Encoding"):
+        check_protocol_backend(LenientBackend())

@@ -30,7 +30,6 @@ from rttp.plugin import (
     ProtocolLimits,
     RawHeaders,
     RequestHead,
-    ResponseHead,
     ServerProtocol,
     check_trailers,
     connection_tokens,
@@ -45,86 +44,24 @@ except ImportError:  # pragma: no cover - not on CPython, or not installed
     httptools = None  # type: ignore[assignment]
 
 
+from ._llhttp import (
+    BODY,
+    CONTENT_LENGTH,
+    END,
+    ERROR,
+    HEAD,
+    IDLE,
+    TRANSFER_ENCODING,
+    VERSIONS,
+    after_upgrade,
+    httptools,
+    kind_of,
+    request_version,
+    translate,
+    written_names,
+)
+
 __all__ = ["HttptoolsBackend", "HttptoolsServer"]
-
-_NO_BODY = frozenset({204, 304})
-# where llhttp is in a request: between messages, in the head, in the body
-_IDLE, _HEAD, _BODY = range(3)
-_END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)
-_VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
-# header fields the writers look at (framing); every other name is 0
-_CONTENT_LENGTH, _TRANSFER_ENCODING, _CONNECTION = 1, 2, 3
-_RESPONSE_KINDS = {
-    b"content-length": _CONTENT_LENGTH,
-    b"transfer-encoding": _TRANSFER_ENCODING,
-    b"connection": _CONNECTION,
-}
-#: the kind of each header name written so far, in the case it was given (bounded)
-_written_names: dict[bytes, int] = {}
-
-
-def _kind_of(name: bytes) -> int:
-    """The framing kind of a header name not yet in :data:`_written_names` (and remember it)."""
-    kind = _RESPONSE_KINDS.get(name.lower(), 0)
-    if len(_written_names) < 512:
-        _written_names[name] = kind
-    return kind
-
-
-_ERROR: Any = object()
-
-
-def _after_upgrade(upgrade: Exception, data: bytes | bytearray) -> bytes:
-    """The bytes after the head that llhttp stopped at for an upgrade (the new protocol's)."""
-    offset = upgrade.args[0] if upgrade.args else len(data)
-    return bytes(data[offset:])
-
-
-def _request_version(feed: bytes | bytearray | None, method: bytes, url: bytes) -> bytes | None:
-    """The version of a request whose line starts ``feed`` (llhttp parsed it already), read
-    off the bytes: httptools would format a new string for it. None when not sure."""
-    if feed is None:
-        return None
-    at = len(method) + len(url) + 1  # METHOD SP URL, then " HTTP/x.y\r"
-    if feed.startswith(b" HTTP/1.1\r", at) and feed.startswith(method):
-        return b"1.1"
-    if feed.startswith(b" HTTP/1.0\r", at) and feed.startswith(method):
-        return b"1.0"
-    return None
-
-
-def _response_version(feed: bytes | bytearray | None) -> bytes | None:
-    """The version of a response whose status line starts ``feed``, read off the bytes."""
-    if feed is None:
-        return None
-    if feed.startswith(b"HTTP/1.1 "):
-        return b"1.1"
-    if feed.startswith(b"HTTP/1.0 "):
-        return b"1.0"
-    return None
-
-
-def _translate(exc: Exception) -> ProtocolError:
-    """llhttp's errors as RemoteProtocolErrors with the status to answer."""
-    message = str(exc)
-    low = message.lower()
-    if "transfer-encoding" in low and "content-length" in low:
-        return RemoteProtocolError(
-            "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"
-        )
-    if "transfer-encoding" in low:
-        return RemoteProtocolError(f"invalid Transfer-Encoding: {message}", 501)
-    if "whitespace after header value" in low:
-        return RemoteProtocolError(
-            f"obsolete line folding (obs-fold) or stray whitespace in a header: {message}"
-        )
-    if httptools is not None and isinstance(exc, httptools.HttpParserInvalidMethodError):
-        return RemoteProtocolError(f"illegal request line: invalid method ({message})")
-    if "url" in low:
-        return RemoteProtocolError(f"illegal request line: invalid request target ({message})")
-    if "version" in low or "spaces" in low:
-        return RemoteProtocolError(f"illegal request line: {message}")
-    return RemoteProtocolError(f"malformed request: {message}")
 
 
 class HttptoolsServer(ServerProtocol):
@@ -139,7 +76,7 @@ class HttptoolsServer(ServerProtocol):
         self._max_line = limits.max_line_size or 1 << 62
         self._parser = httptools.HttpRequestParser(self)
         self._events: collections.deque[Any] = collections.deque()
-        self._state = _IDLE  # where llhttp is in the current message
+        self._state = IDLE  # where llhttp is in the current message
         self._url = b""
         self._headers: RawHeaders = []
         self._header_bytes = 0
@@ -168,7 +105,7 @@ class HttptoolsServer(ServerProtocol):
 
     # -- llhttp callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
-        self._state = _HEAD
+        self._state = HEAD
         self._head_began_in_feed = True
         self._head_fed = 0
         self._url = b""
@@ -181,7 +118,7 @@ class HttptoolsServer(ServerProtocol):
             raise self._limits.request_line_too_long()
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        if self._state == _BODY:
+        if self._state == BODY:
             self._on_trailer(name, value)
             return
         headers = self._headers
@@ -206,17 +143,17 @@ class HttptoolsServer(ServerProtocol):
         return self._limits.header_section_too_large(what)
 
     def on_headers_complete(self) -> None:
-        self._state = _BODY
+        self._state = BODY
         self._overhead = self._chunks = 0
         parser = self._parser
         method = parser.get_method()
         # the head's share of this read (spaces, version and CRLFs: 14 bytes)
         self._explained += len(method) + len(self._url) + self._header_bytes + 14
-        version = _request_version(self._feed, method, self._url)
+        version = request_version(self._feed, method, self._url)
         self._feed = None
         if version is None:
             http_version = parser.get_http_version()
-            version = _VERSIONS.get(http_version) or http_version.encode("latin-1")
+            version = VERSIONS.get(http_version) or http_version.encode("latin-1")
         self._events.append(make_request_head(method, self._url, self._headers, version))
 
     def on_body(self, body: bytes) -> None:
@@ -227,9 +164,9 @@ class HttptoolsServer(ServerProtocol):
         self._chunks += 1
 
     def on_message_complete(self) -> None:
-        self._state = _IDLE
+        self._state = IDLE
         trailers, self._trailers = self._trailers, None
-        self._events.append(_END if trailers is None else EndOfMessage(trailers))
+        self._events.append(END if trailers is None else EndOfMessage(trailers))
 
     # -- receiving ------------------------------------------------------------------------
     def receive_data(self, data: bytes | bytearray) -> None:
@@ -238,7 +175,7 @@ class HttptoolsServer(ServerProtocol):
             return
         if self._stopped:
             return
-        if self._state == _HEAD and not self._head_began_in_feed:
+        if self._state == HEAD and not self._head_began_in_feed:
             self._head_fed += len(data)
             if self._head_fed > self._max_header_size + self._max_request_line:
                 self._queue_error(self._too_large("request header section"))
@@ -246,21 +183,21 @@ class HttptoolsServer(ServerProtocol):
         self._head_began_in_feed = False
         self._explained = 0
         # a request that starts this read: its version can be read off the bytes
-        self._feed = data if self._state == _IDLE else None
+        self._feed = data if self._state == IDLE else None
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
-            self._upgraded = _after_upgrade(upgrade, data)
+            self._upgraded = after_upgrade(upgrade, data)
             self._stopped = True
             if not any(isinstance(e, EndOfMessage) for e in self._events):
-                self._events.append(_END)
+                self._events.append(END)
         except ProtocolError as exc:
             self._queue_error(exc)
         except httptools.HttpParserError as exc:
             cause = exc.__context__
-            self._queue_error(cause if isinstance(cause, ProtocolError) else _translate(exc))
+            self._queue_error(cause if isinstance(cause, ProtocolError) else translate(exc))
             return
-        if self._state == _BODY:
+        if self._state == BODY:
             self._overhead += max(len(data) - self._explained, 0)
             limit = self._limits.max_line_size or self._max_header_size
             if self._overhead > limit + 16 * self._chunks:
@@ -274,14 +211,14 @@ class HttptoolsServer(ServerProtocol):
 
     def _queue_error(self, exc: ProtocolError) -> None:
         self._stopped = True
-        self._events.append((_ERROR, exc))
+        self._events.append((ERROR, exc))
 
     def next_event(self) -> Any:
         if self._waiting and self._request_done:
             return PAUSED
         if not self._events:
             if self._eof:
-                if self._state == _HEAD or (self._waiting and not self._request_done):
+                if self._state == HEAD or (self._waiting and not self._request_done):
                     raise RemoteProtocolError(
                         "peer closed the connection in the middle of a request"
                     )
@@ -321,17 +258,17 @@ class HttptoolsServer(ServerProtocol):
     ) -> bytes:
         length: int | None = None
         has_te = connection_close = False
-        seen = _written_names
+        seen = written_names
         parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
         for name, value in headers:
             parts += (name, b": ", value, b"\r\n")
             kind = seen.get(name)
             if kind is None:
-                kind = _kind_of(name)
+                kind = kind_of(name)
             if kind:
-                if kind == _CONTENT_LENGTH:
+                if kind == CONTENT_LENGTH:
                     length = int(value)
-                elif kind == _TRANSFER_ENCODING:
+                elif kind == TRANSFER_ENCODING:
                     has_te = True
                 elif b"close" in connection_tokens(value):
                     connection_close = True
@@ -412,222 +349,7 @@ class HttptoolsServer(ServerProtocol):
         return self._upgraded
 
 
-class HttptoolsClient(ClientProtocol):
-    """Client side of one connection on llhttp (one request at a time).
-
-    llhttp cannot be told that a response answers a HEAD request, so for HEAD the head
-    ends the message and the parser is replaced for the next exchange; a body that ends
-    with the connection (no length, not chunked) ends at EOF.
-    """
-
-    def __init__(self, limits: ProtocolLimits) -> None:
-        self._limits = limits
-        self._events: collections.deque[Any] = collections.deque()
-        self._feed: bytes | bytearray | None = None
-        self._new_parser()
-        self._method = b"GET"
-        self._request_done = False
-        self._response_done = False
-        self._keep_alive = True
-        self._upgraded = b""
-        self._stopped = False
-
-    def _new_parser(self) -> None:
-        self._parser = httptools.HttpResponseParser(self)
-        self._reset_message()
-
-    def _reset_message(self) -> None:
-        self._headers: RawHeaders = []
-        self._header_bytes = 0
-        self._headers_done = False
-        self._status = 0
-        self._reason = b""
-        self._framed = False  # Content-Length or chunked: not ended by EOF
-        self._in_message = False
-        self._informational = False
-
-    # llhttp callbacks
-    def on_message_begin(self) -> None:
-        self._headers = []
-        self._header_bytes = 0
-        self._headers_done = False
-        self._in_message = True
-
-    def on_status(self, status: bytes) -> None:
-        self._reason += status
-        limit = self._limits.max_request_line
-        if len(self._reason) > limit:
-            raise TooLarge(
-                f"response status line longer than max_line_size={limit} bytes",
-                502,
-                limit="max_line_size",
-                value=limit,
-            )
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if self._headers_done:
-            return  # trailers are not reported by this backend
-        self._headers.append((name, value))
-        line = len(name) + len(value) + 4
-        self._header_bytes += line
-        limits = self._limits
-        if limits.max_line_size and line > limits.max_line_size:
-            raise limits.header_line_too_long(name, line, 502)
-        if len(self._headers) > limits.max_header_count:
-            raise TooLarge(
-                f"response has more than max_response_header_count={limits.max_header_count} header fields",
-                502,
-                limit="max_response_header_count",
-                value=limits.max_header_count,
-            )
-        if self._header_bytes > limits.max_header_size:
-            raise TooLarge(
-                f"response header section larger than max_response_header_size={limits.max_header_size} bytes",
-                502,
-                limit="max_response_header_size",
-                value=limits.max_header_size,
-            )
-
-    def on_headers_complete(self) -> None:
-        self._headers_done = True
-        parser = self._parser
-        status = parser.get_status_code()
-        feed, self._feed = self._feed, None
-        version = _response_version(feed)
-        if version is None:
-            http_version = parser.get_http_version()
-            version = _VERSIONS.get(http_version) or http_version.encode("ascii")
-        self._keep_alive = parser.should_keep_alive()
-        self._informational = 100 <= status < 200 and status != 101
-        kinds = _RESPONSE_KINDS
-        for name, value in self._headers:
-            kind = kinds.get(name.lower())
-            if kind == _CONTENT_LENGTH or (
-                kind == _TRANSFER_ENCODING and b"chunked" in value.lower()
-            ):
-                self._framed = True
-        self._events.append(ResponseHead(status, self._reason, self._headers, version))
-        self._reason = b""
-        if (self._method == b"HEAD" and not self._informational) or status in _NO_BODY:
-            self._finish_message()
-
-    def on_body(self, body: bytes) -> None:
-        if not self._response_done:
-            self._events.append(bytes(body))
-
-    def on_message_complete(self) -> None:
-        if self._informational:
-            self._informational = False  # a 1xx has no end of its own for the caller
-            self._in_message = False
-            return
-        if not self._response_done:
-            self._finish_message()
-
-    def _finish_message(self) -> None:
-        self._in_message = False
-        self._response_done = True
-        self._events.append(EndOfMessage())
-        self._stopped = self._method == b"HEAD"  # the rest of this parser's input is not ours
-
-    # the ClientProtocol contract
-    def send_request(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:
-        self._method = method
-        self._request_done = False
-        self._response_done = False
-        seen = _written_names
-        parts = [b"%s %s HTTP/1.1\r\n" % (method, target)]
-        length = chunked = False
-        for name, value in headers:
-            parts += (name, b": ", value, b"\r\n")
-            kind = seen.get(name)
-            if kind is None:
-                kind = _kind_of(name)
-            if kind == _CONTENT_LENGTH:
-                length = True
-            elif kind == _TRANSFER_ENCODING:
-                chunked = True
-        parts.append(b"\r\n")
-        self._chunked = chunked and not length
-        return b"".join(parts)
-
-    def send_data(self, data: bytes) -> bytes:
-        if not data:
-            return b""
-        if self._chunked:
-            return b"%x\r\n%s\r\n" % (len(data), data)
-        return data
-
-    def send_end(self) -> bytes:
-        self._request_done = True
-        return b"0\r\n\r\n" if self._chunked else b""
-
-    def receive_data(self, data: bytes | bytearray) -> None:
-        if self._stopped:
-            return
-        # a response that starts this read: its version can be read off the bytes
-        self._feed = data if not self._in_message else None
-        if not data:
-            if (
-                self._in_message
-                and self._headers_done
-                and not self._framed
-                and not self._response_done
-            ):
-                self._finish_message()  # a body that ends with the connection
-            elif not self._response_done:
-                self._events.append(
-                    (
-                        _ERROR,
-                        RemoteProtocolError(
-                            "the server closed the connection before the response was complete", 502
-                        ),
-                    )
-                )
-            self._stopped = True
-            return
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            self._upgraded = _after_upgrade(upgrade, data)
-            self._stopped = True
-        except ProtocolError as exc:
-            self._events.append((_ERROR, exc))
-            self._stopped = True
-        except httptools.HttpParserError as exc:
-            cause = exc.__context__
-            if isinstance(cause, ProtocolError):
-                self._events.append((_ERROR, cause))
-            else:
-                self._events.append(
-                    (_ERROR, RemoteProtocolError(f"malformed response: {exc}", 502))
-                )
-            self._stopped = True
-
-    def next_event(self) -> Any:
-        if self._events:
-            event = self._events.popleft()
-            if type(event) is tuple:
-                raise event[1]
-            return event
-        if self._stopped:
-            return CLOSED
-        return NEED_DATA
-
-    def start_next_cycle(self) -> bool:
-        if not (self._request_done and self._response_done and self._keep_alive) or self._events:
-            return False
-        if self._upgraded:
-            return False
-        if self._method == b"HEAD":
-            self._new_parser()  # llhttp expected a body after that head: start afresh
-        else:
-            self._reset_message()  # llhttp is between messages: keep it
-        self._stopped = False
-        self._response_done = False
-        return True
-
-    def upgrade_trailing_data(self) -> bytes:
-        return self._upgraded
+from .httptools_client import HttptoolsClient  # noqa: E402
 
 
 class HttptoolsBackend(ProtocolBackend):

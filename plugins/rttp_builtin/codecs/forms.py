@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from rttp import FormData, QueryParams, UploadFile
 from rttp.errors import CodecError, TooLarge
 from rttp.plugin import (
     DEFAULT_CODEC_LIMITS,
@@ -16,6 +15,9 @@ from rttp.plugin import (
     CodecLimits,
     FieldEvent,
     FieldInfo,
+    FormData,
+    QueryParams,
+    UploadFile,
     assemble_form,
     hookimpl,
 )

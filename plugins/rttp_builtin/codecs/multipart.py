@@ -18,7 +18,6 @@ from typing import Any
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from rttp import UploadFile
 from rttp.errors import CodecError, TooLarge
 from rttp.plugin import (
     DEFAULT_CODEC_LIMITS,
@@ -28,6 +27,7 @@ from rttp.plugin import (
     FieldEvent,
     FieldInfo,
     StreamedBody,
+    UploadFile,
     assemble_form,
     hookimpl,
 )

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rttp import rtml
-from rttp.plugin import DEFAULT_CODEC_LIMITS, BodyCodec, CodecLimits, hookimpl
+from rttp.plugin import DEFAULT_CODEC_LIMITS, BodyCodec, CodecLimits, hookimpl, rtml
 
 from .json import load_json
 
@@ -17,6 +16,7 @@ class RTMLCodec(BodyCodec):
 
     media_type = rtml.MEDIA_TYPE
     aliases = ("rtml",)
+    python_types = (rtml.Page,)
 
     def encode(self, value: Any) -> tuple[bytes, str]:
         page = value if isinstance(value, rtml.Page) else rtml.parse_page(value)
@@ -32,6 +32,7 @@ class SubmissionCodec(BodyCodec):
     """``object/lua``: ``ButtonSubmit`` / ``ButtonPush`` (or their dict forms)."""
 
     media_type = rtml.SUBMISSION_MEDIA_TYPE
+    python_types = (rtml.ButtonSubmit, rtml.ButtonPush)
 
     def encode(self, value: Any) -> tuple[bytes, str]:
         if not isinstance(value, (rtml.ButtonSubmit, rtml.ButtonPush)):

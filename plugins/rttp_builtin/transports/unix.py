@@ -15,9 +15,8 @@ from typing import Any
 
 import trio
 
-from rttp import URL
 from rttp.errors import BindError
-from rttp.plugin import ConnectOptions, ListenOptions, Transport, hookimpl
+from rttp.plugin import URL, ConnectOptions, ListenOptions, Transport, hookimpl
 
 __all__ = ["UnixTransport"]
 

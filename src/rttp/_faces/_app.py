@@ -16,8 +16,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar, overload
 
 import trio
 
-from .._io._server import Server
-from .._io._util import call_maybe_async, exit_owned_nursery
+from .._io._util import call_maybe_async
 from .._io._websocket import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
@@ -25,12 +24,13 @@ from .._io._websocket import (
     PingEvent,
     PongEvent,
     WebSocket,
-    accept_websocket,
-    is_websocket_request,
 )
-from .._model import URL, Request, Response
+from .._io._wshandshake import accept_websocket, is_websocket_request
+from .._model import Request, Response
 from .._model._enums import Opcode
-from ..errors import BindError, WebSocketClosed
+from ..errors import WebSocketClosed
+from ._served import ServedApp
+from ._sockets import SocketCallback, SocketConnection
 
 __all__ = ["App", "HandlerInfo", "RouteResponse", "ServedApp", "SocketConnection"]
 
@@ -161,59 +161,6 @@ def to_response(result: Any) -> Response:
             return Response(int(result["status"]), headers)
         return Response(int(result["status"]), headers, value=body)
     return Response(value=result)
-
-
-class SocketConnection:
-    """A live WebSocket on a socket path (the seed's ``serve_socket``)."""
-
-    def __init__(self, ws: WebSocket) -> None:
-        self.ws = ws
-        self.id = ws.id
-
-    @property
-    def path(self) -> str:
-        """The path the connection was opened on."""
-        return self.ws.path
-
-    @property
-    def request(self) -> Request | None:
-        """The handshake request."""
-        return self.ws.request
-
-    @property
-    def is_open(self) -> bool:
-        """True until the connection starts closing."""
-        return self.ws.is_open
-
-    async def text(self, payload: str) -> None:
-        """Send a text message."""
-        await self.ws.send_text(payload)
-
-    async def binary(self, payload: bytes) -> None:
-        """Send a binary message."""
-        await self.ws.send_bytes(payload)
-
-    async def ping(self, payload: bytes | str = b"") -> None:
-        """Send a ping."""
-        await self.ws.ping(payload.encode() if isinstance(payload, str) else payload)
-
-    async def pong(self, payload: bytes | str = b"") -> None:
-        """Send a pong."""
-        await self.ws.pong(payload.encode() if isinstance(payload, str) else payload)
-
-    async def disconnect(self, code_or_reason: int | str = 1000, reason: str = "") -> None:
-        """Close the connection; a str first argument is a reason with the normal code 1000."""
-        if isinstance(code_or_reason, str):
-            code, reason = 1000, code_or_reason
-        else:
-            code = code_or_reason
-        await self.ws.close(code, reason)
-
-    def __repr__(self) -> str:
-        return f"<SocketConnection {self.id} {self.path}>"
-
-
-SocketCallback = Callable[[SocketConnection, int, Any, Any], Any]
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -349,7 +296,7 @@ class App:
     # -- dispatch -------------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response:
         path = request.path
-        request.extensions["upgrade"] = lambda: self._upgrade(request)
+        request.upgrader = lambda: self._upgrade(request)
         for route in self._any:
             params = route.match(path)
             if params is not None:
@@ -392,7 +339,7 @@ class App:
         return Response(404, body=f"404 Not Found: no route for {path}\n")
 
     async def _run(self, route: _Route, request: Request, params: dict[str, Any]) -> Any:
-        request.extensions["parameters"] = params
+        request.parameters = params
         if not route.stream and request.method not in _BODYLESS:
             await request.read()
         if _wants_res(route.callback):
@@ -413,7 +360,7 @@ class App:
         if found is None:
             return Response(404, body=f"404 Not Found: no socket route for {request.path}\n")
         route, params = found
-        request.extensions["parameters"] = params
+        request.parameters = params
 
         async def run(ws: WebSocket) -> None:
             await self._run_socket(ws, route.callback)
@@ -483,106 +430,3 @@ class App:
                 )
                 await ws.abort()
                 return
-
-
-class ServedApp:
-    """An app bound to a port: ``start()``, ``stop()``, ``active``, ``port``, ``handlers()``,
-    ``sockets(path)``. Use ``async with app.serve(8080) as served:`` or
-    ``served = await nursery.start(app.serve(0).run)``.
-    """
-
-    def __init__(self, app: App, port: int = 0, host: str = "127.0.0.1", **settings: Any) -> None:
-        self.app = app
-        self.host = host
-        self.settings = settings
-        self._requested_port = port
-        self._server: Server | None = None
-        self._stopped: trio.Event | None = None
-        self._nursery: trio.Nursery | None = None
-        self._nursery_cm: Any = None
-        self.addresses: list[URL] = []
-        self.error: BindError | None = None
-
-    @property
-    def active(self) -> bool:
-        """True while serving."""
-        return self._stopped is not None and not self._stopped.is_set()
-
-    @property
-    def port(self) -> int:
-        """The bound port (the requested one before start)."""
-        if self.addresses and self.addresses[0].port is not None:
-            return self.addresses[0].port
-        return self._requested_port
-
-    @property
-    def url(self) -> URL:
-        """The base URL clients use."""
-        return URL(f"http://{self.host}:{self.port}")
-
-    def handlers(self) -> list[HandlerInfo]:
-        """The app's handlers."""
-        return self.app.handlers()
-
-    def sockets(self, path: str) -> list[SocketConnection]:
-        """Live WebSocket connections on ``path``."""
-        return self.app.sockets(path)
-
-    async def start(self, nursery: trio.Nursery | None = None) -> bool:
-        """Bind and serve; False (with :attr:`error` set) if the port cannot be bound."""
-        if self.active:
-            return True
-        target = nursery or self._nursery
-        if target is None:
-            raise RuntimeError(
-                "start() needs a nursery: use 'async with app.serve(...)' or pass one"
-            )
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self._server = Server(self.app, f"http://{host}:{self._requested_port}", **self.settings)
-        stopped = trio.Event()
-
-        async def serve(task_status: trio.TaskStatus[list[URL]] = trio.TASK_STATUS_IGNORED) -> None:
-            try:
-                assert self._server is not None
-                await self._server.serve(task_status=task_status)
-            finally:
-                stopped.set()
-
-        try:
-            self.addresses = await target.start(serve)
-        except BindError as exc:
-            self.error = exc
-            log.warning("cannot serve on %s:%s: %s", self.host, self._requested_port, exc)
-            return False
-        self.error = None
-        self._stopped = stopped
-        return True
-
-    async def stop(self) -> None:
-        """Stop serving (graceful); the object can start again."""
-        if self._server is not None and self._stopped is not None:
-            self._server.shutdown()
-            await self._stopped.wait()
-
-    async def run(
-        self, *, task_status: trio.TaskStatus[ServedApp] = trio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Serve until :meth:`stop` (for ``nursery.start``; reports this object)."""
-        async with trio.open_nursery() as nursery:
-            if not await self.start(nursery):
-                raise self.error  # type: ignore[misc]
-            task_status.started(self)
-
-    async def __aenter__(self) -> ServedApp:
-        self._nursery_cm = trio.open_nursery()
-        self._nursery = await self._nursery_cm.__aenter__()
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: Any) -> bool | None:
-        try:
-            await self.stop()
-        finally:
-            cm, self._nursery_cm, self._nursery = self._nursery_cm, None, None
-            result = await exit_owned_nursery(cm, exc_info)
-        return result

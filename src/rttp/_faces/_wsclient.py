@@ -35,8 +35,8 @@ from .._io._websocket import (
     PingEvent,
     PongEvent,
     WebSocket,
-    connect_websocket,
 )
+from .._io._wshandshake import connect_websocket
 from .._model import URL, Headers
 from .._plugins import Plugins
 from ..errors import RTTPError, WebSocketClosed, WebSocketRejected

@@ -12,7 +12,7 @@ answer is already there creates no scope at all.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -309,18 +309,14 @@ class Client:
         """``DELETE``."""
         return await self.request("DELETE", url, **kwargs)
 
-    # -- the seed 003 callback face -------------------------------------------------------
-    async def http(self, url: str, callback: Any = None, **options: Any) -> Any:
-        """The callback form of a request; see :func:`rttp._faces._callbacks.http`."""
-        from .._faces._callbacks import http
-
-        return await http(self, url, callback, **options)
-
-    async def stream_chunks(self, url: str, callback: Any, **options: Any) -> Any:
-        """Chunk-by-chunk callbacks; see :func:`rttp._faces._callbacks.stream_chunks`."""
-        from .._faces._callbacks import stream_chunks
-
-        return await stream_chunks(self, url, callback, **options)
+    # -- the seed 003 callback face: attached by rttp._faces._callbacks, which builds on
+    # the client (the client never imports a face) ------------------------------------
+    #: ``await client.http(url, callback, method=, headers=, body=, params=, progress=)``:
+    #: the callback form of a request (an ``HTTPResult`` to the callback and returned)
+    http: Callable[..., Awaitable[Any]]
+    #: ``await client.stream_chunks(url, callback, ...)``: a call per received chunk
+    #: (status 100), then one with the final status
+    stream_chunks: Callable[..., Awaitable[Any]]
 
     # -- sending ----------------------------------------------------------------------------
     async def send(
@@ -343,7 +339,7 @@ class Client:
             )
             self.cookies.take_from(response, request)
             if not (follow and response.status in _REDIRECTS and "location" in response.headers):
-                response.extensions["history"] = history
+                response.history = history
                 return response
             try:
                 next_request = self._redirect(request, response, len(history) + 1)

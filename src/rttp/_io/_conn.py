@@ -107,6 +107,16 @@ class PrefixedStream(trio.abc.Stream):
         self._prefix = prefix
         self._unsent = unsent
 
+    @staticmethod
+    def split(stream: trio.abc.Stream) -> tuple[trio.abc.Stream, bytes, bytes]:
+        """``(inner stream, bytes received, bytes to send first)`` of a detached stream,
+        for a protocol that takes the bytes over itself and talks to the stream bare."""
+        if isinstance(stream, PrefixedStream):
+            parts = (stream.transport_stream, stream._prefix, stream._unsent)
+            stream._prefix = stream._unsent = b""
+            return parts
+        return stream, b"", b""
+
     async def flush(self) -> None:
         """Send the bytes the engine left unsent (idempotent)."""
         if self._unsent:

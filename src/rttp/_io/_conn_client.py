@@ -9,8 +9,10 @@ carry another request; it never reaches into a client or a pool.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Final
+
+import trio
 
 from .._model import URL, Headers, HeadersLike, Request, Response
 from .._model._enums import Method
@@ -72,8 +74,9 @@ class ClientRole(ConnectionBase):
 
     def _start_client(self) -> ClientProtocol:
         self._cproto = proto = self.backend.client(self.limits)
-        #: ``await on_release(connection, reusable)`` when an exchange ends (the pool's)
-        self.on_release: Callable[[Any, bool], Awaitable[None]] | None = None
+        #: ``on_release(connection, reusable) -> kept`` when an exchange ends (the pool's
+        #: hook): True if it keeps the connection, False and the connection closes itself
+        self.on_release: Callable[[Any, bool], bool] | None = None
         #: the connection was taken from a pool's idle set (a failure may be a stale close)
         self.reused = False
         self.idle_since = 0.0
@@ -302,7 +305,9 @@ class ClientRole(ConnectionBase):
             return
         self.released = True
         if self.on_release is not None:
-            await self.on_release(self, reusable and not self.closing)
+            if not self.on_release(self, reusable and not self.closing):
+                self.closing = True
+                await trio.aclose_forcefully(self.stream)  # works even when cancelled
         elif not (reusable and not self.closing and self.next_cycle()):
             await self.aclose()
 

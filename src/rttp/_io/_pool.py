@@ -152,13 +152,8 @@ class ConnectionPool:
             _limits=self._limits,
         )
         conn.key = key
-        conn.on_release = self._on_release
+        conn.on_release = self.release  # the connection's word that its exchange ended
         return conn
-
-    async def _on_release(self, conn: HTTPConnection, reusable: bool) -> None:
-        """The connection's word that its exchange ended: keep it idle or close it."""
-        if not self.release(conn, reusable):
-            await trio.aclose_forcefully(conn.stream)  # works even when cancelled
 
     def release(self, conn: HTTPConnection, reusable: bool) -> bool:
         """Give a connection back: True if it is kept idle for reuse; False if the caller

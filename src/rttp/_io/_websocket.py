@@ -15,37 +15,26 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import math
 import os
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any, Union
 
 import trio
-from wsproto import ConnectionType, WSConnection
+from wsproto import WSConnection
 from wsproto.connection import Connection, ConnectionState
 from wsproto.events import (
-    AcceptConnection,
     BytesMessage,
     CloseConnection,
     Ping,
     Pong,
-    RejectConnection,
-    RejectData,
     TextMessage,
 )
-from wsproto.events import Request as WSRequest
 from wsproto.utilities import LocalProtocolError as WSLocalError
 from wsproto.utilities import RemoteProtocolError as WSRemoteError
-from wsproto.utilities import generate_accept_token
 
-from .._model import URL, Headers, HeadersLike, Request, Response
-from .._plugins import Plugins, get_plugins
-from ..errors import ConnectTimeout, WebSocketClosed, WebSocketRejected
-from ..plugin import ConnectOptions
-from ._errors import connect_errors
-from ._sockio import fast_stream
-from ._tls import client_context
+from .._model import URL, Request
+from ..errors import WebSocketClosed
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -55,9 +44,6 @@ __all__ = [
     "PongEvent",
     "WebSocket",
     "WebSocketEvent",
-    "accept_websocket",
-    "connect_websocket",
-    "is_websocket_request",
 ]
 
 #: Messages larger than this close the connection with 1009.
@@ -168,6 +154,8 @@ class WebSocket:
         self._reading = False
         self._pong_waiters: dict[bytes, trio.Event] = {}
         self._events: Iterator[Any] | None = None
+        #: a server's 101 answer, held back until the handler first sends or receives
+        self._handshake = b""
         self._read_size = _MIN_READ
         self._watched = False
         self._in_send = False  # a send to the stream is in progress (read by the watcher)
@@ -199,15 +187,12 @@ class WebSocket:
     # -- sending --------------------------------------------------------------------------
     async def accept(self) -> None:
         """Send the server's 101 answer now (otherwise the first send or receive does)."""
-        flush = getattr(self._stream, "flush", None)
-        if flush is not None:
-            try:
-                await flush()
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                self._finish(Closed(1006, "connection broken"))
-                raise WebSocketClosed(1006, "the connection is broken") from exc
+        if self._handshake:
+            await self._send_bytes(b"")
 
     async def _send_bytes(self, data: bytes) -> None:
+        if self._handshake:
+            data, self._handshake = self._handshake + data, b""
         if not data:
             return
         lock = self._send_lock
@@ -343,6 +328,8 @@ class WebSocket:
                 continue
             if self._closed is not None:
                 raise WebSocketClosed(self._closed.code, self._closed.reason)
+            if self._handshake:
+                await self.accept()
             self._reading = True
             try:
                 data = await self._stream.receive_some(self._read_size)
@@ -492,181 +479,3 @@ class WebSocket:
             if exc_info[0] is not None and not issubclass(exc_info[0], trio.Cancelled)
             else 1000
         )
-
-
-# -- server side ----------------------------------------------------------------------------
-def is_websocket_request(request: Request) -> bool:
-    """True for a GET asking to upgrade to ``websocket``."""
-    return (
-        request.method == "GET"
-        and "websocket" in request.headers.flags("upgrade")
-        and "upgrade" in request.headers.flags("connection")
-    )
-
-
-WebSocketHandler = Callable[[WebSocket], Awaitable[Any]]
-
-
-def accept_websocket(
-    request: Request,
-    handler: WebSocketHandler,
-    *,
-    subprotocols: Sequence[str] = (),
-    headers: HeadersLike = None,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    close_timeout: float = 5.0,
-    send_timeout: float | None = None,
-) -> Response:
-    """Accept a WebSocket handshake: the returned response takes the connection over.
-
-    A request that is not a valid handshake gets a 400 (426 when it asks for no
-    upgrade at all) naming the problem. ``handler(ws)`` runs once the 101 is sent; when
-    it returns, the connection closes (1000, or 1011 if it raised).
-    """
-    if not is_websocket_request(request):
-        return Response(
-            426,
-            {"Upgrade": "websocket", "Connection": "Upgrade"},
-            "426 Upgrade Required: send a WebSocket handshake\n",
-        )
-    connection = WSConnection(ConnectionType.SERVER)
-    try:
-        # wsproto validates the handshake (version, key, upgrade tokens)
-        connection.initiate_upgrade_connection(request.headers.raw, request.target)
-        handshake = next(connection.events())
-    except (WSRemoteError, WSLocalError, StopIteration) as exc:
-        return Response(400, body=f"400 Bad Request: invalid WebSocket handshake: {exc}\n")
-    assert isinstance(handshake, WSRequest)
-    chosen = next((p for p in handshake.subprotocols if p in subprotocols), None)
-    key = request.headers.get_raw(b"sec-websocket-key")[0]
-    answer = [
-        (b"Upgrade", b"websocket"),
-        (b"Connection", b"Upgrade"),
-        (b"Sec-WebSocket-Accept", generate_accept_token(key)),
-    ]
-    if chosen is not None:
-        answer.append((b"Sec-WebSocket-Protocol", chosen.encode("ascii")))
-    answer += Headers(headers).raw
-
-    async def on_upgrade(stream: trio.abc.Stream) -> None:
-        # the engine sent the 101 through its writer; wsproto's framing layer takes over
-        ws = WebSocket(
-            stream,
-            Connection(ConnectionType.SERVER),
-            request=request,
-            subprotocol=chosen,
-            max_message_size=max_message_size,
-            close_timeout=close_timeout,
-            send_timeout=send_timeout,
-        )
-        try:
-            await handler(ws)
-        except Exception:
-            await ws.close(1011, "internal error")
-            raise
-        else:
-            await ws.close(1000)
-
-    response = Response(101, answer)
-    response.on_upgrade = on_upgrade
-    return response
-
-
-# -- client side ----------------------------------------------------------------------------
-async def connect_websocket(
-    url: str | URL,
-    *,
-    headers: HeadersLike = None,
-    subprotocols: Sequence[str] = (),
-    handshake_timeout: float | None = 15.0,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-    close_timeout: float = 5.0,
-    send_timeout: float | None = None,
-    verify: Any = True,
-    plugins: Plugins | None = None,
-) -> WebSocket:
-    """Open a WebSocket to ``ws://``, ``wss://`` or ``ws+unix://`` and complete the handshake.
-
-    A refused handshake raises :class:`~rttp.errors.WebSocketRejected` with the status,
-    headers and body; a slow one :class:`~rttp.errors.ConnectTimeout`.
-    """
-    target = URL(url)
-    plugin_set = plugins or get_plugins()
-    transport = plugin_set.transport_for_url(target.scheme)
-    where = target.unix_path or f"{target.host}:{target.port}"
-    options = ConnectOptions(ssl_context=client_context(verify) if target.is_secure else None)
-    seconds = handshake_timeout if handshake_timeout is not None else math.inf
-    connection = WSConnection(ConnectionType.CLIENT)
-    stream: trio.abc.Stream | None = None
-    with trio.move_on_after(seconds) as scope:
-        with connect_errors(where):
-            stream = fast_stream(await transport.connect(target, options))
-        try:
-            extra = [(n, v) for n, v in Headers(headers).raw]
-            host = target.host_header
-            await stream.send_all(
-                connection.send(
-                    WSRequest(
-                        host=host,
-                        target=target.target,
-                        extra_headers=extra,
-                        subprotocols=list(subprotocols),
-                    )
-                )
-            )
-            leftover, accepted = await _read_handshake(stream, connection, where)
-        except BaseException:
-            await trio.aclose_forcefully(stream)
-            raise
-    if scope.cancelled_caught:
-        if stream is not None:
-            await trio.aclose_forcefully(stream)
-        raise ConnectTimeout(
-            f"WebSocket handshake with {where} took longer than {handshake_timeout}s",
-            handshake_timeout,
-        )
-    assert stream is not None
-    ws = WebSocket(
-        stream,
-        connection,
-        url=target,
-        subprotocol=accepted.subprotocol,
-        max_message_size=max_message_size,
-        close_timeout=close_timeout,
-        send_timeout=send_timeout,
-    )
-    if leftover:
-        ws._events = iter(leftover)
-    return ws
-
-
-async def _read_handshake(
-    stream: trio.abc.Stream, connection: WSConnection, where: str
-) -> tuple[list[Any], AcceptConnection]:
-    rejected: RejectConnection | None = None
-    body = b""
-    while True:
-        data = await stream.receive_some(_READ_SIZE)
-        try:
-            connection.receive_data(bytes(data) if data else None)
-            events = list(connection.events())
-        except WSRemoteError as exc:
-            raise WebSocketRejected(
-                502, [], f"invalid handshake answer from {where}: {exc}".encode()
-            ) from exc
-        for index, event in enumerate(events):
-            if isinstance(event, AcceptConnection):
-                return events[index + 1 :], event
-            if isinstance(event, RejectConnection):
-                rejected = event
-                if not event.has_body:
-                    raise WebSocketRejected(event.status_code, event.headers, b"")
-            elif isinstance(event, RejectData):
-                body += bytes(event.data)
-                if event.body_finished and rejected is not None:
-                    raise WebSocketRejected(rejected.status_code, rejected.headers, body)
-        if not data:
-            status = rejected.status_code if rejected is not None else 502
-            raise WebSocketRejected(
-                status, [], body or f"{where} closed during the handshake".encode()
-            )

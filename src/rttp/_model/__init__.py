@@ -2,7 +2,9 @@
 
 from ._forms import FieldInfo, FormData, FormValue, UploadFile, assemble_form
 from ._headers import MULTIPLE, Headers, HeadersLike, encode_header_text
-from ._messages import Body, HTTPStatusError, Request, Response, StreamConsumed
+from ._messages import Body, HTTPStatusError, StreamConsumed
+from ._request import Request
+from ._response import Response
 from ._status import Code, code_name, reason_phrase, response_codes
 from ._url import DEFAULT_PORTS, URL, QueryLike, QueryParams
 

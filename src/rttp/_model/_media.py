@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Mapping
 from typing import Any
 
-from .. import rtml
 from ..errors import CodecError
 from ._forms import FormData, UploadFile
 
@@ -23,21 +22,24 @@ def media_type_of(content_type: str | None) -> str:
     return content_type.split(";", 1)[0].strip().lower()
 
 
-def infer_media_type(value: Any) -> str:
+def infer_media_type(value: Any, codecs: Mapping[str, Any] | None = None) -> str:
     """The media type a handler's return value implies.
 
-    str → text/plain; bytes → application/octet-stream; dict, list, numbers, booleans →
-    application/json; an RTML page → table/rtml; a form submission → object/lua;
-    FormData → multipart/form-data when it holds files, else urlencoded.
+    str → text/plain; bytes → application/octet-stream; a value of a type a codec
+    claims (its ``python_types``: an RTML page → table/rtml, a form submission →
+    object/lua) → that codec's type; FormData → multipart/form-data when it holds files,
+    else urlencoded; dict, list, numbers, booleans → application/json.
     """
     if isinstance(value, str):
         return "text/plain"
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "application/octet-stream"
-    if isinstance(value, rtml.Page):
-        return rtml.MEDIA_TYPE
-    if isinstance(value, (rtml.ButtonSubmit, rtml.ButtonPush)):
-        return rtml.SUBMISSION_MEDIA_TYPE
+    if codecs is not None:
+        for codec in codecs.values():
+            types = getattr(codec, "python_types", ())
+            if types and isinstance(value, types):
+                media_type: str = codec.media_type
+                return media_type
     if isinstance(value, FormData):
         if any(isinstance(v, UploadFile) for _, v in value.multi_items()):
             return "multipart/form-data"
@@ -74,7 +76,7 @@ def encode_value(
     Returns the body (bytes, or an async iterable for a streamed encoding), the
     Content-Type to send, and the length when known.
     """
-    codec = lookup_codec(codecs, content_type or infer_media_type(value))
+    codec = lookup_codec(codecs, content_type or infer_media_type(value, codecs))
     streamed = codec.encode_stream(value)
     if streamed is not None:
         return streamed.chunks, streamed.content_type, streamed.length

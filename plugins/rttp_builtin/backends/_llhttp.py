@@ -1,0 +1,117 @@
+"""What the httptools (llhttp) backend's server and client halves share: the import,
+the framing kinds of written header names, version sniffing and llhttp's errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rttp.errors import ProtocolError, RemoteProtocolError
+from rttp.plugin import (
+    EndOfMessage,
+)
+
+try:
+    import httptools
+except ImportError:  # pragma: no cover - not on CPython, or not installed
+    httptools = None  # type: ignore[assignment]
+
+
+__all__ = [
+    "BODY",
+    "CONNECTION",
+    "CONTENT_LENGTH",
+    "END",
+    "ERROR",
+    "HEAD",
+    "IDLE",
+    "NO_BODY",
+    "RESPONSE_KINDS",
+    "TRANSFER_ENCODING",
+    "VERSIONS",
+    "after_upgrade",
+    "httptools",
+    "kind_of",
+    "request_version",
+    "response_version",
+    "translate",
+    "written_names",
+]
+
+NO_BODY = frozenset({204, 304})
+# where llhttp is in a request: between messages, in the head, in the body
+IDLE, HEAD, BODY = range(3)
+END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)
+VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
+# header fields the writers look at (framing); every other name is 0
+CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION = 1, 2, 3
+RESPONSE_KINDS = {
+    b"content-length": CONTENT_LENGTH,
+    b"transfer-encoding": TRANSFER_ENCODING,
+    b"connection": CONNECTION,
+}
+#: the kind of each header name written so far, in the case it was given (bounded)
+written_names: dict[bytes, int] = {}
+
+
+def kind_of(name: bytes) -> int:
+    """The framing kind of a header name not yet in :data:`written_names` (and remember it)."""
+    kind = RESPONSE_KINDS.get(name.lower(), 0)
+    if len(written_names) < 512:
+        written_names[name] = kind
+    return kind
+
+
+ERROR: Any = object()
+
+
+def after_upgrade(upgrade: Exception, data: bytes | bytearray) -> bytes:
+    """The bytes after the head that llhttp stopped at for an upgrade (the new protocol's)."""
+    offset = upgrade.args[0] if upgrade.args else len(data)
+    return bytes(data[offset:])
+
+
+def request_version(feed: bytes | bytearray | None, method: bytes, url: bytes) -> bytes | None:
+    """The version of a request whose line starts ``feed`` (llhttp parsed it already), read
+    off the bytes: httptools would format a new string for it. None when not sure."""
+    if feed is None:
+        return None
+    at = len(method) + len(url) + 1  # METHOD SP URL, then " HTTP/x.y\r"
+    if feed.startswith(b" HTTP/1.1\r", at) and feed.startswith(method):
+        return b"1.1"
+    if feed.startswith(b" HTTP/1.0\r", at) and feed.startswith(method):
+        return b"1.0"
+    return None
+
+
+def response_version(feed: bytes | bytearray | None) -> bytes | None:
+    """The version of a response whose status line starts ``feed``, read off the bytes."""
+    if feed is None:
+        return None
+    if feed.startswith(b"HTTP/1.1 "):
+        return b"1.1"
+    if feed.startswith(b"HTTP/1.0 "):
+        return b"1.0"
+    return None
+
+
+def translate(exc: Exception) -> ProtocolError:
+    """llhttp's errors as RemoteProtocolErrors with the status to answer."""
+    message = str(exc)
+    low = message.lower()
+    if "transfer-encoding" in low and "content-length" in low:
+        return RemoteProtocolError(
+            "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"
+        )
+    if "transfer-encoding" in low:
+        return RemoteProtocolError(f"invalid Transfer-Encoding: {message}", 501)
+    if "whitespace after header value" in low:
+        return RemoteProtocolError(
+            f"obsolete line folding (obs-fold) or stray whitespace in a header: {message}"
+        )
+    if httptools is not None and isinstance(exc, httptools.HttpParserInvalidMethodError):
+        return RemoteProtocolError(f"illegal request line: invalid method ({message})")
+    if "url" in low:
+        return RemoteProtocolError(f"illegal request line: invalid request target ({message})")
+    if "version" in low or "spaces" in low:
+        return RemoteProtocolError(f"illegal request line: {message}")
+    return RemoteProtocolError(f"malformed request: {message}")
