@@ -575,3 +575,52 @@ async def test_handshake_timeout_against_a_silent_server(silent_port):
     assert errors[0][0] == 0
     assert "0.3s" in errors[0][1]
     assert ws.is_closed()
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (b"Sec-WebSocket-Accept: AAAAAAAAAAAAAAAAAAAAAAAAAAA=\r\n", "wrong Sec-WebSocket-Accept"),
+        (
+            b"Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: evil\r\n",
+            "unrequested subprotocol",
+        ),
+        (
+            b"Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Extensions: x\r\n",
+            "unrequested extensions",
+        ),
+    ],
+    ids=["accept", "subprotocol", "extensions"],
+)
+async def test_client_handshake_checks_the_101_it_gets(nursery, answer, problem):
+    """The client handshake runs through the engine (send_request/read_response), then
+    checks the 101 itself: a wrong accept token or an unrequested subprotocol or
+    extension is refused, with the server's headers kept on the error."""
+    from wsproto.utilities import generate_accept_token
+
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+
+    async def serve_one():
+        async with listener, await listener.accept() as stream:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += await stream.receive_some(65536)
+            key = next(
+                line.split(b":", 1)[1].strip()
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-key:")
+            )
+            accept = generate_accept_token(key)
+            await stream.send_all(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\n" + answer.replace(b"{accept}", accept) + b"\r\n"
+            )
+            await stream.receive_some(65536)  # until the client hangs up
+
+    nursery.start_soon(serve_one)
+    url = f"ws://127.0.0.1:{listener.socket.getsockname()[1]}/"
+    with pytest.raises(WebSocketRejected) as info:
+        await rttp.connect_websocket(url)
+    assert info.value.status == 502
+    assert problem in info.value.body.decode()
+    assert any(name.lower() == b"upgrade" for name, _ in info.value.headers)

@@ -272,20 +272,19 @@ class HttptoolsServer(ServerProtocol):
                     has_te = True
                 elif b"close" in connection_tokens(value):
                     connection_close = True
-        framing = response_framing(
+        no_body, chunked, close = response_framing(
             status, self._head_method, self._version, length, has_te, connection_close
         )
-        no_body = framing.no_body
         if no_body:
             self._remaining = 0
-        elif framing.chunked:
+        elif chunked:
             self._chunked = True
             parts.append(b"Transfer-Encoding: chunked\r\n")
         else:
             self._remaining = length
         if connection_close:
             self._close = True
-        elif framing.close or self._close or not self._keep_alive:
+        elif close or self._close or not self._keep_alive:
             self._close = True
             parts.append(b"Connection: close\r\n")
         parts.append(b"\r\n")

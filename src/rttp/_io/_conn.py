@@ -304,7 +304,8 @@ class ConnectionBase:
     # -- ending ----------------------------------------------------------------------------
     def _trailing_data(self) -> bytes:
         """Bytes received after the head that belong to the next protocol."""
-        raise NotImplementedError  # pragma: no cover - each role has its own backend half
+        proto = self._sproto if self._sproto is not None else self._cproto
+        return proto.upgrade_trailing_data() if proto is not None else b""
 
     def detach(self) -> trio.abc.Stream:
         """Hand the stream to an upgraded protocol (after a 101, say); the connection is done.

@@ -89,9 +89,6 @@ class ClientRole(ConnectionBase):
         self.ready = True
         return proto
 
-    def _client_trailing_data(self) -> bytes:
-        return self._cproto.upgrade_trailing_data() if self._cproto is not None else b""
-
     def _reset_exchange(self, progress: Progress | None) -> None:
         self.ready = False
         self.progress = progress

@@ -79,14 +79,6 @@ class RequestReader(ConnectionBase):
         self.deadline = self.clock.now + (settings.config.header_timeout or math.inf)
         return proto
 
-    def _trailing_data(self) -> bytes:
-        if self._sproto is not None:
-            return self._sproto.upgrade_trailing_data()
-        return self._client_trailing_data()
-
-    def _client_trailing_data(self) -> bytes:  # pragma: no cover - overridden by the client role
-        return b""
-
     @property
     def peer(self) -> tuple[str, int] | None:
         """The peer's ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""

@@ -16,21 +16,17 @@ from typing import Any
 import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.connection import Connection
-from wsproto.events import (
-    AcceptConnection,
-    RejectConnection,
-    RejectData,
-)
 from wsproto.events import Request as WSRequest
 from wsproto.utilities import LocalProtocolError as WSLocalError
 from wsproto.utilities import RemoteProtocolError as WSRemoteError
-from wsproto.utilities import generate_accept_token
+from wsproto.utilities import generate_accept_token, generate_nonce
 
 from .._model import URL, Headers, HeadersLike, Request, Response
 from .._plugins import Plugins, get_plugins
-from ..errors import ConnectTimeout, WebSocketRejected
+from ..errors import ConnectTimeout, ProtocolError, TransportError, WebSocketRejected
 from ..plugin import ConnectOptions
 from ._conn import PrefixedStream
+from ._connection import HTTPConnection
 from ._errors import connect_errors
 from ._sockio import fast_stream
 from ._tls import client_context
@@ -100,8 +96,6 @@ def accept_websocket(
         # frame (or at accept()), on the bare stream, so frames pay for no wrapper
         stream, received, unsent = PrefixedStream.split(stream)
         connection = Connection(ConnectionType.SERVER)
-        if received:
-            connection.receive_data(received)
         ws = WebSocket(
             stream,
             connection,
@@ -112,6 +106,9 @@ def accept_websocket(
             send_timeout=send_timeout,
         )
         ws._handshake = unsent
+        if received:  # frames that came with the handshake: the first receive reads them
+            connection.receive_data(received)
+            ws._events = connection.events()
         try:
             await handler(ws)
         except Exception:
@@ -149,77 +146,106 @@ async def connect_websocket(
     where = target.unix_path or f"{target.host}:{target.port}"
     options = ConnectOptions(ssl_context=client_context(verify) if target.is_secure else None)
     seconds = handshake_timeout if handshake_timeout is not None else math.inf
-    connection = WSConnection(ConnectionType.CLIENT)
-    stream: trio.abc.Stream | None = None
+    nonce = generate_nonce()
+    offered = list(subprotocols)
+    conn: HTTPConnection | None = None
     with trio.move_on_after(seconds) as scope:
         with connect_errors(where):
             stream = fast_stream(await transport.connect(target, options))
+        conn = HTTPConnection(stream, plugins=plugin_set, where=where, max_line_size=None)
         try:
-            extra = [(n, v) for n, v in Headers(headers).raw]
-            host = target.host_header
-            await stream.send_all(
-                connection.send(
-                    WSRequest(
-                        host=host,
-                        target=target.target,
-                        extra_headers=extra,
-                        subprotocols=list(subprotocols),
-                    )
-                )
-            )
-            leftover, accepted = await _read_handshake(stream, connection, where)
+            chosen, received = await _handshake(conn, target, headers, nonce, offered, where)
         except BaseException:
             await trio.aclose_forcefully(stream)
             raise
     if scope.cancelled_caught:
-        if stream is not None:
-            await trio.aclose_forcefully(stream)
+        if conn is not None:
+            await trio.aclose_forcefully(conn.stream)
         raise ConnectTimeout(
             f"WebSocket handshake with {where} took longer than {handshake_timeout}s",
             handshake_timeout,
         )
-    assert stream is not None
+    assert conn is not None
+    connection = Connection(ConnectionType.CLIENT)
     ws = WebSocket(
-        stream,
+        conn.stream,
         connection,
         url=target,
-        subprotocol=accepted.subprotocol,
+        subprotocol=chosen,
         max_message_size=max_message_size,
         close_timeout=close_timeout,
         send_timeout=send_timeout,
     )
-    if leftover:
-        ws._events = iter(leftover)
+    if received:  # frames that came with the 101: the first receive reads them
+        connection.receive_data(received)
+        ws._events = connection.events()
     return ws
 
 
-async def _read_handshake(
-    stream: trio.abc.Stream, connection: WSConnection, where: str
-) -> tuple[list[Any], AcceptConnection]:
-    rejected: RejectConnection | None = None
-    body = b""
-    while True:
-        data = await stream.receive_some(_READ_SIZE)
+async def _handshake(
+    conn: HTTPConnection,
+    target: URL,
+    headers: HeadersLike,
+    nonce: bytes,
+    offered: list[str],
+    where: str,
+) -> tuple[str | None, bytes]:
+    """The opening handshake through the engine: a GET with the upgrade fields, the
+    answer read like any response, then the stream detached. Returns the chosen
+    subprotocol and the bytes that came after the 101."""
+    fields = [
+        (b"Upgrade", b"websocket"),
+        (b"Connection", b"Upgrade"),
+        (b"Sec-WebSocket-Key", nonce),
+        (b"Sec-WebSocket-Version", b"13"),
+    ]
+    if offered:
+        fields.append((b"Sec-WebSocket-Protocol", ", ".join(offered).encode("ascii")))
+    request = conn.make_request(
+        host=target.host_header,
+        uri=target.target,
+        headers=[*fields, *Headers(headers).raw],
+        compress=False,
+    )
+    try:
+        await conn.send_request(request)
+        response = await conn.read_response(request)
+    except ProtocolError as exc:
+        raise WebSocketRejected(
+            502, [], f"invalid handshake answer from {where}: {exc}".encode()
+        ) from exc
+    if response.status != 101:
         try:
-            connection.receive_data(bytes(data) if data else None)
-            events = list(connection.events())
-        except WSRemoteError as exc:
-            raise WebSocketRejected(
-                502, [], f"invalid handshake answer from {where}: {exc}".encode()
-            ) from exc
-        for index, event in enumerate(events):
-            if isinstance(event, AcceptConnection):
-                return events[index + 1 :], event
-            if isinstance(event, RejectConnection):
-                rejected = event
-                if not event.has_body:
-                    raise WebSocketRejected(event.status_code, event.headers, b"")
-            elif isinstance(event, RejectData):
-                body += bytes(event.data)
-                if event.body_finished and rejected is not None:
-                    raise WebSocketRejected(rejected.status_code, rejected.headers, body)
-        if not data:
-            status = rejected.status_code if rejected is not None else 502
-            raise WebSocketRejected(
-                status, [], body or f"{where} closed during the handshake".encode()
-            )
+            body = await _bounded(response)
+        except (ProtocolError, TransportError):
+            body = b""
+        raise WebSocketRejected(response.status, response.headers.raw, body)
+    answer = response.headers
+    problem = None
+    if "websocket" not in answer.flags("upgrade") or "upgrade" not in answer.flags("connection"):
+        problem = "the 101 does not upgrade to websocket"
+    elif answer.get_raw(b"sec-websocket-accept") != [generate_accept_token(nonce)]:
+        problem = "wrong Sec-WebSocket-Accept"
+    chosen = answer.get("sec-websocket-protocol")
+    if problem is None and chosen is not None and chosen not in offered:
+        problem = f"unrequested subprotocol {chosen!r}"
+    if problem is None and answer.get("sec-websocket-extensions"):
+        problem = "unrequested extensions"
+    if problem is not None:
+        raise WebSocketRejected(
+            502, response.headers.raw, f"invalid handshake answer from {where}: {problem}".encode()
+        )
+    stream, received, _ = PrefixedStream.split(conn.detach())
+    conn.stream = stream
+    return chosen, received
+
+
+async def _bounded(response: Response, limit: int = 65536) -> bytes:
+    """The start of a refusal's body (at most ``limit`` bytes)."""
+    body = b""
+    async for chunk in response.stream():
+        body += chunk
+        if len(body) >= limit:
+            break
+    await response.aclose()
+    return body[:limit]

@@ -41,7 +41,7 @@ class Request(_Message):
         "extensions",
         "http_version",
         "method",
-        "parameters",
+        "_parameters",
         "scheme",
         "target",
         "upgrader",
@@ -63,8 +63,7 @@ class Request(_Message):
         self.http_version = http_version
         self.client = client
         self.extensions: dict[str, Any] = {}
-        #: path parameters a router matched (``/users/{id:int}`` → ``{"id": 7}``)
-        self.parameters: dict[str, Any] = {}
+        self._parameters: dict[str, Any] | None = None
         #: set by a router that can take this connection over (see :meth:`upgrade`)
         self.upgrader: Callable[[], Response] | None = None
         self._field_handlers_list: list[tuple[Callable[[str], bool], FieldCallback]] | None = None
@@ -119,6 +118,17 @@ class Request(_Message):
         """The peer's port (server side; 0 for unix sockets)."""
         return self.client[1] if self.client else None
 
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """Path parameters a router matched (``/users/{id:int}`` → ``{"id": 7}``)."""
+        if self._parameters is None:
+            self._parameters = {}
+        return self._parameters
+
+    @parameters.setter
+    def parameters(self, value: dict[str, Any]) -> None:
+        self._parameters = value
+
     def upgrade(self) -> Response:
         """Accept this request's WebSocket handshake (when a router offers it): return the result.
 
@@ -164,7 +174,7 @@ class Request(_Message):
         request.scheme = scheme
         request.client = client
         request.extensions = {}
-        request.parameters = {}
+        request._parameters = None
         request.upgrader = None
         request._field_handlers_list = None
         request._url = None

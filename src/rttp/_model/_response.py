@@ -41,7 +41,7 @@ class Response(_Message):
         "_reason",
         "compress",
         "extensions",
-        "history",
+        "_history",
         "http_version",
         "on_upgrade",
         "request",
@@ -69,8 +69,7 @@ class Response(_Message):
         self.request: Request | None = None
         self.url: URL | None = None
         self.extensions: dict[str, Any] = {}
-        #: the redirects a client followed to get here, oldest first
-        self.history: list[Response] = []
+        self._history: list[Response] | None = None
         #: a server may compress this body when the client accepts it (False: never)
         self.compress = True
         #: for a 101 answer: ``async def on_upgrade(stream)`` takes the connection over once
@@ -110,7 +109,7 @@ class Response(_Message):
         response.request = None
         response.url = None
         response.extensions = {}
-        response.history = []
+        response._history = None
         response.compress = True
         response.on_upgrade = None
         response._aclose = None
@@ -174,6 +173,17 @@ class Response(_Message):
     def is_redirect(self) -> bool:
         """True for a 3xx with a Location header."""
         return 300 <= self.status < 400 and "location" in self.headers
+
+    @property
+    def history(self) -> list[Response]:
+        """The redirects a client followed to get here, oldest first."""
+        if self._history is None:
+            self._history = []
+        return self._history
+
+    @history.setter
+    def history(self, value: list[Response]) -> None:
+        self._history = value
 
     @property
     def redirect_location(self) -> str | None:

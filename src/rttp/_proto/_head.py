@@ -162,20 +162,11 @@ def check_trailers(trailers: RawHeaders, limits: ProtocolLimits, status: int = 4
         )
 
 
-class ResponseFraming:
-    """How a response body is delimited (see :func:`response_framing`)."""
-
-    __slots__ = ("chunked", "close", "length", "no_body")
-
-    def __init__(self, no_body: bool, length: int | None, chunked: bool, close: bool) -> None:
-        #: the answer has no body (1xx, 204, 304, or it answers a HEAD)
-        self.no_body = no_body
-        #: the declared Content-Length, if any
-        self.length = length
-        #: the body is chunked (HTTP/1.1 with no length) and the writer adds the header
-        self.chunked = chunked
-        #: the connection closes after this answer (asked for, or a 1.0 body without length)
-        self.close = close
+#: ``(no_body, chunked, close)`` (see :func:`response_framing`): the answer has no body
+#: (1xx, 204, 304, or it answers a HEAD); it is chunked (HTTP/1.1 without a length, the
+#: writer adds the header); the connection closes after it (asked for, or a 1.0 body
+#: without a length, which ends with the connection)
+ResponseFraming = tuple[bool, bool, bool]
 
 
 def response_framing(
@@ -189,9 +180,9 @@ def response_framing(
     """The framing of a response to a ``request_method`` request of ``request_version``
     with the given Content-Length / Transfer-Encoding / ``Connection: close``."""
     if status < 200 or status in _NO_BODY_STATUS or request_method == b"HEAD":
-        return ResponseFraming(True, length, False, close_requested)
+        return (True, False, close_requested)
     if length is not None:
-        return ResponseFraming(False, length, False, close_requested)
+        return (False, False, close_requested)
     if request_version == b"1.1" and not has_transfer_encoding:
-        return ResponseFraming(False, None, True, close_requested)
-    return ResponseFraming(False, None, False, True)  # ends with the connection
+        return (False, True, close_requested)
+    return (False, False, True)  # ends with the connection
