@@ -17,6 +17,7 @@ from ._proto._events import ProtocolLimits
 
 __all__ = [
     "ClientConfig",
+    "DEFAULT_CLIENT_MAX_BODY_SIZE",
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_MAX_HEADER_COUNT",
     "DEFAULT_MAX_HEADER_SIZE",
@@ -32,6 +33,7 @@ DEFAULT_MAX_HEADER_SIZE = 16384
 DEFAULT_MAX_HEADER_COUNT = 100
 DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 DEFAULT_MAX_DECOMPRESSION_RATIO = 100.0
+DEFAULT_CLIENT_MAX_BODY_SIZE = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -199,6 +201,9 @@ class ClientConfig:
     cert: str | tuple[str, str] | None = None
     #: send Accept-Encoding for the loaded encodings and decode responses transparently
     decode_content: bool = True
+    #: the largest body ``client.request``/``get``/... read into memory (decoded); past it
+    #: they raise TooLarge naming this setting (``client.stream`` is not limited); None: no cap
+    max_body_size: int | None = DEFAULT_CLIENT_MAX_BODY_SIZE
     max_decoded_size: int | None = None
     max_decompression_ratio: float | None = DEFAULT_MAX_DECOMPRESSION_RATIO
     max_response_header_size: int = 65536

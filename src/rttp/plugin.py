@@ -59,8 +59,10 @@ from ._proto._head import (
     ResponseFraming,
     check_trailers,
     connection_tokens,
+    keep_alive,
     make_request_head,
     response_framing,
+    response_has_body,
 )
 
 __all__ = [
@@ -103,8 +105,10 @@ __all__ = [
     "check_trailers",
     "connection_tokens",
     "hookimpl",
+    "keep_alive",
     "make_request_head",
     "response_framing",
+    "response_has_body",
     "rtml",
 ]
 

@@ -749,3 +749,149 @@ async def test_cookies_stay_on_their_domain_across_redirects(serve):
         await client.get(f"{url}/go")  # 127.0.0.1 sets a cookie, then sends us to localhost
         assert client.cookies.get("sid") == "secret"
     assert seen["other"] is None
+
+
+@pytest.mark.parametrize("backend", ["h11", "httptools"])
+@pytest.mark.parametrize(
+    ("start", "words"),
+    [
+        (b"HTTP/1.1 200 OK\r\nX-Long: ", "max_response_header_size"),
+        (b"HTTP/1.1 200 ", "max_"),
+    ],
+    ids=["header-line", "status-line"],
+)
+async def test_an_endless_response_head_is_cut_off(backend, start, words, serve):
+    """A server that never ends a header line (or the status line) is refused once the
+    head passes its limit, on both backends, and the client goes on working (the
+    httptools client used to count a field only once it ended, and read forever)."""
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+    sent = 0
+
+    async def endless():
+        nonlocal sent
+        stream = await listener.accept()
+        async with stream:
+            await stream.receive_some(65536)
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await stream.send_all(start)
+                while sent < 64 << 20:  # bounded: 64 MiB at most, if never refused
+                    await stream.send_all(b"a" * 65536)
+                    sent += 65536
+
+    _, good = await serve(hello)
+    async with (
+        listener,
+        trio.open_nursery() as nursery,
+        rttp.Client(max_response_header_size=8192, http_backend=backend) as client,
+    ):
+        nursery.start_soon(endless)
+        with trio.fail_after(10), pytest.raises(TooLarge, match=words) as info:
+            await client.get(f"http://127.0.0.1:{port}/")
+        assert info.value.status == 502
+        assert sent < 1 << 20  # refused within the first MiB, not after reading forever
+        assert client.pool.idle_connections == 0  # the connection was not kept
+        assert (await client.get(f"{good}/next")).text == "hello /next"
+
+
+@pytest.mark.parametrize("backend", ["h11", "httptools"])
+async def test_buffered_bodies_stop_at_max_body_size_and_streams_do_not(backend, serve):
+    """An endless chunked answer stops at ``max_body_size`` for ``client.get`` (httpx's
+    hole: it read past 3 GB); ``client.stream`` reads what the caller asks for."""
+    produced = 0
+
+    async def endless(request):
+        if request.path == "/ok":
+            return rttp.Response(200, body="ok")
+
+        async def chunks():
+            nonlocal produced
+            while produced < 64 << 20:  # bounded: 64 MiB at most
+                produced += 65536
+                yield b"z" * 65536
+
+        return rttp.Response(200, body=chunks())
+
+    _, url = await serve(endless)
+    async with rttp.Client(max_body_size=1 << 20, http_backend=backend) as client:
+        with trio.fail_after(10), pytest.raises(TooLarge) as info:
+            await client.get(f"{url}/endless")
+        assert info.value.limit == "max_body_size"
+        assert "max_body_size=1048576" in str(info.value)
+        assert produced < 8 << 20  # stopped near the limit, not at the end
+        assert client.pool.idle_connections == 0
+        async with client.stream("GET", f"{url}/endless") as response:
+            total = 0
+            async for chunk in response.stream():
+                total += len(chunk)
+                if total > 2 << 20:
+                    break
+        assert total > 2 << 20  # streams are not capped
+        assert (await client.get(f"{url}/ok")).status == 200
+    unlimited = rttp.Client(max_body_size=None)
+    assert unlimited.config.max_body_size is None
+
+
+@pytest.mark.parametrize("backend", ["h11", "httptools"])
+@pytest.mark.parametrize(
+    ("status_line", "words"),
+    [
+        (b"HTTP/2.0 200 OK", "HTTP/2.0, not HTTP/1.1 or 1.0"),
+        (b"HTTP/1.1 099 Odd", "status"),
+    ],
+    ids=["http2-version", "status-099"],
+)
+async def test_odd_status_lines_are_named(backend, status_line, words):
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+
+    async def odd():
+        stream = await listener.accept()
+        async with stream:
+            await stream.receive_some(65536)
+            with contextlib.suppress(trio.BrokenResourceError):
+                await stream.send_all(status_line + b"\r\nContent-Length: 2\r\n\r\nhi")
+
+    async with listener, trio.open_nursery() as nursery, rttp.Client(http_backend=backend) as c:
+        nursery.start_soon(odd)
+        with trio.fail_after(5), pytest.raises(RemoteProtocolError) as info:
+            await c.get(f"http://127.0.0.1:{port}/")
+    assert info.value.status == 502
+    assert words in str(info.value)
+    assert "closed" not in str(info.value)  # not the misleading "closed without a response"
+    if words == "status":
+        assert "99" in str(info.value)
+
+
+@pytest.mark.parametrize("backend", ["h11", "httptools"])
+async def test_bytes_after_a_response_never_answer_the_next_request(backend):
+    """A pooled connection with unread bytes after a complete response is not reused:
+    ``smuggled`` must never come back as the answer to the second request."""
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+    connections = 0
+
+    async def server():
+        nonlocal connections
+        while True:
+            stream = await listener.accept()
+            connections += 1
+            async with stream:
+                await stream.receive_some(65536)
+                if connections == 1:
+                    await stream.send_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst"
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\n\r\nsmuggled"
+                    )
+                    with contextlib.suppress(trio.BrokenResourceError):
+                        await stream.receive_some(65536)  # until the client hangs up
+                else:
+                    await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecond")
+
+    async with listener, trio.open_nursery() as nursery, rttp.Client(http_backend=backend) as c:
+        nursery.start_soon(server)
+        with trio.fail_after(5):
+            assert (await c.get(f"http://127.0.0.1:{port}/a")).text == "first"
+            assert (await c.get(f"http://127.0.0.1:{port}/b")).text == "second"
+        assert connections == 2
+        nursery.cancel_scope.cancel()

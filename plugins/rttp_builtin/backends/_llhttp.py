@@ -24,7 +24,6 @@ __all__ = [
     "ERROR",
     "HEAD",
     "IDLE",
-    "NO_BODY",
     "RESPONSE_KINDS",
     "TRANSFER_ENCODING",
     "VERSIONS",
@@ -37,7 +36,6 @@ __all__ = [
     "written_names",
 ]
 
-NO_BODY = frozenset({204, 304})
 # where llhttp is in a request: between messages, in the head, in the body
 IDLE, HEAD, BODY = range(3)
 END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)

@@ -338,6 +338,10 @@ class H11Client(ClientProtocol):
         return CLOSED
 
     def start_next_cycle(self) -> bool:
+        # bytes already received after a complete response answer nothing we asked:
+        # a connection that has them is never reused (they would answer the next request)
+        if _receive_buffer(self._conn):
+            return False
         return _next_cycle(self._conn)
 
     def upgrade_trailing_data(self) -> bytes:

@@ -15,6 +15,9 @@ from rttp.plugin import (
     ProtocolLimits,
     RawHeaders,
     ResponseHead,
+    connection_tokens,
+    keep_alive,
+    response_has_body,
 )
 
 try:
@@ -24,9 +27,9 @@ except ImportError:  # pragma: no cover - not on CPython, or not installed
 
 
 from ._llhttp import (
+    CONNECTION,
     CONTENT_LENGTH,
     ERROR,
-    NO_BODY,
     RESPONSE_KINDS,
     TRANSFER_ENCODING,
     VERSIONS,
@@ -67,6 +70,7 @@ class HttptoolsClient(ClientProtocol):
     def _reset_message(self) -> None:
         self._headers: RawHeaders = []
         self._header_bytes = 0
+        self._head_fed = 0  # bytes fed while a head was incomplete (fields count only once done)
         self._headers_done = False
         self._status = 0
         self._reason = b""
@@ -116,8 +120,19 @@ class HttptoolsClient(ClientProtocol):
                 value=limits.max_header_size,
             )
 
+    def _head_too_large(self) -> TooLarge:
+        limit = self._limits.max_header_size
+        return TooLarge(
+            f"response header section larger than max_response_header_size={limit} bytes "
+            "(it never ended)",
+            502,
+            limit="max_response_header_size",
+            value=limit,
+        )
+
     def on_headers_complete(self) -> None:
         self._headers_done = True
+        self._head_fed = 0
         parser = self._parser
         status = parser.get_status_code()
         feed, self._feed = self._feed, None
@@ -125,18 +140,21 @@ class HttptoolsClient(ClientProtocol):
         if version is None:
             http_version = parser.get_http_version()
             version = VERSIONS.get(http_version) or http_version.encode("ascii")
-        self._keep_alive = parser.should_keep_alive()
         self._informational = 100 <= status < 200 and status != 101
         kinds = RESPONSE_KINDS
+        tokens: list[bytes] | None = None
         for name, value in self._headers:
             kind = kinds.get(name.lower())
             if kind == CONTENT_LENGTH or (
                 kind == TRANSFER_ENCODING and b"chunked" in value.lower()
             ):
                 self._framed = True
+            elif kind == CONNECTION:
+                tokens = (tokens or []) + connection_tokens(value)
+        self._keep_alive = keep_alive(version, tokens)  # the one rule, as for requests
         self._events.append(ResponseHead(status, self._reason, self._headers, version))
         self._reason = b""
-        if (self._method == b"HEAD" and not self._informational) or status in NO_BODY:
+        if not self._informational and not response_has_body(status, self._method):
             self._finish_message()
 
     def on_body(self, body: bytes) -> None:
@@ -213,6 +231,15 @@ class HttptoolsClient(ClientProtocol):
                 )
             self._stopped = True
             return
+        if not self._headers_done:
+            # llhttp reports a field only once it ends: an endless header line or status
+            # line would never be counted, so the bytes fed to an incomplete head are
+            self._head_fed += len(data)
+            limits = self._limits
+            if self._head_fed > limits.max_header_size + limits.max_request_line + len(data):
+                self._events.append((ERROR, self._head_too_large()))
+                self._stopped = True
+                return
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:

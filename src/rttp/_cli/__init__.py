@@ -14,6 +14,9 @@ from typing import Any, TextIO
 
 import trio
 
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
+
 from .. import __version__, rtml
 from .._io._client import Client
 from .._io._server import Server
@@ -43,10 +46,25 @@ def _load_app(spec: str) -> Any:
     return obj
 
 
-async def _wait_for_signal() -> None:
+class _Forced(Exception):
+    """A second SIGINT/SIGTERM during the graceful drain: exit now."""
+
+
+async def _watch_signals(
+    first: trio.Event, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+) -> None:
+    """The first SIGINT/SIGTERM starts the graceful shutdown; a second one forces it."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        task_status.started()
         async for _ in signals:
-            return
+            if first.is_set():
+                raise _Forced
+            first.set()
+            print(
+                "rttp: shutting down gracefully (finishing requests; Ctrl-C again to force)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -70,12 +88,15 @@ async def _serve(args: argparse.Namespace) -> None:
     if args.reuse_port:
         settings["reuse_port"] = True
     server = Server(handler, *(args.bind or ["http://127.0.0.1:8000"]), **settings)
+    first = trio.Event()
+
+    async def serve(task_status: trio.TaskStatus[list[URL]]) -> None:
+        await server.serve(shutdown_trigger=first.wait, task_status=task_status)
+        nursery.cancel_scope.cancel()  # drained: stop watching for signals
+
     async with trio.open_nursery() as nursery:
-        addresses = await nursery.start(
-            lambda task_status: server.serve(
-                shutdown_trigger=_wait_for_signal, task_status=task_status
-            )
-        )
+        await nursery.start(_watch_signals, first)
+        addresses = await nursery.start(serve)
         for address in addresses:
             print(f"rttp: serving {args.app} on {address}", file=sys.stderr, flush=True)
     print("rttp: stopped", file=sys.stderr)
@@ -238,7 +259,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command in ("serve", "demo"):
-            trio.run(_serve, args)
+            try:
+                trio.run(_serve, args)
+            except BaseExceptionGroup as group:
+                if group.subgroup(_Forced) is None:
+                    raise
+                print("rttp: stopped at once (second signal)", file=sys.stderr)
+                return 130
             return 0
         if args.command in ("get", "post"):
             URL(args.url)  # a malformed URL is reported before anything starts

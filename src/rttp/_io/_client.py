@@ -430,7 +430,7 @@ class Client:
                 if read_body and not (
                     follow and response.status in _REDIRECTS and "location" in response.headers
                 ):
-                    response._content = await conn.read_body()
+                    response._content = await conn.read_body(config.max_body_size)
                 else:
                     conn.stream_body(response)
             except (ReadError, WriteError, RemoteProtocolError):

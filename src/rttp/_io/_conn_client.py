@@ -18,8 +18,9 @@ from .._model import URL, Headers, HeadersLike, Request, Response
 from .._model._enums import Method
 from .._proto._encoding import BoundedDecoder, parse_content_encoding
 from .._proto._events import NEED_DATA, ClientProtocol, EndOfMessage, ResponseHead
+from .._proto._head import check_response_head
 from .._proto._validate import check_headers, check_method, check_target
-from ..errors import Cancelled, RemoteProtocolError, WriteError
+from ..errors import Cancelled, RemoteProtocolError, TooLarge, WriteError
 from ._conn import ConnectionBase
 from ._content import Content, body_from_content
 from ._util import aclose_iterable
@@ -203,6 +204,7 @@ class ClientRole(ConnectionBase):
                 proto.receive_data(await self._receive())
                 continue
             if type(event) is ResponseHead:
+                check_response_head(event.status, event.http_version, self.where)
                 if event.status >= 200 or event.status == 101:
                     break
                 continue  # 100 Continue, 103 Early Hints
@@ -283,14 +285,27 @@ class ClientRole(ConnectionBase):
         finally:
             await self.release(self.ended)
 
-    async def read_body(self) -> bytes:
-        """The whole body (no iterator objects: the path of ``client.get``); ends the exchange."""
+    async def read_body(self, max_size: int | None = None) -> bytes:
+        """The whole body (no iterator objects: the path of ``client.get``); ends the
+        exchange. More than ``max_size`` bytes (decoded) raise TooLarge."""
         chunks: list[bytes] = []
+        size = 0
         try:
             while not self.ended:
                 pieces = await self._pieces()
                 if pieces:
                     chunks.extend(pieces)
+                    if max_size is not None:
+                        size += sum(map(len, pieces))
+                        if size > max_size:
+                            raise TooLarge(
+                                f"response body from {self.where} is larger than "
+                                f"max_body_size={max_size} bytes (client.stream() reads "
+                                "any size)",
+                                502,
+                                limit="max_body_size",
+                                value=max_size,
+                            )
         finally:
             await self.release(self.ended)
         return b"".join(chunks)

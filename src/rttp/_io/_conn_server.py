@@ -18,6 +18,7 @@ import trio
 from .._model import HeadersLike, Request, Response
 from .._model._enums import Method
 from .._model._messages import _UNSET
+from .._proto._head import status_has_body
 from .._proto._validate import HAS_CONTENT_LENGTH
 from ..errors import (
     CodecError,
@@ -198,7 +199,7 @@ class ServerRole(RequestReader):
         if response._pending is not _UNSET:
             response.encode_value(settings.codecs)
         status = response.status
-        bodiless_status = status < 200 or status == 204 or status == 304
+        bodiless_status = not status_has_body(status)
         headers, present = settings.final_headers(response.headers._items, self.clock)
         reason = reason_bytes(response)
         encoder = None

@@ -35,6 +35,7 @@ from wsproto.utilities import RemoteProtocolError as WSRemoteError
 
 from .._model import URL, Request
 from ..errors import WebSocketClosed
+from ._errors import IO_ERRORS
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_SIZE",
@@ -221,7 +222,7 @@ class WebSocket:
                 )
                 await trio.aclose_forcefully(self._stream)
                 raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from None
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            except IO_ERRORS as exc:
                 if self._in_send and self._closed is not None:
                     raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from exc
                 self._finish(Closed(1006, "connection broken"))
@@ -333,7 +334,7 @@ class WebSocket:
             self._reading = True
             try:
                 data = await self._stream.receive_some(self._read_size)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+            except IO_ERRORS:
                 data = b""
             finally:
                 self._reading = False

@@ -36,12 +36,12 @@ class Request(_Message):
     __slots__ = (
         "_field_handlers_list",
         "_form",
+        "_parameters",
         "_url",
         "client",
         "extensions",
         "http_version",
         "method",
-        "_parameters",
         "scheme",
         "target",
         "upgrader",

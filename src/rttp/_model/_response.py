@@ -36,12 +36,12 @@ class Response(_Message):
 
     __slots__ = (
         "_aclose",
+        "_history",
         "_pending",
         "_pending_type",
         "_reason",
         "compress",
         "extensions",
-        "_history",
         "http_version",
         "on_upgrade",
         "request",

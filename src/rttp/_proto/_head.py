@@ -25,11 +25,15 @@ from ._events import ProtocolLimits, RawHeaders, RequestHead
 
 __all__ = [
     "ResponseFraming",
+    "check_response_head",
     "check_trailers",
     "connection_tokens",
+    "keep_alive",
     "make_request_head",
     "parse_content_length",
     "response_framing",
+    "response_has_body",
+    "status_has_body",
 ]
 
 _HOST, _LENGTH, _CODING, _EXPECT, _UPGRADE, _TE, _CONNECTION = range(7)
@@ -43,13 +47,33 @@ _FIELD_KINDS: Final = {
     b"connection": _CONNECTION,
 }
 _VERSIONS: Final = frozenset({b"1.1", b"1.0"})
-_NO_BODY_STATUS: Final = frozenset({204, 304})
 
 
 def connection_tokens(value: bytes) -> list[bytes]:
     """The lower-cased tokens of a Connection value: ``b"Upgrade, xclose"`` →
     ``[b"upgrade", b"xclose"]``."""
     return [token.strip().lower() for token in value.split(b",") if token.strip()]
+
+
+def keep_alive(version: bytes, tokens: list[bytes] | None) -> bool:
+    """Whether a message of ``version`` with these Connection tokens (None: no
+    Connection field) leaves the connection open: 1.1 unless ``close``; 1.0 only with
+    ``keep-alive``. The one rule for requests and responses."""
+    if tokens is None:
+        return version == b"1.1"
+    if b"close" in tokens:
+        return False
+    return version == b"1.1" or b"keep-alive" in tokens
+
+
+def status_has_body(status: int) -> bool:
+    """A response with this status may carry a body (not 1xx, 204 or 304)."""
+    return status >= 200 and status != 204 and status != 304
+
+
+def response_has_body(status: int, request_method: bytes) -> bool:
+    """A response with this status to this method carries a body (never to HEAD)."""
+    return request_method != b"HEAD" and status >= 200 and status != 204 and status != 304
 
 
 def parse_content_length(value: bytes) -> int:
@@ -126,12 +150,6 @@ def make_request_head(
             raise RemoteProtocolError("missing mandatory Host header")
     if expect is not None and expect != b"100-continue":
         raise RemoteProtocolError(f"unsupported Expect value {expect.decode('latin-1')!r}", 417)
-    if tokens is None:
-        keep_alive = version == b"1.1"
-    elif b"close" in tokens:
-        keep_alive = False
-    else:
-        keep_alive = version == b"1.1" or b"keep-alive" in tokens
     if upgrade is not None and (tokens is None or b"upgrade" not in tokens):
         upgrade = None
     return RequestHead(  # positional: the fastest call
@@ -139,13 +157,24 @@ def make_request_head(
         target,
         headers,
         version,
-        keep_alive,
+        keep_alive(version, tokens),
         expect is not None,
         upgrade,
         length,
         chunked,
         coding,
     )
+
+
+def check_response_head(status: int, version: bytes, where: str = "the server") -> None:
+    """A response's status line must be HTTP/1.0 or 1.1 with a status from 100 to 999
+    (else a 502-style RemoteProtocolError naming what came)."""
+    if version not in _VERSIONS:
+        raise RemoteProtocolError(
+            f"{where} answered with HTTP/{version.decode('latin-1')}, not HTTP/1.1 or 1.0", 502
+        )
+    if not 100 <= status <= 999:
+        raise RemoteProtocolError(f"{where} answered with an invalid status code {status:03d}", 502)
 
 
 def check_trailers(trailers: RawHeaders, limits: ProtocolLimits, status: int = 431) -> None:
@@ -179,7 +208,7 @@ def response_framing(
 ) -> ResponseFraming:
     """The framing of a response to a ``request_method`` request of ``request_version``
     with the given Content-Length / Transfer-Encoding / ``Connection: close``."""
-    if status < 200 or status in _NO_BODY_STATUS or request_method == b"HEAD":
+    if not response_has_body(status, request_method):
         return (True, False, close_requested)
     if length is not None:
         return (False, False, close_requested)
