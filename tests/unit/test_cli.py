@@ -66,7 +66,18 @@ async def test_the_first_signal_drains_and_a_second_forces_the_exit():
 
     root = Path(__file__).parents[2]
     process = await trio.lowlevel.open_process(
-        [sys.executable, "-m", "rttp", "serve", "tests.peers.slow_app:app", "--bind", "http://127.0.0.1:0", "--grace", "60", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "rttp",
+            "serve",
+            "tests.peers.slow_app:app",
+            "--bind",
+            "http://127.0.0.1:0",
+            "--grace",
+            "60",
+            "--no-access-log",
+        ],
         cwd=str(root),
         stderr=subprocess.PIPE,
     )
