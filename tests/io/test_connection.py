@@ -484,3 +484,60 @@ async def test_detach_hands_over_the_bytes_after_the_head():
     assert (await _read_until(client, b"\r\n\r\n")).startswith(b"HTTP/1.1 101 ")
     with pytest.raises(RuntimeError, match="detached already"):
         conn.detach()
+
+
+class _Recording(trio.abc.Stream):
+    """Forwards to ``inner``, keeping every object passed to send_all."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.sends: list = []
+
+    async def send_all(self, data):
+        self.sends.append(data)
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self):
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes=None):
+        return await self.inner.receive_some(max_bytes)
+
+    async def aclose(self):
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_a_large_body_goes_out_uncopied_in_pieces_each_timed(backend, autojump_clock):
+    """An 8 MiB body to a client reading 64 KiB every 0.1 s (12.8 s in all): each 256 KiB
+    piece is timed (the write timeout of 1 s bounds the time without progress, not the
+    whole transfer), and no piece is a copy of the handler's bytes."""
+    from rttp._io._conn_server import JOIN_MAX, WRITE_PIECE
+
+    body = bytes(range(256)) * (8 << 12)  # 8 MiB
+    client, server_end = trio.testing.lockstep_stream_pair()  # no buffering at all
+    recording = _Recording(server_end)
+    conn = rttp.HTTPConnection(recording, http_backend=backend, timeout=1.0)
+    got = bytearray()
+
+    async def slow_reader() -> None:
+        await client.send_all(b"GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        while True:
+            chunk = await client.receive_some(65536)
+            if not chunk:
+                return
+            got.extend(chunk)
+            await trio.sleep(0.1)  # a slow client, on the virtual clock
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(slow_reader)
+        request = await conn.read_request()
+        assert request is not None
+        await conn.send_response(conn.make_response(request, content=body))
+        await conn.aclose()
+    assert got.endswith(body)
+    assert len(body) > JOIN_MAX
+    pieces = [s for s in recording.sends if isinstance(s, memoryview)]
+    assert pieces
+    assert all(piece.obj is body for piece in pieces)  # views of the handler's bytes
+    assert max(len(s) for s in recording.sends) <= WRITE_PIECE

@@ -725,3 +725,37 @@ async def test_malformed_request_lines_belong_to_the_access_log(serve, caplog, l
     else:
         assert lines == []
     await still_serves(url)
+
+
+async def test_shutdown_refuses_new_clients_and_finishes_accepted_requests(serve):
+    """Graceful shutdown closes the listeners first: a client arriving during the drain
+    is refused (it used to be accepted, then reset when the drain ended), and the
+    request in flight still gets its answer."""
+    entered, release = trio.Event(), trio.Event()
+
+    async def slow(request):
+        if request.path == "/slow":
+            entered.set()
+            await release.wait()
+        return rttp.Response(200, body="done " + request.path)
+
+    server, url = await serve(slow, shutdown_grace=30)
+    async with await trio.open_tcp_stream(url.host, url.port) as in_flight:
+        await in_flight.send_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        with trio.fail_after(5):
+            await entered.wait()
+            server.shutdown()
+            await server.stopped_accepting.wait()  # before the drain, not after it
+        with pytest.raises(OSError, match="failed") as refused:
+            await trio.open_tcp_stream(url.host, url.port)  # refused, not accepted and lost
+        assert any(
+            isinstance(e, ConnectionRefusedError) for e in refused.value.__cause__.exceptions
+        )
+        release.set()
+        answer = b""
+        with trio.fail_after(5):
+            while b"done /slow" not in answer:
+                chunk = await in_flight.receive_some(65536)
+                assert chunk, answer
+                answer += chunk
+    assert status_of(answer) == 200

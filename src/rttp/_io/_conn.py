@@ -255,9 +255,10 @@ class ConnectionBase:
         self._sproto: Any = None  # the server role's backend half, once it plays that role
         self._cproto: Any = None  # the client role's
         self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = stream.receive_some
-        self._send_all: Callable[[bytes], Awaitable[None]] = stream.send_all
+        self._send_all: Callable[[bytes | bytearray | memoryview], Awaitable[None]]
+        self._send_all = stream.send_all
         self._receive_within: Callable[[int, float | None], Awaitable[bytes | bytearray]]
-        self._send_within: Callable[[bytes, float | None], Awaitable[None]]
+        self._send_within: Callable[[bytes | bytearray | memoryview, float | None], Awaitable[None]]
         if type(stream) is SocketIO:
             self._receive_within = stream.receive_within
             self._send_within = stream.send_all_within
@@ -285,7 +286,7 @@ class ConnectionBase:
         self.closing = True
         return io_error(exc, self.where, writing)
 
-    async def _send(self, data: bytes) -> None:
+    async def _send(self, data: bytes | bytearray | memoryview) -> None:
         """Send ``data`` whole, as :mod:`rttp.errors` on failure."""
         try:
             if self.watched:

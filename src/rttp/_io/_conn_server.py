@@ -33,7 +33,12 @@ from ._content import Content, body_from_content
 from ._errors import IO_ERRORS
 from ._util import aclose_iterable
 
-__all__ = ["ServerRole"]
+__all__ = ["JOIN_MAX", "WRITE_PIECE", "ServerRole"]
+
+#: a body up to this size goes out joined with its head in one write; a larger one is
+#: sent after the head, uncopied, in pieces of WRITE_PIECE bytes
+JOIN_MAX: Final = 64 << 10
+WRITE_PIECE: Final = 256 << 10
 
 error_log = logging.getLogger("rttp.error")
 
@@ -145,7 +150,7 @@ class ServerRole(RequestReader):
             response = error_response(500, "Internal Server Error")
             prepared = self._prepare(request, response)
         body = prepared[3]
-        if body is not None and not prepared[5] and self.watched:
+        if body is not None and not prepared[5] and self.watched and len(body) <= JOIN_MAX:
             # the common answer, whole and in one write, without another coroutine
             self.phase = WRITE
             self.deadline = self.clock.now + self.settings.write_timeout
@@ -230,6 +235,19 @@ class ServerRole(RequestReader):
         status, reason, headers, body, encoder, no_body = prepared
         if no_body:
             body = b""
+        if body is not None and len(body) > JOIN_MAX:
+            # a large body is never copied into one buffer with the head, and goes out in
+            # pieces: write_timeout bounds each piece (no progress), not the whole transfer
+            await self._send(proto.send_response(status, reason, headers))
+            data = memoryview(proto.send_data(body))  # the same bytes (a length check only)
+            end = proto.send_end()
+            for offset in range(0, len(data), WRITE_PIECE):
+                self.deadline = self.clock.now + write_timeout
+                await self._send(data[offset : offset + WRITE_PIECE])
+            if end:
+                await self._send(end)
+            self.sent = len(body)
+            return True
         if body is not None:  # the whole answer in one write
             await self._send(proto.send_response(status, reason, headers, body))
             if no_body and response._stream is not None:

@@ -67,6 +67,10 @@ class Server:
         self.addresses: list[URL] = []
         self._connections: set[HTTPConnection] = set()
         self._shutdown_requested = trio.Event()
+        #: set once a shutdown has closed the listeners: from then on new clients are
+        #: refused by the kernel (never accepted and then dropped) while in-flight
+        #: requests finish
+        self.stopped_accepting = trio.Event()
         self._drained: trio.Event | None = None  # set when the last connection closes
         self._accepting = trio.CancelScope()
         self._limits = config.protocol_limits
@@ -128,6 +132,7 @@ class Server:
                         self._accepting.cancel()
                 # new clients are refused from here on, not accepted and then lost
                 await self._close_listeners(opened)
+                self.stopped_accepting.set()
                 await self._drain_connections()
                 nursery.cancel_scope.cancel()
         finally:
