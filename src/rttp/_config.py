@@ -98,6 +98,10 @@ class ServerConfig:
     ssl_context: ssl.SSLContext | None = None
     certfile: str | None = None
     keyfile: str | None = None
+    #: connections served at once; past it the oldest idle keep-alive connection is closed,
+    #: or accepting pauses until one ends (new clients wait in the listen backlog).
+    #: None: the process's open-file limit less 64, so accept() never runs out of files
+    max_connections: int | None = None
     #: listen backlog
     backlog: int | None = None
     #: set SO_REUSEPORT so several server processes can listen on one explicit port
@@ -111,6 +115,12 @@ class ServerConfig:
     disable: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if self.max_connections is not None and (
+            not isinstance(self.max_connections, int) or self.max_connections < 1
+        ):
+            raise ValueError(
+                f"max_connections must be a positive int or None, got {self.max_connections!r}"
+            )
         for name in ("max_request_line", "max_header_size", "max_header_count", "read_size"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -137,6 +147,21 @@ class ServerConfig:
     def protocol_limits(self) -> ProtocolLimits:
         """The limits handed to the protocol backend."""
         return ProtocolLimits(self.max_request_line, self.max_header_size, self.max_header_count)
+
+    @property
+    def connection_limit(self) -> int:
+        """``max_connections``, or the open-file limit less 64 when it is None."""
+        if self.max_connections is not None:
+            return self.max_connections
+        try:
+            import resource
+
+            soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        except (ImportError, ValueError, OSError):  # pragma: no cover - not on POSIX
+            return 1 << 20
+        if soft == resource.RLIM_INFINITY or soft <= 0:
+            return 1 << 20
+        return max(soft - 64, 16)
 
     @property
     def codec_limits(self) -> CodecLimits:

@@ -759,3 +759,63 @@ async def test_shutdown_refuses_new_clients_and_finishes_accepted_requests(serve
                 assert chunk, answer
                 answer += chunk
     assert status_of(answer) == 200
+
+
+async def test_max_connections_closes_the_oldest_idle_then_waits(serve):
+    """Past ``max_connections`` the oldest idle keep-alive connection is closed for the
+    newcomer; with every connection busy, the newcomer waits (accepted, not served)
+    until one ends, and is then served."""
+    busy = 0
+    both_busy = trio.Event()
+    release = trio.Event()
+    late_seen = False
+
+    async def handler(request):
+        nonlocal busy, late_seen
+        if request.path == "/busy":
+            busy += 1
+            if busy == 2:
+                both_busy.set()
+            await release.wait()
+        if request.path == "/late":
+            late_seen = True
+        return rttp.Response(200, body="ok " + request.path)
+
+    server, url = await serve(handler, max_connections=2)
+
+    async def ask(stream: trio.abc.Stream, path: str) -> bytes:
+        await stream.send_all(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        answer = b""
+        while not answer.endswith(path.encode()):
+            chunk = await stream.receive_some(65536)
+            if not chunk:
+                return answer
+            answer += chunk
+        return answer
+
+    with trio.fail_after(10):
+        first = await trio.open_tcp_stream(url.host, url.port)
+        second = await trio.open_tcp_stream(url.host, url.port)
+        assert (await ask(first, "/a")).endswith(b"ok /a")  # now idle, the oldest
+        assert (await ask(second, "/b")).endswith(b"ok /b")
+        third = await trio.open_tcp_stream(url.host, url.port)
+        assert (await ask(third, "/c")).endswith(b"ok /c")  # a slot was made for it
+        # one idle connection was closed for it (the one idle longest, to the sweeper's
+        # tick: both went idle within one), and the other lives on
+        answers = [await ask(first, "/d"), await ask(second, "/d")]
+        assert sorted(a.endswith(b"ok /d") for a in answers) == [False, True]
+        survivor = second if answers[1].endswith(b"ok /d") else first
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(ask, survivor, "/busy")
+            nursery.start_soon(ask, third, "/busy")
+            await both_busy.wait()
+            fourth = await trio.open_tcp_stream(url.host, url.port)
+            nursery.start_soon(ask, fourth, "/late")
+            await trio.testing.wait_all_tasks_blocked(0.05)
+            assert not late_seen  # every slot busy: the newcomer is held
+            release.set()
+        assert late_seen
+    for stream in (first, second, third, fourth):
+        await stream.aclose()
+    assert server.config.connection_limit == 2
+    assert rttp.ServerConfig().connection_limit > 16  # the open-file limit less 64

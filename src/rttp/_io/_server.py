@@ -72,6 +72,8 @@ class Server:
         #: requests finish
         self.stopped_accepting = trio.Event()
         self._drained: trio.Event | None = None  # set when the last connection closes
+        self._slot_freed = trio.Event()  # set (and replaced) whenever a connection ends
+        self._held = 0  # accepted connections waiting for a slot (max_connections)
         self._accepting = trio.CancelScope()
         self._limits = config.protocol_limits
         #: what every connection's engine reads (codecs, encodings, headers), worked out once
@@ -178,16 +180,55 @@ class Server:
                     conn.scope.cancel()
 
     async def _accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
+        limit = self.config.connection_limit
+        failures = 0
         while True:
             try:
                 stream = await listener.accept()
             except OSError as exc:
-                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
-                    error_log.error("accept() failed (%s); pausing 100 ms", exc)
-                    await trio.sleep(0.1)
-                    continue
-                raise
+                if exc.errno not in (errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS):
+                    raise
+                if not failures:  # once per episode, not every retry
+                    error_log.error(
+                        "accept() failed (%s) with %d connections open; closing idle "
+                        "connections and retrying (lower max_connections or raise the "
+                        "open-file limit)",
+                        exc,
+                        len(self._connections),
+                    )
+                failures += 1
+                self._close_oldest_idle()
+                with trio.move_on_after(0.1):
+                    await self._slot_freed.wait()
+                continue
+            if failures:
+                error_log.warning("accept() works again after %d failed attempts", failures)
+                failures = 0
+            if len(self._connections) >= limit and not self._close_oldest_idle():
+                # every connection is busy: this one waits for a slot (answers meanwhile
+                # close their connections), and no more are accepted (they wait in the
+                # listen backlog)
+                self._held += 1
+                try:
+                    while len(self._connections) >= limit:
+                        await self._slot_freed.wait()
+                except BaseException:
+                    await trio.aclose_forcefully(stream)
+                    raise
+                finally:
+                    self._held -= 1
             nursery.start_soon(self._handle_connection, stream)
+
+    def _close_oldest_idle(self) -> bool:
+        """Close the keep-alive connection idle the longest, to the sweeper's tick (True if
+        there was one): connections that went idle within one tick are alike."""
+        idle = [c for c in self._connections if c.phase == IDLE and c.exchanges and not c.closing]
+        if not idle:
+            return False
+        oldest = min(idle, key=lambda c: c.deadline)  # idle since: deadline - keep-alive
+        oldest.closing = True
+        oldest.scope.cancel()
+        return True
 
     # -- one connection -------------------------------------------------------------------
     async def _handle_connection(self, stream: trio.abc.Stream) -> None:
@@ -207,6 +248,8 @@ class Server:
                 error_log.exception("connection failed with an unexpected error")
         finally:
             self._connections.discard(conn)
+            self._slot_freed.set()
+            self._slot_freed = trio.Event()
             if not self._connections and self._drained is not None:
                 self._drained.set()
             await conn.aclose(linger=not self._shutdown_requested.is_set())
@@ -252,6 +295,8 @@ class Server:
                         "handler failed for %s %s", request.method, request.target, exc_info=exc
                     )
                     response = error_response(500, "Internal Server Error")
+            if self._held:  # a newcomer waits for a slot: this answer frees one
+                conn.closing = True
             await conn.send_response(response)  # closing already, if the server is draining
             if started >= 0 and conn.sent >= 0:
                 self._log(
