@@ -18,6 +18,7 @@ import trio
 
 from .._io._util import call_maybe_async
 from .._io._websocket import (
+    DEFAULT_MAX_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
     Message,
@@ -213,8 +214,10 @@ class App:
         ws_ping_timeout: float = 20.0,
         ws_send_timeout: float | None = 10.0,
         ws_close_timeout: float = 5.0,
+        ws_max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
     ) -> None:
         self.ws_max_message_size = ws_max_message_size
+        self.ws_max_fragments = ws_max_fragments
         self.ws_ping_interval = ws_ping_interval
         self.ws_ping_timeout = ws_ping_timeout
         self.ws_send_timeout = ws_send_timeout
@@ -371,6 +374,7 @@ class App:
             max_message_size=self.ws_max_message_size,
             close_timeout=self.ws_close_timeout,
             send_timeout=self.ws_send_timeout,
+            max_fragments=self.ws_max_fragments,
         )
 
     async def _run_socket(self, ws: WebSocket, callback: SocketCallback) -> None:

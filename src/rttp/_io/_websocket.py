@@ -38,6 +38,7 @@ from ..errors import WebSocketClosed
 from ._errors import IO_ERRORS
 
 __all__ = [
+    "DEFAULT_MAX_FRAGMENTS",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "Closed",
     "Message",
@@ -49,6 +50,9 @@ __all__ = [
 
 #: Messages larger than this close the connection with 1009.
 DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
+#: Messages in more frames than this close the connection with 1009 (a flood of one-byte
+#: fragments costs CPU per frame whatever the payload).
+DEFAULT_MAX_FRAGMENTS = 4096
 _READ_SIZE = 65536
 # reads grow while they come back full (large messages) and shrink back when they do not
 _MIN_READ, _MAX_READ = 65536, 1 << 20
@@ -131,8 +135,11 @@ class WebSocket:
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         close_timeout: float = 5.0,
         send_timeout: float | None = None,
+        max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
     ) -> None:
         self.id = uuid.uuid4().hex
+        #: a message in more frames than this closes the connection with 1009 (None: no cap)
+        self.max_fragments = max_fragments
         self.url = url
         self.request = request
         self.subprotocol = subprotocol
@@ -147,8 +154,9 @@ class WebSocket:
             self._ws = connection.connection
         self._send_lock = trio.StrictFIFOLock()
         self._pending: collections.deque[WebSocketEvent] = collections.deque()
-        self._parts: list[Any] = []
+        self._partial: bytearray | None = None  # a fragmented message so far (text: UTF-8)
         self._size = 0
+        self._fragments = 0
         self._closed: Closed | None = None
         self._closed_event = trio.Event()
         self._closing = False
@@ -353,21 +361,34 @@ class WebSocket:
         """Queue a data frame's message (or collect its part); the 1009 reason if too large."""
         if self._closed is not None:
             return None
-        if event.message_finished and not self._parts:
+        if event.message_finished and self._partial is None:
             # a whole message in one frame: no parts list, no join
             data = event.data
             if len(data) > self.max_message_size:
                 return f"message larger than max_message_size={self.max_message_size}"
             self._pending.append(Message(bytes(data) if isinstance(data, bytearray) else data))
             return None
-        self._parts.append(event.data)
-        self._size += len(event.data)
+        # the parts go into one buffer: memory follows the payload, not the fragment count
+        data = event.data
+        partial = self._partial
+        if partial is None:
+            # text too: io.StringIO keeps each written string until it is read
+            partial = self._partial = bytearray()
+            self._fragments = 0
+        if event.frame_finished:
+            self._fragments += 1
+            if self.max_fragments is not None and self._fragments > self.max_fragments:
+                return f"message in more than max_fragments={self.max_fragments} fragments"
+        self._size += len(data)
         if self._size > self.max_message_size:
             return f"message larger than max_message_size={self.max_message_size}"
+        partial += data.encode("utf-8") if isinstance(data, str) else data
         if event.message_finished:
-            joined: str | bytes = ("" if isinstance(event, TextMessage) else b"").join(self._parts)
-            self._parts, self._size = [], 0
-            self._pending.append(Message(joined))
+            whole: str | bytes = (
+                partial.decode("utf-8") if isinstance(data, str) else bytes(partial)
+            )
+            self._partial, self._size = None, 0
+            self._pending.append(Message(whole))
         return None
 
     async def _handle(self, event: Any) -> None:

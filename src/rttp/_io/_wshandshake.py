@@ -30,7 +30,7 @@ from ._connection import HTTPConnection
 from ._errors import connect_errors
 from ._sockio import fast_stream
 from ._tls import client_context
-from ._websocket import DEFAULT_MAX_MESSAGE_SIZE, WebSocket
+from ._websocket import DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, WebSocket
 
 __all__ = ["WebSocketHandler", "accept_websocket", "connect_websocket", "is_websocket_request"]
 
@@ -59,6 +59,7 @@ def accept_websocket(
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     close_timeout: float = 5.0,
     send_timeout: float | None = None,
+    max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
 ) -> Response:
     """Accept a WebSocket handshake: the returned response takes the connection over.
 
@@ -104,6 +105,7 @@ def accept_websocket(
             max_message_size=max_message_size,
             close_timeout=close_timeout,
             send_timeout=send_timeout,
+            max_fragments=max_fragments,
         )
         ws._handshake = unsent
         if received:  # frames that came with the handshake: the first receive reads them
@@ -132,6 +134,7 @@ async def connect_websocket(
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
     close_timeout: float = 5.0,
     send_timeout: float | None = None,
+    max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
     verify: Any = True,
     plugins: Plugins | None = None,
 ) -> WebSocket:
@@ -175,6 +178,7 @@ async def connect_websocket(
         max_message_size=max_message_size,
         close_timeout=close_timeout,
         send_timeout=send_timeout,
+        max_fragments=max_fragments,
     )
     if received:  # frames that came with the 101: the first receive reads them
         connection.receive_data(received)
