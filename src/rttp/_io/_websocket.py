@@ -54,6 +54,8 @@ DEFAULT_MAX_MESSAGE_SIZE = 4 << 20
 #: fragments costs CPU per frame whatever the payload).
 DEFAULT_MAX_FRAGMENTS = 4096
 _READ_SIZE = 65536
+#: parts of a fragmented message kept before they are compacted into one buffer
+_MAX_PARTS = 64
 # reads grow while they come back full (large messages) and shrink back when they do not
 _MIN_READ, _MAX_READ = 65536, 1 << 20
 
@@ -154,7 +156,8 @@ class WebSocket:
             self._ws = connection.connection
         self._send_lock = trio.StrictFIFOLock()
         self._pending: collections.deque[WebSocketEvent] = collections.deque()
-        self._partial: bytearray | None = None  # a fragmented message so far (text: UTF-8)
+        self._parts: list[Any] = []  # the latest parts of a fragmented message
+        self._partial: bytearray | None = None  # its earlier parts, compacted (text: UTF-8)
         self._size = 0
         self._fragments = 0
         self._closed: Closed | None = None
@@ -361,19 +364,19 @@ class WebSocket:
         """Queue a data frame's message (or collect its part); the 1009 reason if too large."""
         if self._closed is not None:
             return None
-        if event.message_finished and self._partial is None:
+        if event.message_finished and not self._parts and self._partial is None:
             # a whole message in one frame: no parts list, no join
             data = event.data
             if len(data) > self.max_message_size:
                 return f"message larger than max_message_size={self.max_message_size}"
             self._pending.append(Message(bytes(data) if isinstance(data, bytearray) else data))
             return None
-        # the parts go into one buffer: memory follows the payload, not the fragment count
+        # up to _MAX_PARTS parts are kept and joined once at the end (one copy, as a
+        # message in a few large reads wants); past that they are compacted into one
+        # buffer, so memory follows the payload, never the fragment count
         data = event.data
-        partial = self._partial
-        if partial is None:
-            # text too: io.StringIO keeps each written string until it is read
-            partial = self._partial = bytearray()
+        parts = self._parts
+        if not parts and self._partial is None:
             self._fragments = 0
         if event.frame_finished:
             self._fragments += 1
@@ -382,12 +385,21 @@ class WebSocket:
         self._size += len(data)
         if self._size > self.max_message_size:
             return f"message larger than max_message_size={self.max_message_size}"
-        partial += data.encode("utf-8") if isinstance(data, str) else data
+        parts.append(data)
+        text = isinstance(data, str)
+        if len(parts) > _MAX_PARTS:
+            if self._partial is None:
+                self._partial = bytearray()
+            self._partial += "".join(parts).encode("utf-8") if text else b"".join(parts)
+            parts.clear()
         if event.message_finished:
-            whole: str | bytes = (
-                partial.decode("utf-8") if isinstance(data, str) else bytes(partial)
-            )
-            self._partial, self._size = None, 0
+            whole: str | bytes = "".join(parts) if text else b"".join(parts)
+            if self._partial is not None:  # text is kept as UTF-8 (a StringIO keeps every part)
+                self._partial += whole.encode("utf-8") if isinstance(whole, str) else whole
+                whole = self._partial.decode("utf-8") if text else bytes(self._partial)
+                self._partial = None
+            parts.clear()
+            self._size = 0
             self._pending.append(Message(whole))
         return None
 
