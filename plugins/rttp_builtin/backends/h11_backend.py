@@ -55,6 +55,27 @@ def _receive_buffer(conn: h11.Connection) -> bytearray:
     return data
 
 
+_EOL_STARTS = (b"\r", b"\n")
+_BARE_CR = re.compile(rb"\r(?!\n)(?=.)", re.S)  # a CR followed by anything but LF
+#: the largest chunk size (llhttp's: 2**63 - 1; a larger one overflows)
+_MAX_CHUNK = (1 << 63) - 1
+#: empty lines skipped before a request line (RFC 9112 §2.2: at least one SHOULD be)
+_MAX_EMPTY_LINES = 4
+
+
+def _skip_empty_lines(conn: h11.Connection) -> None:
+    """Drop up to a few CRLF (or LF) lines before a request line."""
+    buffer = conn._receive_buffer
+    for _ in range(_MAX_EMPTY_LINES):
+        data = buffer._data
+        if data[:2] == b"\r\n":
+            buffer._extract(2)
+        elif data[:1] == b"\n":
+            buffer._extract(1)
+        else:
+            return
+
+
 def _next_cycle(conn: h11.Connection) -> bool:
     """Start the next request/response cycle if both sides finished this one."""
     if conn.our_state is _DONE and conn.their_state is _DONE:
@@ -116,8 +137,14 @@ class H11Server(ServerProtocol):
     def next_event(self) -> Any:
         conn = self._conn
         state = conn.their_state
-        if state is _IDLE and self._suspect_fold:
-            self._check_fold()
+        if state is _IDLE:
+            if self._suspect_fold:
+                self._check_fold()
+            buf = _receive_buffer(conn)
+            if buf[:1] in _EOL_STARTS:
+                _skip_empty_lines(conn)
+                if buf == b"\r":
+                    return NEED_DATA  # the LF of an empty line may follow
         try:
             event: Any = conn.next_event()
         except h11.RemoteProtocolError as exc:
@@ -130,19 +157,33 @@ class H11Server(ServerProtocol):
         if kind is _EOM:
             return self._end(event)
         if event is _H11_NEED_DATA:
-            if conn.their_state is _IDLE and not self._line_ok:
-                self._probe_request_line()
-            elif conn.their_state is _SEND_BODY and self._limits.max_line_size:
-                # h11 hands out chunk data as it arrives: what it keeps is a chunk-size line
-                limit = self._limits.max_line_size
-                if len(_receive_buffer(conn)) > limit:
+            their = conn.their_state
+            if their is _IDLE:
+                if not self._line_ok:
+                    self._probe_request_line()
+                if _BARE_CR.search(_receive_buffer(conn)) is not None:
+                    # h11 would wait for the LF forever (then a 408); llhttp says 400 at once
                     raise RemoteProtocolError(
-                        f"chunk-size line longer than max_line_size={limit} bytes"
+                        "bare CR in the request line or a header (a CR not before LF)"
                     )
+            elif their is _SEND_BODY:
+                self._check_body_framing()
             return NEED_DATA
         if event is _H11_PAUSED:
             return PAUSED
         return CLOSED  # ConnectionClosed
+
+    def _check_body_framing(self) -> None:
+        """While a body is incomplete: a chunk size no one can send (llhttp refuses a size
+        past 64 bits at once, h11 would wait for it), and the chunk-size line limit."""
+        reader = getattr(self._conn, "_reader", None)
+        size = getattr(reader, "_bytes_in_chunk", 0)
+        if size > _MAX_CHUNK:
+            raise RemoteProtocolError(f"chunk size {size} is larger than a chunk can be")
+        limit = self._limits.max_line_size
+        if limit and len(_receive_buffer(self._conn)) > limit:
+            # h11 hands out chunk data as it arrives: what it keeps is a chunk-size line
+            raise RemoteProtocolError(f"chunk-size line longer than max_line_size={limit} bytes")
 
     def _request_head(self, event: h11.Request) -> RequestHead:
         self._suspect_fold = False

@@ -120,6 +120,12 @@ HOSTILE_REQUESTS: dict[str, tuple[bytes, int, str]] = {
     "HTTP/2.0 on an HTTP/1 connection": (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, "version"),
     "missing Host": (b"GET / HTTP/1.1\r\n\r\n", 400, "Host"),
     "two Hosts": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host"),
+    "a head ending in a bare CR": (b"GET / HTTP/1.1\r\nHost: a\r\n\rGET", 400, ""),
+    "chunk size past 64 bits": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc",
+        400,
+        "chunk",
+    ),
     "Expect other than 100-continue": (
         b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n",
         417,
@@ -210,6 +216,9 @@ def check_protocol_backend(backend: ProtocolBackend) -> None:
         raise AssertionError("a trailer section over max_header_size was accepted")
     # what must parse
     ok = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+    for lead in (b"\r\n", b"\n"):  # RFC 9112 §2.2: an empty line before a request line
+        head = parse_requests(backend, lead + ok, step=1)[0]
+        _expect(isinstance(head, RequestHead), f"a request after {lead!r} is served, not a 400")
     events = parse_requests(backend, ok)
     _expect(isinstance(events[0], RequestHead) and events[0].keep_alive, "a plain GET")
     _expect(isinstance(events[1], EndOfMessage), "a GET without a body ends at once")
