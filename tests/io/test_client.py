@@ -16,6 +16,7 @@ from rttp.errors import (
     DecodingError,
     LocalProtocolError,
     PoolTimeout,
+    ReadError,
     ReadTimeout,
     RemoteProtocolError,
     TLSError,
@@ -895,3 +896,42 @@ async def test_bytes_after_a_response_never_answer_the_next_request(backend):
             assert (await c.get(f"http://127.0.0.1:{port}/b")).text == "second"
         assert connections == 2
         nursery.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize(("method", "retried"), [("GET", True), ("POST", False)])
+async def test_only_idempotent_requests_are_retried_on_a_stale_connection(method, retried):
+    """A pooled connection the server closes after reading the next request, without
+    answering: a GET is retried once on a new connection; a POST never is (the server
+    may have acted on it), and the caller gets the error."""
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    port = listener.socket.getsockname()[1]
+    seen: list[bytes] = []
+
+    async def server():
+        first = True
+        while True:
+            stream = await listener.accept()
+            async with stream:
+                data = await stream.receive_some(65536)
+                seen.append(data.split(b" ", 1)[0])
+                await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none")
+                data = await stream.receive_some(65536)
+                if data:
+                    seen.append(data.split(b" ", 1)[0])
+                    if not first:  # on a fresh connection: answer it
+                        await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo")
+                first = False  # the first connection closes without an answer
+
+    async with listener, trio.open_nursery() as nursery, rttp.Client() as client:
+        nursery.start_soon(server)
+        base = f"http://127.0.0.1:{port}/"
+        with trio.fail_after(5):
+            assert (await client.request(method, base, content=b"x")).text == "one"
+            if retried:
+                assert (await client.request(method, base, content=b"x")).text == "one"
+            else:
+                with pytest.raises((RemoteProtocolError, ReadError)):
+                    await client.request(method, base, content=b"x")
+        nursery.cancel_scope.cancel()
+    sent = seen.count(method.encode())
+    assert sent == (3 if retried else 2)  # the POST went out exactly once more, never twice

@@ -6,6 +6,7 @@ the next client is still served.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 import pytest
@@ -819,3 +820,60 @@ async def test_max_connections_closes_the_oldest_idle_then_waits(serve):
         await stream.aclose()
     assert server.config.connection_limit == 2
     assert rttp.ServerConfig().connection_limit > 16  # the open-file limit less 64
+
+
+async def test_a_bare_lf_in_a_response_header_is_never_sent(serve, caplog):
+    """Without a CR, a LF still splits a header on the wire (``X-Evil: a`` then
+    ``Set-Cookie: pwned=1``): the handler's answer is refused and replaced by a 500."""
+
+    async def evil(request):
+        if request.path != "/":
+            return await hello(request)
+        return rttp.Response(200, [(b"X-Evil", b"a\nSet-Cookie: pwned=1")], "no")
+
+    _, url = await serve(evil)
+    with caplog.at_level(logging.ERROR, logger="rttp.error"):
+        reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(reply) == 500
+    assert b"pwned" not in reply
+    await still_serves(url)
+
+
+async def test_an_unread_body_past_the_drain_budget_closes_the_connection(serve):
+    """A handler that answers without reading a 5 MiB body: the server discards at most
+    1 MiB to keep the connection, then closes it, instead of waiting for the rest."""
+    _, url = await serve(hello, body_timeout=30)
+    answer = b""
+    async with await trio.open_tcp_stream(url.host, url.port) as stream:
+
+        async def send() -> None:
+            with contextlib.suppress(trio.BrokenResourceError):
+                await stream.send_all(
+                    b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5242880\r\n\r\n"
+                    + b"z" * (2 << 20)  # 2 MiB of the 5: the rest never comes
+                )
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            with trio.fail_after(5):  # without the budget: the drain waits for body_timeout
+                while chunk := await stream.receive_some(65536):
+                    answer += chunk
+    assert status_of(answer) == 200
+    assert b"Connection: close" in answer or answer.endswith(b"hello /")
+    await still_serves(url)
+
+
+async def test_lingering_after_an_error_stops_at_its_byte_budget(serve):
+    """After an error answer the server reads and discards what the client still sends,
+    so the answer is not destroyed by a reset; but at most 16 MiB of it, even while
+    linger_timeout lasts (30 s here): a client that never stops sending is cut off."""
+    _, url = await serve(hello, max_body_size=1024, linger_timeout=30)
+    sent = 0
+    async with await trio.open_tcp_stream(url.host, url.port) as stream:
+        await stream.send_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n")
+        with trio.fail_after(20), contextlib.suppress(trio.BrokenResourceError):
+            while sent < 96 << 20:  # bounded: 96 MiB at most
+                await stream.send_all(b"z" * (1 << 20))
+                sent += 1 << 20
+    assert sent < 64 << 20  # cut off near the 16 MiB budget (plus socket buffers)
+    await still_serves(url)

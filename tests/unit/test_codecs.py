@@ -322,6 +322,12 @@ def _multipart(*parts: bytes) -> bytes:
 def test_multipart_limits():
     multipart = codec("multipart/form-data")
     field = b'Content-Disposition: form-data; name="f"\r\n\r\nv'
+    at_limit = multipart.decode(  # exactly max_multipart_parts parts: accepted
+        _multipart(field, field),
+        "multipart/form-data; boundary=B",
+        CodecLimits(max_multipart_parts=2),
+    )
+    assert at_limit.get_all("f") == ["v", "v"]
     with pytest.raises(TooLarge, match="max_multipart_parts=2"):
         multipart.decode(
             _multipart(field, field, field),

@@ -151,11 +151,19 @@ def test_the_core_refuses_injection_before_any_backend_writes():
     """Backends receive validated fields; the one check every backend relies on."""
     from rttp._proto._validate import check_headers, check_reason
 
-    for bad in ([(b"X-A", b"a\r\nInjected: yes")], [(b"X A", b"v")], [(b"X-A", b"a\x00b")]):
+    for bad in (
+        [(b"X-A", b"a\r\nInjected: yes")],
+        [(b"X-Evil", b"a\nSet-Cookie: pwned=1")],  # a bare LF, no CR
+        [(b"X-A", b"a\rb")],  # a bare CR
+        [(b"X A", b"v")],
+        [(b"X-A", b"a\x00b")],
+    ):
         with pytest.raises(LocalProtocolError):
             check_headers(bad)
     with pytest.raises(LocalProtocolError):
         check_reason(b"OK\r\nSet-Cookie: x=1")
+    with pytest.raises(LocalProtocolError):
+        check_reason(b"OK\nSet-Cookie: x=1")
 
 
 def test_remembered_fields_never_let_a_bad_value_through():

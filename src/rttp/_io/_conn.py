@@ -13,6 +13,7 @@ Timeouts come in two forms, chosen once per connection:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import functools
 import math
@@ -335,16 +336,15 @@ class ConnectionBase:
         self.closing = True
         if self.detached:
             return
-        if linger and self.linger and self.linger_timeout:
-            await self._linger()
-        # gracefully (TLS sends its close_notify) when it can be done at once
-        with trio.move_on_after(1.0):
-            try:
-                await self.stream.aclose()
-                return
-            except IO_ERRORS:
-                pass
-        await trio.aclose_forcefully(self.stream)
+        try:
+            if linger and self.linger and self.linger_timeout:
+                await self._linger()
+            # gracefully (TLS sends its close_notify) when it can be done at once
+            with trio.move_on_after(1.0):
+                with contextlib.suppress(*IO_ERRORS):
+                    await self.stream.aclose()
+        finally:
+            await trio.aclose_forcefully(self.stream)  # whatever happened (even a cancel)
 
     async def _linger(self) -> None:
         stream = self.stream

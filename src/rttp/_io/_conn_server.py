@@ -164,7 +164,9 @@ class ServerRole(RequestReader):
             self.closing = True
             return
         if not self._body_done and not await self._drain_body():
-            self.closing = True
+            # closing with the client still sending: linger, or the kernel's reset may
+            # destroy the answer before the client reads it
+            self.closing = self.linger = True
 
     def _current_request(self) -> Request:
         if self._sproto is None or self.request is None:
@@ -354,7 +356,9 @@ class ServerRole(RequestReader):
             raise
         await self._send(pending + end)
         if not self._body_done and not await self._drain_body():
-            self.closing = True
+            # closing with the client still sending: linger, or the kernel's reset may
+            # destroy the answer before the client reads it
+            self.closing = self.linger = True
 
     # -- answering what went wrong ---------------------------------------------------------
     def _closing_answer(self, response: Response) -> bytes | None:

@@ -120,6 +120,11 @@ HOSTILE_REQUESTS: dict[str, tuple[bytes, int, str]] = {
     "HTTP/2.0 on an HTTP/1 connection": (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, "version"),
     "missing Host": (b"GET / HTTP/1.1\r\n\r\n", 400, "Host"),
     "two Hosts": (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "Host"),
+    "bare LF after chunk data": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\n0\r\n\r\n",
+        400,
+        "chunk",
+    ),
     "a head ending in a bare CR": (b"GET / HTTP/1.1\r\nHost: a\r\n\rGET", 400, ""),
     "chunk size past 64 bits": (
         b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc",
