@@ -695,12 +695,18 @@ async def test_bytes_after_a_refused_upgrade_are_never_parsed(serve, connection)
 
 @pytest.mark.parametrize(
     "lengths",
-    [b"Content-Length: 3, 4", b"Content-Length: 3\r\nContent-Length: 4"],
-    ids=["conflicting-list", "conflicting-fields"],
+    [
+        b"Content-Length: 3, 4",
+        b"Content-Length: 3\r\nContent-Length: 4",
+        b"Content-Length: 3, 3",
+        b"Content-Length: 3\r\nContent-Length: 3",
+    ],
+    ids=["conflicting-list", "conflicting-fields", "listed", "repeated"],
 )
 async def test_conflicting_content_lengths_are_refused(serve, lengths):
-    """A conflict is a 400 whatever a backend lets through (an identical list, ``3, 3``,
-    is framed alike by both: h11 accepts it as RFC 9110 allows, llhttp refuses it)."""
+    """A repeated or listed Content-Length is a 400 on both backends, even with equal
+    values (RFC 9110 lets a recipient accept those; llhttp refuses them, and the h11
+    backend, whose h11 would merge them, refuses them too, so the two never disagree)."""
     _, url = await serve(hello)
     reply = await raw_request(
         url, b"POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + lengths + b"\r\n\r\nabc"

@@ -56,6 +56,8 @@ def _receive_buffer(conn: h11.Connection) -> bytearray:
 
 
 _EOL_STARTS = (b"\r", b"\n")
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+_LENGTH_FIELD = re.compile(rb"\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
 _BARE_CR = re.compile(rb"\r(?!\n)(?=.)", re.S)  # a CR followed by anything but LF
 #: the largest chunk size (llhttp's: 2**63 - 1; a larger one overflows)
 _MAX_CHUNK = (1 << 63) - 1
@@ -114,12 +116,14 @@ class H11Server(ServerProtocol):
         "_limits",
         "_line_ok",
         "_suspect_fold",
+        "_suspect_lf",
     )
 
     def __init__(self, limits: ProtocolLimits) -> None:
         self._limits = limits
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_size)
         self._suspect_fold = False
+        self._suspect_lf = False
         self._fold_pos = 0
         self._line_ok = False
         self._keep_alive = True
@@ -129,6 +133,10 @@ class H11Server(ServerProtocol):
     def receive_data(self, data: bytes | bytearray) -> None:
         if data[:1] in (b" ", b"\t") or b"\n " in data or b"\n\t" in data:
             self._suspect_fold = True
+        if data.count(b"\n") != data.count(b"\r\n") or _LENGTH_FIELD.search(data) is not None:
+            # an LF without its CR (here or split from the last read), or a Content-Length
+            # (h11 merges a repeated or listed one, which llhttp refuses)
+            self._suspect_lf = True
         try:
             self._conn.receive_data(data)  # type: ignore[arg-type]  # bytearray is fine
         except RuntimeError as exc:  # data after the peer closed: h11 refuses it
@@ -140,6 +148,9 @@ class H11Server(ServerProtocol):
         if state is _IDLE:
             if self._suspect_fold:
                 self._check_fold()
+            if self._suspect_lf:
+                self._check_line_ends()
+
             buf = _receive_buffer(conn)
             if buf[:1] in _EOL_STARTS:
                 _skip_empty_lines(conn)
@@ -173,6 +184,27 @@ class H11Server(ServerProtocol):
             return PAUSED
         return CLOSED  # ConnectionClosed
 
+    def _check_line_ends(self) -> None:
+        """What h11 would let through in a head that llhttp refuses (two parsers must never
+        split requests differently): a bare LF ending a line, and a repeated or listed
+        Content-Length (h11 merges identical ones)."""
+        buf = _receive_buffer(self._conn)
+        start = 0
+        while buf[start : start + 1] == b"\n" or buf[start : start + 2] == b"\r\n":
+            start += 1 if buf[start : start + 1] == b"\n" else 2  # empty lines first
+        end = _END_OF_HEAD.search(buf, start)
+        stop = end.end() if end is not None else len(buf)
+        if _BARE_LF.search(buf, start, stop) is not None:
+            raise RemoteProtocolError("bare LF in the request head (lines end with CRLF)")
+        lengths = _LENGTH_FIELD.findall(buf, start, stop)
+        if len(lengths) > 1 or any(b"," in value for value in lengths):
+            raise RemoteProtocolError("repeated or listed Content-Length header")
+        if end is not None:  # this head is fine; one pipelined behind it is checked in turn
+            self._suspect_lf = (
+                _BARE_LF.search(buf, stop) is not None
+                or _LENGTH_FIELD.search(buf, stop) is not None
+            )
+
     def _check_body_framing(self) -> None:
         """While a body is incomplete: a chunk size no one can send (llhttp refuses a size
         past 64 bits at once, h11 would wait for it), and the chunk-size line limit."""
@@ -186,7 +218,9 @@ class H11Server(ServerProtocol):
             raise RemoteProtocolError(f"chunk-size line longer than max_line_size={limit} bytes")
 
     def _request_head(self, event: h11.Request) -> RequestHead:
-        self._suspect_fold = False
+        # a request pipelined behind this one is checked in turn (its bytes are here)
+        rest = _receive_buffer(self._conn)
+        self._suspect_fold = rest[:1] in (b" ", b"\t") or _FOLD.search(rest) is not None  # type: ignore[comparison-overlap]
         self._fold_pos = 0
         self._line_ok = False
         limits = self._limits

@@ -125,6 +125,17 @@ HOSTILE_REQUESTS: dict[str, tuple[bytes, int, str]] = {
         400,
         "chunk",
     ),
+    "a head line ended by a bare LF": (b"GET / HTTP/1.1\r\nHost: a\n\r\n", 400, ""),
+    "repeated Content-Length, equal values": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+        400,
+        "Content-Length",
+    ),
+    "listed Content-Length, equal values": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc",
+        400,
+        "Content-Length",
+    ),
     "a head ending in a bare CR": (b"GET / HTTP/1.1\r\nHost: a\r\n\rGET", 400, ""),
     "chunk size past 64 bits": (
         b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000003\r\nabc",
