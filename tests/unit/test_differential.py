@@ -36,8 +36,18 @@ _EOL = st.sampled_from([b"\r\n"] * 8 + [b"\n", b"\r", b"\r\r\n"])
 _LENGTH_NAMES = st.sampled_from([b"Content-Length", b"content-length", b"Content-length"])
 _TE_NAMES = st.sampled_from([b"Transfer-Encoding", b"transfer-encoding", b"Transfer-encoding"])
 _TE_VALUES = st.sampled_from(
-    [b"chunked", b"Chunked", b"chunked ", b" chunked", b"xchunked", b"chunked, chunked"]
-    + [b"gzip, chunked", b"identity", b"chunked;q=1", b'"chunked"']
+    [
+        b"chunked",
+        b"Chunked",
+        b"chunked ",
+        b" chunked",
+        b"xchunked",
+        b"chunked, chunked",
+        b"gzip, chunked",
+        b"identity",
+        b"chunked;q=1",
+        b'"chunked"',
+    ]
 )
 
 
@@ -48,8 +58,16 @@ def _length_value(draw: Any, size: int) -> bytes:
         return b"%d" % size
     return draw(
         st.sampled_from(
-            [b"+%d" % size, b"%d, %d" % (size, size), b"%d,%d" % (size, size + 1)]
-            + [b"0x%x" % size, b"%d " % size, b"-1", b"99999999999999999999", b""]
+            [
+                b"+%d" % size,
+                b"%d, %d" % (size, size),
+                b"%d,%d" % (size, size + 1),
+                b"0x%x" % size,
+                b"%d " % size,
+                b"-1",
+                b"99999999999999999999",
+                b"",
+            ]
         )
     )
 
