@@ -120,33 +120,6 @@ def test_connection_close_and_http10_keep_alive(backend):
     assert head.keep_alive
 
 
-def test_client_side_parses_responses(backend):
-    proto = backend.client(ProtocolLimits())
-    proto.send_request(b"GET", b"/", [(b"Host", b"a")])
-    proto.send_end()
-    proto.receive_data(
-        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
-    )
-    first = proto.next_event()
-    assert isinstance(first, ResponseHead)
-    assert first.status == 100
-    second = proto.next_event()
-    assert second.status == 200
-    assert proto.next_event() == b"hi"
-    assert isinstance(proto.next_event(), EndOfMessage)
-    assert proto.start_next_cycle()
-
-
-def test_client_side_malformed_response_is_502(backend):
-    proto = backend.client(ProtocolLimits())
-    proto.send_request(b"GET", b"/", [(b"Host", b"a")])
-    proto.send_end()
-    proto.receive_data(b"HTTP/1.1 200 OK\r\nBad Header\r\n\r\n")
-    with pytest.raises(ProtocolError) as info:
-        proto.next_event()
-    assert info.value.status == 502
-
-
 def test_the_core_refuses_injection_before_any_backend_writes():
     """Backends receive validated fields; the one check every backend relies on."""
     from rttp._proto._validate import check_headers, check_reason

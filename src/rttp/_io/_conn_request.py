@@ -4,7 +4,6 @@ one request head and, as asked, its body (``receive_content``), under the body l
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Final, Union
@@ -29,8 +28,6 @@ from ._util import aclose_iterable
 
 __all__ = ["ReceiveContent", "RequestReader", "peer_of"]
 
-error_log = logging.getLogger("rttp.error")
-
 #: how ``read_request`` treats a request body: ``"stream"`` (left for the caller to read
 #: with ``request.stream()``, the server's way), ``"bytes"`` (read into ``request.body``),
 #: ``None`` (read and discarded) or a callable called (and awaited if async) per chunk
@@ -42,10 +39,6 @@ _STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
 _UNKNOWN_PEER: Final = object()
 #: an unread request body is discarded up to this much so the connection can be reused
 _DRAIN_MAX_BYTES: Final = 1 << 20
-
-#: a response ready for the wire: (status, reason, headers, body or None, encoder or None,
-#: no_body) with the head validated
-_Prepared = tuple[int, bytes, list[tuple[bytes, bytes]], "bytes | None", Any, bool]
 
 
 class RequestReader(ConnectionBase):

@@ -10,13 +10,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Final, Union
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
 
 import trio
 
 from .._model import HeadersLike, Request, Response
-from .._model._enums import Method
 from .._model._messages import _UNSET
 from .._proto._head import status_has_body
 from .._proto._validate import HAS_CONTENT_LENGTH
@@ -41,18 +40,6 @@ JOIN_MAX: Final = 64 << 10
 WRITE_PIECE: Final = 256 << 10
 
 error_log = logging.getLogger("rttp.error")
-
-#: how ``read_request`` treats a request body: ``"stream"`` (left for the caller to read
-#: with ``request.stream()``, the server's way), ``"bytes"`` (read into ``request.body``),
-#: ``None`` (read and discarded) or a callable called (and awaited if async) per chunk
-ReceiveContent = Union[str, None, Callable[[bytes], Any]]
-
-_METHODS: Final = {m.value.encode("ascii"): m.value for m in Method}
-_VERSIONS: Final = {b"1.1": "1.1", b"1.0": "1.0"}
-_STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
-_UNKNOWN_PEER: Final = object()
-#: an unread request body is discarded up to this much so the connection can be reused
-_DRAIN_MAX_BYTES: Final = 1 << 20
 
 #: a response ready for the wire: (status, reason, headers, body or None, encoder or None,
 #: no_body) with the head validated
