@@ -18,7 +18,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
-from typing import Any, Union
+from typing import Any
 
 import trio
 from wsproto import WSConnection
@@ -36,6 +36,7 @@ from wsproto.utilities import RemoteProtocolError as WSRemoteError
 from .._model import URL, Request
 from ..errors import WebSocketClosed
 from ._errors import IO_ERRORS
+from ._wsevents import Closed, Message, PingEvent, PongEvent, WebSocketEvent, close_reason
 
 __all__ = [
     "DEFAULT_MAX_FRAGMENTS",
@@ -58,64 +59,6 @@ _READ_SIZE = 65536
 _MAX_PARTS = 64
 # reads grow while they come back full (large messages) and shrink back when they do not
 _MIN_READ, _MAX_READ = 65536, 1 << 20
-
-
-class Message:
-    """A complete text (``str``) or binary (``bytes``) message."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: str | bytes) -> None:
-        self.data = data
-
-    @property
-    def is_binary(self) -> bool:
-        """True for a binary message."""
-        return isinstance(self.data, bytes)
-
-    def __repr__(self) -> str:
-        return f"Message({self.data!r})"
-
-
-class PingEvent:
-    """The peer sent a ping (it has been answered already)."""
-
-    __slots__ = ("payload",)
-
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
-
-
-class PongEvent:
-    """The peer sent a pong."""
-
-    __slots__ = ("payload",)
-
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
-
-
-class Closed:
-    """The connection closed: ``code`` (1005 when the close frame had none, 1006 when the
-    connection broke without one) and ``reason``."""
-
-    __slots__ = ("code", "reason")
-
-    def __init__(self, code: int, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
-
-    def __repr__(self) -> str:
-        return f"Closed({self.code}, {self.reason!r})"
-
-
-WebSocketEvent = Union[Message, PingEvent, PongEvent, Closed]
-
-
-def _reason(text: str) -> str:
-    """A close reason that fits a control frame (123 bytes of UTF-8)."""
-    encoded = text.encode("utf-8")[:123]
-    return encoded.decode("utf-8", errors="ignore")
 
 
 class WebSocket:
@@ -434,7 +377,7 @@ class WebSocket:
         try:
             if self._ws.state is ConnectionState.OPEN:
                 await self._send_bytes(
-                    self._ws.send(CloseConnection(code=code, reason=_reason(reason)))
+                    self._ws.send(CloseConnection(code=code, reason=close_reason(reason)))
                 )
         except (WebSocketClosed, WSLocalError):
             pass
@@ -479,7 +422,7 @@ class WebSocket:
         self._closing = True
         try:
             await self._send_bytes(
-                self._ws.send(CloseConnection(code=code, reason=_reason(reason)))
+                self._ws.send(CloseConnection(code=code, reason=close_reason(reason)))
             )
         except (WebSocketClosed, WSLocalError):
             self._finish(Closed(code, reason))
