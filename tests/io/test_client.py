@@ -440,44 +440,41 @@ async def test_sending_side_refuses_injection(serve):
         assert client.pool.connections_in_use == 0
 
 
-async def test_oversized_response_header_is_refused():
+@contextlib.asynccontextmanager
+async def answering_once(answer: bytes):
+    """A loopback server that reads one request and sends ``answer`` (canned, possibly
+    hostile bytes); yields its base URL."""
     listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
     port = listener.socket.getsockname()[1]
 
-    async def evil():
+    async def serve_one():
         stream = await listener.accept()
         async with stream:
             await stream.receive_some(65536)
             with contextlib.suppress(trio.BrokenResourceError):
-                await stream.send_all(b"HTTP/1.1 200 OK\r\nX-Big: " + b"b" * 100_000 + b"\r\n\r\n")
+                await stream.send_all(answer)
 
+    async with listener, trio.open_nursery() as nursery:
+        nursery.start_soon(serve_one)
+        yield f"http://127.0.0.1:{port}/"
+        nursery.cancel_scope.cancel()
+
+
+async def test_oversized_response_header_is_refused():
+    answer = b"HTTP/1.1 200 OK\r\nX-Big: " + b"b" * 100_000 + b"\r\n\r\n"
     async with (
-        listener,
-        trio.open_nursery() as nursery,
+        answering_once(answer) as url,
         rttp.Client(max_response_header_size=8192) as client,
     ):
-        nursery.start_soon(evil)
         with pytest.raises(TooLarge, match="max_response_header_size=8192"):
-            await client.get(f"http://127.0.0.1:{port}/")
+            await client.get(url)
 
 
 async def test_malformed_response_is_a_protocol_error():
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    port = listener.socket.getsockname()[1]
-
-    async def evil():
-        stream = await listener.accept()
-        async with stream:
-            await stream.receive_some(65536)
-            with contextlib.suppress(trio.BrokenResourceError):
-                await stream.send_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"
-                )
-
-    async with listener, trio.open_nursery() as nursery, rttp.Client() as client:
-        nursery.start_soon(evil)
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello"
+    async with answering_once(answer) as url, rttp.Client() as client:
         with pytest.raises(RemoteProtocolError) as info:
-            await client.get(f"http://127.0.0.1:{port}/")
+            await client.get(url)
     assert info.value.status == 502
 
 
@@ -843,20 +840,10 @@ async def test_buffered_bodies_stop_at_max_body_size_and_streams_do_not(backend,
     ids=["http2-version", "status-099"],
 )
 async def test_odd_status_lines_are_named(backend, status_line, words):
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    port = listener.socket.getsockname()[1]
-
-    async def odd():
-        stream = await listener.accept()
-        async with stream:
-            await stream.receive_some(65536)
-            with contextlib.suppress(trio.BrokenResourceError):
-                await stream.send_all(status_line + b"\r\nContent-Length: 2\r\n\r\nhi")
-
-    async with listener, trio.open_nursery() as nursery, rttp.Client(http_backend=backend) as c:
-        nursery.start_soon(odd)
+    answer = status_line + b"\r\nContent-Length: 2\r\n\r\nhi"
+    async with answering_once(answer) as url, rttp.Client(http_backend=backend) as c:
         with trio.fail_after(5), pytest.raises(RemoteProtocolError) as info:
-            await c.get(f"http://127.0.0.1:{port}/")
+            await c.get(url)
     assert info.value.status == 502
     assert words in str(info.value)
     assert "closed" not in str(info.value)  # not the misleading "closed without a response"

@@ -441,9 +441,7 @@ class Client:
             except BaseException:
                 await conn.release(False)
                 raise
-            response.request = request
-            response.url = url
-            return response
+            return response  # read_response set its request and URL
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _default_headers(self, present: frozenset[bytes] | set[bytes]) -> list[tuple[bytes, bytes]]:

@@ -109,6 +109,3 @@ class HTTPConnection(ServerRole, ClientRole):
             self.max_decoded_size = config.max_decoded_size
             self.max_decompression_ratio = config.max_decompression_ratio
             self.decode = config.decode_content
-
-    def _default_server_settings(self) -> ServerSettings:
-        return ServerSettings(ServerConfig(), self.plugins)
