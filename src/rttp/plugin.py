@@ -64,6 +64,15 @@ from ._proto._head import (
     response_framing,
     response_has_body,
 )
+from ._proto._writer import (
+    FIELD_CONNECTION,
+    FIELD_CONTENT_LENGTH,
+    FIELD_KINDS,
+    FIELD_TRANSFER_ENCODING,
+    ResponseWriter,
+    field_kind,
+    known_fields,
+)
 
 __all__ = [
     "AuthScheme",
@@ -77,7 +86,11 @@ __all__ = [
     "Decoder",
     "Encoder",
     "EndOfMessage",
+    "FIELD_CONNECTION",
+    "FIELD_CONTENT_LENGTH",
     "FIELD_END",
+    "FIELD_KINDS",
+    "FIELD_TRANSFER_ENCODING",
     "FieldDecoder",
     "FieldEvent",
     "FieldInfo",
@@ -96,6 +109,7 @@ __all__ = [
     "Response",
     "ResponseFraming",
     "ResponseHead",
+    "ResponseWriter",
     "ServerProtocol",
     "StreamedBody",
     "Transport",
@@ -104,8 +118,10 @@ __all__ = [
     "assemble_form",
     "check_trailers",
     "connection_tokens",
+    "field_kind",
     "hookimpl",
     "keep_alive",
+    "known_fields",
     "make_request_head",
     "response_framing",
     "response_has_body",

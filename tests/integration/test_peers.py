@@ -51,6 +51,17 @@ async def curl(*args: str) -> subprocess.CompletedProcess[bytes]:
 
 
 # -- curl -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("backend", sorted(rttp.get_plugins().backends))
+async def test_curl_http10_keep_alive(serve, backend):
+    """curl speaking HTTP/1.0 with keep-alive reuses the connection for the second URL."""
+    _, url = await serve(app, http_backend=backend)
+    result = await curl(
+        "-v", "--http1.0", "-H", "Connection: keep-alive", f"{url}/big", f"{url}/big"
+    )
+    assert result.stdout == BIG.encode() * 2
+    assert b"Re-using existing connection" in result.stderr, result.stderr.decode()[-2000:]
+
+
 async def test_curl_compressed_and_plain(serve):
     _, url = await serve(app)
     result = await curl("--compressed", "-D", "-", f"{url}/big")

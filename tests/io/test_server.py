@@ -487,6 +487,39 @@ async def test_http10_request(serve):
     assert reply.endswith(b"hello /old")
 
 
+async def test_http10_keep_alive(serve):
+    """An HTTP/1.0 request asking for keep-alive gets an answer that says so, and the
+    connection serves the next request (both backends: h11 itself would close)."""
+
+    async def handler(request):
+        if request.path == "/streamed":
+
+            async def parts():
+                yield b"no length"
+
+            return rttp.Response(200, {}, parts())
+        return rttp.Response(200, {}, f"hello {request.path}")
+
+    _, url = await serve(handler)
+    keep = b"Connection: keep-alive\r\n\r\n"
+    reply = await raw_request(
+        url,
+        b"GET /a HTTP/1.0\r\n" + keep + b"GET /b HTTP/1.0\r\n" + keep + b"GET /c HTTP/1.0\r\n\r\n",
+    )
+    answers = reply.split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert [a.rsplit(b"\r\n\r\n", 1)[1] for a in answers] == [b"hello /a", b"hello /b", b"hello /c"]
+    assert [a.count(b"Connection: keep-alive\r\n") for a in answers] == [1, 1, 0]
+    assert b"Connection: close\r\n" in answers[2]
+
+    # a body without a length ends with the connection, keep-alive or not
+    reply = await raw_request(
+        url, b"GET /streamed HTTP/1.0\r\n" + keep + b"GET /b HTTP/1.0\r\n" + keep
+    )
+    assert reply.count(b"HTTP/1.1 200") == 1
+    assert b"Connection: close\r\n" in reply
+    assert reply.endswith(b"\r\n\r\nno length")
+
+
 async def test_compression_negotiated_with_vary(serve):
     text = "compress me " * 200
 

@@ -18,47 +18,22 @@ except ImportError:  # pragma: no cover - not on CPython, or not installed
 
 __all__ = [
     "BODY",
-    "CONNECTION",
-    "CONTENT_LENGTH",
     "END",
     "ERROR",
     "HEAD",
     "IDLE",
-    "RESPONSE_KINDS",
-    "TRANSFER_ENCODING",
     "VERSIONS",
     "after_upgrade",
     "httptools",
-    "kind_of",
     "request_version",
     "response_version",
     "translate",
-    "written_names",
 ]
 
 # where llhttp is in a request: between messages, in the head, in the body
 IDLE, HEAD, BODY = range(3)
 END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)
 VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
-# header fields the writers look at (framing); every other name is 0
-CONTENT_LENGTH, TRANSFER_ENCODING, CONNECTION = 1, 2, 3
-RESPONSE_KINDS = {
-    b"content-length": CONTENT_LENGTH,
-    b"transfer-encoding": TRANSFER_ENCODING,
-    b"connection": CONNECTION,
-}
-#: the kind of each header name written so far, in the case it was given (bounded)
-written_names: dict[bytes, int] = {}
-
-
-def kind_of(name: bytes) -> int:
-    """The framing kind of a header name not yet in :data:`written_names` (and remember it)."""
-    kind = RESPONSE_KINDS.get(name.lower(), 0)
-    if len(written_names) < 512:
-        written_names[name] = kind
-    return kind
-
-
 ERROR: Any = object()
 
 

@@ -6,6 +6,11 @@ Transfer-Encoding refused (a smuggling vector), only HTTP/1.0 and 1.1 accepted (
 414 for an over-long request line told apart from 431, a header-count limit, and a
 trailer-section limit.
 
+HTTP/1.0 keep-alive, which h11 does not do (it closes after any HTTP/1.0 answer): such
+an answer is written by :class:`~rttp.plugin.ResponseWriter`, and the next request is
+read by a fresh ``h11.Connection`` fed the bytes the last one left
+(``Connection.trailing_data``).
+
 Two checks read h11's receive buffer (``Connection._receive_buffer``): the request-line
 probe and the obs-fold scan. They run only while a request head is incomplete, and the
 fold scan only when the received bytes contain a fold-like ``LF SP``/``LF HTAB``.
@@ -30,6 +35,7 @@ from rttp.plugin import (
     RawHeaders,
     RequestHead,
     ResponseHead,
+    ResponseWriter,
     ServerProtocol,
     check_trailers,
     hookimpl,
@@ -43,6 +49,7 @@ _END_OF_HEAD = re.compile(rb"\n\r?\n")
 _IDLE = h11.IDLE
 _SEND_BODY = h11.SEND_BODY
 _DONE = h11.DONE
+_MUST_CLOSE = h11.MUST_CLOSE
 _Data = h11.Data
 _Request = h11.Request
 _EOM = h11.EndOfMessage
@@ -112,6 +119,7 @@ class H11Server(ServerProtocol):
         "_close",
         "_conn",
         "_fold_pos",
+        "_h10",
         "_keep_alive",
         "_limits",
         "_line_ok",
@@ -122,6 +130,7 @@ class H11Server(ServerProtocol):
     def __init__(self, limits: ProtocolLimits) -> None:
         self._limits = limits
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=limits.max_header_size)
+        self._h10: ResponseWriter | None = None  # answering an HTTP/1.0 keep-alive request
         self._suspect_fold = False
         self._suspect_lf = False
         self._fold_pos = 0
@@ -238,6 +247,10 @@ class H11Server(ServerProtocol):
         head = make_request_head(event.method, event.target, headers, version)
         self._keep_alive = head.keep_alive
         self._close = False
+        if head.keep_alive and version != b"1.1":
+            # h11 would close after answering: write this answer without it
+            writer = self._h10 = ResponseWriter()
+            writer.start_response(head.method, version, True)
         return head
 
     def _end(self, event: h11.EndOfMessage) -> EndOfMessage:
@@ -287,6 +300,8 @@ class H11Server(ServerProtocol):
 
     # -- sending ------------------------------------------------------------------------
     def send_informational(self, status: int, reason: bytes, headers: RawHeaders) -> bytes:
+        if self._h10 is not None:
+            return self._h10.send_informational(status, reason, headers)
         try:
             return self._conn.send(
                 h11.InformationalResponse(status_code=status, headers=headers, reason=reason)
@@ -297,6 +312,8 @@ class H11Server(ServerProtocol):
     def send_response(
         self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
     ) -> bytes:
+        if self._h10 is not None:
+            return self._h10.send_response(status, reason, headers, body)
         conn = self._conn
         if self._close and self._keep_alive:
             headers = [*headers, (b"Connection", b"close")]
@@ -314,6 +331,8 @@ class H11Server(ServerProtocol):
         return data
 
     def send_data(self, data: bytes) -> bytes:
+        if self._h10 is not None:
+            return self._h10.send_data(data)
         try:
             return self._conn.send(_Data(data=data))
         except h11.LocalProtocolError as exc:
@@ -321,6 +340,8 @@ class H11Server(ServerProtocol):
             raise _local(exc) from exc
 
     def send_end(self) -> bytes:
+        if self._h10 is not None:
+            return self._h10.send_end()
         try:
             return self._conn.send(_EOM())
         except h11.LocalProtocolError as exc:
@@ -328,14 +349,33 @@ class H11Server(ServerProtocol):
             raise _local(exc) from exc
 
     def start_next_cycle(self) -> bool:
-        return _next_cycle(self._conn)
+        writer = self._h10
+        if writer is None:
+            return _next_cycle(self._conn)
+        old = self._conn
+        if not (writer.response_done and writer.keep_alive) or old.their_state is not _MUST_CLOSE:
+            return False  # the answer is unfinished or the last, or the request unread
+        self._h10 = None
+        data, closed = old.trailing_data
+        conn = self._conn = h11.Connection(
+            h11.SERVER, max_incomplete_event_size=self._limits.max_header_size
+        )
+        if data:
+            conn.receive_data(bytes(data))
+        if closed:
+            conn.receive_data(b"")
+        return True
 
     @property
     def keep_alive(self) -> bool:
+        if self._h10 is not None:
+            return self._h10.keep_alive
         return self._keep_alive and not self._close
 
     def close_after_response(self) -> None:
         self._close = True
+        if self._h10 is not None:
+            self._h10.close_after_response()
 
     def upgrade_trailing_data(self) -> bytes:
         return _trailing(self._conn)

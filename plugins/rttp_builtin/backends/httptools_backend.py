@@ -19,7 +19,7 @@ from __future__ import annotations
 import collections
 from typing import Any
 
-from rttp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError, TooLarge
+from rttp.errors import ProtocolError, RemoteProtocolError, TooLarge
 from rttp.plugin import (
     CLOSED,
     NEED_DATA,
@@ -30,44 +30,34 @@ from rttp.plugin import (
     ProtocolLimits,
     RawHeaders,
     RequestHead,
+    ResponseWriter,
     ServerProtocol,
     check_trailers,
-    connection_tokens,
     hookimpl,
     make_request_head,
-    response_framing,
 )
-
-try:
-    import httptools
-except ImportError:  # pragma: no cover - not on CPython, or not installed
-    httptools = None  # type: ignore[assignment]
-
 
 from ._llhttp import (
     BODY,
-    CONTENT_LENGTH,
     END,
     ERROR,
     HEAD,
     IDLE,
-    TRANSFER_ENCODING,
     VERSIONS,
     after_upgrade,
     httptools,
-    kind_of,
     request_version,
     translate,
-    written_names,
 )
 
 __all__ = ["HttptoolsBackend", "HttptoolsServer"]
 
 
-class HttptoolsServer(ServerProtocol):
-    """Server side of one connection on llhttp."""
+class HttptoolsServer(ResponseWriter, ServerProtocol):
+    """Server side of one connection on llhttp (its responses: :class:`ResponseWriter`)."""
 
     def __init__(self, limits: ProtocolLimits) -> None:
+        ResponseWriter.__init__(self)
         self._limits = limits
         self._max_header_count = limits.max_header_count
         self._max_header_size = limits.max_header_size
@@ -89,13 +79,6 @@ class HttptoolsServer(ServerProtocol):
         # the exchange in progress
         self._request_done = False
         self._waiting = False  # a request was handed out and its cycle is not restarted
-        self._head_method = b""
-        self._version = b"1.1"
-        self._keep_alive = True
-        self._close = False
-        self._chunked = False
-        self._remaining: int | None = None
-        self._response_done = False
         self._eof = False
         # framing bytes (chunk sizes, extensions, trailers): each read's bytes that the
         # request line, header fields and body data do not account for
@@ -237,97 +220,7 @@ class HttptoolsServer(ServerProtocol):
     def _start_exchange(self, head: RequestHead) -> None:
         self._waiting = True
         self._request_done = False
-        self._response_done = False
-        self._head_method = head.method
-        self._version = head.http_version
-        self._keep_alive = head.keep_alive
-        self._close = False
-        self._chunked = False
-        self._remaining = None
-
-    # -- sending --------------------------------------------------------------------------
-    def send_informational(self, status: int, reason: bytes, headers: RawHeaders) -> bytes:
-        return b"HTTP/1.1 %d %s\r\n%s\r\n" % (
-            status,
-            reason,
-            b"".join(n + b": " + v + b"\r\n" for n, v in headers),
-        )
-
-    def send_response(
-        self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
-    ) -> bytes:
-        length: int | None = None
-        has_te = connection_close = False
-        seen = written_names
-        parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
-        for name, value in headers:
-            parts += (name, b": ", value, b"\r\n")
-            kind = seen.get(name)
-            if kind is None:
-                kind = kind_of(name)
-            if kind:
-                if kind == CONTENT_LENGTH:
-                    length = int(value)
-                elif kind == TRANSFER_ENCODING:
-                    has_te = True
-                elif b"close" in connection_tokens(value):
-                    connection_close = True
-        no_body, chunked, close = response_framing(
-            status, self._head_method, self._version, length, has_te, connection_close
-        )
-        if no_body:
-            self._remaining = 0
-        elif chunked:
-            self._chunked = True
-            parts.append(b"Transfer-Encoding: chunked\r\n")
-        else:
-            self._remaining = length
-        if connection_close:
-            self._close = True
-        elif close or self._close or not self._keep_alive:
-            self._close = True
-            parts.append(b"Connection: close\r\n")
-        parts.append(b"\r\n")
-        if body is None:
-            return b"".join(parts)
-        if no_body:
-            self._response_done = True
-            return b"".join(parts)
-        if not self._chunked:
-            # a whole body: framed by its Content-Length (checked) or by the close
-            if self._remaining is not None and len(body) != self._remaining:
-                self.send_data(body)
-                self.send_end()
-            self._remaining = 0
-            self._response_done = True
-            parts.append(body)
-            return b"".join(parts)
-        return b"".join(parts) + self.send_data(body) + self.send_end()
-
-    def send_data(self, data: bytes) -> bytes:
-        if not data:
-            return b""
-        if self._chunked:
-            return b"%x\r\n%s\r\n" % (len(data), data)
-        if self._remaining is not None:
-            if len(data) > self._remaining:
-                self._close = True
-                raise LocalProtocolError(
-                    f"response body is longer than its Content-Length ({len(data)} bytes over {self._remaining} left)"
-                )
-            self._remaining -= len(data)
-        return data
-
-    def send_end(self) -> bytes:
-        self._response_done = True
-        if self._chunked:
-            return b"0\r\n\r\n"
-        if self._remaining:
-            self._close = True
-            raise LocalProtocolError(
-                f"response body ended {self._remaining} bytes short of its Content-Length"
-            )
-        return b""
+        self.start_response(head.method, head.http_version, head.keep_alive)
 
     def start_next_cycle(self) -> bool:
         if not (self._request_done and self._response_done) or self._close or not self._keep_alive:
@@ -336,13 +229,6 @@ class HttptoolsServer(ServerProtocol):
             return False
         self._waiting = False
         return True
-
-    @property
-    def keep_alive(self) -> bool:
-        return self._keep_alive and not self._close
-
-    def close_after_response(self) -> None:
-        self._close = True
 
     def upgrade_trailing_data(self) -> bytes:
         return self._upgraded

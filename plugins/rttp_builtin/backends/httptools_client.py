@@ -9,6 +9,10 @@ from typing import Any
 from rttp.errors import ProtocolError, RemoteProtocolError, TooLarge
 from rttp.plugin import (
     CLOSED,
+    FIELD_CONNECTION,
+    FIELD_CONTENT_LENGTH,
+    FIELD_KINDS,
+    FIELD_TRANSFER_ENCODING,
     NEED_DATA,
     ClientProtocol,
     EndOfMessage,
@@ -16,28 +20,18 @@ from rttp.plugin import (
     RawHeaders,
     ResponseHead,
     connection_tokens,
+    field_kind,
     keep_alive,
+    known_fields,
     response_has_body,
 )
 
-try:
-    import httptools
-except ImportError:  # pragma: no cover - not on CPython, or not installed
-    httptools = None  # type: ignore[assignment]
-
-
 from ._llhttp import (
-    CONNECTION,
-    CONTENT_LENGTH,
     ERROR,
-    RESPONSE_KINDS,
-    TRANSFER_ENCODING,
     VERSIONS,
     after_upgrade,
     httptools,
-    kind_of,
     response_version,
-    written_names,
 )
 
 __all__ = ["HttptoolsClient"]
@@ -141,15 +135,15 @@ class HttptoolsClient(ClientProtocol):
             http_version = parser.get_http_version()
             version = VERSIONS.get(http_version) or http_version.encode("ascii")
         self._informational = 100 <= status < 200 and status != 101
-        kinds = RESPONSE_KINDS
+        kinds = FIELD_KINDS
         tokens: list[bytes] | None = None
         for name, value in self._headers:
             kind = kinds.get(name.lower())
-            if kind == CONTENT_LENGTH or (
-                kind == TRANSFER_ENCODING and b"chunked" in value.lower()
+            if kind == FIELD_CONTENT_LENGTH or (
+                kind == FIELD_TRANSFER_ENCODING and b"chunked" in value.lower()
             ):
                 self._framed = True
-            elif kind == CONNECTION:
+            elif kind == FIELD_CONNECTION:
                 tokens = (tokens or []) + connection_tokens(value)
         self._keep_alive = keep_alive(version, tokens)  # the one rule, as for requests
         self._events.append(ResponseHead(status, self._reason, self._headers, version))
@@ -180,17 +174,17 @@ class HttptoolsClient(ClientProtocol):
         self._method = method
         self._request_done = False
         self._response_done = False
-        seen = written_names
+        seen = known_fields
         parts = [b"%s %s HTTP/1.1\r\n" % (method, target)]
         length = chunked = False
         for name, value in headers:
             parts += (name, b": ", value, b"\r\n")
             kind = seen.get(name)
             if kind is None:
-                kind = kind_of(name)
-            if kind == CONTENT_LENGTH:
+                kind = field_kind(name)
+            if kind == FIELD_CONTENT_LENGTH:
                 length = True
-            elif kind == TRANSFER_ENCODING:
+            elif kind == FIELD_TRANSFER_ENCODING:
                 chunked = True
         parts.append(b"\r\n")
         self._chunked = chunked and not length

@@ -258,7 +258,30 @@ def check_protocol_backend(backend: ProtocolBackend) -> None:
     proto.send_response(200, b"OK", [(b"Content-Length", b"0")], b"")
     _expect(proto.start_next_cycle(), "pipelined: a next cycle after the answer")
     _expect(isinstance(proto.next_event(), RequestHead), "pipelined: the second head")
+    _check_http10_keep_alive(backend)
     _check_client(backend)
+
+
+def _check_http10_keep_alive(backend: ProtocolBackend) -> None:
+    """An HTTP/1.0 keep-alive request: the answer says ``Connection: keep-alive`` and the
+    connection reads the request behind it; a 1.0 request without it is answered last."""
+    proto = backend.server(ProtocolLimits())
+    keep = b"GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+    proto.receive_data(keep + b"GET /b HTTP/1.0\r\n\r\n")
+    for target, kept in ((b"/a", True), (b"/b", False)):
+        head = proto.next_event()
+        _expect(
+            isinstance(head, RequestHead) and head.target == target,
+            f"HTTP/1.0 keep-alive: the request for {target!r}, not {head!r}",
+        )
+        _expect(isinstance(proto.next_event(), EndOfMessage), "HTTP/1.0: a GET ends at once")
+        answer = proto.send_response(200, b"OK", [(b"Content-Length", b"2")], b"ok")
+        said = b"\r\nConnection: keep-alive\r\n" in answer
+        _expect(said is kept, f"HTTP/1.0 answer for {target!r}: keep-alive said {said}")
+        _expect(
+            proto.start_next_cycle() is kept,
+            f"HTTP/1.0 answer for {target!r}: the connection {'stays' if kept else 'closes'}",
+        )
 
 
 def _check_client(backend: ProtocolBackend) -> None:
