@@ -65,6 +65,8 @@ def _receive_buffer(conn: h11.Connection) -> bytearray:
 _EOL_STARTS = (b"\r", b"\n")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
 _LENGTH_FIELD = re.compile(rb"\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
+#: a last-chunk line as h11 reads it (the trailer section follows)
+_LAST_CHUNK = re.compile(rb"0{1,20}(?:;[^\r\n]*)?[ \t]*\r\n")
 _BARE_CR = re.compile(rb"\r(?!\n)(?=.)", re.S)  # a CR followed by anything but LF
 #: the largest chunk size (llhttp's: 2**63 - 1; a larger one overflows)
 _MAX_CHUNK = (1 << 63) - 1
@@ -154,7 +156,9 @@ class H11Server(ServerProtocol):
     def next_event(self) -> Any:
         conn = self._conn
         state = conn.their_state
-        if state is _IDLE:
+        if state is _SEND_BODY and self._suspect_lf:
+            self._check_trailer_ends()
+        elif state is _IDLE:
             if self._suspect_fold:
                 self._check_fold()
             if self._suspect_lf:
@@ -213,6 +217,27 @@ class H11Server(ServerProtocol):
                 _BARE_LF.search(buf, stop) is not None
                 or _LENGTH_FIELD.search(buf, stop) is not None
             )
+
+    def _check_trailer_ends(self) -> None:
+        """A bare LF in the trailer section of a chunked body, or ending it: h11 takes it,
+        llhttp refuses it. Checked before h11 reads the last chunk and its trailers (one
+        step), and only when the bytes received hold an LF without its CR."""
+        reader = getattr(self._conn, "_reader", None)
+        if getattr(reader, "_bytes_in_chunk", 1):
+            return  # inside chunk data (or not a chunked body)
+        buf = _receive_buffer(self._conn)
+        start = 0
+        if not getattr(reader, "_reading_trailer", False):
+            last = _LAST_CHUNK.match(buf, len(getattr(reader, "_bytes_to_discard", b"")))
+            if last is None:
+                return
+            start = last.end()
+        if buf[start : start + 2] == b"\r\n":
+            return  # no trailer fields
+        end = _END_OF_HEAD.search(buf, max(start - 1, 0))
+        stop = end.end() if end is not None else len(buf)
+        if buf[start : start + 1] == b"\n" or _BARE_LF.search(buf, start, stop) is not None:
+            raise RemoteProtocolError("bare LF in the trailer section (lines end with CRLF)")
 
     def _check_body_framing(self) -> None:
         """While a body is incomplete: a chunk size no one can send (llhttp refuses a size

@@ -125,6 +125,16 @@ HOSTILE_REQUESTS: dict[str, tuple[bytes, int, str]] = {
         400,
         "chunk",
     ),
+    "a trailer line ended by a bare LF": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: v\n\r\n",
+        400,
+        "",
+    ),
+    "a trailer section ended by a bare LF": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\n",
+        400,
+        "",
+    ),
     "a head line ended by a bare LF": (b"GET / HTTP/1.1\r\nHost: a\n\r\n", 400, ""),
     "repeated Content-Length, equal values": (
         b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
