@@ -11,7 +11,7 @@ import pytest
 import trio
 import trio.testing
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Request, TextMessage
+from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Request, TextMessage
 
 import rttp
 from rttp.errors import WebSocketClosed, WebSocketRejected
@@ -318,8 +318,9 @@ async def _raw_server(nursery, script):
         (frame(0, b"x", mask=False), 1002),
         (frame(9, b"p" * 126, mask=False), 1002),
         (frame(1, b"masked"), 1002),  # servers must not mask
+        (bytes([0x82, 127]) + (1 << 62).to_bytes(8, "big"), 1009),  # the header alone
     ],
-    ids=["bad-utf8", "rsv", "orphan", "big-ping", "masked"],
+    ids=["bad-utf8", "rsv", "orphan", "big-ping", "masked", "declares-2**62"],
 )
 async def test_client_closes_on_protocol_violations(nursery, script, code):
     url, received, got_close = await _raw_server(nursery, script)
@@ -660,6 +661,41 @@ async def test_a_single_frame_over_max_message_size_is_closed_with_1009(serve):
     assert any(
         isinstance(e, TextMessage) and len(e.data) == 1000 for e in await ok.events_until_close()
     )
+
+
+@pytest.mark.parametrize("declared", [1 << 62, 1001])
+async def test_a_frame_declaring_too_many_bytes_is_refused_at_its_header(serve, declared):
+    """The 1009 comes as soon as the header is in: no payload byte is sent, so waiting
+    for it would hang (events_until_close fails after 5 s)."""
+    app = make_app(ws_ping_interval=None, ws_max_message_size=1000)
+    _, url = await serve(app)
+    raw = await RawClient.connect(url)
+    length = (
+        bytes([127]) + declared.to_bytes(8, "big")
+        if declared > 65535
+        else bytes([126]) + declared.to_bytes(2, "big")
+    )
+    await raw.stream.send_all(bytes([0x82, 0x80 | length[0]]) + length[1:] + os.urandom(4))
+    events = await raw.events_until_close()
+    assert close_code(events) == 1009
+    reason = next(e.reason for e in events if isinstance(e, CloseConnection))
+    assert f"declares {declared} bytes" in reason
+    assert "max_message_size=1000" in reason
+    ok = await RawClient.connect(url)  # the server goes on serving
+    await ok.stream.send_all(frame(2, b"y" * 1000) + frame(8, b"\x03\xe8"))
+    assert any(
+        isinstance(e, BytesMessage) and len(e.data) == 1000 for e in await ok.events_until_close()
+    )
+
+
+async def test_a_fragment_declaring_past_the_message_limit_is_refused_at_its_header(serve):
+    """The declared length counts with the fragments already received."""
+    app = make_app(ws_ping_interval=None, ws_max_message_size=1000)
+    _, url = await serve(app)
+    raw = await RawClient.connect(url)
+    head = bytes([0x00, 0x80 | 126]) + (601).to_bytes(2, "big") + os.urandom(4)
+    await raw.stream.send_all(frame(1, b"x" * 400, fin=False) + head)
+    assert close_code(await raw.events_until_close()) == 1009
 
 
 async def test_a_message_in_many_fragments_arrives_whole(serve):

@@ -268,6 +268,9 @@ class WebSocket:
                     event = next(self._events)
                 except StopIteration:
                     self._events = None
+                    too_large = self._declared_too_large()
+                    if too_large:
+                        await self._fail(1009, too_large)
                     continue
                 except WSRemoteError as exc:
                     self._events = None
@@ -302,6 +305,24 @@ class WebSocket:
             self._ws.receive_data(bytes(data))
             self._events = self._ws.events()
         return self._pending.popleft()
+
+    def _declared_too_large(self) -> str | None:
+        """A frame whose header is in, and whose declared length alone would carry its
+        message past ``max_message_size``: refused now, not after its payload arrives
+        (wsproto keeps the header it is reading on its frame decoder)."""
+        if self._closed is not None:
+            return None
+        decoder = getattr(getattr(self._ws, "_proto", None), "_frame_decoder", None)
+        header = getattr(decoder, "header", None)
+        if header is None:
+            return None
+        declared: int = header.payload_len
+        if declared - decoder.payload_consumed + self._size <= self.max_message_size:  # type: ignore[union-attr]
+            return None
+        return (
+            f"a frame declares {declared} bytes: message larger than "
+            f"max_message_size={self.max_message_size}"
+        )
 
     def _take_message(self, event: TextMessage | BytesMessage) -> str | None:
         """Queue a data frame's message (or collect its part); the 1009 reason if too large."""
