@@ -122,6 +122,15 @@ async def ws_server(serve):
     return app, url
 
 
+async def ws_still_serves(url: rttp.URL) -> None:
+    """After a refused client: a new one is echoed as before."""
+    ok = await RawClient.connect(url)
+    await ok.stream.send_all(frame(1, b"still") + frame(8, b"\x03\xe8"))
+    events = await ok.events_until_close()
+    assert any(isinstance(e, TextMessage) and e.data == "still" for e in events)
+    assert close_code(events) == 1000
+
+
 def ws_url(url: rttp.URL, path: str = "/ws") -> str:
     return f"ws://{url.host}:{url.port}{path}"
 
@@ -230,6 +239,7 @@ async def test_oversized_message_is_closed_with_1009(serve):
     raw = await RawClient.connect(url)
     await raw.stream.send_all(frame(2, b"x" * 600, fin=False) + frame(0, b"y" * 600))
     assert close_code(await raw.events_until_close()) == 1009
+    await ws_still_serves(url)
 
 
 async def test_invalid_handshake_gets_400_and_plain_get_426(ws_server):
@@ -247,6 +257,7 @@ async def test_invalid_handshake_gets_400_and_plain_get_426(ws_server):
         assert "invalid WebSocket handshake" in bad.text
         plain = await client.get(str(url) + "/ws")
         assert plain.status == 426
+    await ws_still_serves(url)
 
 
 async def test_handler_that_raises_on_open_closes_cleanly(serve):
@@ -696,6 +707,7 @@ async def test_a_fragment_declaring_past_the_message_limit_is_refused_at_its_hea
     head = bytes([0x00, 0x80 | 126]) + (601).to_bytes(2, "big") + os.urandom(4)
     await raw.stream.send_all(frame(1, b"x" * 400, fin=False) + head)
     assert close_code(await raw.events_until_close()) == 1009
+    await ws_still_serves(url)
 
 
 async def test_a_message_in_many_fragments_arrives_whole(serve):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import json
+import socket
+import time
 
 import pytest
 import trio
 
 import rttp
+from rttp._io import _pool
 from rttp.errors import (
     ConnectError,
     ConnectTimeout,
@@ -284,11 +287,15 @@ async def test_cancel_mid_download_leaks_no_connection(serve):
         return rttp.Response(200, body=body())
 
     _, url = await serve(handler)
+    got: list[bytes] = []
     async with rttp.Client() as client:
-        with trio.move_on_after(0.2):
+        with trio.CancelScope() as scope:
             async with client.stream("GET", str(url)) as response:
-                async for _ in response.stream():
-                    pass
+                async for chunk in response.stream():
+                    got.append(chunk)
+                    scope.cancel()  # mid-body: the rest is still coming
+        assert scope.cancelled_caught
+        assert got[0].startswith(b"first chunk")
         assert client.pool.connections_in_use == 0
         assert client.pool.idle_connections == 0
         with trio.fail_after(5):
@@ -298,16 +305,22 @@ async def test_cancel_mid_download_leaks_no_connection(serve):
 
 @pytest.mark.parametrize("where", ["connect", "send", "read_head", "read_body"])
 async def test_cancellation_at_every_phase_returns_the_slot(serve, where):
+    """Cancelled once the request is in the named phase (an event says so, not a timer):
+    the pool slot comes back, and the server saw exactly what that phase had sent."""
     gate = trio.Event()
+    reached = trio.Event()
+    handled: list[str] = []
 
     async def handler(request):
-        if where == "read_head":
+        handled.append(request.path)
+        if where in ("send", "read_head"):
+            if where == "read_head":
+                reached.set()  # the request is in; the client waits for the head
             await gate.wait()
-        if where == "send":
-            await trio.sleep(10)
 
         async def body():
             yield b"head"
+            reached.set()  # the head and a first piece are out; the rest waits
             await gate.wait()
             yield b"tail"
 
@@ -320,6 +333,7 @@ async def test_cancellation_at_every_phase_returns_the_slot(serve, where):
         client_schemes = frozenset({"http"})
 
         async def connect(self, url, options):
+            reached.set()
             await trio.sleep_forever()
 
     class StuckPlugin:
@@ -338,15 +352,27 @@ async def test_cancellation_at_every_phase_returns_the_slot(serve, where):
 
     async def slow_upload():
         yield b"a"
+        reached.set()  # the head and a first piece of the body went out
         await trio.sleep_forever()
 
-    async with client:
-        with trio.move_on_after(0.3):
+    async with client, trio.open_nursery() as nursery:
+        finished: list[bool] = []
+
+        async def request() -> None:
             if where == "send":
                 await client.post(str(url), content=slow_upload())
             else:
                 await client.get(str(url))
-        assert client.pool.connections_in_use == 0
+            finished.append(True)
+
+        nursery.start_soon(request)
+        with trio.fail_after(5):
+            await reached.wait()
+        assert client.pool.connections_in_use == 1
+        nursery.cancel_scope.cancel()
+    assert not finished
+    assert client.pool.connections_in_use == 0
+    assert handled == ([] if where == "connect" else ["/"])
     gate.set()
 
 
@@ -422,8 +448,13 @@ async def test_stale_pooled_connection_is_retried(serve):
     _, url = await serve(handler, keep_alive_timeout=0.2)
     async with rttp.Client() as client:
         assert (await client.get(str(url))).text == "fresh"
-        await trio.sleep(0.6)  # the server closes the idle connection meanwhile
-        assert (await client.get(str(url))).text == "fresh"
+        [pooled] = [c for conns in client.pool._idle.values() for c in conns]
+        sock = _pool._raw_socket(pooled.stream)
+        with trio.fail_after(5):
+            await trio.lowlevel.wait_readable(sock)  # the server's FIN: the idle one is stale
+        assert await sock.recv(1, socket.MSG_PEEK) == b""
+        assert (await client.get(str(url))).text == "fresh"  # retried on a new connection
+        assert client.pool.idle_connections == 1
 
 
 async def test_sending_side_refuses_injection(serve):
@@ -440,24 +471,39 @@ async def test_sending_side_refuses_injection(serve):
         assert client.pool.connections_in_use == 0
 
 
+GOOD_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+
+
 @contextlib.asynccontextmanager
 async def answering_once(answer: bytes):
-    """A loopback server that reads one request and sends ``answer`` (canned, possibly
-    hostile bytes); yields its base URL."""
+    """A loopback server whose first connection reads one request and gets ``answer``
+    (canned, possibly hostile bytes); later connections get a good answer. Yields the
+    base URL."""
     listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
     port = listener.socket.getsockname()[1]
 
-    async def serve_one():
-        stream = await listener.accept()
-        async with stream:
-            await stream.receive_some(65536)
-            with contextlib.suppress(trio.BrokenResourceError):
-                await stream.send_all(answer)
+    async def serve_all():
+        reply = answer
+        while True:
+            stream = await listener.accept()
+            async with stream:
+                await stream.receive_some(65536)
+                with contextlib.suppress(trio.BrokenResourceError):
+                    await stream.send_all(reply)
+            reply = GOOD_ANSWER
 
     async with listener, trio.open_nursery() as nursery:
-        nursery.start_soon(serve_one)
+        nursery.start_soon(serve_all)
         yield f"http://127.0.0.1:{port}/"
         nursery.cancel_scope.cancel()
+
+
+async def recovers(client: rttp.Client, url: str) -> None:
+    """After a refused answer: nothing held or pooled, and the next request works."""
+    assert client.pool.connections_in_use == 0
+    assert client.pool.idle_connections == 0  # the connection with the bad answer is gone
+    with trio.fail_after(5):
+        assert (await client.get(url)).text == "ok"
 
 
 async def test_oversized_response_header_is_refused():
@@ -468,6 +514,7 @@ async def test_oversized_response_header_is_refused():
     ):
         with pytest.raises(TooLarge, match="max_response_header_size=8192"):
             await client.get(url)
+        await recovers(client, url)
 
 
 async def test_malformed_response_is_a_protocol_error():
@@ -475,6 +522,7 @@ async def test_malformed_response_is_a_protocol_error():
     async with answering_once(answer) as url, rttp.Client() as client:
         with pytest.raises(RemoteProtocolError) as info:
             await client.get(url)
+        await recovers(client, url)
     assert info.value.status == 502
 
 
@@ -606,13 +654,34 @@ async def test_decoded_size_limit(serve):
             await client.get(str(url))
 
 
-async def test_cancel_during_tls_handshake_returns_the_slot(silent_port):
-    """A server that accepts TCP but never speaks TLS: cancelling the handshake frees the slot."""
+async def test_cancel_during_tls_handshake_returns_the_slot(nursery):
+    """A server that accepts TCP but never speaks TLS: cancelling the handshake (once the
+    server holds the ClientHello) frees the slot."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    hello_in = trio.Event()
+    received: list[bytes] = []
+
+    async def hold(stream: trio.SocketStream) -> None:
+        async with stream:
+            received.append(await stream.receive_some(65536))
+            hello_in.set()
+            await trio.sleep_forever()
+
+    await nursery.start(trio.serve_listeners, hold, listeners)
+    port = listeners[0].socket.getsockname()[1]
     async with rttp.Client(limits=rttp.Limits(max_connections=1)) as client:
-        with trio.move_on_after(0.3) as scope:
-            await client.get(f"https://127.0.0.1:{silent_port}/")
+        with trio.CancelScope() as scope:
+            nursery.start_soon(_cancel_on, hello_in, scope)
+            await client.get(f"https://127.0.0.1:{port}/")
         assert scope.cancelled_caught
+        assert received[0][:1] == b"\x16"  # a TLS handshake record: the phase was reached
         assert client.pool.connections_in_use == 0
+
+
+async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
+    with trio.fail_after(5):
+        await event.wait()
+    scope.cancel()
 
 
 async def test_pool_key_separates_schemes_on_one_port(serve):
@@ -628,37 +697,37 @@ async def test_pool_key_separates_schemes_on_one_port(serve):
 
 
 async def test_too_many_response_header_fields_is_refused():
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    port = listener.socket.getsockname()[1]
-
-    async def evil():
-        async with await listener.accept() as stream:
-            await stream.receive_some(65536)
-            fields = b"".join(b"X-%d: v\r\n" % i for i in range(50))
-            with contextlib.suppress(trio.BrokenResourceError):
-                await stream.send_all(
-                    b"HTTP/1.1 200 OK\r\n" + fields + b"Content-Length: 0\r\n\r\n"
-                )
-
-    async with (
-        listener,
-        trio.open_nursery() as nursery,
-        rttp.Client(max_response_header_count=20) as client,
-    ):
-        nursery.start_soon(evil)
-        with pytest.raises(TooLarge, match="max_response_header_count=20"):
-            await client.get(f"http://127.0.0.1:{port}/")
+    fields = b"".join(b"X-%d: v\r\n" % i for i in range(50))
+    answer = b"HTTP/1.1 200 OK\r\n" + fields + b"Content-Length: 0\r\n\r\n"
+    async with answering_once(answer) as url, rttp.Client(max_response_header_count=20) as client:
+        with pytest.raises(TooLarge, match="max_response_header_count=20") as info:
+            await client.get(url)
+        assert info.value.status == 502
+        await recovers(client, url)
 
 
-async def test_keepalive_expiry_and_idle_cap(serve):
+class _Monotonic:
+    """The pool's clock (``time.monotonic``), moved on by a test instead of slept through."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+
+async def test_keepalive_expiry_and_idle_cap(serve, monkeypatch):
     async def handler(request):
         return rttp.Response(200, body=str(request.client[1]))  # the client's port
 
     _, url = await serve(handler, keep_alive_timeout=30)
+    clock = _Monotonic()
+    monkeypatch.setattr(_pool, "time", clock)
     async with rttp.Client(limits=rttp.Limits(keepalive_expiry=0.2)) as client:
         first = (await client.get(str(url))).text
+        clock.offset = 0.19
         assert (await client.get(str(url))).text == first  # reused while fresh
-        await trio.sleep(0.3)
+        clock.offset += 0.21
         assert (await client.get(str(url))).text != first  # expired: a new connection
 
     release = trio.Event()
@@ -844,6 +913,7 @@ async def test_odd_status_lines_are_named(backend, status_line, words):
     async with answering_once(answer) as url, rttp.Client(http_backend=backend) as c:
         with trio.fail_after(5), pytest.raises(RemoteProtocolError) as info:
             await c.get(url)
+        await recovers(c, url)
     assert info.value.status == 502
     assert words in str(info.value)
     assert "closed" not in str(info.value)  # not the misleading "closed without a response"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import tracemalloc
 
 import pytest
 import trio
@@ -69,11 +70,18 @@ async def test_pipelined_burst_has_bounded_memory(serve):
     stream = await trio.open_tcp_stream(url.host, url.port)
     burst = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * 1000
     sent = 0
-    with trio.move_on_after(1.0):
-        while sent < 200 << 20:
-            await stream.send_all(burst)
-            sent += len(burst)
-    # blocked long before 200 MiB: the server stopped reading while its answers piled up
+    tracemalloc.start()
+    try:
+        with trio.move_on_after(1.0):  # the test's length, not a wait for anything
+            while sent < 200 << 20:
+                await stream.send_all(burst)
+                sent += len(burst)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # what the server allocated (all Python memory here) stayed small: it stopped reading
+    # while its answers piled up, so TCP held the client back long before 200 MiB
+    assert peak < 16 << 20, f"{peak} bytes allocated at the peak, {sent} bytes sent"
     assert sent < 200 << 20
     await stream.aclose()
     await still_serves(url)
@@ -314,7 +322,7 @@ async def test_stalled_body_gets_408(serve):
 async def test_handler_timeout_is_503(serve):
     async def handler(request):
         if request.path == "/slow":
-            await trio.sleep(10)
+            await trio.sleep_forever()
         return rttp.Response(200, body=f"hello {request.path}")
 
     _, url = await serve(handler, handler_timeout=0.3)
@@ -375,6 +383,7 @@ async def test_refused_upgrade_closes_the_connection(serve):
     )
     assert reply.count(b"HTTP/1.1") == 1
     assert b"/smuggled" not in reply
+    await still_serves(url)
 
 
 async def test_accepted_upgrade_hands_over_the_stream(serve):
@@ -407,10 +416,11 @@ async def test_access_log_one_line_per_request(serve, caplog):
 
 async def test_graceful_shutdown_finishes_in_flight_request(serve):
     started = trio.Event()
+    proceed = trio.Event()
 
     async def handler(request):
         started.set()
-        await trio.sleep(0.3)
+        await proceed.wait()
         return rttp.Response(200, body="finished")
 
     server, url = await serve(handler, shutdown_grace=5)
@@ -419,15 +429,18 @@ async def test_graceful_shutdown_finishes_in_flight_request(serve):
     async def client():
         replies.append(await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(client)
-        await started.wait()
-        server.shutdown()
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(client)
+            await started.wait()
+            server.shutdown()
+            await server.stopped_accepting.wait()
+            with pytest.raises(OSError, match="connect"):  # refused during the drain, not lost
+                await trio.open_tcp_stream(url.host, url.port)
+            proceed.set()  # the request in flight finishes
     assert status_of(replies[0]) == 200
     assert replies[0].endswith(b"finished")
     assert b"Connection: close" in replies[0]
-    with pytest.raises(OSError, match="connect"):  # no longer accepting
-        await trio.open_tcp_stream(url.host, url.port)
 
 
 async def test_graceful_shutdown_cancels_after_grace(serve):
@@ -435,8 +448,7 @@ async def test_graceful_shutdown_cancels_after_grace(serve):
 
     async def handler(request):
         started.set()
-        await trio.sleep(100)
-        return rttp.Response(200)
+        await trio.sleep_forever()
 
     server, url = await serve(handler, shutdown_grace=0.2)
 
