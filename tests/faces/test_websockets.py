@@ -344,6 +344,49 @@ async def test_client_closes_on_protocol_violations(nursery, script, code):
     assert close_code(received) == code  # and it told the server why
 
 
+async def test_frames_are_masked_by_the_client_and_not_by_the_server(nursery, ws_server):
+    """Read off the wire: each frame our client sends has the mask bit and a key that
+    unmasks its payload (RFC 6455 §5.3); each frame our server sends has no mask."""
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    wire: list[bytes] = []
+    got_frame = trio.Event()
+
+    async def serve_one():
+        async with listener, await listener.accept() as stream:
+            ws = WSConnection(ConnectionType.SERVER)
+            while True:
+                ws.receive_data(await stream.receive_some(65536))
+                if any(isinstance(e, Request) for e in ws.events()):
+                    break
+            await stream.send_all(ws.send(AcceptConnection()))
+            data = b""
+            while len(data) < 2 + 4 + 5:
+                data += await stream.receive_some(65536)
+            wire.append(data)
+            got_frame.set()
+
+    nursery.start_soon(serve_one)
+    ws = await rttp.connect_websocket(f"ws://127.0.0.1:{listener.socket.getsockname()[1]}/")
+    await ws.send("hello")
+    with trio.fail_after(5):
+        await got_frame.wait()
+    data = wire[0]
+    assert data[0] == 0x81  # FIN, text
+    assert data[1] == 0x80 | 5  # masked, five bytes
+    key = data[2:6]
+    assert bytes(b ^ key[i % 4] for i, b in enumerate(data[6:11])) == b"hello"
+    await ws.abort()
+
+    _, url = ws_server
+    raw = await RawClient.connect(url)
+    await raw.stream.send_all(frame(1, b"echo me"))
+    with trio.fail_after(5):
+        echoed = await raw.stream.receive_some(65536)
+    assert echoed[:2] == bytes([0x81, 7])  # FIN, text, no mask bit, seven bytes
+    assert echoed[2:9] == b"echo me"  # the payload as it is
+    await raw.stream.aclose()
+
+
 async def test_client_assembles_fragments_across_pings(nursery):
     script = (
         frame(1, b"he", fin=False, mask=False)

@@ -200,6 +200,73 @@ async def test_https_is_never_downgraded(serve, cert_files):
             await client.get(str(url) + "/")
 
 
+async def test_a_redirect_to_another_host_name_on_the_same_port_strips_credentials(serve):
+    """The origin is scheme, host and port: ``localhost`` is not ``127.0.0.1`` even on the
+    same server and port. A 307 re-sends the POST and its body, without the credentials."""
+    seen: list[tuple[str, dict, bytes]] = []
+
+    async def handler(request):
+        body = await request.read()
+        seen.append((request.headers["host"], dict(request.headers), body))
+        if request.path == "/go":
+            return rttp.Response(307, {"Location": f"http://localhost:{request.url.port}/land"})
+        return rttp.Response(200, body="landed")
+
+    _, url = await serve(handler)
+    async with rttp.Client() as client:
+        response = await client.post(
+            f"http://127.0.0.1:{url.port}/go",
+            content=b"payload",
+            headers={"Authorization": "Basic c2VjcmV0", "Cookie": "sid=2", "X-Keep": "k"},
+        )
+    assert response.text == "landed"
+    [(first_host, first, _), (host, landed, body)] = seen
+    assert first_host == f"127.0.0.1:{url.port}"
+    assert first["authorization"] == "Basic c2VjcmV0"
+    assert host == f"localhost:{url.port}"
+    assert "authorization" not in landed
+    assert "cookie" not in landed
+    assert landed["x-keep"] == "k"
+    assert body == b"payload"
+
+
+async def test_an_https_redirect_to_plain_http_never_connects(serve, cert_files, nursery):
+    """The downgrade is refused before any connection: a plain listener at the Location
+    sees nothing, for a 307 POST as for a 302 GET."""
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    accepted: list[bool] = []
+    probe_in = trio.Event()
+
+    async def record(stream: trio.SocketStream) -> None:
+        accepted.append(True)
+        probe_in.set()
+        await stream.aclose()
+
+    await nursery.start(trio.serve_listeners, record, listeners)
+    plain = f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}/plain"
+
+    async def handler(request):
+        return rttp.Response(307 if request.method == "POST" else 302, {"Location": plain})
+
+    _, url = await serve(
+        handler,
+        "https://127.0.0.1:0",
+        certfile=cert_files["certfile"],
+        keyfile=cert_files["keyfile"],
+    )
+    async with rttp.Client(verify=cert_files["ca"]) as client:
+        with pytest.raises(UnsafeRedirect) as info:
+            await client.post(str(url) + "/go", content=b"secret form")
+        assert plain in str(info.value)
+        with pytest.raises(UnsafeRedirect):
+            await client.get(str(url) + "/go")
+    async with await trio.open_tcp_stream("127.0.0.1", listeners[0].socket.getsockname()[1]):
+        pass  # the listener works: this connection is the first it ever got
+    with trio.fail_after(5):
+        await probe_in.wait()
+    assert accepted == [True]
+
+
 # -- against our server -------------------------------------------------------------------
 async def test_streaming_download_and_upload_with_progress(serve):
     async def handler(request):

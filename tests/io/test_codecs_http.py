@@ -15,6 +15,7 @@ import trio.lowlevel
 
 import rttp
 from rttp import rtml
+from rttp.errors import CodecError
 from tests.conftest import raw_request, status_of
 
 PEERS = Path(__file__).parents[1] / "peers"
@@ -161,6 +162,7 @@ async def test_request_bodies_decode_by_content_type(serve):
             400,
             "element 0 (TEXT): field 'x'",
         ),
+        ("table/rtml", b'[{"type": "MARQUEE", "x": 1, "y": 1}]', 400, "got 'MARQUEE'"),
         ("object/lua", b'{"type": 3}', 400, "BUTTON_SUBMIT or BUTTON_PUSH"),
         ("text/plain; charset=utf-8", b"\xc3\x28", 400, "not valid utf-8"),
         ("image/x-unknown", b"data", 415, "unsupported Content-Type 'image/x-unknown'"),
@@ -179,6 +181,23 @@ async def test_malformed_bodies_are_400_or_415_and_the_server_keeps_serving(
     assert status_of(reply) == status
     assert words.encode() in reply
     assert reply.endswith(b"hello /next")  # same connection, next request served
+
+
+async def test_a_page_with_an_unknown_rtml_type_is_refused_by_the_client(serve):
+    """The client decodes RTML as strictly as the server: an element type it does not
+    know is a CodecError naming it, not a page drawn without it."""
+
+    async def handler(request):
+        body = (
+            b'[{"type": "TEXT", "x": 1, "y": 1, "text": "a"}, {"type": "MARQUEE", "x": 1, "y": 2}]'
+        )
+        return rttp.Response(200, {"Content-Type": "table/rtml"}, body)
+
+    _, url = await serve(handler)
+    async with rttp.Client() as client:
+        response = await client.get(str(url))
+        with pytest.raises(CodecError, match=r"element 1.*got 'MARQUEE'"):
+            response.value  # noqa: B018
 
 
 def _multipart(*parts: bytes, boundary: bytes = b"B") -> bytes:
