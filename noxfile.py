@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, typecheck, docs, bench."""
+"""nox sessions: tests, lint, typecheck, docs, coverage, bench."""
 
 import nox
 
@@ -33,6 +33,17 @@ def docs(session):
     """Sphinx, warnings as errors."""
     session.install("-e", ".[docs]")
     session.run("python", "-m", "sphinx", "-W", "-b", "html", "docs", "docs/_build/html")
+
+
+@nox.session
+def coverage(session):
+    """The suite under coverage, subprocesses included (`rttp serve`, the probes)."""
+    session.install("-e", ".[test,coverage]")
+    session.run("coverage", "erase")
+    session.run("coverage", "run", "-m", "pytest", *session.posargs)
+    session.run("coverage", "combine", "--quiet")
+    session.run("coverage", "html", "--quiet")
+    session.run("coverage", "report")
 
 
 @nox.session
