@@ -235,6 +235,41 @@ async def test_rttp_serve_command_with_curl(tmp_path, cert_files):
     assert not sock.exists()  # the socket file is cleaned up on shutdown
 
 
+async def _idle_connection(url: rttp.URL) -> trio.SocketStream:
+    """A connection that got one answer and stays open (keep-alive)."""
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await stream.receive_some(65536)).startswith(b"HTTP/1.1 200")
+    return stream
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [("--timeout-keep-alive", "0.2"), ("--timeout-keep-alive", "30", "--max-connections", "1")],
+    ids=["timeout-keep-alive", "max-connections"],
+)
+async def test_rttp_serve_keep_alive_and_connection_flags(flags):
+    """``--timeout-keep-alive 0.2`` closes an idle connection well before the default 5 s;
+    with ``--max-connections 1`` a newcomer gets the slot of the idle one, which is closed."""
+    async with running_cli(
+        "serve",
+        "tests.peers.slow_app:app",
+        "--bind",
+        "http://127.0.0.1:0",
+        "--no-access-log",
+        *flags,
+        cwd=str(ROOT),
+    ) as base:
+        url = rttp.URL(base)
+        async with await _idle_connection(url) as first:
+            with trio.fail_after(2):
+                if "--max-connections" in flags:
+                    async with await _idle_connection(url):
+                        assert await first.receive_some(65536) == b""
+                else:
+                    assert await first.receive_some(65536) == b""
+
+
 def test_gzip_helper_is_stdlib_compatible():
     # what our server sends decodes with the standard library too
     from rttp_builtin.encodings.gzip import GzipEncoding

@@ -87,6 +87,10 @@ async def _serve(args: argparse.Namespace) -> None:
         settings["access_log"] = False
     if args.reuse_port:
         settings["reuse_port"] = True
+    if getattr(args, "timeout_keep_alive", None) is not None:
+        settings["keep_alive_timeout"] = args.timeout_keep_alive
+    if getattr(args, "max_connections", None) is not None:
+        settings["max_connections"] = args.max_connections
     server = Server(handler, *(args.bind or ["http://127.0.0.1:8000"]), **settings)
     first = trio.Event()
 
@@ -224,6 +228,18 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--keyfile", help="TLS private key (PEM) for https:// binds")
     serve.add_argument("--grace", type=float, default=10.0, help="shutdown grace seconds")
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    serve.add_argument(
+        "--timeout-keep-alive",
+        type=float,
+        metavar="SECONDS",
+        help="close a keep-alive connection idle this long (default 5)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=int,
+        metavar="N",
+        help="open connections at most (default: the open-file limit less 64)",
+    )
     serve.add_argument(
         "--reuse-port",
         action="store_true",
