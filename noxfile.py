@@ -17,8 +17,8 @@ def tests(session):
 def lint(session):
     """ruff: lint and formatting."""
     session.install("ruff>=0.6")
-    session.run("ruff", "check", "src", "plugins", "tests", "examples", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "plugins", "tests", "examples")
+    session.run("ruff", "check", "src", "plugins", "tests", "stress", "examples", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "plugins", "tests", "stress", "examples")
 
 
 @nox.session

@@ -43,8 +43,11 @@ async def silent_port(nursery: trio.Nursery) -> int:
 
 
 @asynccontextmanager
-async def running_cli(*args: str, cwd: str | None = None) -> AsyncIterator[str]:
-    """``python -m rttp ARGS`` in a subprocess; yields the base URL it reports serving on."""
+async def cli_process(
+    *args: str, cwd: str | None = None
+) -> AsyncIterator[tuple[str, trio.Process]]:
+    """``python -m rttp ARGS`` in a subprocess; yields the base URL it reports serving on
+    and the process (SIGTERM and a wait on the way out)."""
     process = await trio.lowlevel.open_process(
         [sys.executable, "-m", "rttp", *args], cwd=cwd, stderr=subprocess.PIPE
     )
@@ -56,12 +59,29 @@ async def running_cli(*args: str, cwd: str | None = None) -> AsyncIterator[str]:
                 chunk = await process.stderr.receive_some(4096)
                 assert chunk, buffer
                 buffer += chunk
-        yield buffer.decode().split(" on ")[1].split()[0]
+        async with trio.open_nursery() as nursery:
+            # keep reading its log, so that a chatty server never blocks on a full pipe
+            nursery.start_soon(_drain, process.stderr)
+            yield buffer.decode().split(" on ")[1].split()[0], process
+            nursery.cancel_scope.cancel()
     finally:
-        process.terminate()
+        if process.returncode is None:
+            process.terminate()
         with trio.fail_after(15):
             await process.wait()
         await process.stderr.aclose()
+
+
+async def _drain(stream: trio.abc.ReceiveStream) -> None:
+    while await stream.receive_some(65536):
+        pass
+
+
+@asynccontextmanager
+async def running_cli(*args: str, cwd: str | None = None) -> AsyncIterator[str]:
+    """``python -m rttp ARGS`` in a subprocess; yields the base URL it reports serving on."""
+    async with cli_process(*args, cwd=cwd) as (url, _):
+        yield url
 
 
 @pytest.fixture(scope="session")

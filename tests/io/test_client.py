@@ -13,6 +13,7 @@ import trio
 
 import rttp
 from rttp._io import _pool
+from rttp._io._sockio import raw_socket
 from rttp.errors import (
     ConnectError,
     ConnectTimeout,
@@ -516,7 +517,7 @@ async def test_stale_pooled_connection_is_retried(serve):
     async with rttp.Client() as client:
         assert (await client.get(str(url))).text == "fresh"
         [pooled] = [c for conns in client.pool._idle.values() for c in conns]
-        sock = _pool._raw_socket(pooled.stream)
+        sock = raw_socket(pooled.stream)
         with trio.fail_after(5):
             await trio.lowlevel.wait_readable(sock)  # the server's FIN: the idle one is stale
         assert await sock.recv(1, socket.MSG_PEEK) == b""

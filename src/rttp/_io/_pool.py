@@ -9,9 +9,7 @@ any point (connect, TLS, send, read) gives its slot back.
 from __future__ import annotations
 
 import math
-import select
 import time
-from typing import Any
 
 import trio
 
@@ -22,7 +20,7 @@ from ..errors import ConnectTimeout, PoolTimeout
 from ..plugin import ConnectOptions, ProtocolBackend
 from ._connection import HTTPConnection
 from ._errors import connect_errors
-from ._sockio import fast_stream
+from ._sockio import fast_stream, raw_socket, readable_now
 
 __all__ = ["ConnectionPool"]
 
@@ -35,23 +33,9 @@ PoolKey = tuple[str, str, "int | None", int]
 _CHECK_AFTER = 1.0
 
 
-def _raw_socket(stream: Any) -> Any:
-    while isinstance(stream, trio.SSLStream):
-        stream = stream.transport_stream
-    return getattr(stream, "socket", None)
-
-
 def _looks_alive(conn: HTTPConnection) -> bool:
     """An idle connection that is readable has been closed (or sent garbage) by the server."""
-    sock = _raw_socket(conn.stream)
-    if sock is None:
-        return True
-    try:
-        poller = select.poll()
-        poller.register(sock.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        return not poller.poll(0)
-    except (OSError, ValueError):
-        return False
+    return raw_socket(conn.stream) is None or not readable_now(conn.stream)
 
 
 class ConnectionPool:

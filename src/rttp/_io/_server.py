@@ -28,7 +28,7 @@ from ._conn import HANDLER, IDLE, CoarseClock, PrefixedStream
 from ._conn_settings import ServerSettings, error_response
 from ._connection import HTTPConnection
 from ._errors import is_peer_gone
-from ._sockio import fast_stream
+from ._sockio import fast_stream, readable_now
 from ._tls import server_context
 
 __all__ = ["Handler", "Server", "serve"]
@@ -160,7 +160,9 @@ class Server:
     async def _drain_connections(self) -> None:
         for conn in list(self._connections):
             conn.closing = True
-            if conn.phase == IDLE:
+            if conn.phase == IDLE and not readable_now(conn.stream):
+                # idle with nothing sent: closed now. One whose next request is already
+                # in reads it and answers it, with Connection: close
                 conn.scope.cancel()
         with trio.move_on_after(self.config.shutdown_grace):
             while self._connections:

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import errno
 import math
+import select
 import socket
 from typing import Any
 
@@ -202,3 +203,24 @@ async def send_all_within(
         await stream.send_all(data)
         return
     raise trio.TooSlowError
+
+
+def raw_socket(stream: trio.abc.Stream) -> Any:
+    """The socket under ``stream`` (through TLS), or None for a stream with none."""
+    while isinstance(stream, trio.SSLStream):
+        stream = stream.transport_stream
+    return getattr(stream, "socket", None)
+
+
+def readable_now(stream: trio.abc.Stream) -> bool:
+    """Whether a receive would not wait: bytes, a close or an error is pending on the
+    socket (one ``poll`` with no timeout). False for a stream without a socket."""
+    sock = raw_socket(stream)
+    if sock is None:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):  # closed under us: a receive would fail at once
+        return True
