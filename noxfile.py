@@ -1,4 +1,4 @@
-"""nox sessions: tests, lint, typecheck, docs, coverage, bench."""
+"""nox sessions: tests, lint, typecheck, docs, coverage, stress, bench."""
 
 import nox
 
@@ -44,6 +44,25 @@ def coverage(session):
     session.run("coverage", "combine", "--quiet")
     session.run("coverage", "html", "--quiet")
     session.run("coverage", "report")
+
+
+@nox.session
+def stress(session):
+    """The heavy probes CI does not run (a few minutes; loopback only, bounded): 10,000
+    idle connections, SIGTERM under load, slowhttptest's three attacks (installed with
+    apt-get when missing and allowed), a 4 MiB message in one-byte fragments, and the
+    differential test at 10,000 cases. Figures: benchmarks/results/stress.json."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "stress", "-o", "timeout=900", *session.posargs)
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "tests/unit/test_differential.py",
+        "-o",
+        "timeout=900",
+        env={"RTTP_DIFFERENTIAL_EXAMPLES": "10000"},
+    )
 
 
 @nox.session
