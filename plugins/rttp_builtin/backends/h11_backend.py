@@ -23,7 +23,7 @@ from typing import Any
 
 import h11
 
-from rttp.errors import LocalProtocolError, ProtocolError, RemoteProtocolError, TooLarge
+from rttp.errors import ProtocolError, RemoteProtocolError, TooLarge
 from rttp.plugin import (
     CLOSED,
     NEED_DATA,
@@ -34,7 +34,6 @@ from rttp.plugin import (
     ProtocolLimits,
     RawHeaders,
     RequestHead,
-    ResponseHead,
     ResponseWriter,
     ServerProtocol,
     check_trailers,
@@ -42,24 +41,20 @@ from rttp.plugin import (
     make_request_head,
 )
 
+from ._h11 import check_lines, local_error, next_cycle, receive_buffer, trailing
+
 __all__ = ["H11Backend", "H11Client", "H11Server"]
 
 _FOLD = re.compile(rb"\n[ \t]")
 _END_OF_HEAD = re.compile(rb"\n\r?\n")
 _IDLE = h11.IDLE
 _SEND_BODY = h11.SEND_BODY
-_DONE = h11.DONE
 _MUST_CLOSE = h11.MUST_CLOSE
 _Data = h11.Data
 _Request = h11.Request
 _EOM = h11.EndOfMessage
 _H11_NEED_DATA = h11.NEED_DATA
 _H11_PAUSED = h11.PAUSED
-
-
-def _receive_buffer(conn: h11.Connection) -> bytearray:
-    data: bytearray = conn._receive_buffer._data
-    return data
 
 
 _EOL_STARTS = (b"\r", b"\n")
@@ -85,33 +80,6 @@ def _skip_empty_lines(conn: h11.Connection) -> None:
             buffer._extract(1)
         else:
             return
-
-
-def _next_cycle(conn: h11.Connection) -> bool:
-    """Start the next request/response cycle if both sides finished this one."""
-    if conn.our_state is _DONE and conn.their_state is _DONE:
-        conn.start_next_cycle()
-        return True
-    return False
-
-
-def _trailing(conn: h11.Connection) -> bytes:
-    """Bytes received after a protocol switch, for the new protocol."""
-    data, _closed = conn.trailing_data
-    return bytes(data)
-
-
-def _check_lines(headers: RawHeaders, limits: ProtocolLimits, status: int = 431) -> None:
-    """Each header line within ``max_line_size`` (name, ": ", value, CRLF)."""
-    limit = limits.max_line_size or 0
-    for name, value in headers:
-        line = len(name) + len(value) + 4
-        if line > limit:
-            raise limits.header_line_too_long(name, line, status)
-
-
-def _local(exc: h11.LocalProtocolError) -> LocalProtocolError:
-    return LocalProtocolError(f"refusing to send invalid HTTP: {exc}")
 
 
 class H11Server(ServerProtocol):
@@ -144,9 +112,15 @@ class H11Server(ServerProtocol):
     def receive_data(self, data: bytes | bytearray) -> None:
         if data[:1] in (b" ", b"\t") or b"\n " in data or b"\n\t" in data:
             self._suspect_fold = True
-        if data.count(b"\n") != data.count(b"\r\n") or _LENGTH_FIELD.search(data) is not None:
-            # an LF without its CR (here or split from the last read), or a Content-Length
-            # (h11 merges a repeated or listed one, which llhttp refuses)
+        crlf = data.count(b"\r\n")
+        if (
+            data.count(b"\n") != crlf
+            or data.count(b"\r") != crlf
+            or _LENGTH_FIELD.search(data) is not None
+        ):
+            # an LF without its CR or a CR without its LF (here or split from the last
+            # read), or a Content-Length (h11 merges a repeated or listed one, which
+            # llhttp refuses)
             self._suspect_lf = True
         try:
             self._conn.receive_data(data)  # type: ignore[arg-type]  # bytearray is fine
@@ -157,14 +131,14 @@ class H11Server(ServerProtocol):
         conn = self._conn
         state = conn.their_state
         if state is _SEND_BODY and self._suspect_lf:
-            self._check_trailer_ends()
+            self._check_chunk_lines()
         elif state is _IDLE:
             if self._suspect_fold:
                 self._check_fold()
             if self._suspect_lf:
                 self._check_line_ends()
 
-            buf = _receive_buffer(conn)
+            buf = receive_buffer(conn)
             if buf[:1] in _EOL_STARTS:
                 _skip_empty_lines(conn)
                 if buf == b"\r":
@@ -185,7 +159,7 @@ class H11Server(ServerProtocol):
             if their is _IDLE:
                 if not self._line_ok:
                     self._probe_request_line()
-                if _BARE_CR.search(_receive_buffer(conn)) is not None:
+                if _BARE_CR.search(receive_buffer(conn)) is not None:
                     # h11 would wait for the LF forever (then a 408); llhttp says 400 at once
                     raise RemoteProtocolError(
                         "bare CR in the request line or a header (a CR not before LF)"
@@ -201,7 +175,7 @@ class H11Server(ServerProtocol):
         """What h11 would let through in a head that llhttp refuses (two parsers must never
         split requests differently): a bare LF ending a line, and a repeated or listed
         Content-Length (h11 merges identical ones)."""
-        buf = _receive_buffer(self._conn)
+        buf = receive_buffer(self._conn)
         start = 0
         while buf[start : start + 1] == b"\n" or buf[start : start + 2] == b"\r\n":
             start += 1 if buf[start : start + 1] == b"\n" else 2  # empty lines first
@@ -215,27 +189,34 @@ class H11Server(ServerProtocol):
         if end is not None:  # this head is fine; one pipelined behind it is checked in turn
             self._suspect_lf = (
                 _BARE_LF.search(buf, stop) is not None
+                or _BARE_CR.search(buf, stop) is not None
                 or _LENGTH_FIELD.search(buf, stop) is not None
             )
 
-    def _check_trailer_ends(self) -> None:
-        """A bare LF in the trailer section of a chunked body, or ending it: h11 takes it,
-        llhttp refuses it. Checked before h11 reads the last chunk and its trailers (one
-        step), and only when the bytes received hold an LF without its CR."""
+    def _check_chunk_lines(self) -> None:
+        """What h11 takes in chunk framing and llhttp refuses: a bare CR in a chunk-size
+        line (h11's chunk extensions take any byte), and a bare LF in or ending the
+        trailer section. Checked before h11 reads the line (it reads the last chunk and
+        its trailers in one step), and only when the bytes hold a CR or LF without its
+        other half."""
         reader = getattr(self._conn, "_reader", None)
         if getattr(reader, "_bytes_in_chunk", 1):
             return  # inside chunk data (or not a chunked body)
-        buf = _receive_buffer(self._conn)
+        buf = receive_buffer(self._conn)
         start = 0
         if not getattr(reader, "_reading_trailer", False):
-            last = _LAST_CHUNK.match(buf, len(getattr(reader, "_bytes_to_discard", b"")))
+            at = len(getattr(reader, "_bytes_to_discard", b""))
+            end = buf.find(b"\n", at)
+            if b"\r" in buf[at : (end if end >= 0 else len(buf)) - 1]:
+                raise RemoteProtocolError("bare CR in a chunk-size line (a CR not before LF)")
+            last = _LAST_CHUNK.match(buf, at)
             if last is None:
                 return
             start = last.end()
         if buf[start : start + 2] == b"\r\n":
             return  # no trailer fields
-        end = _END_OF_HEAD.search(buf, max(start - 1, 0))
-        stop = end.end() if end is not None else len(buf)
+        end_match = _END_OF_HEAD.search(buf, max(start - 1, 0))
+        stop = end_match.end() if end_match is not None else len(buf)
         if buf[start : start + 1] == b"\n" or _BARE_LF.search(buf, start, stop) is not None:
             raise RemoteProtocolError("bare LF in the trailer section (lines end with CRLF)")
 
@@ -247,13 +228,13 @@ class H11Server(ServerProtocol):
         if size > _MAX_CHUNK:
             raise RemoteProtocolError(f"chunk size {size} is larger than a chunk can be")
         limit = self._limits.max_line_size
-        if limit and len(_receive_buffer(self._conn)) > limit:
+        if limit and len(receive_buffer(self._conn)) > limit:
             # h11 hands out chunk data as it arrives: what it keeps is a chunk-size line
             raise RemoteProtocolError(f"chunk-size line longer than max_line_size={limit} bytes")
 
     def _request_head(self, event: h11.Request) -> RequestHead:
         # a request pipelined behind this one is checked in turn (its bytes are here)
-        rest = _receive_buffer(self._conn)
+        rest = receive_buffer(self._conn)
         self._suspect_fold = rest[:1] in (b" ", b"\t") or _FOLD.search(rest) is not None  # type: ignore[comparison-overlap]
         self._fold_pos = 0
         self._line_ok = False
@@ -266,7 +247,7 @@ class H11Server(ServerProtocol):
         if size > limits.max_header_size:
             raise self._limits.header_section_too_large()
         if limits.max_line_size:
-            _check_lines(headers, limits)
+            check_lines(headers, limits)
         if len(headers) > limits.max_header_count:
             raise self._limits.too_many_header_fields(len(headers))
         head = make_request_head(event.method, event.target, headers, version)
@@ -285,7 +266,7 @@ class H11Server(ServerProtocol):
         return EndOfMessage(trailers)
 
     def _probe_request_line(self) -> None:
-        buf = _receive_buffer(self._conn)
+        buf = receive_buffer(self._conn)
         limit = self._limits.max_request_line
         newline = buf.find(b"\n", 0, limit + 2)
         if newline >= 0:
@@ -299,7 +280,7 @@ class H11Server(ServerProtocol):
         return self._limits.request_line_too_long()
 
     def _check_fold(self) -> None:
-        buf = _receive_buffer(self._conn)
+        buf = receive_buffer(self._conn)
         start = max(self._fold_pos - 2, 0)
         end = _END_OF_HEAD.search(buf, start)
         stop = end.start() + 1 if end is not None else len(buf)
@@ -311,7 +292,7 @@ class H11Server(ServerProtocol):
         message = str(exc)
         if "Receive buffer too long" in message:
             if state is _IDLE:
-                buf = _receive_buffer(self._conn)
+                buf = receive_buffer(self._conn)
                 limit = self._limits.max_request_line
                 if buf.find(b"\n", 0, limit + 2) < 0:
                     return self._line_too_long()
@@ -332,7 +313,7 @@ class H11Server(ServerProtocol):
                 h11.InformationalResponse(status_code=status, headers=headers, reason=reason)
             )
         except h11.LocalProtocolError as exc:
-            raise _local(exc) from exc
+            raise local_error(exc) from exc
 
     def send_response(
         self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
@@ -352,7 +333,7 @@ class H11Server(ServerProtocol):
                 data += conn.send(_EOM())
         except h11.LocalProtocolError as exc:
             conn.send_failed()
-            raise _local(exc) from exc
+            raise local_error(exc) from exc
         return data
 
     def send_data(self, data: bytes) -> bytes:
@@ -362,7 +343,7 @@ class H11Server(ServerProtocol):
             return self._conn.send(_Data(data=data))
         except h11.LocalProtocolError as exc:
             self._conn.send_failed()
-            raise _local(exc) from exc
+            raise local_error(exc) from exc
 
     def send_end(self) -> bytes:
         if self._h10 is not None:
@@ -371,12 +352,12 @@ class H11Server(ServerProtocol):
             return self._conn.send(_EOM())
         except h11.LocalProtocolError as exc:
             self._conn.send_failed()
-            raise _local(exc) from exc
+            raise local_error(exc) from exc
 
     def start_next_cycle(self) -> bool:
         writer = self._h10
         if writer is None:
-            return _next_cycle(self._conn)
+            return next_cycle(self._conn)
         old = self._conn
         if not (writer.response_done and writer.keep_alive) or old.their_state is not _MUST_CLOSE:
             return False  # the answer is unfinished or the last, or the request unread
@@ -403,89 +384,10 @@ class H11Server(ServerProtocol):
             self._h10.close_after_response()
 
     def upgrade_trailing_data(self) -> bytes:
-        return _trailing(self._conn)
+        return trailing(self._conn)
 
 
-class H11Client(ClientProtocol):
-    """Client side of one connection."""
-
-    __slots__ = ("_conn", "_limits")
-
-    def __init__(self, limits: ProtocolLimits) -> None:
-        self._limits = limits
-        self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_size)
-
-    def send_request(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:
-        try:
-            return self._conn.send(h11.Request(method=method, target=target, headers=headers))
-        except h11.LocalProtocolError as exc:
-            raise _local(exc) from exc
-
-    def send_data(self, data: bytes) -> bytes:
-        try:
-            return self._conn.send(_Data(data=data))
-        except h11.LocalProtocolError as exc:
-            raise _local(exc) from exc
-
-    def send_end(self) -> bytes:
-        try:
-            return self._conn.send(_EOM())
-        except h11.LocalProtocolError as exc:
-            raise _local(exc) from exc
-
-    def receive_data(self, data: bytes | bytearray) -> None:
-        try:
-            self._conn.receive_data(data)  # type: ignore[arg-type]  # bytearray is fine
-        except RuntimeError as exc:
-            raise RemoteProtocolError(f"data received after the connection closed: {exc}") from exc
-
-    def next_event(self) -> Any:
-        try:
-            event: Any = self._conn.next_event()
-        except h11.RemoteProtocolError as exc:
-            message = str(exc)
-            if "Receive buffer too long" in message:
-                limit = self._limits.max_header_size
-                raise TooLarge(
-                    f"response header section larger than max_response_header_size={limit} bytes",
-                    502,
-                    limit="max_response_header_size",
-                    value=limit,
-                ) from exc
-            raise RemoteProtocolError(f"malformed response: {message}", 502) from exc
-        kind = type(event)
-        if kind is _Data:
-            return bytes(event.data)
-        if kind is h11.Response or kind is h11.InformationalResponse:
-            headers = event.headers.raw_items()
-            if self._limits.max_line_size:
-                _check_lines(headers, self._limits, 502)
-            if len(headers) > self._limits.max_header_count:
-                raise TooLarge(
-                    f"response has {len(headers)} header fields, more than "
-                    f"max_response_header_count={self._limits.max_header_count}",
-                    502,
-                    limit="max_response_header_count",
-                    value=self._limits.max_header_count,
-                )
-            return ResponseHead(event.status_code, event.reason, headers, event.http_version)
-        if kind is _EOM:
-            return EndOfMessage(event.headers.raw_items())
-        if event is _H11_NEED_DATA:
-            return NEED_DATA
-        if event is _H11_PAUSED:
-            return PAUSED
-        return CLOSED
-
-    def start_next_cycle(self) -> bool:
-        # bytes already received after a complete response answer nothing we asked:
-        # a connection that has them is never reused (they would answer the next request)
-        if _receive_buffer(self._conn):
-            return False
-        return _next_cycle(self._conn)
-
-    def upgrade_trailing_data(self) -> bytes:
-        return _trailing(self._conn)
+from .h11_client import H11Client  # noqa: E402
 
 
 class H11Backend(ProtocolBackend):

@@ -125,6 +125,11 @@ HOSTILE_REQUESTS: dict[str, tuple[bytes, int, str]] = {
         400,
         "chunk",
     ),
+    "bare CR in a chunk extension": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0;x\rX-T: v\r\n\r\n",
+        400,
+        "",
+    ),
     "a trailer line ended by a bare LF": (
         b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-T: v\n\r\n",
         400,
