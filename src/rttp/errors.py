@@ -13,6 +13,7 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     │   ├── BindError              could not listen (address in use, live unix socket)
     │   ├── TLSError               handshake or certificate failure
     │   ├── ReadError / WriteError the connection broke while reading or writing
+    │   ├── SocketClosed           a (Moonbridge) socket or listener used after close()
     │   └── UnsupportedScheme      no transport plugin serves the URL's scheme
     ├── Timeout
     │   ├── ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
@@ -52,6 +53,7 @@ __all__ = [
     "ReadTimeout",
     "RedirectError",
     "RemoteProtocolError",
+    "SocketClosed",
     "TLSError",
     "Timeout",
     "TooLarge",
@@ -152,6 +154,10 @@ class ReadError(TransportError):
 
 class WriteError(TransportError):
     """The connection broke while writing."""
+
+
+class SocketClosed(TransportError):
+    """A socket or listener was used after it was closed (or reset)."""
 
 
 class UnsupportedScheme(TransportError):
