@@ -1,10 +1,14 @@
-"""The Moonbridge-style face (seed 004): sockets and the I/O library.
+"""The Moonbridge-style face (seed 004): a pre-fork pool of worker processes
+(:func:`listen`, :func:`run`, :func:`timeout`), its socket object and its I/O library.
 
-The pre-fork pool (``listen``) and the HTTP module (``generate_handler``) build on these.
+Each blocking call of the seed is an awaitable here (standing for its ``_call`` and
+``_yield`` variants too); each ``_nb`` call never waits. Where the seed returns
+``nil, message``, a typed :mod:`rttp.errors` exception is raised.
 """
 
 from __future__ import annotations
 
+from ._listen import ListenerSpec, PoolOptions, listen
 from ._netio import (
     Listener,
     localconnect,
@@ -16,16 +20,23 @@ from ._netio import (
     tcplisten,
 )
 from ._socket import ReadStatus, Socket
+from ._supervisor import run
+from ._timeout import timeout
 
 __all__ = [
     "Listener",
+    "ListenerSpec",
+    "PoolOptions",
     "ReadStatus",
     "Socket",
+    "listen",
     "localconnect",
     "localconnect_nb",
     "locallisten",
     "poll",
+    "run",
     "tcpconnect",
     "tcpconnect_nb",
     "tcplisten",
+    "timeout",
 ]
