@@ -11,10 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import cli_process
 
 ROOT = Path(__file__).parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "stress.json"
 _figures: dict[str, dict[str, Any]] = {}
+
+
+def serving(*flags: str, app: str = "stress.apps:app") -> Any:
+    """``rttp serve APP`` on a free loopback port, access log off: ``(url, process)``."""
+    return cli_process(
+        "serve", app, "--bind", "http://127.0.0.1:0", "--no-access-log", *flags, cwd=str(ROOT)
+    )
 
 
 def rss_mib(pid: int) -> float:

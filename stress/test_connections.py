@@ -8,9 +8,8 @@ import signal
 
 import h11
 import trio
-from tests.conftest import cli_process
 
-from stress.conftest import ROOT, open_fds, raise_open_file_limit, rss_mib
+from stress.conftest import open_fds, raise_open_file_limit, rss_mib, serving
 
 IDLE = int(os.environ.get("RTTP_STRESS_IDLE", "10000"))
 GET = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -51,16 +50,7 @@ async def test_ten_thousand_idle_keep_alive_connections(record):
     """Open IDLE keep-alive connections twice over; between and after the rounds the
     server is back to its file count, and the second round costs no more memory."""
     raise_open_file_limit(IDLE + 1000)
-    async with cli_process(
-        "serve",
-        "stress.apps:app",
-        "--bind",
-        "http://127.0.0.1:0",
-        "--no-access-log",
-        "--timeout-keep-alive",
-        "300",
-        cwd=str(ROOT),
-    ) as (url, process):
+    async with serving("--timeout-keep-alive", "300") as (url, process):
         pid = process.pid
         base_fds, base_rss = open_fds(pid), rss_mib(pid)
         rounds = []
@@ -99,16 +89,7 @@ async def test_sigterm_under_load_loses_no_request(record):
     counts = {"answered": 0, "lost": 0, "raced": 0, "refused": 0, "connections": 0}
     stopping = trio.Event()
 
-    async with cli_process(
-        "serve",
-        "stress.apps:app",
-        "--bind",
-        "http://127.0.0.1:0",
-        "--no-access-log",
-        "--grace",
-        "10",
-        cwd=str(ROOT),
-    ) as (url, process):
+    async with serving("--grace", "10") as (url, process):
         host, port = url.split("//")[1].split(":")
 
         async def client() -> None:

@@ -11,10 +11,9 @@ import subprocess
 
 import pytest
 import trio
-from tests.conftest import cli_process
 
 import rttp
-from stress.conftest import ROOT, cpu_seconds, rss_mib
+from stress.conftest import cpu_seconds, rss_mib, serving
 
 SECONDS = int(os.environ.get("RTTP_STRESS_SECONDS", "15"))
 
@@ -81,14 +80,7 @@ async def _watch(
 async def test_slow_clients_leave_memory_bounded(attack, record):
     tool = _slowhttptest()
     arguments, path, allowed = ATTACKS[attack]
-    async with cli_process(
-        "serve",
-        "stress.apps:app",
-        "--bind",
-        "http://127.0.0.1:0",
-        "--no-access-log",
-        cwd=str(ROOT),
-    ) as (url, process):
+    async with serving() as (url, process):
         before = rss_mib(process.pid)
         samples: list[float] = []
         probes: list[bool] = []
@@ -134,14 +126,7 @@ async def test_four_million_one_byte_fragments(record):
     the 4 MiB payload, not the fragment count."""
     count = 4 << 20
     wire = _one_byte_fragments(count)
-    async with cli_process(
-        "serve",
-        "stress.apps:ws_app",
-        "--bind",
-        "http://127.0.0.1:0",
-        "--no-access-log",
-        cwd=str(ROOT),
-    ) as (url, process):
+    async with serving(app="stress.apps:ws_app") as (url, process):
         before, cpu_before = rss_mib(process.pid), cpu_seconds(process.pid)
         samples: list[float] = []
         stop = trio.Event()

@@ -152,3 +152,17 @@ def peer_server():
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()  # type: ignore[union-attr]
+
+
+async def accept_websocket(stream: trio.abc.Stream, then: bytes = b"") -> Any:
+    """A raw wsproto server side: read the handshake, send the 101 (and ``then``, raw
+    frames); the wsproto connection, for the test to go on with."""
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request
+
+    ws = WSConnection(ConnectionType.SERVER)
+    while True:
+        ws.receive_data(await stream.receive_some(65536))
+        if any(isinstance(e, Request) for e in ws.events()):
+            await stream.send_all(ws.send(AcceptConnection()) + then)
+            return ws

@@ -15,6 +15,7 @@ from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Requ
 
 import rttp
 from rttp.errors import WebSocketClosed, WebSocketRejected
+from tests.conftest import accept_websocket
 
 
 def frame(
@@ -302,12 +303,7 @@ async def _raw_server(nursery, script):
 
     async def serve_one():
         async with listener, await listener.accept() as stream:
-            ws = WSConnection(ConnectionType.SERVER)
-            while True:
-                ws.receive_data(await stream.receive_some(65536))
-                if any(isinstance(e, Request) for e in ws.events()):
-                    break
-            await stream.send_all(ws.send(AcceptConnection()) + script)
+            ws = await accept_websocket(stream, script)
             with trio.move_on_after(5):
                 while data := await stream.receive_some(65536):
                     ws.receive_data(data)
@@ -353,12 +349,7 @@ async def test_frames_are_masked_by_the_client_and_not_by_the_server(nursery, ws
 
     async def serve_one():
         async with listener, await listener.accept() as stream:
-            ws = WSConnection(ConnectionType.SERVER)
-            while True:
-                ws.receive_data(await stream.receive_some(65536))
-                if any(isinstance(e, Request) for e in ws.events()):
-                    break
-            await stream.send_all(ws.send(AcceptConnection()))
+            await accept_websocket(stream)
             data = b""
             while len(data) < 2 + 4 + 5:
                 data += await stream.receive_some(65536)

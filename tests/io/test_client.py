@@ -186,16 +186,21 @@ async def test_same_origin_redirect_keeps_credentials(serve):
     assert seen["authorization"] == "Bearer secret"
 
 
-async def test_https_is_never_downgraded(serve, cert_files):
-    async def handler(request):
-        return rttp.Response(302, {"Location": "http://127.0.0.1:1/plain"})
-
+async def _serve_https(serve, handler, cert_files) -> rttp.URL:
     _, url = await serve(
         handler,
         "https://127.0.0.1:0",
         certfile=cert_files["certfile"],
         keyfile=cert_files["keyfile"],
     )
+    return url
+
+
+async def test_https_is_never_downgraded(serve, cert_files):
+    async def handler(request):
+        return rttp.Response(302, {"Location": "http://127.0.0.1:1/plain"})
+
+    url = await _serve_https(serve, handler, cert_files)
     async with rttp.Client(verify=cert_files["ca"]) as client:
         with pytest.raises(UnsafeRedirect, match="from https to plain http"):
             await client.get(str(url) + "/")
@@ -249,12 +254,7 @@ async def test_an_https_redirect_to_plain_http_never_connects(serve, cert_files,
     async def handler(request):
         return rttp.Response(307 if request.method == "POST" else 302, {"Location": plain})
 
-    _, url = await serve(
-        handler,
-        "https://127.0.0.1:0",
-        certfile=cert_files["certfile"],
-        keyfile=cert_files["keyfile"],
-    )
+    url = await _serve_https(serve, handler, cert_files)
     async with rttp.Client(verify=cert_files["ca"]) as client:
         with pytest.raises(UnsafeRedirect) as info:
             await client.post(str(url) + "/go", content=b"secret form")

@@ -14,11 +14,11 @@ import pytest
 import trio
 import trio.testing
 import trustme
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Ping, Request, TextMessage
+from wsproto.events import CloseConnection, Ping, TextMessage
 
 import rttp
 from rttp.errors import ConnectError, ReadError, RemoteProtocolError, TLSError
+from tests.conftest import accept_websocket
 
 pytestmark = pytest.mark.peer
 
@@ -179,20 +179,11 @@ async def test_a_peer_that_hangs_up_during_the_tls_handshake_is_named(nursery):
 
 
 # -- the WebSocket client's keepalive and reconnect loop ----------------------------------
-async def _ws_accept(stream: trio.SocketStream) -> WSConnection:
-    ws = WSConnection(ConnectionType.SERVER)
-    while True:
-        ws.receive_data(await stream.receive_some(65536))
-        if any(isinstance(e, Request) for e in ws.events()):
-            await stream.send_all(ws.send(AcceptConnection()))
-            return ws
-
-
 async def test_no_pong_within_ping_timeout_drops_the_connection(nursery, caplog):
     pinged = trio.Event()
 
     async def never_pongs(stream: trio.SocketStream) -> None:
-        ws = await _ws_accept(stream)
+        ws = await accept_websocket(stream)
         async with stream:
             while data := await stream.receive_some(65536):
                 ws.receive_data(data)
@@ -232,7 +223,7 @@ async def test_reconnect_goes_on_after_a_failed_attempt(nursery, caplog):
                 await stream.receive_some(65536)
                 await stream.send_all(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n")
                 return
-            ws = await _ws_accept(stream)
+            ws = await accept_websocket(stream)
             if attempts == 1:
                 await stream.send_all(ws.send(CloseConnection(code=1012, reason="restart")))
                 return
