@@ -18,7 +18,7 @@ import email.utils
 import functools
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Final
 
 import trio
@@ -40,6 +40,7 @@ __all__ = [
     "ConnectionBase",
     "PrefixedStream",
     "date_header",
+    "sweep",
 ]
 
 # connection phases (what the current deadline guards)
@@ -366,3 +367,17 @@ class ConnectionBase:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+async def sweep(connections: Iterable[ConnectionBase], clock: CoarseClock, tick: float) -> None:
+    """Every ``tick`` seconds: advance ``clock`` and cancel each connection whose phase
+    :attr:`~ConnectionBase.deadline` has passed (its ``timed_out`` says why). Runs until
+    cancelled; one for a whole server, or one per connection served alone."""
+    while True:
+        await trio.sleep(tick)
+        clock.tick()
+        now = clock.now
+        for conn in connections:
+            if conn.deadline <= now and not conn.timed_out:
+                conn.timed_out = True
+                conn.scope.cancel()

@@ -39,6 +39,19 @@ class ServerSettings:
         self.keep_alive_timeout = config.keep_alive_timeout or math.inf
         self.body_timeout = config.body_timeout or math.inf
         self.write_timeout = config.write_timeout or math.inf
+        timeouts = [
+            t
+            for t in (
+                config.header_timeout,
+                config.keep_alive_timeout,
+                config.body_timeout,
+                config.handler_timeout,
+                config.write_timeout,
+            )
+            if t is not None
+        ]
+        #: the sweeper's period: timeouts are enforced to within a tenth of the smallest one
+        self.sweep_tick = max(0.01, min([1.0, *(t / 10 for t in timeouts)]))
 
     def final_headers(
         self, raw: list[tuple[bytes, bytes]], clock: CoarseClock

@@ -24,7 +24,7 @@ from .._model import URL, Request, Response
 from .._plugins import Plugins, get_plugins
 from ..errors import ProtocolError, RTTPError, TransportError
 from ..plugin import ListenOptions, Transport
-from ._conn import HANDLER, IDLE, CoarseClock, PrefixedStream
+from ._conn import HANDLER, IDLE, CoarseClock, PrefixedStream, sweep
 from ._conn_settings import ServerSettings, error_response
 from ._connection import HTTPConnection
 from ._errors import is_peer_gone
@@ -78,19 +78,6 @@ class Server:
         self._limits = config.protocol_limits
         #: what every connection's engine reads (codecs, encodings, headers), worked out once
         self._settings = ServerSettings(config, self.plugins)
-        timeouts = [
-            t
-            for t in (
-                config.header_timeout,
-                config.keep_alive_timeout,
-                config.body_timeout,
-                config.handler_timeout,
-                config.write_timeout,
-            )
-            if t is not None
-        ]
-        # the sweeper's period: timeouts are enforced to within a tenth of the smallest one
-        self._tick = max(0.01, min([1.0, *(t / 10 for t in timeouts)]))
         # a coarse clock (and the Date value) the sweeper advances each tick: deadlines
         # read it instead of asking trio for the time several times per request
         self._clock = CoarseClock(watched=True)
@@ -170,16 +157,7 @@ class Server:
                 await self._drained.wait()
 
     async def _sweeper(self) -> None:
-        connections = self._connections
-        while True:
-            await trio.sleep(self._tick)
-            clock = self._clock
-            clock.tick()
-            now = clock.now
-            for conn in connections:
-                if conn.deadline <= now and not conn.timed_out:
-                    conn.timed_out = True
-                    conn.scope.cancel()
+        await sweep(self._connections, self._clock, self._settings.sweep_tick)
 
     async def _accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
         limit = self.config.connection_limit

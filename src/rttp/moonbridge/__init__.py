@@ -8,6 +8,7 @@ Each blocking call of the seed is an awaitable here (standing for its ``_call`` 
 
 from __future__ import annotations
 
+from ._http import HttpOptions, generate_handler
 from ._listen import ListenerSpec, PoolOptions, listen
 from ._netio import (
     Listener,
@@ -19,16 +20,20 @@ from ._netio import (
     tcpconnect_nb,
     tcplisten,
 )
+from ._request import HttpRequest
 from ._socket import ReadStatus, Socket
 from ._supervisor import run
 from ._timeout import timeout
 
 __all__ = [
+    "HttpOptions",
+    "HttpRequest",
     "Listener",
     "ListenerSpec",
     "PoolOptions",
     "ReadStatus",
     "Socket",
+    "generate_handler",
     "listen",
     "localconnect",
     "localconnect_nb",
