@@ -5,112 +5,15 @@ its log read line by line as the events the tests wait on, clients on loopback, 
 from __future__ import annotations
 
 import itertools
-import re
 import signal
-import subprocess
-import sys
-import textwrap
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
 
 import pytest
 import trio
 
 from rttp import moonbridge
+from tests.moonbridge._app import alive, running
 
 pytestmark = pytest.mark.peer
-
-PRELUDE = """
-import logging, os, sys
-import trio
-from rttp import moonbridge
-logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(message)s")
-"""
-
-
-class App:
-    """A running application: its process, its port, and its log as events."""
-
-    def __init__(
-        self, process: trio.Process, port: int | None, lines: trio.MemoryReceiveChannel[str]
-    ) -> None:
-        self.process = process
-        self.port = port
-        self._lines = lines
-        self.seen: list[str] = []
-
-    async def expect(self, pattern: str, timeout: float = 10) -> re.Match[str]:
-        """The next log line matching ``pattern`` (fails after ``timeout`` seconds)."""
-        with trio.fail_after(timeout):
-            async for line in self._lines:
-                self.seen.append(line)
-                found = re.search(pattern, line)
-                if found:
-                    return found
-        raise AssertionError(f"the log ended before {pattern!r}: {self.seen[-20:]}")
-
-    def workers(self) -> list[int]:
-        out = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True
-        ).stdout
-        return [int(pid) for pid in out.split()]
-
-    async def ask(self, text: str = "hi") -> str:
-        """Send a line, get the worker's answer line."""
-        stream = await trio.open_tcp_stream("127.0.0.1", self.port)
-        async with stream:
-            await stream.send_all(text.encode() + b"\n")
-            answer = b""
-            with trio.fail_after(10):
-                while not answer.endswith(b"\n"):
-                    chunk = await stream.receive_some(1024)
-                    if not chunk:
-                        break
-                    answer += chunk
-        return answer.decode().strip()
-
-
-def _alive(pids: list[int]) -> list[int]:
-    return [pid for pid in pids if Path(f"/proc/{pid}").exists()]
-
-
-@asynccontextmanager
-async def running(tmp_path: Path, source: str, *, listen_line: bool = True) -> AsyncIterator[App]:
-    script = tmp_path / "app.py"
-    script.write_text(PRELUDE + textwrap.dedent(source))
-    process = await trio.lowlevel.open_process(
-        [sys.executable, str(script)], stderr=subprocess.PIPE, cwd=str(tmp_path)
-    )
-    send, receive = trio.open_memory_channel[str](1000)
-
-    async def pump() -> None:
-        assert process.stderr is not None
-        buffer = b""
-        async with send:
-            while chunk := await process.stderr.receive_some(65536):
-                buffer += chunk
-                *lines, buffer = buffer.split(b"\n")
-                for line in lines:
-                    await send.send(line.decode(errors="replace"))
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(pump)
-        app = App(process, None, receive)
-        if listen_line:
-            found = await app.expect(r"listening on tcp [^ ]*:(\d+)")
-            app.port = int(found.group(1))
-        try:
-            yield app
-        finally:
-            kids = app.workers()
-            if process.returncode is None:
-                process.send_signal(signal.SIGTERM)
-            with trio.fail_after(20):
-                await process.wait()
-            assert not _alive(kids), "workers left behind"
-            nursery.cancel_scope.cancel()
-
 
 ECHO = """
 LOADED_BY = os.getpid()  # before listen(): once, in the supervisor
@@ -321,7 +224,7 @@ moonbridge.run()
             assert await app.process.wait() == 0
         with pytest.raises(OSError, match="connect"):
             await trio.open_tcp_stream("127.0.0.1", app.port)
-        assert not _alive(kids)
+        assert not alive(kids)
 
 
 async def test_timeout_cancels_a_runaway_handler_and_its_worker_is_replaced(tmp_path):

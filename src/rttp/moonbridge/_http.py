@@ -152,18 +152,20 @@ async def _serve_http(sock: Socket, callback: Any, options: HttpOptions) -> None
     stream = fast_stream(trio.SocketStream(trio.socket.from_stdlib_socket(raw)))
     clock = CoarseClock(watched=True)
     conn = HTTPConnection(stream, config=options.config, max_line_size=None, _clock=clock)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(sweep, [conn], clock, conn.settings.sweep_tick)
-        try:
-            with conn.scope:
-                await _exchanges(conn, sock, callback, options)
-            if conn.timed_out:
-                await conn.send_timeout_answer()
-        except TransportError:
-            pass  # the client went away
-        finally:
-            nursery.cancel_scope.cancel()
-            await conn.aclose()
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sweep, [conn], clock, conn.settings.sweep_tick)
+            try:
+                with conn.scope:
+                    await _exchanges(conn, sock, callback, options)
+                if conn.timed_out:
+                    await conn.send_timeout_answer()
+            except TransportError:
+                pass  # the client went away
+            finally:
+                nursery.cancel_scope.cancel()
+    finally:
+        await conn.aclose()  # outside the cancelled nursery: it may linger after an error
 
 
 async def _exchanges(
