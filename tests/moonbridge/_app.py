@@ -69,11 +69,15 @@ def alive(pids: list[int]) -> list[int]:
 
 
 @asynccontextmanager
-async def running(tmp_path: Path, source: str, *, listen_line: bool = True) -> AsyncIterator[App]:
+async def running(
+    tmp_path: Path, source: str, *, listen_line: bool = True, cli: bool = False
+) -> AsyncIterator[App]:
+    """Run ``source`` as a script (``cli``: through ``rttp moonbridge APP.py``)."""
     script = tmp_path / "app.py"
     script.write_text(PRELUDE + textwrap.dedent(source))
+    command = ["-m", "rttp", "moonbridge", str(script)] if cli else [str(script)]
     process = await trio.lowlevel.open_process(
-        [sys.executable, str(script)], stderr=subprocess.PIPE, cwd=str(tmp_path)
+        [sys.executable, *command], stderr=subprocess.PIPE, cwd=str(tmp_path)
     )
     send, receive = trio.open_memory_channel[str](1000)
 

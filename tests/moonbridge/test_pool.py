@@ -312,3 +312,35 @@ def test_listen_checks_its_arguments():
         moonbridge.timeout(1)
     with pytest.raises(RuntimeError, match="without listen"):
         moonbridge.run()
+
+
+async def test_rttp_moonbridge_runs_a_script_that_only_listens(tmp_path):
+    """``rttp moonbridge APP.py``: the script registers, the command serves (as
+    ``moonbridge app.lua`` does)."""
+    source = (
+        ECHO
+        + """
+moonbridge.listen({"proto": "tcp", "host": "127.0.0.1", "port": 0}, connect=connect, fork_delay=0.01)
+"""
+    )
+    async with running(tmp_path, source, cli=True) as app:
+        assert (await app.ask("via-cli")).endswith("via-cli")
+
+
+async def test_a_handler_that_never_yields_is_killed_after_its_timeout(tmp_path):
+    source = """
+async def connect(sock):
+    await sock.read(1000, "\\n")
+    moonbridge.timeout(0.1)
+    while True:  # no checkpoint: the cancellation can never land
+        pass
+
+moonbridge.listen({"proto": "tcp", "host": "127.0.0.1", "port": 0}, connect=connect,
+                  pre_fork=1, min_fork=1, max_fork=1, fork_delay=0.01)
+moonbridge.run()
+"""
+    async with running(tmp_path, source) as app:
+        stream = await trio.open_tcp_stream("127.0.0.1", app.port)
+        async with stream:
+            await stream.send_all(b"spin\n")
+            await app.expect(r"worker \d+ was killed by SIGALRM; replacing it")

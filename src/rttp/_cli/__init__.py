@@ -106,6 +106,23 @@ async def _serve(args: argparse.Namespace) -> None:
     print("rttp: stopped", file=sys.stderr)
 
 
+def _moonbridge(script: str, script_args: list[str]) -> int:
+    """``rttp moonbridge APP.py``: run the script (its top level runs once, before any
+    fork), then serve what it registered with listen(), unless it served itself."""
+    import runpy
+
+    from ..moonbridge import _listen, run
+
+    if not os.path.isfile(script):
+        raise SystemExit(f"rttp moonbridge: no such file: {script!r}")
+    sys.argv = [script, *script_args]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+    runpy.run_path(script, run_name="__main__")
+    if not _listen.pending():
+        return 0  # it called rttp.moonbridge.run() itself (or registered nothing)
+    return run()
+
+
 class _ProgressBar:
     """A one-line download progress bar on a terminal (stderr)."""
 
@@ -259,6 +276,12 @@ def _parser() -> argparse.ArgumentParser:
         if name == "post":
             fetch.add_argument("-d", "--data", help="body text, or @file")
             fetch.add_argument("--json", help="a JSON document to send")
+    moon = sub.add_parser(
+        "moonbridge",
+        help="run APP.py, a Moonbridge-style application: it calls rttp.moonbridge.listen()",
+    )
+    moon.add_argument("script", metavar="APP.py")
+    moon.add_argument("script_args", nargs=argparse.REMAINDER, help="its own arguments")
     demo = sub.add_parser("demo", help="serve a demo: routes, a WebSocket chat and an RTML page")
     demo.add_argument("--bind", "-b", action="append", help="default http://127.0.0.1:8000")
     sub.add_parser("plugins", help="list loaded plugins and where they come from")
@@ -283,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("rttp: stopped at once (second signal)", file=sys.stderr)
                 return 130
             return 0
+        if args.command == "moonbridge":
+            return _moonbridge(args.script, args.script_args)
         if args.command in ("get", "post"):
             URL(args.url)  # a malformed URL is reported before anything starts
             return trio.run(_fetch, args, args.command.upper())

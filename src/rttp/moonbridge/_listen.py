@@ -209,6 +209,11 @@ def listen(
     _pools.append(Pool(specs, connect, prepare, finish, PoolOptions.from_options(options)))
 
 
+def pending() -> bool:
+    """Whether listen() registered pools that run() has not served yet."""
+    return bool(_pools)
+
+
 def registered() -> list[Pool]:
     """The pools listen() registered and run() has not served yet (taken: the list is
     emptied)."""
