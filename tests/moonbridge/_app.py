@@ -3,6 +3,7 @@ line by line as the events the tests wait on, its port, its workers (``ps``)."""
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -70,14 +71,21 @@ def alive(pids: list[int]) -> list[int]:
 
 @asynccontextmanager
 async def running(
-    tmp_path: Path, source: str, *, listen_line: bool = True, cli: bool = False
+    tmp_path: Path, source: str | Path, *, listen_line: bool = True, cli: bool = False
 ) -> AsyncIterator[App]:
-    """Run ``source`` as a script (``cli``: through ``rttp moonbridge APP.py``)."""
-    script = tmp_path / "app.py"
-    script.write_text(PRELUDE + textwrap.dedent(source))
+    """Run ``source`` as a script (``cli``: through ``rttp moonbridge APP.py``); a
+    ``source`` that is a Path is run as it is, through the command."""
+    if isinstance(source, Path):
+        script, cli = source, True
+    else:
+        script = tmp_path / "app.py"
+        script.write_text(PRELUDE + textwrap.dedent(source))
     command = ["-m", "rttp", "moonbridge", str(script)] if cli else [str(script)]
     process = await trio.lowlevel.open_process(
-        [sys.executable, *command], stderr=subprocess.PIPE, cwd=str(tmp_path)
+        [sys.executable, *command],
+        stderr=subprocess.PIPE,
+        cwd=str(tmp_path),
+        env={**os.environ, "PORT": "0"},
     )
     send, receive = trio.open_memory_channel[str](1000)
 

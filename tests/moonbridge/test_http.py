@@ -260,6 +260,19 @@ async def test_order_rules_close_after_finish_and_handlers_that_fail(tmp_path):
         assert (await curl("-s", f"{base}/plain")).stdout == b"hello"
 
 
+async def test_the_ported_example_application(tmp_path):
+    example = Path(__file__).parents[2] / "examples" / "moonbridge_app.py"
+    async with running(tmp_path, example) as app:
+        base = f"http://127.0.0.1:{app.port}"
+        home = await curl("-si", f"{base}/")
+        assert b"X-Powered-By: trio-rttp moonbridge" in home.stdout
+        assert home.stdout.endswith(b"</p>")
+        greeting = (await curl("-s", "-d", "name=Ana", f"{base}/greet")).stdout.decode()
+        assert greeting.startswith("Hello, Ana! (worker ")
+        missing = await curl("-s", "-w", "%{http_code}", f"{base}/nowhere")
+        assert missing.stdout.endswith(b"404")
+
+
 def test_generate_handler_options():
     async def handle(req):
         pass
