@@ -18,6 +18,7 @@ from ._codecs import get_body_codec, negotiate
 from ._config import ClientConfig, Limits, ServerConfig, Timeouts
 from ._faces import _callbacks as _callbacks  # attaches client.http / stream_chunks
 from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
+from ._faces._run import run
 from ._faces._wsclient import WebSocketClient, websocket
 from ._io._client import Client, Progress
 from ._io._connection import HTTPConnection
@@ -106,6 +107,7 @@ __all__ = [
     "reason_phrase",
     "response_codes",
     "rtml",
+    "run",
     "serve",
     "server_context",
     "websocket",

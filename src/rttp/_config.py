@@ -107,8 +107,8 @@ class ServerConfig:
     #: set SO_REUSEPORT so several server processes can listen on one explicit port
     #: (the kernel spreads connections over them)
     reuse_port: bool = False
-    #: worker processes sharing the listening sockets; only 1 for now (use reuse_port
-    #: with one process per core meanwhile)
+    #: worker processes sharing the listening sockets (the Moonbridge pre-fork pool;
+    #: started by :func:`rttp.run` or ``rttp serve --workers N``)
     workers: int = 1
     #: extra plugin objects, and plugin names to block, for this server only
     plugins: tuple[object, ...] = ()
@@ -137,11 +137,8 @@ class ServerConfig:
                 raise ValueError(
                     f"{name} must be a positive number of seconds or None, got {value!r}"
                 )
-        if self.workers != 1:
-            raise ValueError(
-                f"workers={self.workers!r}: a worker pool is not available yet; run one "
-                "process per core with reuse_port=True (rttp serve --reuse-port) instead"
-            )
+        if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
+            raise ValueError(f"workers must be an int >= 1, got {self.workers!r}")
 
     @property
     def protocol_limits(self) -> ProtocolLimits:

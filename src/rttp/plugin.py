@@ -24,6 +24,7 @@ and in the plugin's ``pyproject.toml``::
 from __future__ import annotations
 
 import abc
+import socket
 import ssl
 from collections.abc import AsyncIterable, Generator
 from dataclasses import dataclass, field
@@ -177,6 +178,30 @@ class Transport(abc.ABC):
     async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
         """Open listeners for a bind target; port 0 picks a free port."""
         raise NotImplementedError(f"transport {self.name!r} cannot listen")
+
+    def bind_sockets(self, target: URL, options: ListenOptions) -> list[socket.socket]:
+        """Bind ``target`` and listen, without Trio: a pre-fork pool (``workers=N``)
+        binds in its supervisor, before any worker exists, and each worker adopts the
+        sockets (:meth:`adopt`). Transports that cannot leave this unimplemented."""
+        raise NotImplementedError(
+            f"transport {self.name!r} cannot bind before a fork (workers=N needs it)"
+        )
+
+    def adopt(
+        self, sockets: list[socket.socket], target: URL, options: ListenOptions
+    ) -> list[trio.abc.Listener[Any]]:
+        """Listeners over sockets :meth:`bind_sockets` opened, in a worker after the
+        fork. The default serves them as they are (TLS-wrapped when
+        ``options.ssl_context`` is set)."""
+        listeners: list[trio.abc.Listener[Any]] = []
+        for sock in sockets:
+            listener: trio.abc.Listener[Any] = trio.SocketListener(
+                trio.socket.from_stdlib_socket(sock)
+            )
+            if options.ssl_context is not None:
+                listener = trio.SSLListener(listener, options.ssl_context, https_compatible=True)
+            listeners.append(listener)
+        return listeners
 
     def bound_address(self, listener: trio.abc.Listener[Any], target: URL) -> URL:
         """The URL a client would use to reach ``listener`` (the real port after port 0)."""

@@ -705,9 +705,12 @@ async def test_reuse_port_lets_two_servers_share_a_port(serve):
         await serve(hello, f"http://127.0.0.1:{url.port}")  # without reuse_port: in use
 
 
-def test_workers_pool_not_available_yet_says_what_to_do():
-    with pytest.raises(ValueError, match="reuse_port=True"):
-        rttp.ServerConfig(workers=4)
+async def test_workers_cannot_fork_inside_trio_and_say_what_to_do(nursery):
+    with pytest.raises(ValueError, match="workers must be an int >= 1, got 0"):
+        rttp.ServerConfig(workers=0)
+    server = rttp.Server(hello, "http://127.0.0.1:0", workers=4)
+    with pytest.raises(RuntimeError, match="rttp serve --workers"):
+        await nursery.start(server.serve)
 
 
 async def test_reason_phrase_injection_is_never_sent(serve, caplog):

@@ -10,7 +10,7 @@ import trio
 from rttp.errors import BindError
 from rttp.plugin import URL, ConnectOptions, ListenOptions, Transport, hookimpl
 
-__all__ = ["TCPTransport", "open_tcp_listeners", "tcp_bound_address"]
+__all__ = ["TCPTransport", "bind_tcp_sockets", "open_tcp_listeners", "tcp_bound_address"]
 
 
 async def open_tcp_listeners(target: URL, options: ListenOptions) -> list[trio.SocketListener]:
@@ -53,6 +53,38 @@ async def _reuse_port_listeners(
     return listeners
 
 
+def bind_tcp_sockets(target: URL, options: ListenOptions) -> list[socket.socket]:
+    """Listening sockets for ``target``, bound without Trio (before a fork): one per
+    address family, as Trio's ``open_tcp_listeners`` would."""
+    host: str | None = target.host or None
+    if host == "*":
+        host = None
+    port = target.explicit_port or 0
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise BindError(f"cannot listen on {target}: {exc.strerror or exc}") from exc
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, sockaddr in infos:
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if options.reuse_port:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            if port == 0 and len(sockets) > 1:  # the same free port on every family
+                sockaddr = (sockaddr[0], sockets[0].getsockname()[1], *sockaddr[2:])
+            sock.bind(sockaddr)
+            sock.listen(options.backlog or 128)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        raise BindError(f"cannot listen on {target}: {exc.strerror or exc}") from exc
+    return sockets
+
+
 def tcp_bound_address(listener: trio.SocketListener, target: URL) -> URL:
     """The URL of a TCP listener, with the real port."""
     sockname = listener.socket.getsockname()
@@ -78,6 +110,9 @@ class TCPTransport(Transport):
 
     async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
         return list(await open_tcp_listeners(target, options))
+
+    def bind_sockets(self, target: URL, options: ListenOptions) -> list[socket.socket]:
+        return bind_tcp_sockets(target, options)
 
     def bound_address(self, listener: trio.abc.Listener[Any], target: URL) -> URL:
         assert isinstance(listener, trio.SocketListener)

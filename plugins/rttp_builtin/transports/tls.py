@@ -8,6 +8,7 @@ is set on the contexts trio-rttp builds.
 
 from __future__ import annotations
 
+import socket
 import ssl
 from typing import Any
 
@@ -16,7 +17,7 @@ import trio
 from rttp.errors import BindError
 from rttp.plugin import URL, ConnectOptions, ListenOptions, Transport, hookimpl
 
-from .tcp import open_tcp_listeners, tcp_bound_address
+from .tcp import bind_tcp_sockets, open_tcp_listeners, tcp_bound_address
 
 __all__ = ["TLSTransport"]
 
@@ -54,6 +55,13 @@ class TLSTransport(Transport):
             trio.SSLListener(listener, options.ssl_context, https_compatible=True)
             for listener in listeners
         ]
+
+    def bind_sockets(self, target: URL, options: ListenOptions) -> list[socket.socket]:
+        if options.ssl_context is None:
+            raise BindError(
+                f"cannot listen on {target}: TLS needs certfile and keyfile (or ssl_context)"
+            )
+        return bind_tcp_sockets(target, options)
 
     def bound_address(self, listener: trio.abc.Listener[Any], target: URL) -> URL:
         assert isinstance(listener, trio.SSLListener)

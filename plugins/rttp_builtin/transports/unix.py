@@ -28,7 +28,9 @@ def _socket_path(url: URL) -> str:
     return path
 
 
-async def _remove_stale(path: str) -> None:
+def _remove_stale(path: str) -> None:
+    """Unlink a socket file nobody accepts on (a connect to a local path answers at
+    once, so this does not wait); a live one or a non-socket is a BindError."""
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
@@ -37,13 +39,13 @@ async def _remove_stale(path: str) -> None:
         raise BindError(
             f"cannot listen on unix socket {path!r}: the path exists and is not a socket"
         )
-    probe = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        await probe.connect(path)
+        probe.connect(path)
     except OSError as exc:
         if exc.errno not in (errno.ECONNREFUSED, errno.ENOENT):
             raise BindError(f"cannot check unix socket {path!r}: {exc}") from exc
-        os.unlink(path)  # stale: nobody accepts on it
+        os.unlink(path)
         return
     finally:
         probe.close()
@@ -65,7 +67,7 @@ class UnixTransport(Transport):
 
     async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
         path = _socket_path(target)
-        await _remove_stale(path)
+        _remove_stale(path)
         sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             await sock.bind(path)
@@ -78,6 +80,20 @@ class UnixTransport(Transport):
         listener = trio.SocketListener(sock)
         self._inodes[id(listener)] = os.stat(path).st_ino
         return [listener]
+
+    def bind_sockets(self, target: URL, options: ListenOptions) -> list[socket.socket]:
+        path = _socket_path(target)
+        _remove_stale(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.bind(path)
+            sock.listen(options.backlog or 128)
+        except OSError as exc:
+            sock.close()
+            raise BindError(
+                f"cannot listen on unix socket {path!r}: {exc.strerror or exc}"
+            ) from exc
+        return [sock]
 
     def bound_address(self, listener: trio.abc.Listener[Any], target: URL) -> URL:
         return URL(f"unix:{_socket_path(target)}")

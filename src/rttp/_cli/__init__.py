@@ -7,7 +7,6 @@ import importlib
 import json
 import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
@@ -18,11 +17,13 @@ if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
 from .. import __version__, rtml
+from .._faces._run import Forced, serve_until_signalled
 from .._io._client import Client
 from .._io._server import Server
 from .._model import URL, Response
 from .._plugins import get_plugins
 from ..errors import RTTPError
+from ..moonbridge._serverpool import run_server
 
 __all__ = ["main"]
 
@@ -46,28 +47,8 @@ def _load_app(spec: str) -> Any:
     return obj
 
 
-class _Forced(Exception):
-    """A second SIGINT/SIGTERM during the graceful drain: exit now."""
-
-
-async def _watch_signals(
-    first: trio.Event, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-) -> None:
-    """The first SIGINT/SIGTERM starts the graceful shutdown; a second one forces it."""
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        task_status.started()
-        async for _ in signals:
-            if first.is_set():
-                raise _Forced
-            first.set()
-            print(
-                "rttp: shutting down gracefully (finishing requests; Ctrl-C again to force)",
-                file=sys.stderr,
-                flush=True,
-            )
-
-
-async def _serve(args: argparse.Namespace) -> None:
+def _server(args: argparse.Namespace) -> Server:
+    """The server ``rttp serve`` (or ``rttp demo``) was asked for."""
     if args.command == "demo":
         from ._demo import demo_app
 
@@ -91,18 +72,17 @@ async def _serve(args: argparse.Namespace) -> None:
         settings["keep_alive_timeout"] = args.timeout_keep_alive
     if getattr(args, "max_connections", None) is not None:
         settings["max_connections"] = args.max_connections
-    server = Server(handler, *(args.bind or ["http://127.0.0.1:8000"]), **settings)
-    first = trio.Event()
+    if getattr(args, "workers", None) is not None:
+        settings["workers"] = args.workers
+    return Server(handler, *(args.bind or ["http://127.0.0.1:8000"]), **settings)
 
-    async def serve(task_status: trio.TaskStatus[list[URL]]) -> None:
-        await server.serve(shutdown_trigger=first.wait, task_status=task_status)
-        nursery.cancel_scope.cancel()  # drained: stop watching for signals
 
-    async with trio.open_nursery() as nursery:
-        await nursery.start(_watch_signals, first)
-        addresses = await nursery.start(serve)
+async def _serve(server: Server, name: str) -> None:
+    def started(addresses: list[URL]) -> None:
         for address in addresses:
-            print(f"rttp: serving {args.app} on {address}", file=sys.stderr, flush=True)
+            print(f"rttp: serving {name} on {address}", file=sys.stderr, flush=True)
+
+    await serve_until_signalled(server, started)
     print("rttp: stopped", file=sys.stderr)
 
 
@@ -258,6 +238,12 @@ def _parser() -> argparse.ArgumentParser:
         help="open connections at most (default: the open-file limit less 64)",
     )
     serve.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="N worker processes sharing the binds (the pre-fork pool; default 1)",
+    )
+    serve.add_argument(
         "--reuse-port",
         action="store_true",
         help="SO_REUSEPORT: run several rttp serve processes on one explicit port",
@@ -298,10 +284,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command in ("serve", "demo"):
+            server = _server(args)
+            if server.config.workers > 1:
+                return run_server(server, name=args.app)
             try:
-                trio.run(_serve, args)
+                trio.run(_serve, server, args.app)
             except BaseExceptionGroup as group:
-                if group.subgroup(_Forced) is None:
+                if group.subgroup(Forced) is None:
                     raise
                 print("rttp: stopped at once (second signal)", file=sys.stderr)
                 return 130

@@ -75,6 +75,8 @@ class Server:
         self._slot_freed = trio.Event()  # set (and replaced) whenever a connection ends
         self._held = 0  # accepted connections waiting for a slot (max_connections)
         self._accepting = trio.CancelScope()
+        #: in a pool worker: the sockets the supervisor bound, one list per bind target
+        self._inherited: list[list[Any]] | None = None
         self._limits = config.protocol_limits
         #: what every connection's engine reads (codecs, encodings, headers), worked out once
         self._settings = ServerSettings(config, self.plugins)
@@ -101,9 +103,20 @@ class Server:
         opened: list[tuple[Transport, URL, list[trio.abc.Listener[Any]]]] = []
         self.addresses = []
         try:
-            for target in self.binds:
+            inherited = self._inherited
+            if inherited is None and self.config.workers > 1:
+                raise RuntimeError(
+                    f"workers={self.config.workers} forks worker processes, which cannot "
+                    "happen inside a running trio.run: call rttp.run(...) or use "
+                    "rttp serve --workers"
+                )
+            for index, target in enumerate(self.binds):
                 transport = self.plugins.transport_for_bind(target.scheme)
-                listeners = await transport.listen(target, self._listen_options(target))
+                options = self._listen_options(target)
+                if inherited is not None:  # a worker of the pool: the supervisor bound them
+                    listeners = transport.adopt(inherited[index], target, options)
+                else:
+                    listeners = await transport.listen(target, options)
                 opened.append((transport, target, listeners))
                 self.addresses.extend(transport.bound_address(lst, target) for lst in listeners)
             self._clock.tick()

@@ -8,6 +8,7 @@ workers; code that ran before it ran once, and every worker inherits its state.
 from __future__ import annotations
 
 import math
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,6 +174,10 @@ class Pool:
     prepare: Handler | None = None
     finish: Handler | None = None
     options: PoolOptions = field(default_factory=PoolOptions)
+    #: a pool that brings its own worker body (``worker(status_fd, command_fd)``, never
+    #: returning) and sockets bound already (``rttp serve --workers``)
+    worker: Callable[[int, int], Any] | None = None
+    bound: list[socket.socket] = field(default_factory=list)
 
 
 _pools: list[Pool] = []

@@ -65,8 +65,12 @@ class _PoolState:
         ]
         self.main = [spec for spec in pool.listeners if spec.proto == "main"]
         self.main_sent = self.main_done = False
+        self.lost = 0  # workers that crashed and are not replaced yet
 
     def bind(self) -> None:
+        if self.pool.worker is not None:  # bound by whoever built the pool
+            self.sockets = [(ListenerSpec("bound"), sock) for sock in self.pool.bound]
+            return
         for spec in self.pool.listeners:
             if spec.proto == "tcp":
                 listener = tcplisten(spec.host, spec.port)
@@ -126,6 +130,9 @@ class _Supervisor:
                 if other is not state:
                     for _, sock in other.sockets:
                         sock.close()
+            if state.pool.worker is not None:
+                state.pool.worker(status_w, command_r)
+                os._exit(0)  # pragma: no cover - a worker body never returns
             worker_process(state.pool, state.sockets, status_w, command_r)
         os.close(status_w)
         os.close(command_r)
@@ -134,7 +141,11 @@ class _Supervisor:
         state.workers[pid] = worker
         self.by_fd[status_r] = (state, worker)
         state.next_fork = now + state.options.fork_delay
-        log.debug("worker %d started", pid)
+        if state.lost:
+            state.lost -= 1
+            log.info("worker %d started in place of a lost one", pid)
+        else:
+            log.debug("worker %d started", pid)
 
     def _send(self, worker: _Worker, command: bytes) -> None:
         with contextlib.suppress(OSError):
@@ -159,9 +170,11 @@ class _Supervisor:
                 if os.WIFSIGNALED(status):
                     name = signal.Signals(os.WTERMSIG(status)).name
                     log.warning("worker %d was killed by %s; replacing it", pid, name)
+                    state.lost += not self.stopping
                 elif os.WEXITSTATUS(status):
                     code = os.WEXITSTATUS(status)
                     log.warning("worker %d exited with status %d; replacing it", pid, code)
+                    state.lost += not self.stopping
                 else:
                     log.debug("worker %d ended", pid)
 

@@ -61,6 +61,21 @@ def _early_sigterm(signum: int, frame: object) -> None:
     _early_stop = True
 
 
+def early_stop() -> bool:
+    """Whether SIGTERM came before the worker's Trio run listened for it."""
+    return _early_stop
+
+
+def prepare_child() -> None:
+    """The signals of a freshly forked worker, and its tie to the supervisor."""
+    _listen.in_worker = True
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor coordinates Ctrl-C
+    signal.signal(signal.SIGTERM, _early_sigterm)  # until Trio's receiver takes over
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)  # timeout()'s last resort kills
+
+
 def _rss() -> int:
     """This process's resident set, bytes."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
@@ -76,12 +91,7 @@ def worker_process(
     """Run one worker in the freshly forked child; never returns."""
     code = 0
     try:
-        _listen.in_worker = True
-        _die_with_parent()
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor coordinates Ctrl-C
-        signal.signal(signal.SIGTERM, _early_sigterm)  # until Trio's receiver takes over
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGALRM, signal.SIG_DFL)  # timeout()'s last resort kills
+        prepare_child()
         for _, sock in listeners:
             sock.setblocking(False)
         code = trio.run(_Worker(pool, listeners, status_fd, command_fd).serve)
