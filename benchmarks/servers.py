@@ -28,6 +28,16 @@ def rttp_server(port: int, backend: str) -> None:
     trio.run(main)
 
 
+def rttp_workers(port: int, workers: int) -> None:
+    """The pre-fork pool: ``workers`` processes sharing the listening socket."""
+    import rttp
+
+    async def app(request: rttp.Request) -> rttp.Response:
+        return rttp.Response(200, [(b"Content-Type", b"text/plain")], BODY)
+
+    rttp.run(app, f"http://127.0.0.1:{port}", workers=workers, access_log=False)
+
+
 def bare_trio_h11(port: int) -> None:
     """trio + h11 with no features: the loop the issue measures against."""
     import h11
@@ -181,6 +191,9 @@ def aiohttp_server(port: int) -> None:
 SERVERS = {
     "rttp (httptools)": lambda port: rttp_server(port, "httptools"),
     "rttp (h11)": lambda port: rttp_server(port, "h11"),
+    # not pinned to one core (run.py): the workers and the load generator share both
+    "rttp 1 proc (unpinned)": lambda port: rttp_workers(port, 1),
+    "rttp 2 proc (unpinned)": lambda port: rttp_workers(port, 2),
     "bare trio+h11": bare_trio_h11,
     "bare trio+httptools": bare_trio_httptools,
     "bare trio stream": bare_trio_stream,
