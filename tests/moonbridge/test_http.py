@@ -83,6 +83,15 @@ async def handle(req):
         req.send_status("200 OK")
         await req.send_data("bye")
         return
+    if req.path is None:  # OPTIONS *
+        req.send_status("200 OK")
+        await req.send_data(f"asterisk query={req.query!r}")
+        return
+    if req.path == "form-only":
+        await req.process_request_body()
+        req.send_status("200 OK")
+        await req.send_data(str(req.post_params))
+        return
     if req.path == "nothing":
         return  # no answer: a 500 says so
     if req.path == "boom":
@@ -271,6 +280,26 @@ async def test_the_ported_example_application(tmp_path):
         assert greeting.startswith("Hello, Ana! (worker ")
         missing = await curl("-s", "-w", "%{http_code}", f"{base}/nowhere")
         assert missing.stdout.endswith(b"404")
+
+
+async def test_options_asterisk_and_a_form_read_from_a_body_that_is_not_one(tmp_path):
+    async with http_app(tmp_path) as (_, base):
+        reply = await _raw(base, b"OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert b"asterisk query=None" in reply  # path and query are None
+        got = await curl(
+            "-s",
+            "-w",
+            "%{http_code}",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            '{"a": 1}',
+            f"{base}/form-only",
+        )
+        assert got.stdout.endswith(b"415")
+        assert b"not a form" in got.stdout
+        empty = await curl("-s", f"{base}/form-only")  # no body at all: no fields, no error
+        assert empty.stdout == b"{}"
 
 
 def test_generate_handler_options():

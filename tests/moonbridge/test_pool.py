@@ -344,3 +344,41 @@ moonbridge.run()
         async with stream:
             await stream.send_all(b"spin\n")
             await app.expect(r"worker \d+ was killed by SIGALRM; replacing it")
+
+
+async def test_two_listen_calls_are_two_pools_and_listen_from_a_handler_is_refused(tmp_path):
+    source = """
+import time
+
+async def first(sock):
+    try:
+        moonbridge.listen({"proto": "tcp", "port": 0}, connect=first)
+    except RuntimeError as exc:
+        await sock.flush(f"first {exc}\\n")
+    return True
+
+async def second(sock):
+    if sock.interval:
+        return await strict(sock)
+    await sock.flush(b"second\\n")
+    return True
+
+async def strict(sock):
+    print("strict tick", round(time.monotonic(), 3), file=sys.stderr, flush=True)
+    await trio.sleep(0.05)
+    return True
+
+moonbridge.listen({"proto": "tcp", "host": "127.0.0.1", "port": 0}, connect=first, fork_delay=0.01)
+moonbridge.listen({"proto": "tcp", "host": "127.0.0.1", "port": 0},
+                  {"proto": "interval", "name": "s", "delay": 0.2, "strict": True},
+                  connect=second, fork_delay=0.01, min_fork=1)
+moonbridge.run()
+"""
+    async with running(tmp_path, source) as app:
+        other = int((await app.expect(r"listening on tcp [^ ]*:(\d+)")).group(1))
+        assert (await app.ask()).startswith("first listen() cannot be called from a")
+        app.port = other
+        assert await app.ask() == "second"
+        times = [float((await app.expect(r"strict tick ([\d.]+)")).group(1)) for _ in range(3)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert all(0.15 <= gap < 0.24 for gap in gaps), gaps  # a fixed 0.2 s schedule

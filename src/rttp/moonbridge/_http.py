@@ -22,7 +22,7 @@ from .._io._conn import HANDLER, CoarseClock, sweep
 from .._io._connection import HTTPConnection
 from .._io._sockio import fast_stream
 from .._io._util import call_maybe_async
-from ..errors import ProtocolError, TransportError
+from ..errors import CodecError, ProtocolError, TransportError
 from ._request import HttpRequest
 from ._socket import Socket
 
@@ -191,6 +191,12 @@ async def _exchanges(
         except ProtocolError as exc:  # a limit crossed while the body was read
             if not http.started:
                 await conn.send_error(exc)
+            return
+        except CodecError as exc:
+            if exc.status is None:
+                raise
+            if not http.started:  # the client's fault: a form from a body that is not one
+                await http.fail(exc.status, str(exc))
             return
         except Exception:
             log.exception("HTTP handler failed for %s %s", request.method, request.target)

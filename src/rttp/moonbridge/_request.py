@@ -16,6 +16,7 @@ from .._io._conn_settings import error_response
 from .._io._util import call_maybe_async
 from .._model import FormData, Headers, Request
 from .._model._messages import FieldCallback
+from ..errors import CodecError
 
 if TYPE_CHECKING:
     from .._io._connection import HTTPConnection
@@ -163,6 +164,13 @@ class HttpRequest:
     def _processed_form(self, what: str) -> FormData:
         if not self._processed:
             raise RuntimeError(f"{what} needs the body: await request.process_request_body() first")
+        if self._form is None and self._body:
+            content_type = self._request.headers.get("content-type")
+            raise CodecError(
+                f"{what}: the body is not a form (Content-Type {content_type!r}; send "
+                "application/x-www-form-urlencoded or multipart/form-data)",
+                status=415,
+            )
         return self._form if self._form is not None else FormData()
 
     @property
