@@ -87,6 +87,18 @@ async def handle(req):
         req.send_status("200 OK")
         await req.send_data(f"asterisk query={req.query!r}")
         return
+    if req.path == "early":  # answered before the body is read
+        req.defer_reading()
+        req.send_status("200 OK")
+        await req.flush()
+        print("EARLY head sent", file=sys.stderr, flush=True)
+        size = 0
+        def count(chunk):
+            nonlocal size
+            size += len(chunk)
+        await req.stream_request_body(count)
+        await req.send_data(f"read {size} after answering")
+        return
     if req.path == "form-only":
         await req.process_request_body()
         req.send_status("200 OK")
@@ -300,6 +312,26 @@ async def test_options_asterisk_and_a_form_read_from_a_body_that_is_not_one(tmp_
         assert b"not a form" in got.stdout
         empty = await curl("-s", f"{base}/form-only")  # no body at all: no fields, no error
         assert empty.stdout == b"{}"
+
+
+async def test_defer_reading_answers_before_the_body_is_read(tmp_path):
+    async with http_app(tmp_path) as (app, base):
+        host, port = base.removeprefix("http://").split(":")
+        stream = await trio.open_tcp_stream(host, int(port))
+        async with stream:
+            await stream.send_all(
+                b"POST /early HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n"
+            )
+            await app.expect("EARLY head sent")  # the body has not been sent yet
+            with trio.fail_after(5):
+                head = await stream.receive_some(65536)
+            assert head.startswith(b"HTTP/1.1 200 OK")
+            await stream.send_all(b"0123456789")
+            rest = b""
+            with trio.fail_after(5):
+                while chunk := await stream.receive_some(65536):
+                    rest += chunk
+        assert b"read 10 after answering" in head + rest
 
 
 def test_generate_handler_options():

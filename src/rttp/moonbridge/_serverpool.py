@@ -60,7 +60,9 @@ def run_server(server: Server, *, name: str = "the app") -> int:
         bound=[sock for sockets in bound for sock in sockets],
     )
     try:
-        return _Supervisor([pool]).run()
+        # the workers drain within shutdown_grace themselves; the supervisor waits a
+        # little longer before it kills one that did not
+        return _Supervisor([pool], grace=server.config.shutdown_grace + 2.0).run()
     finally:
         for target in server.binds:
             path = target.unix_path if target.scheme == "unix" else None

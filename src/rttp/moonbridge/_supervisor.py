@@ -94,8 +94,9 @@ class _PoolState:
 
 
 class _Supervisor:
-    def __init__(self, pools: list[Pool]) -> None:
+    def __init__(self, pools: list[Pool], grace: float = SHUTDOWN_GRACE) -> None:
         now = time.monotonic()
+        self.grace = grace
         self.states = [_PoolState(pool, now) for pool in pools]
         self.stopping = False
         self.stop_deadline = math.inf
@@ -264,7 +265,7 @@ class _Supervisor:
         if self.stopping:
             return
         self.stopping = True
-        self.stop_deadline = time.monotonic() + SHUTDOWN_GRACE
+        self.stop_deadline = time.monotonic() + self.grace
         for state in self.states:
             for _, sock in state.sockets:  # workers keep their copies until they are done
                 sock.close()
@@ -275,7 +276,7 @@ class _Supervisor:
     def _kill_all(self) -> None:
         for state in self.states:
             for pid in state.workers:
-                log.warning("worker %d did not finish within %gs: killing it", pid, SHUTDOWN_GRACE)
+                log.warning("worker %d did not finish within %gs: killing it", pid, self.grace)
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
 
