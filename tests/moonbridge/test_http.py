@@ -48,7 +48,10 @@ async def handle(req):
         req.send_status("200 OK")
         await req.send_data(json.dumps({"events": [got[0], got[-1]],
                                         "bytes": sum(e[1] for e in got if len(e) > 1 and e[0] != "end"),
-                                        "other": req.post_params.get("note")}))
+                                        "other": req.post_params.get("note"),
+                                        "meta": req.post_metadata.get("doc"),
+                                        "metas": req.post_metadata_list.get("doc"),
+                                        "notes": req.post_params_list.get("note")}))
         return
     if req.path == "raw":  # a streamed (chunked) request body
         sizes = []
@@ -172,8 +175,23 @@ async def test_urlencoded_post_and_a_multipart_file_through_stream_post_param(tm
         assert form["post"] == {"a": "1", "b": "two"}
         upload = tmp_path / "data.bin"
         upload.write_bytes(b"z" * 300_000)
-        got = await curl("-F", f"file=@{upload}", "-F", "note=hi", f"{base}/upload")
+        doc = tmp_path / "doc.txt"
+        doc.write_text("kept")
+        got = await curl(
+            "-F",
+            f"file=@{upload}",
+            "-F",
+            "note=hi",
+            "-F",
+            "note=again",
+            "-F",
+            f"doc=@{doc};type=text/plain",
+            f"{base}/upload",
+        )
         seen = json.loads(got.stdout)
+        assert seen["meta"] == {"file_name": "doc.txt", "content_type": "text/plain"}
+        assert seen["metas"] == [seen["meta"]]
+        assert seen["notes"] == ["hi", "again"]
         assert seen["events"][0][0] == "start"
         assert seen["events"][0][2] == "data.bin"
         assert seen["events"][-1] == ["end"]
