@@ -150,6 +150,6 @@ async def test_four_million_one_byte_fragments(record):
             rss_peak_mib=round(peak, 1),
             server_cpu_s=round(cpu_seconds(process.pid) - cpu_before, 1),
         )
-        assert isinstance(answer, rttp.Message)
+        assert isinstance(answer, rttp.WebSocketMessage)
         assert answer.data == str(count)
         assert peak - before < 64, f"RSS grew {peak - before:.0f} MiB for a 4 MiB message"

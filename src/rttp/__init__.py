@@ -26,10 +26,10 @@ from ._io._server import Handler, Server, serve
 from ._io._tls import client_context, server_context
 from ._io._websocket import (
     Closed,
-    Message,
     PingEvent,
     PongEvent,
     WebSocket,
+    WebSocketMessage,
 )
 from ._io._wshandshake import accept_websocket, connect_websocket
 from ._model import (
@@ -72,7 +72,6 @@ __all__ = [
     "Headers",
     "Limits",
     "MULTIPLE",
-    "Message",
     "Method",
     "Opcode",
     "PingEvent",
@@ -95,6 +94,7 @@ __all__ = [
     "UploadFile",
     "WebSocket",
     "WebSocketClient",
+    "WebSocketMessage",
     "__version__",
     "accept_websocket",
     "client_context",

@@ -389,7 +389,7 @@ async def test_client_assembles_fragments_across_pings(nursery):
     first = await ws.receive()
     assert isinstance(first, rttp.PingEvent)
     message = await ws.receive()
-    assert isinstance(message, rttp.Message)
+    assert isinstance(message, rttp.WebSocketMessage)
     assert message.data == "hello"
     await ws.abort()
 

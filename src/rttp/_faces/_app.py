@@ -21,10 +21,10 @@ from .._io._websocket import (
     DEFAULT_MAX_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
-    Message,
     PingEvent,
     PongEvent,
     WebSocket,
+    WebSocketMessage,
 )
 from .._io._wshandshake import accept_websocket, is_websocket_request
 from .._model import Request, Response
@@ -395,7 +395,7 @@ class App:
                         event = await ws.receive()
                     except WebSocketClosed:
                         break
-                    if isinstance(event, Message):
+                    if isinstance(event, WebSocketMessage):
                         opcode = Opcode.binary if event.is_binary else Opcode.text
                         await call_maybe_async(callback, connection, opcode, event.data, None)
                     elif isinstance(event, PingEvent):

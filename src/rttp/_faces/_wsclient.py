@@ -31,10 +31,10 @@ from .._io._util import call_maybe_async, exit_owned_nursery
 from .._io._websocket import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
-    Message,
     PingEvent,
     PongEvent,
     WebSocket,
+    WebSocketMessage,
 )
 from .._io._wshandshake import connect_websocket
 from .._model import URL, Headers
@@ -261,7 +261,7 @@ class WebSocketClient:
                 except WebSocketClosed as exc:
                     closed = ws.closed or Closed(exc.code, exc.reason)
                     break
-                if isinstance(event, Message):
+                if isinstance(event, WebSocketMessage):
                     await self._fire("message", event.data, event.is_binary)
                     # queued for receive()/async for unless only callbacks consume messages
                     if self._iterating or not self._callbacks["message"]:

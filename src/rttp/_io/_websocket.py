@@ -36,13 +36,13 @@ from wsproto.utilities import RemoteProtocolError as WSRemoteError
 from .._model import URL, Request
 from ..errors import WebSocketClosed
 from ._errors import IO_ERRORS
-from ._wsevents import Closed, Message, PingEvent, PongEvent, WebSocketEvent, close_reason
+from ._wsevents import Closed, PingEvent, PongEvent, WebSocketEvent, WebSocketMessage, close_reason
 
 __all__ = [
     "DEFAULT_MAX_FRAGMENTS",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "Closed",
-    "Message",
+    "WebSocketMessage",
     "PingEvent",
     "PongEvent",
     "WebSocket",
@@ -64,7 +64,7 @@ _MIN_READ, _MAX_READ = 65536, 1 << 20
 class WebSocket:
     """One WebSocket connection, client or server side.
 
-    ``await ws.send_text("hi")``, ``await ws.receive()`` → :class:`Message`,
+    ``await ws.send_text("hi")``, ``await ws.receive()`` → :class:`WebSocketMessage`,
     :class:`PingEvent`, :class:`PongEvent` or finally :class:`Closed`;
     ``async for data in ws`` yields message payloads until the close.
     """
@@ -333,7 +333,9 @@ class WebSocket:
             data = event.data
             if len(data) > self.max_message_size:
                 return f"message larger than max_message_size={self.max_message_size}"
-            self._pending.append(Message(bytes(data) if isinstance(data, bytearray) else data))
+            self._pending.append(
+                WebSocketMessage(bytes(data) if isinstance(data, bytearray) else data)
+            )
             return None
         # up to _MAX_PARTS parts are kept and joined once at the end (one copy, as a
         # message in a few large reads wants); past that they are compacted into one
@@ -364,7 +366,7 @@ class WebSocket:
                 self._partial = None
             parts.clear()
             self._size = 0
-            self._pending.append(Message(whole))
+            self._pending.append(WebSocketMessage(whole))
         return None
 
     async def _handle(self, event: Any) -> None:
@@ -426,7 +428,7 @@ class WebSocket:
                 event = await self.receive()
             except WebSocketClosed:
                 raise StopAsyncIteration from None
-            if isinstance(event, Message):
+            if isinstance(event, WebSocketMessage):
                 return event.data
             if isinstance(event, Closed):
                 raise StopAsyncIteration

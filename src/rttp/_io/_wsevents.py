@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Union
 
-__all__ = ["Closed", "Message", "PingEvent", "PongEvent", "WebSocketEvent", "close_reason"]
+__all__ = ["Closed", "WebSocketMessage", "PingEvent", "PongEvent", "WebSocketEvent", "close_reason"]
 
 
-class Message:
+class WebSocketMessage:
     """A complete text (``str``) or binary (``bytes``) message."""
 
     __slots__ = ("data",)
@@ -21,7 +21,7 @@ class Message:
         return isinstance(self.data, bytes)
 
     def __repr__(self) -> str:
-        return f"Message({self.data!r})"
+        return f"WebSocketMessage({self.data!r})"
 
 
 class PingEvent:
@@ -56,7 +56,7 @@ class Closed:
         return f"Closed({self.code}, {self.reason!r})"
 
 
-WebSocketEvent = Union[Message, PingEvent, PongEvent, Closed]
+WebSocketEvent = Union[WebSocketMessage, PingEvent, PongEvent, Closed]
 
 
 def close_reason(text: str) -> str:
