@@ -18,6 +18,7 @@ from ._codecs import get_body_codec, negotiate
 from ._config import ClientConfig, Limits, ServerConfig, Timeouts
 from ._faces import _callbacks as _callbacks  # attaches client.http / stream_chunks
 from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
+from ._faces._endpoint import Endpoint, Message, string_message, valid
 from ._faces._run import run
 from ._faces._wsclient import WebSocketClient, websocket
 from ._io._client import Client, Progress
@@ -63,6 +64,7 @@ __all__ = [
     "Closed",
     "Closure",
     "Code",
+    "Endpoint",
     "FieldInfo",
     "FormData",
     "HTTPConnection",
@@ -72,6 +74,7 @@ __all__ = [
     "Headers",
     "Limits",
     "MULTIPLE",
+    "Message",
     "Method",
     "Opcode",
     "PingEvent",
@@ -110,6 +113,8 @@ __all__ = [
     "run",
     "serve",
     "server_context",
+    "string_message",
+    "valid",
     "websocket",
 ]
 

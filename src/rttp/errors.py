@@ -24,6 +24,7 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     ├── WebSocketError
     │   ├── WebSocketClosed        the connection is closed (``code``, ``reason``)
     │   └── WebSocketRejected      the server refused the handshake (``status``, ``headers``, ``body``)
+    ├── MessageError               an RTTP message exchange failed (``kind``: the seed's string)
     ├── AuthError                  credentials missing or refused
     ├── PluginError                the plugin set is inconsistent
     └── Cancelled                  a request was cancelled by its caller (progress callback, handle)
@@ -45,6 +46,7 @@ __all__ = [
     "DecodingError",
     "InvalidURL",
     "LocalProtocolError",
+    "MessageError",
     "PluginError",
     "PoolTimeout",
     "ProtocolError",
@@ -158,6 +160,28 @@ class WriteError(TransportError):
 
 class SocketClosed(TransportError):
     """A socket or listener was used after it was closed (or reset)."""
+
+
+class MessageError(RTTPError):
+    """An RTTP message exchange failed. ``kind`` is the seed's error string, and
+    ``str(exc)`` is exactly it: ``"timeout"``, ``"setup_fail"`` (no connection: refused,
+    TLS), ``"send_fail"`` (the destination could not be named or resolved) or
+    ``"network_error"`` (the exchange broke). ``detail`` says what happened; ``id`` is
+    the message id of a :meth:`~rttp.Endpoint.send` that failed."""
+
+    errtype = "io"
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.detail = detail
+        self.id: int | None = None
+
+    def __str__(self) -> str:
+        return self.kind
+
+    def __repr__(self) -> str:
+        return f"MessageError({self.kind!r}, {self.detail!r})"
 
 
 class UnsupportedScheme(TransportError):

@@ -90,8 +90,10 @@ _known_names: dict[bytes, int] = {}
 _known_values: set[bytes] = set()
 _KNOWN_VALUES_MAX = 1024
 _KNOWN_VALUE_SIZE = 128
+#: fields whose values are never remembered: credentials (never kept in a process-wide
+#: set), and values that differ on every message (they would only fill the set)
 _SECRET_FIELDS: Final = frozenset(
-    {b"authorization", b"proxy-authorization", b"cookie", b"set-cookie"}
+    {b"authorization", b"proxy-authorization", b"cookie", b"set-cookie", b"x-rttp-id"}
 )
 
 
