@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 import trio
@@ -200,3 +202,51 @@ async def test_plain_http_reaches_the_handler(tmp_path):
             f"http://{_where(server)}/path",
         )
         assert json.loads(got.stdout) == {"method": "POST", "body": {"a": 1}}
+
+
+async def test_the_module_level_calls_on_the_default_endpoint(nursery):
+    from rttp import messages
+
+    messages.handle_msg(
+        lambda method, head, body, msg: (200, "text/plain", f"default {head['path']}")
+    )
+    with pytest.raises(RuntimeError, match="not open"):
+        messages.send("127.0.0.1:1", "/")
+    addresses = await nursery.start(messages.run_server, "rttp://127.0.0.1:0")
+    where = str(addresses[0]).split("://", 1)[1]
+    async with rttp.Endpoint() as client:
+        assert (await client.get_sync(where, "/x")).body == "default /x"
+    nursery.cancel_scope.cancel()
+
+
+async def test_two_endpoints_in_two_processes(tmp_path):
+    """A server endpoint in its own process (the seed's module-level style), a client here."""
+    script = tmp_path / "peer.py"
+    script.write_text(
+        "import sys, trio\n"
+        "from rttp import messages\n"
+        "def handler(method, head, body, msg):\n"
+        "    return 200, 'table', {'pid_side': 'peer', 'body': body}\n"
+        "messages.handle_msg(handler)\n"
+        "async def main():\n"
+        "    async with trio.open_nursery() as n:\n"
+        "        addresses = await n.start(messages.run_server, 'rttp://127.0.0.1:0')\n"
+        "        print(addresses[0], flush=True)\n"
+        "trio.run(main)\n"
+    )
+    process = await trio.lowlevel.open_process(
+        [sys.executable, str(script)], stdout=subprocess.PIPE
+    )
+    try:
+        assert process.stdout is not None
+        line = b""
+        with trio.fail_after(20):
+            while not line.endswith(b"\n"):
+                line += await process.stdout.receive_some(100)
+        where = line.decode().strip().split("://", 1)[1]
+        async with rttp.Endpoint() as client:
+            reply = await client.post_sync(where, "/", "table", [1, 2])
+        assert reply.body == {"pid_side": "peer", "body": [1, 2]}
+    finally:
+        process.kill()
+        await process.wait()
