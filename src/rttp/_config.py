@@ -237,6 +237,10 @@ class ClientConfig:
     disabled: bool = False
     user_agent: str | None = "trio-rttp/0.1"
     http_backend: str = "auto"
+    #: how host names become addresses: None (the transports ask the system), True (the
+    #: registered resolver plugins: a static table, then the DNS), a name table (asked
+    #: first), a :class:`~rttp.plugin.Resolver` or a list of them
+    resolver: Any = None
     plugins: tuple[object, ...] = ()
     disable: tuple[str, ...] = ()
 

@@ -25,6 +25,7 @@ from .plugin import (
     ContentEncoding,
     PluginWarning,
     ProtocolBackend,
+    Resolver,
     Transport,
 )
 
@@ -93,6 +94,7 @@ class Plugins:
         self.body_codecs: dict[str, BodyCodec] = {}
         self.auth_schemes: dict[str, AuthScheme] = {}
         self.backends: dict[str, ProtocolBackend] = {}
+        self.resolvers: dict[str, Resolver] = {}
         self._owners: dict[tuple[str, str], str] = {}
 
         def keys_transport(t: Transport) -> list[tuple[str, str]]:
@@ -124,6 +126,12 @@ class Plugins:
             ProtocolBackend,
             lambda b: [("protocol backend", b.name.lower())],
             lambda key, b: self.backends.__setitem__(key[1], b),
+        )
+        self._collect(
+            "rttp_register_resolvers",
+            Resolver,
+            lambda r: [("resolver", r.name.lower())],
+            lambda key, r: self.resolvers.__setitem__(key[1], r),
         )
         self._auto_backend = max(self.backends.values(), key=lambda b: b.priority, default=None)
 

@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from .plugin import AuthScheme, BodyCodec, ContentEncoding, ProtocolBackend, Transport
+    from .plugin import (
+        AuthScheme,
+        BodyCodec,
+        ContentEncoding,
+        ProtocolBackend,
+        Resolver,
+        Transport,
+    )
 
 __all__ = [
     "hookspec",
@@ -28,6 +35,7 @@ __all__ = [
     "rttp_register_body_codecs",
     "rttp_register_content_encodings",
     "rttp_register_protocol_backends",
+    "rttp_register_resolvers",
     "rttp_register_transports",
 ]
 
@@ -44,6 +52,18 @@ def rttp_register_transports(register: Callable[[Transport], None]) -> None:
     Keys: every scheme in the transport's ``client_schemes`` (used by the client to
     connect: ``http``, ``https``, ``http+unix``, ``ws`` …) and ``bind_schemes`` (used by
     the server to listen: ``http``, ``https``, ``unix``, ``tcp`` …).
+    """
+
+
+# -- resolvers --------------------------------------------------------------------------
+@hookspec
+def rttp_register_resolvers(register: Callable[[Resolver], None]) -> None:
+    """Register :class:`~rttp.plugin.Resolver` objects (name -> address).
+
+    :param register: call with each resolver.
+
+    Key: the resolver's ``name`` (``static``, ``dns``). They are asked in ``priority``
+    order by a Client or an Endpoint built with ``resolver=True``.
     """
 
 

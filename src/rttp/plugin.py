@@ -26,7 +26,7 @@ from __future__ import annotations
 import abc
 import socket
 import ssl
-from collections.abc import AsyncIterable, Generator
+from collections.abc import AsyncIterable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -99,6 +99,7 @@ __all__ = [
     "Headers",
     "ListenOptions",
     "NEED_DATA",
+    "NameTable",
     "PAUSED",
     "PluginWarning",
     "ProtocolBackend",
@@ -107,6 +108,7 @@ __all__ = [
     "RawHeaders",
     "Request",
     "RequestHead",
+    "Resolver",
     "Response",
     "ResponseFraming",
     "ResponseHead",
@@ -211,6 +213,38 @@ class Transport(abc.ABC):
         """Close listeners opened by :meth:`listen` (and clean up, e.g. a socket file)."""
         for listener in listeners:
             await listener.aclose()
+
+
+class Resolver(abc.ABC):
+    """Turns a name into an address a transport can connect to (``"10.0.0.7"``,
+    ``"10.0.0.7:8080"``, or another name), or says it does not know it (None).
+
+    Resolvers are asked in ``priority`` order (highest first) until one answers; the
+    answers are cached for ``ttl`` seconds by whoever asks (the Client, an Endpoint).
+    """
+
+    name: ClassVar[str]
+    priority: ClassVar[int] = 0
+    ttl: ClassVar[float] = 60.0
+
+    @abc.abstractmethod
+    async def resolve(self, name: str) -> str | None:
+        """The address for ``name``, or None when this resolver does not know it."""
+
+
+class NameTable(Resolver):
+    """The ``static`` resolver: names from a table (case-insensitive)."""
+
+    name = "static"
+    priority = 10
+    ttl = float("inf")
+
+    def __init__(self, table: Mapping[str, str] | None = None) -> None:
+        self.table = {key.lower(): value for key, value in (table or {}).items()}
+
+    async def resolve(self, name: str) -> str | None:
+        """The table's entry for ``name``."""
+        return self.table.get(name.lower())
 
 
 class ContentEncoding(abc.ABC):

@@ -114,17 +114,24 @@ class Endpoint:
             await endpoint.register_handler("rttp://127.0.0.1:10080")
             reply = await endpoint.send_sync("127.0.0.1:10080", "/hello", "GET")
 
-    ``names`` maps names to destinations (the static name table); other names go to
-    the DNS. ``verify`` is the TLS verification for ``rttps://`` (as on the Client).
+    ``names`` maps names to destinations (URLs, ``host:port`` …); other names go to
+    ``resolver``, as on the Client (by default the registered resolver plugins: the
+    static table of ``$RTTP_NAMES``, then the DNS). ``verify`` is the TLS verification for
+    ``rttps://`` (as on the Client).
     """
 
     def __init__(
-        self, *, names: Mapping[str, str] | None = None, verify: Any = True, timeout: float = 5.0
+        self,
+        *,
+        names: Mapping[str, str] | None = None,
+        resolver: Any = True,
+        verify: Any = True,
+        timeout: float = 5.0,
     ) -> None:
         self.names = dict(names or {})
         self.timeout = timeout
         self._handler: Handler | None = None
-        self._client = Client(verify=verify, follow_redirects=False)
+        self._client = Client(verify=verify, follow_redirects=False, resolver=resolver)
         # cookies are kept per destination (host and port) here, not by the client's
         # jar, which, as browsers do, would share them across ports of one host
         self._client.cookies = _NoCookies()  # type: ignore[assignment]

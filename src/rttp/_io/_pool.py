@@ -8,6 +8,7 @@ any point (connect, TLS, send, read) gives its slot back.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 
@@ -16,10 +17,11 @@ import trio
 from .._config import ClientConfig, Timeouts
 from .._model import URL
 from .._plugins import Plugins
-from ..errors import ConnectTimeout, PoolTimeout
+from ..errors import ConnectError, ConnectTimeout, PoolTimeout
 from ..plugin import ConnectOptions, ProtocolBackend
 from ._connection import HTTPConnection
 from ._errors import connect_errors
+from ._resolve import is_address, make_resolver, split_address
 from ._sockio import fast_stream, raw_socket, readable_now
 
 __all__ = ["ConnectionPool"]
@@ -45,6 +47,7 @@ class ConnectionPool:
         self._plugins = plugins
         self._backend = backend
         self._config = config
+        self._resolver = make_resolver(config.resolver, plugins)
         limits = config.limits
         self._slots = trio.Semaphore(limits.max_connections) if limits.max_connections else None
         self._idle: dict[PoolKey, list[HTTPConnection]] = {}
@@ -121,7 +124,8 @@ class ConnectionPool:
             connect_timeout if connect_timeout is not None else math.inf
         ) as scope:
             with connect_errors(where):
-                stream = fast_stream(await transport.connect(url, options))
+                target, options = await self._resolved(url, options)
+                stream = fast_stream(await transport.connect(target, options))
         if scope.cancelled_caught:
             raise ConnectTimeout(
                 f"connecting to {where} took longer than connect timeout {connect_timeout}s",
@@ -138,6 +142,20 @@ class ConnectionPool:
         conn.key = key
         conn.on_release = self.release  # the connection's word that its exchange ended
         return conn
+
+    async def _resolved(self, url: URL, options: ConnectOptions) -> tuple[URL, ConnectOptions]:
+        """Where to connect for ``url``: through the client's resolvers when it has some
+        (TLS still checks the certificate for the name asked for)."""
+        resolver = self._resolver
+        if resolver is None or not url.host or url.unix_path or is_address(url.host):
+            return url, options
+        address = await resolver.resolve(url.host)
+        if address is None:
+            raise ConnectError(f"cannot resolve {url.host}: no resolver knows the name")
+        host, port = split_address(address)
+        if options.ssl_context is not None and options.server_hostname is None:
+            options = dataclasses.replace(options, server_hostname=url.host)
+        return url.copy_with(host=host, port=port if port is not None else url.port), options
 
     def release(self, conn: HTTPConnection, reusable: bool) -> bool:
         """Give a connection back: True if it is kept idle for reuse; False if the caller
