@@ -250,3 +250,33 @@ async def test_two_endpoints_in_two_processes(tmp_path):
     finally:
         process.kill()
         await process.wait()
+
+
+async def test_rttp_send_prints_the_reply():
+    def handler(method, head, body, msg):
+        if head["path"] == "/missing":
+            return 404, "text/plain", "no such thing"
+        return 200, "table", {"method": method, "body": body}
+
+    async with rttp.Endpoint() as server:
+        server.handle_msg(handler)
+        await server.register_handler("rttp://127.0.0.1:0")
+        where = _where(server)
+
+        async def rttp_send(*args: str) -> subprocess.CompletedProcess[bytes]:
+            return await trio.run_process(
+                [sys.executable, "-m", "rttp", "send", *args],
+                capture_stdout=True,
+                capture_stderr=True,
+                check=False,
+            )
+
+        ok = await rttp_send(where, "/x", "-X", "post", "-t", "table", "-d", '{"a": 1}')
+        assert ok.returncode == 0
+        assert b"reply 200 okay (table)" in ok.stdout
+        assert b"'body': {'a': 1}" in ok.stdout
+        missing = await rttp_send(where, "/missing")
+        assert missing.returncode == 4
+        refused = await rttp_send("127.0.0.1:1", "/")
+        assert refused.returncode == 2
+        assert b"setup_fail" in refused.stderr

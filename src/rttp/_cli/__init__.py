@@ -86,6 +86,31 @@ async def _serve(server: Server, name: str) -> None:
     print("rttp: stopped", file=sys.stderr)
 
 
+async def _send(args: argparse.Namespace) -> int:
+    """``rttp send``: one message, its reply printed (``string_message``), then the body."""
+    from .._faces._endpoint import Endpoint, string_message
+    from ..errors import MessageError
+
+    content_type = args.content_type or ("text/plain" if args.body is not None else "none")
+    body: Any = args.body
+    if body is not None and (content_type == "table" or "json" in content_type):
+        try:
+            body = json.loads(body)
+        except ValueError as exc:
+            raise SystemExit(f"rttp send: --body is not JSON ({exc}) for {content_type}") from exc
+    async with Endpoint() as endpoint:
+        try:
+            reply = await endpoint.send_sync(
+                args.dest, args.path, args.method.upper(), content_type, body, timeout=args.timeout
+            )
+        except MessageError as exc:
+            print(f"rttp send: {exc.kind}: {exc.detail}", file=sys.stderr)
+            return 2
+    print(string_message(reply))
+    code = int(reply.header["code"])
+    return 0 if code < 400 else 4 if code < 500 else 5
+
+
 def _moonbridge(script: str, script_args: list[str]) -> int:
     """``rttp moonbridge APP.py``: run the script (its top level runs once, before any
     fork), then serve what it registered with listen(), unless it served itself."""
@@ -262,6 +287,13 @@ def _parser() -> argparse.ArgumentParser:
         if name == "post":
             fetch.add_argument("-d", "--data", help="body text, or @file")
             fetch.add_argument("--json", help="a JSON document to send")
+    send = sub.add_parser("send", help="send an RTTP message to DEST and print the reply")
+    send.add_argument("dest", help="rttp://host[:port], host:port, an IP or a name")
+    send.add_argument("path")
+    send.add_argument("-X", "--method", default="GET")
+    send.add_argument("-t", "--content-type", default=None, help="none, text/plain, table …")
+    send.add_argument("-d", "--body", help="the body (JSON for table and JSON types)")
+    send.add_argument("--timeout", type=float, default=5.0)
     moon = sub.add_parser(
         "moonbridge",
         help="run APP.py, a Moonbridge-style application: it calls rttp.moonbridge.listen()",
@@ -295,6 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("rttp: stopped at once (second signal)", file=sys.stderr)
                 return 130
             return 0
+        if args.command == "send":
+            return trio.run(_send, args)
         if args.command == "moonbridge":
             return _moonbridge(args.script, args.script_args)
         if args.command in ("get", "post"):
