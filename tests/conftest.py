@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 import subprocess
 import sys
@@ -55,14 +56,16 @@ async def cli_process(
     try:
         buffer = b""
         with trio.fail_after(20):
-            while b" on http://" not in buffer:
+            while re.search(rb" on (https?://\S+)", buffer) is None:
                 chunk = await process.stderr.receive_some(4096)
                 assert chunk, buffer
                 buffer += chunk
+        found = re.search(rb" on (https?://\S+)", buffer)
+        assert found is not None
         async with trio.open_nursery() as nursery:
             # keep reading its log, so that a chatty server never blocks on a full pipe
             nursery.start_soon(_drain, process.stderr)
-            yield buffer.decode().split(" on ")[1].split()[0], process
+            yield found.group(1).decode(), process
             nursery.cancel_scope.cancel()
     finally:
         if process.returncode is None:

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -282,7 +283,21 @@ def test_gzip_helper_is_stdlib_compatible():
 
 
 async def test_rttp_demo_serves_routes_chat_and_rtml():
-    async with running_cli("demo", "--bind", "http://127.0.0.1:0") as base:
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))  # a free port for the RTTP panel (the demo prints it too)
+    rttp_port = probe.getsockname()[1]
+    probe.close()
+    async with running_cli(
+        "demo", "--bind", "http://127.0.0.1:0", "--rttp-bind", f"rttp://127.0.0.1:{rttp_port}"
+    ) as base:
+        async with rttp.Endpoint() as endpoint:  # the RTTP panel: the form as messages
+            form = await endpoint.get_sync(f"127.0.0.1:{rttp_port}", "/")
+            assert form.header["content_type"] == "table/rtml"
+            assert "Who are you? (over RTTP)" in [e.text for e in form.body]
+            greeted = await endpoint.post_sync(
+                f"127.0.0.1:{rttp_port}", "/", "object/lua", rttp.rtml.ButtonSubmit({"name": "Ada"})
+            )
+            assert "Hello, Ada! (over RTTP)" in [e.text for e in greeted.body]
         async with rttp.Client() as client:
             index = await client.get(base + "/")
             assert "new WebSocket" in index.text

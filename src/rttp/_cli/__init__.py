@@ -77,12 +77,24 @@ def _server(args: argparse.Namespace) -> Server:
     return Server(handler, *(args.bind or ["http://127.0.0.1:8000"]), **settings)
 
 
-async def _serve(server: Server, name: str) -> None:
+async def _serve(server: Server, name: str, rttp_bind: str | None = None) -> None:
     def started(addresses: list[URL]) -> None:
         for address in addresses:
             print(f"rttp: serving {name} on {address}", file=sys.stderr, flush=True)
 
-    await serve_until_signalled(server, started)
+    if rttp_bind is None:
+        await serve_until_signalled(server, started)
+    else:  # the demo: its RTTP panel on an Endpoint beside the HTTP server
+        from .._faces._endpoint import Endpoint
+        from ._demo import rttp_panel
+
+        async with Endpoint() as endpoint:
+            endpoint.handle_msg(rttp_panel)
+            await endpoint.register_handler(rttp_bind)
+            for address in endpoint.addresses:
+                shown = str(address).replace("http://", "rttp://", 1)
+                print(f"rttp: RTTP messages on {shown}", file=sys.stderr, flush=True)
+            await serve_until_signalled(server, started)
     print("rttp: stopped", file=sys.stderr)
 
 
@@ -302,6 +314,9 @@ def _parser() -> argparse.ArgumentParser:
     moon.add_argument("script_args", nargs=argparse.REMAINDER, help="its own arguments")
     demo = sub.add_parser("demo", help="serve a demo: routes, a WebSocket chat and an RTML page")
     demo.add_argument("--bind", "-b", action="append", help="default http://127.0.0.1:8000")
+    demo.add_argument(
+        "--rttp-bind", default="rttp://127.0.0.1:10080", help="where its RTTP panel listens"
+    )
     sub.add_parser("plugins", help="list loaded plugins and where they come from")
     return parser
 
@@ -320,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if server.config.workers > 1:
                 return run_server(server, name=args.app)
             try:
-                trio.run(_serve, server, args.app)
+                trio.run(_serve, server, args.app, getattr(args, "rttp_bind", None))
             except BaseExceptionGroup as group:
                 if group.subgroup(Forced) is None:
                     raise

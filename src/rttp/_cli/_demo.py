@@ -10,7 +10,7 @@ from .._faces._app import App, SocketConnection
 from .._model import Request, Response
 from .._model._enums import Opcode
 
-__all__ = ["demo_app"]
+__all__ = ["demo_app", "rttp_panel"]
 
 INDEX = """<!doctype html>
 <meta charset="utf-8"><title>trio-rttp demo</title>
@@ -23,6 +23,9 @@ INDEX = """<!doctype html>
 <li><a href="/api/time">/api/time</a>: JSON (a dict returned by the handler)</li>
 <li><a href="/rtml">/rtml</a>: an RTML page, shown to browsers as HTML (try the form)</li>
 </ul>
+<h2>RTTP messages</h2>
+<p>An <code>rttp.Endpoint</code> serves the same RTML form as messages (its address is
+printed at start): <code>rttp send rttp://127.0.0.1:10080 /</code>.</p>
 <h2>WebSocket chat (open this page twice)</h2>
 <ul id="log"></ul>
 <form id="chat"><input id="msg" autocomplete="off" placeholder="say something"> <button>send</button></form>
@@ -84,3 +87,14 @@ def demo_app() -> App:
     app.post("/rtml", greet)
     app.socket("/chat", chat)
     return app
+
+
+def rttp_panel(
+    method: str, head: dict[str, object], body: object, msg: object
+) -> tuple[int, str, rtml.Page]:
+    """The demo's RTTP message handler: the RTML form as a message, and its submission
+    (an ``object/lua`` ``BUTTON_SUBMIT``) answered with a greeting page."""
+    if method == "POST" and isinstance(body, rtml.ButtonSubmit):
+        name = str(body.vals.get("name") or "stranger")
+        return 200, rtml.MEDIA_TYPE, _page(f"Hello, {name}! (over RTTP)")
+    return 200, rtml.MEDIA_TYPE, _page("Who are you? (over RTTP)")
