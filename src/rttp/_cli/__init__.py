@@ -299,6 +299,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "post":
             fetch.add_argument("-d", "--data", help="body text, or @file")
             fetch.add_argument("--json", help="a JSON document to send")
+    browse = sub.add_parser("browse", help="a terminal RTML browser: rttp browse rttp://host/")
+    browse.add_argument("url")
     send = sub.add_parser("send", help="send an RTTP message to DEST and print the reply")
     send.add_argument("dest", help="rttp://host[:port], host:port, an IP or a name")
     send.add_argument("path")
@@ -342,6 +344,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("rttp: stopped at once (second signal)", file=sys.stderr)
                 return 130
             return 0
+        if args.command == "browse":
+            from ._browse import browse as run_browser
+
+            return trio.run(run_browser, args.url)
         if args.command == "send":
             return trio.run(_send, args)
         if args.command == "moonbridge":

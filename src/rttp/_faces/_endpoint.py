@@ -357,6 +357,10 @@ class Endpoint:
     ) -> Message:
         base = _destination(dest, self.names)
         key = f"{base.host}:{base.port}"
+        if not path:  # a destination URL that names its own path (and query)
+            path = base.path or "/"
+            if base.query:
+                path += "?" + base.query
         url = URL(f"{base.scheme}://{base.netloc}{path if path.startswith('/') else '/' + path}")
         jar = {**self._cookies[key], **(cookies or {})}
         headers = {ID_HEADER: str(message_id)}
