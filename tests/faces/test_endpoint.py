@@ -147,6 +147,9 @@ async def test_reply_redirect_and_upgrade_fields_and_replying_from_the_handler()
             return 301, "none", "", {"redirect": "/new"}
         if head["path"] == "/upgrade":
             return 426, "text/plain", "upgrade first", {"upgrade": "rttp/2"}
+        if head["path"] == "/seed-form":
+            await server.reply(msg, 202, "POST", "text/plain", "the seed's form")
+            return None
         await server.reply(msg, 201, "text/plain", "replied")
         return None
 
@@ -160,6 +163,8 @@ async def test_reply_redirect_and_upgrade_fields_and_replying_from_the_handler()
         assert upgrade.header["upgrade"] == "rttp/2"
         replied = await client.get_sync(where, "/other")
         assert (replied.header["code"], replied.body) == (201, "replied")
+        seed = await client.get_sync(where, "/seed-form")
+        assert (seed.header["code"], seed.body) == (202, "the seed's form")
         fake = rttp.Message("x", "y", 9, {"type": "rttp", "method": "GET", "path": "/"})
         with pytest.raises(RuntimeError, match="not being handled"):
             await server.reply(fake, 200, "none", "")
