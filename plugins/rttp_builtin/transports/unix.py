@@ -66,19 +66,11 @@ class UnixTransport(Transport):
         return await trio.open_unix_socket(_socket_path(url))
 
     async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
-        path = _socket_path(target)
-        _remove_stale(path)
-        sock = trio.socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            await sock.bind(path)
-            sock.listen(options.backlog or 128)
-        except OSError as exc:
-            sock.close()
-            raise BindError(
-                f"cannot listen on unix socket {path!r}: {exc.strerror or exc}"
-            ) from exc
-        listener = trio.SocketListener(sock)
-        self._inodes[id(listener)] = os.stat(path).st_ino
+        # binding a local path never waits: the pre-fork form serves here too
+        [sock] = self.bind_sockets(target, options)
+        await trio.lowlevel.checkpoint()
+        listener = trio.SocketListener(trio.socket.from_stdlib_socket(sock))
+        self._inodes[id(listener)] = os.stat(_socket_path(target)).st_ino
         return [listener]
 
     def bind_sockets(self, target: URL, options: ListenOptions) -> list[socket.socket]:
