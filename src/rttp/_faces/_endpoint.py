@@ -141,6 +141,8 @@ class Endpoint:
         self._nursery: trio.Nursery | None = None
         self._nursery_cm: Any = None
         self._server: Server | None = None
+        #: where :meth:`register_handler` serves (the real ports after port 0)
+        self.addresses: list[URL] = []
         self._pending: set[int] = set()  # request messages whose handler is running
         self._replies: dict[int, tuple[int, str, Any, dict[str, Any] | None]] = {}
 

@@ -63,8 +63,7 @@ class HttpOptions:
         if unknown:
             raise ValueError(f"unknown generate_handler() option {unknown[0]!r}")
         values = {**_DEFAULTS, **given}
-        if chunk is not None:
-            values.setdefault("maximum_input_chunk_size", chunk)
+        if chunk is not None:  # the default of both chunk sizes, unless given
             for name in ("maximum_input_chunk_size", "minimum_output_chunk_size"):
                 if name not in given:
                     values[name] = chunk
