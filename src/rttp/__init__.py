@@ -13,7 +13,7 @@ The layers, bottom up:
 
 from __future__ import annotations
 
-from . import errors, rtml
+from . import auth, errors, rtml
 from ._codecs import get_body_codec, negotiate
 from ._config import ClientConfig, Limits, ServerConfig, Timeouts
 from ._faces import _callbacks as _callbacks  # attaches client.http / stream_chunks
@@ -100,6 +100,7 @@ __all__ = [
     "WebSocketMessage",
     "__version__",
     "accept_websocket",
+    "auth",
     "client_context",
     "code_name",
     "connect_websocket",

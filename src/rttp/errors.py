@@ -129,13 +129,23 @@ class TooLarge(ProtocolError):
 
 
 class TransportError(RTTPError):
-    """The network failed: the connection could not be made, or it broke."""
+    """The network failed: the connection could not be made, or it broke.
+
+    ``reason`` says how, for code to branch on: ``"disabled"`` (the client's ``disabled``
+    policy), and on the subclasses the values they list; ``""`` when nothing finer is known.
+    """
 
     errtype = "io"
 
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+
 
 class ConnectError(TransportError):
-    """Could not connect: refused, unreachable, or the name did not resolve."""
+    """Could not connect. ``reason``: ``"dns"`` (the name did not resolve), ``"refused"``,
+    ``"unreachable"`` (any other connect failure) or ``"broken"`` (the connection broke
+    while it was being set up)."""
 
 
 class BindError(TransportError):
@@ -143,11 +153,14 @@ class BindError(TransportError):
 
 
 class TLSError(TransportError):
-    """The TLS handshake failed; ``verify_failed`` is True for certificate verification errors."""
+    """TLS failed. ``reason``: ``"verify"`` (the peer's certificate did not verify; then
+    ``verify_failed`` is True), ``"handshake"`` (any other handshake failure),
+    ``"cafile"`` (a CA bundle could not be loaded) or ``"certificate"`` (our own
+    certificate or key could not be loaded)."""
 
-    def __init__(self, message: str, *, verify_failed: bool = False) -> None:
-        super().__init__(message)
-        self.verify_failed = verify_failed
+    def __init__(self, message: str, *, verify_failed: bool = False, reason: str = "") -> None:
+        super().__init__(message, reason=reason or ("verify" if verify_failed else "handshake"))
+        self.verify_failed = verify_failed or reason == "verify"
 
 
 class ReadError(TransportError):
@@ -185,7 +198,12 @@ class MessageError(RTTPError):
 
 
 class UnsupportedScheme(TransportError):
-    """No transport plugin serves the URL scheme or bind target."""
+    """No transport plugin serves the URL scheme or bind target (``reason`` ``"scheme"``),
+    or plain HTTP was refused by the client's ``enforce_https`` policy (``reason``
+    ``"enforce_https"``)."""
+
+    def __init__(self, message: str, *, reason: str = "scheme") -> None:
+        super().__init__(message, reason=reason)
 
 
 class Timeout(RTTPError):
@@ -271,7 +289,27 @@ class WebSocketRejected(WebSocketError):
 
 
 class AuthError(RTTPError):
-    """Credentials were missing or refused."""
+    """Credentials were missing or refused.
+
+    ``status`` is what a server answers with: 401 (no credentials, or they did not
+    verify) or 403 (a valid identity without the audience or permission asked for).
+    ``error`` is the RFC 6750 error code when there is one (``"invalid_token"``,
+    ``"insufficient_scope"``, ``"invalid_request"``), ``scheme`` the auth scheme
+    concerned, and ``description`` the human-readable reason (the message).
+    """
+
+    def __init__(
+        self, message: str, *, status: int = 401, error: str = "", scheme: str = ""
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.scheme = scheme
+
+    @property
+    def description(self) -> str:
+        """The reason, as sent in ``error_description``."""
+        return str(self)
 
 
 class PluginError(RTTPError):

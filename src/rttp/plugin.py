@@ -26,7 +26,7 @@ from __future__ import annotations
 import abc
 import socket
 import ssl
-from collections.abc import AsyncIterable, Generator, Mapping
+from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -42,6 +42,18 @@ from ._model._forms import (
     FieldEvent,
     FieldInfo,
     assemble_form,
+)
+from ._proto._auth import Challenge, parse_auth_params, parse_challenges, parse_credentials, quote
+from ._proto._authscheme import (
+    AuthFlow,
+    AuthPolicy,
+    AuthScheme,
+    ClientAuth,
+    Identity,
+    PasswordCheck,
+    PasswordLookup,
+    TokenCheck,
+    challenge_error,
 )
 from ._proto._encoding import Decoder, Encoder
 from ._proto._events import (
@@ -76,9 +88,13 @@ from ._proto._writer import (
 )
 
 __all__ = [
+    "AuthFlow",
+    "AuthPolicy",
     "AuthScheme",
     "BodyCodec",
     "CLOSED",
+    "Challenge",
+    "ClientAuth",
     "ClientProtocol",
     "CodecLimits",
     "ConnectOptions",
@@ -97,10 +113,13 @@ __all__ = [
     "FieldInfo",
     "FormData",
     "Headers",
+    "Identity",
     "ListenOptions",
     "NEED_DATA",
     "NameTable",
     "PAUSED",
+    "PasswordCheck",
+    "PasswordLookup",
     "PluginWarning",
     "ProtocolBackend",
     "ProtocolLimits",
@@ -115,10 +134,12 @@ __all__ = [
     "ResponseWriter",
     "ServerProtocol",
     "StreamedBody",
+    "TokenCheck",
     "Transport",
     "URL",
     "UploadFile",
     "assemble_form",
+    "challenge_error",
     "check_trailers",
     "connection_tokens",
     "field_kind",
@@ -126,6 +147,10 @@ __all__ = [
     "keep_alive",
     "known_fields",
     "make_request_head",
+    "parse_auth_params",
+    "parse_challenges",
+    "parse_credentials",
+    "quote",
     "response_framing",
     "response_has_body",
     "rtml",
@@ -313,26 +338,6 @@ class BodyCodec(abc.ABC):
     def encode_stream(self, value: Any) -> StreamedBody | None:
         """For formats that stream on the way out (multipart with files): the body in pieces."""
         return None
-
-
-class AuthScheme(abc.ABC):
-    """An ``Authorization`` scheme, client side and server side."""
-
-    name: ClassVar[str]
-
-    def auth_flow(
-        self, request: Request, credentials: dict[str, Any]
-    ) -> Generator[Request, Response, None]:
-        """Client side, sans-IO: yield the request to send; receive its response; repeat."""
-        yield request
-
-    def authenticate(self, request: Request, config: dict[str, Any]) -> Any:
-        """Server side: the identity the request proves, or None."""
-        return None
-
-    def challenge(self, config: dict[str, Any]) -> str:
-        """Server side: the ``WWW-Authenticate`` value for a 401."""
-        return self.name.capitalize()
 
 
 class ProtocolBackend(abc.ABC):

@@ -376,7 +376,7 @@ class Endpoint:
         except TLSError as exc:
             raise MessageError("setup_fail", f"TLS with {key} failed: {exc}") from exc
         except ConnectError as exc:
-            kind = "send_fail" if "resolve" in str(exc) else "setup_fail"
+            kind = "send_fail" if exc.reason == "dns" else "setup_fail"
             raise MessageError(kind, f"{dest!r}: {exc}") from exc
         except Timeout as exc:
             raise MessageError("timeout", f"{dest!r}: {exc}") from exc

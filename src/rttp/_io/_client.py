@@ -12,7 +12,7 @@ answer is already there creates no scope at all.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ import trio
 from .._config import ClientConfig, Limits, Timeouts, TimeoutsLike
 from .._model import URL, Headers, HeadersLike, QueryLike, Request, Response
 from .._model._headers import encode_header_text
-from .._model._media import encode_value
+from .._model._media import encode_value, form_fields
 from .._plugins import Plugins, get_plugins
 from ..errors import (
     ReadError,
@@ -33,6 +33,7 @@ from ..errors import (
     WriteError,
 )
 from ..plugin import ConnectOptions
+from ._auth import AuthLike, client_auth, run_flow
 from ._conn_client import Progress, request_head
 from ._cookies import Cookies
 from ._pool import ConnectionPool
@@ -55,6 +56,13 @@ class Client:
     Keyword settings are those of :class:`rttp.ClientConfig` plus ``base_url``,
     ``headers`` and ``params`` sent with every request. ``timeout`` may be a number,
     None, or a :class:`rttp.Timeouts`; ``limits`` a :class:`rttp.Limits`.
+
+    ``auth`` authenticates every request (a request's own ``auth=`` replaces it):
+    ``(user, password)`` for basic, a str for a bearer token, an
+    :class:`rttp.auth.Credentials` (``rttp.auth.digest(user, password)``…) or an
+    :class:`rttp.plugin.ClientAuth`. It applies to the origin each request was made
+    to, never to one a redirect leads to. ``token_service`` is the URL of the
+    :class:`rttp.auth.TokenService` that :meth:`get_auth_token` asks.
     """
 
     def __init__(
@@ -67,6 +75,8 @@ class Client:
         limits: Limits | None = None,
         config: ClientConfig | None = None,
         cookies: dict[str, str] | None = None,
+        auth: AuthLike = None,
+        token_service: str | URL | None = None,
         **settings: Any,
     ) -> None:
         if timeout is not _UNSET:
@@ -100,6 +110,9 @@ class Client:
             encode_header_text(self.config.user_agent) if self.config.user_agent else None
         )
         self._defaults = self._default_headers(_NOTHING)
+        #: the auth every request gets (None: none), bound to this client's schemes
+        self.auth = client_auth(auth, self.plugins)
+        self.token_service = str(token_service) if token_service is not None else None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> Client:
@@ -216,6 +229,7 @@ class Client:
         timeout: TimeoutsLike = _UNSET,
         follow_redirects: bool | None = None,
         progress: Progress | None = None,
+        auth: AuthLike = _UNSET,
     ) -> Response:
         """Send a request and read the whole response body."""
         request = self.build_request(
@@ -231,7 +245,11 @@ class Client:
             content_type=content_type,
         )
         return await self.send(
-            request, timeout=timeout, follow_redirects=follow_redirects, progress=progress
+            request,
+            timeout=timeout,
+            follow_redirects=follow_redirects,
+            progress=progress,
+            auth=auth,
         )
 
     @asynccontextmanager
@@ -251,6 +269,7 @@ class Client:
         timeout: TimeoutsLike = _UNSET,
         follow_redirects: bool | None = None,
         progress: Progress | None = None,
+        auth: AuthLike = _UNSET,
     ) -> AsyncIterator[Response]:
         """Send a request; the response body streams (``async for chunk in response.stream()``).
 
@@ -274,6 +293,7 @@ class Client:
             follow_redirects=follow_redirects,
             progress=progress,
             stream=True,
+            auth=auth,
         )
         try:
             yield response
@@ -327,17 +347,31 @@ class Client:
         follow_redirects: bool | None = None,
         progress: Progress | None = None,
         stream: bool = False,
+        auth: AuthLike = _UNSET,
     ) -> Response:
         """Send a built request, following redirects; ``stream=True`` leaves the body unread."""
         timeouts = self.config.timeout if timeout is _UNSET else Timeouts.of(timeout)
         follow = self.config.follow_redirects if follow_redirects is None else follow_redirects
+        flows = self.auth if auth is _UNSET else client_auth(auth, self.plugins)
+        origin = request.url.origin
         history: list[Response] = []
-        while True:
+
+        async def hop(request: Request) -> Response:
             self.cookies.add_to(request)
             response = await self._send_one(
                 request, timeouts, progress, read_body=not stream, follow=follow
             )
             self.cookies.take_from(response, request)
+            return response
+
+        while True:
+            if flows is not None and request.url.origin == origin:
+                flow = flows.auth_flow(request)
+                response = await run_flow(
+                    flow, hop, self._discard, read_bodies=flows.requires_response_body
+                )
+            else:
+                response = await hop(request)
             if not (follow and response.status in _REDIRECTS and "location" in response.headers):
                 response.history = history
                 return response
@@ -410,10 +444,13 @@ class Client:
         config = self.config
         url = request.url
         if config.disabled:
-            raise TransportError(f"networking is disabled for this client (requested {url})")
+            raise TransportError(
+                f"networking is disabled for this client (requested {url})", reason="disabled"
+            )
         if config.enforce_https and url.scheme in _PLAIN_SCHEMES:
             raise UnsupportedScheme(
-                f"plain {url.scheme} is refused because enforce_https is on: {url}"
+                f"plain {url.scheme} is refused because enforce_https is on: {url}",
+                reason="enforce_https",
             )
         head = self._request_head(request)
         options = self._tls_options if url.is_secure else self._plain_options
@@ -467,21 +504,6 @@ class Client:
             return request_head(request, self._default_headers(present), present)
         # the common case: the defaults were worked out once
         return request_head(request, self._defaults, _NOTHING)
-
-
-def form_fields(fields: Any) -> list[tuple[str, Any]]:
-    """``(name, value)`` pairs from a mapping (lists for repeats) or a sequence of pairs."""
-    if fields is None:
-        return []
-    if isinstance(fields, Mapping):
-        pairs: list[tuple[str, Any]] = []
-        for name, item in fields.items():
-            if isinstance(item, list):
-                pairs.extend((str(name), v) for v in item)
-            else:
-                pairs.append((str(name), item))
-        return pairs
-    return [(str(name), item) for name, item in fields]
 
 
 def _replace(config: ClientConfig, settings: dict[str, Any]) -> ClientConfig:

@@ -48,14 +48,16 @@ def connect_errors(where: str) -> Iterator[None]:
         cause = exc.__cause__
         if isinstance(cause, ssl.SSLError):
             raise _tls_error(cause, where) from exc
-        raise ConnectError(f"connection to {where} broke during setup: {cause or exc}") from exc
+        raise ConnectError(
+            f"connection to {where} broke during setup: {cause or exc}", reason="broken"
+        ) from exc
     except socket.gaierror as exc:
-        raise ConnectError(f"cannot resolve {where}: {exc.strerror or exc}") from exc
+        raise ConnectError(f"cannot resolve {where}: {exc.strerror or exc}", reason="dns") from exc
     except OSError as exc:
-        reason = exc.strerror or str(exc)
         if _refused(exc):
-            raise ConnectError(f"connection to {where} refused") from exc
-        raise ConnectError(f"cannot connect to {where}: {reason}") from exc
+            raise ConnectError(f"connection to {where} refused", reason="refused") from exc
+        detail = exc.strerror or str(exc)
+        raise ConnectError(f"cannot connect to {where}: {detail}", reason="unreachable") from exc
 
 
 def _refused(exc: BaseException) -> bool:

@@ -151,7 +151,9 @@ class ConnectionPool:
             return url, options
         address = await resolver.resolve(url.host)
         if address is None:
-            raise ConnectError(f"cannot resolve {url.host}: no resolver knows the name")
+            raise ConnectError(
+                f"cannot resolve {url.host}: no resolver knows the name", reason="dns"
+            )
         host, port = split_address(address)
         if options.ssl_context is not None and options.server_hostname is None:
             options = dataclasses.replace(options, server_hostname=url.host)

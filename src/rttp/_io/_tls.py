@@ -23,7 +23,8 @@ def server_context(
         context.load_cert_chain(certfile, keyfile)
     except (OSError, ssl.SSLError) as exc:
         raise TLSError(
-            f"cannot load TLS certificate {certfile!r} / key {keyfile!r}: {exc}"
+            f"cannot load TLS certificate {certfile!r} / key {keyfile!r}: {exc}",
+            reason="certificate",
         ) from exc
     if alpn:
         context.set_alpn_protocols(list(alpn))
@@ -49,14 +50,16 @@ def client_context(
         try:
             context = ssl.create_default_context(cafile=verify)
         except (OSError, ssl.SSLError) as exc:
-            raise TLSError(f"cannot load CA bundle {verify!r}: {exc}") from exc
+            raise TLSError(f"cannot load CA bundle {verify!r}: {exc}", reason="cafile") from exc
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     if cert is not None:
         certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
         try:
             context.load_cert_chain(certfile, keyfile)
         except (OSError, ssl.SSLError) as exc:
-            raise TLSError(f"cannot load client certificate {certfile!r}: {exc}") from exc
+            raise TLSError(
+                f"cannot load client certificate {certfile!r}: {exc}", reason="certificate"
+            ) from exc
     if alpn:
         context.set_alpn_protocols(list(alpn))
     return context

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import CodecError
 from ._forms import FormData, UploadFile
 
-__all__ = ["encode_value", "infer_media_type", "lookup_codec", "media_type_of"]
+__all__ = ["encode_value", "form_fields", "infer_media_type", "lookup_codec", "media_type_of"]
 
 
 def media_type_of(content_type: str | None) -> str:
@@ -88,3 +88,18 @@ def encode_value(
     ):
         sent_type = content_type  # keep parameters the caller chose
     return body, sent_type, len(body)
+
+
+def form_fields(fields: Any) -> list[tuple[str, Any]]:
+    """``(name, value)`` pairs from a mapping (lists for repeats) or a sequence of pairs."""
+    if fields is None:
+        return []
+    if isinstance(fields, Mapping):
+        pairs: list[tuple[str, Any]] = []
+        for name, item in fields.items():
+            if isinstance(item, list):
+                pairs.extend((str(name), v) for v in item)
+            else:
+                pairs.append((str(name), item))
+        return pairs
+    return [(str(name), item) for name, item in fields]

@@ -41,6 +41,7 @@ class Request(_Message):
         "client",
         "extensions",
         "http_version",
+        "identity",
         "method",
         "scheme",
         "target",
@@ -63,6 +64,9 @@ class Request(_Message):
         self.http_version = http_version
         self.client = client
         self.extensions: dict[str, Any] = {}
+        #: who the request proved to be (an :class:`rttp.auth.Identity`), once
+        #: :func:`rttp.auth.require` has checked it; None before
+        self.identity: Any = None
         self._parameters: dict[str, Any] | None = None
         #: set by a router that can take this connection over (see :meth:`upgrade`)
         self.upgrader: Callable[[], Response] | None = None

@@ -43,7 +43,8 @@ def _start_connect(family: int, address: Any, where: str) -> socket.socket:
     code = sock.connect_ex(address)
     if code and code not in _IN_PROGRESS:
         sock.close()
-        raise ConnectError(f"cannot connect to {where}: {os.strerror(code)}")
+        reason = "refused" if code == errno.ECONNREFUSED else "unreachable"
+        raise ConnectError(f"cannot connect to {where}: {os.strerror(code)}", reason=reason)
     return sock
 
 
@@ -51,7 +52,9 @@ def _resolve(host: str, port: int) -> tuple[int, Any]:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise ConnectError(f"cannot resolve {host}:{port}: {exc.strerror or exc}") from exc
+        raise ConnectError(
+            f"cannot resolve {host}:{port}: {exc.strerror or exc}", reason="dns"
+        ) from exc
     return found[0][0], found[0][4]
 
 

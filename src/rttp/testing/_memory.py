@@ -32,7 +32,7 @@ class MemoryListener(trio.abc.Listener[trio.abc.Stream]):
         try:
             await self._send.send(server)
         except (trio.ClosedResourceError, trio.BrokenResourceError) as exc:
-            raise ConnectError(f"memory server {self.name!r} is closed") from exc
+            raise ConnectError(f"memory server {self.name!r} is closed", reason="refused") from exc
         return client
 
     async def accept(self) -> trio.abc.Stream:
@@ -61,7 +61,7 @@ class MemoryTransport(Transport):
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
         listener = self.listeners.get(url.host)
         if listener is None:
-            raise ConnectError(f"no memory server called {url.host!r}")
+            raise ConnectError(f"no memory server called {url.host!r}", reason="dns")
         return await listener.connect()
 
     async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:

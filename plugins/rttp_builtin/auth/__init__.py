@@ -1,0 +1,1 @@
+"""The built-in auth schemes: ``basic``, ``bearer``, ``digest`` and ``token``."""

@@ -1,0 +1,273 @@
+"""The ``digest`` auth scheme (RFC 7616): SHA-256 and MD5 (and their ``-sess``
+variants), ``qop=auth``, nonce counts.
+
+Client: ``rttp.auth.digest(user, password)``. The first request goes without
+credentials; a 401 with a digest challenge is answered once. Later requests to the same
+origin answer the remembered challenge up front, counting ``nc`` up; a challenge is
+never answered on another origin's behalf.
+
+Server: a policy's ``lookup_password`` gives the user's password. Nonces are stateless
+(a timestamp and random bytes, keyed with the policy's secret); an old one is refused
+with ``stale=true`` so that clients retry without asking the user again, and a nonce
+count that does not grow is refused as a replay.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Generator
+from typing import Any
+from urllib.parse import quote as percent_quote
+from urllib.parse import unquote
+
+from rttp.errors import AuthError
+from rttp.plugin import (
+    AuthPolicy,
+    AuthScheme,
+    Challenge,
+    ClientAuth,
+    Identity,
+    Request,
+    Response,
+    hookimpl,
+    parse_auth_params,
+    parse_challenges,
+    quote,
+)
+
+from ._common import credential_pair
+
+__all__ = ["Digest", "DigestAuth", "digest_response"]
+
+_HASHES: dict[str, Callable[[bytes], Any]] = {"SHA-256": hashlib.sha256, "MD5": hashlib.md5}
+#: most preferred first
+_ALGORITHMS = ("SHA-256", "SHA-256-SESS", "MD5", "MD5-SESS")
+_SERVER_ALGORITHMS = ("SHA-256", "MD5")
+_NONCE = re.compile(r"([0-9a-f]{1,16})\.([0-9a-f]{16})\.([0-9a-f]{32})")
+_MAX_TRACKED = 10_000
+
+
+def _hasher(algorithm: str) -> Callable[[str], str]:
+    digest = _HASHES[algorithm.upper().removesuffix("-SESS")]
+    return lambda text: digest(text.encode("utf-8")).hexdigest()
+
+
+def digest_response(
+    *,
+    algorithm: str,
+    username: str,
+    realm: str,
+    password: str,
+    method: str,
+    uri: str,
+    nonce: str,
+    nc: str,
+    cnonce: str,
+    qop: str | None,
+) -> str:
+    """The ``response`` value of RFC 7616 §3.4.1 (``qop`` None: RFC 2069's form)."""
+    h = _hasher(algorithm)
+    ha1 = h(f"{username}:{realm}:{password}")
+    if algorithm.upper().endswith("-SESS"):
+        ha1 = h(f"{ha1}:{nonce}:{cnonce}")
+    ha2 = h(f"{method}:{uri}")
+    if qop is None:
+        return h(f"{ha1}:{nonce}:{ha2}")
+    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
+
+
+def _usable(challenge: Challenge) -> bool:
+    qops = [q.strip() for q in challenge.params.get("qop", "auth").split(",")]
+    return (
+        challenge.scheme == "digest"
+        and "nonce" in challenge.params
+        and challenge.params.get("algorithm", "MD5").upper() in _ALGORITHMS
+        and "auth" in qops
+    )
+
+
+class DigestAuth(ClientAuth):
+    """Answers digest challenges for one user."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self._password = password
+        self._challenge: Challenge | None = None
+        self._origin: tuple[str, str, int | None] | None = None
+        self._nc = 0
+
+    def _authorization(self, request: Request) -> str:
+        assert self._challenge is not None
+        params = self._challenge.params
+        algorithm = params.get("algorithm", "MD5")
+        qop = "auth" if "qop" in params else None
+        self._nc += 1
+        nc = f"{self._nc:08x}"
+        cnonce = os.urandom(16).hex()
+        uri = request.target
+        response = digest_response(
+            algorithm=algorithm,
+            username=self.username,
+            realm=params.get("realm", ""),
+            password=self._password,
+            method=request.method,
+            uri=uri,
+            nonce=params["nonce"],
+            nc=nc,
+            cnonce=cnonce,
+            qop=qop,
+        )
+        if self.username.isascii() and '"' not in self.username:
+            user = f"username={quote(self.username)}"
+        else:  # RFC 7616 §3.4.4: username* in RFC 8187 form
+            user = f"username*=UTF-8''{percent_quote(self.username, safe='')}"
+        parts = [
+            user,
+            f"realm={quote(params.get('realm', ''))}",
+            f"nonce={quote(params['nonce'])}",
+            f"uri={quote(uri)}",
+            f"algorithm={algorithm}",
+            f"response={quote(response)}",
+        ]
+        if "opaque" in params:
+            parts.append(f"opaque={quote(params['opaque'])}")
+        if qop is not None:
+            parts += [f"qop={qop}", f"nc={nc}", f"cnonce={quote(cnonce)}"]
+        return "Digest " + ", ".join(parts)
+
+    def auth_flow(self, request: Request) -> Generator[Request, Response, None]:
+        origin = request.url.origin
+        answered = self._challenge is not None and origin == self._origin
+        if answered:
+            request.headers["Authorization"] = self._authorization(request)
+        response = yield request
+        if response.status != 401:
+            return
+        usable = [
+            c for c in parse_challenges(response.headers.get_all("www-authenticate")) if _usable(c)
+        ]
+        if not usable:
+            return
+        usable.sort(key=lambda c: _ALGORITHMS.index(c.params.get("algorithm", "MD5").upper()))
+        challenge = usable[0]
+        if answered and challenge.params.get("stale", "").lower() != "true":
+            return  # our answer to this origin's challenge was refused: wrong credentials
+        self._challenge, self._origin, self._nc = challenge, origin, 0
+        request.headers["Authorization"] = self._authorization(request)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"DigestAuth({self.username!r}, '***')"
+
+
+class Digest(AuthScheme):
+    """RFC 7616."""
+
+    name = "digest"
+
+    def auth(self, credentials: Any) -> ClientAuth:
+        return DigestAuth(*credential_pair(credentials, "digest"))
+
+    def configured(self, policy: AuthPolicy) -> bool:
+        return policy.lookup_password is not None
+
+    # -- nonces: "<time hex>.<random hex>.<mac>", the mac over both and the realm --------
+    def _nonce(self, policy: AuthPolicy) -> str:
+        stamp = f"{int(policy.clock()):x}.{os.urandom(8).hex()}"
+        return f"{stamp}.{self._mac(policy, stamp)}"
+
+    def _mac(self, policy: AuthPolicy, stamp: str) -> str:
+        message = f"{stamp}.{policy.realm}".encode()
+        return hmac.new(policy.secret, message, hashlib.sha256).hexdigest()[:32]
+
+    def _check_nonce(self, policy: AuthPolicy, nonce: str) -> None:
+        match = _NONCE.fullmatch(nonce)
+        if match is None or not hmac.compare_digest(
+            match.group(3), self._mac(policy, f"{match.group(1)}.{match.group(2)}")
+        ):
+            raise AuthError("the digest nonce was not issued by this server", scheme="digest")
+        if policy.clock() - int(match.group(1), 16) > policy.nonce_lifetime:
+            raise AuthError("the digest nonce has expired", error="stale", scheme="digest")
+
+    def _count(self, policy: AuthPolicy, nonce: str, nc: str) -> None:
+        seen: OrderedDict[str, int] = policy.state.setdefault("digest_nc", OrderedDict())
+        try:
+            count = int(nc, 16)
+        except ValueError:
+            raise AuthError(f"malformed digest nonce count nc={nc!r}", scheme="digest") from None
+        if count <= seen.get(nonce, 0):
+            raise AuthError(
+                f"digest nonce count nc={nc} was already used (a replay?)", scheme="digest"
+            )
+        seen[nonce] = count
+        seen.move_to_end(nonce)
+        while len(seen) > _MAX_TRACKED:
+            seen.popitem(last=False)
+
+    async def verify(self, request: Request, credentials: str, policy: AuthPolicy) -> Identity:
+        params = parse_auth_params(credentials)
+        missing = [n for n in ("realm", "nonce", "uri", "response") if n not in params]
+        if "username" not in params and "username*" not in params:
+            missing.insert(0, "username")
+        if missing:
+            raise AuthError(f"digest credentials lack {', '.join(missing)}", scheme="digest")
+        user = params.get("username") or _rfc8187(params["username*"])
+        algorithm = params.get("algorithm", "MD5").upper()
+        if algorithm not in _SERVER_ALGORITHMS:
+            raise AuthError(f"unsupported digest algorithm {algorithm!r}", scheme="digest")
+        if params["realm"] != policy.realm:
+            raise AuthError(
+                f"digest realm {params['realm']!r} is not {policy.realm!r}", scheme="digest"
+            )
+        if params["uri"] != request.target:
+            raise AuthError(
+                f"digest uri {params['uri']!r} is not the request target {request.target!r}",
+                scheme="digest",
+            )
+        qop = params.get("qop")
+        if qop != "auth":
+            raise AuthError(f"digest qop must be 'auth', got {qop!r}", scheme="digest")
+        self._check_nonce(policy, params["nonce"])
+        assert policy.lookup_password is not None
+        password = await policy.lookup_password(user, policy.realm)
+        expected = digest_response(
+            algorithm=algorithm,
+            username=user,
+            realm=policy.realm,
+            password=password or "",
+            method=request.method,
+            uri=params["uri"],
+            nonce=params["nonce"],
+            nc=params.get("nc", ""),
+            cnonce=params.get("cnonce", ""),
+            qop=qop,
+        )
+        if password is None or not hmac.compare_digest(expected, params["response"].lower()):
+            raise AuthError(f"wrong user name or password for user {user!r}", scheme="digest")
+        self._count(policy, params["nonce"], params.get("nc", ""))
+        return Identity(user, "digest")
+
+    def challenge(self, policy: AuthPolicy, error: AuthError | None = None) -> list[str]:
+        stale = ", stale=true" if error is not None and error.error == "stale" else ""
+        nonce = self._nonce(policy)
+        return [
+            f'Digest realm={quote(policy.realm)}, qop="auth", algorithm={algorithm}, '
+            f"nonce={quote(nonce)}{stale}"
+            for algorithm in _SERVER_ALGORITHMS
+        ]
+
+
+def _rfc8187(value: str) -> str:
+    charset, _, rest = value.partition("'")
+    _, _, encoded = rest.partition("'")
+    return unquote(encoded, encoding=charset or "utf-8", errors="strict")
+
+
+@hookimpl
+def rttp_register_auth_schemes(register: Any) -> None:
+    """Register ``digest``."""
+    register(Digest())
