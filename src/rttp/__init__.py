@@ -19,6 +19,7 @@ from ._config import ClientConfig, Limits, ServerConfig, Timeouts
 from ._faces import _callbacks as _callbacks  # attaches client.http / stream_chunks
 from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
 from ._faces._endpoint import Endpoint, Message, string_message, valid
+from ._faces._handles import HANDLE_CODES, RequestHandle, status_for_error
 from ._faces._run import run
 from ._faces._wsclient import WebSocketClient, websocket
 from ._io._client import Client, Progress
@@ -67,6 +68,7 @@ __all__ = [
     "Endpoint",
     "FieldInfo",
     "FormData",
+    "HANDLE_CODES",
     "HTTPConnection",
     "HTTPStatusError",
     "Handler",
@@ -85,6 +87,7 @@ __all__ = [
     "QueryParams",
     "RTTPError",
     "Request",
+    "RequestHandle",
     "Response",
     "RouteResponse",
     "ServedApp",
@@ -114,6 +117,7 @@ __all__ = [
     "run",
     "serve",
     "server_context",
+    "status_for_error",
     "string_message",
     "valid",
     "websocket",

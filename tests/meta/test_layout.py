@@ -39,6 +39,8 @@ SANS_IO_MODULES = {
     "_forms",
     "_media",
     "_negotiation",
+    "_auth",
+    "_authscheme",
 }
 
 

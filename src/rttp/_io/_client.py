@@ -337,6 +337,15 @@ class Client:
     #: ``await client.stream_chunks(url, callback, ...)``: a call per received chunk
     #: (status 100), then one with the final status
     stream_chunks: Callable[..., Awaitable[Any]]
+    # -- seed 001's request handles, attached by rttp._faces._handles -----------------------
+    #: ``client.start(method, url, headers=None, body=None)`` → a running RequestHandle
+    start: Callable[..., Any]
+    #: ``client.start_get(url, headers=None, verb=None)`` → a RequestHandle
+    start_get: Callable[..., Any]
+    #: ``client.start_post(url, post_params, headers=None, verb=None)`` → a RequestHandle
+    start_post: Callable[..., Any]
+    #: ``client.get_auth_token(audience)`` → a handle finishing with ``(token, 200)``
+    get_auth_token: Callable[..., Any]
 
     # -- sending ----------------------------------------------------------------------------
     async def send(
