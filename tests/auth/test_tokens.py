@@ -47,9 +47,11 @@ def process(*args: str) -> Iterator[rttp.URL]:
 def deployment() -> Iterator[dict[str, rttp.URL]]:
     with process("issuer") as issuer:
         jwks = f"{issuer}/.well-known/jwks.json"
-        with process("service", "chat", jwks, str(issuer)) as chat:
-            with process("service", "files", jwks, str(issuer)) as files:
-                yield {"issuer": issuer, "chat": chat, "files": files}
+        with (
+            process("service", "chat", jwks, str(issuer)) as chat,
+            process("service", "files", jwks, str(issuer)) as files,
+        ):
+            yield {"issuer": issuer, "chat": chat, "files": files}
 
 
 def plain_pyjwt_claims(token: str, jwks: dict, audience: str, issuer: str) -> dict:
@@ -123,7 +125,8 @@ async def test_key_rotation_keeps_old_tokens_valid(deployment):
         jwks = (await client.get(f"{issuer}/.well-known/jwks.json", auth=None)).json()
     assert jwt.get_unverified_header(new)["kid"] == new_kid
     assert jwt.get_unverified_header(old)["kid"] != new_kid
-    assert [k["kid"] for k in jwks["keys"]][0] == new_kid and len(jwks["keys"]) == 2
+    assert jwks["keys"][0]["kid"] == new_kid
+    assert len(jwks["keys"]) == 2
     for token in (old, new):
         assert plain_pyjwt_claims(token, jwks, "chat", str(issuer))["sub"] == "alice"
         async with rttp.Client(auth=token) as client:

@@ -130,13 +130,14 @@ async def test_each_6xx_code_provoked(serve, silent_port, cert_files):
         # 602: a name that does not resolve
         code, error = await finish_status(client, "http://nonexistent.invalid/")
         assert code == 602
-        assert isinstance(error, ConnectError) and error.reason == "dns"
+        assert isinstance(error, ConnectError)
+        assert error.reason == "dns"
         # 606: a malformed URL
         assert (await finish_status(client, "http://[::1/"))[0] == 606
         # 601: a scheme no transport serves
         assert (await finish_status(client, "gopher://127.0.0.1/"))[0] == 601
     # 609: a certificate no CA we trust signed
-    server, tls_url = await serve(
+    _, tls_url = await serve(
         answering(rttp.Response(200)),
         "https://127.0.0.1:0",
         certfile=cert_files["certfile"],
@@ -145,7 +146,9 @@ async def test_each_6xx_code_provoked(serve, silent_port, cert_files):
     async with rttp.Client() as client:
         code, error = await finish_status(client, str(tls_url))
         assert code == 609
-        assert isinstance(error, TLSError) and error.reason == "verify" and error.verify_failed
+        assert isinstance(error, TLSError)
+        assert error.reason == "verify"
+        assert error.verify_failed
     # 605: a server that never answers
     async with rttp.Client(timeout=0.2) as client:
         assert (await finish_status(client, f"http://127.0.0.1:{silent_port}/"))[0] == 605
@@ -159,7 +162,8 @@ async def test_each_6xx_code_provoked(serve, silent_port, cert_files):
     async with rttp.Client(disabled=True) as client:
         code, error = await finish_status(client, str(loop_url))
         assert code == 604
-        assert isinstance(error, TransportError) and error.reason == "disabled"
+        assert isinstance(error, TransportError)
+        assert error.reason == "disabled"
 
 
 async def test_603_for_a_malformed_response(nursery):
