@@ -290,3 +290,42 @@ async def test_the_kit_catches_a_scheme_that_accepts_anything():
 
     with pytest.raises(AssertionError, match="malformed credentials"):
         await check_auth_scheme(Lenient(), policy=AuthPolicy(check_password=_check_password))
+
+
+# -- the rttp command --------------------------------------------------------------------
+async def rttp_command(*args: str) -> subprocess.CompletedProcess[bytes]:
+    import sys
+
+    return await trio.run_process(
+        [sys.executable, "-m", "rttp", *args], capture_stdout=True, capture_stderr=True, check=False
+    )
+
+
+async def test_rttp_get_with_auth(serve):
+    _, url = await serve(protected_app())
+    for scheme in ("basic", "digest"):
+        done = await rttp_command(
+            "get", "-b", "-a", "alice:wonderland", "-A", scheme, f"{url}/whoami"
+        )
+        assert (done.returncode, done.stdout) == (0, f"alice via {scheme}".encode())
+    refused = await rttp_command("get", "-b", "-a", "alice:x", f"{url}/whoami")
+    assert refused.returncode == 4
+    bad = await rttp_command("get", "-a", "alice", f"{url}/whoami")
+    assert bad.returncode != 0
+    assert b"USER:PASSWORD" in bad.stderr
+
+
+async def test_rttp_get_hints_from_the_error_reason(serve, cert_files):
+    async def ok(request: rttp.Request) -> rttp.Response:
+        return rttp.Response(200)
+
+    _, url = await serve(
+        ok, "https://127.0.0.1:0", certfile=cert_files["certfile"], keyfile=cert_files["keyfile"]
+    )
+    done = await rttp_command("get", str(url))
+    assert done.returncode == 2
+    (line,) = done.stderr.decode().splitlines()
+    assert "certificate verification failed" in line
+    assert "--cacert FILE" in line
+    trusted = await rttp_command("get", "-b", "--cacert", cert_files["ca"], str(url))
+    assert trusted.returncode == 0

@@ -66,3 +66,20 @@ async def test_engine_example_runs_over_each_stream():
         assert answers[:2] == ["200 POST /upload: 10 bytes", "200 GET /: 0 bytes"]
         assert answers[2].startswith("405 ")
         assert "allowed: GET, POST" in answers[2]
+
+
+async def test_auth_services_example_runs():
+    namespace = runpy.run_path(str(DOCS / "examples" / "auth_services.py"))
+    assert await namespace["main"]() == [
+        "chat says hello to alice",
+        "files says hello to alice",
+        "wrong audience: the token is for 'chat', this service is 'files'",
+    ]
+
+
+def test_every_6xx_code_is_in_the_handles_page():
+    import rttp
+
+    page = (DOCS / "handles.rst").read_text()
+    for code in rttp.HANDLE_CODES:
+        assert f"\n{code}    " in page, code

@@ -16,7 +16,7 @@ import trio
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-from .. import __version__, rtml
+from .. import __version__, auth, rtml
 from .._faces._run import Forced, serve_until_signalled
 from .._io._client import Client
 from .._io._server import Server
@@ -204,7 +204,12 @@ async def _fetch(args: argparse.Namespace, method: str) -> int:
         else:
             kwargs["content"] = data.encode("utf-8")
     progress = _ProgressBar(sys.stderr)
-    client = Client(verify=verify, timeout=args.timeout, follow_redirects=not args.no_follow)
+    client = Client(
+        verify=verify,
+        timeout=args.timeout,
+        follow_redirects=not args.no_follow,
+        auth=_auth(args.auth, args.auth_type),
+    )
     async with client, client.stream(method, args.url, progress=progress, **kwargs) as response:
         if not args.body_only:
             _print_response(response, args, sys.stdout)
@@ -223,6 +228,33 @@ async def _fetch(args: argparse.Namespace, method: str) -> int:
                 sink.close()
         progress.finish()
     return 0 if response.status < 400 else 4
+
+
+def _auth(value: str | None, scheme: str) -> Any:
+    """``-a``/``-A`` as the client's ``auth=``."""
+    if value is None:
+        return None
+    if scheme == "bearer":
+        return value
+    user, colon, password = value.partition(":")
+    if not colon:
+        raise SystemExit(f"rttp: --auth must look like USER:PASSWORD for {scheme}, got {user!r}")
+    return auth.Credentials(scheme, (user, password))
+
+
+#: a hint after the error, by its ``reason``
+_HINTS = {
+    "verify": "pass --cacert FILE to trust the server's CA, or -k to skip verification",
+    "dns": "check the host name",
+    "refused": "is a server listening on that port?",
+    "enforce_https": "use an https:// URL",
+}
+
+
+def _error_line(exc: RTTPError) -> str:
+    """One line for an error: what went wrong, and a hint from its structured fields."""
+    hint = _HINTS.get(getattr(exc, "reason", ""))
+    return f"rttp: error: {exc}" + (f" ({hint})" if hint else "")
 
 
 def _plugins(args: argparse.Namespace) -> int:
@@ -296,6 +328,16 @@ def _parser() -> argparse.ArgumentParser:
         fetch.add_argument("-b", "--body-only", action="store_true", help="print only the body")
         fetch.add_argument("--timeout", type=float, default=30.0)
         fetch.add_argument("--no-follow", action="store_true", help="do not follow redirects")
+        fetch.add_argument(
+            "-a", "--auth", metavar="USER:PASSWORD", help="credentials (a token for bearer)"
+        )
+        fetch.add_argument(
+            "-A",
+            "--auth-type",
+            choices=("basic", "digest", "bearer"),
+            default="basic",
+            help="the auth scheme of --auth (default basic)",
+        )
         if name == "post":
             fetch.add_argument("-d", "--data", help="body text, or @file")
             fetch.add_argument("--json", help="a JSON document to send")
@@ -357,7 +399,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return trio.run(_fetch, args, args.command.upper())
         return _plugins(args)
     except RTTPError as exc:
-        print(f"rttp: error: {exc}", file=sys.stderr)
+        print(_error_line(exc), file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # pragma: no cover - interactive
         return 130

@@ -49,6 +49,11 @@ __all__ = [
 ]
 
 
+for _public in (Identity, Credentials, Guard):
+    _public.__module__ = "rttp.auth"
+del _public
+
+
 def basic(username: str, password: str) -> Credentials:
     """Basic credentials (the same as passing ``(username, password)``)."""
     return Credentials("basic", (username, password))
