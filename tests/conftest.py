@@ -6,8 +6,8 @@ import re
 import ssl
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 import pytest
@@ -140,21 +140,34 @@ async def hello(request: rttp.Request) -> rttp.Response:
     return rttp.Response(200, body=f"hello {request.path}")
 
 
-@pytest.fixture(scope="session")
-def peer_server():
-    """Python's http.server on 127.0.0.1 in a subprocess: a server we did not write."""
+@contextmanager
+def peer_process(script: str, *args: str) -> Iterator[rttp.URL]:
+    """``python tests/peers/SCRIPT ARGS`` in a subprocess, which prints ``PORT <n>`` once
+    it listens on 127.0.0.1; yields its base URL, and terminates it on the way out."""
     from pathlib import Path
 
-    script = Path(__file__).parent / "peers" / "http_server.py"
-    process = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    path = Path(__file__).parent / "peers" / script
+    process = subprocess.Popen(
+        [sys.executable, str(path), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         line = process.stdout.readline()  # type: ignore[union-attr]
-        assert line.startswith("PORT "), line
+        assert line.startswith("PORT "), f"{script} did not start: {line!r}"
         yield rttp.URL(f"http://127.0.0.1:{int(line.split()[1])}")
     finally:
         process.terminate()
         process.wait(timeout=10)
         process.stdout.close()  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="session")
+def peer_server() -> Iterator[rttp.URL]:
+    """Python's http.server on 127.0.0.1 in a subprocess: a server we did not write."""
+    with peer_process("http_server.py") as url:
+        yield url
 
 
 async def accept_websocket(stream: trio.abc.Stream, then: bytes = b"") -> Any:

@@ -40,7 +40,7 @@ async def main() -> list[str]:
         said = []
         async with rttp.Client(token_service=id_url, auth=("alice", "wonderland")) as client:
             # the seed's way: a handle, finished with (token, 200)
-            token, status = await client.get_auth_token("chat").finish()
+            token, _status = await client.get_auth_token("chat").finish()
             said.append((await client.get(f"{urls['chat']}/hello", auth=token)).text)
             # or let the client fetch, cache and send tokens itself
             files = rttp.auth.token(str(id_url), "files", ("alice", "wonderland"))

@@ -7,11 +7,9 @@ import base64
 import hashlib
 import hmac
 import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import jwt
 import pytest
@@ -20,27 +18,13 @@ import trio
 import rttp
 from rttp.errors import AuthError
 from rttp.plugin import parse_challenges
-
-from .conftest import PEERS
+from tests.conftest import peer_process
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@contextmanager
-def process(*args: str) -> Iterator[rttp.URL]:
-    child = subprocess.Popen(
-        [sys.executable, str(PEERS / "token_services.py"), *args],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = child.stdout.readline()  # type: ignore[union-attr]
-        assert line.startswith("PORT "), line
-        yield rttp.URL(f"http://127.0.0.1:{int(line.split()[1])}")
-    finally:
-        child.terminate()
-        child.wait(timeout=10)
-        child.stdout.close()  # type: ignore[union-attr]
+def process(*args: str) -> AbstractContextManager[rttp.URL]:
+    return peer_process("token_services.py", *args)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 import pytest
 import trio
 import trio.testing
@@ -22,15 +25,22 @@ def answering(response: rttp.Response):
     return handler
 
 
-async def test_status_and_progress_against_a_streaming_server(serve):
+def fed_body() -> tuple[trio.MemorySendChannel[bytes], Any]:
+    """A response body the test feeds chunk by chunk: (the channel, the body)."""
     send, receive = trio.open_memory_channel[bytes](0)
 
-    async def body():
+    async def body() -> AsyncIterator[bytes]:
         async for chunk in receive:
             yield chunk
 
+    return send, body()
+
+
+async def test_status_and_progress_against_a_streaming_server(serve):
+    send, body = fed_body()
+
     async def handler(request: rttp.Request) -> rttp.Response:
-        return rttp.Response(200, {"Content-Length": "30000"}, body())
+        return rttp.Response(200, {"Content-Length": "30000"}, body)
 
     _, url = await serve(handler)
     async with rttp.Client() as client:
@@ -56,16 +66,12 @@ async def test_status_and_progress_against_a_streaming_server(serve):
 
 
 async def test_cancel_leaves_no_connection_behind(serve):
-    send, receive = trio.open_memory_channel[bytes](0)
-
-    async def body():
-        async for chunk in receive:
-            yield chunk
+    send, body = fed_body()
 
     async def streaming(request: rttp.Request) -> rttp.Response:
         if request.path == "/next":
             return rttp.Response(200, body=b"again")
-        return rttp.Response(200, body=body())
+        return rttp.Response(200, body=body)
 
     _, url = await serve(streaming)
     async with rttp.Client() as client:
