@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import rttp
 from rttp.errors import AuthError
@@ -33,6 +35,19 @@ def test_several_challenges_in_one_field_and_quoted_commas():
 def test_junk_challenges_never_raise():
     for junk in ["", ",", '"', "= =", "Basic ,,, realm", "\x00\x01", 'Digest realm="x']:
         parse_challenges([junk])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "b", " ", "=", ",", '"', "\\", "\t", "Basic", "realm", "\u00e9"]),
+        max_size=40,
+    ).map("".join)
+)
+def test_the_parser_never_raises_and_always_ends(text):
+    for challenge in parse_challenges([text]):
+        assert challenge.scheme == challenge.scheme.lower()
+    parse_auth_params(text)
 
 
 def test_credentials_and_params():

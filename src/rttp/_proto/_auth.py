@@ -18,6 +18,7 @@ _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _TOKEN68 = r"[A-Za-z0-9\-._~+/]+=*"
 _QUOTED = r'"(?:[^"\\]|\\.)*"'
 _SPACE = re.compile(r"[ \t]*")
+_SEPARATORS = re.compile(r"[ \t,]*")
 _SCHEME = re.compile(_TOKEN)
 _PARAM = re.compile(rf"({_TOKEN})[ \t]*=[ \t]*({_TOKEN}|{_QUOTED})")
 _TOKEN68_ALONE = re.compile(rf"({_TOKEN68})[ \t]*(?=,|$)")
@@ -47,17 +48,15 @@ def quote(value: str) -> str:
 
 def _params(text: str, pos: int, params: dict[str, str]) -> int:
     """Read ``name=value`` pairs from ``pos``; return where the next challenge starts."""
-    while pos < len(text):
-        pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
-        if pos < len(text) and text[pos] == ",":
-            pos += 1
-            continue
+    while True:
+        pos = _SEPARATORS.match(text, pos).end()  # type: ignore[union-attr]
+        if pos >= len(text):
+            return pos
         match = _PARAM.match(text, pos)
         if match is None:
             return pos  # not a parameter: the next challenge's scheme (or junk)
         params.setdefault(match.group(1).lower(), _unquote(match.group(2)))
         pos = match.end()
-    return pos
 
 
 def parse_challenges(values: Iterable[str]) -> list[Challenge]:
@@ -68,11 +67,8 @@ def parse_challenges(values: Iterable[str]) -> list[Challenge]:
     found: list[Challenge] = []
     for text in values:
         pos = 0
-        while pos < len(text):
-            pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
-            if pos < len(text) and text[pos] == ",":
-                pos += 1
-                continue
+        while True:
+            pos = _SEPARATORS.match(text, pos).end()  # type: ignore[union-attr]
             scheme = _SCHEME.match(text, pos)
             if scheme is None:
                 break
