@@ -98,8 +98,12 @@ def rttp_register_auth_schemes(register: Callable[[AuthScheme], None]) -> None:
 
     :param register: call with each scheme.
 
-    Key: the scheme's ``name`` as used in ``Authorization`` (``basic``, ``bearer``,
-    ``token``), case-insensitive.
+    Key: the scheme's ``name``, case-insensitive: for a scheme that travels in
+    ``Authorization``, its word there (``basic``, ``bearer``, ``digest``); otherwise any
+    name (``token``). The client binds ``auth=`` credentials through
+    :meth:`~rttp.plugin.AuthScheme.auth`; :func:`rttp.auth.require` verifies with
+    :meth:`~rttp.plugin.AuthScheme.verify`. Check a scheme with
+    :func:`rttp.testing.check_auth_scheme`.
     """
 
 
