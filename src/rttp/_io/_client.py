@@ -12,6 +12,7 @@ answer is already there creates no scope at all.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,9 +27,7 @@ from .._plugins import Plugins, get_plugins
 from ..errors import (
     ReadError,
     RemoteProtocolError,
-    TooManyRedirects,
     TransportError,
-    UnsafeRedirect,
     UnsupportedScheme,
     WriteError,
 )
@@ -37,14 +36,14 @@ from ._auth import AuthLike, client_auth, run_flow
 from ._conn_client import Progress, request_head
 from ._cookies import Cookies
 from ._pool import ConnectionPool
+from ._redirect import REDIRECTS as _REDIRECTS
+from ._redirect import redirect_request
 from ._tls import client_context
 from ._util import exit_owned_nursery
 
 __all__ = ["Client", "Progress"]
 
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-_SENSITIVE = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
 _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
 _UNSET: Any = object()
 _NOTHING: frozenset[bytes] = frozenset()
@@ -364,28 +363,30 @@ class Client:
         flows = self.auth if auth is _UNSET else client_auth(auth, self.plugins)
         origin = request.url.origin
         history: list[Response] = []
-
-        async def hop(request: Request) -> Response:
-            self.cookies.add_to(request)
-            response = await self._send_one(
-                request, timeouts, progress, read_body=not stream, follow=follow
-            )
-            self.cookies.take_from(response, request)
-            return response
-
         while True:
             if flows is not None and request.url.origin == origin:
-                flow = flows.auth_flow(request)
+                hop = functools.partial(
+                    self._send_one,
+                    timeouts=timeouts,
+                    progress=progress,
+                    read_body=not stream,
+                    follow=follow,
+                )
                 response = await run_flow(
-                    flow, hop, self._discard, read_bodies=flows.requires_response_body
+                    flows.auth_flow(request),
+                    hop,
+                    self._discard,
+                    read_bodies=flows.requires_response_body,
                 )
             else:
-                response = await hop(request)
+                response = await self._send_one(request, timeouts, progress, not stream, follow)
             if not (follow and response.status in _REDIRECTS and "location" in response.headers):
                 response.history = history
                 return response
             try:
-                next_request = self._redirect(request, response, len(history) + 1)
+                next_request = redirect_request(
+                    request, response, len(history) + 1, self.config.max_redirects, self.plugins
+                )
             finally:
                 with trio.CancelScope(shield=True):
                     await self._discard(response)
@@ -407,48 +408,27 @@ class Client:
                     pass
         await response.aclose()
 
-    def _redirect(self, request: Request, response: Response, count: int) -> Request | None:
-        if count > self.config.max_redirects:
-            raise TooManyRedirects(
-                f"more than max_redirects={self.config.max_redirects} redirects, last to "
-                f"{response.headers.get('location')!r}"
-            )
-        location = response.headers["location"]
-        target = request.url.join(location)
-        if target.scheme not in self.plugins.client_transports:
-            raise UnsafeRedirect(
-                f"refusing to follow a redirect to unsupported scheme {str(target)!r}"
-            )
-        if request.url.is_secure and not target.is_secure:
-            raise UnsafeRedirect(
-                f"refusing to follow a redirect from https to plain {target.scheme}: {str(target)!r}"
-            )
-        method = request.method
-        body: Any = request._content if request._content is not None else request._stream
-        headers = request.headers.copy()
-        if (response.status == 303 and method != "HEAD") or (
-            response.status in (301, 302) and method == "POST"
-        ):
-            method, body = "GET", None
-            for name in ("content-length", "content-type", "transfer-encoding", "content-encoding"):
-                headers.pop(name, None)
-        elif request._content is None:
-            return None  # a streamed body cannot be replayed: hand back the redirect
-        if target.origin != request.url.origin:
-            headers = Headers.from_raw(
-                [(n, v) for n, v in headers.raw if n.lower() not in _SENSITIVE]
-            )
-        headers["Host"] = target.host_header
-        return Request(method, target, headers=headers, body=body)
-
     async def _send_one(
         self,
         request: Request,
         timeouts: Timeouts,
         progress: Progress | None,
-        *,
         read_body: bool = False,
         follow: bool = False,
+    ) -> Response:
+        """One exchange (no redirects, no auth), with the cookie jar on both sides."""
+        self.cookies.add_to(request)
+        response = await self._exchange(request, timeouts, progress, read_body, follow)
+        self.cookies.take_from(response, request)
+        return response
+
+    async def _exchange(
+        self,
+        request: Request,
+        timeouts: Timeouts,
+        progress: Progress | None,
+        read_body: bool,
+        follow: bool,
     ) -> Response:
         config = self.config
         url = request.url

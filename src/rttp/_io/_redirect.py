@@ -1,0 +1,55 @@
+"""Following redirects: the next request, or why there is none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._model import Headers, Request, Response
+from .._plugins import Plugins
+from ..errors import TooManyRedirects, UnsafeRedirect
+
+__all__ = ["REDIRECTS", "SENSITIVE", "redirect_request"]
+
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+#: fields that never go to another origin
+SENSITIVE = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
+
+
+def redirect_request(
+    request: Request, response: Response, count: int, max_redirects: int, plugins: Plugins
+) -> Request | None:
+    """The request that follows ``response`` (the ``count``-th redirect), or None when a
+    streamed body cannot be sent again (the redirect is then the answer).
+
+    Raises TooManyRedirects past ``max_redirects``, and UnsafeRedirect for a scheme no
+    transport serves or a step down from https. Credentials and cookies stay behind when
+    the redirect leaves the origin.
+    """
+    if count > max_redirects:
+        raise TooManyRedirects(
+            f"more than max_redirects={max_redirects} redirects, last to "
+            f"{response.headers.get('location')!r}"
+        )
+    location = response.headers["location"]
+    target = request.url.join(location)
+    if target.scheme not in plugins.client_transports:
+        raise UnsafeRedirect(f"refusing to follow a redirect to unsupported scheme {str(target)!r}")
+    if request.url.is_secure and not target.is_secure:
+        raise UnsafeRedirect(
+            f"refusing to follow a redirect from https to plain {target.scheme}: {str(target)!r}"
+        )
+    method = request.method
+    body: Any = request._content if request._content is not None else request._stream
+    headers = request.headers.copy()
+    if (response.status == 303 and method != "HEAD") or (
+        response.status in (301, 302) and method == "POST"
+    ):
+        method, body = "GET", None
+        for name in ("content-length", "content-type", "transfer-encoding", "content-encoding"):
+            headers.pop(name, None)
+    elif request._content is None:
+        return None  # a streamed body cannot be replayed: hand back the redirect
+    if target.origin != request.url.origin:
+        headers = Headers.from_raw([(n, v) for n, v in headers.raw if n.lower() not in SENSITIVE])
+    headers["Host"] = target.host_header
+    return Request(method, target, headers=headers, body=body)
