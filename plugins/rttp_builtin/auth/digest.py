@@ -262,9 +262,13 @@ class Digest(AuthScheme):
 
 
 def _rfc8187(value: str) -> str:
+    """An RFC 8187 ``charset'lang'percent-encoded`` value, decoded; AuthError if it is not."""
     charset, _, rest = value.partition("'")
     _, _, encoded = rest.partition("'")
-    return unquote(encoded, encoding=charset or "utf-8", errors="strict")
+    try:
+        return unquote(encoded, encoding=charset or "utf-8", errors="strict")
+    except (LookupError, UnicodeError) as exc:
+        raise AuthError(f"malformed digest username*: {exc}", scheme="digest") from exc
 
 
 @hookimpl

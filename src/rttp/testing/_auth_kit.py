@@ -26,6 +26,8 @@ MALFORMED_CREDENTIALS = [
     'username="u", realm="rttp", nonce="1.0000000000000000.00000000000000000000000000000000", uri="/", response="0", qop=auth, nc=1, cnonce="c"',
     ",,,,",
     "a=b=c",
+    'username*=nocharset\'\'%FF%FE, realm="rttp", nonce="n", uri="/", response="r"',
+    'username*=UTF-8\'\'%FF, realm="rttp", nonce="n", uri="/", response="r"',
 ]
 
 
