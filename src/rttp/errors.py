@@ -149,7 +149,10 @@ class ConnectError(TransportError):
 
 
 class BindError(TransportError):
-    """Could not listen on a bind target (address in use, a live unix socket, no permission)."""
+    """Could not listen on a bind target. ``reason``: ``"in_use"`` (the address, or a
+    live unix socket), ``"permission"``, ``"address"`` (it cannot be resolved or
+    assigned), ``"tls"`` (https without a certificate), ``"not_socket"`` (a unix path
+    that is something else) or ``"no_directory"`` (a unix path in a missing directory)."""
 
 
 class TLSError(TransportError):

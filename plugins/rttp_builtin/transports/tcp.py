@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from typing import Any
 
@@ -27,7 +28,22 @@ async def open_tcp_listeners(target: URL, options: ListenOptions) -> list[trio.S
             return await trio.open_tcp_listeners(port, host=host, backlog=options.backlog)
         return await _reuse_port_listeners(host, port, options.backlog)
     except OSError as exc:
-        raise BindError(f"cannot listen on {target}: {exc.strerror or exc}") from exc
+        raise _bind_error(target, exc) from exc
+
+
+def _bind_error(target: URL, exc: OSError) -> BindError:
+    """The BindError for a failed listen, its ``reason`` from the errno."""
+    gai = isinstance(exc, socket.gaierror)
+    reason = "address" if gai else _REASONS.get(exc.errno or 0, "")
+    return BindError(f"cannot listen on {target}: {exc.strerror or exc}", reason=reason)
+
+
+_REASONS = {
+    errno.EADDRINUSE: "in_use",
+    errno.EACCES: "permission",
+    errno.EPERM: "permission",
+    errno.EADDRNOTAVAIL: "address",
+}
 
 
 async def _reuse_port_listeners(
@@ -63,7 +79,7 @@ def bind_tcp_sockets(target: URL, options: ListenOptions) -> list[socket.socket]
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
-        raise BindError(f"cannot listen on {target}: {exc.strerror or exc}") from exc
+        raise _bind_error(target, exc) from exc
     sockets: list[socket.socket] = []
     try:
         for family, kind, proto, _, sockaddr in infos:
@@ -81,7 +97,7 @@ def bind_tcp_sockets(target: URL, options: ListenOptions) -> list[socket.socket]
     except OSError as exc:
         for sock in sockets:
             sock.close()
-        raise BindError(f"cannot listen on {target}: {exc.strerror or exc}") from exc
+        raise _bind_error(target, exc) from exc
     return sockets
 
 

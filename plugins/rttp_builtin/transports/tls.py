@@ -48,7 +48,8 @@ class TLSTransport(Transport):
     async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
         if options.ssl_context is None:
             raise BindError(
-                f"cannot listen on {target}: TLS needs certfile and keyfile (or ssl_context)"
+                f"cannot listen on {target}: TLS needs certfile and keyfile (or ssl_context)",
+                reason="tls",
             )
         listeners = await open_tcp_listeners(target, options)
         return [
@@ -59,7 +60,8 @@ class TLSTransport(Transport):
     def bind_sockets(self, target: URL, options: ListenOptions) -> list[socket.socket]:
         if options.ssl_context is None:
             raise BindError(
-                f"cannot listen on {target}: TLS needs certfile and keyfile (or ssl_context)"
+                f"cannot listen on {target}: TLS needs certfile and keyfile (or ssl_context)",
+                reason="tls",
             )
         return bind_tcp_sockets(target, options)
 

@@ -24,7 +24,7 @@ __all__ = ["UnixTransport"]
 def _socket_path(url: URL) -> str:
     path = url.unix_path
     if not path:
-        raise BindError(f"unix socket URL {str(url)!r} names no socket path")
+        raise BindError(f"unix socket URL {str(url)!r} names no socket path", reason="address")
     return path
 
 
@@ -37,7 +37,8 @@ def _remove_stale(path: str) -> None:
         return
     if not stat.S_ISSOCK(mode):
         raise BindError(
-            f"cannot listen on unix socket {path!r}: the path exists and is not a socket"
+            f"cannot listen on unix socket {path!r}: the path exists and is not a socket",
+            reason="not_socket",
         )
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -49,7 +50,9 @@ def _remove_stale(path: str) -> None:
         return
     finally:
         probe.close()
-    raise BindError(f"cannot listen on unix socket {path!r}: a live server is using it")
+    raise BindError(
+        f"cannot listen on unix socket {path!r}: a live server is using it", reason="in_use"
+    )
 
 
 class UnixTransport(Transport):
@@ -82,8 +85,11 @@ class UnixTransport(Transport):
             sock.listen(options.backlog or 128)
         except OSError as exc:
             sock.close()
+            reason = {errno.ENOENT: "no_directory", errno.EACCES: "permission"}.get(
+                exc.errno or 0, ""
+            )
             raise BindError(
-                f"cannot listen on unix socket {path!r}: {exc.strerror or exc}"
+                f"cannot listen on unix socket {path!r}: {exc.strerror or exc}", reason=reason
             ) from exc
         return [sock]
 

@@ -24,6 +24,7 @@ from .._model import URL, Request, Response
 from .._plugins import Plugins, get_plugins
 from ..errors import ProtocolError, RTTPError, TransportError
 from ..plugin import ListenOptions, Transport
+from ._accesslog import AccessLog, client_text
 from ._conn import HANDLER, IDLE, CoarseClock, PrefixedStream, sweep
 from ._conn_settings import ServerSettings, error_response
 from ._connection import HTTPConnection
@@ -35,7 +36,6 @@ __all__ = ["Handler", "Server", "serve"]
 
 Handler = Callable[[Request], Awaitable[Response]]
 
-access_log = logging.getLogger("rttp.access")
 error_log = logging.getLogger("rttp.error")
 
 
@@ -83,6 +83,11 @@ class Server:
         # a coarse clock (and the Date value) the sweeper advances each tick: deadlines
         # read it instead of asking trio for the time several times per request
         self._clock = CoarseClock(watched=True)
+        self._access = (
+            AccessLog(config.access_log_format, config.access_log_file)
+            if config.access_log
+            else None
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def _listen_options(self, target: URL) -> ListenOptions:
@@ -122,6 +127,8 @@ class Server:
             self._clock.tick()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._sweeper)
+                if self._access is not None:
+                    nursery.start_soon(self._access.run_flusher)
                 with self._accepting:
                     async with trio.open_nursery() as accept_nursery:
                         for _, _, listeners in opened:
@@ -318,30 +325,21 @@ class Server:
             await trio.aclose_forcefully(stream)
 
     def _logging(self) -> bool:
-        return self.config.access_log and access_log.isEnabledFor(logging.INFO)
+        return self._access is not None and self._access.enabled
 
     def _log(self, request: Request, status: int, sent: int, started: float) -> None:
         """Log one answer; ``started`` is when the request arrived (negative: no log)."""
-        if started >= 0 and self._logging():
-            elapsed = (trio.current_time() - started) * 1000 if started else 0.0
-            access_log.info(
-                '%s - "%s %s HTTP/%s" %d %d %.1fms',
-                _client_text_of(request.client),
-                request.method,
-                request.target,
-                request.http_version,
-                status,
-                sent,
-                elapsed,
-            )
+        if started >= 0 and self._access is not None:
+            elapsed = trio.current_time() - started if started else 0.0
+            self._access.log(request, status, sent, elapsed)
 
     def _log_error(self, conn: HTTPConnection, exc: ProtocolError, started: float) -> None:
         """The access-log line of a refused request (its line when it was parsed)."""
         request = conn.request
         if request is not None:
             self._log(request, exc.status, 0, started)
-        elif started >= 0 and self._logging():
-            access_log.info('%s - "<malformed request>" %d', _client_text_of(conn.peer), exc.status)
+        elif started >= 0 and self._access is not None:
+            self._access.emit(f'{client_text(conn.peer)} - "<malformed request>" {exc.status}')
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -352,12 +350,6 @@ def _client_error_status(exc: BaseException) -> int | None:
         if isinstance(status, int) and 400 <= status < 500:
             return status
     return None
-
-
-def _client_text_of(client: tuple[str, int] | None) -> str:
-    if client is None:
-        return "-"
-    return f"{client[0]}:{client[1]}" if client[1] else client[0]
 
 
 async def serve(
