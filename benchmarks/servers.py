@@ -11,7 +11,12 @@ import sys
 BODY = b"Hello, world!"
 
 
-def rttp_server(port: int, backend: str) -> None:
+def rttp_server(port: int, backend: str, access_log: bool = False) -> None:
+    """One rttp server; with ``access_log``, its access log on as ``rttp serve`` has it
+    (the default format, batched to a file)."""
+    import os
+    import tempfile
+
     import trio
 
     import rttp
@@ -20,10 +25,19 @@ def rttp_server(port: int, backend: str) -> None:
         return rttp.Response(200, [(b"Content-Type", b"text/plain")], BODY)
 
     async def main() -> None:
+        log = os.path.join(tempfile.gettempdir(), f"rttp-bench-access-{port}.log")
         server = rttp.Server(
-            app, f"http://127.0.0.1:{port}", http_backend=backend, access_log=False
+            app,
+            f"http://127.0.0.1:{port}",
+            http_backend=backend,
+            access_log=access_log,
+            access_log_file=log if access_log else None,
         )
-        await server.serve()
+        try:
+            await server.serve()
+        finally:
+            if access_log and os.path.exists(log):
+                os.unlink(log)
 
     trio.run(main)
 
@@ -191,6 +205,8 @@ def aiohttp_server(port: int) -> None:
 SERVERS = {
     "rttp (httptools)": lambda port: rttp_server(port, "httptools"),
     "rttp (h11)": lambda port: rttp_server(port, "h11"),
+    # the access log on, as rttp serve has it by default: its cost beside the row above
+    "rttp (httptools, access log)": lambda port: rttp_server(port, "httptools", True),
     # not pinned to one core (run.py): the workers and the load generator share both
     "rttp 1 proc (unpinned)": lambda port: rttp_workers(port, 1),
     "rttp 2 proc (unpinned)": lambda port: rttp_workers(port, 2),

@@ -97,6 +97,14 @@ class ServerConfig:
     #: INFO); ``"-"``, standard error; or a file path. A stream or file is written in
     #: batches (64 KiB, or 0.1 s after the first line), which costs far less per line
     access_log_file: str | None = None
+    #: take the client's address and scheme from ``Forwarded`` / ``X-Forwarded-For`` /
+    #: ``X-Forwarded-Proto``, when the peer is one of ``forwarded_allow_ips``
+    proxy_headers: bool = False
+    #: the proxies trusted for ``proxy_headers``: IPs, networks (``10.0.0.0/8``) or ``*``
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    #: the path prefix a proxy serves the application under: a request whose path starts
+    #: with it is handled without it (``request.root_path`` holds it)
+    root_path: str = ""
     #: value of the ``Server`` header; None sends none
     server_header: str | None = "rttp"
     #: protocol backend plugin; "auto" picks the fastest one loaded

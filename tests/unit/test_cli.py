@@ -2,46 +2,50 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 
-from rttp._cli import _load_app, _ProgressBar, main
+from rttp._cli import main
+from rttp._cli._items import parse_items
+from rttp._cli._serve import CLIError, load_target
 
 
-class FakeTTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+def test_load_target_errors_are_clear():
+    with pytest.raises(CLIError, match="MODULE:ATTRIBUTE"):
+        load_target("no_colon")
+    with pytest.raises(CLIError, match="cannot import module 'no_such_module_xyz'"):
+        load_target("no_such_module_xyz:app")
+    with pytest.raises(CLIError, match="has no attribute 'nope'"):
+        load_target("examples.hello:nope")
+    assert callable(load_target("examples.hello:app"))
 
 
-def test_progress_bar_draws_on_a_terminal_only():
-    tty = FakeTTY()
-    bar = _ProgressBar(tty)
-    bar(1_000_000, 500_000, None, 0)
-    bar.finish()
-    assert "[###############---------------]  50% 500000/1000000 bytes" in tty.getvalue()
-    assert tty.getvalue().endswith("\n")
-    pipe = io.StringIO()
-    quiet = _ProgressBar(pipe)
-    quiet(1_000_000, 500_000, None, 0)
-    assert pipe.getvalue() == ""
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("q==1", ("query", [("q", "1")])),
+        ("X-A:b:c", ("headers", [("X-A", "b:c")])),
+        ("a=1", ("data", [("a", "1")])),
+        ("n:=[1, 2]", ("data", [("n", [1, 2])])),
+        ("u=http://x/?a==b", ("data", [("u", "http://x/?a==b")])),
+        ("a\\=b=c", ("data", [("a=b", "c")])),
+        ("h\\:x:y", ("headers", [("h:x", "y")])),
+    ],
+)
+def test_request_items(item, expected):
+    parsed = parse_items([item])
+    assert getattr(parsed, expected[0]) == expected[1]
 
 
-def test_small_downloads_draw_nothing():
-    tty = FakeTTY()
-    bar = _ProgressBar(tty)
-    bar(1000, 1000, None, 0)
-    assert tty.getvalue() == ""
-
-
-def test_load_app_errors_are_clear():
-    with pytest.raises(SystemExit, match="MODULE:ATTRIBUTE"):
-        _load_app("no_colon")
-    with pytest.raises(SystemExit, match="cannot import module 'no_such_module_xyz'"):
-        _load_app("no_such_module_xyz:app")
-    with pytest.raises(SystemExit, match="has no attribute 'nope'"):
-        _load_app("examples.hello:nope")
-    assert callable(_load_app("examples.hello:app"))
+def test_request_item_mistakes_are_one_line(tmp_path):
+    with pytest.raises(CLIError, match="not a request item"):
+        parse_items(["plain"])
+    with pytest.raises(CLIError, match="not valid JSON after ':='"):
+        parse_items(["a:={bad"])
+    with pytest.raises(CLIError, match="cannot read"):
+        parse_items(["f@/nonexistent/file"])
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF")
+    files = parse_items([f"doc@{tmp_path / 'doc.pdf'}"]).files
+    assert files == [("doc", ("doc.pdf", b"%PDF", "application/pdf"))]
 
 
 def test_get_reports_connection_errors_with_exit_code_2(capsys):

@@ -1,86 +1,72 @@
-"""The ``rttp`` command: ``serve``, ``get``, ``post`` and ``plugins``."""
+"""The ``rttp`` command: ``serve``, the client verbs, ``send``, ``browse``, ``moonbridge``,
+``demo`` and ``plugins``."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import logging
 import os
+import shlex
 import sys
 from collections.abc import Sequence
-from typing import Any, TextIO
+from typing import Any
 
 import trio
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-from .. import __version__, auth, rtml
+from .. import __version__
 from .._faces._run import Forced, serve_until_signalled
-from .._io._client import Client
 from .._io._server import Server
-from .._model import URL, Response
+from .._model import URL
 from .._plugins import get_plugins
 from ..errors import RTTPError
 from ..moonbridge._serverpool import run_server
+from ._fetch import EXIT_STATUSES, METHODS, add_fetch_arguments, fetch
+from ._serve import CLIError, add_serve_arguments, build_server, configure_logging, load_target
 
-__all__ = ["main"]
+__all__ = ["main", "parser"]
 
-
-def _load_app(spec: str) -> Any:
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise SystemExit(f"rttp serve: expected MODULE:ATTRIBUTE, got {spec!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise SystemExit(f"rttp serve: cannot import module {module_name!r}: {exc}") from exc
-    try:
-        obj = module
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except AttributeError as exc:
-        raise SystemExit(f"rttp serve: module {module_name!r} has no attribute {attr!r}") from exc
-    return obj
+#: a hint after an error, by its ``reason`` (structured fields, never the message)
+_HINTS = {
+    "verify": "pass --cacert FILE to trust the server's CA, or -k to skip verification",
+    "dns": "check the host name",
+    "refused": "is a server listening on that port?",
+    "enforce_https": "use an https:// URL",
+    "in_use": "another process listens there: stop it, or choose another --port or --bind",
+    "permission": "ports below 1024 need privileges: choose a port above 1024",
+    "address": "this machine has no such address: use 127.0.0.1, 0.0.0.0 or one of its own",
+    "tls": "pass --certfile and --keyfile",
+    "certificate": "check the --certfile and --keyfile paths and that they are PEM",
+    "not_socket": "remove the file, or choose another path",
+    "no_directory": "create the directory first",
+}
 
 
-def _server(args: argparse.Namespace) -> Server:
-    """The server ``rttp serve`` (or ``rttp demo``) was asked for."""
-    if args.command == "demo":
-        from ._demo import demo_app
+def _error_line(exc: BaseException) -> str:
+    """One line for an error: what went wrong, and a hint from its structured fields."""
+    hint = _HINTS.get(getattr(exc, "reason", ""))
+    return f"rttp: error: {exc}" + (f" ({hint})" if hint else "")
 
-        handler: Any = demo_app()
-        args.app = "the demo"
-        args.certfile = None
-        args.grace = 5.0
-        args.no_access_log = False
-        args.reuse_port = False
-    else:
-        handler = _load_app(args.app)
-    settings: dict[str, Any] = {"shutdown_grace": args.grace}
-    if args.certfile:
-        settings["certfile"] = args.certfile
-        settings["keyfile"] = args.keyfile
-    if args.no_access_log:
-        settings["access_log"] = False
-    if args.reuse_port:
-        settings["reuse_port"] = True
-    if getattr(args, "timeout_keep_alive", None) is not None:
-        settings["keep_alive_timeout"] = args.timeout_keep_alive
-    if getattr(args, "max_connections", None) is not None:
-        settings["max_connections"] = args.max_connections
-    if getattr(args, "workers", None) is not None:
-        settings["workers"] = args.workers
-    return Server(handler, *(args.bind or ["http://127.0.0.1:8000"]), **settings)
+
+def _first_error(group: BaseExceptionGroup[Any]) -> BaseException | None:
+    """The first RTTPError inside an exception group (trio wraps start-up errors)."""
+    for exc in group.exceptions:
+        if isinstance(exc, RTTPError):
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            found = _first_error(exc)
+            if found is not None:
+                return found
+    return None
 
 
 async def _serve(server: Server, name: str, rttp_bind: str | None = None) -> None:
     def started(addresses: list[URL]) -> None:
         for address in addresses:
             print(f"rttp: serving {name} on {address}", file=sys.stderr, flush=True)
+        print("rttp: press Ctrl-C to stop", file=sys.stderr, flush=True)
 
     if rttp_bind is None:
         await serve_until_signalled(server, started)
@@ -96,6 +82,49 @@ async def _serve(server: Server, name: str, rttp_bind: str | None = None) -> Non
                 print(f"rttp: RTTP messages on {shown}", file=sys.stderr, flush=True)
             await serve_until_signalled(server, started)
     print("rttp: stopped", file=sys.stderr)
+
+
+def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """``rttp serve`` and ``rttp demo``."""
+    if args.reload:
+        return _reload(args, argv)
+    configure_logging(args.log_level)
+    if args.command == "demo":
+        from ._demo import demo_app
+
+        handler: Any = demo_app()
+        name = "the demo"
+    else:
+        handler = load_target(args.app, args.factory)
+        name = args.app
+    server = build_server(args, handler)
+    if server.config.workers > 1:
+        return run_server(server, name=name)
+    try:
+        trio.run(_serve, server, name, getattr(args, "rttp_bind", None))
+    except BaseExceptionGroup as group:
+        if group.subgroup(Forced) is not None:
+            print("rttp: stopped at once (second signal)", file=sys.stderr)
+            return 130
+        raise
+    return 0
+
+
+def _reload(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    """``--reload``: run the server in a child process, restarted when a .py file changes."""
+    try:
+        import watchfiles
+    except ImportError:
+        raise CLIError(
+            "rttp serve: --reload needs watchfiles: pip install 'trio-rttp[cli]'"
+        ) from None
+    command = [sys.executable, "-m", "rttp", *[a for a in argv if a != "--reload"]]
+    dirs = args.reload_dir or [os.getcwd()]
+    print(f"rttp: watching {', '.join(dirs)} for changes (--reload)", file=sys.stderr, flush=True)
+    watchfiles.run_process(
+        *dirs, target=shlex.join(command), watch_filter=watchfiles.PythonFilter()
+    )
+    return 0
 
 
 async def _send(args: argparse.Namespace) -> int:
@@ -140,123 +169,6 @@ def _moonbridge(script: str, script_args: list[str]) -> int:
     return run()
 
 
-class _ProgressBar:
-    """A one-line download progress bar on a terminal (stderr)."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-        self.shown = False
-
-    def __call__(self, total: int | None, done: int, up_total: int | None, up_done: int) -> None:
-        if not self.enabled or done < 256 * 1024:
-            return
-        self.shown = True
-        if total:
-            width = 30
-            filled = int(width * done / total)
-            bar = "#" * filled + "-" * (width - filled)
-            text = f"\r[{bar}] {done * 100 // total:3d}% {done}/{total} bytes"
-        else:
-            text = f"\r{done} bytes"
-        self.stream.write(text)
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-
-
-def _print_response(response: Response, args: argparse.Namespace, out: TextIO) -> None:
-    color = out.isatty() and not os.environ.get("NO_COLOR")
-
-    def paint(text: str, code: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if color else text
-
-    out.write(
-        paint(f"HTTP/{response.http_version} {response.status} {response.reason}", "1;34") + "\n"
-    )
-    for name, value in response.headers.multi_items():
-        out.write(f"{paint(name, '36')}: {value}\n")
-    out.write("\n")
-    out.flush()
-
-
-async def _fetch(args: argparse.Namespace, method: str) -> int:
-    headers = []
-    for item in args.header or []:
-        name, sep, value = item.partition(":")
-        if not sep:
-            raise SystemExit(f"rttp: a header must look like 'Name: value', got {item!r}")
-        headers.append((name.strip(), value.strip()))
-    verify: bool | str = True
-    if args.insecure:
-        verify = False
-    elif args.cacert:
-        verify = args.cacert
-    kwargs: dict[str, Any] = {"headers": headers}
-    if getattr(args, "json", None) is not None:
-        kwargs["json"] = json.loads(args.json)
-    elif getattr(args, "data", None) is not None:
-        data = args.data
-        if data.startswith("@"):
-            kwargs["content"] = await trio.Path(data[1:]).read_bytes()
-        else:
-            kwargs["content"] = data.encode("utf-8")
-    progress = _ProgressBar(sys.stderr)
-    client = Client(
-        verify=verify,
-        timeout=args.timeout,
-        follow_redirects=not args.no_follow,
-        auth=_auth(args.auth, args.auth_type),
-    )
-    async with client, client.stream(method, args.url, progress=progress, **kwargs) as response:
-        if not args.body_only:
-            _print_response(response, args, sys.stdout)
-        if not args.output and sys.stdout.isatty() and response.media_type == rtml.MEDIA_TYPE:
-            await response.read()  # an RTML page on a terminal: draw it
-            progress.finish()
-            sys.stdout.write(rtml.to_terminal(response.value))
-            return 0 if response.status < 400 else 4
-        sink = open(args.output, "wb") if args.output else sys.stdout.buffer  # noqa: ASYNC230, SIM115
-        try:
-            async for chunk in response.stream():
-                sink.write(chunk)
-        finally:
-            sink.flush()
-            if args.output:
-                sink.close()
-        progress.finish()
-    return 0 if response.status < 400 else 4
-
-
-def _auth(value: str | None, scheme: str) -> Any:
-    """``-a``/``-A`` as the client's ``auth=``."""
-    if value is None:
-        return None
-    if scheme == "bearer":
-        return value
-    user, colon, password = value.partition(":")
-    if not colon:
-        raise SystemExit(f"rttp: --auth must look like USER:PASSWORD for {scheme}, got {user!r}")
-    return auth.Credentials(scheme, (user, password))
-
-
-#: a hint after the error, by its ``reason``
-_HINTS = {
-    "verify": "pass --cacert FILE to trust the server's CA, or -k to skip verification",
-    "dns": "check the host name",
-    "refused": "is a server listening on that port?",
-    "enforce_https": "use an https:// URL",
-}
-
-
-def _error_line(exc: RTTPError) -> str:
-    """One line for an error: what went wrong, and a hint from its structured fields."""
-    hint = _HINTS.get(getattr(exc, "reason", ""))
-    return f"rttp: error: {exc}" + (f" ({hint})" if hint else "")
-
-
 def _plugins(args: argparse.Namespace) -> int:
     plugins = get_plugins()
     print(f"trio-rttp {__version__} plugins (entry-point group 'rttp'):")
@@ -276,71 +188,38 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rttp", description="trio-rttp command line")
-    parser.add_argument("--version", action="version", version=f"trio-rttp {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    serve = sub.add_parser("serve", help="serve MODULE:ATTR (an async handler or app)")
-    serve.add_argument("app", metavar="MODULE:ATTR")
-    serve.add_argument(
-        "--bind",
-        "-b",
-        action="append",
-        help="http://host:port, https://host:port or unix:/path (repeatable)",
+def parser() -> argparse.ArgumentParser:
+    """The command's argument parser (the CLI reference page is generated from it)."""
+    top = argparse.ArgumentParser(
+        prog="rttp",
+        description="trio-rttp: serve an app, send requests and RTTP messages",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--certfile", help="TLS certificate (PEM) for https:// binds")
-    serve.add_argument("--keyfile", help="TLS private key (PEM) for https:// binds")
-    serve.add_argument("--grace", type=float, default=10.0, help="shutdown grace seconds")
-    serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
-    serve.add_argument(
-        "--timeout-keep-alive",
-        type=float,
-        metavar="SECONDS",
-        help="close a keep-alive connection idle this long (default 5)",
+    top.add_argument("--version", action="version", version=f"trio-rttp {__version__}")
+    top.add_argument(
+        "-v", "--verbose", action="store_true", help="client commands: print the request too"
     )
-    serve.add_argument(
-        "--max-connections",
-        type=int,
-        metavar="N",
-        help="open connections at most (default: the open-file limit less 64)",
-    )
-    serve.add_argument(
-        "--workers",
-        type=int,
-        metavar="N",
-        help="N worker processes sharing the binds (the pre-fork pool; default 1)",
-    )
-    serve.add_argument(
-        "--reuse-port",
-        action="store_true",
-        help="SO_REUSEPORT: run several rttp serve processes on one explicit port",
-    )
-
-    for name in ("get", "post"):
-        fetch = sub.add_parser(name, help=f"{name.upper()} a URL and print the response")
-        fetch.add_argument("url")
-        fetch.add_argument("-H", "--header", action="append", help="'Name: value' (repeatable)")
-        fetch.add_argument("-k", "--insecure", action="store_true", help="skip TLS verification")
-        fetch.add_argument("--cacert", help="CA bundle to verify the server with")
-        fetch.add_argument("-o", "--output", help="write the body to a file")
-        fetch.add_argument("-b", "--body-only", action="store_true", help="print only the body")
-        fetch.add_argument("--timeout", type=float, default=30.0)
-        fetch.add_argument("--no-follow", action="store_true", help="do not follow redirects")
-        fetch.add_argument(
-            "-a", "--auth", metavar="USER:PASSWORD", help="credentials (a token for bearer)"
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = sub.add_parser("serve", help="serve MODULE:ATTR (an async handler or an App)")
+    add_serve_arguments(serve)
+    for name in METHODS:
+        verb = sub.add_parser(
+            name,
+            help=f"{name.upper()} a URL and print the answer",
+            add_help=False,
+            epilog=EXIT_STATUSES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        fetch.add_argument(
-            "-A",
-            "--auth-type",
-            choices=("basic", "digest", "bearer"),
-            default="basic",
-            help="the auth scheme of --auth (default basic)",
-        )
-        if name == "post":
-            fetch.add_argument("-d", "--data", help="body text, or @file")
-            fetch.add_argument("--json", help="a JSON document to send")
+        add_fetch_arguments(verb, any_method=False)
+    request = sub.add_parser(
+        "request",
+        help="send any METHOD to a URL",
+        add_help=False,
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_fetch_arguments(request, any_method=True)
     browse = sub.add_parser("browse", help="a terminal RTML browser: rttp browse rttp://host/")
     browse.add_argument("url")
     send = sub.add_parser("send", help="send an RTTP message to DEST and print the reply")
@@ -357,49 +236,51 @@ def _parser() -> argparse.ArgumentParser:
     moon.add_argument("script", metavar="APP.py")
     moon.add_argument("script_args", nargs=argparse.REMAINDER, help="its own arguments")
     demo = sub.add_parser("demo", help="serve a demo: routes, a WebSocket chat and an RTML page")
-    demo.add_argument("--bind", "-b", action="append", help="default http://127.0.0.1:8000")
+    add_serve_arguments(demo, with_app=False)
     demo.add_argument(
         "--rttp-bind", default="rttp://127.0.0.1:10080", help="where its RTTP panel listens"
     )
     sub.add_parser("plugins", help="list loaded plugins and where they come from")
-    return parser
+    return top
+
+
+def _dispatch(args: argparse.Namespace, argv: Sequence[str]) -> int:
+    if args.command in ("serve", "demo"):
+        return _serve_command(args, argv)
+    if args.command == "browse":
+        from ._browse import browse as run_browser
+
+        return trio.run(run_browser, args.url)
+    if args.command == "send":
+        return trio.run(_send, args)
+    if args.command == "moonbridge":
+        return _moonbridge(args.script, args.script_args)
+    if args.command == "plugins":
+        return _plugins(args)
+    method = args.method.upper() if args.command == "request" else args.command.upper()
+    return trio.run(fetch, args, method, args.verbose)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rttp`` command."""
-    args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
     try:
-        if args.command in ("serve", "demo"):
-            server = _server(args)
-            if server.config.workers > 1:
-                return run_server(server, name=args.app)
-            try:
-                trio.run(_serve, server, args.app, getattr(args, "rttp_bind", None))
-            except BaseExceptionGroup as group:
-                if group.subgroup(Forced) is None:
-                    raise
-                print("rttp: stopped at once (second signal)", file=sys.stderr)
-                return 130
-            return 0
-        if args.command == "browse":
-            from ._browse import browse as run_browser
-
-            return trio.run(run_browser, args.url)
-        if args.command == "send":
-            return trio.run(_send, args)
-        if args.command == "moonbridge":
-            return _moonbridge(args.script, args.script_args)
-        if args.command in ("get", "post"):
-            URL(args.url)  # a malformed URL is reported before anything starts
-            return trio.run(_fetch, args, args.command.upper())
-        return _plugins(args)
+        return _dispatch(args, argv)
+    except CLIError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     except RTTPError as exc:
         print(_error_line(exc), file=sys.stderr)
         return 2
+    except BaseExceptionGroup as group:
+        found = _first_error(group)
+        if found is None:
+            raise
+        print(_error_line(found), file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (rttp get URL | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet the exit flush
+        return 0
     except KeyboardInterrupt:  # pragma: no cover - interactive
         return 130

@@ -15,6 +15,7 @@ import errno
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any
 
 import trio
@@ -29,6 +30,7 @@ from ._conn import HANDLER, IDLE, CoarseClock, PrefixedStream, sweep
 from ._conn_settings import ServerSettings, error_response
 from ._connection import HTTPConnection
 from ._errors import is_peer_gone
+from ._forwarded import ProxyHeaders
 from ._sockio import fast_stream, readable_now
 from ._tls import server_context
 
@@ -83,6 +85,8 @@ class Server:
         # a coarse clock (and the Date value) the sweeper advances each tick: deadlines
         # read it instead of asking trio for the time several times per request
         self._clock = CoarseClock(watched=True)
+        self._proxy = ProxyHeaders(config.forwarded_allow_ips) if config.proxy_headers else None
+        self._root = config.root_path.rstrip("/")
         self._access = (
             AccessLog(config.access_log_format, config.access_log_file)
             if config.access_log
@@ -259,8 +263,10 @@ class Server:
         handler = self.handler
         handler_timeout = self.config.handler_timeout or math.inf
         clock = self._clock
+        access = self._access
+        logging_on = access is not None and access.enabled
         while True:
-            started = trio.current_time() if self._logging() else -1.0
+            started = perf_counter() if logging_on else -1.0
             try:
                 request = await conn.read_request()
             except ProtocolError as exc:
@@ -269,6 +275,10 @@ class Server:
                 return
             if request is None:
                 return
+            if self._proxy is not None:
+                self._proxy.apply(request)
+            if self._root:
+                _strip_root(request, self._root)
             conn.phase = HANDLER
             conn.deadline = clock.now + handler_timeout
             try:
@@ -299,9 +309,8 @@ class Server:
                 conn.closing = True
             await conn.send_response(response)  # closing already, if the server is draining
             if started >= 0 and conn.sent >= 0:
-                self._log(
-                    request, response.status if not conn.upgraded else 101, conn.sent, started
-                )
+                status = response.status if not conn.upgraded else 101
+                access.log(request, status, conn.sent, perf_counter() - started)  # type: ignore[union-attr]
             if conn.upgraded:
                 await self._upgraded(conn, request, response)
                 return
@@ -324,14 +333,10 @@ class Server:
         finally:
             await trio.aclose_forcefully(stream)
 
-    def _logging(self) -> bool:
-        return self._access is not None and self._access.enabled
-
     def _log(self, request: Request, status: int, sent: int, started: float) -> None:
         """Log one answer; ``started`` is when the request arrived (negative: no log)."""
         if started >= 0 and self._access is not None:
-            elapsed = trio.current_time() - started if started else 0.0
-            self._access.log(request, status, sent, elapsed)
+            self._access.log(request, status, sent, perf_counter() - started)
 
     def _log_error(self, conn: HTTPConnection, exc: ProtocolError, started: float) -> None:
         """The access-log line of a refused request (its line when it was parsed)."""
@@ -343,6 +348,15 @@ class Server:
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _strip_root(request: Request, root: str) -> None:
+    """Handle ``/root/x`` as ``/x`` (``/root`` as ``/``), remembering the prefix."""
+    target = request.target
+    if target == root or target.startswith((root + "/", root + "?")):
+        rest = target[len(root) :]
+        request.target = rest if rest.startswith("/") else "/" + rest
+        request.root_path = root
+
+
 def _client_error_status(exc: BaseException) -> int | None:
     """The 4xx status an rttp error raised in a handler carries, if any."""
     if isinstance(exc, RTTPError):

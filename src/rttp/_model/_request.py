@@ -43,6 +43,7 @@ class Request(_Message):
         "http_version",
         "identity",
         "method",
+        "root_path",
         "scheme",
         "target",
         "upgrader",
@@ -67,6 +68,8 @@ class Request(_Message):
         #: who the request proved to be (an :class:`rttp.auth.Identity`), once
         #: :func:`rttp.auth.require` has checked it; None before
         self.identity: Any = None
+        #: the prefix a proxy serves the app under, taken off the path (``root_path``)
+        self.root_path = ""
         self._parameters: dict[str, Any] | None = None
         #: set by a router that can take this connection over (see :meth:`upgrade`)
         self.upgrader: Callable[[], Response] | None = None

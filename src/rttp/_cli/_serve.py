@@ -1,0 +1,283 @@
+"""``rttp serve``: the flags uvicorn and hypercorn users reach for, checked before binding."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import inspect
+import logging
+import os
+import sys
+from typing import Any
+
+from .._config import ServerConfig
+from .._io._server import Server
+from .._model import URL
+from .._plugins import get_plugins
+from ..errors import InvalidURL
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+__all__ = ["CLIError", "add_serve_arguments", "build_server", "load_target"]
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+class CLIError(Exception):
+    """A mistake in the command's input: one line, exit status 2."""
+
+
+def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True) -> None:
+    """The flags of ``rttp serve`` (and ``rttp demo``, which has no MODULE:ATTR)."""
+    if with_app:
+        serve.add_argument("app", metavar="MODULE:ATTR", help="the handler or App (or a factory)")
+    where = serve.add_argument_group("where to listen")
+    where.add_argument(
+        "--bind",
+        "-b",
+        action="append",
+        metavar="URL",
+        help="http://host:port, https://host:port or unix:/path (repeatable)",
+    )
+    where.add_argument("--host", help="shorthand: listen on http://HOST:PORT (default 127.0.0.1)")
+    where.add_argument("--port", type=int, help="shorthand: the port for --host (default 8000)")
+    where.add_argument("--uds", metavar="PATH", help="shorthand: listen on unix:PATH")
+    where.add_argument("--certfile", "--ssl-certfile", help="TLS certificate (PEM) for https")
+    where.add_argument("--keyfile", "--ssl-keyfile", help="TLS private key (PEM) for https")
+    where.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="SO_REUSEPORT: run several rttp serve processes on one explicit port",
+    )
+    how = serve.add_argument_group("how to serve")
+    how.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory: call it")
+    how.add_argument("--config", metavar="FILE", help="a TOML file of ServerConfig fields")
+    how.add_argument(
+        "--http", choices=("auto", "h11", "httptools"), help="the HTTP/1.1 parser (default auto)"
+    )
+    how.add_argument("--workers", type=int, metavar="N", help="N worker processes (default 1)")
+    how.add_argument("--reload", action="store_true", help="restart when a .py file changes")
+    how.add_argument(
+        "--reload-dir", action="append", metavar="DIR", help="where --reload watches (default .)"
+    )
+    how.add_argument("--root-path", help="the path prefix a proxy serves the app under")
+    how.add_argument(
+        "--proxy-headers",
+        action="store_true",
+        help="take the client address and scheme from X-Forwarded-For/-Proto and Forwarded",
+    )
+    how.add_argument(
+        "--forwarded-allow-ips",
+        metavar="IPS",
+        help="comma-separated proxies (IPs, networks, or *) trusted for --proxy-headers "
+        "(default $FORWARDED_ALLOW_IPS or 127.0.0.1)",
+    )
+    limits = serve.add_argument_group("limits and timeouts")
+    limits.add_argument(
+        "--timeout-keep-alive",
+        type=float,
+        metavar="SECONDS",
+        help="close a keep-alive connection idle this long (default 5)",
+    )
+    limits.add_argument(
+        "--max-connections",
+        "--limit-concurrency",
+        type=int,
+        metavar="N",
+        help="open connections at most (default: the open-file limit less 64)",
+    )
+    limits.add_argument(
+        "--ws-max-size", type=int, metavar="BYTES", help="largest WebSocket message (an App's)"
+    )
+    limits.add_argument(
+        "--grace",
+        "--timeout-graceful-shutdown",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long in-flight requests may finish after Ctrl-C (default 10)",
+    )
+    logs = serve.add_argument_group("logging")
+    logs.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    logs.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="one line per answer (default on)",
+    )
+    logs.add_argument(
+        "--access-log-format",
+        metavar="FORMAT",
+        help="rttp (default), common, combined, or gunicorn atoms: '%%(h)s \"%%(r)s\" %%(s)s'",
+    )
+    logs.add_argument(
+        "--access-log-file", metavar="PATH", help="where the access log goes (default stderr)"
+    )
+
+
+def load_target(spec: str, factory: bool = False) -> Any:
+    """The handler ``MODULE:ATTR`` names, checked to be usable (CLIError if not)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise CLIError(f"rttp serve: expected MODULE:ATTRIBUTE, got {spec!r}")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise CLIError(f"rttp serve: cannot import module {module_name!r}: {exc}") from exc
+    try:
+        obj: Any = module
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except AttributeError as exc:
+        raise CLIError(f"rttp serve: module {module_name!r} has no attribute {attr!r}") from exc
+    if factory:
+        if not callable(obj):
+            raise CLIError(f"rttp serve: --factory {spec} is not callable: {type(obj).__name__}")
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise CLIError(f"rttp serve: the factory {spec}() failed: {exc!r}") from exc
+    if not callable(obj):
+        raise CLIError(
+            f"rttp serve: {spec} is a {type(obj).__name__}, not a handler: it must be an "
+            "async function taking a request, or an rttp.App"
+        )
+    if not factory and _looks_like_factory(obj):
+        raise CLIError(
+            f"rttp serve: {spec} takes no arguments, so it looks like an app factory: "
+            "pass --factory to call it"
+        )
+    return obj
+
+
+def _looks_like_factory(obj: Any) -> bool:
+    if not inspect.isfunction(obj) or inspect.iscoroutinefunction(obj):
+        return False
+    try:
+        return not inspect.signature(obj).parameters
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return False
+
+
+def _binds(args: argparse.Namespace) -> list[str]:
+    binds = list(args.bind or [])
+    if args.host is not None or args.port is not None:
+        scheme = "https" if args.certfile else "http"
+        host = args.host or "127.0.0.1"
+        host = f"[{host}]" if ":" in host and not host.startswith("[") else host
+        binds.append(f"{scheme}://{host}:{args.port if args.port is not None else 8000}")
+    if args.uds:
+        binds.append(f"unix:{args.uds}")
+    return binds or ["http://127.0.0.1:8000"]
+
+
+def _check_bind(text: str, certfile: str | None) -> None:
+    """One bind target, checked before anything starts."""
+    plugins = get_plugins()
+    if "://" not in text and not text.startswith("unix:"):
+        raise CLIError(
+            f"rttp serve: --bind {text!r} has no scheme: use http://{text} (or https://, unix:)"
+        )
+    try:
+        url = URL(text)
+    except InvalidURL as exc:
+        raise CLIError(f"rttp serve: --bind {text!r} is not a URL: {exc}") from exc
+    if url.scheme not in plugins.bind_transports:
+        raise CLIError(
+            f"rttp serve: cannot listen on {url.scheme}:// ({text!r}); "
+            f"use one of {', '.join(sorted(plugins.bind_transports))}"
+        )
+    if url.scheme == "https" and not certfile:
+        raise CLIError(
+            f"rttp serve: {text} needs a certificate: pass --certfile and --keyfile "
+            "(for a test one: python -m trustme)"
+        )
+    if url.scheme == "unix":
+        path = url.unix_path or ""
+        folder = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(folder):
+            raise CLIError(f"rttp serve: cannot listen on {text}: no directory {folder!r}")
+
+
+def _config_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as stream:
+            table = tomllib.load(stream)
+    except OSError as exc:
+        raise CLIError(f"rttp serve: cannot read --config {path!r}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CLIError(f"rttp serve: --config {path!r} is not valid TOML: {exc}") from exc
+    table = table.get("rttp", table)  # a [rttp] table, or the whole file
+    known = {f.name: f for f in dataclasses.fields(ServerConfig)}
+    settings: dict[str, Any] = {}
+    for name, value in table.items():
+        key = name.replace("-", "_")
+        if key == "bind":
+            continue
+        if key not in known or key in ("plugins", "ssl_context"):
+            raise CLIError(f"rttp serve: --config {path!r}: unknown setting {name!r}")
+        settings[key] = tuple(value) if isinstance(value, list) else value
+    return settings
+
+
+def build_server(args: argparse.Namespace, handler: Any) -> Server:
+    """The Server ``rttp serve`` was asked for (CLIError for a mistake in the flags)."""
+    settings: dict[str, Any] = _config_file(args.config) if args.config else {}
+    config_binds: list[str] = []
+    if args.config:
+        with open(args.config, "rb") as stream:
+            table = tomllib.load(stream)
+        bind = table.get("rttp", table).get("bind", [])
+        config_binds = [bind] if isinstance(bind, str) else list(bind)
+    flags = {
+        "shutdown_grace": args.grace,
+        "certfile": args.certfile,
+        "keyfile": args.keyfile,
+        "http_backend": args.http,
+        "keep_alive_timeout": args.timeout_keep_alive,
+        "max_connections": args.max_connections,
+        "workers": args.workers,
+        "access_log_format": args.access_log_format,
+        "root_path": args.root_path,
+    }
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    if args.reuse_port:
+        settings["reuse_port"] = True
+    settings["access_log"] = args.access_log
+    settings.setdefault("access_log_file", args.access_log_file or "-")
+    if args.access_log_file:
+        settings["access_log_file"] = args.access_log_file
+    if args.proxy_headers:
+        allowed = args.forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+        settings["proxy_headers"] = True
+        settings["forwarded_allow_ips"] = tuple(p.strip() for p in allowed.split(",") if p.strip())
+    if args.ws_max_size is not None:
+        if not hasattr(handler, "ws_max_message_size"):
+            raise CLIError("rttp serve: --ws-max-size applies to an rttp.App, and this is not one")
+        handler.ws_max_message_size = args.ws_max_size
+    binds = _binds(args) if (args.bind or args.host or args.port or args.uds) else []
+    binds = binds or config_binds or ["http://127.0.0.1:8000"]
+    for bind in binds:
+        _check_bind(bind, settings.get("certfile"))
+    certfile = settings.get("certfile")
+    if certfile and not os.path.isfile(certfile):
+        raise CLIError(f"rttp serve: --certfile {certfile!r}: no such file")
+    try:
+        return Server(handler, *binds, **settings)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(f"rttp serve: {exc}") from exc
+
+
+def configure_logging(level: str) -> None:
+    """The error log at ``level``, one line per record, on stderr."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper()),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
