@@ -198,7 +198,11 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument("--version", action="version", version=f"trio-rttp {__version__}")
     top.add_argument(
-        "-v", "--verbose", action="store_true", help="client commands: print the request too"
+        "-v",
+        "--verbose",
+        dest="global_verbose",
+        action="store_true",
+        help="client commands: print the request too",
     )
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = sub.add_parser("serve", help="serve MODULE:ATTR (an async handler or an App)")
@@ -257,8 +261,11 @@ def _dispatch(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return _moonbridge(args.script, args.script_args)
     if args.command == "plugins":
         return _plugins(args)
-    method = args.method.upper() if args.command == "request" else args.command.upper()
-    return trio.run(fetch, args, method, args.verbose)
+    if args.command == "request":
+        method = args.method.upper()
+    else:
+        method = (args.method_override or args.command).upper()
+    return trio.run(fetch, args, method, args.global_verbose)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

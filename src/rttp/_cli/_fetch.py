@@ -63,6 +63,14 @@ def add_fetch_arguments(parser: argparse.ArgumentParser, *, any_method: bool) ->
     body.add_argument("-d", "--data", metavar="TEXT|@FILE", help="the body as it is (@- is stdin)")
     body.add_argument("--ignore-stdin", action="store_true", help="never read the body from stdin")
     body.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
+    if not any_method:
+        body.add_argument(
+            "-X",
+            "--request",
+            dest="method_override",
+            metavar="METHOD",
+            help="send METHOD instead (as curl's -X)",
+        )
     out = parser.add_argument_group("what is printed")
     out.add_argument("-v", "--verbose", action="store_true", help="the request, then the answer")
     out.add_argument("-h", "--headers", action="store_true", help="only the answer's head")
