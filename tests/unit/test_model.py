@@ -221,3 +221,16 @@ class TestFormData:
             "file_name": "x.txt",
             "content_type": "text/plain",
         }
+
+
+def test_a_received_request_has_every_attribute_of_a_built_one():
+    import rttp
+    from rttp import Headers
+
+    built = rttp.Request("GET", "/x")
+    received = rttp.Request.received(
+        "GET", "/x", Headers(), "1.1", scheme="http", client=("127.0.0.1", 1)
+    )
+    for name in type(built).__slots__:
+        if hasattr(built, name):
+            assert hasattr(received, name), name

@@ -47,7 +47,7 @@ FORMATS = {
     "common": COMMON,
     "combined": COMMON + ' "%(f)s" "%(a)s"',
 }
-_ATOM = re.compile(r"%\((\{[^}]+\}i|[A-Za-z])\)")
+_ATOM = re.compile(r"%\(([^)]*)\)")
 _KNOWN = set("hlutrmUqHpsbBfaMDTL")
 _FLUSH_SIZE = 65536
 _FLUSH_DELAY = 0.1
@@ -83,7 +83,7 @@ class AccessLog:
         atoms = _ATOM.findall(self.format)
         if not atoms and "%" in self.format:
             raise ValueError(f"access log format {fmt!r} has no %(atom)s in it")
-        unknown = [a for a in atoms if not a.startswith("{") and a not in _KNOWN]
+        unknown = [a for a in atoms if a not in _KNOWN and not re.fullmatch(r"\{[^}]+\}i", a)]
         if unknown:
             raise ValueError(
                 f"access log format {fmt!r}: unknown atom %({unknown[0]})s "

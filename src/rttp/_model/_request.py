@@ -181,6 +181,8 @@ class Request(_Message):
         request.scheme = scheme
         request.client = client
         request.extensions = {}
+        request.identity = None
+        request.root_path = ""
         request._parameters = None
         request.upgrader = None
         request._field_handlers_list = None

@@ -1,0 +1,279 @@
+"""``rttp serve`` through the real command: start-up errors, flags, proxy headers, reload."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import trio
+
+import rttp
+from tests.conftest import cli_process
+
+from .conftest import ROOT, run_rttp
+
+pytestmark = pytest.mark.timeout(60)
+
+APP = """
+import json
+import rttp
+
+async def app(request):
+    return rttp.Response(200, {"Content-Type": "application/json"}, json.dumps({
+        "client": request.client[0] if request.client else None,
+        "scheme": request.scheme,
+        "path": request.path,
+        "root_path": request.root_path,
+        "version": VERSION,
+    }))
+
+def create_app():
+    return app
+
+not_callable = 42
+chat = rttp.App()
+chat.get("/", lambda request: str(chat.ws_max_message_size))
+VERSION = 1
+"""
+
+
+@pytest.fixture
+def app_dir(tmp_path):
+    (tmp_path / "where_app.py").write_text(APP)
+    return tmp_path
+
+
+async def one_line_failure(*args: str, cwd=ROOT) -> str:
+    done = await run_rttp("serve", *args, cwd=cwd)
+    err = done.stderr.decode()
+    assert done.returncode == 2, err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+async def test_start_up_errors_are_one_line_with_a_fix(tmp_path):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        err = await one_line_failure("examples.hello:app", "--port", str(port))
+        assert "Address already in use" in err
+        assert "choose another --port" in err
+    finally:
+        taken.close()
+    err = await one_line_failure("examples.hello:app", "--bind", "garbage")
+    assert "has no scheme" in err
+    err = await one_line_failure("examples.hello:app", "--bind", "127.0.0.1:8000")
+    assert "use http://127.0.0.1:8000" in err
+    err = await one_line_failure("examples.hello:app", "--bind", "ftp://127.0.0.1:21")
+    assert "cannot listen on ftp://" in err
+    err = await one_line_failure("examples.hello:app", "--bind", "https://127.0.0.1:0")
+    assert "pass --certfile and --keyfile" in err
+    err = await one_line_failure(
+        "examples.hello:app", "--bind", "https://127.0.0.1:0", "--certfile", "/nonexistent.pem"
+    )
+    assert "--certfile '/nonexistent.pem': no such file" in err
+    err = await one_line_failure("examples.hello:app", "--bind", "unix:/nonexistent-dir/x.sock")
+    assert "no directory '/nonexistent-dir'" in err
+    plain = tmp_path / "plain-file"
+    plain.write_text("not a socket")
+    err = await one_line_failure("examples.hello:app", "--bind", f"unix:{plain}")
+    assert "is not a socket" in err
+    assert "remove the file" in err
+
+
+async def test_the_target_is_checked_before_binding(app_dir):
+    err = await one_line_failure("where_app:create_app", cwd=app_dir)
+    assert "pass --factory" in err
+    err = await one_line_failure("where_app:not_callable", cwd=app_dir)
+    assert "is a int, not a handler" in err
+    async with cli_process(
+        "serve",
+        "where_app:create_app",
+        "--factory",
+        "--bind",
+        "http://127.0.0.1:0",
+        cwd=str(app_dir),
+    ) as (url, _), rttp.Client() as client:
+        assert (await client.get(url)).json()["version"] == 1
+
+
+async def test_host_port_http_config_and_ws_max_size(app_dir):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with cli_process(
+        "serve",
+        "where_app:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--http",
+        "h11",
+        cwd=str(app_dir),
+    ) as (url, _):
+        assert url == f"http://127.0.0.1:{port}"
+        async with rttp.Client() as client:
+            assert (await client.get(url)).status == 200
+    (app_dir / "rttp.toml").write_text(
+        '[rttp]\nbind = "http://127.0.0.1:0"\nkeep_alive_timeout = 0.5\nserver_header = "toml"\n'
+    )
+    async with cli_process(
+        "serve",
+        "where_app:chat",
+        "--config",
+        "rttp.toml",
+        "--ws-max-size",
+        "1234",
+        cwd=str(app_dir),
+    ) as (url, _), rttp.Client() as client:
+        answer = await client.get(url)
+        assert (answer.text, answer.headers["server"]) == ("1234", "toml")
+    (app_dir / "bad.toml").write_text("nonsense = 1\n")
+    err = await one_line_failure("where_app:app", "--config", "bad.toml", cwd=app_dir)
+    assert "unknown setting 'nonsense'" in err
+
+
+async def test_proxy_headers_only_from_trusted_peers(app_dir):
+    forwarded = {"X-Forwarded-For": "203.0.113.7, 127.0.0.1", "X-Forwarded-Proto": "https"}
+    async with cli_process(
+        "serve",
+        "where_app:app",
+        "--bind",
+        "http://127.0.0.1:0",
+        "--proxy-headers",
+        cwd=str(app_dir),
+    ) as (url, _), rttp.Client() as client:
+        seen = (await client.get(url, headers=forwarded)).json()
+        assert (seen["client"], seen["scheme"]) == ("203.0.113.7", "https")
+        rfc = (
+            await client.get(url, headers={"Forwarded": 'for="198.51.100.2:4711";proto=https'})
+        ).json()
+        assert rfc["client"] == "198.51.100.2"
+    async with cli_process(
+        "serve",
+        "where_app:app",
+        "--bind",
+        "http://127.0.0.1:0",
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        "10.0.0.1",
+        cwd=str(app_dir),
+    ) as (url, _), rttp.Client() as client:
+        seen = (await client.get(url, headers=forwarded)).json()
+        assert (seen["client"], seen["scheme"]) == ("127.0.0.1", "http")  # not trusted
+    async with cli_process(
+        "serve", "where_app:app", "--bind", "http://127.0.0.1:0", cwd=str(app_dir)
+    ) as (url, _), rttp.Client() as client:
+        seen = (await client.get(url, headers=forwarded)).json()
+        assert seen["client"] == "127.0.0.1"  # off by default
+
+
+async def test_root_path(app_dir):
+    async with cli_process(
+        "serve",
+        "where_app:app",
+        "--bind",
+        "http://127.0.0.1:0",
+        "--root-path",
+        "/api",
+        cwd=str(app_dir),
+    ) as (url, _), rttp.Client() as client:
+        seen = (await client.get(f"{url}/api/users?x=1")).json()
+        assert (seen["path"], seen["root_path"]) == ("/users", "/api")
+        other = (await client.get(f"{url}/apiary")).json()
+        assert (other["path"], other["root_path"]) == ("/apiary", "")
+
+
+async def test_access_log_formats(app_dir):
+    log = app_dir / "access.log"
+    async with cli_process(
+        "serve",
+        "where_app:app",
+        "--bind",
+        "http://127.0.0.1:0",
+        "--access-log-format",
+        "combined",
+        "--access-log-file",
+        str(log),
+        cwd=str(app_dir),
+    ) as (url, process):
+        async with rttp.Client() as client:
+            await client.get(
+                f"{url}/x?y=1", headers={"Referer": "http://ref/", "User-Agent": "probe/1"}
+            )
+        process.send_signal(signal.SIGINT)
+        with trio.fail_after(10):
+            await process.wait()
+    (line,) = log.read_text().splitlines()
+    assert '"GET /x?y=1 HTTP/1.1" 200' in line
+    assert line.endswith('"http://ref/" "probe/1"')
+    err = await one_line_failure("where_app:app", "--access-log-format", "%(zz)s", cwd=app_dir)
+    assert "unknown atom %(zz)s" in err
+
+
+async def test_an_idle_server_exits_at_once_on_ctrl_c():
+    async with cli_process("serve", "examples.hello:app", "--bind", "http://127.0.0.1:0") as (
+        url,
+        process,
+    ):
+        async with rttp.Client() as client:
+            assert (await client.get(url)).status == 200
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        with trio.fail_after(10):
+            await process.wait()
+        took = time.monotonic() - started
+    assert process.returncode == 0
+    assert took < 1.0, took  # it took 1.4-1.8 s when the sweeper slept through the signal
+
+
+async def test_reload_restarts_on_a_change(app_dir):
+    process = await trio.lowlevel.open_process(
+        [
+            sys.executable,
+            "-m",
+            "rttp",
+            "serve",
+            "where_app:app",
+            "--bind",
+            "http://127.0.0.1:0",
+            "--reload",
+            "--reload-dir",
+            str(app_dir),
+        ],
+        cwd=str(app_dir),
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
+    assert process.stderr is not None
+    log = b""
+
+    async def until(count: int) -> str:
+        nonlocal log
+        while log.count(b" on http://") < count:
+            chunk = await process.stderr.receive_some(4096)
+            assert chunk, log
+            log += chunk
+        return log.rsplit(b" on ", 1)[1].split()[0].decode()
+
+    try:
+        with trio.fail_after(30):
+            url = await until(1)
+            async with rttp.Client() as client:
+                assert (await client.get(url)).json()["version"] == 1
+                (app_dir / "where_app.py").write_text(APP.replace("VERSION = 1", "VERSION = 2"))
+                url = await until(2)
+                assert (await client.get(url)).json()["version"] == 2
+    finally:
+        process.send_signal(signal.SIGINT)
+        with trio.fail_after(15):
+            await process.wait()
+        await process.stderr.aclose()
