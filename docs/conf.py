@@ -10,3 +10,34 @@ autodoc_typehints = "description"
 nitpicky = False
 html_theme = "alabaster"
 exclude_patterns = ["_build"]
+
+
+def setup(app):  # noqa: ANN001, ANN201 - Sphinx's hook
+    """The ``rttp-cli`` directive: the command's help, generated from its parser."""
+    import argparse
+    import os
+
+    from docutils import nodes
+    from docutils.parsers.rst import Directive
+
+    class RttpCli(Directive):
+        """Every command's ``--help`` as a section, so the page cannot drift."""
+
+        def run(self):  # noqa: ANN202
+            os.environ["COLUMNS"] = "92"
+            from rttp._cli import parser
+
+            top = parser()
+            out = [nodes.literal_block(text=top.format_help())]
+            commands = next(
+                a for a in top._actions if isinstance(a, argparse._SubParsersAction)
+            )
+            for name, sub in commands.choices.items():
+                section = nodes.section(ids=[f"rttp-{name}"])
+                section += nodes.title(text=f"rttp {name}")
+                section += nodes.literal_block(text=sub.format_help())
+                out.append(section)
+            return out
+
+    app.add_directive("rttp-cli", RttpCli)
+    return {"parallel_read_safe": True}
