@@ -3,18 +3,18 @@ written in batches.
 
 Formats use gunicorn's (and hypercorn's) atoms, ``%(name)s``:
 
-======  ==========================================  ======  ============================
-``h``   the client's address                        ``s``   the status
-``l``   ``-``                                       ``b``   body bytes sent
-``u``   the authenticated user, or ``-``            ``B``   the same (``0`` for none)
-``t``   ``[02/Dec/2026:03:16:38 +0000]``            ``f``   ``Referer``, or ``-``
-``r``   ``GET /path?q HTTP/1.1``                    ``a``   ``User-Agent``, or ``-``
-``m``   the method                                  ``M``   milliseconds taken (a float)
-``U``   the path                                    ``D``   microseconds taken
-``q``   the query string                            ``T``   whole seconds taken
-``H``   ``HTTP/1.1``                                ``L``   seconds taken, decimal
-``p``   the process id                              ``{name}i``  a request field
-======  ==========================================  ======  ============================
+======  ==========================================  ============  ============================
+``h``   the client's address                        ``s``         the status
+``l``   ``-``                                       ``b``         body bytes sent
+``u``   the authenticated user, or ``-``            ``B``         the same (``0`` for none)
+``t``   ``[02/Dec/2026:03:16:38 +0000]``            ``f``         ``Referer``, or ``-``
+``r``   ``GET /path?q HTTP/1.1``                    ``a``         ``User-Agent``, or ``-``
+``m``   the method                                  ``M``         milliseconds taken (a float)
+``U``   the path                                    ``D``         microseconds taken
+``q``   the query string                            ``T``         whole seconds taken
+``H``   ``HTTP/1.1``                                ``L``         seconds taken, decimal
+``p``   the process id                              ``{name}i``   a request field
+======  ==========================================  ============  ============================
 
 ``common`` and ``combined`` are the usual presets; ``rttp`` (the default) is
 ``h - "r" s b Mms``. Lines go to the ``rttp.access`` logger, or, faster, to a stream
