@@ -47,6 +47,11 @@ def app_dir(tmp_path):
     return tmp_path
 
 
+def serving(app_dir, *flags: str, target: str = "where_app:app"):
+    """``rttp serve TARGET --bind http://127.0.0.1:0 FLAGS`` in ``app_dir``: (url, process)."""
+    return cli_process("serve", target, "--bind", "http://127.0.0.1:0", *flags, cwd=str(app_dir))
+
+
 async def one_line_failure(*args: str, cwd=ROOT) -> str:
     done = await run_rttp("serve", *args, cwd=cwd)
     err = done.stderr.decode()
@@ -93,14 +98,10 @@ async def test_the_target_is_checked_before_binding(app_dir):
     assert "pass --factory" in err
     err = await one_line_failure("where_app:not_callable", cwd=app_dir)
     assert "is a int, not a handler" in err
-    async with cli_process(
-        "serve",
-        "where_app:create_app",
-        "--factory",
-        "--bind",
-        "http://127.0.0.1:0",
-        cwd=str(app_dir),
-    ) as (url, _), rttp.Client() as client:
+    async with (
+        serving(app_dir, "--factory", target="where_app:create_app") as (url, _),
+        rttp.Client() as client,
+    ):
         assert (await client.get(url)).json()["version"] == 1
 
 
@@ -125,15 +126,18 @@ async def test_host_port_http_config_and_ws_max_size(app_dir):
     (app_dir / "rttp.toml").write_text(
         '[rttp]\nbind = "http://127.0.0.1:0"\nkeep_alive_timeout = 0.5\nserver_header = "toml"\n'
     )
-    async with cli_process(
-        "serve",
-        "where_app:chat",
-        "--config",
-        "rttp.toml",
-        "--ws-max-size",
-        "1234",
-        cwd=str(app_dir),
-    ) as (url, _), rttp.Client() as client:
+    async with (
+        cli_process(
+            "serve",
+            "where_app:chat",
+            "--config",
+            "rttp.toml",
+            "--ws-max-size",
+            "1234",
+            cwd=str(app_dir),
+        ) as (url, _),
+        rttp.Client() as client,
+    ):
         answer = await client.get(url)
         assert (answer.text, answer.headers["server"]) == ("1234", "toml")
     (app_dir / "bad.toml").write_text("nonsense = 1\n")
@@ -143,49 +147,26 @@ async def test_host_port_http_config_and_ws_max_size(app_dir):
 
 async def test_proxy_headers_only_from_trusted_peers(app_dir):
     forwarded = {"X-Forwarded-For": "203.0.113.7, 127.0.0.1", "X-Forwarded-Proto": "https"}
-    async with cli_process(
-        "serve",
-        "where_app:app",
-        "--bind",
-        "http://127.0.0.1:0",
-        "--proxy-headers",
-        cwd=str(app_dir),
-    ) as (url, _), rttp.Client() as client:
+    async with serving(app_dir, "--proxy-headers") as (url, _), rttp.Client() as client:
         seen = (await client.get(url, headers=forwarded)).json()
         assert (seen["client"], seen["scheme"]) == ("203.0.113.7", "https")
         rfc = (
             await client.get(url, headers={"Forwarded": 'for="198.51.100.2:4711";proto=https'})
         ).json()
         assert rfc["client"] == "198.51.100.2"
-    async with cli_process(
-        "serve",
-        "where_app:app",
-        "--bind",
-        "http://127.0.0.1:0",
-        "--proxy-headers",
-        "--forwarded-allow-ips",
-        "10.0.0.1",
-        cwd=str(app_dir),
-    ) as (url, _), rttp.Client() as client:
+    async with (
+        serving(app_dir, "--proxy-headers", "--forwarded-allow-ips", "10.0.0.1") as (url, _),
+        rttp.Client() as client,
+    ):
         seen = (await client.get(url, headers=forwarded)).json()
         assert (seen["client"], seen["scheme"]) == ("127.0.0.1", "http")  # not trusted
-    async with cli_process(
-        "serve", "where_app:app", "--bind", "http://127.0.0.1:0", cwd=str(app_dir)
-    ) as (url, _), rttp.Client() as client:
+    async with serving(app_dir) as (url, _), rttp.Client() as client:
         seen = (await client.get(url, headers=forwarded)).json()
         assert seen["client"] == "127.0.0.1"  # off by default
 
 
 async def test_root_path(app_dir):
-    async with cli_process(
-        "serve",
-        "where_app:app",
-        "--bind",
-        "http://127.0.0.1:0",
-        "--root-path",
-        "/api",
-        cwd=str(app_dir),
-    ) as (url, _), rttp.Client() as client:
+    async with serving(app_dir, "--root-path", "/api") as (url, _), rttp.Client() as client:
         seen = (await client.get(f"{url}/api/users?x=1")).json()
         assert (seen["path"], seen["root_path"]) == ("/users", "/api")
         other = (await client.get(f"{url}/apiary")).json()
@@ -194,16 +175,8 @@ async def test_root_path(app_dir):
 
 async def test_access_log_formats(app_dir):
     log = app_dir / "access.log"
-    async with cli_process(
-        "serve",
-        "where_app:app",
-        "--bind",
-        "http://127.0.0.1:0",
-        "--access-log-format",
-        "combined",
-        "--access-log-file",
-        str(log),
-        cwd=str(app_dir),
+    async with serving(
+        app_dir, "--access-log-format", "combined", "--access-log-file", str(log)
     ) as (url, process):
         async with rttp.Client() as client:
             await client.get(
