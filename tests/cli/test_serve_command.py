@@ -70,6 +70,8 @@ async def test_start_up_errors_are_one_line_with_a_fix(tmp_path):
         err = await one_line_failure("examples.hello:app", "--port", str(port))
         assert "Address already in use" in err
         assert "choose another --port" in err
+        err = await one_line_failure("examples.hello:app", "--port", str(port), "--workers", "2")
+        assert "Address already in use" in err  # the pool binds before it forks
     finally:
         taken.close()
     err = await one_line_failure("examples.hello:app", "--bind", "garbage")

@@ -30,7 +30,7 @@ log = logging.getLogger("rttp.moonbridge")
 
 def run_server(server: Server, *, name: str = "the app") -> int:
     """Serve ``server`` in ``server.config.workers`` processes until SIGTERM or SIGINT;
-    the exit status. Binds first (a bind error is reported in one line, status 1)."""
+    the exit status. Binds first: a bind error is raised before any fork."""
     workers = server.config.workers
     bound: list[list[socket.socket]] = []
     try:
@@ -46,12 +46,12 @@ def run_server(server: Server, *, name: str = "the app") -> int:
                     file=sys.stderr,
                     flush=True,
                 )
-    except (RTTPError, NotImplementedError) as exc:
+    except (RTTPError, NotImplementedError):
         for sockets in bound:
             for sock in sockets:
                 sock.close()
-        print(f"rttp: {exc}", file=sys.stderr)
-        return 1
+        raise  # the command reports it in one line
+    print("rttp: press Ctrl-C to stop", file=sys.stderr, flush=True)
     pool = Pool(
         listeners=[],
         connect=lambda sock: True,
