@@ -13,50 +13,147 @@ The layers, bottom up:
 
 from __future__ import annotations
 
-from . import auth, errors, rtml
-from ._codecs import get_body_codec, negotiate
-from ._config import ClientConfig, Limits, ServerConfig, Timeouts
-from ._faces import _callbacks as _callbacks  # attaches client.http / stream_chunks
-from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
-from ._faces._endpoint import Endpoint, Message, string_message, valid
-from ._faces._handles import HANDLE_CODES, RequestHandle, status_for_error
-from ._faces._run import run
-from ._faces._wsclient import WebSocketClient, websocket
-from ._io._client import Client, Progress
-from ._io._connection import HTTPConnection
-from ._io._server import Handler, Server, serve
-from ._io._tls import client_context, server_context
-from ._io._websocket import (
-    Closed,
-    PingEvent,
-    PongEvent,
-    WebSocket,
-    WebSocketMessage,
-)
-from ._io._wshandshake import accept_websocket, connect_websocket
-from ._model import (
-    MULTIPLE,
-    URL,
-    Code,
-    FieldInfo,
-    FormData,
-    Headers,
-    HTTPStatusError,
-    QueryParams,
-    Request,
-    Response,
-    UploadFile,
-    code_name,
-    reason_phrase,
-    response_codes,
-)
-from ._model._enums import Closure, Method, Opcode, Status
-from ._model._messages import set_default_codecs as _set_default_codecs
-from ._plugins import PluginInfo, Plugins, get_plugins
-from .errors import RTTPError
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-_set_default_codecs(lambda: get_plugins().body_codecs)
+
+if TYPE_CHECKING:
+    from . import auth, errors, rtml
+    from ._codecs import get_body_codec, negotiate
+    from ._config import ClientConfig, Limits, ServerConfig, Timeouts
+    from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
+    from ._faces._endpoint import Endpoint, Message, string_message, valid
+    from ._faces._handles import HANDLE_CODES, RequestHandle, status_for_error
+    from ._faces._run import run
+    from ._faces._wsclient import WebSocketClient, websocket
+    from ._io._client import Client, Progress
+    from ._io._connection import HTTPConnection
+    from ._io._server import Handler, Server, serve
+    from ._io._tls import client_context, server_context
+    from ._io._websocket import Closed, PingEvent, PongEvent, WebSocket, WebSocketMessage
+    from ._io._wshandshake import accept_websocket, connect_websocket
+    from ._model import (
+        MULTIPLE,
+        URL,
+        Code,
+        FieldInfo,
+        FormData,
+        Headers,
+        HTTPStatusError,
+        QueryParams,
+        Request,
+        Response,
+        UploadFile,
+        code_name,
+        reason_phrase,
+        response_codes,
+    )
+    from ._model._enums import Closure, Method, Opcode, Status
+    from ._plugins import PluginInfo, Plugins, get_plugins
+    from .errors import RTTPError
+
+#: where each public name lives; imported on first use, so that ``import rttp`` costs
+#: almost nothing (a test holds it to that)
+_LAZY: dict[str, str] = {
+    "App": "._faces._app",
+    "Client": "._io._client",
+    "ClientConfig": "._config",
+    "Closed": "._io._websocket",
+    "Closure": "._model._enums",
+    "Code": "._model",
+    "Endpoint": "._faces._endpoint",
+    "FieldInfo": "._model",
+    "FormData": "._model",
+    "HANDLE_CODES": "._faces._handles",
+    "HTTPConnection": "._io._connection",
+    "HTTPStatusError": "._model",
+    "Handler": "._io._server",
+    "HandlerInfo": "._faces._app",
+    "Headers": "._model",
+    "Limits": "._config",
+    "MULTIPLE": "._model",
+    "Message": "._faces._endpoint",
+    "Method": "._model._enums",
+    "Opcode": "._model._enums",
+    "PingEvent": "._io._websocket",
+    "PluginInfo": "._plugins",
+    "Plugins": "._plugins",
+    "PongEvent": "._io._websocket",
+    "Progress": "._io._client",
+    "QueryParams": "._model",
+    "RTTPError": ".errors",
+    "Request": "._model",
+    "RequestHandle": "._faces._handles",
+    "Response": "._model",
+    "RouteResponse": "._faces._app",
+    "ServedApp": "._faces._app",
+    "Server": "._io._server",
+    "ServerConfig": "._config",
+    "SocketConnection": "._faces._app",
+    "Status": "._model._enums",
+    "Timeouts": "._config",
+    "URL": "._model",
+    "UploadFile": "._model",
+    "WebSocket": "._io._websocket",
+    "WebSocketClient": "._faces._wsclient",
+    "WebSocketMessage": "._io._websocket",
+    "accept_websocket": "._io._wshandshake",
+    "client_context": "._io._tls",
+    "code_name": "._model",
+    "connect_websocket": "._io._wshandshake",
+    "get_body_codec": "._codecs",
+    "get_plugins": "._plugins",
+    "negotiate": "._codecs",
+    "reason_phrase": "._model",
+    "response_codes": "._model",
+    "run": "._faces._run",
+    "serve": "._io._server",
+    "server_context": "._io._tls",
+    "status_for_error": "._faces._handles",
+    "string_message": "._faces._endpoint",
+    "valid": "._faces._endpoint",
+    "websocket": "._faces._wsclient",
+}
+_SUBMODULES = frozenset(
+    {"auth", "errors", "hookspecs", "messages", "moonbridge", "plugin", "rtml", "testing"}
+)
+_ready = False
+
+
+def _prepare() -> None:
+    """What the first use of any public name needs: the body codecs the model encodes
+    with come from the plugins, and the client's seed faces are attached."""
+    global _ready
+    if _ready:
+        return
+    _ready = True
+    from ._model._messages import set_default_codecs
+    from ._plugins import get_plugins
+
+    set_default_codecs(lambda: get_plugins().body_codecs)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        if name in _SUBMODULES:  # (no _prepare: the plugin modules import these themselves)
+            return importlib.import_module(f".{name}", __name__)
+        raise AttributeError(f"module 'rttp' has no attribute {name!r}")
+    _prepare()
+    value = getattr(importlib.import_module(module, __name__), name)
+    if module == "._io._client":  # the seed faces give the client its callback and handle forms
+        importlib.import_module("._faces._callbacks", __name__)
+        importlib.import_module("._faces._handles", __name__)
+    if isinstance(value, type) and value.__module__.startswith("rttp._"):
+        value.__module__ = "rttp"
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "App",
@@ -122,9 +219,3 @@ __all__ = [
     "valid",
     "websocket",
 ]
-
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("rttp._"):
-        _obj.__module__ = "rttp"
-del _name, _obj

@@ -180,3 +180,24 @@ def test_modules_stay_small():
             lines = len(path.read_text().splitlines())
             limit = OVERSIZED.get(key, 520)
             assert lines <= limit, f"{key} has {lines} lines (split it by concern)"
+
+
+def test_import_rttp_imports_nothing_else():
+    """``import rttp`` costs almost nothing: every public name is imported on first use,
+    and the client alone never brings in the WebSocket stack, forms or the faces it does
+    not extend."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, rttp\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('rttp', 'trio', 'wsproto', 'h11', 'pluggy', 'multipart', 'jwt')))\n"
+        "rttp.Client\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('wsproto', 'multipart', 'jwt', "
+        "'rttp._faces._app', 'rttp._faces._endpoint', 'rttp._io._websocket', 'rttp.auth'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    bare, with_client = out.stdout.splitlines()
+    assert bare == "['rttp']"
+    assert with_client == "[]"
