@@ -98,7 +98,7 @@ class InvalidURL(RTTPError, ValueError):
 class ProtocolError(RTTPError):
     """HTTP was broken. ``status`` is the HTTP status a server answers with (400 by default)."""
 
-    errtype = "protocol"
+    errtype: str | None = "protocol"
 
     def __init__(self, message: str, status: int = 400) -> None:
         super().__init__(message)
@@ -135,7 +135,7 @@ class TransportError(RTTPError):
     policy), and on the subclasses the values they list; ``""`` when nothing finer is known.
     """
 
-    errtype = "io"
+    errtype: str | None = "io"
 
     def __init__(self, message: str, *, reason: str = "") -> None:
         super().__init__(message)
@@ -163,7 +163,7 @@ class TLSError(TransportError):
 
     def __init__(self, message: str, *, verify_failed: bool = False, reason: str = "") -> None:
         super().__init__(message, reason=reason or ("verify" if verify_failed else "handshake"))
-        self.verify_failed = verify_failed or reason == "verify"
+        self.verify_failed: bool = verify_failed or reason == "verify"
 
 
 class ReadError(TransportError):
@@ -185,7 +185,7 @@ class MessageError(RTTPError):
     ``"network_error"`` (the exchange broke). ``detail`` says what happened; ``id`` is
     the message id of a :meth:`~rttp.Endpoint.send` that failed."""
 
-    errtype = "io"
+    errtype: str | None = "io"
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(kind)
@@ -212,7 +212,7 @@ class UnsupportedScheme(TransportError):
 class Timeout(RTTPError):
     """A configured timeout expired. ``seconds`` is the timeout that expired."""
 
-    errtype = "io"
+    errtype: str | None = "io"
 
     def __init__(self, message: str, seconds: float | None = None) -> None:
         super().__init__(message)

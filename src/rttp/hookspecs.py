@@ -39,7 +39,7 @@ __all__ = [
     "rttp_register_transports",
 ]
 
-hookspec = pluggy.HookspecMarker("rttp")
+hookspec: pluggy.HookspecMarker = pluggy.HookspecMarker("rttp")
 
 
 # -- transports -------------------------------------------------------------------------

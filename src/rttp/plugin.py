@@ -157,7 +157,7 @@ __all__ = [
 ]
 
 #: Marks a function as an implementation of one of the hooks in :mod:`rttp.hookspecs`.
-hookimpl = pluggy.HookimplMarker("rttp")
+hookimpl: pluggy.HookimplMarker = pluggy.HookimplMarker("rttp")
 
 
 class PluginWarning(UserWarning):
@@ -262,10 +262,10 @@ class NameTable(Resolver):
 
     name = "static"
     priority = 10
-    ttl = float("inf")
+    ttl: ClassVar[float] = float("inf")
 
     def __init__(self, table: Mapping[str, str] | None = None) -> None:
-        self.table = {key.lower(): value for key, value in (table or {}).items()}
+        self.table: dict[str, str] = {key.lower(): value for key, value in (table or {}).items()}
 
     async def resolve(self, name: str) -> str | None:
         """The table's entry for ``name``."""

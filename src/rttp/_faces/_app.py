@@ -29,6 +29,7 @@ from .._io._websocket import (
 from .._io._wshandshake import accept_websocket, is_websocket_request
 from .._model import Request, Response
 from .._model._enums import Opcode
+from .._model._unset import UNSET as _UNSET
 from ..errors import WebSocketClosed
 from ._served import ServedApp
 from ._sockets import SocketCallback, SocketConnection
@@ -36,7 +37,6 @@ from ._sockets import SocketCallback, SocketConnection
 __all__ = ["App", "HandlerInfo", "RouteResponse", "ServedApp", "SocketConnection"]
 
 log = logging.getLogger("rttp.app")
-_UNSET: Any = object()
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 _CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -248,13 +248,17 @@ class App:
         """
         return self._register(self._routes, method.upper(), path, handler, stream)
 
-    get = _method("GET", "A GET route (HEAD is answered by it too, without the body).")
-    post = _method("POST", "A POST route.")
-    put = _method("PUT", "A PUT route.")
-    delete = _method("DELETE", "A DELETE route.")
-    patch = _method("PATCH", "A PATCH route.")
-    head = _method("HEAD", "A HEAD route (otherwise HEAD uses the GET route).")
-    options = _method("OPTIONS", "An OPTIONS route (otherwise OPTIONS is answered with ``Allow``).")
+    get: RouteRegistrar = _method(
+        "GET", "A GET route (HEAD is answered by it too, without the body)."
+    )
+    post: RouteRegistrar = _method("POST", "A POST route.")
+    put: RouteRegistrar = _method("PUT", "A PUT route.")
+    delete: RouteRegistrar = _method("DELETE", "A DELETE route.")
+    patch: RouteRegistrar = _method("PATCH", "A PATCH route.")
+    head: RouteRegistrar = _method("HEAD", "A HEAD route (otherwise HEAD uses the GET route).")
+    options: RouteRegistrar = _method(
+        "OPTIONS", "An OPTIONS route (otherwise OPTIONS is answered with ``Allow``)."
+    )
 
     @overload
     def any(self, path: str, *, stream: bool = False) -> Callable[[_F], _F]: ...

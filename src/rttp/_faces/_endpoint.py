@@ -25,7 +25,8 @@ import trio
 from .._io._client import Client
 from .._io._server import Server
 from .._io._util import call_maybe_async, exit_owned_nursery
-from .._model import URL, Request, Response, code_name, response_codes
+from .._model import URL, Request, Response, response_codes
+from .._model import code_name as _code_name
 from ..errors import (
     ConnectError,
     MessageError,
@@ -80,7 +81,7 @@ def string_message(message: Message) -> str:
     """A one-line description of a message, for debugging and logs."""
     header = message.header
     if "code" in header:
-        what = f"reply {header['code']} {code_name(header['code'])} ({header.get('content_type')})"
+        what = f"reply {header['code']} {_code_name(header['code'])} ({header.get('content_type')})"
     else:
         what = f"request {header.get('method')} {header.get('path')} ({header.get('content_type')})"
     return f"rttp #{message.id} {message.origin} -> {message.dest}: {what} {message.body!r}"
@@ -128,7 +129,7 @@ class Endpoint:
         verify: Any = True,
         timeout: float = 5.0,
     ) -> None:
-        self.names = dict(names or {})
+        self.names: dict[str, str] = dict(names or {})
         self.timeout = timeout
         self._handler: Handler | None = None
         self._client = Client(verify=verify, follow_redirects=False, resolver=resolver)
@@ -407,10 +408,23 @@ class Endpoint:
             reply_id = message_id
         return Message(key, "", reply_id, header, reply_body)
 
-    response_codes = response_codes
-    code_name = staticmethod(code_name)
-    valid = staticmethod(valid)
-    string_message = staticmethod(string_message)
+    #: the seed's response codes and their names (``rttp.response_codes``)
+    response_codes: Mapping[str, int] = response_codes
+
+    @staticmethod
+    def code_name(code: int) -> str:
+        """The seed's name of a response code (``rttp.code_name``)."""
+        return _code_name(code)
+
+    @staticmethod
+    def valid(message: object) -> bool:
+        """Whether ``message`` is a well-formed RTTP message (``rttp.valid``)."""
+        return valid(message)
+
+    @staticmethod
+    def string_message(message: Message) -> str:
+        """A message as one line of text (``rttp.string_message``)."""
+        return string_message(message)
 
 
 class _NoCookies:

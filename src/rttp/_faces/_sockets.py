@@ -18,7 +18,7 @@ class SocketConnection:
 
     def __init__(self, ws: WebSocket) -> None:
         self.ws = ws
-        self.id = ws.id
+        self.id: str = ws.id
 
     @property
     def path(self) -> str:

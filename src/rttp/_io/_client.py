@@ -31,7 +31,7 @@ from ..errors import (
     UnsupportedScheme,
     WriteError,
 )
-from ..plugin import ConnectOptions
+from ..plugin import ClientAuth, ConnectOptions
 from ._auth import AuthLike, client_auth, run_flow
 from ._conn_client import Progress, request_head
 from ._cookies import Cookies
@@ -40,16 +40,17 @@ from ._redirect import REDIRECTS as _REDIRECTS
 from ._redirect import redirect_request
 from ._tls import client_context
 from ._util import exit_owned_nursery
+from ._verbs import UNSET as _UNSET
+from ._verbs import RequestVerbs
 
 __all__ = ["Client", "Progress"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
-_UNSET: Any = object()
 _NOTHING: frozenset[bytes] = frozenset()
 
 
-class Client:
+class Client(RequestVerbs):
     """An HTTP/1.1 client with a connection pool; use it as ``async with rttp.Client() as c``.
 
     Keyword settings are those of :class:`rttp.ClientConfig` plus ``base_url``,
@@ -86,11 +87,13 @@ class Client:
             settings["plugins"] = tuple(settings["plugins"])
         if "disable" in settings:
             settings["disable"] = tuple(settings["disable"])
-        self.config = ClientConfig(**settings) if config is None else _replace(config, settings)
-        self.base_url = URL(base_url) if base_url is not None else None
-        self.headers = Headers(headers)
+        self.config: ClientConfig = (
+            ClientConfig(**settings) if config is None else _replace(config, settings)
+        )
+        self.base_url: URL | None = URL(base_url) if base_url is not None else None
+        self.headers: Headers = Headers(headers)
         #: cookies kept across requests (fed by every response, sent where they apply)
-        self.cookies = Cookies()
+        self.cookies: Cookies = Cookies()
         for name, value in (cookies or {}).items():
             self.cookies.set(name, value)
         self.params = params
@@ -110,8 +113,8 @@ class Client:
         )
         self._defaults = self._default_headers(_NOTHING)
         #: the auth every request gets (None: none), bound to this client's schemes
-        self.auth = client_auth(auth, self.plugins)
-        self.token_service = str(token_service) if token_service is not None else None
+        self.auth: ClientAuth | None = client_auth(auth, self.plugins)
+        self.token_service: str | None = str(token_service) if token_service is not None else None
 
     # -- lifecycle ------------------------------------------------------------------------
     async def __aenter__(self) -> Client:
@@ -299,34 +302,6 @@ class Client:
         finally:
             with trio.CancelScope(shield=True):
                 await response.aclose()
-
-    async def get(self, url: str | URL, **kwargs: Any) -> Response:
-        """``GET``."""
-        return await self.request("GET", url, **kwargs)
-
-    async def head(self, url: str | URL, **kwargs: Any) -> Response:
-        """``HEAD``."""
-        return await self.request("HEAD", url, **kwargs)
-
-    async def options(self, url: str | URL, **kwargs: Any) -> Response:
-        """``OPTIONS``."""
-        return await self.request("OPTIONS", url, **kwargs)
-
-    async def post(self, url: str | URL, **kwargs: Any) -> Response:
-        """``POST``."""
-        return await self.request("POST", url, **kwargs)
-
-    async def put(self, url: str | URL, **kwargs: Any) -> Response:
-        """``PUT``."""
-        return await self.request("PUT", url, **kwargs)
-
-    async def patch(self, url: str | URL, **kwargs: Any) -> Response:
-        """``PATCH``."""
-        return await self.request("PATCH", url, **kwargs)
-
-    async def delete(self, url: str | URL, **kwargs: Any) -> Response:
-        """``DELETE``."""
-        return await self.request("DELETE", url, **kwargs)
 
     # -- the seed 003 callback face: attached by rttp._faces._callbacks, which builds on
     # the client (the client never imports a face) ------------------------------------

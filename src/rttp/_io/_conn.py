@@ -67,10 +67,10 @@ class CoarseClock:
     __slots__ = ("date", "now", "watched")
 
     def __init__(self, watched: bool = False) -> None:
-        self.now = 0.0
-        self.date = b""
+        self.now: float = 0.0
+        self.date: bytes = b""
         #: True when a sweeper advances this clock and enforces the deadlines
-        self.watched = watched
+        self.watched: bool = watched
         self.tick()
 
     def tick(self) -> None:
@@ -229,29 +229,29 @@ class ConnectionBase:
         clock: CoarseClock | None = None,
         where: str = "",
     ) -> None:
-        self.stream = stream
-        self.plugins = plugins
-        self.backend = backend
-        self.limits = limits
+        self.stream: trio.abc.Stream = stream
+        self.plugins: Plugins = plugins
+        self.backend: ProtocolBackend = backend
+        self.limits: ProtocolLimits = limits
         #: what the peer is called in error messages (``"example.org:443"``)
-        self.where = where or "the peer"
-        self.read_size = read_size
-        self.read_timeout = read_timeout
-        self.write_timeout = write_timeout
+        self.where: str = where or "the peer"
+        self.read_size: int = read_size
+        self.read_timeout: float | None = read_timeout
+        self.write_timeout: float | None = write_timeout
         #: deadlines count on this clock; when ``clock.watched``, a sweeper enforces them
-        self.clock = clock if clock is not None else CoarseClock()
-        self.watched = self.clock.watched
+        self.clock: CoarseClock = clock if clock is not None else CoarseClock()
+        self.watched: bool = self.clock.watched
         #: the cancel scope a sweeper cancels when :attr:`deadline` passes
-        self.scope = trio.CancelScope()
-        self.phase = IDLE
-        self.deadline = math.inf
-        self.timed_out = False
+        self.scope: trio.CancelScope = trio.CancelScope()
+        self.phase: int = IDLE
+        self.deadline: float = math.inf
+        self.timed_out: bool = False
         #: no more exchanges: the next read_request returns None, reuse is refused
-        self.closing = False
-        self.detached = False
+        self.closing: bool = False
+        self.detached: bool = False
         #: after an error answer: read and discard what the peer still sends before closing
-        self.linger = False
-        self.linger_timeout = 0.0
+        self.linger: bool = False
+        self.linger_timeout: float = 0.0
         #: bytes held back for the protocol a ``detach`` hands the stream to (a 101)
         self._unsent = b""
         self._sproto: Any = None  # the server role's backend half, once it plays that role

@@ -80,10 +80,10 @@ class ClientRole(ConnectionBase):
         self.on_release: Callable[[Any, bool], bool] | None = None
         #: the connection was taken from a pool's idle set (a failure may be a stale close)
         self.reused = False
-        self.idle_since = 0.0
+        self.idle_since: float = 0.0
         self.key: Any = None
-        self.decode = True
-        self.ready = True  # no exchange yet: ready for the first
+        self.decode: bool = True
+        self.ready: bool = True  # no exchange yet: ready for the first
         self.max_decoded_size: int | None = None
         self.max_decompression_ratio: float | None = None
         self._reset_exchange(None)
@@ -93,13 +93,13 @@ class ClientRole(ConnectionBase):
     def _reset_exchange(self, progress: Progress | None) -> None:
         self.ready = False
         self.progress = progress
-        self.ended = False
-        self.released = False
+        self.ended: bool = False
+        self.released: bool = False
         self.decoder: BoundedDecoder | None = None
         self.download_total: int | None = None
-        self.downloaded = 0
+        self.downloaded: int = 0
         self.upload_total: int | None = None
-        self.uploaded = 0
+        self.uploaded: int = 0
 
     # -- the seed's request object -------------------------------------------------------
     def make_request(
@@ -318,7 +318,7 @@ class ClientRole(ConnectionBase):
         self.released = True
         if self.on_release is not None:
             if not self.on_release(self, reusable and not self.closing):
-                self.closing = True
+                self.closing: bool = True
                 await trio.aclose_forcefully(self.stream)  # works even when cancelled
         elif not (reusable and not self.closing and self.next_cycle()):
             await self.aclose()

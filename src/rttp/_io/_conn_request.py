@@ -53,12 +53,12 @@ class RequestReader(ConnectionBase):
         self._sproto = proto = self.backend.server(self.limits)
         #: the request being answered (None between exchanges)
         self.request: Request | None = None
-        self.exchanges = 0
+        self.exchanges: int = 0
         #: body bytes of the last answer, or -1 if it was cut off (for an access log)
-        self.sent = 0
+        self.sent: int = 0
         self.upgraded = False
         self.linger = False
-        self.expect_continue = False
+        self.expect_continue: bool = False
         self._head: RequestHead | None = None
         self._body_iter: AsyncIterator[bytes] | None = None
         self._body_done = True
@@ -69,7 +69,7 @@ class RequestReader(ConnectionBase):
         self.scheme = "https" if isinstance(self.stream, trio.SSLStream) else "http"
         self._pending = b""
         self._piece: tuple[Any, bool] | None = None  # (encoder, no_body) of send_head
-        self.deadline = self.clock.now + (settings.config.header_timeout or math.inf)
+        self.deadline: float = self.clock.now + (settings.config.header_timeout or math.inf)
         return proto
 
     @property
@@ -102,7 +102,7 @@ class RequestReader(ConnectionBase):
             if self.closing or not proto.start_next_cycle():
                 self.closing = True
                 return None
-            self.phase = IDLE
+            self.phase: int = IDLE
             self.deadline = clock.now + keep_alive_timeout
         elif self.closing:
             return None
@@ -219,7 +219,7 @@ class RequestReader(ConnectionBase):
         return request
 
     def _refuse(self, error: ProtocolError) -> None:
-        self.closing = True
+        self.closing: bool = True
         raise error
 
     def _proto_server(self) -> ServerProtocol:

@@ -16,7 +16,7 @@ from typing import Any, Final
 import trio
 
 from .._model import HeadersLike, Request, Response
-from .._model._messages import _UNSET
+from .._model._unset import UNSET as _UNSET
 from .._proto._head import status_has_body
 from .._proto._validate import HAS_CONTENT_LENGTH
 from ..errors import (
@@ -180,7 +180,7 @@ class ServerRole(RequestReader):
         self.phase = HANDLER
         self.deadline = math.inf
         self.upgraded = True
-        self.sent = 0
+        self.sent: int = 0
 
     async def _answer_closing(self, request: Request, response: Response) -> None:
         self._proto_server().close_after_response()
@@ -352,7 +352,7 @@ class ServerRole(RequestReader):
         """The bytes of a ``Connection: close`` error answer, or None if one can't be sent now."""
         proto = self._proto_server()
         proto.close_after_response()
-        self.closing = True
+        self.closing: bool = True
         try:
             return proto.send_response(
                 response.status,
@@ -369,12 +369,12 @@ class ServerRole(RequestReader):
         """Answer a protocol error with its status and a plain-text message, then close."""
         if self._sproto is None:
             self._start_server(self._default_server_settings())
-        self.linger = True
+        self.linger: bool = True
         data = self._closing_answer(error_response(exc.status, str(exc)))
         if data is None:
             return
-        self.phase = WRITE
-        self.deadline = self.clock.now + self.settings.write_timeout
+        self.phase: int = WRITE
+        self.deadline: float = self.clock.now + self.settings.write_timeout
         await self._send(data)
 
     async def send_timeout_answer(self) -> None:

@@ -12,6 +12,7 @@ from .._proto._validate import HAS_DATE, HAS_SERVER, check_headers, check_reason
 
 if TYPE_CHECKING:
     from .._config import ServerConfig
+    from ..plugin import BodyCodec, CodecLimits, ContentEncoding
     from ._conn import CoarseClock
 
 __all__ = ["ServerSettings", "error_response", "reason_bytes"]
@@ -23,22 +24,24 @@ class ServerSettings:
     def __init__(self, config: ServerConfig, plugins: Plugins) -> None:
         self.config = config
         self.plugins = plugins
-        self.codecs = plugins.body_codecs
-        self.codec_limits = config.codec_limits
-        self.encodings = plugins.encodings
-        self.server_header = config.server_header.encode("latin-1") if config.server_header else b""
+        self.codecs: dict[str, BodyCodec] = plugins.body_codecs
+        self.codec_limits: CodecLimits = config.codec_limits
+        self.encodings: dict[str, ContentEncoding] = plugins.encodings
+        self.server_header: bytes = (
+            config.server_header.encode("latin-1") if config.server_header else b""
+        )
         check_headers([(b"Server", self.server_header)])
         if config.compress_encodings is None:
-            self.offered = list(plugins.encodings)
+            self.offered: list[str] = list(plugins.encodings)
         else:
             self.offered = [e for e in config.compress_encodings if e in plugins.encodings]
         #: responses may be compressed at all
-        self.compressing = bool(config.compress and self.offered)
+        self.compressing: bool = bool(config.compress and self.offered)
         #: the phase timeouts, infinite when disabled
-        self.header_timeout = config.header_timeout or math.inf
-        self.keep_alive_timeout = config.keep_alive_timeout or math.inf
-        self.body_timeout = config.body_timeout or math.inf
-        self.write_timeout = config.write_timeout or math.inf
+        self.header_timeout: float = config.header_timeout or math.inf
+        self.keep_alive_timeout: float = config.keep_alive_timeout or math.inf
+        self.body_timeout: float = config.body_timeout or math.inf
+        self.write_timeout: float = config.write_timeout or math.inf
         timeouts = [
             t
             for t in (
@@ -51,7 +54,7 @@ class ServerSettings:
             if t is not None
         ]
         #: the sweeper's period: timeouts are enforced to within a tenth of the smallest one
-        self.sweep_tick = max(0.01, min([1.0, *(t / 10 for t in timeouts)]))
+        self.sweep_tick: float = max(0.01, min([1.0, *(t / 10 for t in timeouts)]))
 
     def final_headers(
         self, raw: list[tuple[bytes, bytes]], clock: CoarseClock

@@ -102,10 +102,10 @@ class HTTPConnection(ServerRole, ClientRole):
             where=where,
         )
         if isinstance(config, ServerConfig):
-            self.linger_timeout = config.linger_timeout
+            self.linger_timeout: float = config.linger_timeout
             self._start_server(_settings or ServerSettings(config, plugins))
         elif isinstance(config, ClientConfig):
             self._start_client()
-            self.max_decoded_size = config.max_decoded_size
-            self.max_decompression_ratio = config.max_decompression_ratio
-            self.decode = config.decode_content
+            self.max_decoded_size: int | None = config.max_decoded_size
+            self.max_decompression_ratio: float | None = config.max_decompression_ratio
+            self.decode: bool = config.decode_content

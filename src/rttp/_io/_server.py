@@ -24,7 +24,7 @@ from .._config import ServerConfig
 from .._model import URL, Request, Response
 from .._plugins import Plugins, get_plugins
 from ..errors import ProtocolError, RTTPError, TransportError
-from ..plugin import ListenOptions, Transport
+from ..plugin import ListenOptions, ProtocolBackend, Transport
 from ._accesslog import AccessLog, client_text
 from ._conn import HANDLER, IDLE, CoarseClock, PrefixedStream, sweep
 from ._conn_settings import ServerSettings, error_response
@@ -63,16 +63,16 @@ class Server:
             config = config.replace(**settings)
         self.handler = handler
         self.config = config
-        self.binds = [URL(b) for b in binds] or [URL("http://127.0.0.1:8000")]
+        self.binds: list[URL] = [URL(b) for b in binds] or [URL("http://127.0.0.1:8000")]
         self.plugins: Plugins = get_plugins(config.plugins, config.disable)
-        self.backend = self.plugins.backend(config.http_backend)
+        self.backend: ProtocolBackend = self.plugins.backend(config.http_backend)
         self.addresses: list[URL] = []
         self._connections: set[HTTPConnection] = set()
         self._shutdown_requested = trio.Event()
         #: set once a shutdown has closed the listeners: from then on new clients are
         #: refused by the kernel (never accepted and then dropped) while in-flight
         #: requests finish
-        self.stopped_accepting = trio.Event()
+        self.stopped_accepting: trio.Event = trio.Event()
         self._drained: trio.Event | None = None  # set when the last connection closes
         self._slot_freed = trio.Event()  # set (and replaced) whenever a connection ends
         self._held = 0  # accepted connections waiting for a slot (max_connections)

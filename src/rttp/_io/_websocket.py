@@ -82,7 +82,7 @@ class WebSocket:
         send_timeout: float | None = None,
         max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
     ) -> None:
-        self.id = uuid.uuid4().hex
+        self.id: str = uuid.uuid4().hex
         #: a message in more frames than this closes the connection with 1009 (None: no cap)
         self.max_fragments = max_fragments
         self.url = url

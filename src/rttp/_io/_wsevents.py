@@ -13,7 +13,7 @@ class WebSocketMessage:
     __slots__ = ("data",)
 
     def __init__(self, data: str | bytes) -> None:
-        self.data = data
+        self.data: str | bytes = data
 
     @property
     def is_binary(self) -> bool:
@@ -30,7 +30,7 @@ class PingEvent:
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payload: bytes = payload
 
 
 class PongEvent:
@@ -39,7 +39,7 @@ class PongEvent:
     __slots__ = ("payload",)
 
     def __init__(self, payload: bytes) -> None:
-        self.payload = payload
+        self.payload: bytes = payload
 
 
 class Closed:
@@ -49,8 +49,8 @@ class Closed:
     __slots__ = ("code", "reason")
 
     def __init__(self, code: int, reason: str = "") -> None:
-        self.code = code
-        self.reason = reason
+        self.code: int = code
+        self.reason: str = reason
 
     def __repr__(self) -> str:
         return f"Closed({self.code}, {self.reason!r})"

@@ -34,6 +34,8 @@ class Method(str, enum.Enum):
 
 
 class _StatusBase(enum.IntEnum):
+    """The base of :data:`Status`: an int enum whose members know their reason phrase."""
+
     @property
     def phrase(self) -> str:
         """The standard reason phrase (``Status(404).phrase == "Not Found"``)."""
@@ -51,7 +53,7 @@ class _StatusBase(enum.IntEnum):
 
 #: Every standard HTTP status: ``Status.NOT_FOUND == 404``, ``Status(404).phrase``,
 #: ``Status.from_phrase("Not Found")``.
-Status = _StatusBase("Status", [(s.name, s.value) for s in HTTPStatus])  # type: ignore[call-arg, arg-type]
+Status: type[_StatusBase] = _StatusBase("Status", [(s.name, s.value) for s in HTTPStatus])  # type: ignore[call-arg, arg-type, assignment]
 Status.__doc__ = """Every standard HTTP status, both ways: ``Status(404).phrase == "Not Found"``,
 ``Status.from_phrase("Not Found") == 404``, ``Status.NOT_FOUND == 404``."""
 

@@ -20,6 +20,7 @@ from ..errors import RTTPError
 from ._forms import DEFAULT_CODEC_LIMITS, CodecLimits
 from ._headers import Headers, HeadersLike
 from ._media import lookup_codec, media_type_of
+from ._unset import UNSET as _UNSET
 
 if TYPE_CHECKING:
     from ._response import Response
@@ -37,7 +38,6 @@ __all__ = [
 FieldCallback = Callable[..., Any]
 
 _default_codecs: Callable[[], Mapping[str, Any]] | None = None
-_UNSET: Any = object()
 
 
 def set_default_codecs(provider: Callable[[], Mapping[str, Any]]) -> None:

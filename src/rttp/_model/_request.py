@@ -60,16 +60,16 @@ class Request(_Message):
         client: tuple[str, int] | None = None,
         scheme: str = "http",
     ) -> None:
-        self.method = method.upper()
-        self.headers = _as_headers(headers)
-        self.http_version = http_version
-        self.client = client
+        self.method: str = method.upper()
+        self.headers: Headers = _as_headers(headers)
+        self.http_version: str = http_version
+        self.client: tuple[str, int] | None = client
         self.extensions: dict[str, Any] = {}
         #: who the request proved to be (an :class:`rttp.auth.Identity`), once
         #: :func:`rttp.auth.require` has checked it; None before
         self.identity: Any = None
         #: the prefix a proxy serves the app under, taken off the path (``root_path``)
-        self.root_path = ""
+        self.root_path: str = ""
         self._parameters: dict[str, Any] | None = None
         #: set by a router that can take this connection over (see :meth:`upgrade`)
         self.upgrader: Callable[[], Response] | None = None
@@ -77,8 +77,8 @@ class Request(_Message):
         if isinstance(url, URL) or "://" in url:
             # a copy: URL attributes can be assigned, so a caller's URL is not shared
             self._url: URL | None = URL(url)
-            self.target = self._url.target
-            self.scheme = self._url.scheme
+            self.target: str = self._url.target
+            self.scheme: str = self._url.scheme
         else:
             self._url = None
             self.target = url

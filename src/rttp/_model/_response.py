@@ -9,7 +9,6 @@ from typing import Any
 from ._headers import Headers, HeadersLike
 from ._media import encode_value
 from ._messages import (
-    _UNSET,
     Body,
     HTTPStatusError,
     _as_headers,
@@ -17,6 +16,7 @@ from ._messages import (
 )
 from ._request import Request
 from ._status import reason_phrase
+from ._unset import UNSET as _UNSET
 from ._url import URL
 
 __all__ = ["Response"]
@@ -62,16 +62,16 @@ class Response(_Message):
     ) -> None:
         if not isinstance(status, int) or not 100 <= status <= 999:
             raise ValueError(f"a status must be an int from 100 to 999, got {status!r}")
-        self.status = status
+        self.status: int = status
         self._reason = reason
-        self.headers = _as_headers(headers)
-        self.http_version = http_version
+        self.headers: Headers = _as_headers(headers)
+        self.http_version: str = http_version
         self.request: Request | None = None
         self.url: URL | None = None
         self.extensions: dict[str, Any] = {}
         self._history: list[Response] | None = None
         #: a server may compress this body when the client accepts it (False: never)
-        self.compress = True
+        self.compress: bool = True
         #: for a 101 answer: ``async def on_upgrade(stream)`` takes the connection over once
         #: the 101 is sent; ``stream`` replays any bytes already received after the head
         self.on_upgrade: Callable[[Any], Awaitable[Any]] | None = None

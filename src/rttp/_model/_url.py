@@ -149,6 +149,22 @@ class URL:
 
     __slots__ = ("_port", "fragment", "host", "password", "path", "query", "scheme", "username")
 
+    #: the scheme, lower case (``https``)
+    scheme: str
+    #: the user name of ``user:password@``, percent-decoded ("" if none)
+    username: str
+    #: the password of ``user:password@`` ("" if none)
+    password: str
+    #: the host, lower case, without brackets for IPv6 ("" if none)
+    host: str
+    #: the path, still percent-encoded
+    path: str
+    #: the query string, without ``?``
+    query: str
+    #: the fragment, without ``#``
+    fragment: str
+    _port: int | None
+
     def __init__(self, url: str | URL = "", *, params: QueryLike | None = None) -> None:
         if isinstance(url, URL):
             parts = url._parts()

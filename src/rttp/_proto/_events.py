@@ -143,17 +143,17 @@ class RequestHead:
         chunked: bool = False,
         content_encoding: bytes | None = None,
     ) -> None:
-        self.method = method
+        self.method: bytes = method
         #: the framing the backend found, so the core need not scan the headers again
-        self.content_length = content_length
-        self.chunked = chunked
-        self.content_encoding = content_encoding
-        self.target = target
-        self.headers = headers
-        self.http_version = http_version
-        self.keep_alive = keep_alive
-        self.expect_continue = expect_continue
-        self.upgrade = upgrade
+        self.content_length: int | None = content_length
+        self.chunked: bool = chunked
+        self.content_encoding: bytes | None = content_encoding
+        self.target: bytes = target
+        self.headers: RawHeaders = headers
+        self.http_version: bytes = http_version
+        self.keep_alive: bool = keep_alive
+        self.expect_continue: bool = expect_continue
+        self.upgrade: bytes | None = upgrade
 
     def __repr__(self) -> str:
         return f"RequestHead({self.method!r}, {self.target!r}, http_version={self.http_version!r})"
@@ -167,10 +167,10 @@ class ResponseHead:
     def __init__(
         self, status: int, reason: bytes, headers: RawHeaders, http_version: bytes
     ) -> None:
-        self.status = status
-        self.reason = reason
-        self.headers = headers
-        self.http_version = http_version
+        self.status: int = status
+        self.reason: bytes = reason
+        self.headers: RawHeaders = headers
+        self.http_version: bytes = http_version
 
     def __repr__(self) -> str:
         return f"ResponseHead({self.status}, {self.reason!r})"

@@ -84,12 +84,12 @@ class TokenVerifier:
         self.algorithms = algorithms
         self.cache_lifetime = cache_lifetime
         self.min_refresh_interval = min_refresh_interval
-        self.client_settings = dict(client_settings or {})
+        self.client_settings: dict[str, Any] = dict(client_settings or {})
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at: float | None = None
         self._lock = trio.Lock()
         #: how many times the JWKS was fetched (for tests and metrics)
-        self.fetches = 0
+        self.fetches: int = 0
 
     # -- keys -------------------------------------------------------------------------------
     async def _jwks(self) -> Mapping[str, Any]:

@@ -81,8 +81,8 @@ class HttpOptions:
         self.header_timeout: float | None = values["request_header_timeout"]
         self.response_timeout: float | None = values["response_timeout"]
         self.drain_timeout: float = values["drain_timeout"] or 0.0
-        self.static_headers = _static_headers(static)
-        self.config = ServerConfig(
+        self.static_headers: list[tuple[str, str]] = _static_headers(static)
+        self.config: ServerConfig = ServerConfig(
             max_body_size=self.body_limit,
             max_header_size=self.header_limit,
             max_request_line=min(self.header_limit, 1 << 20),

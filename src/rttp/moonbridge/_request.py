@@ -68,7 +68,7 @@ class HttpRequest:
         #: True once a read or write on the connection failed
         self.faulty = False
         #: the request method, e.g. ``"GET"``
-        self.method = request.method
+        self.method: str = request.method
         asterisk = request.method == "OPTIONS" and request.target == "*"
         #: the path without its leading slash and query (None for ``OPTIONS *``)
         self.path: str | None = None if asterisk else request.path.removeprefix("/")
@@ -78,15 +78,17 @@ class HttpRequest:
         )
         headers = request.headers
         #: name -> every value (case-insensitive)
-        self.headers = _HeaderView(headers, headers.get_all)
+        self.headers: _HeaderView = _HeaderView(headers, headers.get_all)
         #: name -> the values joined with commas
-        self.headers_csv_string = _HeaderView(headers, headers.csv_string)
+        self.headers_csv_string: _HeaderView = _HeaderView(headers, headers.csv_string)
         #: name -> every comma-separated element
-        self.headers_csv_table = _HeaderView(headers, headers.csv_list)
+        self.headers_csv_table: _HeaderView = _HeaderView(headers, headers.csv_list)
         #: name -> its tokens, ``headers_flags["connection"]["close"]`` → bool
-        self.headers_flags = _HeaderView(headers, lambda name: _Flags(headers.flags(name)))
+        self.headers_flags: _HeaderView = _HeaderView(
+            headers, lambda name: _Flags(headers.flags(name))
+        )
         #: name -> the single value (falsy :data:`rttp.MULTIPLE` when it repeats)
-        self.headers_value = _HeaderView(headers, headers.value)
+        self.headers_value: _HeaderView = _HeaderView(headers, headers.value)
         params = request.params
         #: the first value of each query field, and every value
         self.get_params: dict[str, str] = {k: params.get_all(k)[0] for k in params}

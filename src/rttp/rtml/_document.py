@@ -188,7 +188,8 @@ class Page(Sequence[Element]):
             return self.elements == other.elements
         return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None]  # type: ignore[assignment]  # pages are mutable: unhashable
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"Page({self.elements!r})"

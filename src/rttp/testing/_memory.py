@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import trio
 import trio.testing
@@ -52,19 +52,21 @@ class MemoryTransport(Transport):
     """Client scheme and bind scheme ``memory``; the URL host names the server."""
 
     name = "memory"
-    client_schemes = frozenset({"memory"})
-    bind_schemes = frozenset({"memory"})
+    client_schemes: ClassVar[frozenset[str]] = frozenset({"memory"})
+    bind_schemes: ClassVar[frozenset[str]] = frozenset({"memory"})
 
     def __init__(self) -> None:
         self.listeners: dict[str, MemoryListener] = {}
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
+        """A stream to the memory server named by the URL's host."""
         listener = self.listeners.get(url.host)
         if listener is None:
             raise ConnectError(f"no memory server called {url.host!r}", reason="dns")
         return await listener.connect()
 
     async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
+        """A listener under the target's host name (an error if the name is taken)."""
         if target.host in self.listeners:
             raise BindError(f"memory server name {target.host!r} is already in use")
         listener = MemoryListener(target.host, self.listeners)
@@ -72,6 +74,7 @@ class MemoryTransport(Transport):
         return [listener]
 
     def bound_address(self, listener: trio.abc.Listener[Any], target: URL) -> URL:
+        """The target itself: a memory server is named, not numbered."""
         return URL(f"memory://{target.host}")
 
 
@@ -81,7 +84,7 @@ class MemoryPlugin:
     name = "memory"
 
     def __init__(self) -> None:
-        self.transport = MemoryTransport()
+        self.transport: MemoryTransport = MemoryTransport()
 
     @hookimpl
     def rttp_register_transports(self, register: Any) -> None:
@@ -90,4 +93,4 @@ class MemoryPlugin:
 
 
 #: The shared in-memory plugin: pass ``plugins=[memory_plugin]`` to a Server and a Client.
-memory_plugin = MemoryPlugin()
+memory_plugin: MemoryPlugin = MemoryPlugin()
