@@ -361,3 +361,28 @@ def test_enums():
     assert rttp.Closure.normal == 1000
     assert rttp.Closure.unexpected_condition == 1011
     assert rttp.Closure(1009).name == "message_too_big"
+
+
+async def test_an_app_called_directly_answers_readable_responses():
+    """``await app(rttp.Request(...))`` tests an App without a socket; every way of
+    reading the answer works (read() used to raise StreamConsumed on a value=)."""
+    app = rttp.App()
+
+    @app.get("/x")
+    async def x(request: rttp.Request) -> dict[str, int]:
+        return {"a": 1}
+
+    @app.post("/echo")
+    async def echo(request: rttp.Request) -> bytes:
+        return await request.read()
+
+    answer = await app(rttp.Request("GET", "/x"))
+    assert answer.status == 200
+    assert await answer.read() == b'{"a":1}'
+    assert answer.json() == {"a": 1}
+    assert answer.headers["content-type"].startswith("application/json")
+    streamed = await app(rttp.Request("GET", "/x"))
+    assert b"".join([chunk async for chunk in streamed.stream()]) == b'{"a":1}'
+    echoed = await app(rttp.Request("POST", "/echo", body=b"hi"))
+    assert await echoed.read() == b"hi"
+    assert (await app(rttp.Request("GET", "/nope"))).status == 404

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any
 
@@ -156,6 +156,18 @@ class Response(_Message):
         if self._pending is not _UNSET:
             self.encode_value()
         return self._content is None
+
+    async def read(self) -> bytes:
+        """The whole body (a pending ``value=`` is encoded first, as the server would)."""
+        if self._pending is not _UNSET:
+            self.encode_value()
+        return await super().read()
+
+    def stream(self) -> AsyncIterator[bytes]:
+        """The body chunk by chunk (a pending ``value=`` is encoded first)."""
+        if self._pending is not _UNSET:
+            self.encode_value()
+        return super().stream()
 
     @property
     def reason(self) -> str:
