@@ -83,3 +83,18 @@ def test_every_6xx_code_is_in_the_handles_page():
     page = (DOCS / "handles.rst").read_text()
     for code in rttp.HANDLE_CODES:
         assert f"\n{code}    " in page, code
+
+
+async def test_testing_example_runs():
+    namespace = runpy.run_path(str(DOCS / "examples" / "testing_app.py"))
+    assert await namespace["called_directly"]() == {"id": 7}
+    assert await namespace["in_memory"]() == {"id": 8}
+
+
+async def test_the_testing_pages_fixture_recipe(rttp_server):
+    namespace = runpy.run_path(str(DOCS / "examples" / "testing_app.py"))
+    import rttp
+
+    url = await rttp_server(namespace["app"])
+    async with rttp.Client(base_url=url) as client:
+        assert (await client.get("/users/9")).json() == {"id": 9}

@@ -234,3 +234,13 @@ def test_a_received_request_has_every_attribute_of_a_built_one():
     for name in type(built).__slots__:
         if hasattr(built, name):
             assert hasattr(received, name), name
+
+
+def test_join_works_for_schemes_urllib_does_not_know():
+    import rttp
+
+    assert str(rttp.URL("memory://app/a/b").join("c?x=1")) == "memory://app/a/c?x=1"
+    assert str(rttp.URL("memory://app/a/").join("/users/8")) == "memory://app/users/8"
+    assert str(rttp.URL("memory://app/a/b/").join("../c")) == "memory://app/a/c"
+    assert str(rttp.URL("memory://app/").join("http://x/")) == "http://x/"
+    assert str(rttp.URL("http://h/a").join("b")) == "http://h/b"

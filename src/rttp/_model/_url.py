@@ -8,9 +8,19 @@ characters, a numeric port in range, IDNA hosts), default ports per scheme, and 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Union
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit
+from urllib.parse import (
+    parse_qsl,
+    quote,
+    unquote,
+    urlencode,
+    urljoin,
+    urlsplit,
+    uses_netloc,
+    uses_relative,
+)
 
 from ..errors import InvalidURL
 
@@ -135,6 +145,8 @@ def _encode_host(host: str, url: str) -> str:
 
 
 #: scheme, username, password, host, explicit port, path, query, fragment
+_URLLIB_JOINS = frozenset(uses_relative) & frozenset(uses_netloc)
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
 _Parts = tuple[str, str, str, str, int | None, str, str, str]
 
 
@@ -262,8 +274,15 @@ class URL:
 
     # -- operations ---------------------------------------------------------------------
     def join(self, other: str | URL) -> URL:
-        """Resolve ``other`` (absolute or relative) against this URL."""
-        return URL(urljoin(str(self), str(other)))
+        """Resolve ``other`` (absolute or relative) against this URL (any scheme: urllib
+        joins only the schemes it knows, so others are joined as http, then restored)."""
+        base, target = str(self), str(other)
+        if self.scheme in _URLLIB_JOINS:
+            return URL(urljoin(base, target))
+        if _ABSOLUTE.match(target):
+            return URL(target)  # absolute already
+        joined = urljoin("http" + base[len(self.scheme) :], target)
+        return URL(self.scheme + joined[len("http") :])
 
     def copy_with(self, **changes: object) -> URL:
         """A copy with some components replaced: scheme, host, port, path, query, fragment."""

@@ -1,5 +1,6 @@
 """Testing helpers: an in-memory transport, conformance kits for plugins, pytest fixtures.
 
+- :func:`app_client` serves an application in memory and gives a client for it.
 - :data:`memory_plugin` adds the ``memory://name`` transport: a server bound to
   ``memory://app`` is reachable by a client at ``memory://app/path`` without sockets.
 - :func:`check_transport`, :func:`check_content_encoding`, :func:`check_body_codec`,
@@ -10,6 +11,7 @@
 from ._auth_kit import MALFORMED_CREDENTIALS, check_auth_scheme
 from ._backend_kit import HOSTILE_REQUESTS, check_protocol_backend, parse_requests
 from ._codec_kit import DEFAULT_SAMPLES, check_body_codec
+from ._inprocess import app_client
 from ._kits import check_content_encoding, check_transport
 from ._memory import MemoryPlugin, MemoryTransport, memory_plugin
 
@@ -19,6 +21,7 @@ __all__ = [
     "MALFORMED_CREDENTIALS",
     "MemoryPlugin",
     "MemoryTransport",
+    "app_client",
     "check_auth_scheme",
     "check_body_codec",
     "check_content_encoding",

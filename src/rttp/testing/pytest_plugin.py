@@ -1,7 +1,8 @@
 """pytest fixtures for applications built on trio-rttp (needs pytest-trio).
 
 ``rttp_server``: ``url = await rttp_server(handler, **settings)`` serves a handler on a
-free loopback port inside the test's nursery and returns its base URL.
+free loopback port inside the test's nursery and returns its base URL. The plugin is
+registered through the ``pytest11`` entry point, so installing trio-rttp is enough.
 """
 
 from __future__ import annotations
