@@ -23,7 +23,7 @@ html_theme = "alabaster"
 exclude_patterns = ["_build"]
 
 
-def setup(app):  # noqa: ANN001, ANN201 - Sphinx's hook
+def setup(app):
     """The ``rttp-cli`` directive: the command's help, generated from its parser."""
     import argparse
     import os
@@ -34,7 +34,7 @@ def setup(app):  # noqa: ANN001, ANN201 - Sphinx's hook
     class RttpCli(Directive):
         """Every command's ``--help`` as a section, so the page cannot drift."""
 
-        def run(self):  # noqa: ANN202
+        def run(self):
             os.environ["COLUMNS"] = "92"
             from rttp._cli import parser
 
