@@ -62,6 +62,18 @@ def coverage(session):
 
 
 @nox.session
+def plugins(session):
+    """The example third-party plugin distribution (examples/plugins/rttp-zstd): installed
+    beside trio-rttp as a user would install it, found through its entry point, and
+    held to the content-encoding contract by its own tests."""
+    session.install("-e", ".[test]")
+    session.install("./examples/plugins/rttp-zstd[test]")
+    session.run("rttp", "plugins")
+    session.chdir("examples/plugins/rttp-zstd")
+    session.run("python", "-m", "pytest", "tests", *session.posargs)
+
+
+@nox.session
 def stress(session):
     """The heavy probes CI does not run (a few minutes; loopback only, bounded): 10,000
     idle connections, SIGTERM under load, slowhttptest's three attacks (installed with

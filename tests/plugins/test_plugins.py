@@ -246,3 +246,28 @@ def test_tls_context_helpers(cert_files):
     assert context.check_hostname
     with pytest.raises(rttp.errors.TLSError, match="cannot load TLS certificate"):
         rttp.server_context("/nonexistent.pem")
+
+
+def test_the_example_plugin_distribution_meets_the_contract():
+    """examples/plugins/rttp-zstd (nox -s plugins installs and tests it) is importable
+    as it stands, imports only what a plugin may, and passes the encoding kit."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("zstandard", reason="zstandard is not installed")
+    root = Path(__file__).parents[2] / "examples" / "plugins" / "rttp-zstd"
+    source = root / "src" / "rttp_zstd" / "__init__.py"
+    for node in ast.walk(ast.parse(source.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rttp"):
+            assert node.module in ("rttp.plugin", "rttp.errors"), node.module
+    sys.path.insert(0, str(root / "src"))
+    try:
+        from rttp_zstd import ZstdEncoding
+
+        from rttp.testing import check_content_encoding
+
+        check_content_encoding(ZstdEncoding())
+    finally:
+        sys.path.remove(str(root / "src"))
+        sys.modules.pop("rttp_zstd", None)
