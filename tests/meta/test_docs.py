@@ -98,3 +98,12 @@ async def test_the_testing_pages_fixture_recipe(rttp_server):
     url = await rttp_server(namespace["app"])
     async with rttp.Client(base_url=url) as client:
         assert (await client.get("/users/9")).json() == {"id": 9}
+
+
+def test_the_performance_chart_is_drawn_from_the_table():
+    chart = runpy.run_path(str(DOCS.parent / "benchmarks" / "chart.py"))
+    rows = chart["server_rows"]((DOCS / "performance.rst").read_text())
+    assert ("rttp (httptools)", rows[0][1]) == rows[0]
+    assert (DOCS / "_static" / "servers-c50.svg").read_text() == chart["svg"](rows), (
+        "run python benchmarks/chart.py after changing the table"
+    )
