@@ -252,3 +252,28 @@ async def test_reload_restarts_on_a_change(app_dir):
         with trio.fail_after(15):
             await process.wait()
         await process.stderr.aclose()
+
+
+async def test_the_https_quickstart_recipe(tmp_path):
+    """The quickstart's https lines, as written: trustme makes the files, rttp serves
+    with them, and rttp get trusts the test CA."""
+    await trio.run_process(
+        [sys.executable, "-m", "trustme", "-i", "127.0.0.1", "localhost", "-q"],
+        cwd=str(tmp_path),
+        capture_stdout=True,
+    )
+    async with cli_process(
+        "serve",
+        "examples.hello:app",
+        "--bind",
+        "https://127.0.0.1:0",
+        "--certfile",
+        str(tmp_path / "server.pem"),
+        "--keyfile",
+        str(tmp_path / "server.key"),
+    ) as (url, _):
+        done = await run_rttp(
+            "get", "-b", f"{url}/headers", "--cacert", str(tmp_path / "client.pem")
+        )
+        assert done.returncode == 0, done.stderr
+        assert b'"Host"' in done.stdout
