@@ -47,7 +47,7 @@ def typecheck(session):
 def docs(session):
     """Sphinx, warnings as errors."""
     session.install("-e", ".[docs]")
-    session.run("python", "-m", "sphinx", "-W", "-b", "html", "docs", "docs/_build/html")
+    session.run("python", "-m", "sphinx", "-n", "-W", "-b", "html", "docs", "docs/_build/html")
 
 
 @nox.session

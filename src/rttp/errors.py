@@ -30,7 +30,7 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     └── Cancelled                  a request was cancelled by its caller (progress callback, handle)
 
 Trio, ``ssl`` and h11 exceptions are translated into these in exactly one place per layer
-(:mod:`rttp._io._errors` and the protocol backends) and chained with ``raise ... from exc``.
+(``rttp._io._errors`` and the protocol backends) and chained with ``raise ... from exc``.
 Each message says what was wrong and with what value.
 """
 
@@ -75,9 +75,10 @@ class RTTPError(Exception):
     """Base class of every error trio-rttp raises on purpose.
 
     ``errtype`` says which side failed, as the seed's protocol object does:
-    ``"protocol"`` (HTTP was broken; :class:`ProtocolError` and its subclasses),
-    ``"io"`` (the network failed or was too slow; :class:`TransportError` and
-    :class:`Timeout`; the request may be retried), or None for every other error.
+    ``"protocol"`` (HTTP was broken; :class:`~rttp.errors.ProtocolError` and its
+    subclasses), ``"io"`` (the network failed or was too slow;
+    :class:`~rttp.errors.TransportError` and :class:`~rttp.errors.Timeout`; the request
+    may be retried), or None for every other error.
     """
 
     #: ``"protocol"``, ``"io"`` or None (see the class docstring)

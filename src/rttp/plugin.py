@@ -353,3 +353,15 @@ class ProtocolBackend(abc.ABC):
     @abc.abstractmethod
     def client(self, limits: ProtocolLimits) -> ClientProtocol:
         """A protocol object for one client-side connection."""
+
+
+def _canonical() -> None:
+    """The protocol-layer classes exported here show as ``rttp.plugin.X`` (in the docs,
+    in reprs): this module is where plugin authors find them."""
+    for name in __all__:
+        obj = globals()[name]
+        if isinstance(obj, type) and obj.__module__.startswith("rttp._proto."):
+            obj.__module__ = __name__
+
+
+_canonical()

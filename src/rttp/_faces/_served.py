@@ -65,7 +65,7 @@ class ServedApp:
         return self.app.sockets(path)
 
     async def start(self, nursery: trio.Nursery | None = None) -> bool:
-        """Bind and serve; False (with :attr:`error` set) if the port cannot be bound."""
+        """Bind and serve; False (with ``error`` set) if the port cannot be bound."""
         if self.active:
             return True
         target = nursery or self._nursery

@@ -69,9 +69,9 @@ TokenCheck = Callable[[str], Awaitable[Union[Identity, None]]]
 class AuthPolicy:
     """What the server side of every scheme verifies against.
 
-    A scheme takes part only when the policy has what it needs (:meth:`AuthScheme.
-    configured`): basic needs ``check_password``, digest ``lookup_password``, bearer
-    ``verify_token``. ``secret`` keys digest nonces (random per policy unless given, so
+    A scheme takes part only when the policy has what it needs
+    (:meth:`AuthScheme.configured`): basic needs ``check_password``, digest
+    ``lookup_password``, bearer ``verify_token``. ``secret`` keys digest nonces (random per policy unless given, so
     that several workers can share one); ``nonce_lifetime`` is how long a nonce stays
     usable (then the challenge says ``stale=true``); ``state`` is the schemes' own
     per-policy memory (the nonce counts digest has seen).

@@ -36,7 +36,7 @@ known_fields: dict[bytes, int] = {}
 
 
 def field_kind(name: bytes) -> int:
-    """The framing kind of a header name (and remember it in :data:`known_fields`)."""
+    """The framing kind of a header name (and remember it in ``known_fields``, a cache of names already seen)."""
     kind = FIELD_KINDS.get(name.lower(), 0)
     if len(known_fields) < 512:
         known_fields[name] = kind
@@ -67,7 +67,7 @@ class ResponseWriter:
 
     def start_response(self, method: bytes, version: bytes, keep_alive: bool) -> None:
         """A new exchange: the request's method and version, and whether it asks to keep
-        the connection (:attr:`~rttp.plugin.RequestHead.keep_alive`)."""
+        the connection (``RequestHead.keep_alive``)."""
         self._response_done = False
         self._head_method = method
         self._version = version

@@ -83,7 +83,7 @@ class TokenService:
         return self._keys[-1]
 
     def rotate(self, key: Any = None) -> str:
-        """Sign with ``key`` from now on (a new one of :attr:`algorithm` by default); the
+        """Sign with ``key`` from now on (a new one of the ``algorithm`` given by default); the
         previous key still verifies until the tokens it signed have expired. Returns the
         new key's ``kid``."""
         fresh = load_key(key) if key is not None else new_key(self.algorithm)
