@@ -159,7 +159,8 @@ class Plugins:
                     )
                 for key in keys(obj):
                     previous = self._owners.get(key)
-                    if previous is not None and previous != owner:
+                    meant = getattr(obj, "replaces_others", False)
+                    if previous is not None and previous != owner and not meant:
                         warnings.warn(
                             f"plugin {owner!r} replaces plugin {previous!r} "
                             f"for {key[0]} {key[1]!r}",

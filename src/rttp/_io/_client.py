@@ -62,7 +62,10 @@ class Client(RequestVerbs):
     :class:`rttp.auth.Credentials` (``rttp.auth.digest(user, password)``…) or an
     :class:`rttp.plugin.ClientAuth`. It applies to the origin each request was made
     to, never to one a redirect leads to. ``token_service`` is the URL of the
-    :class:`rttp.auth.TokenService` that :meth:`get_auth_token` asks.
+    :class:`rttp.auth.TokenService` that :meth:`get_auth_token` asks. ``app`` serves an
+    application (an App or handler) to this client in memory, through the real engine:
+    every http(s) and ws(s) URL reaches it, and ``base_url`` defaults to
+    ``http://testserver`` (see :class:`rttp.testing.AppTransport`).
     """
 
     def __init__(
@@ -77,12 +80,18 @@ class Client(RequestVerbs):
         cookies: dict[str, str] | None = None,
         auth: AuthLike = None,
         token_service: str | URL | None = None,
+        app: Any = None,
         **settings: Any,
     ) -> None:
         if timeout is not _UNSET:
             settings["timeout"] = Timeouts.of(timeout)
         if limits is not None:
             settings["limits"] = limits
+        if app is not None:  # every http(s)/ws(s) URL reaches the app, in memory
+            from ..testing._apptransport import AppTransport
+
+            settings["plugins"] = (*settings.get("plugins", ()), AppTransport(app))
+            base_url = base_url if base_url is not None else "http://testserver"
         if "plugins" in settings:
             settings["plugins"] = tuple(settings["plugins"])
         if "disable" in settings:

@@ -235,6 +235,11 @@ class Server:
         return True
 
     # -- one connection -------------------------------------------------------------------
+    async def serve_stream(self, stream: trio.abc.Stream) -> None:
+        """Serve one connection on a stream that is already open (a memory stream, a
+        socket accepted elsewhere), until it closes; the server need not be listening."""
+        await self._handle_connection(stream)
+
     async def _handle_connection(self, stream: trio.abc.Stream) -> None:
         conn = HTTPConnection(
             fast_stream(stream), _settings=self._settings, _clock=self._clock, _limits=self._limits

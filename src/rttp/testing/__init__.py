@@ -1,6 +1,8 @@
 """Testing helpers: an in-memory transport, conformance kits for plugins, pytest fixtures.
 
-- :func:`app_client` serves an application in memory and gives a client for it.
+- ``rttp.Client(app=app)`` (or :class:`AppTransport`) talks to an application in
+  memory; :class:`MockTransport` answers from a function; :func:`app_client` serves an
+  application on ``memory://`` and gives a client for it.
 - :data:`memory_plugin` adds the ``memory://name`` transport: a server bound to
   ``memory://app`` is reachable by a client at ``memory://app/path`` without sockets.
 - :func:`check_transport`, :func:`check_content_encoding`, :func:`check_body_codec`,
@@ -8,6 +10,7 @@
   encoding, codec, HTTP/1.1 parser backend and auth scheme plugin, built-in or third-party, must pass.
 """
 
+from ._apptransport import AppTransport, MockTransport
 from ._auth_kit import MALFORMED_CREDENTIALS, check_auth_scheme
 from ._backend_kit import HOSTILE_REQUESTS, check_protocol_backend, parse_requests
 from ._codec_kit import DEFAULT_SAMPLES, check_body_codec
@@ -16,11 +19,13 @@ from ._kits import check_content_encoding, check_transport
 from ._memory import MemoryPlugin, MemoryTransport, memory_plugin
 
 __all__ = [
+    "AppTransport",
     "DEFAULT_SAMPLES",
     "HOSTILE_REQUESTS",
     "MALFORMED_CREDENTIALS",
     "MemoryPlugin",
     "MemoryTransport",
+    "MockTransport",
     "app_client",
     "check_auth_scheme",
     "check_body_codec",

@@ -1,22 +1,28 @@
 """pytest fixtures for applications built on trio-rttp (needs pytest-trio).
 
 ``rttp_server``: ``url = await rttp_server(handler, **settings)`` serves a handler on a
-free loopback port inside the test's nursery and returns its base URL. The plugin is
-registered through the ``pytest11`` entry point, so installing trio-rttp is enough.
+free loopback port inside the test's nursery and returns its base URL.
+
+``rttp_client``: an open ``rttp.Client(app=rttp_app)``, talking to the application that
+your own ``rttp_app`` fixture returns, in memory (no sockets).
+
+The plugin is registered through the ``pytest11`` entry point, so installing trio-rttp
+is enough; both fixtures need pytest-trio.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
 import trio
 
+from .._io._client import Client
 from .._io._server import Handler, Server
 from .._model import URL
 
-__all__ = ["rttp_server"]
+__all__ = ["rttp_client", "rttp_server"]
 
 
 @pytest.fixture
@@ -29,3 +35,10 @@ def rttp_server(nursery: trio.Nursery) -> Callable[..., Awaitable[URL]]:
         return addresses[0]
 
     return start
+
+
+@pytest.fixture
+async def rttp_client(rttp_app: Any) -> AsyncIterator[Client]:
+    """An open client for the ``rttp_app`` fixture's application, in memory."""
+    async with Client(app=rttp_app) as client:
+        yield client
