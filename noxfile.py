@@ -63,13 +63,16 @@ def coverage(session):
 
 @nox.session
 def plugins(session):
-    """The example third-party plugin distribution (examples/plugins/rttp-zstd): installed
+    """The example third-party plugin distribution (plugins/rttp-zstd): installed
     beside trio-rttp as a user would install it, found through its entry point, and
     held to the content-encoding contract by its own tests."""
     session.install("-e", ".[test]")
-    session.install("./examples/plugins/rttp-zstd[test]")
-    session.run("rttp", "plugins")
-    session.chdir("examples/plugins/rttp-zstd")
+    session.install("./plugins/rttp-zstd[test]")
+    listed = session.run("rttp", "plugins", silent=True)
+    if "zstd" not in listed:
+        session.error(f"rttp plugins does not list the zstd plugin:\n{listed}")
+    session.log("rttp plugins lists zstd")
+    session.chdir("plugins/rttp-zstd")
     session.run("python", "-m", "pytest", "tests", *session.posargs)
 
 

@@ -249,14 +249,14 @@ def test_tls_context_helpers(cert_files):
 
 
 def test_the_example_plugin_distribution_meets_the_contract():
-    """examples/plugins/rttp-zstd (nox -s plugins installs and tests it) is importable
+    """plugins/rttp-zstd (nox -s plugins installs and tests it) is importable
     as it stands, imports only what a plugin may, and passes the encoding kit."""
     import ast
     import sys
     from pathlib import Path
 
     pytest.importorskip("zstandard", reason="zstandard is not installed")
-    root = Path(__file__).parents[2] / "examples" / "plugins" / "rttp-zstd"
+    root = Path(__file__).parents[2] / "plugins" / "rttp-zstd"
     source = root / "src" / "rttp_zstd" / "__init__.py"
     for node in ast.walk(ast.parse(source.read_text())):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("rttp"):
