@@ -301,6 +301,12 @@ async def test_rttp_demo_serves_routes_chat_and_rtml():
         async with rttp.Client() as client:
             index = await client.get(base + "/")
             assert "new WebSocket" in index.text
+            for face in ("the routing app", "RTML", "RTTP messages", "WebSockets"):
+                assert f"<b>{face}</b>" in index.text  # each face, said in a sentence
+            assert 'href="/rtml"' in index.text
+            assert 'href="/api/time"' in index.text
+            icon = await client.get(base + "/favicon.ico")
+            assert (icon.status, icon.headers["content-type"]) == (200, "image/svg+xml")
             assert (await client.get(base + "/hello/you")).text == "hello, you\n"
             assert "unix" in (await client.get(base + "/api/time")).value
             html = await client.get(base + "/rtml", headers={"Accept": "text/html"})
@@ -317,3 +323,5 @@ async def test_rttp_demo_serves_routes_chat_and_rtml():
             assert (await ws.receive()).startswith("welcome")
             await ws.text("hi")
             assert (await ws.receive()).endswith(": hi")
+            await ws.binary(b"\x00\x01\xfe")
+            assert await ws.receive() == b"\x00\x01\xfe"  # binary frames are relayed
