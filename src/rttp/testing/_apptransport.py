@@ -38,7 +38,7 @@ class AppTransport(Transport):
 
     def __init__(self, app: Any, **settings: Any) -> None:
         settings.setdefault("access_log", False)
-        self.server = Server(app, "memory://app", **settings)
+        self.server: Server = Server(app, "memory://app", **settings)
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
         """A memory stream whose other end the app's server side reads."""
