@@ -163,6 +163,74 @@ def peer_process(script: str, *args: str) -> Iterator[rttp.URL]:
         process.stdout.close()  # type: ignore[union-attr]
 
 
+def system_tool(command: str, package: str) -> str:
+    """The path of ``command``, installed with apt-get (as root) when missing; the test
+    is skipped, saying how to install it, when it cannot be."""
+    import os
+    import shutil
+
+    found = shutil.which(command)
+    if found is None and os.geteuid() == 0 and shutil.which("apt-get"):
+        for step in (["apt-get", "install", "-y", "-q", package], ["apt-get", "update", "-q"]):
+            subprocess.run(step, capture_output=True, check=False, timeout=600)
+            found = shutil.which(command)
+            if found:
+                break
+        if found is None:  # after the update
+            subprocess.run(
+                ["apt-get", "install", "-y", "-q", package],
+                capture_output=True,
+                check=False,
+                timeout=600,
+            )
+            found = shutil.which(command)
+    if found is None:
+        pytest.skip(f"{command} is not installed and cannot be here (apt-get install {package})")
+    return found
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real redis-server on a free loopback port, for the session: its ``redis://`` URL."""
+    import socket
+
+    binary = system_tool("redis-server", "redis-server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    folder = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(folder),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:  # ready when it says so
+            if "Ready to accept connections" in line:
+                break
+        else:
+            raise AssertionError("redis-server exited before it was ready")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 @pytest.fixture(scope="session")
 def peer_server() -> Iterator[rttp.URL]:
     """Python's http.server on 127.0.0.1 in a subprocess: a server we did not write."""

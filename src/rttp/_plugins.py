@@ -22,6 +22,7 @@ from .errors import PluginError, UnsupportedScheme
 from .plugin import (
     AuthScheme,
     BodyCodec,
+    Broker,
     ContentEncoding,
     PluginWarning,
     ProtocolBackend,
@@ -95,6 +96,7 @@ class Plugins:
         self.auth_schemes: dict[str, AuthScheme] = {}
         self.backends: dict[str, ProtocolBackend] = {}
         self.resolvers: dict[str, Resolver] = {}
+        self.brokers: dict[str, Broker] = {}
         self._owners: dict[tuple[str, str], str] = {}
 
         def keys_transport(t: Transport) -> list[tuple[str, str]]:
@@ -126,6 +128,12 @@ class Plugins:
             ProtocolBackend,
             lambda b: [("protocol backend", b.name.lower())],
             lambda key, b: self.backends.__setitem__(key[1], b),
+        )
+        self._collect(
+            "rttp_register_brokers",
+            Broker,
+            lambda b: [("broker scheme", s.lower()) for s in b.schemes],
+            lambda key, b: self.brokers.__setitem__(key[1], b),
         )
         self._collect(
             "rttp_register_resolvers",

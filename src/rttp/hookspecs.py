@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .plugin import (
         AuthScheme,
         BodyCodec,
+        Broker,
         ContentEncoding,
         ProtocolBackend,
         Resolver,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "hookspec",
     "rttp_register_auth_schemes",
+    "rttp_register_brokers",
     "rttp_register_body_codecs",
     "rttp_register_content_encodings",
     "rttp_register_protocol_backends",
@@ -104,6 +106,19 @@ def rttp_register_auth_schemes(register: Callable[[AuthScheme], None]) -> None:
     :meth:`~rttp.plugin.AuthScheme.auth`; :func:`rttp.auth.require` verifies with
     :meth:`~rttp.plugin.AuthScheme.verify`. Check a scheme with
     :func:`rttp.testing.check_auth_scheme`.
+    """
+
+
+# -- brokers ----------------------------------------------------------------------------
+@hookspec
+def rttp_register_brokers(register: Callable[[Broker], None]) -> None:
+    """Register :class:`~rttp.plugin.Broker` objects (publish/subscribe between processes).
+
+    :param register: call with each broker.
+
+    Keys: every URL scheme in the broker's ``schemes`` (``memory``, ``redis``,
+    ``rediss``): ``rttp.App(broker="redis://host:6379/0")`` picks the broker by scheme.
+    Check one with :func:`rttp.testing.check_broker`.
     """
 
 

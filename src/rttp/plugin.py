@@ -55,6 +55,7 @@ from ._proto._authscheme import (
     TokenCheck,
     challenge_error,
 )
+from ._proto._broker import Broker, BrokerConnection, Deliver, Envelope, pack, unpack
 from ._proto._encoding import Decoder, Encoder
 from ._proto._events import (
     CLOSED,
@@ -92,6 +93,8 @@ __all__ = [
     "AuthPolicy",
     "AuthScheme",
     "BodyCodec",
+    "Broker",
+    "BrokerConnection",
     "CLOSED",
     "Challenge",
     "ClientAuth",
@@ -101,8 +104,10 @@ __all__ = [
     "ContentEncoding",
     "DEFAULT_CODEC_LIMITS",
     "Decoder",
+    "Deliver",
     "Encoder",
     "EndOfMessage",
+    "Envelope",
     "FIELD_CONNECTION",
     "FIELD_CONTENT_LENGTH",
     "FIELD_END",
@@ -147,6 +152,7 @@ __all__ = [
     "keep_alive",
     "known_fields",
     "make_request_head",
+    "pack",
     "parse_auth_params",
     "parse_challenges",
     "parse_credentials",
@@ -154,6 +160,7 @@ __all__ = [
     "response_framing",
     "response_has_body",
     "rtml",
+    "unpack",
 ]
 
 #: Marks a function as an implementation of one of the hooks in :mod:`rttp.hookspecs`.

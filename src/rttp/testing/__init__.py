@@ -13,6 +13,7 @@
 from ._apptransport import AppTransport, MockTransport
 from ._auth_kit import MALFORMED_CREDENTIALS, check_auth_scheme
 from ._backend_kit import HOSTILE_REQUESTS, check_protocol_backend, parse_requests
+from ._broker_kit import check_broker
 from ._codec_kit import DEFAULT_SAMPLES, check_body_codec
 from ._inprocess import app_client
 from ._kits import check_content_encoding, check_transport
@@ -29,6 +30,7 @@ __all__ = [
     "app_client",
     "check_auth_scheme",
     "check_body_codec",
+    "check_broker",
     "check_content_encoding",
     "check_protocol_backend",
     "check_transport",

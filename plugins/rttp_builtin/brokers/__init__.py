@@ -1,0 +1,1 @@
+"""The built-in brokers: ``memory`` (one process) and ``redis`` (coredis)."""
