@@ -268,6 +268,12 @@ def _dispatch(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return trio.run(fetch, args, method, args.global_verbose)
 
 
+def _reader_gone() -> int:
+    """``rttp get URL | head`` closed the pipe: stop quietly (and quiet the exit flush)."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rttp`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -281,13 +287,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_error_line(exc), file=sys.stderr)
         return 2
     except BaseExceptionGroup as group:
+        if group.split(BrokenPipeError)[1] is None:  # only the reader going away
+            return _reader_gone()
         found = _first_error(group)
         if found is None:
             raise
         print(_error_line(found), file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (rttp get URL | head): not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # quiet the exit flush
-        return 0
+        return _reader_gone()
     except KeyboardInterrupt:  # pragma: no cover - interactive
         return 130

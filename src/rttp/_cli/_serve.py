@@ -66,6 +66,11 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     )
     how.add_argument("--root-path", help="the path prefix a proxy serves the app under")
     how.add_argument(
+        "--broker",
+        metavar="URL",
+        help="carry an App's broadcasts to every worker and machine (redis://host:6379/0)",
+    )
+    how.add_argument(
         "--proxy-headers",
         action="store_true",
         help="take the client address and scheme from X-Forwarded-For/-Proto and Forwarded",
@@ -257,6 +262,16 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         allowed = args.forwarded_allow_ips or os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
         settings["proxy_headers"] = True
         settings["forwarded_allow_ips"] = tuple(p.strip() for p in allowed.split(",") if p.strip())
+    if getattr(args, "broker", None):
+        if not hasattr(handler, "use_broker"):
+            raise CLIError("rttp serve: --broker applies to an rttp.App, and this is not one")
+        scheme = args.broker.partition("://")[0]
+        if scheme not in get_plugins().brokers:
+            raise CLIError(
+                f"rttp serve: no broker serves {scheme}:// "
+                f"(have: {', '.join(sorted(get_plugins().brokers))})"
+            )
+        handler.use_broker(args.broker)
     if args.ws_max_size is not None:
         if not hasattr(handler, "ws_max_message_size"):
             raise CLIError("rttp serve: --ws-max-size applies to an rttp.App, and this is not one")

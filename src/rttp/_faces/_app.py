@@ -27,10 +27,11 @@ from .._io._websocket import (
     WebSocketMessage,
 )
 from .._io._wshandshake import accept_websocket, is_websocket_request
-from .._model import Request, Response
+from .._model import URL, Request, Response
 from .._model._enums import Opcode
 from .._model._unset import UNSET as _UNSET
 from ..errors import WebSocketClosed
+from ._broadcast import Broadcaster
 from ._served import ServedApp
 from ._sockets import SocketCallback, SocketConnection
 
@@ -204,6 +205,11 @@ class App:
 
     Request bodies are read before a route runs (``stream=True`` on a route leaves the
     body to the handler, for ``stream_post_param`` and large uploads).
+
+    ``broker="redis://host:6379/0"`` (any registered broker's URL) carries
+    :meth:`broadcast` and :meth:`send_to` to every worker and machine serving the app;
+    ``app.sockets(path)`` stays this process's connections and :meth:`count_sockets`
+    counts them all.
     """
 
     def __init__(
@@ -215,6 +221,8 @@ class App:
         ws_send_timeout: float | None = 10.0,
         ws_close_timeout: float = 5.0,
         ws_max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
+        broker: str | URL | None = None,
+        broker_prefix: str = "rttp",
     ) -> None:
         self.ws_max_message_size = ws_max_message_size
         self.ws_max_fragments = ws_max_fragments
@@ -226,6 +234,14 @@ class App:
         self._any: list[_Route] = []
         self._socket_routes: list[_Route] = []
         self._sockets: dict[str, dict[str, SocketConnection]] = {}
+        #: the broker that carries :meth:`broadcast` to every process (None: this one)
+        self.broadcaster = Broadcaster(
+            broker,
+            self.sockets,
+            self._find_socket,
+            lambda: list(self._sockets),
+            prefix=broker_prefix,
+        )
 
     # -- registration ---------------------------------------------------------------------
     def _register(
@@ -295,6 +311,40 @@ class App:
     def sockets(self, path: str) -> list[SocketConnection]:
         """The live WebSocket connections on ``path`` (for broadcasting)."""
         return list(self._sockets.get(path, {}).values())
+
+    def _find_socket(self, connection_id: str) -> SocketConnection | None:
+        for live in self._sockets.values():
+            found = live.get(connection_id)
+            if found is not None:
+                return found
+        return None
+
+    def use_broker(self, broker: str | URL | None, prefix: str = "rttp") -> None:
+        """Carry broadcasts through ``broker`` (before serving; ``rttp serve --broker``)."""
+        self.broadcaster = Broadcaster(
+            broker, self.sockets, self._find_socket, lambda: list(self._sockets), prefix=prefix
+        )
+
+    async def broadcast(self, path: str, data: str | bytes) -> None:
+        """Send ``data`` (text for a str) to every connection on ``path``, in every worker
+        and on every machine when the App has a broker; each gets it once, in order."""
+        await self.broadcaster.broadcast(path, data)
+
+    async def send_to(self, connection_id: str, data: str | bytes) -> None:
+        """Send ``data`` to one connection, here or (through the broker) in another process."""
+        await self.broadcaster.send_to(connection_id, data)
+
+    async def count_sockets(self, path: str) -> int:
+        """The connections on ``path`` in every process (presence keys in the broker, so
+        a worker that died drops out); without a broker, ``len(app.sockets(path))``."""
+        return await self.broadcaster.count(path)
+
+    async def lifespan(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run for the server's life (the server starts it before accepting): the broker
+        connection, when there is one."""
+        await self.broadcaster.run(task_status=task_status)
 
     def serve(self, port: int = 0, host: str = "127.0.0.1", **settings: Any) -> ServedApp:
         """The seed's served-app object for this app (not started yet)."""
@@ -385,6 +435,7 @@ class App:
         connection = SocketConnection(ws)
         live = self._sockets.setdefault(ws.path, {})
         live[connection.id] = connection  # listed before the client learns it is connected
+        self.broadcaster.changed()
         try:
             await ws.accept()
             async with trio.open_nursery() as nursery:
@@ -421,6 +472,7 @@ class App:
             live.pop(connection.id, None)
             if not live:
                 self._sockets.pop(ws.path, None)
+            self.broadcaster.changed()
 
     async def _keepalive(self, ws: WebSocket) -> None:
         assert self.ws_ping_interval is not None

@@ -131,6 +131,9 @@ class Server:
             self._clock.tick()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._sweeper)
+                lifespan = getattr(self.handler, "lifespan", None)
+                if lifespan is not None:  # an App's broker link, say: up before accepting
+                    await nursery.start(lifespan)
                 if self._access is not None:
                     nursery.start_soon(self._access.run_flusher)
                 with self._accepting:

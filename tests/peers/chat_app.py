@@ -1,0 +1,27 @@
+"""A chat App for the broker tests: ``rttp serve tests.peers.chat_app:app --broker URL``.
+
+Each text message on ``/chat`` is broadcast to every connection in every process;
+``GET /count`` answers the cluster-wide number of chat connections.
+"""
+
+from __future__ import annotations
+
+import rttp
+
+app = rttp.App(ws_ping_interval=None)
+
+
+@app.socket("/chat")
+async def chat(connection: rttp.SocketConnection, opcode: int, data: object, extra: object) -> None:
+    if opcode == rttp.Opcode.open:
+        await app.count_sockets("/chat")  # counting reports this process's presence first
+        await connection.text("ready")
+    elif opcode == rttp.Opcode.text:
+        await app.broadcast("/chat", str(data))
+    elif opcode == rttp.Opcode.binary and isinstance(data, bytes):
+        await app.broadcast("/chat", data)
+
+
+@app.get("/count")
+async def count(request: rttp.Request) -> dict[str, int]:
+    return {"here": len(app.sockets("/chat")), "everywhere": await app.count_sockets("/chat")}
