@@ -10,11 +10,7 @@ import trio
 import rttp
 from tests.conftest import cli_process
 
-pytestmark = [
-    pytest.mark.timeout(90),
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <function MemoryObject"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-]
+pytestmark = pytest.mark.timeout(90)
 
 
 def serving(broker: str):

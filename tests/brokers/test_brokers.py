@@ -10,13 +10,7 @@ from rttp.errors import TransportError
 from rttp.plugin import Envelope, pack, unpack
 from rttp.testing import check_broker
 
-pytestmark = [
-    pytest.mark.timeout(60),
-    # coredis leaves anyio memory streams unclosed when a connection attempt is cancelled
-    # or fails (its teardown, not ours): their ResourceWarnings are not this suite's
-    pytest.mark.filterwarnings("ignore:Exception ignored in. <function MemoryObject"),
-    pytest.mark.filterwarnings("ignore::ResourceWarning"),
-]
+pytestmark = pytest.mark.timeout(60)
 
 
 def test_the_envelope_round_trips_and_foreign_messages_are_skipped():
