@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 __all__ = [
     "hookspec",
     "rttp_register_auth_schemes",
-    "rttp_register_brokers",
     "rttp_register_body_codecs",
+    "rttp_register_brokers",
     "rttp_register_content_encodings",
     "rttp_register_protocol_backends",
     "rttp_register_resolvers",

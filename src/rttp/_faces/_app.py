@@ -235,7 +235,7 @@ class App:
         self._socket_routes: list[_Route] = []
         self._sockets: dict[str, dict[str, SocketConnection]] = {}
         #: the broker that carries :meth:`broadcast` to every process (None: this one)
-        self.broadcaster = Broadcaster(
+        self.broadcaster: Broadcaster = Broadcaster(
             broker,
             self.sockets,
             self._find_socket,

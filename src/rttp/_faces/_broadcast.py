@@ -50,13 +50,13 @@ class Broadcaster:
         prefix: str = "rttp",
         presence_interval: float = 3.0,
     ) -> None:
-        self.url = URL(broker) if broker is not None else None
+        self.url: URL | None = URL(broker) if broker is not None else None
         self._sockets = sockets
         self._find = find
         self._live_paths = paths
         self.prefix = prefix
         self.presence_interval = presence_interval
-        self.node = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+        self.node: str = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self._sequence = itertools.count()
         self._connection: BrokerConnection | None = None
         self._paths: set[str] = set()  # paths whose presence this process has reported

@@ -18,11 +18,9 @@ import abc
 import struct
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    import trio
-
     from .._model import URL
 
 __all__ = ["Broker", "BrokerConnection", "Deliver", "Envelope", "pack", "unpack"]
@@ -84,9 +82,9 @@ class BrokerConnection(abc.ABC):
         channels: Collection[str],
         deliver: Deliver,
         *,
-        task_status: trio.TaskStatus[None],
+        task_status: Any,
     ) -> None:
-        """Hold the connection, subscribed to ``channels`` (may be empty), and ``await
+        """(``task_status`` is Trio's, as ``nursery.start`` passes it.) Hold the connection, subscribed to ``channels`` (may be empty), and ``await
         deliver(channel, data)`` for each message, in order, until cancelled.
         ``task_status.started()`` once subscribed, or once the first attempt failed (the
         caller goes on without the broker meanwhile). A lost connection is logged and
