@@ -61,3 +61,96 @@ async def test_without_a_reachable_broker_delivery_is_local():
         await ws.text("alone")
         with trio.fail_after(10):
             assert await ws.receive() == "alone"
+
+
+async def test_a_killed_worker_drops_out_of_the_count(redis_server, monkeypatch):
+    monkeypatch.setenv("RTTP_TEST_PRESENCE", "0.2")  # presence lives 0.6 s
+    broker = redis_server.rsplit("/", 1)[0] + "/2"  # a database of its own: a clean count
+    async with (
+        serving(broker) as (a, _),
+        serving(broker) as (b, doomed),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        for base in (a, b, b):
+            url = base.replace("http", "ws") + "/chat"
+            ws = await stack.enter_async_context(rttp.websocket(url, ping_interval=None))
+            assert await ws.receive() == "ready"
+        async with rttp.Client() as client:
+            assert (await client.get(f"{a}/count")).json()["everywhere"] == 3
+            doomed.kill()  # no goodbye: only the expiry can tell
+            await doomed.wait()
+            with trio.fail_after(10):
+                while (await client.get(f"{a}/count")).json()["everywhere"] != 1:  # noqa: ASYNC110 - a TTL expires
+                    await trio.sleep(0.2)
+
+
+async def test_local_delivery_goes_on_while_redis_is_down_and_resumes(tmp_path):
+    """An outage: the broker's connection logs and retries, broadcasts are delivered
+    locally meanwhile, and once Redis is back they cross processes again."""
+    import socket
+    import subprocess
+
+    from tests.conftest import system_tool
+
+    binary = system_tool("redis-server", "redis-server")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
+
+    def start_redis() -> subprocess.Popen[str]:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "Ready to accept connections" in line:
+                return process
+        raise AssertionError("redis-server did not start")
+
+    redis = start_redis()
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        async with (
+            serving(url) as (a, _),
+            serving(url) as (b, _),
+            rttp.websocket(a.replace("http", "ws") + "/chat", ping_interval=None) as on_a,
+            rttp.websocket(b.replace("http", "ws") + "/chat", ping_interval=None) as on_b,
+        ):
+            assert await on_a.receive() == "ready"
+            assert await on_b.receive() == "ready"
+            await on_a.text("before")
+            with trio.fail_after(10):
+                assert await on_a.receive() == "before"
+                assert await on_b.receive() == "before"
+            redis.kill()
+            redis.wait()
+            await on_a.text("during")  # the publish fails: delivered locally
+            with trio.fail_after(10):
+                assert await on_a.receive() == "during"
+            redis.stdout.close()  # type: ignore[union-attr]
+            redis = start_redis()
+            with trio.fail_after(30):  # both resubscribe (heartbeat, then backoff)
+                attempt = 0
+                while True:
+                    attempt += 1
+                    await on_a.text(f"after {attempt}")
+                    with trio.move_on_after(2):
+                        got = await on_b.receive()
+                        break
+            assert got.startswith("after ")
+    finally:
+        redis.kill()
+        redis.wait()
+        if redis.stdout is not None:
+            redis.stdout.close()

@@ -6,9 +6,13 @@ Each text message on ``/chat`` is broadcast to every connection in every process
 
 from __future__ import annotations
 
+import os
+
 import rttp
 
 app = rttp.App(ws_ping_interval=None)
+#: the presence refresh, short in the tests that wait for a killed worker to drop out
+app.broker_presence_interval = float(os.environ.get("RTTP_TEST_PRESENCE", "3"))
 
 
 @app.socket("/chat")

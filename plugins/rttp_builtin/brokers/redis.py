@@ -10,6 +10,7 @@ raises TransportError, which the app answers by delivering locally.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Collection
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = ["RedisBroker"]
 log = logging.getLogger("rttp.broker")
 _BACKOFF = (0.1, 5.0)
 _CONNECT_TIMEOUT = 5.0
+_HEARTBEAT = 1.0
 
 
 def _client(url: URL) -> Any:
@@ -74,7 +76,8 @@ class _Connection(BrokerConnection):
                     with trio.fail_after(_CONNECT_TIMEOUT):  # coredis would retry forever
                         await client.ping()
                     if channels:
-                        async with client.pubsub(channels=list(channels)) as pubsub:
+                        beat = f"rttp:heartbeat:{os.urandom(6).hex()}"
+                        async with client.pubsub(channels=[*channels, beat]) as pubsub:
                             self._client = client
                             if not started:
                                 task_status.started()
@@ -82,7 +85,10 @@ class _Connection(BrokerConnection):
                             elif delay > _BACKOFF[0]:
                                 log.warning("broker %s: reconnected", self._where)
                             delay = _BACKOFF[0]
-                            await self._pump(pubsub, deliver)
+                            seen = [trio.current_time()]
+                            async with trio.open_nursery() as nursery:
+                                nursery.start_soon(self._watchdog, client, beat, seen)
+                                await self._pump(pubsub, deliver, beat, seen)
                     else:
                         self._client = client
                         if not started:
@@ -109,16 +115,30 @@ class _Connection(BrokerConnection):
             await trio.sleep(delay)
             delay = min(delay * 2, _BACKOFF[1])
 
-    async def _pump(self, pubsub: Any, deliver: Deliver) -> None:
+    async def _pump(self, pubsub: Any, deliver: Deliver, beat: str, seen: list[float]) -> None:
         async for message in pubsub:
             if message.get("type") != "message":
                 continue
-            channel, data = message["channel"], message["data"]
-            await deliver(
-                channel.decode() if isinstance(channel, bytes) else str(channel),
-                data if isinstance(data, bytes) else str(data).encode(),
-            )
+            raw, data = message["channel"], message["data"]
+            channel = raw.decode() if isinstance(raw, bytes) else str(raw)
+            if channel == beat:
+                seen[0] = trio.current_time()
+                continue
+            await deliver(channel, data if isinstance(data, bytes) else str(data).encode())
         raise ConnectionError("the subscription ended")
+
+    async def _watchdog(self, client: Any, beat: str, seen: list[float]) -> None:
+        """coredis waits forever on a subscription whose server went away: a heartbeat
+        that must come back through the subscription tells a dead one."""
+        while True:
+            await trio.sleep(_HEARTBEAT)
+            try:
+                with trio.fail_after(_HEARTBEAT):
+                    await client.publish(beat, b"")
+            except (Exception, trio.TooSlowError) as exc:
+                raise ConnectionError(f"heartbeat not sent: {exc!r}") from exc
+            if trio.current_time() - seen[0] > 3 * _HEARTBEAT:
+                raise ConnectionError("the subscription stopped delivering (no heartbeat)")
 
     def _borrow(self) -> Any:
         if self._client is None:

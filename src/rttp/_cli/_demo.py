@@ -104,12 +104,10 @@ def demo_app() -> App:
     async def chat(connection: SocketConnection, opcode: int, data: object, extra: object) -> None:
         if opcode == Opcode.open:
             await connection.text(f"welcome, {connection.id[:6]}")
-        elif opcode == Opcode.text:
-            for other in app.sockets("/chat"):
-                await other.text(f"{connection.id[:6]}: {data}")
+        elif opcode == Opcode.text:  # to every worker's chatters, with --broker
+            await app.broadcast("/chat", f"{connection.id[:6]}: {data}")
         elif opcode == Opcode.binary and isinstance(data, (bytes, bytearray)):
-            for other in app.sockets("/chat"):  # relayed as they are: the page shows bytes
-                await other.binary(bytes(data))
+            await app.broadcast("/chat", bytes(data))  # relayed as they are: shown as bytes
 
     def favicon(request: Request) -> Response:
         headers = {"Content-Type": "image/svg+xml", "Cache-Control": "max-age=86400"}

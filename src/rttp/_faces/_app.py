@@ -223,6 +223,7 @@ class App:
         ws_max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
         broker: str | URL | None = None,
         broker_prefix: str = "rttp",
+        broker_presence_interval: float = 3.0,
     ) -> None:
         self.ws_max_message_size = ws_max_message_size
         self.ws_max_fragments = ws_max_fragments
@@ -234,14 +235,9 @@ class App:
         self._any: list[_Route] = []
         self._socket_routes: list[_Route] = []
         self._sockets: dict[str, dict[str, SocketConnection]] = {}
-        #: the broker that carries :meth:`broadcast` to every process (None: this one)
-        self.broadcaster: Broadcaster = Broadcaster(
-            broker,
-            self.sockets,
-            self._find_socket,
-            lambda: list(self._sockets),
-            prefix=broker_prefix,
-        )
+        #: how often presence is refreshed (a dead worker drops out after three of these)
+        self.broker_presence_interval = broker_presence_interval
+        self.use_broker(broker, broker_prefix)
 
     # -- registration ---------------------------------------------------------------------
     def _register(
@@ -321,8 +317,14 @@ class App:
 
     def use_broker(self, broker: str | URL | None, prefix: str = "rttp") -> None:
         """Carry broadcasts through ``broker`` (before serving; ``rttp serve --broker``)."""
-        self.broadcaster = Broadcaster(
-            broker, self.sockets, self._find_socket, lambda: list(self._sockets), prefix=prefix
+        #: the broker link that carries :meth:`broadcast` to every process (None: this one)
+        self.broadcaster: Broadcaster = Broadcaster(
+            broker,
+            self.sockets,
+            self._find_socket,
+            lambda: list(self._sockets),
+            prefix=prefix,
+            presence_interval=self.broker_presence_interval,
         )
 
     async def broadcast(self, path: str, data: str | bytes) -> None:
