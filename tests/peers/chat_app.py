@@ -26,6 +26,11 @@ async def chat(connection: rttp.SocketConnection, opcode: int, data: object, ext
         await app.broadcast("/chat", data)
 
 
+@app.get("/whoami")
+async def whoami(request: rttp.Request) -> dict[str, object]:
+    return {"client": request.ip, "scheme": request.scheme, "pid": os.getpid()}
+
+
 @app.get("/count")
 async def count(request: rttp.Request) -> dict[str, int]:
     return {"here": len(app.sockets("/chat")), "everywhere": await app.count_sockets("/chat")}
