@@ -106,3 +106,7 @@ def bench(session):
         *("--seconds", "4", "--rounds", "3"),
     ]
     session.run("python", "benchmarks/run.py", *args)
+    if not session.posargs:
+        # broadcast across two workers through redis (needs redis-server installed)
+        session.install("coredis>=4")
+        session.run("python", "benchmarks/broadcast.py", "100", "1000", success_codes=[0, 1])

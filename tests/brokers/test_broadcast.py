@@ -154,3 +154,51 @@ async def test_local_delivery_goes_on_while_redis_is_down_and_resumes(tmp_path):
         redis.wait()
         if redis.stdout is not None:
             redis.stdout.close()
+
+
+async def test_a_connection_held_by_another_worker_is_reached_by_id(redis_server):
+    async with (
+        serving(redis_server) as (a, _),
+        serving(redis_server) as (b, _),
+        rttp.websocket(a.replace("http", "ws") + "/chat", ping_interval=None) as on_a,
+        rttp.websocket(b.replace("http", "ws") + "/chat", ping_interval=None) as on_b,
+    ):
+        assert await on_a.receive() == "ready"
+        assert await on_b.receive() == "ready"
+        await on_b.text("whoami")
+        b_id = await on_b.receive()
+        await on_a.text(f"to {b_id} hello over there")
+        with trio.fail_after(10):
+            got = await on_b.receive()
+        assert got.endswith(": hello over there")
+
+
+async def test_a_thousand_broadcasts_to_a_hundred_clients_lose_nothing(redis_server):
+    """1,000 messages from one sender, 100 clients over 2 workers: 100,000 deliveries,
+    each client's in the sender's order (the throughput is a nox -s bench figure)."""
+    async with (
+        serving(redis_server) as (a, _),
+        serving(redis_server) as (b, _),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        clients = []
+        for index in range(100):
+            base = a if index % 2 == 0 else b
+            url = base.replace("http", "ws") + "/chat"
+            ws = await stack.enter_async_context(rttp.websocket(url, ping_interval=None))
+            assert await ws.receive() == "ready"
+            clients.append(ws)
+        messages = [f"n{i}" for i in range(1000)]
+        received: list[list[str]] = [[] for _ in clients]
+
+        async def collect(index: int) -> None:
+            for _ in messages:
+                received[index].append(await clients[index].receive())
+
+        with trio.fail_after(60):
+            async with trio.open_nursery() as nursery:
+                for index in range(len(clients)):
+                    nursery.start_soon(collect, index)
+                for message in messages:
+                    await clients[0].text(message)
+        assert all(got == messages for got in received)

@@ -20,6 +20,11 @@ async def chat(connection: rttp.SocketConnection, opcode: int, data: object, ext
     if opcode == rttp.Opcode.open:
         await app.count_sockets("/chat")  # counting reports this process's presence first
         await connection.text("ready")
+    elif opcode == rttp.Opcode.text and str(data).startswith("to "):
+        _, target, text = str(data).split(" ", 2)  # "to <id> <text>": one connection
+        await app.connection(target).text(f"from {connection.id}: {text}")
+    elif opcode == rttp.Opcode.text and str(data) == "whoami":
+        await connection.text(connection.id)
     elif opcode == rttp.Opcode.text:
         await app.broadcast("/chat", str(data))
     elif opcode == rttp.Opcode.binary and isinstance(data, bytes):

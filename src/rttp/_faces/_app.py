@@ -31,7 +31,7 @@ from .._model import URL, Request, Response
 from .._model._enums import Opcode
 from .._model._unset import UNSET as _UNSET
 from ..errors import WebSocketClosed
-from ._broadcast import Broadcaster
+from ._broadcast import Broadcaster, RemoteConnection
 from ._served import ServedApp
 from ._sockets import SocketCallback, SocketConnection
 
@@ -331,6 +331,12 @@ class App:
         """Send ``data`` (text for a str) to every connection on ``path``, in every worker
         and on every machine when the App has a broker; each gets it once, in order."""
         await self.broadcaster.broadcast(path, data)
+
+    def connection(self, connection_id: str) -> SocketConnection | RemoteConnection:
+        """The connection ``connection_id``: this process's own, or one that sends
+        through the broker to whichever worker holds it (``.text()``, ``.binary()``)."""
+        local = self._find_socket(connection_id)
+        return local if local is not None else RemoteConnection(self.broadcaster, connection_id)
 
     async def send_to(self, connection_id: str, data: str | bytes) -> None:
         """Send ``data`` to one connection, here or (through the broker) in another process."""

@@ -32,7 +32,7 @@ from ..errors import PluginError, TransportError
 if TYPE_CHECKING:
     from ._sockets import SocketConnection
 
-__all__ = ["Broadcaster"]
+__all__ = ["Broadcaster", "RemoteConnection"]
 
 log = logging.getLogger("rttp.broker")
 
@@ -178,6 +178,27 @@ class Broadcaster:
         except TransportError as exc:
             log.warning("broker unreachable, counting locally: %s", exc)
             return len(self._sockets(path))
+
+
+class RemoteConnection:
+    """A WebSocket connection known by its id, in this process or another one: what
+    :meth:`rttp.App.connection` returns. Sending goes through the broker when the
+    connection is elsewhere."""
+
+    def __init__(self, broadcaster: Broadcaster, connection_id: str) -> None:
+        self.id = connection_id
+        self._broadcaster = broadcaster
+
+    async def text(self, payload: str) -> None:
+        """Send a text message."""
+        await self._broadcaster.send_to(self.id, payload)
+
+    async def binary(self, payload: bytes) -> None:
+        """Send a binary message."""
+        await self._broadcaster.send_to(self.id, payload)
+
+    def __repr__(self) -> str:
+        return f"<RemoteConnection {self.id}>"
 
 
 def _payload(envelope: Envelope) -> str | bytes:
