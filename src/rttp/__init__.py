@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ._codecs import get_body_codec, negotiate
     from ._config import ClientConfig, Limits, ServerConfig, Timeouts
     from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
+    from ._faces._broadcast import RemoteConnection
     from ._faces._endpoint import Endpoint, Message, string_message, valid
     from ._faces._handles import HANDLE_CODES, RequestHandle, status_for_error
     from ._faces._run import run
@@ -83,6 +84,7 @@ _LAZY: dict[str, str] = {
     "Progress": "._io._client",
     "QueryParams": "._model",
     "RTTPError": ".errors",
+    "RemoteConnection": "._faces._broadcast",
     "Request": "._model",
     "RequestHandle": "._faces._handles",
     "Response": "._model",
@@ -183,6 +185,7 @@ __all__ = [
     "Progress",
     "QueryParams",
     "RTTPError",
+    "RemoteConnection",
     "Request",
     "RequestHandle",
     "Response",
