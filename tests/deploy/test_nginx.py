@@ -5,6 +5,7 @@ from nginx only."""
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import subprocess
 from pathlib import Path
@@ -90,9 +91,11 @@ async def test_behind_nginx(tmp_path, redis_server):
         ]
         assert len({s["pid"] for s in seen}) == 2  # round robin over both workers
         assert {s["client"] for s in seen} == {"127.0.0.1"}
-        # straight to a worker (not from nginx), the header is not believed
-        direct = (await client.get(f"{one}/whoami", headers={"X-Forwarded-For": "6.6.6.6"})).json()
-        assert direct["client"] == "127.0.0.1"
+        assert {s["scheme"] for s in seen} == {"http"}  # X-Forwarded-Proto from nginx
+        # straight to a worker (not from nginx), the headers are not believed
+        spoof = {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https"}
+        direct = (await client.get(f"{one}/whoami", headers=spoof)).json()
+        assert (direct["client"], direct["scheme"]) == ("127.0.0.1", "http")
         # WebSockets through nginx, spread over both workers, broadcast to all of them
         async with contextlib.AsyncExitStack() as stack:
             sockets = []
@@ -109,3 +112,62 @@ async def test_behind_nginx(tmp_path, redis_server):
             for ws in sockets:
                 with trio.fail_after(10):
                     assert await ws.receive() == "through nginx"
+
+
+async def test_nginx_keeps_its_connections_to_rttp_alive(tmp_path):
+    """The upstream keep-alive works: ten requests through nginx arrive over a couple of
+    connections (the access log names each connection's peer port), not ten."""
+    log = tmp_path / "rttp-access.log"  # (nginx writes its own access.log there)
+    async with (
+        cli_process(
+            "serve",
+            "tests.peers.chat_app:app",
+            "--bind",
+            "http://127.0.0.1:0",
+            "--access-log-format",
+            "%(h)s",
+            "--access-log-file",
+            str(log),
+        ) as (one, process),
+        nginx(tmp_path, [one.removeprefix("http://")]) as front,
+        rttp.Client() as client,
+    ):
+        for _ in range(10):
+            assert (await client.get(f"{front}/whoami")).status == 200
+        process.send_signal(signal.SIGINT)  # the log is flushed on the way out
+        with trio.fail_after(10):
+            await process.wait()
+    peers = log.read_text().split()
+    assert len(peers) == 10
+    assert all(peer.startswith("127.0.0.2:") for peer in peers)  # from nginx (proxy_bind)
+    assert len(set(peers)) <= 2, peers  # reused, not one connection per request
+
+
+async def test_the_demo_chat_reaches_every_worker(redis_server):
+    """rttp demo --workers 2 --broker: visitors spread over both workers all see a
+    message (the kernel spreads connections over the workers' shared socket)."""
+    broker = redis_server.rsplit("/", 1)[0] + "/4"
+    async with (
+        cli_process(
+            "demo",
+            "--bind",
+            "http://127.0.0.1:0",
+            "--workers",
+            "2",
+            "--broker",
+            broker,
+            "--no-access-log",
+        ) as (base, _),
+        contextlib.AsyncExitStack() as stack,
+    ):
+        sockets = []
+        for _ in range(8):
+            ws = await stack.enter_async_context(
+                rttp.websocket(base.replace("http", "ws") + "/chat", ping_interval=None)
+            )
+            assert (await ws.receive()).startswith("welcome")
+            sockets.append(ws)
+        await sockets[0].text("hello all")
+        for ws in sockets:
+            with trio.fail_after(10):
+                assert (await ws.receive()).endswith(": hello all")
