@@ -189,46 +189,47 @@ def system_tool(command: str, package: str) -> str:
     return found
 
 
+def free_loopback_port() -> int:
+    """A port nothing listens on at 127.0.0.1 (for servers that cannot be given port 0)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_redis(port: int, folder: Any) -> subprocess.Popen[str]:
+    """redis-server on 127.0.0.1:``port`` (installed if it can be), once it says it is
+    ready; no persistence, its files in ``folder``."""
+    binary = system_tool("redis-server", "redis-server")
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    command += ["--appendonly", "no", "--dir", str(folder)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    for line in process.stdout:  # ready when it says so
+        if "Ready to accept connections" in line:
+            return process
+    process.stdout.close()
+    raise AssertionError("redis-server exited before it was ready")
+
+
+def stop_redis(process: subprocess.Popen[str]) -> None:
+    """Stop a redis-server started by :func:`start_redis`."""
+    process.kill()
+    process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server on a free loopback port, for the session: its ``redis://`` URL."""
-    import socket
-
-    binary = system_tool("redis-server", "redis-server")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    folder = tmp_path_factory.mktemp("redis")
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    port = free_loopback_port()
+    process = start_redis(port, tmp_path_factory.mktemp("redis"))
     try:
-        assert process.stdout is not None
-        for line in process.stdout:  # ready when it says so
-            if "Ready to accept connections" in line:
-                break
-        else:
-            raise AssertionError("redis-server exited before it was ready")
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_redis(process)
 
 
 @pytest.fixture(scope="session")

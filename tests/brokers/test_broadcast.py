@@ -87,38 +87,10 @@ async def test_a_killed_worker_drops_out_of_the_count(redis_server, monkeypatch)
 async def test_local_delivery_goes_on_while_redis_is_down_and_resumes(tmp_path):
     """An outage: the broker's connection logs and retries, broadcasts are delivered
     locally meanwhile, and once Redis is back they cross processes again."""
-    import socket
-    import subprocess
+    from tests.conftest import free_loopback_port, start_redis, stop_redis
 
-    from tests.conftest import system_tool
-
-    binary = system_tool("redis-server", "redis-server")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [
-        binary,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-        "--dir",
-        str(tmp_path),
-    ]
-
-    def start_redis() -> subprocess.Popen[str]:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert process.stdout is not None
-        for line in process.stdout:
-            if "Ready to accept connections" in line:
-                return process
-        raise AssertionError("redis-server did not start")
-
-    redis = start_redis()
+    port = free_loopback_port()
+    redis = start_redis(port, tmp_path)
     url = f"redis://127.0.0.1:{port}/0"
     try:
         async with (
@@ -133,13 +105,12 @@ async def test_local_delivery_goes_on_while_redis_is_down_and_resumes(tmp_path):
             with trio.fail_after(10):
                 assert await on_a.receive() == "before"
                 assert await on_b.receive() == "before"
-            redis.kill()
-            redis.wait()
+            stop_redis(redis)
             await on_a.text("during")  # the publish fails: delivered locally
             with trio.fail_after(10):
                 assert await on_a.receive() == "during"
             redis.stdout.close()  # type: ignore[union-attr]
-            redis = start_redis()
+            redis = start_redis(port, tmp_path)
             with trio.fail_after(30):  # both resubscribe (heartbeat, then backoff)
                 attempt = 0
                 while True:
@@ -150,10 +121,7 @@ async def test_local_delivery_goes_on_while_redis_is_down_and_resumes(tmp_path):
                         break
             assert got.startswith("after ")
     finally:
-        redis.kill()
-        redis.wait()
-        if redis.stdout is not None:
-            redis.stdout.close()
+        stop_redis(redis)
 
 
 async def test_a_connection_held_by_another_worker_is_reached_by_id(redis_server):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
@@ -14,23 +13,17 @@ import pytest
 import trio
 
 import rttp
-from tests.conftest import cli_process, system_tool
+from tests.conftest import cli_process, free_loopback_port, system_tool
 
 pytestmark = pytest.mark.timeout(90)
 
 CONF = Path(__file__).parents[2] / "deploy" / "nginx.conf"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def nginx(tmp_path: Path, upstreams: list[str]):
     binary = system_tool("nginx", "nginx-light")
-    port = free_port()
+    port = free_loopback_port()
     text = (
         CONF.read_text()
         .replace("@LISTEN@", f"127.0.0.1:{port}")
