@@ -27,12 +27,10 @@ def rttp_server(port: int, backend: str, access_log: bool = False) -> None:
 
     async def main() -> None:
         log = os.path.join(tempfile.gettempdir(), f"rttp-bench-access-{port}.log")
+        # (access_log_file only when logging: an @base row may predate the setting)
+        extra = {"access_log_file": log} if access_log else {}
         server = rttp.Server(
-            app,
-            f"http://127.0.0.1:{port}",
-            http_backend=backend,
-            access_log=access_log,
-            access_log_file=log if access_log else None,
+            app, f"http://127.0.0.1:{port}", http_backend=backend, access_log=access_log, **extra
         )
         try:
             await server.serve()
