@@ -88,7 +88,7 @@ class Client(RequestVerbs):
         if limits is not None:
             settings["limits"] = limits
         if app is not None:  # every http(s)/ws(s) URL reaches the app, in memory
-            from ..testing._apptransport import AppTransport
+            from ._apptransport import AppTransport
 
             settings["plugins"] = (*settings.get("plugins", ()), AppTransport(app))
             base_url = base_url if base_url is not None else "http://testserver"
