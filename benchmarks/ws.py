@@ -101,7 +101,7 @@ def client(impl: str, port: int, size: int, seconds: float) -> dict[str, float]:
             while time.perf_counter() - started < seconds:
                 await ws.send_bytes(payload)
                 event = await ws.receive()
-                assert isinstance(event, rttp.Message)
+                assert isinstance(event, rttp.WebSocketMessage)
                 count += 1
             elapsed = time.perf_counter() - started
             await ws.close()

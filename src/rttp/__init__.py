@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     )
     from ._model._enums import Closure, Method, Opcode, Status
     from ._plugins import PluginInfo, Plugins, get_plugins
+    from ._proto._wsdeflate import Deflate
     from .errors import RTTPError
 
 #: where each public name lives; imported on first use, so that ``import rttp`` costs
@@ -61,6 +62,7 @@ _LAZY: dict[str, str] = {
     "Client": "._io._client",
     "ClientConfig": "._config",
     "Closed": "._io._websocket",
+    "Deflate": "._proto._wsdeflate",
     "Closure": "._model._enums",
     "Code": "._model",
     "Endpoint": "._faces._endpoint",
@@ -164,6 +166,7 @@ __all__ = [
     "Closed",
     "Closure",
     "Code",
+    "Deflate",
     "Endpoint",
     "FieldInfo",
     "FormData",

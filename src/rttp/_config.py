@@ -5,6 +5,7 @@ Defaults are named constants so documentation and tests can refer to them.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import ssl
 from collections.abc import Mapping
@@ -14,6 +15,7 @@ from typing import Any, Union
 from ._model._forms import CodecLimits
 from ._proto._encoding import DEFAULT_COMPRESSIBLE_TYPES
 from ._proto._events import ProtocolLimits
+from ._proto._wsdeflate import Deflate
 
 __all__ = [
     "ClientConfig",
@@ -23,7 +25,9 @@ __all__ = [
     "DEFAULT_MAX_HEADER_SIZE",
     "DEFAULT_MAX_REQUEST_LINE",
     "Limits",
+    "SERVER_WEBSOCKETS",
     "ServerConfig",
+    "ServerWebSockets",
     "Timeouts",
     "TimeoutsLike",
 ]
@@ -34,6 +38,23 @@ DEFAULT_MAX_HEADER_COUNT = 100
 DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 DEFAULT_MAX_DECOMPRESSION_RATIO = 100.0
 DEFAULT_CLIENT_MAX_BODY_SIZE = 1 << 30
+
+
+@dataclass(frozen=True)
+class ServerWebSockets:
+    """What a serving :class:`~rttp.Server` tells the handshakes it accepts: its
+    ``websocket_backend``, ``websocket_compression`` and plugin set."""
+
+    backend: str
+    compression: Deflate | None
+    plugins: Any
+
+
+#: the serving Server's WebSocket defaults, set in each connection's task (read by
+#: :func:`rttp.accept_websocket` and the App when they are not told otherwise)
+SERVER_WEBSOCKETS: contextvars.ContextVar[ServerWebSockets | None] = contextvars.ContextVar(
+    "rttp_server_websockets", default=None
+)
 
 
 @dataclass(frozen=True)
@@ -109,6 +130,11 @@ class ServerConfig:
     server_header: str | None = "rttp"
     #: protocol backend plugin; "auto" picks the fastest one loaded
     http_backend: str = "auto"
+    #: WebSocket backend plugin for the handshakes this server accepts
+    #: (:func:`rttp.accept_websocket`, an App's sockets); "auto" picks the fastest loaded
+    websocket_backend: str = "auto"
+    #: permessage-deflate for those WebSockets (:class:`rttp.Deflate`); None turns it off
+    websocket_compression: Deflate | None = field(default_factory=Deflate)
     #: TLS for https:// binds: a context, or certificate and key files
     ssl_context: ssl.SSLContext | None = None
     certfile: str | None = None

@@ -28,6 +28,7 @@ from .plugin import (
     ProtocolBackend,
     Resolver,
     Transport,
+    WebSocketBackend,
 )
 
 __all__ = [
@@ -97,6 +98,7 @@ class Plugins:
         self.backends: dict[str, ProtocolBackend] = {}
         self.resolvers: dict[str, Resolver] = {}
         self.brokers: dict[str, Broker] = {}
+        self.websocket_backends: dict[str, WebSocketBackend] = {}
         self._owners: dict[tuple[str, str], str] = {}
 
         def keys_transport(t: Transport) -> list[tuple[str, str]]:
@@ -141,7 +143,16 @@ class Plugins:
             lambda r: [("resolver", r.name.lower())],
             lambda key, r: self.resolvers.__setitem__(key[1], r),
         )
+        self._collect(
+            "rttp_register_websocket_backends",
+            WebSocketBackend,
+            lambda b: [("websocket backend", b.name.lower())],
+            lambda key, b: self.websocket_backends.__setitem__(key[1], b),
+        )
         self._auto_backend = max(self.backends.values(), key=lambda b: b.priority, default=None)
+        self._auto_ws_backend = max(
+            self.websocket_backends.values(), key=lambda b: b.priority, default=None
+        )
 
     def _store_transport(self, key: tuple[str, str], transport: Transport) -> None:
         target = self.client_transports if key[0] == "client scheme" else self.bind_transports
@@ -212,6 +223,18 @@ class Plugins:
         except KeyError:
             known = ", ".join(sorted(self.backends)) or "none"
             raise PluginError(f"no protocol backend called {name!r} (loaded: {known})") from None
+
+    def websocket_backend(self, name: str = "auto") -> WebSocketBackend:
+        """The WebSocket backend called ``name``, or the highest-priority one for ``auto``."""
+        if name == "auto":
+            if self._auto_ws_backend is None:
+                raise PluginError("no WebSocket backend plugin is loaded")
+            return self._auto_ws_backend
+        try:
+            return self.websocket_backends[name.lower()]
+        except KeyError:
+            known = ", ".join(sorted(self.websocket_backends)) or "none"
+            raise PluginError(f"no WebSocket backend called {name!r} (loaded: {known})") from None
 
     def encoding(self, token: str) -> ContentEncoding | None:
         """The content encoding for a coding token, or None."""

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         ProtocolBackend,
         Resolver,
         Transport,
+        WebSocketBackend,
     )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "rttp_register_protocol_backends",
     "rttp_register_resolvers",
     "rttp_register_transports",
+    "rttp_register_websocket_backends",
 ]
 
 hookspec: pluggy.HookspecMarker = pluggy.HookspecMarker("rttp")
@@ -131,4 +133,17 @@ def rttp_register_protocol_backends(register: Callable[[ProtocolBackend], None])
 
     Key: the backend's ``name`` (``h11``). ``http_backend="auto"`` selects the registered
     backend with the highest ``priority``.
+    """
+
+
+# -- WebSocket backends -----------------------------------------------------------------
+@hookspec
+def rttp_register_websocket_backends(register: Callable[[WebSocketBackend], None]) -> None:
+    """Register :class:`~rttp.plugin.WebSocketBackend` objects (RFC 6455 framing).
+
+    :param register: call with each backend.
+
+    Key: the backend's ``name`` (``websockets``, ``wsproto``). ``websocket_backend="auto"``
+    selects the registered backend with the highest ``priority``. Check one with
+    :func:`rttp.testing.check_websocket_backend`.
     """

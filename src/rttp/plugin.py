@@ -87,6 +87,24 @@ from ._proto._writer import (
     field_kind,
     known_fields,
 )
+from ._proto._wsbackend import (
+    DEFAULT_MAX_FRAGMENTS,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    MessageAssembler,
+    MessageTooBig,
+    WebSocketBackend,
+    WebSocketProtocol,
+    WebSocketSettings,
+)
+from ._proto._wsdeflate import Deflate, DeflateParams, parse_extensions
+from ._proto._wsevents import (
+    Closed,
+    PingEvent,
+    PongEvent,
+    WebSocketEvent,
+    WebSocketMessage,
+    close_reason,
+)
 
 __all__ = [
     "AuthFlow",
@@ -99,11 +117,16 @@ __all__ = [
     "Challenge",
     "ClientAuth",
     "ClientProtocol",
+    "Closed",
     "CodecLimits",
     "ConnectOptions",
     "ContentEncoding",
     "DEFAULT_CODEC_LIMITS",
+    "DEFAULT_MAX_FRAGMENTS",
+    "DEFAULT_MAX_MESSAGE_SIZE",
     "Decoder",
+    "Deflate",
+    "DeflateParams",
     "Deliver",
     "Encoder",
     "EndOfMessage",
@@ -120,12 +143,16 @@ __all__ = [
     "Headers",
     "Identity",
     "ListenOptions",
+    "MessageAssembler",
+    "MessageTooBig",
     "NEED_DATA",
     "NameTable",
     "PAUSED",
     "PasswordCheck",
     "PasswordLookup",
+    "PingEvent",
     "PluginWarning",
+    "PongEvent",
     "ProtocolBackend",
     "ProtocolLimits",
     "QueryParams",
@@ -143,9 +170,15 @@ __all__ = [
     "Transport",
     "URL",
     "UploadFile",
+    "WebSocketBackend",
+    "WebSocketEvent",
+    "WebSocketMessage",
+    "WebSocketProtocol",
+    "WebSocketSettings",
     "assemble_form",
     "challenge_error",
     "check_trailers",
+    "close_reason",
     "connection_tokens",
     "field_kind",
     "hookimpl",
@@ -156,6 +189,7 @@ __all__ = [
     "parse_auth_params",
     "parse_challenges",
     "parse_credentials",
+    "parse_extensions",
     "quote",
     "response_framing",
     "response_has_body",
@@ -364,11 +398,14 @@ class ProtocolBackend(abc.ABC):
 
 def _canonical() -> None:
     """The protocol-layer classes exported here show as ``rttp.plugin.X`` (in the docs,
-    in reprs): this module is where plugin authors find them."""
+    in reprs): this module is where plugin authors find them. Those that every user
+    meets (the WebSocket events, :class:`rttp.Deflate`) show as ``rttp.X``."""
+    from . import __all__ as public
+
     for name in __all__:
         obj = globals()[name]
         if isinstance(obj, type) and obj.__module__.startswith("rttp._proto."):
-            obj.__module__ = __name__
+            obj.__module__ = "rttp" if name in public else __name__
 
 
 _canonical()

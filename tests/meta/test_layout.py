@@ -42,6 +42,11 @@ SANS_IO_MODULES = {
     "_auth",
     "_authscheme",
     "_unset",
+    "_wsbackend",
+    "_wsdeflate",
+    "_wsevents",
+    "_wskeys",
+    "_wsscan",
 }
 
 

@@ -30,6 +30,7 @@ from .._io._wshandshake import accept_websocket, is_websocket_request
 from .._model import URL, Request, Response
 from .._model._enums import Opcode
 from .._model._unset import UNSET as _UNSET
+from .._proto._wsdeflate import Deflate
 from ..errors import WebSocketClosed
 from ._broadcast import Broadcaster, RemoteConnection
 from ._served import ServedApp
@@ -221,6 +222,8 @@ class App:
         ws_send_timeout: float | None = 10.0,
         ws_close_timeout: float = 5.0,
         ws_max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
+        ws_compression: Deflate | None = _UNSET,
+        websocket_backend: str | None = None,
         broker: str | URL | None = None,
         broker_prefix: str = "rttp",
         broker_presence_interval: float = 3.0,
@@ -231,6 +234,9 @@ class App:
         self.ws_ping_timeout = ws_ping_timeout
         self.ws_send_timeout = ws_send_timeout
         self.ws_close_timeout = ws_close_timeout
+        #: permessage-deflate (:class:`rttp.Deflate`, None: off) and the WebSocket backend;
+        #: UNSET and None take the serving Server's ``websocket_compression``/``_backend``
+        self.ws_compression, self.websocket_backend = ws_compression, websocket_backend
         self._routes: list[_Route] = []
         self._any: list[_Route] = []
         self._socket_routes: list[_Route] = []
@@ -437,6 +443,8 @@ class App:
             close_timeout=self.ws_close_timeout,
             send_timeout=self.ws_send_timeout,
             max_fragments=self.ws_max_fragments,
+            compression=self.ws_compression,
+            websocket_backend=self.websocket_backend,
         )
 
     async def _run_socket(self, ws: WebSocket, callback: SocketCallback) -> None:

@@ -36,9 +36,10 @@ from .._io._websocket import (
     WebSocket,
     WebSocketMessage,
 )
-from .._io._wshandshake import connect_websocket
+from .._io._wshandshake import DEFAULT_COMPRESSION, connect_websocket
 from .._model import URL, Headers
 from .._plugins import Plugins
+from .._proto._wsdeflate import Deflate
 from ..errors import RTTPError, WebSocketClosed, WebSocketRejected
 
 __all__ = ["EVENTS", "WebSocketClient", "websocket"]
@@ -66,6 +67,8 @@ class WebSocketClient:
         max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
         message_queue_size: int = 16,
         subprotocols: tuple[str, ...] = (),
+        compression: Deflate | None = DEFAULT_COMPRESSION,
+        websocket_backend: str = "auto",
         verify: Any = True,
         plugins: Plugins | None = None,
     ) -> None:
@@ -79,6 +82,8 @@ class WebSocketClient:
         self.reconnect_max_delay = reconnect_max_delay
         self.max_message_size = max_message_size
         self.subprotocols = subprotocols
+        #: permessage-deflate offered (None: off) and the framing backend plugin
+        self.compression, self.websocket_backend = compression, websocket_backend
         self.verify = verify
         self.plugins = plugins
         self._callbacks: dict[str, dict[Any, Callable[..., Any]]] = {name: {} for name in EVENTS}
@@ -211,6 +216,8 @@ class WebSocketClient:
                 subprotocols=self.subprotocols,
                 handshake_timeout=self.handshake_timeout,
                 max_message_size=self.max_message_size,
+                compression=self.compression,
+                websocket_backend=self.websocket_backend,
                 verify=self.verify,
                 plugins=self.plugins,
             )

@@ -20,7 +20,7 @@ from typing import Any
 
 import trio
 
-from .._config import ServerConfig
+from .._config import SERVER_WEBSOCKETS, ServerConfig, ServerWebSockets
 from .._model import URL, Request, Response
 from .._plugins import Plugins, get_plugins
 from ..errors import ProtocolError, RTTPError, TransportError
@@ -66,6 +66,8 @@ class Server:
         self.binds: list[URL] = [URL(b) for b in binds] or [URL("http://127.0.0.1:8000")]
         self.plugins: Plugins = get_plugins(config.plugins, config.disable)
         self.backend: ProtocolBackend = self.plugins.backend(config.http_backend)
+        if config.websocket_backend != "auto":  # an unknown name fails here, not at a handshake
+            self.plugins.websocket_backend(config.websocket_backend)
         self.addresses: list[URL] = []
         self._connections: set[HTTPConnection] = set()
         self._shutdown_requested = trio.Event()
@@ -82,6 +84,9 @@ class Server:
         self._limits = config.protocol_limits
         #: what every connection's engine reads (codecs, encodings, headers), worked out once
         self._settings = ServerSettings(config, self.plugins)
+        self._websockets = ServerWebSockets(
+            config.websocket_backend, config.websocket_compression, self.plugins
+        )
         # a coarse clock (and the Date value) the sweeper advances each tick: deadlines
         # read it instead of asking trio for the time several times per request
         self._clock = CoarseClock(watched=True)
@@ -244,6 +249,7 @@ class Server:
         await self._handle_connection(stream)
 
     async def _handle_connection(self, stream: trio.abc.Stream) -> None:
+        serving = SERVER_WEBSOCKETS.set(self._websockets)  # for accept_websocket
         conn = HTTPConnection(
             fast_stream(stream), _settings=self._settings, _clock=self._clock, _limits=self._limits
         )
@@ -259,6 +265,7 @@ class Server:
             if not is_peer_gone(exc):
                 error_log.exception("connection failed with an unexpected error")
         finally:
+            SERVER_WEBSOCKETS.reset(serving)
             self._connections.discard(conn)
             self._slot_freed.set()
             self._slot_freed = trio.Event()

@@ -14,27 +14,27 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
-from wsproto import ConnectionType, WSConnection
-from wsproto.connection import Connection
-from wsproto.events import Request as WSRequest
-from wsproto.utilities import LocalProtocolError as WSLocalError
-from wsproto.utilities import RemoteProtocolError as WSRemoteError
-from wsproto.utilities import generate_accept_token, generate_nonce
 
+from .._config import SERVER_WEBSOCKETS
 from .._model import URL, Headers, HeadersLike, Request, Response
+from .._model._unset import UNSET
 from .._plugins import Plugins, get_plugins
+from .._proto._wsbackend import DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, WebSocketSettings
+from .._proto._wsdeflate import Deflate, DeflateParams
+from .._proto._wskeys import WEBSOCKET_VERSION, accept_token, handshake_problem, new_key
 from ..errors import ConnectTimeout, ProtocolError, TransportError, WebSocketRejected
-from ..plugin import ConnectOptions
+from ..plugin import ConnectOptions, WebSocketBackend
 from ._conn import PrefixedStream
 from ._connection import HTTPConnection
 from ._errors import connect_errors
 from ._sockio import fast_stream
 from ._tls import client_context
-from ._websocket import DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, WebSocket
+from ._websocket import WebSocket
 
 __all__ = ["WebSocketHandler", "accept_websocket", "connect_websocket", "is_websocket_request"]
 
-_READ_SIZE = 65536
+#: the client's permessage-deflate offer unless told otherwise
+DEFAULT_COMPRESSION = Deflate()
 
 
 # -- server side ----------------------------------------------------------------------------
@@ -50,22 +50,52 @@ def is_websocket_request(request: Request) -> bool:
 WebSocketHandler = Callable[[WebSocket], Awaitable[Any]]
 
 
+def _extensions(headers: Headers) -> list[str]:
+    return [value.decode("latin-1") for value in headers.get_raw(b"sec-websocket-extensions")]
+
+
+def server_backend(
+    websocket_backend: str | None,
+    compression: Deflate | None,
+    plugins: Plugins | None,
+) -> tuple[WebSocketBackend, Deflate | None]:
+    """The backend and compression a server-side handshake uses: those given, else the
+    serving Server's (``websocket_backend`` and ``websocket_compression``), else the
+    defaults."""
+    serving = SERVER_WEBSOCKETS.get()
+    if plugins is None:
+        plugins = serving.plugins if serving is not None else get_plugins()
+    if websocket_backend is None:
+        websocket_backend = serving.backend if serving is not None else "auto"
+    if compression is UNSET:
+        compression = serving.compression if serving is not None else DEFAULT_COMPRESSION
+    return plugins.websocket_backend(websocket_backend), compression
+
+
 def accept_websocket(
     request: Request,
     handler: WebSocketHandler,
     *,
     subprotocols: Sequence[str] = (),
     headers: HeadersLike = None,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
     close_timeout: float = 5.0,
     send_timeout: float | None = None,
     max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
+    compression: Deflate | None = UNSET,
+    websocket_backend: str | None = None,
+    plugins: Plugins | None = None,
 ) -> Response:
     """Accept a WebSocket handshake: the returned response takes the connection over.
 
     A request that is not a valid handshake gets a 400 (426 when it asks for no
-    upgrade at all) naming the problem. ``handler(ws)`` runs once the 101 is sent; when
-    it returns, the connection closes (1000, or 1011 if it raised).
+    upgrade at all, or for a version other than 13) naming the problem. ``handler(ws)``
+    runs once the 101 is sent; when it returns, the connection closes (1000, or 1011 if
+    it raised).
+
+    ``compression`` (:class:`rttp.Deflate`, or None to turn it off) and
+    ``websocket_backend`` default to the serving Server's ``websocket_compression`` and
+    ``websocket_backend``.
     """
     if not is_websocket_request(request):
         return Response(
@@ -73,44 +103,49 @@ def accept_websocket(
             {"Upgrade": "websocket", "Connection": "Upgrade"},
             "426 Upgrade Required: send a WebSocket handshake\n",
         )
-    connection = WSConnection(ConnectionType.SERVER)
-    try:
-        # wsproto validates the handshake (version, key, upgrade tokens)
-        connection.initiate_upgrade_connection(request.headers.raw, request.target)
-        handshake = next(connection.events())
-    except (WSRemoteError, WSLocalError, StopIteration) as exc:
-        return Response(400, body=f"400 Bad Request: invalid WebSocket handshake: {exc}\n")
-    assert isinstance(handshake, WSRequest)
-    chosen = next((p for p in handshake.subprotocols if p in subprotocols), None)
+    problem = handshake_problem(request.headers)
+    if problem is not None:
+        if problem.startswith("Sec-WebSocket-Version"):  # RFC 6455 §4.4: say which we speak
+            return Response(
+                426,
+                {"Sec-WebSocket-Version": WEBSOCKET_VERSION.decode()},
+                f"426 Upgrade Required: invalid WebSocket handshake: {problem}\n",
+            )
+        return Response(400, body=f"400 Bad Request: invalid WebSocket handshake: {problem}\n")
+    backend, compression = server_backend(websocket_backend, compression, plugins)
+    offered = request.headers.csv_list("sec-websocket-protocol")
+    chosen = next((p for p in offered if p in subprotocols), None)
     key = request.headers.get_raw(b"sec-websocket-key")[0]
     answer = [
         (b"Upgrade", b"websocket"),
         (b"Connection", b"Upgrade"),
-        (b"Sec-WebSocket-Accept", generate_accept_token(key)),
+        (b"Sec-WebSocket-Accept", accept_token(key)),
     ]
     if chosen is not None:
         answer.append((b"Sec-WebSocket-Protocol", chosen.encode("ascii")))
+    deflate = compression.accept(_extensions(request.headers)) if compression else None
+    extensions = deflate.answer() if deflate is not None else None
+    if extensions is not None:
+        answer.append((b"Sec-WebSocket-Extensions", extensions.encode("ascii")))
     answer += Headers(headers).raw
+    protocol = backend.protocol(False, WebSocketSettings(max_message_size, max_fragments, deflate))
 
     async def on_upgrade(stream: trio.abc.Stream) -> None:
         # the engine wrote the 101 and holds it back: the WebSocket sends it before its first
         # frame (or at accept()), on the bare stream, so frames pay for no wrapper
         stream, received, unsent = PrefixedStream.split(stream)
-        connection = Connection(ConnectionType.SERVER)
         ws = WebSocket(
             stream,
-            connection,
+            protocol,
             request=request,
             subprotocol=chosen,
-            max_message_size=max_message_size,
+            extensions=extensions,
             close_timeout=close_timeout,
             send_timeout=send_timeout,
-            max_fragments=max_fragments,
         )
         ws._handshake = unsent
-        if received:  # frames that came with the handshake: the first receive reads them
-            connection.receive_data(received)
-            ws._events = connection.events()
+        if received:  # frames that came with the handshake
+            await ws.feed(received)
         try:
             await handler(ws)
         except Exception:
@@ -131,33 +166,38 @@ async def connect_websocket(
     headers: HeadersLike = None,
     subprotocols: Sequence[str] = (),
     handshake_timeout: float | None = 15.0,
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
     close_timeout: float = 5.0,
     send_timeout: float | None = None,
     max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
+    compression: Deflate | None = DEFAULT_COMPRESSION,
+    websocket_backend: str = "auto",
     verify: Any = True,
     plugins: Plugins | None = None,
 ) -> WebSocket:
     """Open a WebSocket to ``ws://``, ``wss://`` or ``ws+unix://`` and complete the handshake.
 
-    A refused handshake raises :class:`~rttp.errors.WebSocketRejected` with the status,
-    headers and body; a slow one :class:`~rttp.errors.ConnectTimeout`.
+    ``compression``: the permessage-deflate offer (:class:`rttp.Deflate`), None for
+    none. ``websocket_backend``: the framing plugin (``"websockets"``, ``"wsproto"``;
+    ``"auto"`` picks the fastest loaded). A refused handshake raises
+    :class:`~rttp.errors.WebSocketRejected` with the status, headers and body; a slow
+    one :class:`~rttp.errors.ConnectTimeout`.
     """
     target = URL(url)
     plugin_set = plugins or get_plugins()
+    backend = plugin_set.websocket_backend(websocket_backend)
     transport = plugin_set.transport_for_url(target.scheme)
     where = target.unix_path or f"{target.host}:{target.port}"
     options = ConnectOptions(ssl_context=client_context(verify) if target.is_secure else None)
     seconds = handshake_timeout if handshake_timeout is not None else math.inf
-    nonce = generate_nonce()
-    offered = list(subprotocols)
+    offer = _Offer(new_key(), list(subprotocols), compression)
     conn: HTTPConnection | None = None
     with trio.move_on_after(seconds) as scope:
         with connect_errors(where):
             stream = fast_stream(await transport.connect(target, options))
         conn = HTTPConnection(stream, plugins=plugin_set, where=where, max_line_size=None)
         try:
-            chosen, received = await _handshake(conn, target, headers, nonce, offered, where)
+            received = await _handshake(conn, target, headers, offer, where)
         except BaseException:
             await trio.aclose_forcefully(stream)
             raise
@@ -169,46 +209,79 @@ async def connect_websocket(
             handshake_timeout,
         )
     assert conn is not None
-    connection = Connection(ConnectionType.CLIENT)
+    settings = WebSocketSettings(max_message_size, max_fragments, offer.agreed)
     ws = WebSocket(
         conn.stream,
-        connection,
+        backend.protocol(True, settings),
         url=target,
-        subprotocol=chosen,
-        max_message_size=max_message_size,
+        subprotocol=offer.chosen,
+        extensions=offer.agreed.answer() if offer.agreed is not None else None,
         close_timeout=close_timeout,
         send_timeout=send_timeout,
-        max_fragments=max_fragments,
     )
-    if received:  # frames that came with the 101: the first receive reads them
-        connection.receive_data(received)
-        ws._events = connection.events()
+    if received:  # frames that came with the 101
+        await ws.feed(received)
     return ws
 
 
+class _Offer:
+    """What a client's handshake offers, and what the server chose of it."""
+
+    __slots__ = ("agreed", "chosen", "compression", "key", "subprotocols")
+
+    def __init__(self, key: bytes, subprotocols: list[str], compression: Deflate | None) -> None:
+        self.key = key
+        self.subprotocols = subprotocols
+        self.compression = compression
+        self.chosen: str | None = None
+        self.agreed: DeflateParams | None = None
+
+    def fields(self) -> list[tuple[bytes, bytes]]:
+        fields = [
+            (b"Upgrade", b"websocket"),
+            (b"Connection", b"Upgrade"),
+            (b"Sec-WebSocket-Key", self.key),
+            (b"Sec-WebSocket-Version", WEBSOCKET_VERSION),
+        ]
+        if self.subprotocols:
+            fields.append((b"Sec-WebSocket-Protocol", ", ".join(self.subprotocols).encode("ascii")))
+        if self.compression is not None:
+            fields.append((b"Sec-WebSocket-Extensions", self.compression.offer().encode("ascii")))
+        return fields
+
+    def check(self, answer: Headers) -> str | None:
+        """What is wrong with the server's 101, or None (then ``chosen`` and ``agreed``
+        are set)."""
+        if "websocket" not in answer.flags("upgrade") or "upgrade" not in answer.flags(
+            "connection"
+        ):
+            return "the 101 does not upgrade to websocket"
+        if answer.get_raw(b"sec-websocket-accept") != [accept_token(self.key)]:
+            return "wrong Sec-WebSocket-Accept"
+        chosen = answer.get("sec-websocket-protocol")
+        if chosen is not None and chosen not in self.subprotocols:
+            return f"unrequested subprotocol {chosen!r}"
+        self.chosen = chosen
+        extensions = _extensions(answer)
+        if self.compression is None:
+            return "unrequested extensions" if any(v.strip() for v in extensions) else None
+        try:
+            self.agreed = self.compression.agree(extensions)
+        except ValueError as exc:
+            return f"invalid Sec-WebSocket-Extensions: {exc}"
+        return None
+
+
 async def _handshake(
-    conn: HTTPConnection,
-    target: URL,
-    headers: HeadersLike,
-    nonce: bytes,
-    offered: list[str],
-    where: str,
-) -> tuple[str | None, bytes]:
+    conn: HTTPConnection, target: URL, headers: HeadersLike, offer: _Offer, where: str
+) -> bytes:
     """The opening handshake through the engine: a GET with the upgrade fields, the
-    answer read like any response, then the stream detached. Returns the chosen
-    subprotocol and the bytes that came after the 101."""
-    fields = [
-        (b"Upgrade", b"websocket"),
-        (b"Connection", b"Upgrade"),
-        (b"Sec-WebSocket-Key", nonce),
-        (b"Sec-WebSocket-Version", b"13"),
-    ]
-    if offered:
-        fields.append((b"Sec-WebSocket-Protocol", ", ".join(offered).encode("ascii")))
+    answer read like any response, then the stream detached. Returns the bytes that
+    came after the 101."""
     request = conn.make_request(
         host=target.host_header,
         uri=target.target,
-        headers=[*fields, *Headers(headers).raw],
+        headers=[*offer.fields(), *Headers(headers).raw],
         compress=False,
     )
     try:
@@ -224,24 +297,14 @@ async def _handshake(
         except (ProtocolError, TransportError):
             body = b""
         raise WebSocketRejected(response.status, response.headers.raw, body)
-    answer = response.headers
-    problem = None
-    if "websocket" not in answer.flags("upgrade") or "upgrade" not in answer.flags("connection"):
-        problem = "the 101 does not upgrade to websocket"
-    elif answer.get_raw(b"sec-websocket-accept") != [generate_accept_token(nonce)]:
-        problem = "wrong Sec-WebSocket-Accept"
-    chosen = answer.get("sec-websocket-protocol")
-    if problem is None and chosen is not None and chosen not in offered:
-        problem = f"unrequested subprotocol {chosen!r}"
-    if problem is None and answer.get("sec-websocket-extensions"):
-        problem = "unrequested extensions"
+    problem = offer.check(response.headers)
     if problem is not None:
         raise WebSocketRejected(
             502, response.headers.raw, f"invalid handshake answer from {where}: {problem}".encode()
         )
     stream, received, _ = PrefixedStream.split(conn.detach())
     conn.stream = stream
-    return chosen, received
+    return received
 
 
 async def _bounded(response: Response, limit: int = 65536) -> bytes:

@@ -1,0 +1,1 @@
+"""WebSocket framing backends: websockets' sans-I/O core, and wsproto."""
