@@ -198,7 +198,7 @@ def idle_memory(name: str, count: int = 1000) -> dict[str, float]:
 
 
 CLIENTS = ["rttp", "httpx", "aiohttp", "bare trio+h11", "bare trio+httptools"]
-WS_IMPLS = ["rttp", "trio-websocket", "websockets"]
+WS_IMPLS = ["rttp", "rttp-wsproto", "trio-websocket", "websockets"]
 
 
 def client_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
@@ -239,9 +239,12 @@ def client_suite(seconds: float, rounds: int = 1) -> dict[str, dict]:
 WS_ROLES = {
     **{
         f"{impl} server": (impl, "websockets")
-        for impl in ["rttp", "rttp-app", "trio-websocket", "websockets"]
+        for impl in ["rttp", "rttp-wsproto", "rttp-app", "trio-websocket", "websockets"]
     },
-    **{f"{impl} client": ("websockets", impl) for impl in ["rttp", "trio-websocket", "websockets"]},
+    **{
+        f"{impl} client": ("websockets", impl)
+        for impl in ["rttp", "rttp-wsproto", "trio-websocket", "websockets"]
+    },
 }
 
 

@@ -1,7 +1,9 @@
 """WebSocket echo benchmark pieces: servers and clients for rttp, trio-websocket and websockets.
 
 ``rttp`` serves through the core API (``accept_websocket`` in a handler), ``rttp-app``
-through the routing app's socket callbacks.
+through the routing app's socket callbacks; both frame with the default backend
+(websockets' sans-I/O core), ``rttp-wsproto`` with wsproto. Compression is off
+everywhere (the peers are run with ``compression=None``).
 
 ``python benchmarks/ws.py serve IMPL PORT`` runs an echo server;
 ``python benchmarks/ws.py client IMPL PORT SIZE SECONDS`` prints JSON with round trips per
@@ -15,18 +17,31 @@ import sys
 import time
 
 
+def _rttp_options(impl: str) -> dict[str, object]:
+    """No compression and the backend the row names (older code, an ``@base`` row,
+    has neither keyword: wsproto and no compression were all it had)."""
+    import rttp
+
+    if not hasattr(rttp, "Deflate"):
+        return {}
+    backend = "wsproto" if impl.endswith("wsproto") else "auto"
+    return {"compression": None, "websocket_backend": backend}
+
+
 def serve(impl: str, port: int) -> None:
-    if impl == "rttp":  # the core API: a handler that accepts the handshake
+    if impl in ("rttp", "rttp-wsproto"):  # the core API: a handler that accepts the handshake
         import trio
 
         import rttp
+
+        options = _rttp_options(impl)
 
         async def echo_loop(ws: rttp.WebSocket) -> None:
             async for data in ws:
                 await ws.send(data)
 
         async def handler(request: rttp.Request) -> rttp.Response:
-            return rttp.accept_websocket(request, echo_loop, max_message_size=64 << 20)
+            return rttp.accept_websocket(request, echo_loop, max_message_size=64 << 20, **options)
 
         async def main_core() -> None:
             await rttp.Server(handler, f"http://127.0.0.1:{port}", access_log=False).serve()
@@ -37,7 +52,10 @@ def serve(impl: str, port: int) -> None:
 
         import rttp
 
-        app = rttp.App(ws_ping_interval=None, ws_max_message_size=64 << 20)
+        options = {
+            f"ws_{k}" if k == "compression" else k: v for k, v in _rttp_options(impl).items()
+        }
+        app = rttp.App(ws_ping_interval=None, ws_max_message_size=64 << 20, **options)
 
         @app.socket("/")
         async def echo(conn, opcode, data, extra):  # type: ignore[no-untyped-def]
@@ -89,14 +107,16 @@ def client(impl: str, port: int, size: int, seconds: float) -> dict[str, float]:
     payload = b"x" * size
     url = f"ws://127.0.0.1:{port}/"
     count = 0
-    if impl == "rttp":
+    if impl in ("rttp", "rttp-wsproto"):
         import trio
 
         import rttp
 
+        options = _rttp_options(impl)
+
         async def main() -> float:
             nonlocal count
-            ws = await rttp.connect_websocket(url, max_message_size=64 << 20)
+            ws = await rttp.connect_websocket(url, max_message_size=64 << 20, **options)
             started = time.perf_counter()
             while time.perf_counter() - started < seconds:
                 await ws.send_bytes(payload)

@@ -220,13 +220,13 @@ class Deflate:
     def agree(self, values: Iterable[str]) -> DeflateParams | None:
         """A client checks the server's answer to :meth:`offer`: the agreement, or None
         when the server declined. Raises ValueError naming what is wrong with it."""
-        extensions = parse_extensions(values)
-        if not extensions:
+        answers = parse_extensions(values)
+        if not answers:
             return None
-        if len(extensions) > 1 or extensions[0][0] != EXTENSION_NAME:
-            names = ", ".join(name for name, _ in extensions)
+        if len(answers) > 1 or answers[0][0] != EXTENSION_NAME:
+            names = ", ".join(name for name, _ in answers)
             raise ValueError(f"unrequested extensions: {names} (only permessage-deflate was offered)")
-        found = _params(extensions[0][1])
+        found = _params(answers[0][1])
         server_bits = (
             _window("server_max_window_bits", found.get("server_max_window_bits"), optional=False)
             if "server_max_window_bits" in found
