@@ -197,7 +197,14 @@ class WsprotoProtocol(WebSocketProtocol):
         if state is ConnectionState.REMOTE_CLOSING:  # the peer closed: echo its code
             self._out.append(self._conn.send(event.response()))
         elif state is not ConnectionState.CLOSED:  # wsproto found an error (1002, 1007 …)
-            return self._fail(events, int(event.code), event.reason or "protocol error")
+            code, reason = int(event.code), event.reason or "protocol error"
+            if reason == "error in extension":  # what our permessage-deflate refused
+                reason = (
+                    f"message larger than max_message_size={self._limit} once inflated"
+                    if code == 1009
+                    else "invalid permessage-deflate data"
+                )
+            return self._fail(events, code, reason)
         self._over = True
         events.append(Closed(int(event.code), event.reason or ""))
         return events

@@ -22,7 +22,6 @@ from .._io._websocket import (
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
     PingEvent,
-    PongEvent,
     WebSocket,
     WebSocketMessage,
 )
@@ -466,23 +465,25 @@ class App:
                         event = await ws.receive()
                     except WebSocketClosed:
                         break
-                    if isinstance(event, WebSocketMessage):
-                        opcode = Opcode.binary if event.is_binary else Opcode.text
-                        await call_maybe_async(callback, connection, opcode, event.data, None)
-                    elif isinstance(event, PingEvent):
-                        await call_maybe_async(
-                            callback, connection, Opcode.ping, event.payload, None
-                        )
-                    elif isinstance(event, PongEvent):
-                        await call_maybe_async(
-                            callback, connection, Opcode.pong, event.payload, None
-                        )
-                    elif isinstance(event, Closed):
+                    if isinstance(event, Closed):
                         live.pop(connection.id, None)  # no longer listed when the callback runs
                         await call_maybe_async(
                             callback, connection, Opcode.close, event.code, event.reason
                         )
                         break
+                    data: Any
+                    if isinstance(event, WebSocketMessage):
+                        opcode, data = Opcode.binary if event.is_binary else Opcode.text, event.data
+                    else:
+                        opcode = Opcode.ping if isinstance(event, PingEvent) else Opcode.pong
+                        data = event.payload
+                    try:
+                        await call_maybe_async(callback, connection, opcode, data, None)
+                    except WebSocketClosed:
+                        if ws.closed is None:
+                            raise
+                        # it answered a message that came before the close (or a protocol
+                        # error): the close callback still follows
                 nursery.cancel_scope.cancel()
         finally:
             live.pop(connection.id, None)

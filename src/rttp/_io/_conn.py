@@ -348,25 +348,32 @@ class ConnectionBase:
             await trio.aclose_forcefully(self.stream)  # whatever happened (even a cancel)
 
     async def _linger(self) -> None:
-        stream = self.stream
-        with trio.move_on_after(self.linger_timeout):
-            try:
-                if isinstance(stream, trio.abc.HalfCloseableStream):
-                    await stream.send_eof()
-                budget = _LINGER_MAX_BYTES
-                while budget > 0:
-                    data = await stream.receive_some(65536)
-                    if not data:
-                        return
-                    budget -= len(data)
-            except IO_ERRORS:
-                return
+        await linger(self.stream, self.linger_timeout)
 
     async def __aenter__(self) -> Any:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+async def linger(stream: trio.abc.Stream, seconds: float) -> None:
+    """Half-close ``stream``, then discard what the peer still sends for up to
+    ``seconds`` (at most 16 MiB), so that closing with unread input, which makes the
+    kernel send a reset, cannot destroy the last thing we sent (an error answer, a
+    close frame)."""
+    with trio.move_on_after(seconds):
+        try:
+            if isinstance(stream, trio.abc.HalfCloseableStream):
+                await stream.send_eof()
+            budget = _LINGER_MAX_BYTES
+            while budget > 0:
+                data = await stream.receive_some(65536)
+                if not data:
+                    return
+                budget -= len(data)
+        except IO_ERRORS:
+            return
 
 
 async def sweep(connections: Iterable[ConnectionBase], clock: CoarseClock, tick: float) -> None:

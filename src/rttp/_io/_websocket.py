@@ -33,7 +33,9 @@ from .._proto._wsevents import (
 )
 from .._proto._wsscan import CloseScanner
 from ..errors import WebSocketClosed
+from ._conn import linger
 from ._errors import IO_ERRORS
+from ._sockio import readable_now
 
 __all__ = [
     "DEFAULT_MAX_FRAGMENTS",
@@ -300,7 +302,12 @@ class WebSocket:
                 pending.append(event)
             elif kind is Closed:
                 self._closing = True
-                await self._terminate(event)  # type: ignore[arg-type]
+                self._finish(event)  # type: ignore[arg-type]
+                if readable_now(self._stream):
+                    # the peer is still sending (it broke a limit mid-frame, say): a
+                    # reset on close could destroy the close frame we just sent
+                    await linger(self._stream, min(self.close_timeout, 2.0))
+                await trio.aclose_forcefully(self._stream)
                 return
             else:
                 if kind is PongEvent:
