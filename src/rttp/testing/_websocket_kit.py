@@ -131,7 +131,7 @@ def _check_messages(backend: WebSocketBackend, deflate: DeflateParams | None) ->
     for step in (None, 1):
         client, server = _pair(backend, settings)
         for sample in samples:
-            if step == 1 and len(sample) > 70000:
+            if step == 1 and len(sample) > 300:  # byte by byte: the small ones, every boundary
                 continue
             case = f"{backend.name}, deflate={deflate}, {len(sample)} bytes, step={step}"
             got = _events(server, client.send_message(sample), step)
