@@ -34,8 +34,18 @@ html_theme = "alabaster"
 exclude_patterns = ["_build"]
 
 
+def _named_defaults(app, what, name, obj, options, signature, return_annotation):  # noqa: ANN001
+    """Show ServerConfig's loopback default by its name: Sphinx's signature parser
+    mistakes the ``'::1'`` in its value for markup."""
+    if signature:
+        signature = signature.replace("('127.0.0.1', '::1')", "LOOPBACK_PROXIES")
+    return signature, return_annotation
+
+
 def setup(app):
-    """The ``rttp-cli`` directive: the command's help, generated from its parser."""
+    """The ``rttp-cli`` directive: the command's help, generated from its parser; and
+    ServerConfig's loopback default shown by name."""
+    app.connect("autodoc-process-signature", _named_defaults)
     import argparse
     import os
 

@@ -38,6 +38,8 @@ DEFAULT_MAX_HEADER_COUNT = 100
 DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 DEFAULT_MAX_DECOMPRESSION_RATIO = 100.0
 DEFAULT_CLIENT_MAX_BODY_SIZE = 1 << 30
+#: the proxies trusted by default (``forwarded_allow_ips``): this machine's loopback
+LOOPBACK_PROXIES = ("127.0.0.1", "::1")
 
 
 @dataclass(frozen=True)
@@ -122,7 +124,7 @@ class ServerConfig:
     #: ``X-Forwarded-Proto``, when the peer is one of ``forwarded_allow_ips``
     proxy_headers: bool = False
     #: the proxies trusted for ``proxy_headers``: IPs, networks (``10.0.0.0/8``) or ``*``
-    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1", "::1")
+    forwarded_allow_ips: tuple[str, ...] = LOOPBACK_PROXIES
     #: the path prefix a proxy serves the application under: a request whose path starts
     #: with it is handled without it (``request.root_path`` holds it)
     root_path: str = ""

@@ -262,7 +262,7 @@ class Deflate:
     def accept(self, values: Iterable[str]) -> DeflateParams | None:
         """A server picks the first acceptable permessage-deflate offer of a handshake's
         ``Sec-WebSocket-Extensions`` fields; None when there is none (or the field is
-        malformed). Answer with :meth:`DeflateParams.answer`."""
+        malformed). Answer with :meth:`rttp.plugin.DeflateParams.answer`."""
         try:
             extensions = parse_extensions(values)
         except ValueError:
