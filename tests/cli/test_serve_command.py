@@ -37,6 +37,13 @@ def create_app():
 not_callable = 42
 chat = rttp.App()
 chat.get("/", lambda request: str(chat.ws_max_message_size))
+echo = rttp.App(ws_ping_interval=None)
+
+
+@echo.socket("/ws")
+async def echoed(conn, opcode, data, extra):
+    if opcode == rttp.Opcode.text:
+        await conn.text(data)
 VERSION = 1
 """
 
@@ -145,6 +152,24 @@ async def test_host_port_http_config_and_ws_max_size(app_dir):
     (app_dir / "bad.toml").write_text("nonsense = 1\n")
     err = await one_line_failure("where_app:app", "--config", "bad.toml", cwd=app_dir)
     assert "unknown setting 'nonsense'" in err
+
+
+async def test_websocket_backend_and_compression_flags(app_dir):
+    """--ws picks the backend, --no-ws-compression (or the config file's
+    websocket_compression = false) turns permessage-deflate off."""
+    (app_dir / "ws.toml").write_text("websocket_compression = false\n")
+    for flags in (["--ws", "wsproto", "--no-ws-compression"], ["--config", "ws.toml"], []):
+        async with serving(app_dir, *flags, target="where_app:echo") as (url, _):
+            ws = await rttp.connect_websocket(url.replace("http", "ws") + "/ws")
+            await ws.send("hi")
+            answer = await ws.receive()
+            await ws.close()
+        assert isinstance(answer, rttp.WebSocketMessage)
+        assert answer.data == "hi"
+        assert (ws.extensions is None) == bool(flags), flags
+    done = await run_rttp("serve", "where_app:app", "--ws", "nope", cwd=app_dir)
+    assert done.returncode == 2
+    assert "invalid choice: 'nope'" in done.stderr.decode()
 
 
 async def test_proxy_headers_only_from_trusted_peers(app_dir):

@@ -15,6 +15,7 @@ from .._config import ServerConfig
 from .._io._server import Server
 from .._model import URL
 from .._plugins import get_plugins
+from .._proto._wsdeflate import Deflate
 from ..errors import InvalidURL
 
 if sys.version_info >= (3, 11):
@@ -58,6 +59,16 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     how.add_argument("--config", metavar="FILE", help="a TOML file of ServerConfig fields")
     how.add_argument(
         "--http", choices=("auto", "h11", "httptools"), help="the HTTP/1.1 parser (default auto)"
+    )
+    how.add_argument(
+        "--ws",
+        choices=("auto", "websockets", "wsproto"),
+        help="the WebSocket backend (default auto: websockets where installed)",
+    )
+    how.add_argument(
+        "--no-ws-compression",
+        action="store_true",
+        help="turn permessage-deflate off for the WebSockets served",
     )
     how.add_argument("--workers", type=int, metavar="N", help="N worker processes (default 1)")
     how.add_argument("--reload", action="store_true", help="restart when a .py file changes")
@@ -227,6 +238,10 @@ def _config_file(path: str) -> dict[str, Any]:
             continue
         if key not in known or key in ("plugins", "ssl_context"):
             raise CLIError(f"rttp serve: --config {path!r}: unknown setting {name!r}")
+        if key == "websocket_compression":  # true (the defaults) or false (off)
+            value = Deflate() if value is True else None if value is False else value
+            if value is not None and not isinstance(value, Deflate):
+                raise CLIError(f"rttp serve: --config {path!r}: {name} is true or false")
         settings[key] = tuple(value) if isinstance(value, list) else value
     return settings
 
@@ -245,6 +260,7 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         "certfile": args.certfile,
         "keyfile": args.keyfile,
         "http_backend": args.http,
+        "websocket_backend": args.ws,
         "keep_alive_timeout": args.timeout_keep_alive,
         "max_connections": args.max_connections,
         "workers": args.workers,
@@ -254,6 +270,8 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
     settings.update({k: v for k, v in flags.items() if v is not None})
     if args.reuse_port:
         settings["reuse_port"] = True
+    if args.no_ws_compression:
+        settings["websocket_compression"] = None
     settings["access_log"] = args.access_log
     settings.setdefault("access_log_file", args.access_log_file or "-")
     if args.access_log_file:
