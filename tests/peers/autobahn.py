@@ -45,7 +45,14 @@ def _wait_for(port: int, seconds: float = 30) -> None:
 
 SERVER = """
 import sys, trio, rttp
-app = rttp.App(ws_ping_interval=None, ws_max_message_size=64 << 20, websocket_backend=sys.argv[2])
+# Autobahn's 9.* send 4 MiB in 64-byte fragments: past the default max_fragments (4096),
+# a deliberate limit on fragment floods, so the echo server lifts it
+app = rttp.App(
+    ws_ping_interval=None,
+    ws_max_message_size=64 << 20,
+    ws_max_fragments=None,
+    websocket_backend=sys.argv[2],
+)
 
 @app.socket("/")
 async def echo(conn, opcode, data, extra):
@@ -69,7 +76,7 @@ async def main():
         try:
             ws = await rttp.connect_websocket(
                 f"{base}/runCase?case={case}&agent={agent}",
-                websocket_backend=backend, max_message_size=64 << 20,
+                websocket_backend=backend, max_message_size=64 << 20, max_fragments=None,
             )
         except rttp.errors.RTTPError:
             continue
@@ -152,6 +159,7 @@ def main() -> int:
     parser.add_argument("--backends", nargs="+", default=["websockets", "wsproto"])
     parser.add_argument("--roles", nargs="+", default=["server", "client"])
     parser.add_argument("--wstest", default=os.environ.get("WSTEST", str(DEFAULT_WSTEST)))
+    parser.add_argument("--keep", metavar="DIR", help="keep Autobahn's reports under DIR")
     args = parser.parse_args()
     if not Path(args.wstest).exists():
         print(f"no wstest at {args.wstest}: pip install autobahntestsuite under Python 2.7")
@@ -160,8 +168,10 @@ def main() -> int:
     for role in args.roles:
         for backend in args.backends:
             with tempfile.TemporaryDirectory() as tmp:
+                work = Path(args.keep) / f"{role}-{backend}" if args.keep else Path(tmp)
+                work.mkdir(parents=True, exist_ok=True)
                 runner = run_server_role if role == "server" else run_client_role
-                outcomes = runner(args.wstest, backend, args.cases, Path(tmp))
+                outcomes = runner(args.wstest, backend, args.cases, work)
             tally = Counter(outcomes.values())
             bad = sorted(
                 (case for case, outcome in outcomes.items() if outcome not in PASSING),

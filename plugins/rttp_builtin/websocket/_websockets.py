@@ -14,7 +14,7 @@ from typing import Any
 
 from websockets.exceptions import InvalidState, PayloadTooBig
 from websockets.extensions.permessage_deflate import PerMessageDeflate
-from websockets.frames import Opcode
+from websockets.frames import Frame, Opcode
 from websockets.protocol import Protocol, Side, State
 
 from rttp.errors import WebSocketClosed
@@ -51,7 +51,7 @@ _LOG = _Quiet(logging.getLogger("rttp.websocket"), {})
 class WebsocketsProtocol(WebSocketProtocol):
     """One connection on :class:`websockets.protocol.Protocol`."""
 
-    __slots__ = ("_assembler", "_limit", "_over", "_p")
+    __slots__ = ("_assembler", "_echo", "_limit", "_over", "_p")
 
     def __init__(self, client: bool, settings: WebSocketSettings) -> None:
         self._limit = settings.max_message_size
@@ -78,6 +78,7 @@ class WebsocketsProtocol(WebSocketProtocol):
         self._p = p
         self._assembler = MessageAssembler(settings)
         self._over = False
+        self._echo = b""  # a close echo of our own (see _close_in_fragments)
 
     # -- receiving --------------------------------------------------------------------
     def receive_data(self, data: bytes | bytearray) -> list[WebSocketEvent]:
@@ -117,6 +118,8 @@ class WebsocketsProtocol(WebSocketProtocol):
                 assert received is not None
                 events.append(Closed(int(received.code), received.reason))
                 return events
+        if p.parser_exc is not None and p.close_rcvd is not None and self._assembler.busy:
+            return self._close_in_fragments(events)
         if p.parser_exc is not None:  # websockets failed the connection (close frame queued)
             self._over = True
             sent = p.close_sent
@@ -125,6 +128,22 @@ class WebsocketsProtocol(WebSocketProtocol):
             if isinstance(p.parser_exc, PayloadTooBig):
                 reason = f"message larger than max_message_size={self._limit}: {reason}"
             events.append(Closed(code, reason))
+        return events
+
+    def _close_in_fragments(self, events: list[WebSocketEvent]) -> list[WebSocketEvent]:
+        """The peer closed in the middle of a fragmented message. RFC 6455 lets control
+        frames come between fragments, so this is a close like any other (Autobahn
+        7.1.5): the unfinished message is dropped and the close echoed, where websockets
+        would fail the connection with 1002."""
+        p = self._p
+        received = p.close_rcvd
+        assert received is not None
+        p.data_to_send()  # websockets' 1002 close frame: not sent
+        payload = b"" if received.code == 1005 else received.serialize()
+        self._echo = Frame(_CLOSE, payload).serialize(mask=p.side is Side.CLIENT)
+        self._assembler.reset()
+        self._over = True
+        events.append(Closed(int(received.code), received.reason))
         return events
 
     def _add(self, events: list[WebSocketEvent], data: bytes, text: bool, fin: bool) -> bool:
@@ -148,6 +167,9 @@ class WebsocketsProtocol(WebSocketProtocol):
         return events
 
     def data_to_send(self) -> bytes:
+        if self._echo:
+            echo, self._echo = self._echo, b""
+            return echo
         writes = self._p.data_to_send()
         if not writes:
             return b""

@@ -306,7 +306,10 @@ class WebSocket:
                 if readable_now(self._stream):
                     # the peer is still sending (it broke a limit mid-frame, say): a
                     # reset on close could destroy the close frame we just sent
-                    await linger(self._stream, min(self.close_timeout, 2.0))
+                    seconds = min(self.close_timeout, 2.0)
+                    with trio.move_on_after(seconds):
+                        async with self._send_lock:  # its half-close is a send
+                            await linger(self._stream, seconds)
                 await trio.aclose_forcefully(self._stream)
                 return
             else:

@@ -169,6 +169,16 @@ def _check_control(backend: WebSocketBackend) -> None:
         pass
     else:
         raise AssertionError(f"{backend.name}: a message was framed after the close")
+    # a close between the fragments of a message is a close like any other (the
+    # unfinished message is dropped): echoed with its code, not failed (Autobahn 7.1.5)
+    client, server = _pair(backend, WebSocketSettings())
+    closed = _closed(
+        _events(server, ws_frame(1, b"part", fin=False) + ws_frame(8, b"\x03\xe8")),
+        "close between fragments",
+    )
+    assert closed.code == 1000, f"a close between fragments reported as {closed!r}"
+    echo = _closed(_events(client, server.data_to_send()), "close between fragments: echo")
+    assert echo.code == 1000, f"a close between fragments answered with {echo!r}"
     # a close without a code is 1005; the server starts this one
     client, server = _pair(backend, WebSocketSettings())
     closed = _closed(_events(server, ws_frame(8, b"")), "empty close")
