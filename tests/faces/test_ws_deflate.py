@@ -27,7 +27,7 @@ def test_extension_grammar():
     ]
     assert parse_extensions(["", " , "]) == []
     for bad in ["permessage-deflate;", "a; =1", 'a; b="not a token"', "a b", "a; b=1 c"]:
-        with pytest.raises(ValueError, match="expected|unexpected|token"):
+        with pytest.raises(ValueError, match=r"expected|unexpected|token"):
             parse_extensions([bad])
 
 
@@ -207,7 +207,8 @@ async def test_the_server_setting_reaches_accept_websocket(serve):
         _, url = await serve(handler, websocket_compression=setting)
         ws = await rttp.connect_websocket(f"ws://{url.host}:{url.port}/")
         got = await ws.receive()
-        assert isinstance(got, rttp.WebSocketMessage) and str(got.data).startswith(expected)
+        assert isinstance(got, rttp.WebSocketMessage)
+        assert str(got.data).startswith(expected)
         await ws.close()
 
 

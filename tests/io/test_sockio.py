@@ -127,3 +127,52 @@ async def test_cancelled_even_when_data_is_there() -> None:
             await left.receive_some(10)
         assert scope.cancelled_caught
         assert await left.receive_some(10) == b"data"  # nothing was consumed
+
+
+async def test_a_reply_skips_its_pass_and_the_next_receive_makes_it() -> None:
+    """After a receive that waited, the receiving task's reply goes out without a pass
+    through the scheduler; the receive after it passes once whether or not its data is
+    there, so an exchange that never waits still lets other tasks run, and a cancel
+    there consumes nothing."""
+    left, right = await socket_pair()
+    ran = 0
+    done = False
+
+    async def other() -> None:
+        nonlocal ran
+        while not done:
+            ran += 1
+            await trio.lowlevel.checkpoint()
+
+    async def answer_later(data: bytes) -> None:
+        await trio.testing.wait_all_tasks_blocked()
+        await right.send_all(data)
+
+    async with left, right, trio.open_nursery() as nursery:
+        assert await left.send_reply(b"no") == -1  # nothing received yet: not a reply
+        async with trio.open_nursery() as answering:  # (until its send is over)
+            answering.start_soon(answer_later, b"ping")
+            assert await left.receive_some(4) == b"ping"  # it waited
+        assert left.waited
+        nursery.start_soon(other)
+        assert await left.send_reply(b"pong") == 4
+        assert ran == 0  # no pass: the other task has not run
+        await right.send_all(b"again")
+        before = ran
+        assert await left.receive_some(5) == b"again"  # data was there: one pass anyway
+        assert ran > before
+        assert await left.send_reply(b"x") == -1  # that receive did not wait
+        assert await right.receive_some(4) == b"pong"
+        done = True
+    left, right = await socket_pair()
+    async with left, right:
+        async with trio.open_nursery() as answering:
+            answering.start_soon(answer_later, b"ping")
+            assert await left.receive_some(4) == b"ping"
+        assert await left.send_reply(b"r") == 1
+        await right.send_all(b"data")
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await left.receive_some(10)
+        assert scope.cancelled_caught
+        assert await left.receive_some(10) == b"data"  # nothing was consumed

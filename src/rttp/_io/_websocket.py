@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 import trio
+from trio.lowlevel import current_task
 
 from .._model import URL, Request
 from .._proto._wsbackend import (
@@ -35,7 +36,7 @@ from .._proto._wsscan import CloseScanner
 from ..errors import WebSocketClosed
 from ._conn import linger
 from ._errors import IO_ERRORS
-from ._sockio import readable_now
+from ._sockio import SocketIO, readable_now
 
 __all__ = [
     "DEFAULT_MAX_FRAGMENTS",
@@ -98,6 +99,10 @@ class WebSocket:
         self._watched = False
         self._in_send = False  # a send to the stream is in progress (read by the watcher)
         self._sends = 0  # sends completed (the watcher sees progress without a clock)
+        # on direct socket I/O, a reply from the task that just waited in receive() skips
+        # the pass through the scheduler that ends a send (SocketIO.send_reply)
+        self._reply = stream.send_reply if type(stream) is SocketIO else None
+        self._receiver: Any = None
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -140,17 +145,13 @@ class WebSocket:
             await lock.acquire()
         try:
             try:
-                if self.send_timeout is None:
-                    await self._stream.send_all(data)
-                elif self._watched:
-                    # a watcher task (the App's) drops us if this send stalls: no scope per send
-                    self._in_send = True
-                    await self._stream.send_all(data)
-                    self._in_send = False
-                    self._sends += 1
+                if self._reply is not None and current_task() is self._receiver:
+                    # the task that just waited in receive() answers: no second pass
+                    sent = await self._reply(data)
+                    if sent < len(data):
+                        await self._send_to_stream(data if sent < 0 else memoryview(data)[sent:])
                 else:
-                    with trio.fail_after(self.send_timeout):
-                        await self._stream.send_all(data)
+                    await self._send_to_stream(data)
             except trio.TooSlowError:
                 self._finish(
                     Closed(
@@ -167,6 +168,19 @@ class WebSocket:
         finally:
             self._in_send = False
             lock.release()
+
+    async def _send_to_stream(self, data: bytes | memoryview) -> None:
+        if self.send_timeout is None:
+            await self._stream.send_all(data)
+        elif self._watched:
+            # a watcher task (the App's) drops us if this send stalls: no scope per send
+            self._in_send = True
+            await self._stream.send_all(data)
+            self._in_send = False
+            self._sends += 1
+        else:
+            with trio.fail_after(self.send_timeout):
+                await self._stream.send_all(data)
 
     async def watch_sends(self) -> None:
         """Drop the connection when a send stalls past ``send_timeout`` (run it in a task).
@@ -263,6 +277,7 @@ class WebSocket:
                 data = b""
             finally:
                 self._reading = False
+            self._receiver = current_task()
             size = len(data)
             if size == self._read_size:
                 self._read_size = min(size * 2, _MAX_READ)

@@ -225,7 +225,9 @@ class Deflate:
             return None
         if len(answers) > 1 or answers[0][0] != EXTENSION_NAME:
             names = ", ".join(name for name, _ in answers)
-            raise ValueError(f"unrequested extensions: {names} (only permessage-deflate was offered)")
+            raise ValueError(
+                f"unrequested extensions: {names} (only permessage-deflate was offered)"
+            )
         found = _params(answers[0][1])
         server_bits = (
             _window("server_max_window_bits", found.get("server_max_window_bits"), optional=False)

@@ -140,7 +140,8 @@ def _check_messages(backend: WebSocketBackend, deflate: DeflateParams | None) ->
             back = _events(client, server.send_message(sample), step)
             assert [type(e) for e in back] == [WebSocketMessage], f"{case}: {back!r}"
             assert back[0].data == sample, f"{case}: server → client changed the message"  # type: ignore[attr-defined]
-        assert server.data_to_send() == b"" and client.data_to_send() == b""
+        assert server.data_to_send() == b"", f"{backend.name}: the server owes bytes"
+        assert client.data_to_send() == b"", f"{backend.name}: the client owes bytes"
 
 
 def _check_control(backend: WebSocketBackend) -> None:
@@ -269,7 +270,8 @@ CHECKS: list[Callable[[WebSocketBackend], None]] = [
 
 def check_websocket_backend(backend: WebSocketBackend) -> None:
     """Run the conformance suite against ``backend``; AssertionError names a failure."""
-    assert isinstance(backend.name, str) and backend.name, "a backend needs a name"
+    assert isinstance(backend.name, str), "a backend's name is a str"
+    assert backend.name, "a backend needs a name"
     for agreement in AGREEMENTS:
         _check_messages(backend, agreement)
     for check in CHECKS:
