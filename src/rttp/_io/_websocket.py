@@ -286,7 +286,12 @@ class WebSocket:
             if not size:
                 await self._terminate(Closed(1006, "the connection closed without a close frame"))
                 break
-            await self.feed(data)
+            protocol = self.protocol
+            events = protocol.receive_data(self._hold_close(data))
+            owed = protocol.data_to_send()
+            if not owed and len(events) == 1 and type(events[0]) is WebSocketMessage:
+                return events[0]  # the common case: one message, nothing to answer
+            await self._handle(events, owed)
         return pending.popleft()
 
     async def feed(self, data: bytes | bytearray) -> None:
@@ -296,15 +301,22 @@ class WebSocket:
         events before it have been taken (so they can be answered). The handshake
         calls this for frames that came with it; :meth:`receive` for the rest.
         """
+        await self._feed(self._hold_close(data))
+
+    def _hold_close(self, data: bytes | bytearray) -> bytes | bytearray:
+        """``data`` up to a close frame that follows other frames (the rest is held)."""
         at = self._scanner.close_at(data)
         if at > 0:
             data, self._held = data[:at], bytes(data[at:])
-        await self._feed(data)
+        return data
 
     async def _feed(self, data: bytes | bytearray) -> None:
         protocol = self.protocol
         events = protocol.receive_data(data)
-        owed = protocol.data_to_send()
+        await self._handle(events, protocol.data_to_send())
+
+    async def _handle(self, events: list[WebSocketEvent], owed: bytes) -> None:
+        """Send what the protocol owes, then queue its events (or end on its Closed)."""
         if owed:
             try:
                 await self._send_bytes(owed)
