@@ -66,6 +66,15 @@ def _try_recv(sock: socket.socket, max_bytes: int) -> bytes | None:
         raise _stream_error(exc) from exc
 
 
+async def _receive_waiting(sock: socket.socket, max_bytes: int) -> bytes:
+    """Wait until ``sock`` is readable and receive."""
+    while True:
+        await wait_readable(sock)
+        data = _try_recv(sock, max_bytes)
+        if data is not None:
+            return data
+
+
 class SocketIO(trio.abc.HalfCloseableStream):
     """A :class:`trio.SocketStream` whose ``receive_some``/``send_all`` call the socket directly.
 
@@ -125,15 +134,17 @@ class SocketIO(trio.abc.HalfCloseableStream):
         self._yielded = False
         self._receiving = True
         try:
-            with trio.move_on_after(math.inf if seconds is None else seconds):
-                while data is None:
-                    await wait_readable(sock)
-                    data = _try_recv(sock, max_bytes)
-                self.waited = True
-                return data
+            if seconds is None:  # no timeout: no cancel scope either
+                data = await _receive_waiting(sock, max_bytes)
+            else:
+                with trio.move_on_after(seconds):
+                    data = await _receive_waiting(sock, max_bytes)
         finally:
             self._receiving = False
-        raise trio.TooSlowError
+        if data is None:
+            raise trio.TooSlowError
+        self.waited = True
+        return data
 
     async def send_all_within(
         self, data: bytes | bytearray | memoryview, seconds: float | None = None
