@@ -1,4 +1,6 @@
-"""nox sessions: tests, lint, typecheck, docs, coverage, stress, bench."""
+"""nox sessions: tests, lint, typecheck, docs, coverage, plugins, stress, bench, autobahn."""
+
+import os
 
 import nox
 
@@ -110,3 +112,21 @@ def bench(session):
         # broadcast across two workers through redis (needs redis-server installed)
         session.install("coredis>=4")
         session.run("python", "benchmarks/broadcast.py", "100", "1000", success_codes=[0, 1])
+
+
+@nox.session
+def autobahn(session):
+    """Autobahn|Testsuite, both roles, on each WebSocket backend (pass cases, e.g. 12.* 13.*).
+
+    The fuzzer is Python 2.7 software: it runs from ``$WSTEST`` or a pyenv 2.7.18 with
+    ``pip install autobahntestsuite``; the session installs it there when it is missing.
+    """
+    session.install("-e", ".")
+    wstest = os.environ.get("WSTEST") or os.path.expanduser("~/.pyenv/versions/2.7.18/bin/wstest")
+    if not os.path.exists(wstest):
+        pip = os.path.join(os.path.dirname(wstest), "pip")
+        if not os.path.exists(pip):
+            session.skip(f"no Python 2.7 for Autobahn|Testsuite at {os.path.dirname(wstest)}")
+        session.run(pip, "install", "autobahntestsuite", external=True)
+    cases = ["--cases", *session.posargs] if session.posargs else []
+    session.run("python", "tests/peers/autobahn.py", "--wstest", wstest, *cases)
