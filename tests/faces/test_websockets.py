@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import subprocess
 import sys
 
@@ -790,3 +791,24 @@ async def test_each_side_frames_with_the_chosen_backend(serve, ws_backend):
     assert (await ws.receive()).data == "ok"  # type: ignore[union-attr]
     await ws.close()
     assert used == [f"rttp_builtin.websocket._{ws_backend}"] * 2
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_NOTSENT_LOWAT"), reason="no TCP_NOTSENT_LOWAT here")
+async def test_both_sides_let_a_large_message_into_the_socket_at_once(serve):
+    """Trio's 16 KiB TCP_NOTSENT_LOWAT is raised to 1 MiB on a WebSocket, so a large
+    message goes to the kernel in one send instead of one per wake-up."""
+    seen: list[int] = []
+
+    async def handler(request: rttp.Request) -> rttp.Response:
+        async def run(ws: rttp.WebSocket) -> None:
+            seen.append(ws._stream.getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT))  # type: ignore[attr-defined]
+            await ws.send("ok")
+
+        return rttp.accept_websocket(request, run)
+
+    _, url = await serve(handler)
+    ws = await rttp.connect_websocket(ws_url(url, "/"))
+    assert (await ws.receive()).data == "ok"  # type: ignore[union-attr]
+    seen.append(ws._stream.getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT))  # type: ignore[attr-defined]
+    await ws.close()
+    assert seen == [1 << 20, 1 << 20]
