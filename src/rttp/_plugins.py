@@ -214,27 +214,21 @@ class Plugins:
 
     def backend(self, name: str = "auto") -> ProtocolBackend:
         """The protocol backend called ``name``, or the highest-priority one for ``auto``."""
-        if name == "auto":
-            if self._auto_backend is None:
-                raise PluginError("no HTTP/1.1 protocol backend plugin is loaded")
-            return self._auto_backend
-        try:
-            return self.backends[name.lower()]
-        except KeyError:
-            known = ", ".join(sorted(self.backends)) or "none"
-            raise PluginError(f"no protocol backend called {name!r} (loaded: {known})") from None
+        found: ProtocolBackend = _pick(
+            self.backends, self._auto_backend, name, "HTTP/1.1 protocol backend", "protocol backend"
+        )
+        return found
 
     def websocket_backend(self, name: str = "auto") -> WebSocketBackend:
         """The WebSocket backend called ``name``, or the highest-priority one for ``auto``."""
-        if name == "auto":
-            if self._auto_ws_backend is None:
-                raise PluginError("no WebSocket backend plugin is loaded")
-            return self._auto_ws_backend
-        try:
-            return self.websocket_backends[name.lower()]
-        except KeyError:
-            known = ", ".join(sorted(self.websocket_backends)) or "none"
-            raise PluginError(f"no WebSocket backend called {name!r} (loaded: {known})") from None
+        found: WebSocketBackend = _pick(
+            self.websocket_backends,
+            self._auto_ws_backend,
+            name,
+            "WebSocket backend",
+            "WebSocket backend",
+        )
+        return found
 
     def encoding(self, token: str) -> ContentEncoding | None:
         """The content encoding for a coding token, or None."""
@@ -243,6 +237,19 @@ class Plugins:
     def owner(self, kind: str, key: str) -> str | None:
         """Which plugin provides ``key`` (``owner("content encoding", "gzip")``)."""
         return self._owners.get((kind, key))
+
+
+def _pick(table: dict[str, Any], auto: Any, name: str, kind: str, called: str) -> Any:
+    """``table[name]``, or ``auto`` for ``"auto"``; PluginError naming what is loaded."""
+    if name == "auto":
+        if auto is None:
+            raise PluginError(f"no {kind} plugin is loaded")
+        return auto
+    try:
+        return table[name.lower()]
+    except KeyError:
+        known = ", ".join(sorted(table)) or "none"
+        raise PluginError(f"no {called} called {name!r} (loaded: {known})") from None
 
 
 def _assemble(extra: Sequence[object], disable: Iterable[str]) -> Plugins:

@@ -44,6 +44,19 @@ async def yielding_pair() -> tuple[SocketIO, SocketIO]:
     )
 
 
+class Busy:
+    """A task that counts its turns: how often the others passed through the scheduler."""
+
+    def __init__(self) -> None:
+        self.ran = 0
+        self.done = False
+
+    async def run(self) -> None:
+        while not self.done:
+            self.ran += 1
+            await trio.lowlevel.checkpoint()
+
+
 async def clogged_pair() -> tuple[SocketIO, SocketIO]:
     left, right = await socket_pair()
     # fill the send buffer so the next send has to wait
@@ -98,24 +111,16 @@ async def test_send_all_within_times_out_when_the_peer_does_not_read() -> None:
 
 async def test_a_stream_that_always_has_data_lets_other_tasks_run() -> None:
     left, right = await socket_pair()
-    ran = 0
-    done = False
-
-    async def other() -> None:
-        nonlocal ran
-        while not done:
-            ran += 1
-            await trio.lowlevel.checkpoint()
-
+    other = Busy()
     async with left, right, trio.open_nursery() as nursery:
-        nursery.start_soon(other)
+        nursery.start_soon(other.run)
         await trio.lowlevel.checkpoint()  # let it start
         await right.send_all(b"z" * 4000)
-        before = ran
+        before = other.ran
         for _ in range(1000):  # data is always there: no receive has to wait
             assert await left.receive_some(4) == b"zzzz"
-        assert ran - before >= 400  # a pass through the scheduler at least every 2 receives
-        done = True
+        assert other.ran - before >= 400  # a pass through the scheduler every 2 receives
+        other.done = True
 
 
 async def test_cancelled_even_when_data_is_there() -> None:
@@ -135,14 +140,7 @@ async def test_a_reply_skips_its_pass_and_the_next_receive_makes_it() -> None:
     there, so an exchange that never waits still lets other tasks run, and a cancel
     there consumes nothing."""
     left, right = await socket_pair()
-    ran = 0
-    done = False
-
-    async def other() -> None:
-        nonlocal ran
-        while not done:
-            ran += 1
-            await trio.lowlevel.checkpoint()
+    other = Busy()
 
     async def answer_later(data: bytes) -> None:
         await trio.testing.wait_all_tasks_blocked()
@@ -154,15 +152,15 @@ async def test_a_reply_skips_its_pass_and_the_next_receive_makes_it() -> None:
             answering.start_soon(answer_later, b"ping")
             assert await left.receive_some(4) == b"ping"  # it waited
         assert left.waited
-        nursery.start_soon(other)
+        nursery.start_soon(other.run)
         assert await left.send_reply(b"pong") == 4
-        assert ran == 0  # no pass: the other task has not run
+        assert other.ran == 0  # no pass: the other task has not run
         await right.send_all(b"again")
         with trio.testing.assert_checkpoints():  # data was there: a pass anyway
             assert await left.receive_some(5) == b"again"
         assert await left.send_reply(b"x") == -1  # that receive did not wait
         assert await right.receive_some(4) == b"pong"
-        done = True
+        other.done = True
     left, right = await socket_pair()
     async with left, right:
         async with trio.open_nursery() as answering:
