@@ -123,15 +123,31 @@ async def test_a_stream_that_always_has_data_lets_other_tasks_run() -> None:
         other.done = True
 
 
+async def cancelled_receive_consumes_nothing(left: SocketIO, right: SocketIO) -> None:
+    await right.send_all(b"data")
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await left.receive_some(10)
+    assert scope.cancelled_caught
+    assert await left.receive_some(10) == b"data"  # nothing was consumed
+
+
 async def test_cancelled_even_when_data_is_there() -> None:
     left, right = await socket_pair()
     async with left, right:
-        await right.send_all(b"data")
-        with trio.CancelScope() as scope:
-            scope.cancel()
-            await left.receive_some(10)
-        assert scope.cancelled_caught
-        assert await left.receive_some(10) == b"data"  # nothing was consumed
+        await cancelled_receive_consumes_nothing(left, right)
+
+
+async def receive_after_a_wait(left: SocketIO, right: SocketIO) -> None:
+    """``left`` receives ``ping``, which ``right`` sends once everything is blocked."""
+
+    async def answer_later() -> None:
+        await trio.testing.wait_all_tasks_blocked()
+        await right.send_all(b"ping")
+
+    async with trio.open_nursery() as answering:  # (until its send is over)
+        answering.start_soon(answer_later)
+        assert await left.receive_some(4) == b"ping"  # it waited
 
 
 async def test_a_reply_skips_its_pass_and_the_next_receive_makes_it() -> None:
@@ -141,16 +157,9 @@ async def test_a_reply_skips_its_pass_and_the_next_receive_makes_it() -> None:
     there consumes nothing."""
     left, right = await socket_pair()
     other = Busy()
-
-    async def answer_later(data: bytes) -> None:
-        await trio.testing.wait_all_tasks_blocked()
-        await right.send_all(data)
-
     async with left, right, trio.open_nursery() as nursery:
         assert await left.send_reply(b"no") == -1  # nothing received yet: not a reply
-        async with trio.open_nursery() as answering:  # (until its send is over)
-            answering.start_soon(answer_later, b"ping")
-            assert await left.receive_some(4) == b"ping"  # it waited
+        await receive_after_a_wait(left, right)
         assert left.waited
         nursery.start_soon(other.run)
         assert await left.send_reply(b"pong") == 4
@@ -163,13 +172,6 @@ async def test_a_reply_skips_its_pass_and_the_next_receive_makes_it() -> None:
         other.done = True
     left, right = await socket_pair()
     async with left, right:
-        async with trio.open_nursery() as answering:
-            answering.start_soon(answer_later, b"ping")
-            assert await left.receive_some(4) == b"ping"
+        await receive_after_a_wait(left, right)
         assert await left.send_reply(b"r") == 1
-        await right.send_all(b"data")
-        with trio.CancelScope() as scope:
-            scope.cancel()
-            await left.receive_some(10)
-        assert scope.cancelled_caught
-        assert await left.receive_some(10) == b"data"  # nothing was consumed
+        await cancelled_receive_consumes_nothing(left, right)
