@@ -235,7 +235,8 @@ class App:
         self.ws_close_timeout = ws_close_timeout
         #: permessage-deflate (:class:`rttp.Deflate`, None: off) and the WebSocket backend;
         #: UNSET and None take the serving Server's ``websocket_compression``/``_backend``
-        self.ws_compression, self.websocket_backend = ws_compression, websocket_backend
+        self.ws_compression: Deflate | None = ws_compression
+        self.websocket_backend: str | None = websocket_backend
         self._routes: list[_Route] = []
         self._any: list[_Route] = []
         self._socket_routes: list[_Route] = []

@@ -83,7 +83,8 @@ class WebSocketClient:
         self.max_message_size = max_message_size
         self.subprotocols = subprotocols
         #: permessage-deflate offered (None: off) and the framing backend plugin
-        self.compression, self.websocket_backend = compression, websocket_backend
+        self.compression: Deflate | None = compression
+        self.websocket_backend: str = websocket_backend
         self.verify = verify
         self.plugins = plugins
         self._callbacks: dict[str, dict[Any, Callable[..., Any]]] = {name: {} for name in EVENTS}

@@ -82,7 +82,7 @@ class MessageAssembler:
     )
 
     def __init__(self, settings: WebSocketSettings) -> None:
-        self.settings = settings
+        self.settings: WebSocketSettings = settings
         self._parts: list[str | bytes] = []
         self._partial: bytearray | None = None
         self._size = 0
