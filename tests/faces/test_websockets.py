@@ -243,6 +243,18 @@ async def test_invalid_handshake_gets_400_and_plain_get_426(ws_server):
         )
         assert bad.status == 400
         assert "invalid WebSocket handshake" in bad.text
+        old = await client.get(
+            str(url) + "/ws",
+            headers={
+                "Upgrade": "websocket",
+                "Connection": "Upgrade",
+                "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                "Sec-WebSocket-Version": "8",
+            },
+        )
+        assert old.status == 426  # RFC 6455 §4.4: and which version we speak
+        assert old.headers["sec-websocket-version"] == "13"
+        assert "got 8" in old.text
         plain = await client.get(str(url) + "/ws")
         assert plain.status == 426
     await ws_still_serves(url)
