@@ -824,3 +824,15 @@ async def test_both_sides_let_a_large_message_into_the_socket_at_once(serve):
     seen.append(ws._stream.getsockopt(socket.IPPROTO_TCP, socket.TCP_NOTSENT_LOWAT))  # type: ignore[attr-defined]
     await ws.close()
     assert seen == [1 << 20, 1 << 20]
+
+
+async def test_a_message_before_a_violation_in_the_same_read_is_still_answered(ws_server):
+    """The frame that fails the connection is held back until the messages before it
+    were taken: the echo goes out, then the close with 1002 (Autobahn 3.2)."""
+    _, url = ws_server
+    raw = await RawClient.connect(url)
+    await raw.stream.send_all(frame(1, b"first") + frame(1, b"bad", rsv=0x20))
+    events = await raw.events_until_close()
+    assert [e.data for e in events if isinstance(e, TextMessage)] == ["first"]
+    assert close_code(events) == 1002
+    await ws_still_serves(url)

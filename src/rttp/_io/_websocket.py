@@ -109,7 +109,7 @@ class WebSocket:
         self._closing = False
         self._reading = False
         self._pong_waiters: dict[bytes, trio.Event] = {}
-        self._scanner = CloseScanner()
+        self._scanner = CloseScanner(rsv1=extensions is not None)
         self._held = b""  # received from a close frame on, fed once the events before it are taken
         #: a server's 101 answer, held back until the handler first sends or receives
         self._handshake = b""
