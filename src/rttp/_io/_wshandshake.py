@@ -2,9 +2,11 @@
 
 Server side, :func:`accept_websocket` turns a handshake request the HTTP server parsed
 into a 101 :class:`~rttp.Response` whose ``on_upgrade`` runs the handler on the
-detached stream: one upgrade path, through the engine's writer. wsproto validates the
-handshake and computes the accept token. Client side, :func:`connect_websocket` opens a
-stream through the transport plugins and performs the handshake.
+detached stream: one upgrade path, through the engine's writer. The checks and keys of
+RFC 6455 §4 and the permessage-deflate negotiation are sans-IO (``_proto._wskeys``,
+``_proto._wsdeflate``), the same whichever backend plugin frames the connection.
+Client side, :func:`connect_websocket` opens a stream through the transport plugins and
+performs the handshake.
 """
 
 from __future__ import annotations
