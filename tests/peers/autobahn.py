@@ -136,7 +136,7 @@ def run_client_role(wstest: str, backend: str, cases: list[str], work: Path) -> 
     }
     (work / "server.json").write_text(json.dumps(spec))
     fuzzer = subprocess.Popen(
-        [wstest, "-m", "fuzzingserver", "-s", str(work / "server.json")],
+        [wstest, "-m", "fuzzingserver", "-s", str(work / "server.json"), "--webport", "0"],
         cwd=work,
         stdout=subprocess.DEVNULL,
     )
