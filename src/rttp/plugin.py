@@ -233,11 +233,18 @@ class Transport(abc.ABC):
 
     ``client_schemes`` are URL schemes ``connect`` serves (``http``, ``ws``);
     ``bind_schemes`` are bind-target schemes ``listen`` serves (``http``, ``tcp``).
+
+    ``scheme_families`` puts client schemes into families that a redirect may move
+    within: the client follows a redirect to another scheme only when both schemes name
+    the same family (``tcp`` and ``tls`` put ``http`` and ``https`` in ``"http"``), so a
+    remote server can never send a request to a unix socket or any transport a plugin
+    adds. A scheme with no family is followed only to itself.
     """
 
     name: ClassVar[str]
     client_schemes: ClassVar[frozenset[str]] = frozenset()
     bind_schemes: ClassVar[frozenset[str]] = frozenset()
+    scheme_families: ClassVar[Mapping[str, str]] = {}
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
         """Open a stream to ``url``'s host and port (or socket path)."""

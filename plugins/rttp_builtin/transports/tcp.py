@@ -117,6 +117,7 @@ class TCPTransport(Transport):
     name = "tcp"
     client_schemes = frozenset({"http", "ws", "rttp", "tcp"})
     bind_schemes = frozenset({"http", "ws", "rttp", "tcp"})
+    scheme_families = {"http": "http", "ws": "ws", "rttp": "rttp", "tcp": "tcp"}
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
         assert url.port is not None, url

@@ -28,6 +28,7 @@ class TLSTransport(Transport):
     name = "tls"
     client_schemes = frozenset({"https", "wss", "rttps"})
     bind_schemes = frozenset({"https", "wss", "rttps"})
+    scheme_families = {"https": "http", "wss": "ws", "rttps": "rttp"}
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
         assert url.port is not None, url

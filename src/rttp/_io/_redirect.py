@@ -22,7 +22,8 @@ def redirect_request(
     streamed body cannot be sent again (the redirect is then the answer).
 
     Raises TooManyRedirects past ``max_redirects``, and UnsafeRedirect for a scheme no
-    transport serves or a step down from https. Credentials and cookies stay behind when
+    transport serves, a scheme of another family (a TCP origin's redirect to a unix
+    socket: see :attr:`rttp.plugin.Transport.scheme_families`) or a step down from https. Credentials and cookies stay behind when
     the redirect leaves the origin.
     """
     if count > max_redirects:
@@ -34,6 +35,16 @@ def redirect_request(
     target = request.url.join(location)
     if target.scheme not in plugins.client_transports:
         raise UnsafeRedirect(f"refusing to follow a redirect to unsupported scheme {str(target)!r}")
+    source = request.url.scheme
+    if target.scheme != source:
+        family = plugins.client_transports[source].scheme_families.get(source)
+        if family is None or plugins.client_transports[
+            target.scheme
+        ].scheme_families.get(target.scheme) != family:
+            raise UnsafeRedirect(
+                f"refusing to follow a redirect from {source} to another kind of transport: "
+                f"{str(target)!r}"
+            )
     if request.url.is_secure and not target.is_secure:
         raise UnsafeRedirect(
             f"refusing to follow a redirect from https to plain {target.scheme}: {str(target)!r}"
