@@ -220,16 +220,25 @@ class ServerConfig:
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Client timeouts per phase, in seconds (``None`` disables one)."""
+    """Client timeouts per phase, in seconds (``None`` disables one).
+
+    ``read`` restarts with every byte that arrives, so a peer that trickles can hold a
+    request open as long as it likes; ``total`` bounds the whole exchange (connecting,
+    sending, every redirect and auth round, and reading the body, ``client.stream``'s
+    included), as aiohttp's ``ClientTimeout(total=...)`` does. Crossing it raises
+    :class:`~rttp.errors.TotalTimeout`.
+    """
 
     connect: float | None = 10.0
     read: float | None = 30.0
     write: float | None = 30.0
     pool: float | None = 10.0
+    total: float | None = None
 
     @classmethod
     def of(cls, value: TimeoutsLike) -> Timeouts:
-        """A Timeouts from a Timeouts, a number (every phase), None (no timeouts) or a dict."""
+        """A Timeouts from a Timeouts, a number (every phase; no total), None (no
+        timeouts) or a dict."""
         if isinstance(value, Timeouts):
             return value
         if value is None or isinstance(value, (int, float)):
@@ -273,6 +282,8 @@ class ClientConfig:
     max_decompression_ratio: float | None = DEFAULT_MAX_DECOMPRESSION_RATIO
     max_response_header_size: int = 65536
     max_response_header_count: int = 200
+    #: interim (1xx) answers read before the final one (RemoteProtocolError past it)
+    max_interim_responses: int = 100
     read_size: int = 65536
     #: refuse plain http:// (the seeds' ENFORCE_HTTPS build option)
     enforce_https: bool = False
@@ -290,4 +301,9 @@ class ClientConfig:
     @property
     def protocol_limits(self) -> ProtocolLimits:
         """The limits handed to the protocol backend."""
-        return ProtocolLimits(65536, self.max_response_header_size, self.max_response_header_count)
+        return ProtocolLimits(
+            65536,
+            self.max_response_header_size,
+            self.max_response_header_count,
+            max_interim_responses=self.max_interim_responses,
+        )

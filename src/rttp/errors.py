@@ -17,6 +17,7 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     │   └── UnsupportedScheme      no transport plugin serves the URL's scheme
     ├── Timeout
     │   ├── ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
+    │   └── TotalTimeout           the whole exchange passed ``Timeouts(total=...)``
     ├── RedirectError              ``TooManyRedirects``, ``UnsafeRedirect``
     ├── DecodingError              a content encoding could not be decoded (or was a bomb)
     ├── CodecError                 a body codec could not encode/decode a value (``status``
@@ -60,6 +61,7 @@ __all__ = [
     "Timeout",
     "TooLarge",
     "TooManyRedirects",
+    "TotalTimeout",
     "TransportError",
     "UnsafeRedirect",
     "UnsupportedScheme",
@@ -234,6 +236,11 @@ class WriteTimeout(Timeout):
 
 class PoolTimeout(Timeout):
     """No connection became free in the pool within the pool timeout."""
+
+
+class TotalTimeout(Timeout):
+    """The whole exchange (connecting, sending, every redirect and auth round, reading the
+    body) took longer than ``Timeouts(total=...)``, however steadily data arrived."""
 
 
 class RedirectError(RTTPError):

@@ -3,13 +3,14 @@ framing lines, floods of interim answers, unsolicited protocol switches."""
 
 from __future__ import annotations
 
+import contextlib
 import urllib.parse
 
 import pytest
 import trio
 
 import rttp
-from rttp.errors import ReadTimeout, RemoteProtocolError, Timeout, TooLarge, UnsafeRedirect
+from rttp.errors import RemoteProtocolError, Timeout, UnsafeRedirect
 from rttp.testing import MemoryPlugin
 from tests.conftest import hello
 
@@ -26,10 +27,8 @@ async def _serve_raw(nursery: trio.Nursery, respond) -> str:
                 if not chunk:
                     return
                 data += chunk
-            try:
+            with contextlib.suppress(trio.BrokenResourceError):
                 await respond(stream)
-            except trio.BrokenResourceError:
-                pass
 
     await nursery.start(trio.serve_listeners, handle, listeners)
     return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
@@ -103,3 +102,160 @@ async def test_redirects_within_a_family_are_still_followed(serve, tmp_path):
         encoded = urllib.parse.quote(str(sock), safe="")
         response = await client.get(f"http+unix://{encoded}/u")
         assert response.text == "hello /here"
+
+
+BACKENDS = pytest.mark.parametrize("backend", ["httptools", "h11"])
+
+
+# -- 2. endless framing lines, and a whole-exchange deadline --------------------------------
+@BACKENDS
+async def test_an_endless_chunk_extension_is_refused_at_the_line_limit(nursery, backend):
+    """``5;a=`` and then extension bytes that never end: refused once past the limit
+    (64 KiB here: the client's max_response_header_size), not read for ever."""
+
+    async def respond(stream):
+        await stream.send_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a=")
+        for _ in range(200):  # 800 KiB of extension, in pieces
+            await stream.send_all(b"b" * 4096)
+        await trio.sleep_forever()
+
+    url = await _serve_raw(nursery, respond)
+    async with rttp.Client(http_backend=backend) as client:
+        with trio.fail_after(10):
+            with pytest.raises(RemoteProtocolError, match="chunk") as info:
+                await client.get(url)
+    assert info.value.status == 502
+
+
+@BACKENDS
+async def test_an_endless_chunk_size_line_is_refused(nursery, backend):
+    async def respond(stream):
+        await stream.send_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(200):
+            await stream.send_all(b"0" * 4096)
+        await trio.sleep_forever()
+
+    url = await _serve_raw(nursery, respond)
+    async with rttp.Client(http_backend=backend) as client:
+        with trio.fail_after(10):
+            with pytest.raises(RemoteProtocolError):
+                await client.get(url)
+
+
+async def _trickle(stream, head: bytes) -> None:
+    await stream.send_all(head)
+    for _ in range(600):  # a byte every 20 ms: each read comes well within the read timeout
+        await stream.send_all(b"a")
+        await trio.sleep(0.02)
+
+
+@BACKENDS
+async def test_a_trickling_server_is_cut_off_by_the_total_timeout(nursery, backend):
+    head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;a="
+
+    async def respond(stream):
+        await _trickle(stream, head)
+
+    url = await _serve_raw(nursery, respond)
+    async with rttp.Client(
+        http_backend=backend, timeout=rttp.Timeouts(read=5, total=0.5)
+    ) as client:
+        start = trio.current_time()
+        with trio.fail_after(5):
+            with pytest.raises(rttp.errors.TotalTimeout, match=r"total timeout 0\.5s") as info:
+                await client.get(url)
+        assert 0.4 < trio.current_time() - start < 3
+        assert info.value.seconds == 0.5
+        assert isinstance(info.value, Timeout)
+        assert info.value.errtype == "io"
+        # per request too, and the read timeout alone does not fire
+        with trio.fail_after(5):
+            with pytest.raises(rttp.errors.TotalTimeout):
+                await client.get(url, timeout={"read": 5, "total": 0.3})
+
+
+@BACKENDS
+async def test_the_total_timeout_bounds_a_streamed_body(nursery, backend):
+    """``client.stream``: the head arrives at once; the body trickles past the deadline."""
+
+    async def respond(stream):
+        await _trickle(stream, b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+
+    url = await _serve_raw(nursery, respond)
+    async with rttp.Client(http_backend=backend, timeout={"read": 5, "total": 0.5}) as client:
+        with trio.fail_after(5):
+            async with client.stream("GET", url) as response:
+                assert response.status == 200
+                with pytest.raises(rttp.errors.TotalTimeout):
+                    async for _ in response.stream():
+                        pass
+
+
+async def test_a_number_timeout_sets_no_total(nursery):
+    """``timeout=5`` bounds each phase; a slow but steady answer within it still arrives."""
+    assert rttp.Timeouts.of(5).total is None
+
+    async def respond(stream):
+        await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n")
+        for byte in (b"a", b"b", b"c"):
+            await trio.sleep(0.05)
+            await stream.send_all(byte)
+
+    url = await _serve_raw(nursery, respond)
+    async with rttp.Client(timeout=5) as client:
+        assert (await client.get(url)).body == b"abc"
+    async with rttp.Client(timeout={"total": 5}) as client:
+        assert (await client.get(url)).body == b"abc"
+
+
+# -- 3. interim answers are capped ---------------------------------------------------------
+@BACKENDS
+async def test_a_flood_of_interim_answers_is_refused(nursery, backend):
+    async def respond(stream):
+        for _ in range(1000):
+            await stream.send_all(b"HTTP/1.1 102 Processing\r\n\r\n" * 100)
+        await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+
+    url = await _serve_raw(nursery, respond)
+    async with rttp.Client(http_backend=backend) as client:
+        with trio.fail_after(10):
+            with pytest.raises(RemoteProtocolError, match="max_interim_responses=100") as info:
+                await client.get(url)
+        assert info.value.status == 502
+        assert client.pool.idle_connections == 0
+
+
+@BACKENDS
+async def test_interim_answers_within_the_cap_are_skipped(nursery, backend):
+    async def respond(stream):
+        await stream.send_all(
+            b"HTTP/1.1 102 Processing\r\n\r\n" * 5
+            + b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+            + b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        )
+
+    url = await _serve_raw(nursery, respond)
+    async with rttp.Client(http_backend=backend, max_interim_responses=6) as client:
+        assert (await client.get(url)).body == b"ok"
+    async with rttp.Client(http_backend=backend, max_interim_responses=5) as client:
+        with pytest.raises(RemoteProtocolError, match="max_interim_responses=5"):
+            await client.get(url)
+
+
+# -- 4. an unsolicited 101 -----------------------------------------------------------------
+@BACKENDS
+async def test_an_unsolicited_switching_protocols_is_a_protocol_error(nursery, backend):
+    async def respond(stream):
+        await stream.send_all(
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            b"\x81\x05hello"
+        )
+        await trio.sleep_forever()
+
+    url = await _serve_raw(nursery, respond)
+    async with rttp.Client(http_backend=backend) as client:
+        with trio.fail_after(5):
+            with pytest.raises(RemoteProtocolError, match=r"(?i)upgrade") as info:
+                await client.get(url)
+        assert info.value.status == 502
+        assert client.pool.idle_connections == 0

@@ -6,9 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from rttp.errors import ProtocolError, RemoteProtocolError
-from rttp.plugin import (
-    EndOfMessage,
-)
+from rttp.plugin import EndOfMessage, ProtocolLimits
 
 try:
     import httptools
@@ -24,6 +22,7 @@ __all__ = [
     "IDLE",
     "VERSIONS",
     "after_upgrade",
+    "framing_error",
     "httptools",
     "request_version",
     "response_version",
@@ -41,6 +40,17 @@ def after_upgrade(upgrade: Exception, data: bytes | bytearray) -> bytes:
     """The bytes after the head that llhttp stopped at for an upgrade (the new protocol's)."""
     offset = upgrade.args[0] if upgrade.args else len(data)
     return bytes(data[offset:])
+
+
+def framing_error(
+    overhead: int, chunks: int, limits: ProtocolLimits, status: int = 400
+) -> RemoteProtocolError | None:
+    """The error for a body whose framing bytes (chunk-size lines, extensions, trailers:
+    ``overhead``, over ``chunks`` chunks) pass the line limit, which llhttp does not
+    bound: an endless chunk extension would otherwise never end. None while within it."""
+    if overhead <= (limits.max_line_size or limits.max_header_size) + 16 * chunks:
+        return None
+    return limits.framing_too_long(status)
 
 
 def request_version(feed: bytes | bytearray | None, method: bytes, url: bytes) -> bytes | None:

@@ -298,10 +298,7 @@ class H11Server(ServerProtocol):
                     return self._line_too_long()
                 limit = self._limits.max_header_size
                 return self._limits.header_section_too_large()
-            return RemoteProtocolError(
-                "chunk header or trailer section longer than "
-                f"max_header_size={self._limits.max_header_size} bytes"
-            )
+            return self._limits.framing_too_long()
         return RemoteProtocolError(message, exc.error_status_hint)
 
     # -- sending ------------------------------------------------------------------------

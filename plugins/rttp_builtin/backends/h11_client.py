@@ -26,6 +26,7 @@ _Data = h11.Data
 _EOM = h11.EndOfMessage
 _H11_NEED_DATA = h11.NEED_DATA
 _H11_PAUSED = h11.PAUSED
+_SEND_BODY = h11.SEND_BODY
 
 
 class H11Client(ClientProtocol):
@@ -62,10 +63,14 @@ class H11Client(ClientProtocol):
             raise RemoteProtocolError(f"data received after the connection closed: {exc}") from exc
 
     def next_event(self) -> Any:
+        conn = self._conn
+        in_body = conn.their_state is _SEND_BODY  # h11 moves to ERROR as it raises
         try:
-            event: Any = self._conn.next_event()
+            event: Any = conn.next_event()
         except h11.RemoteProtocolError as exc:
             message = str(exc)
+            if "Receive buffer too long" in message and in_body:
+                raise self._limits.framing_too_long(502) from exc
             if "Receive buffer too long" in message:
                 limit = self._limits.max_header_size
                 raise TooLarge(

@@ -45,6 +45,7 @@ from ._llhttp import (
     IDLE,
     VERSIONS,
     after_upgrade,
+    framing_error,
     httptools,
     request_version,
     translate,
@@ -182,15 +183,9 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
             return
         if self._state == BODY:
             self._overhead += max(len(data) - self._explained, 0)
-            limit = self._limits.max_line_size or self._max_header_size
-            if self._overhead > limit + 16 * self._chunks:
-                # llhttp skips chunk extensions without bounds: an endless one would never end
-                name = "max_line_size" if self._limits.max_line_size else "max_header_size"
-                self._queue_error(
-                    RemoteProtocolError(
-                        f"chunk header or trailer section longer than {name}={limit} bytes"
-                    )
-                )
+            error = framing_error(self._overhead, self._chunks, self._limits)
+            if error is not None:
+                self._queue_error(error)
 
     def _queue_error(self, exc: ProtocolError) -> None:
         self._stopped = True

@@ -30,6 +30,7 @@ from ._llhttp import (
     ERROR,
     VERSIONS,
     after_upgrade,
+    framing_error,
     httptools,
     response_version,
 )
@@ -56,6 +57,11 @@ class HttptoolsClient(ClientProtocol):
         self._keep_alive = True
         self._upgraded = b""
         self._stopped = False
+        # framing bytes of the body (see the server's): what a read's head, body data and
+        # trailer fields do not account for
+        self._explained = 0
+        self._overhead = 0
+        self._chunks = 0
 
     def _new_parser(self) -> None:
         self._parser = httptools.HttpResponseParser(self)
@@ -92,6 +98,7 @@ class HttptoolsClient(ClientProtocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._headers_done:
+            self._explained += len(name) + len(value) + 4
             return  # trailers are not reported by this backend
         self._headers.append((name, value))
         line = len(name) + len(value) + 4
@@ -127,6 +134,9 @@ class HttptoolsClient(ClientProtocol):
     def on_headers_complete(self) -> None:
         self._headers_done = True
         self._head_fed = 0
+        # the head's share of this read: "HTTP/1.1 200 " reason CRLF, fields, CRLF
+        self._explained += len(self._reason) + self._header_bytes + 17
+        self._overhead = self._chunks = 0
         parser = self._parser
         status = parser.get_status_code()
         feed, self._feed = self._feed, None
@@ -152,8 +162,12 @@ class HttptoolsClient(ClientProtocol):
             self._finish_message()
 
     def on_body(self, body: bytes) -> None:
+        self._explained += len(body)
         if not self._response_done:
             self._events.append(bytes(body))
+
+    def on_chunk_header(self) -> None:
+        self._chunks += 1
 
     def on_message_complete(self) -> None:
         if self._informational:
@@ -234,6 +248,7 @@ class HttptoolsClient(ClientProtocol):
                 self._events.append((ERROR, self._head_too_large()))
                 self._stopped = True
                 return
+        self._explained = 0
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade as upgrade:
@@ -249,6 +264,14 @@ class HttptoolsClient(ClientProtocol):
             else:
                 self._events.append((ERROR, RemoteProtocolError(f"malformed response: {exc}", 502)))
             self._stopped = True
+        else:
+            if self._in_message and self._headers_done and not self._response_done:
+                # llhttp skips chunk extensions without bounds: an endless one never ends
+                self._overhead += max(len(data) - self._explained, 0)
+                error = framing_error(self._overhead, self._chunks, self._limits, 502)
+                if error is not None:
+                    self._events.append((ERROR, error))
+                    self._stopped = True
 
     def next_event(self) -> Any:
         if self._events:

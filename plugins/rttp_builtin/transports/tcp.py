@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import errno
 import socket
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import trio
 
@@ -117,7 +118,12 @@ class TCPTransport(Transport):
     name = "tcp"
     client_schemes = frozenset({"http", "ws", "rttp", "tcp"})
     bind_schemes = frozenset({"http", "ws", "rttp", "tcp"})
-    scheme_families = {"http": "http", "ws": "ws", "rttp": "rttp", "tcp": "tcp"}
+    scheme_families: ClassVar[Mapping[str, str]] = {
+        "http": "http",
+        "ws": "ws",
+        "rttp": "rttp",
+        "tcp": "tcp",
+    }
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
         assert url.port is not None, url

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import socket
 import ssl
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import trio
 
@@ -28,7 +29,7 @@ class TLSTransport(Transport):
     name = "tls"
     client_schemes = frozenset({"https", "wss", "rttps"})
     bind_schemes = frozenset({"https", "wss", "rttps"})
-    scheme_families = {"https": "http", "wss": "ws", "rttps": "rttp"}
+    scheme_families: ClassVar[Mapping[str, str]] = {"https": "http", "wss": "ws", "rttps": "rttp"}
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
         assert url.port is not None, url

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,6 +28,7 @@ from .._plugins import Plugins, get_plugins
 from ..errors import (
     ReadError,
     RemoteProtocolError,
+    TotalTimeout,
     TransportError,
     UnsupportedScheme,
     WriteError,
@@ -345,6 +347,26 @@ class Client(RequestVerbs):
         timeouts = self.config.timeout if timeout is _UNSET else Timeouts.of(timeout)
         follow = self.config.follow_redirects if follow_redirects is None else follow_redirects
         flows = self.auth if auth is _UNSET else client_auth(auth, self.plugins)
+        total = timeouts.total
+        if total is None:
+            return await self._send(request, timeouts, follow, progress, stream, flows, math.inf)
+        deadline = trio.current_time() + total
+        with trio.CancelScope(deadline=deadline):
+            return await self._send(request, timeouts, follow, progress, stream, flows, deadline)
+        raise TotalTimeout(
+            f"{request.method} {request.url} took longer than total timeout {total}s", total
+        )
+
+    async def _send(
+        self,
+        request: Request,
+        timeouts: Timeouts,
+        follow: bool,
+        progress: Progress | None,
+        stream: bool,
+        flows: ClientAuth | None,
+        deadline: float,
+    ) -> Response:
         origin = request.url.origin
         history: list[Response] = []
         while True:
@@ -355,6 +377,7 @@ class Client(RequestVerbs):
                     progress=progress,
                     read_body=not stream,
                     follow=follow,
+                    deadline=deadline,
                 )
                 response = await run_flow(
                     flows.auth_flow(request),
@@ -363,7 +386,9 @@ class Client(RequestVerbs):
                     read_bodies=flows.requires_response_body,
                 )
             else:
-                response = await self._send_one(request, timeouts, progress, not stream, follow)
+                response = await self._send_one(
+                    request, timeouts, progress, not stream, follow, deadline
+                )
             if not (follow and response.status in _REDIRECTS and "location" in response.headers):
                 response.history = history
                 return response
@@ -399,10 +424,11 @@ class Client(RequestVerbs):
         progress: Progress | None,
         read_body: bool = False,
         follow: bool = False,
+        deadline: float = math.inf,
     ) -> Response:
         """One exchange (no redirects, no auth), with the cookie jar on both sides."""
         self.cookies.add_to(request)
-        response = await self._exchange(request, timeouts, progress, read_body, follow)
+        response = await self._exchange(request, timeouts, progress, read_body, follow, deadline)
         self.cookies.take_from(response, request)
         return response
 
@@ -413,6 +439,7 @@ class Client(RequestVerbs):
         progress: Progress | None,
         read_body: bool,
         follow: bool,
+        deadline: float = math.inf,
     ) -> Response:
         config = self.config
         url = request.url
@@ -432,6 +459,7 @@ class Client(RequestVerbs):
             conn = await self._pool.acquire(
                 url, options, self._ssl_key if url.is_secure else 0, timeouts
             )
+            conn.deadline = deadline  # a streamed body's reads keep to the total timeout
             answered = False
             try:
                 await conn.send_request(request, head, progress=progress)

@@ -25,7 +25,7 @@ import trio
 
 from .._plugins import Plugins
 from .._proto._events import ProtocolLimits
-from ..errors import ReadTimeout, TransportError, WriteTimeout
+from ..errors import ReadTimeout, TotalTimeout, TransportError, WriteTimeout
 from ..plugin import ProtocolBackend
 from ._errors import IO_ERRORS, io_error
 from ._sockio import SocketIO, receive_within, send_all_within
@@ -271,17 +271,30 @@ class ConnectionBase:
     # -- timed I/O, errors mapped once ------------------------------------------------------
     async def _receive(self) -> bytes | bytearray:
         """The next bytes from the peer (``b""`` at EOF), as :mod:`rttp.errors` on failure."""
+        seconds = self.read_timeout
         try:
             if self.watched:
                 return await self._receive_some(self.read_size)
-            return await self._receive_within(self.read_size, self.read_timeout)
+            if self.deadline != math.inf:  # a client exchange with a total timeout
+                left = max(self.deadline - trio.current_time(), 0.0)
+                if seconds is None or left < seconds:
+                    return await self._receive_by_deadline(left)
+            return await self._receive_within(self.read_size, seconds)
         except trio.TooSlowError:
-            seconds = self.read_timeout
             raise ReadTimeout(
                 f"no data from {self.where} within read timeout {seconds}s", seconds
             ) from None
         except IO_ERRORS as exc:
             raise self._broken(exc) from exc
+
+    async def _receive_by_deadline(self, left: float) -> bytes | bytearray:
+        try:
+            return await self._receive_within(self.read_size, left)
+        except trio.TooSlowError:
+            self.closing = True
+            raise TotalTimeout(
+                f"the exchange with {self.where} took longer than its total timeout", None
+            ) from None
 
     def _broken(self, exc: BaseException, writing: bool = False) -> TransportError:
         """The connection broke: closing from now on; the ReadError/WriteError to raise."""

@@ -198,6 +198,7 @@ class ClientRole(ConnectionBase):
         """The response head; its body streams from this connection (``response.stream()``,
         ``await response.read()``). A redirect exposes ``response.redirect_location``."""
         proto = self._cproto or self._start_client()
+        interim = 0
         while True:
             event = proto.next_event()
             if event is NEED_DATA:
@@ -205,9 +206,21 @@ class ClientRole(ConnectionBase):
                 continue
             if type(event) is ResponseHead:
                 check_response_head(event.status, event.http_version, self.where)
-                if event.status >= 200 or event.status == 101:
+                if event.status >= 200:
                     break
-                continue  # 100 Continue, 103 Early Hints
+                if event.status == 101:
+                    self._check_switch(request)
+                    break
+                interim += 1  # 100 Continue, 102 Processing, 103 Early Hints
+                if interim > self.limits.max_interim_responses:
+                    self.closing = True
+                    limit = self.limits.max_interim_responses
+                    raise RemoteProtocolError(
+                        f"{self.where} sent more than max_interim_responses={limit} "
+                        f"interim (1xx) answers (the last: {event.status})",
+                        502,
+                    )
+                continue
             self.closing = True
             raise RemoteProtocolError(
                 f"{self.where} closed the connection without sending a response"
@@ -241,6 +254,17 @@ class ClientRole(ConnectionBase):
         if self.on_release is None:  # used on its own: the body streams from here
             self.stream_body(response)
         return response
+
+    def _check_switch(self, request: Request | None) -> None:
+        """A 101 answers only a request that asked to upgrade (RFC 9110 §15.2.2)."""
+        if request is None or not (
+            "upgrade" in request.headers and "upgrade" in request.headers.flags("connection")
+        ):
+            self.closing = True
+            raise RemoteProtocolError(
+                f"{self.where} switched protocols (101) though the request asked for no upgrade",
+                502,
+            )
 
     def stream_body(self, response: Response) -> None:
         """Make ``response``'s body read from this connection; ``response.aclose()``

@@ -38,9 +38,10 @@ def redirect_request(
     source = request.url.scheme
     if target.scheme != source:
         family = plugins.client_transports[source].scheme_families.get(source)
-        if family is None or plugins.client_transports[
-            target.scheme
-        ].scheme_families.get(target.scheme) != family:
+        if (
+            family is None
+            or plugins.client_transports[target.scheme].scheme_families.get(target.scheme) != family
+        ):
             raise UnsafeRedirect(
                 f"refusing to follow a redirect from {source} to another kind of transport: "
                 f"{str(target)!r}"

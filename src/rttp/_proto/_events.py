@@ -11,11 +11,12 @@ Body data is returned as plain ``bytes`` (no wrapper object per chunk); the sent
 from __future__ import annotations
 
 import abc
+import dataclasses
 import enum
 from dataclasses import dataclass
 from typing import Final, Union
 
-from ..errors import TooLarge
+from ..errors import RemoteProtocolError, TooLarge
 
 __all__ = [
     "CLOSED",
@@ -63,11 +64,14 @@ class ProtocolLimits:
     #: the longest header line, and the longest chunk-size line (None: only the section
     #: limit applies); ``HTTPConnection(max_line_size=...)`` sets it with the request line
     max_line_size: int | None = None
+    #: client side: interim (1xx) answers read before the final one; past it the
+    #: response is refused (a server sending ``102 Processing`` for ever is not answering)
+    max_interim_responses: int = 100
 
     def with_line_size(self, size: int) -> ProtocolLimits:
         """These limits with the request/status line and every header and chunk-size
         line bounded by ``size`` (the seed's ``max_line_size``)."""
-        return ProtocolLimits(size, self.max_header_size, self.max_header_count, size)
+        return dataclasses.replace(self, max_request_line=size, max_line_size=size)
 
     def header_line_too_long(self, name: bytes, size: int, status: int = 431) -> TooLarge:
         """431 (502 for responses) for one header line over ``max_line_size``."""
@@ -101,6 +105,15 @@ class ProtocolLimits:
             status,
             limit="max_header_size",
             value=limit,
+        )
+
+    def framing_too_long(self, status: int = 400) -> RemoteProtocolError:
+        """400 (502 for responses) for a body's chunk-size lines, extensions or trailer
+        section passing ``max_line_size`` (``max_header_size`` when it is not set)."""
+        limit = self.max_line_size or self.max_header_size
+        name = "max_line_size" if self.max_line_size else "max_header_size"
+        return RemoteProtocolError(
+            f"chunk header or trailer section longer than {name}={limit} bytes", status
         )
 
     def too_many_header_fields(self, count: int, status: int = 431) -> TooLarge:
