@@ -82,6 +82,9 @@ class ServerConfig:
     max_part_header_size: int = 16384
     #: one multipart part (a file) → 413 beyond; None: only max_body_size applies
     max_file_size: int | None = None
+    #: nesting of arrays and objects in a JSON body (``request.json()``, ``read_value``)
+    #: → 400 beyond
+    max_json_depth: int = 128
     #: a decoded (gzip/deflate) request body may not grow past this ratio (after 1 MiB)
     max_decompression_ratio: float | None = DEFAULT_MAX_DECOMPRESSION_RATIO
     #: time to receive a complete request head, from its first byte → 408 and close
@@ -211,6 +214,7 @@ class ServerConfig:
             self.max_multipart_parts,
             self.max_part_header_size,
             self.max_file_size,
+            self.max_json_depth,
         )
 
     def replace(self, **changes: Any) -> ServerConfig:

@@ -43,6 +43,7 @@ from ._model._forms import (
     FieldInfo,
     assemble_form,
 )
+from ._model._media import parse_json
 from ._proto._auth import Challenge, parse_auth_params, parse_challenges, parse_credentials, quote
 from ._proto._authscheme import (
     AuthFlow,
@@ -190,6 +191,7 @@ __all__ = [
     "parse_challenges",
     "parse_credentials",
     "parse_extensions",
+    "parse_json",
     "quote",
     "response_framing",
     "response_has_body",

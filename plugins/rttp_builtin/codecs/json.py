@@ -6,7 +6,7 @@ import json
 from typing import Any, ClassVar
 
 from rttp.errors import CodecError
-from rttp.plugin import DEFAULT_CODEC_LIMITS, BodyCodec, CodecLimits, hookimpl
+from rttp.plugin import DEFAULT_CODEC_LIMITS, BodyCodec, CodecLimits, hookimpl, parse_json
 
 __all__ = ["JSONCodec", "TableCodec", "load_json"]
 
@@ -53,33 +53,13 @@ class JSONCodec(BodyCodec):
     def decode(
         self, data: bytes, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
     ) -> Any:
-        return load_json(data, self.media_type)
+        return load_json(data, self.media_type, limits)
 
 
-def load_json(data: bytes, media_type: str) -> Any:
-    """Parse a UTF-8 JSON body; errors are CodecErrors (400) naming line and column."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CodecError(
-            f"{media_type}: body is not UTF-8 (offset {exc.start})",
-            status=400,
-            media_type=media_type,
-        ) from None
-    try:
-        return json.loads(text, parse_constant=_no_constants)
-    except json.JSONDecodeError as exc:
-        raise CodecError(
-            f"{media_type}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-            status=400,
-            media_type=media_type,
-        ) from None
-    except ValueError as exc:
-        raise CodecError(f"{media_type}: {exc}", status=400, media_type=media_type) from None
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+def load_json(data: bytes, media_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS) -> Any:
+    """Parse a UTF-8 JSON body within ``limits.max_json_depth``; errors are CodecErrors
+    (400) naming line and column, or the depth limit."""
+    return parse_json(data, media_type, limits.max_json_depth)
 
 
 class TableCodec(JSONCodec):

@@ -25,7 +25,7 @@ class RTMLCodec(BodyCodec):
     def decode(
         self, data: bytes, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
     ) -> Any:
-        return rtml.parse_page(load_json(data, self.media_type))
+        return rtml.parse_page(load_json(data, self.media_type, limits))
 
 
 class SubmissionCodec(BodyCodec):
@@ -42,7 +42,7 @@ class SubmissionCodec(BodyCodec):
     def decode(
         self, data: bytes, content_type: str, limits: CodecLimits = DEFAULT_CODEC_LIMITS
     ) -> Any:
-        return rtml.decode_submission(load_json(data, self.media_type))
+        return rtml.decode_submission(load_json(data, self.media_type, limits))
 
 
 @hookimpl

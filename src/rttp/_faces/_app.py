@@ -40,10 +40,12 @@ __all__ = ["App", "HandlerInfo", "RouteResponse", "ServedApp", "SocketConnection
 log = logging.getLogger("rttp.app")
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
+#: each converter's pattern, in ASCII only: ``int`` takes ``0-9`` and never another
+#: script's digits (``int("١٢")`` is 12 in Python, and ``\d`` would match it)
 _CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "str": (r"[^/]+", str),
-    "int": (r"-?\d+", int),
-    "float": (r"-?\d+(?:\.\d+)?", float),
+    "int": (r"-?[0-9]+", int),
+    "float": (r"-?[0-9]+(?:\.[0-9]+)?", float),
     "path": (r".*", str),
     "uuid": (
         r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
@@ -73,11 +75,11 @@ class _Route:
         self.stream = stream
         self.converters: dict[str, Callable[[str], Any]] = {}
         if path == "*":
-            self.pattern = re.compile(r".*")
+            self.pattern = re.compile(r".*", re.DOTALL)  # a filter on every path, whatever it holds
             return
         if not path.startswith("/"):
             raise ValueError(f"a route path must start with '/' (or be '*'), got {path!r}")
-        regex = "^"
+        regex = ""
         position = 0
         for match in _PARAM.finditer(path):
             regex += re.escape(path[position : match.start()])
@@ -90,11 +92,12 @@ class _Route:
             regex += f"(?P<{name}>{part})"
             self.converters[name] = convert
             position = match.end()
-        regex += re.escape(path[position:]) + "$"
-        self.pattern = re.compile(regex)
+        regex += re.escape(path[position:])
+        self.pattern = re.compile(regex, re.ASCII)
 
     def match(self, path: str) -> dict[str, Any] | None:
-        found = self.pattern.match(path)
+        # the whole path: ``$`` would also match before a final newline (``/admin%0A``)
+        found = self.pattern.fullmatch(path)
         if found is None:
             return None
         params: dict[str, Any] = {}

@@ -58,6 +58,9 @@ class CodecLimits:
     max_multipart_parts: int = 1000
     max_part_header_size: int = 16384
     max_file_size: int | None = None
+    #: the deepest nesting of arrays and objects a JSON body may have (400 past it):
+    #: Python's parser recurses, so ``[`` x 100,000 would exhaust the stack
+    max_json_depth: int = 128
 
 
 #: The default codec limits.

@@ -6,13 +6,76 @@ set's ``body_codecs``) and used only through ``encode``/``encode_stream``/``deco
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterable, Mapping
 from typing import Any
 
 from ..errors import CodecError
 from ._forms import FormData, UploadFile
 
-__all__ = ["encode_value", "form_fields", "infer_media_type", "lookup_codec", "media_type_of"]
+__all__ = [
+    "encode_value",
+    "form_fields",
+    "infer_media_type",
+    "lookup_codec",
+    "media_type_of",
+    "parse_json",
+]
+
+#: a JSON string (its contents may hold brackets that nest nothing)
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)
+_OPENERS = b"[{"
+#: every byte but brackets: what json_depth drops before it counts
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(data: bytes) -> int:
+    """The deepest nesting of arrays and objects in ``data`` (JSON text, not checked)."""
+    depth = deepest = 0
+    for byte in _JSON_STRING.sub(b"", data).translate(None, _NOT_BRACKETS):
+        if byte in _OPENERS:
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif byte in b"]}":
+            depth -= 1
+    return deepest
+
+
+def parse_json(data: bytes, media_type: str = "application/json", max_depth: int = 128) -> Any:
+    """Parse a UTF-8 JSON body. Invalid JSON, or nesting deeper than ``max_depth``
+    (Python's parser recurses: ``[`` x 100,000 would exhaust the stack), is a
+    :class:`~rttp.errors.CodecError` with status 400 naming what was wrong."""
+    # more openers than the limit is the only way past it: count them before scanning
+    if data.count(b"[") + data.count(b"{") > max_depth and json_depth(data) > max_depth:
+        raise CodecError(
+            f"{media_type}: JSON nested deeper than max_json_depth={max_depth}",
+            status=400,
+            media_type=media_type,
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CodecError(
+            f"{media_type}: body is not UTF-8 (offset {exc.start})",
+            status=400,
+            media_type=media_type,
+        ) from None
+    try:
+        return json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        raise CodecError(
+            f"{media_type}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+            status=400,
+            media_type=media_type,
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise CodecError(f"{media_type}: {exc}", status=400, media_type=media_type) from None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def media_type_of(content_type: str | None) -> str:

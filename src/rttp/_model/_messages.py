@@ -12,14 +12,13 @@ async iterables that read from their connections.
 from __future__ import annotations
 
 import inspect
-import json as _json
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import RTTPError
 from ._forms import DEFAULT_CODEC_LIMITS, CodecLimits
 from ._headers import Headers, HeadersLike
-from ._media import lookup_codec, media_type_of
+from ._media import lookup_codec, media_type_of, parse_json
 from ._unset import UNSET as _UNSET
 
 if TYPE_CHECKING:
@@ -244,5 +243,7 @@ class _Message:
             return self.body.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
-        """The body parsed as JSON."""
-        return _json.loads(self.body)
+        """The body parsed as JSON. Invalid JSON, or JSON nested deeper than the codec
+        limits' ``max_json_depth`` (the server's setting on a request, 128 elsewhere), is
+        a :class:`~rttp.errors.CodecError` (a ValueError) with status 400."""
+        return parse_json(self.body, "application/json", self._codec_limits.max_json_depth)

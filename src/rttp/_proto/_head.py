@@ -5,8 +5,10 @@ says what they mean and what is refused:
 
 - **Framing**: Content-Length (digits only; a repeated or listed value must agree) or
   ``Transfer-Encoding: chunked``; both at once is refused as request smuggling; any
-  other transfer-coding is a 501.
-- **Host**: exactly one on HTTP/1.1 (at most one on 1.0).
+  other transfer-coding is a 501. Transfer-Encoding on an HTTP/1.0 request is a 400
+  (RFC 9112 §6.1: its framing is faulty, and the connection closes).
+- **Host**: exactly one on HTTP/1.1 (at most one on 1.0), of RFC 3986 ``host[:port]``
+  form (``Host: a b@evil`` is a 400).
 - **Expect**: only ``100-continue`` (else 417). **Version**: 1.0 and 1.1 (else 505).
 - **Connection**: parsed as a list of tokens, never by substring (``Upgrade, xclose``
   does not close). Keep-alive: 1.1 unless ``close``; 1.0 only with ``keep-alive``.
@@ -18,6 +20,7 @@ says what they mean and what is refused:
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from ..errors import RemoteProtocolError, TooLarge
@@ -47,6 +50,12 @@ _FIELD_KINDS: Final = {
     b"connection": _CONNECTION,
 }
 _VERSIONS: Final = frozenset({b"1.1", b"1.0"})
+#: a Host value (RFC 9112 §3.2, RFC 3986 §3.2.2): an IP literal in brackets, or a
+#: reg-name / IPv4 address of unreserved, pct-encoded and sub-delim characters, then an
+#: optional port; empty is allowed (a target with no authority)
+_HOST_VALUE: Final = re.compile(
+    rb"(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]+\]|[0-9A-Za-z._~%!$&'()*+,;=-]*)(?::[0-9]*)?"
+)
 
 
 def connection_tokens(value: bytes) -> list[bytes]:
@@ -116,6 +125,8 @@ def make_request_head(
             continue
         if kind == _HOST:
             hosts += 1
+            if _HOST_VALUE.fullmatch(value) is None:
+                raise RemoteProtocolError(f"invalid Host header {value[:80].decode('latin-1')!r}")
         elif kind == _LENGTH:
             found = parse_content_length(value)
             if length is not None and found != length:
@@ -142,6 +153,11 @@ def make_request_head(
     if length is not None and chunked:
         raise RemoteProtocolError(
             "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"
+        )
+    if chunked and version == b"1.0":
+        # RFC 9112 §6.1: its framing is faulty and the connection must close (nginx: 400)
+        raise RemoteProtocolError(
+            "Transfer-Encoding in an HTTP/1.0 request (refused: its framing cannot be trusted)"
         )
     if hosts != 1:
         if hosts > 1:

@@ -1,0 +1,115 @@
+"""Hardening of the server against requests that an audit found let through: each is
+refused on both parser backends with the status and message, the connection closes, and
+the next client is served."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+
+import rttp
+from tests.conftest import hello, raw_request, status_of
+from tests.io import test_server
+
+serve = test_server.serve  # the fixture: every test here runs on each parser backend
+still_serves = test_server.still_serves
+
+
+async def _echo_body(request):
+    if request.path == "/next":
+        return await hello(request)
+    body = await request.read()
+    return rttp.Response(200, body=b"got %d" % len(body))
+
+
+# -- 5. HTTP/1.0 with Transfer-Encoding -----------------------------------------------------
+async def test_http10_with_transfer_encoding_is_refused_and_the_pipelined_request_is_not_served(
+    serve,
+):
+    """RFC 9112 §6.1: the framing of such a message is faulty. The pipelined request
+    behind it is never answered (a smuggling vector), as nginx does."""
+    _, url = await serve(_echo_body)
+    reply = await raw_request(
+        url,
+        b"POST /echo HTTP/1.0\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"0\r\n\r\nGET /headers HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    assert status_of(reply) == 400
+    assert b"HTTP/1.0" in reply
+    assert b"Transfer-Encoding in an HTTP/1.0 request" in reply
+    assert len(re.findall(rb"(?:^|\n)HTTP/1\.[01] [0-9]{3} ", reply)) == 1  # one answer
+    await still_serves(url)
+
+
+# -- 7. the Host value ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "host",
+    [b"a b@evil", b"a@b", b"a\x7fb", b"x/y", b"[::1", b"host:80x", b'"quoted"', b"a\\b"],
+    ids=["space-at", "userinfo", "del", "slash", "open-bracket", "bad-port", "quote", "backslash"],
+)
+async def test_an_invalid_host_is_refused(serve, host):
+    _, url = await serve(hello)
+    reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
+    assert status_of(reply) == 400
+    # llhttp refuses a DEL in any field value itself, before the Host rule
+    assert b"invalid Host header" in reply or b"header value char" in reply
+    assert b"Connection: close" in reply
+    await still_serves(url)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [b"example.org", b"example.org:8080", b"[::1]:8000", b"127.0.0.1", b"xn--bcher-kva.de", b""],
+)
+async def test_valid_hosts_are_served(serve, host):
+    _, url = await serve(hello)
+    reply = await raw_request(
+        url, b"GET /ok HTTP/1.1\r\nHost: " + host + b"\r\nConnection: close\r\n\r\n"
+    )
+    assert status_of(reply) == 200
+
+
+# -- 9. deeply nested JSON ------------------------------------------------------------------
+@pytest.mark.parametrize("read", ["json", "read_value"])
+async def test_deeply_nested_json_is_a_400_naming_the_limit_without_a_traceback(
+    serve, caplog, read
+):
+    async def handler(request):
+        if request.path == "/next":
+            return await hello(request)
+        if read == "json":
+            await request.read()
+            return {"got": type(request.json()).__name__}
+        return {"got": type(await request.read_value()).__name__}
+
+    _, url = await serve(handler)
+    for depth, status in ((128, 200), (129, 400), (100_000, 400)):
+        body = b"[" * depth + b"]" * depth
+        with caplog.at_level(logging.ERROR, logger="rttp"):
+            reply = await raw_request(
+                url,
+                b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
+            )
+        assert status_of(reply) == status, (depth, reply[:200])
+        if status == 400:
+            assert b"max_json_depth=128" in reply
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    await still_serves(url)
+
+
+async def test_the_json_depth_limit_is_a_setting(serve):
+    async def handler(request):
+        await request.read()
+        return {"n": len(request.json())}
+
+    _, url = await serve(handler, max_json_depth=3)
+    for body, status in ((b"[[[1]]]", 200), (b"[[[[1]]]]", 400), (b'["[[[[[["]', 200)):
+        reply = await raw_request(
+            url,
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
+        )
+        assert status_of(reply) == status, body
