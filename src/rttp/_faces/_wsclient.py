@@ -29,6 +29,7 @@ import trio
 
 from .._io._util import call_maybe_async, exit_owned_nursery
 from .._io._websocket import (
+    DEFAULT_MAX_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
     PingEvent,
@@ -64,7 +65,10 @@ class WebSocketClient:
         reconnect: bool = False,
         reconnect_delay: float = 0.5,
         reconnect_max_delay: float = 30.0,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+        max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
+        close_timeout: float = 5.0,
+        send_timeout: float | None = None,
         message_queue_size: int = 16,
         subprotocols: tuple[str, ...] = (),
         compression: Deflate | None = DEFAULT_COMPRESSION,
@@ -80,7 +84,11 @@ class WebSocketClient:
         self.reconnect = reconnect
         self.reconnect_delay = reconnect_delay
         self.reconnect_max_delay = reconnect_max_delay
+        #: the limits and timeouts of :func:`rttp.connect_websocket`, the same here
         self.max_message_size = max_message_size
+        self.max_fragments = max_fragments
+        self.close_timeout = close_timeout
+        self.send_timeout = send_timeout
         self.subprotocols = subprotocols
         #: permessage-deflate offered (None: off) and the framing backend plugin
         self.compression: Deflate | None = compression
@@ -217,6 +225,9 @@ class WebSocketClient:
                 subprotocols=self.subprotocols,
                 handshake_timeout=self.handshake_timeout,
                 max_message_size=self.max_message_size,
+                max_fragments=self.max_fragments,
+                close_timeout=self.close_timeout,
+                send_timeout=self.send_timeout,
                 compression=self.compression,
                 websocket_backend=self.websocket_backend,
                 verify=self.verify,
@@ -230,6 +241,7 @@ class WebSocketClient:
             self._state = "closed"
             await self._fire("error", 0, str(exc))
             raise
+        self._ws.has_reader = True  # _run reads it, from before it starts: close() never does
         self._state = "open"
         self.closed = None
         await self._fire("open")

@@ -108,6 +108,10 @@ class WebSocket:
         self._closed_event = trio.Event()
         self._closing = False
         self._reading = False
+        #: a task of the owner's reads this connection until it closes (the client face's
+        #: reader): :meth:`close` then waits for it to see the close instead of reading
+        #: itself, however soon after the connect it is called
+        self.has_reader = False
         self._pong_waiters: dict[bytes, trio.Event] = {}
         self._scanner = CloseScanner(rsv1=extensions is not None)
         self._held = b""  # received from a close frame on, fed once the events before it are taken
@@ -407,7 +411,7 @@ class WebSocket:
         except WebSocketClosed:
             self._finish(Closed(code, reason))
         with trio.move_on_after(self.close_timeout):
-            if self._reading:
+            if self._reading or self.has_reader:
                 await self._closed_event.wait()
             else:
                 while self._closed is None:
