@@ -106,7 +106,7 @@ async def test_the_client_face_lifts_the_fragment_cap(nursery):
         ) as ws:
             with trio.fail_after(20):
                 if expected is None:
-                    with pytest.raises(rttp.errors.WebSocketClosed) as info:
+                    with pytest.raises(rttp.errors.WebSocketClosed):
                         await ws.receive()
                     assert ws.closed is not None
                     assert ws.closed.code == 1009
