@@ -109,6 +109,23 @@ async def handle(req):
         return
     if req.path == "nothing":
         return  # no answer: a 500 says so
+    if req.path == "see-other":  # a status and a header, then return (the seed example's /)
+        req.send_status("303 See Other")
+        req.send_header("Location", "/plain")
+        return
+    if req.path == "no-content":
+        req.send_status("204 No Content")
+        return
+    if req.path == "faulty":  # writes to a client that hung up
+        req.send_status("200 OK")
+        try:
+            for _ in range(10000):
+                await req.send_data("x" * 65536)
+                await req.flush()
+        except Exception as exc:
+            print("FAULTY", req.faulty, type(exc).__name__, file=sys.stderr, flush=True)
+            raise
+        return
     if req.path == "boom":
         raise RuntimeError("handler broke")
     req.send_status("200 OK")
@@ -367,3 +384,37 @@ def test_generate_handler_options():
     with pytest.raises(ValueError, match="Name: value"):
         moonbridge.HttpOptions({"static_headers": ["no colon"]})
     assert moonbridge.HttpOptions({"static_headers": {"A": "1"}}).static_headers == [("A", "1")]
+
+
+async def test_a_status_only_answer_is_finished_when_the_handler_returns(tmp_path):
+    """Moonbridge finishes the answer when the handler returns: a 303 with its Location
+    (the example application's ``/``) or a bare 204 is no 500."""
+    async with http_app(tmp_path) as (_, base):
+        other = await curl("-si", f"{base}/see-other")
+        assert other.stdout.startswith(b"HTTP/1.1 303 See Other")
+        assert b"Location: /plain" in other.stdout
+        assert b"500" not in other.stdout
+        empty = await curl("-si", f"{base}/no-content")
+        assert empty.stdout.startswith(b"HTTP/1.1 204 No Content")
+        both = await _raw(
+            base,
+            b"GET /no-content HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET /see-other HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        )
+        assert both.startswith(b"HTTP/1.1 204")  # kept alive: the next one answered too
+        assert b"HTTP/1.1 303" in both
+        nothing = await curl("-s", "-w", "%{http_code}", f"{base}/nothing")
+        assert nothing.stdout.endswith(b"500")  # no status at all is still one
+
+
+async def test_faulty_is_set_before_a_write_error_is_raised(tmp_path):
+    async with http_app(tmp_path) as (app, base):
+        host, port = base.removeprefix("http://").split(":")
+        stream = await trio.open_tcp_stream(host, int(port))
+        await stream.send_all(b"GET /faulty HTTP/1.1\r\nHost: x\r\n\r\n")
+        with trio.fail_after(10):
+            assert (await stream.receive_some(100)).startswith(b"HTTP/1.1 200")
+        await stream.aclose()
+        found = await app.expect(r"FAULTY (\w+) (\w+)")
+        assert found.group(1) == "True"
+        assert (await curl("-s", f"{base}/plain")).stdout == b"hello"

@@ -209,6 +209,9 @@ async def test_poll_waits_for_input_output_or_the_timeout():
         await peer.send_all(b"x")
         with trio.fail_after(5):
             assert await moonbridge.poll({ours: True}, None, None) is True
+        # a handle whose table value is false is not in the set (readable or not)
+        assert await moonbridge.poll({ours: False}, None, 0.05) == (False, "timeout")
+        assert await moonbridge.poll(None, {ours: False}, 0.05) == (False, "timeout")
         assert ours.read_nb(1) == (b"x", "maxlen")
         await peer.send_all(b"yz")
         await ours.read(1)  # "z" stays buffered: poll sees it without the socket

@@ -334,10 +334,11 @@ class ServerRole(RequestReader):
         if self._piece is None:
             return
         pending, self._pending = self._pending, b""
-        no_body = self._piece[1]
         self._piece = None
         try:
-            end = self._proto_server().send_end() if not no_body else b""
+            # also without a body (a 204, 304, a HEAD answer): the protocol learns the
+            # answer is complete, so the connection carries the next request
+            end = self._proto_server().send_end()
         except LocalProtocolError:
             self.closing = True
             raise

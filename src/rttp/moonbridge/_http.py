@@ -203,9 +203,9 @@ async def _exchanges(
                 await http.fail(500, "Internal Server Error")
             conn.closing = True
             return
-        if not http.started:
-            log.error("HTTP handler for %s %s sent no response", request.method, request.target)
+        if not http.answered:
+            log.error("HTTP handler for %s %s sent no status", request.method, request.target)
             await http.fail(500, "the request handler sent no response")
-        await http.finish()
+        await http.finish()  # a status-only answer (a 303 and its Location, a 204) too
         if conn.closing:
             return

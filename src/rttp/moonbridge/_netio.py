@@ -13,7 +13,7 @@ import math
 import os
 import socket
 import stat
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
 import trio
@@ -191,16 +191,27 @@ def _ready_now(item: Pollable) -> bool:
     return isinstance(item, Socket) and (bool(item._read) or item._eof)
 
 
+def _members(handles: Iterable[Pollable] | None) -> list[Pollable]:
+    """The handles in a poll set: a mapping's keys whose value is true (``{sock: False}``
+    leaves ``sock`` out), or an iterable's items (None skipped)."""
+    if handles is None:
+        return []
+    if isinstance(handles, Mapping):
+        return [item for item, wanted in handles.items() if wanted and item is not None]
+    return [item for item in handles if item is not None]
+
+
 async def poll(
     input_set: Iterable[Pollable] | None = None,
     output_set: Iterable[Pollable] | None = None,
     timeout: float | None = None,
 ) -> Literal[True] | tuple[Literal[False], str]:
     """Wait until one of ``input_set`` is readable or one of ``output_set`` writable
-    (sockets, listeners or file descriptors; a mapping's keys count): True, or
-    ``(False, "timeout")`` after ``timeout`` seconds (None waits for ever)."""
-    inputs = [item for item in (input_set or ()) if item is not None]
-    outputs = [item for item in (output_set or ()) if item is not None]
+    (sockets, listeners or file descriptors; a mapping's keys count when their value is
+    true, as the seed's table does): True, or ``(False, "timeout")`` after ``timeout``
+    seconds (None waits for ever)."""
+    inputs = _members(input_set)
+    outputs = _members(output_set)
     if any(_ready_now(item) for item in inputs):
         await trio.lowlevel.checkpoint()
         return True

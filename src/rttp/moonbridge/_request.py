@@ -9,14 +9,14 @@ A Python property cannot wait, so the body is read by an awaitable:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._io._conn_settings import error_response
 from .._io._util import call_maybe_async
 from .._model import FormData, Headers, Request
 from .._model._messages import FieldCallback
-from ..errors import CodecError
+from ..errors import CodecError, TransportError
 
 if TYPE_CHECKING:
     from .._io._connection import HTTPConnection
@@ -107,6 +107,20 @@ class HttpRequest:
     def started(self) -> bool:
         """Whether the answer's head has gone out."""
         return self._head_sent
+
+    @property
+    def answered(self) -> bool:
+        """Whether the handler gave a status (a status-only answer is an answer: the
+        server finishes it when the handler returns, as Moonbridge does)."""
+        return self._status is not None
+
+    async def _write(self, operation: Awaitable[None]) -> None:
+        """A write to the client; a failed one sets :attr:`faulty` before it is raised."""
+        try:
+            await operation
+        except TransportError:
+            self.faulty = True
+            raise
 
     # -- the body --------------------------------------------------------------------------
     def defer_reading(self) -> None:
@@ -241,8 +255,10 @@ class HttpRequest:
         if self._close:
             self._conn.closing = True
         code, reason = self._status
-        await self._conn.send_head(
-            code, [*self._options.static_headers, *self._fields], reason=reason or None
+        await self._write(
+            self._conn.send_head(
+                code, [*self._options.static_headers, *self._fields], reason=reason or None
+            )
         )
         self._head_sent = True
 
@@ -265,13 +281,13 @@ class HttpRequest:
     async def _send_out(self) -> None:
         if self._out:
             data, self._out = bytes(self._out), bytearray()
-            await self._conn.send_data(data)
+            await self._write(self._conn.send_data(data))
 
     async def flush(self) -> None:
         """Send what is held, now."""
         await self.finish_headers()
         await self._send_out()
-        await self._conn.flush()
+        await self._write(self._conn.flush())
 
     async def finish(self) -> None:
         """End the answer (a second call does nothing)."""
@@ -279,7 +295,7 @@ class HttpRequest:
             return
         await self.finish_headers()
         await self._send_out()
-        await self._conn.finish()
+        await self._write(self._conn.finish())
         self._finished = True
 
     async def fail(self, status: int, message: str) -> None:
