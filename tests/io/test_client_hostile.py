@@ -259,3 +259,24 @@ async def test_an_unsolicited_switching_protocols_is_a_protocol_error(nursery, b
                 await client.get(url)
         assert info.value.status == 502
         assert client.pool.idle_connections == 0
+
+
+# -- 18. a peer that closes before answering is an I/O failure (seed 002) -------------------
+@BACKENDS
+async def test_a_peer_that_closes_before_answering_is_an_io_error(nursery, backend):
+    async def respond(stream):
+        await stream.aclose()  # reads the request, says nothing
+
+    url = await _serve_raw(nursery, respond)
+    target = rttp.URL(url)
+    stream = await trio.open_tcp_stream(target.host, target.port)
+    async with rttp.HTTPConnection(stream, http_backend=backend) as conn:
+        request = conn.make_request(host="x", uri="/")
+        await conn.send_request(request)
+        with pytest.raises(rttp.errors.ReadError) as info:
+            await conn.read_response(request)
+    assert info.value.errtype == "io"
+    assert "without sending a response" in str(info.value)
+    async with rttp.Client(http_backend=backend) as client:
+        with pytest.raises(rttp.errors.ReadError):
+            await client.get(url)

@@ -27,16 +27,18 @@ _EOM = h11.EndOfMessage
 _H11_NEED_DATA = h11.NEED_DATA
 _H11_PAUSED = h11.PAUSED
 _SEND_BODY = h11.SEND_BODY
+_SEND_RESPONSE = h11.SEND_RESPONSE
 
 
 class H11Client(ClientProtocol):
     """Client side of one connection."""
 
-    __slots__ = ("_conn", "_limits")
+    __slots__ = ("_conn", "_eof", "_limits")
 
     def __init__(self, limits: ProtocolLimits) -> None:
         self._limits = limits
         self._conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=limits.max_header_size)
+        self._eof = False
 
     def send_request(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:
         try:
@@ -57,6 +59,8 @@ class H11Client(ClientProtocol):
             raise local_error(exc) from exc
 
     def receive_data(self, data: bytes | bytearray) -> None:
+        if not data:
+            self._eof = True
         try:
             self._conn.receive_data(data)  # type: ignore[arg-type]  # bytearray is fine
         except RuntimeError as exc:
@@ -64,10 +68,13 @@ class H11Client(ClientProtocol):
 
     def next_event(self) -> Any:
         conn = self._conn
-        in_body = conn.their_state is _SEND_BODY  # h11 moves to ERROR as it raises
+        state = conn.their_state  # h11 moves to ERROR as it raises
+        in_body = state is _SEND_BODY
         try:
             event: Any = conn.next_event()
         except h11.RemoteProtocolError as exc:
+            if self._eof and state is _SEND_RESPONSE and not receive_buffer(conn):
+                return CLOSED  # closed before any answer: the core's I/O error, not ours
             message = str(exc)
             if "Receive buffer too long" in message and in_body:
                 raise self._limits.framing_too_long(502) from exc

@@ -228,7 +228,7 @@ class HttptoolsClient(ClientProtocol):
                 and not self._response_done
             ):
                 self._finish_message()  # a body that ends with the connection
-            elif not self._response_done:
+            elif not self._response_done and self._in_message:
                 self._events.append(
                     (
                         ERROR,

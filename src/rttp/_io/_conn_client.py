@@ -20,7 +20,7 @@ from .._proto._encoding import BoundedDecoder, parse_content_encoding
 from .._proto._events import NEED_DATA, ClientProtocol, EndOfMessage, ResponseHead
 from .._proto._head import check_response_head
 from .._proto._validate import check_headers, check_method, check_target
-from ..errors import Cancelled, RemoteProtocolError, TooLarge, WriteError
+from ..errors import Cancelled, ReadError, RemoteProtocolError, TooLarge, WriteError
 from ._conn import ConnectionBase
 from ._content import Content, body_from_content
 from ._util import aclose_iterable
@@ -222,8 +222,10 @@ class ClientRole(ConnectionBase):
                     )
                 continue
             self.closing = True
-            raise RemoteProtocolError(
-                f"{self.where} closed the connection without sending a response"
+            # an I/O failure, not a broken protocol: what a caller retries on (seed 002)
+            raise ReadError(
+                f"{self.where} closed the connection without sending a response",
+                reason="closed",
             )
         head = event
         response = Response.received(
