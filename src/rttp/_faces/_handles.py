@@ -2,7 +2,7 @@
 
 ``handle = client.start("GET", url)`` returns at once; ``handle.status`` is
 ``"running"``, ``"done"`` or ``"dead"``; ``handle.progress()`` is ``(total or -1,
-received)``; ``await handle.finish()`` gives ``(body, status, headers)`` and the handle
+received)``; ``await handle.finish()`` gives ``(body, status)`` and the handle
 is dead. A failure a script could not otherwise see finishes with one of the seed's 6xx
 statuses (:data:`HANDLE_CODES`), worked out from the error's structured fields by
 :func:`status_for_error`; the error itself is ``handle.error``.
@@ -98,7 +98,10 @@ class RequestHandle:
         self._state = "running"
         self._total = -1
         self._received = 0
-        self._result: tuple[bytes, int, Headers] | None = None
+        self._result: tuple[bytes, int] | None = None
+        #: the answer's header fields, once it has come (empty for a 6xx failure); they
+        #: stay here after :meth:`finish`, which gives the seed's ``(body, status)``
+        self.headers: Headers | None = None
         #: the error a 6xx status stands for (None if the server answered)
         self.error: RTTPError | None = None
         client.nursery.start_soon(self._run)
@@ -128,10 +131,12 @@ class RequestHandle:
                                     value=limit,
                                 )
                             body.append(chunk)
-                        self._result = (b"".join(body), response.status, response.headers)
+                        self.headers = response.headers
+                        self._result = (b"".join(body), response.status)
                 except RTTPError as exc:
                     self.error = exc
-                    self._result = (b"", status_for_error(exc), Headers())
+                    self.headers = Headers()
+                    self._result = (b"", status_for_error(exc))
                 if self._state == "running":
                     self._state = "done"
         finally:
@@ -160,9 +165,10 @@ class RequestHandle:
         """Wait until the request has ended (answered, failed or cancelled)."""
         await self._ended.wait()
 
-    async def finish(self) -> tuple[bytes, int, Headers] | None:
-        """Wait for the answer; ``(body, status, headers)``, and the handle is dead.
-        None if it was dead already. A failure gives ``(b"", 6xx, empty headers)``."""
+    async def finish(self) -> tuple[bytes, int] | None:
+        """Wait for the answer: ``(body, status)``, the seed's two values (the header
+        fields are :attr:`headers`), and the handle is dead. None if it was dead
+        already. A failure gives ``(b"", 6xx)`` with :attr:`error` set."""
         if self._state == "dead":
             return None
         await self._ended.wait()
@@ -241,11 +247,11 @@ class TokenHandle(RequestHandle):
         result = await super().finish()
         if result is None:
             return None
-        body, status, headers = result
+        body, status = result
         if status != 200:
             return ("", status) if status >= 600 else (body.decode("utf-8", "replace"), status)
         try:
-            return self._token.take_answer(Response(status, headers, body)), 200
+            return self._token.take_answer(Response(status, self.headers, body)), 200
         except AuthError:
             return "", 600
 
