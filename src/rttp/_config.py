@@ -110,8 +110,10 @@ class ServerConfig:
     compress_min_size: int = 1000
     #: media types that are compressed (``text/*`` and ``*+json`` patterns allowed)
     compress_types: tuple[str, ...] = DEFAULT_COMPRESSIBLE_TYPES
-    #: encodings offered, in preference order; None means every loaded encoding
-    compress_encodings: tuple[str, ...] | None = ("gzip", "deflate")
+    #: encodings offered, in preference order; None (the default) offers every loaded
+    #: encoding that declares itself safe to offer, by its preference (zstd when the
+    #: rttp-zstd plugin is installed, then gzip, then deflate)
+    compress_encodings: tuple[str, ...] | None = None
     #: decode gzip/deflate request bodies for the handler
     decode_request_bodies: bool = True
     #: log one line per answer

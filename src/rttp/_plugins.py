@@ -7,6 +7,7 @@ nothing blocked) is built lazily on first use and shared.
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import threading
 import warnings
@@ -229,6 +230,14 @@ class Plugins:
             "WebSocket backend",
         )
         return found
+
+    @functools.cached_property
+    def offered_encodings(self) -> list[str]:
+        """The encodings offered by default, most preferred first: every loaded one
+        that declares :attr:`~rttp.plugin.ContentEncoding.offer`, by ``preference``
+        (highest first), then name."""
+        offered = [(e.preference, name) for name, e in self.encodings.items() if e.offer]
+        return [name for _, name in sorted(offered, key=lambda item: (-item[0], item[1]))]
 
     def encoding(self, token: str) -> ContentEncoding | None:
         """The content encoding for a coding token, or None."""

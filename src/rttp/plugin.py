@@ -323,9 +323,20 @@ class NameTable(Resolver):
 
 
 class ContentEncoding(abc.ABC):
-    """A ``Content-Encoding`` token (gzip, deflate, br …) with streaming coders."""
+    """A ``Content-Encoding`` token (gzip, deflate, br …) with streaming coders.
+
+    ``offer`` says the encoding is safe to offer: servers compress answers with it by
+    default (``ServerConfig.compress_encodings=None``) and clients announce it in
+    ``Accept-Encoding``. An alias (``x-gzip``) or an experimental coding sets it False:
+    it is still decoded when a peer sends it. Offered encodings are preferred by
+    ``preference``, highest first (gzip 20, deflate 10, so the seed's "gzip, then
+    deflate" holds; a plugin that compresses better and faster, zstd, declares more),
+    then by name.
+    """
 
     name: ClassVar[str]
+    offer: ClassVar[bool] = True
+    preference: ClassVar[int] = 0
 
     @abc.abstractmethod
     def encoder(self) -> Encoder:

@@ -16,6 +16,7 @@ class DeflateEncoding(ContentEncoding):
     """HTTP ``deflate``."""
 
     name = "deflate"
+    preference = 10
 
     def __init__(self, level: int = 6) -> None:
         self.level = level

@@ -16,6 +16,7 @@ class GzipEncoding(ContentEncoding):
     """gzip framing (RFC 1952) around deflate."""
 
     name = "gzip"
+    preference = 20
 
     def __init__(self, level: int = 6) -> None:
         self.level = level
@@ -31,6 +32,7 @@ class XGzipEncoding(GzipEncoding):
     """``x-gzip``, the old spelling of gzip."""
 
     name = "x-gzip"
+    offer = False  # an alias: decoded, never offered
 
 
 @hookimpl

@@ -117,7 +117,7 @@ class Client(RequestVerbs):
         self._pool = ConnectionPool(self.plugins, self._backend, self.config)
         self._nursery: trio.Nursery | None = None
         self._nursery_cm: Any = None
-        encodings = [e for e in self.plugins.encodings if e != "x-gzip"]
+        encodings = self.plugins.offered_encodings
         self._accept_encoding = ", ".join(encodings).encode("ascii") if encodings else None
         self._user_agent = (
             encode_header_text(self.config.user_agent) if self.config.user_agent else None

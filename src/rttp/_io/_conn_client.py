@@ -134,7 +134,7 @@ class ClientRole(ConnectionBase):
         if size is not None and not isinstance(body, bytes):
             request.headers.setdefault("Content-Length", str(size))
         if compress and self.plugins.encodings:
-            offered = [e for e in self.plugins.encodings if e != "x-gzip"]
+            offered = self.plugins.offered_encodings
             request.headers.setdefault("Accept-Encoding", ", ".join(offered))
         self.decode = compress
         if close:

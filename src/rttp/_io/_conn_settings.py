@@ -32,7 +32,7 @@ class ServerSettings:
         )
         check_headers([(b"Server", self.server_header)])
         if config.compress_encodings is None:
-            self.offered: list[str] = list(plugins.encodings)
+            self.offered: list[str] = plugins.offered_encodings
         else:
             self.offered = [e for e in config.compress_encodings if e in plugins.encodings]
         #: responses may be compressed at all
