@@ -7,6 +7,10 @@ Both backends must agree on where each request ends and what its body is: a requ
 of them serves and the other refuses, or a body they split differently, fails the test.
 The suite runs a few hundred cases; ``RTTP_DIFFERENTIAL_EXAMPLES=10000`` runs more.
 
+Found by the hardening audit and added here: trailer framing fields, whitespace in a
+chunk-size line, more than four empty lines before a request, HTTP/1.2 and RTSP/1.0,
+chunk sizes past 2**63, Host values that are not host[:port].
+
 Found by this test and fixed in the h11 backend: a bare LF ending a line of the request
 head, and a repeated or listed Content-Length (h11 merges equal ones), both accepted by
 h11 and refused by llhttp; obs-fold in a request pipelined behind another went unseen;
@@ -79,12 +83,27 @@ def _chunked_body(draw: Any, body: bytes) -> bytes:
         if not piece:
             break
         size_text = draw(
-            st.sampled_from([b"%x" % len(piece), b"%X" % len(piece), b"0%x" % len(piece)])
+            st.sampled_from(
+                [
+                    b"%x" % len(piece),
+                    b"%X" % len(piece),
+                    b"0%x" % len(piece),
+                    b"%x " % len(piece),
+                    b"%x\t" % len(piece),
+                    b"ffffffffffffffff",
+                    b"8000000000000000",
+                ]
+            )
         )
-        ext = draw(st.sampled_from([b"", b";a=b", b";a", b" ;a", b";\n"]))
+        ext = draw(st.sampled_from([b"", b";a=b", b";a", b" ;a", b";\n", b";a=b ", b';a="b c"']))
         out += size_text + ext + draw(_EOL) + piece + draw(_EOL)
     out += b"0" + draw(st.sampled_from([b"", b";x"])) + draw(_EOL)
-    out += draw(st.sampled_from([b"", b"X-T: v" + draw(_EOL)])) + draw(_EOL)
+    trailer = draw(
+        st.sampled_from(
+            [b"", b"X-T: v", b"Content-Length: 5", b"Transfer-Encoding: chunked", b"Host: y"]
+        )
+    )
+    out += (trailer + draw(_EOL) if trailer else b"") + draw(_EOL)
     return out
 
 
@@ -92,9 +111,15 @@ def _chunked_body(draw: Any, body: bytes) -> bytes:
 def _request(draw: Any) -> bytes:
     method = draw(st.sampled_from([b"GET", b"POST", b"PUT", b"POST"]))
     target = draw(st.sampled_from([b"/", b"/a", b"/a?b=c", b"*"]))
-    version = draw(st.sampled_from([b"HTTP/1.1"] * 6 + [b"HTTP/1.0", b"HTTP/1.2", b"HTTP/1.10"]))
-    head = method + b" " + target + b" " + version + draw(_EOL)
-    head += b"Host: x" + draw(_EOL)
+    version = draw(
+        st.sampled_from(
+            [b"HTTP/1.1"] * 6 + [b"HTTP/1.0", b"HTTP/1.2", b"HTTP/1.10", b"HTTP/3.1", b"RTSP/1.0"]
+        )
+    )
+    empties = b"".join(draw(st.lists(st.sampled_from([b"\r\n", b"\n"]), max_size=6)))
+    head = empties + method + b" " + target + b" " + version + draw(_EOL)
+    head += b"Host: " + draw(st.sampled_from([b"x"] * 6 + [b"a b@c", b"a\x7fb", b"[::1]:8"]))
+    head += draw(_EOL)
     body = draw(st.binary(min_size=0, max_size=12))
     framing = draw(st.sampled_from(["none", "length", "chunked", "both", "two-lengths"]))
     fields: list[bytes] = []

@@ -38,7 +38,7 @@ HOSTILE = HOSTILE_REQUESTS
 def test_hostile_input_is_refused(backend, case, step):
     data, status, words = HOSTILE[case]
     with pytest.raises(ProtocolError) as info:
-        parse(backend, data, step=step)
+        parse(backend, data, step=step, pipelined=True)
     assert info.value.status == status
     assert words.lower() in str(info.value).lower()
 

@@ -3,10 +3,11 @@ the framing kinds of written header names, version sniffing and llhttp's errors.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rttp.errors import ProtocolError, RemoteProtocolError
-from rttp.plugin import EndOfMessage, ProtocolLimits
+from rttp.plugin import EndOfMessage, ProtocolLimits, length_overflow
 
 try:
     import httptools
@@ -23,8 +24,8 @@ __all__ = [
     "VERSIONS",
     "after_upgrade",
     "framing_error",
+    "framing_field",
     "httptools",
-    "request_version",
     "response_version",
     "translate",
 ]
@@ -34,9 +35,10 @@ IDLE, HEAD, BODY = range(3)
 END = EndOfMessage()  # the end of a message without trailers (shared: nothing mutates it)
 VERSIONS = {"1.1": b"1.1", "1.0": b"1.0"}
 ERROR: Any = object()
+_VERSION = re.compile(rb" HTTP/([0-9]\.[0-9])\r?\n?$")
 
 
-def after_upgrade(upgrade: Exception, data: bytes | bytearray) -> bytes:
+def after_upgrade(upgrade: Exception, data: bytes | bytearray | memoryview) -> bytes:
     """The bytes after the head that llhttp stopped at for an upgrade (the new protocol's)."""
     offset = upgrade.args[0] if upgrade.args else len(data)
     return bytes(data[offset:])
@@ -53,16 +55,14 @@ def framing_error(
     return limits.framing_too_long(status)
 
 
-def request_version(feed: bytes | bytearray | None, method: bytes, url: bytes) -> bytes | None:
-    """The version of a request whose line starts ``feed`` (llhttp parsed it already), read
-    off the bytes: httptools would format a new string for it. None when not sure."""
-    if feed is None:
-        return None
-    at = len(method) + len(url) + 1  # METHOD SP URL, then " HTTP/x.y\r"
-    if feed.startswith(b" HTTP/1.1\r", at) and feed.startswith(method):
-        return b"1.1"
-    if feed.startswith(b" HTTP/1.0\r", at) and feed.startswith(method):
-        return b"1.0"
+def framing_field(exc: Exception) -> bytes | None:
+    """The framing field an llhttp error is about (``Content-Length`` first, since its
+    message for one in a chunked body names both), or None."""
+    low = str(exc).lower()
+    if "content-length" in low:
+        return b"Content-Length"
+    if "transfer-encoding" in low:
+        return b"Transfer-Encoding"
     return None
 
 
@@ -77,10 +77,17 @@ def response_version(feed: bytes | bytearray | None) -> bytes | None:
     return None
 
 
-def translate(exc: Exception) -> ProtocolError:
-    """llhttp's errors as RemoteProtocolErrors with the status to answer."""
+def translate(exc: Exception, line: bytes = b"") -> ProtocolError:
+    """llhttp's errors as RemoteProtocolErrors with the status to answer (``line``: the
+    request line so far, which names an unsupported version)."""
     message = str(exc)
     low = message.lower()
+    if "content-length overflow" in low:
+        return length_overflow()
+    if low == "invalid http version":  # well formed, but not one llhttp knows: a 505
+        found = _VERSION.search(line)
+        version = f" {found.group(1).decode('latin-1')!r}" if found is not None else ""
+        return RemoteProtocolError(f"unsupported HTTP version{version}", 505)
     if "transfer-encoding" in low and "content-length" in low:
         return RemoteProtocolError(
             "request has both Content-Length and Transfer-Encoding (refused: request smuggling)"

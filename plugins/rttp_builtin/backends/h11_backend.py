@@ -26,6 +26,8 @@ import h11
 from rttp.errors import ProtocolError, RemoteProtocolError, TooLarge
 from rttp.plugin import (
     CLOSED,
+    MAX_EMPTY_LINES,
+    MAX_LENGTH,
     NEED_DATA,
     PAUSED,
     ClientProtocol,
@@ -37,8 +39,10 @@ from rttp.plugin import (
     ResponseWriter,
     ServerProtocol,
     check_trailers,
+    chunk_overflow,
     hookimpl,
     make_request_head,
+    too_many_empty_lines,
 )
 
 from ._h11 import check_lines, local_error, next_cycle, receive_buffer, trailing
@@ -63,23 +67,26 @@ _LENGTH_FIELD = re.compile(rb"\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
 #: a last-chunk line as h11 reads it (the trailer section follows)
 _LAST_CHUNK = re.compile(rb"0{1,20}(?:;[^\r\n]*)?[ \t]*\r\n")
 _BARE_CR = re.compile(rb"\r(?!\n)(?=.)", re.S)  # a CR followed by anything but LF
-#: the largest chunk size (llhttp's: 2**63 - 1; a larger one overflows)
-_MAX_CHUNK = (1 << 63) - 1
-#: empty lines skipped before a request line (RFC 9112 §2.2: at least one SHOULD be)
-_MAX_EMPTY_LINES = 4
+_CHUNK_LINE_WS = re.compile(rb"[ \t]")
+_QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"')
 
 
-def _skip_empty_lines(conn: h11.Connection) -> None:
-    """Drop up to a few CRLF (or LF) lines before a request line."""
+def _skip_empty_lines(conn: h11.Connection, skipped: int) -> int:
+    """Drop the CRLF (or LF) lines before a request line, ``skipped`` of them already
+    (they may come one read at a time); past MAX_EMPTY_LINES in all, refuse (as the
+    httptools backend does). The count so far."""
     buffer = conn._receive_buffer
-    for _ in range(_MAX_EMPTY_LINES):
+    while True:
         data = buffer._data
         if data[:2] == b"\r\n":
             buffer._extract(2)
         elif data[:1] == b"\n":
             buffer._extract(1)
         else:
-            return
+            return skipped
+        skipped += 1
+        if skipped > MAX_EMPTY_LINES:
+            raise too_many_empty_lines()
 
 
 class H11Server(ServerProtocol):
@@ -88,6 +95,7 @@ class H11Server(ServerProtocol):
     __slots__ = (
         "_close",
         "_conn",
+        "_empties",
         "_fold_pos",
         "_h10",
         "_keep_alive",
@@ -95,6 +103,7 @@ class H11Server(ServerProtocol):
         "_line_ok",
         "_suspect_fold",
         "_suspect_lf",
+        "_suspect_ws",
     )
 
     def __init__(self, limits: ProtocolLimits) -> None:
@@ -103,15 +112,19 @@ class H11Server(ServerProtocol):
         self._h10: ResponseWriter | None = None  # answering an HTTP/1.0 keep-alive request
         self._suspect_fold = False
         self._suspect_lf = False
+        self._suspect_ws = False
         self._fold_pos = 0
         self._line_ok = False
         self._keep_alive = True
         self._close = False
+        self._empties = 0  # empty lines skipped before the next request line
 
     # -- receiving ------------------------------------------------------------------------
     def receive_data(self, data: bytes | bytearray) -> None:
         if data[:1] in (b" ", b"\t") or b"\n " in data or b"\n\t" in data:
             self._suspect_fold = True
+        if b" " in data or b"\t" in data:
+            self._suspect_ws = True  # perhaps whitespace in a chunk-size line
         crlf = data.count(b"\r\n")
         if (
             data.count(b"\n") != crlf
@@ -130,19 +143,19 @@ class H11Server(ServerProtocol):
     def next_event(self) -> Any:
         conn = self._conn
         state = conn.their_state
-        if state is _SEND_BODY and self._suspect_lf:
+        if state is _SEND_BODY and (self._suspect_lf or self._suspect_ws):
             self._check_chunk_lines()
         elif state is _IDLE:
+            buf = receive_buffer(conn)
+            if buf[:1] in _EOL_STARTS:
+                # first: the checks below read the head from its request line on
+                self._empties = _skip_empty_lines(conn, self._empties)
+                if receive_buffer(conn) == b"\r":
+                    return NEED_DATA  # the LF of an empty line may follow
             if self._suspect_fold:
                 self._check_fold()
             if self._suspect_lf:
                 self._check_line_ends()
-
-            buf = receive_buffer(conn)
-            if buf[:1] in _EOL_STARTS:
-                _skip_empty_lines(conn)
-                if buf == b"\r":
-                    return NEED_DATA  # the LF of an empty line may follow
         try:
             event: Any = conn.next_event()
         except h11.RemoteProtocolError as exc:
@@ -195,10 +208,11 @@ class H11Server(ServerProtocol):
 
     def _check_chunk_lines(self) -> None:
         """What h11 takes in chunk framing and llhttp refuses: a bare CR in a chunk-size
-        line (h11's chunk extensions take any byte), and a bare LF in or ending the
-        trailer section. Checked before h11 reads the line (it reads the last chunk and
-        its trailers in one step), and only when the bytes hold a CR or LF without its
-        other half."""
+        line (h11's chunk extensions take any byte), whitespace in it outside a quoted
+        extension value (``3 ``, ``3;a=b ``: h11 allows it before the CRLF), and a bare
+        LF in or ending the trailer section. Checked before h11 reads the line (it
+        reads the last chunk and its trailers in one step), and only when the bytes
+        hold a CR or LF without its other half, or a space or tab."""
         reader = getattr(self._conn, "_reader", None)
         if getattr(reader, "_bytes_in_chunk", 1):
             return  # inside chunk data (or not a chunked body)
@@ -207,8 +221,13 @@ class H11Server(ServerProtocol):
         if not getattr(reader, "_reading_trailer", False):
             at = len(getattr(reader, "_bytes_to_discard", b""))
             end = buf.find(b"\n", at)
-            if b"\r" in buf[at : (end if end >= 0 else len(buf)) - 1]:
+            line = buf[at : (end if end >= 0 else len(buf)) - 1]
+            if b"\r" in line:
                 raise RemoteProtocolError("bare CR in a chunk-size line (a CR not before LF)")
+            if self._suspect_ws and _CHUNK_LINE_WS.search(_QUOTED.sub(b"", bytes(line))):
+                raise RemoteProtocolError(
+                    f"whitespace in the chunk-size line {bytes(line[:40]).decode('latin-1')!r}"
+                )
             last = _LAST_CHUNK.match(buf, at)
             if last is None:
                 return
@@ -225,14 +244,15 @@ class H11Server(ServerProtocol):
         past 64 bits at once, h11 would wait for it), and the chunk-size line limit."""
         reader = getattr(self._conn, "_reader", None)
         size = getattr(reader, "_bytes_in_chunk", 0)
-        if size > _MAX_CHUNK:
-            raise RemoteProtocolError(f"chunk size {size} is larger than a chunk can be")
+        if size > MAX_LENGTH:
+            raise chunk_overflow(size)
         limit = self._limits.max_line_size
         if limit and len(receive_buffer(self._conn)) > limit:
             # h11 hands out chunk data as it arrives: what it keeps is a chunk-size line
             raise RemoteProtocolError(f"chunk-size line longer than max_line_size={limit} bytes")
 
     def _request_head(self, event: h11.Request) -> RequestHead:
+        self._empties = 0
         # a request pipelined behind this one is checked in turn (its bytes are here)
         rest = receive_buffer(self._conn)
         self._suspect_fold = rest[:1] in (b" ", b"\t") or _FOLD.search(rest) is not None  # type: ignore[comparison-overlap]

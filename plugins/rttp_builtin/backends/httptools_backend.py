@@ -22,6 +22,7 @@ from typing import Any
 from rttp.errors import ProtocolError, RemoteProtocolError, TooLarge
 from rttp.plugin import (
     CLOSED,
+    MAX_LENGTH,
     NEED_DATA,
     PAUSED,
     ClientProtocol,
@@ -33,10 +34,14 @@ from rttp.plugin import (
     ResponseWriter,
     ServerProtocol,
     check_trailers,
+    chunk_overflow,
     hookimpl,
     make_request_head,
+    request_line_version,
+    trailer_field_error,
 )
 
+from ._boundaries import RequestLines, last_chunk_size, piece_end
 from ._llhttp import (
     BODY,
     END,
@@ -46,8 +51,8 @@ from ._llhttp import (
     VERSIONS,
     after_upgrade,
     framing_error,
+    framing_field,
     httptools,
-    request_version,
     translate,
 )
 
@@ -74,7 +79,11 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         self._head_began_in_feed = False
         self._head_fed = 0
         self._trailers: RawHeaders | None = None
-        self._feed: bytes | bytearray | None = None
+        # where requests begin: llhttp is fed in pieces that end where a message may
+        # (see _boundaries), and each request line is recorded as it arrives
+        self._lines = RequestLines()
+        self._sized_left: int | None = None  # bytes of a sized body still to come
+        self._tail = b""  # the last bytes of a read that ended inside a head
         self._upgraded = b""
         self._stopped = False  # after an upgrade or an error: nothing more is parsed
         # the exchange in progress
@@ -86,9 +95,16 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         self._explained = 0
         self._overhead = 0
         self._chunks = 0
+        # the chunk in progress: llhttp takes sizes up to 2**64 - 1 and waits for the
+        # data; its size line is read back to refuse one past MAX_LENGTH at once
+        self._chunk_open = False
+        self._chunk_data = 0  # its data bytes in this read
+        self._chunk_in_read = False
+        self._body_tail = b""  # the end of the last read of a body
 
     # -- llhttp callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
+        self._lines.begin()
         self._state = HEAD
         self._head_began_in_feed = True
         self._head_fed = 0
@@ -133,21 +149,34 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         method = parser.get_method()
         # the head's share of this read (spaces, version and CRLFs: 14 bytes)
         self._explained += len(method) + len(self._url) + self._header_bytes + 14
-        version = request_version(self._feed, method, self._url)
-        self._feed = None
-        if version is None:
+        lines = self._lines
+        if lines.complete:
+            version = request_line_version(lines.line, method, self._url)
+        else:  # a request that began inside a piece: llhttp's word for its version
             http_version = parser.get_http_version()
             version = VERSIONS.get(http_version) or http_version.encode("latin-1")
-        self._events.append(make_request_head(method, self._url, self._headers, version))
+        head = make_request_head(method, self._url, self._headers, version)
+        if head.content_length and not head.chunked:
+            self._sized_left = head.content_length
+        self._events.append(head)
 
     def on_body(self, body: bytes) -> None:
         self._explained += len(body)
+        self._chunk_data += len(body)
+        if self._sized_left is not None:
+            self._sized_left -= len(body)
         self._events.append(bytes(body))
 
     def on_chunk_header(self) -> None:
         self._chunks += 1
+        self._chunk_open = self._chunk_in_read = True
+        self._chunk_data = 0
+
+    def on_chunk_complete(self) -> None:
+        self._chunk_open = False
 
     def on_message_complete(self) -> None:
+        self._sized_left = None
         self._state = IDLE
         trailers, self._trailers = self._trailers, None
         self._events.append(END if trailers is None else EndOfMessage(trailers))
@@ -166,26 +195,72 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
                 return
         self._head_began_in_feed = False
         self._explained = 0
-        # a request that starts this read: its version can be read off the bytes
-        self._feed = data if self._state == IDLE else None
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserUpgrade as upgrade:
-            self._upgraded = after_upgrade(upgrade, data)
-            self._stopped = True
-            if not any(isinstance(e, EndOfMessage) for e in self._events):
-                self._events.append(END)
-        except ProtocolError as exc:
-            self._queue_error(exc)
-        except httptools.HttpParserError as exc:
-            cause = exc.__context__
-            self._queue_error(cause if isinstance(cause, ProtocolError) else translate(exc))
-            return
+        self._chunk_in_read = False
+        lines = self._lines
+        if self._state == HEAD and not lines.complete:
+            lines.extend(data)  # a request line that arrives in parts
+        end = len(data)
+        pos = 0
+        while pos < end:
+            state = self._state
+            cut = piece_end(
+                data,
+                pos,
+                self._sized_left if state == BODY else None,
+                self._tail if state == HEAD else b"",
+            )
+            if state == IDLE:
+                error = lines.start(data, pos, cut)
+                if error is not None:
+                    self._queue_error(error)
+                    return
+            if not self._feed_piece(
+                data if cut - pos == end else memoryview(data)[pos:cut], data, cut
+            ):
+                return
+            pos = cut
+        self._tail = bytes(data[-3:]) if self._state == HEAD else b""
+        if self._chunk_open and self._chunk_in_read:
+            size = last_chunk_size(data, len(data) - self._chunk_data, self._body_tail)
+            if size is not None and size > MAX_LENGTH:
+                self._queue_error(chunk_overflow(size))
+                return
         if self._state == BODY:
+            tail = bytes(data[-64:])
+            self._body_tail = tail if len(tail) == 64 else (self._body_tail + tail)[-64:]
             self._overhead += max(len(data) - self._explained, 0)
             error = framing_error(self._overhead, self._chunks, self._limits)
             if error is not None:
                 self._queue_error(error)
+
+    def _feed_piece(
+        self, piece: bytes | bytearray | memoryview, data: bytes | bytearray, cut: int
+    ) -> bool:
+        """Feed one piece to llhttp; False once parsing has stopped (an error queued,
+        or an upgrade: the rest of ``data`` from ``cut`` on is the new protocol's)."""
+        try:
+            self._parser.feed_data(piece)
+        except httptools.HttpParserUpgrade as upgrade:
+            self._upgraded = after_upgrade(upgrade, piece) + bytes(data[cut:])
+            self._stopped = True
+            if not any(isinstance(e, EndOfMessage) for e in self._events):
+                self._events.append(END)
+            return False
+        except ProtocolError as exc:
+            self._queue_error(exc)
+            return False
+        except httptools.HttpParserError as exc:
+            cause = exc.__context__
+            if isinstance(cause, ProtocolError):
+                self._queue_error(cause)
+            elif self._state == BODY and (field := framing_field(exc)) is not None:
+                # llhttp refuses a framing field in a trailer section itself: say so as
+                # the shared trailer rule does, not as a head error
+                self._queue_error(trailer_field_error(field))
+            else:
+                self._queue_error(translate(exc, self._lines.line))
+            return False
+        return not self._stopped
 
     def _queue_error(self, exc: ProtocolError) -> None:
         self._stopped = True

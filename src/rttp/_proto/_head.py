@@ -13,7 +13,8 @@ says what they mean and what is refused:
 - **Connection**: parsed as a list of tokens, never by substring (``Upgrade, xclose``
   does not close). Keep-alive: 1.1 unless ``close``; 1.0 only with ``keep-alive``.
   ``Upgrade`` counts only with the ``upgrade`` token.
-- **Trailers**: bounded like a header section.
+- **Trailers**: bounded like a header section; Content-Length, Transfer-Encoding and
+  Host are never trailers (400).
 - **Response framing**: no body for 1xx, 204, 304 or a HEAD answer; else the given
   Content-Length, or chunked on 1.1, or until the close on 1.0.
 """
@@ -27,16 +28,23 @@ from ..errors import RemoteProtocolError, TooLarge
 from ._events import ProtocolLimits, RawHeaders, RequestHead
 
 __all__ = [
+    "MAX_EMPTY_LINES",
+    "MAX_LENGTH",
     "ResponseFraming",
     "check_response_head",
     "check_trailers",
+    "chunk_overflow",
     "connection_tokens",
     "keep_alive",
+    "length_overflow",
     "make_request_head",
     "parse_content_length",
+    "request_line_version",
     "response_framing",
     "response_has_body",
     "status_has_body",
+    "too_many_empty_lines",
+    "trailer_field_error",
 ]
 
 _HOST, _LENGTH, _CODING, _EXPECT, _UPGRADE, _TE, _CONNECTION = range(7)
@@ -50,12 +58,41 @@ _FIELD_KINDS: Final = {
     b"connection": _CONNECTION,
 }
 _VERSIONS: Final = frozenset({b"1.1", b"1.0"})
+_VERSION_TOKEN: Final = re.compile(rb" HTTP/([0-9]\.[0-9])\r?\n?")
 #: a Host value (RFC 9112 §3.2, RFC 3986 §3.2.2): an IP literal in brackets, or a
 #: reg-name / IPv4 address of unreserved, pct-encoded and sub-delim characters, then an
 #: optional port; empty is allowed (a target with no authority)
 _HOST_VALUE: Final = re.compile(
     rb"(?:\[[0-9A-Za-z:._~%!$&'()*+,;=-]+\]|[0-9A-Za-z._~%!$&'()*+,;=-]*)(?::[0-9]*)?"
 )
+
+
+#: empty lines (CRLF or LF) skipped before a request line (RFC 9112 §2.2: at least one
+#: SHOULD be); one more is a 400 on every backend
+MAX_EMPTY_LINES: Final = 4
+
+
+def too_many_empty_lines() -> RemoteProtocolError:
+    """The 400 for more than :data:`MAX_EMPTY_LINES` empty lines before a request line."""
+    return RemoteProtocolError(f"more than {MAX_EMPTY_LINES} empty lines before a request line")
+
+
+def request_line_version(line: bytes, method: bytes, target: bytes) -> bytes:
+    """The version of the request line ``line`` (``method SP target SP version CRLF``),
+    for a parser that does not report the protocol name (llhttp also parses
+    ``RTSP/1.0``): ``b"1.1"`` and the like, or a RemoteProtocolError for any protocol
+    but HTTP. An unsupported ``HTTP/x.y`` is left to :func:`make_request_head` (505)."""
+    at = len(method) + len(target) + 1
+    if line.startswith(b" HTTP/1.1\r", at):
+        return b"1.1"
+    if line.startswith(b" HTTP/1.0\r", at):
+        return b"1.0"
+    found = _VERSION_TOKEN.fullmatch(line, at)
+    if found is None:
+        raise RemoteProtocolError(
+            f"illegal request line: {line[:80].rstrip().decode('latin-1')!r} is not HTTP"
+        )
+    return found.group(1)
 
 
 def connection_tokens(value: bytes) -> list[bytes]:
@@ -101,7 +138,25 @@ def parse_content_length(value: bytes) -> int:
         first = part
     if first is None:
         raise RemoteProtocolError("empty Content-Length")
-    return int(first)
+    length = int(first)
+    if length > MAX_LENGTH:
+        raise length_overflow()
+    return length
+
+
+#: the largest Content-Length and the largest chunk size any parser can hold (2**63 - 1):
+#: past it a length is malformed (400), not merely too large (413)
+MAX_LENGTH: Final = (1 << 63) - 1
+
+
+def length_overflow() -> RemoteProtocolError:
+    """The 400 for a Content-Length past :data:`MAX_LENGTH`."""
+    return RemoteProtocolError(f"Content-Length larger than any body can be (over {MAX_LENGTH})")
+
+
+def chunk_overflow(size: int) -> RemoteProtocolError:
+    """The 400 for a chunk size past :data:`MAX_LENGTH`."""
+    return RemoteProtocolError(f"chunk size {size} is larger than a chunk can be")
 
 
 def make_request_head(
@@ -193,8 +248,25 @@ def check_response_head(status: int, version: bytes, where: str = "the server") 
         raise RemoteProtocolError(f"{where} answered with an invalid status code {status:03d}", 502)
 
 
+#: fields that frame or route a message, never allowed in a trailer section (RFC 9110
+#: §6.5.1): a trailer Content-Length or Transfer-Encoding is a smuggling attempt
+_NOT_TRAILERS: Final = frozenset({b"content-length", b"transfer-encoding", b"host"})
+
+
+def trailer_field_error(name: bytes) -> RemoteProtocolError:
+    """The 400 for a framing or routing field in a trailer section."""
+    return RemoteProtocolError(
+        f"{name.decode('latin-1')} in a trailer section (framing and routing fields are "
+        "never trailers)"
+    )
+
+
 def check_trailers(trailers: RawHeaders, limits: ProtocolLimits, status: int = 431) -> None:
-    """A trailer section within the header limits (count and size)."""
+    """A trailer section within the header limits (count and size), without framing or
+    routing fields (Content-Length, Transfer-Encoding, Host: a 400)."""
+    for name, _ in trailers:
+        if name.lower() in _NOT_TRAILERS:
+            raise trailer_field_error(name)
     size = sum(len(n) + len(v) + 4 for n, v in trailers)
     if len(trailers) > limits.max_header_count or size > limits.max_header_size:
         raise TooLarge(

@@ -32,8 +32,12 @@ def parse_requests(
     limits: ProtocolLimits | None = None,
     *,
     step: int | None = None,
+    pipelined: bool = False,
 ) -> list[Any]:
-    """Feed ``data`` (all at once or ``step`` bytes at a time); return events or raise."""
+    """Feed ``data`` (all at once or ``step`` bytes at a time); return events or raise.
+
+    ``pipelined``: answer each request (an empty 200) and go on to the next one while
+    the connection allows, as a server would; else stop at the first one's end."""
     proto = backend.server(limits or ProtocolLimits())
     events: list[Any] = []
     chunks = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
@@ -45,7 +49,13 @@ def parse_requests(
                 break
             events.append(event)
             if isinstance(event, EndOfMessage):
-                break
+                if not pipelined:
+                    break
+                proto.send_response(200, b"OK", [(b"Content-Length", b"0")], b"")
+                if not proto.start_next_cycle():
+                    return events
+            elif not isinstance(event, (RequestHead, bytes)):
+                return events  # closed
     return events
 
 
@@ -157,6 +167,80 @@ HOSTILE_REQUESTS: dict[str, tuple[bytes, int, str]] = {
         400,
         "chunk",
     ),
+    # found by the hardening audit: the two backends disagreed on each
+    "Content-Length in a trailer section": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+        b"Content-Length: 5\r\n\r\n" + OK,
+        400,
+        "trailer",
+    ),
+    "Transfer-Encoding in a trailer section": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n" + OK,
+        400,
+        "trailer",
+    ),
+    "Host in a trailer section": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nHost: b\r\n\r\n",
+        400,
+        "trailer",
+    ),
+    "a space after the chunk size": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n",
+        400,
+        "chunk",
+    ),
+    "a tab after the chunk size": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\t\r\nabc\r\n0\r\n\r\n",
+        400,
+        "chunk",
+    ),
+    "a space after a chunk extension": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b \r\nabc\r\n0\r\n\r\n",
+        400,
+        "chunk",
+    ),
+    "five empty lines before a request": (b"\r\n" * 5 + OK, 400, "empty lines"),
+    "five bare-LF empty lines before a request": (b"\n" * 5 + OK, 400, "empty lines"),
+    "five empty lines before a pipelined request": (OK + b"\r\n" * 5 + OK, 400, "empty lines"),
+    "five empty lines after a chunked request": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+        + b"\r\n" * 5
+        + OK,
+        400,
+        "empty lines",
+    ),
+    "five empty lines after a sized body": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\n\r\n\r\n" + b"\r\n" * 5 + OK,
+        400,
+        "empty lines",
+    ),
+    "HTTP/1.2": (b"GET / HTTP/1.2\r\nHost: a\r\n\r\n", 505, "version"),
+    "HTTP/3.1": (b"GET / HTTP/3.1\r\nHost: a\r\n\r\n", 505, "version"),
+    "RTSP/1.0": (b"GET / RTSP/1.0\r\nHost: a\r\n\r\n", 400, "request line"),
+    "RTSP/1.0 pipelined": (OK + b"GET / RTSP/1.0\r\nHost: a\r\n\r\n", 400, "request line"),
+    "a DEL in Host": (b"GET / HTTP/1.1\r\nHost: a\x7fb\r\n\r\n", 400, ""),
+    "an invalid Host": (b"GET / HTTP/1.1\r\nHost: a b@evil\r\n\r\n", 400, "Host"),
+    "Transfer-Encoding on HTTP/1.0": (
+        b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+        "HTTP/1.0",
+    ),
+    "chunk size ffffffffffffffff": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\nabc",
+        400,
+        "chunk size",
+    ),
+    "Content-Length past 2**64": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551619\r\n\r\nabc",
+        400,
+        "Content-Length",
+    ),
+    "Content-Length past 2**63": (
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775808\r\n\r\nabc",
+        400,
+        "Content-Length",
+    ),
     "Expect other than 100-continue": (
         b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 200-ok\r\n\r\n",
         417,
@@ -183,7 +267,7 @@ def _refused(
     for step in (None, 1):
         how = "whole" if step is None else "one byte at a time"
         try:
-            parse_requests(backend, data, limits, step=step)
+            parse_requests(backend, data, limits, step=step, pipelined=True)
         except ProtocolError as exc:
             _expect(exc.status == status, f"{case} ({how}): status {exc.status}, not {status}")
             _expect(

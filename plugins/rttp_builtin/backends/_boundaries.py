@@ -1,0 +1,102 @@
+"""Where each request begins, for a parser that does not say (llhttp).
+
+llhttp skips any number of empty lines before a request and parses ``RTSP/1.0`` as well
+as ``HTTP/1.0``, and it reports neither. The h11 backend skips at most
+:data:`~rttp.plugin.MAX_EMPTY_LINES` and refuses anything but HTTP, so the httptools
+backend must see each request line itself. It feeds llhttp in pieces that end where a
+message may end (after a blank line, or after a sized body), so that each request
+begins at the start of a piece: :class:`RequestLines` then counts the empty lines before
+it and records its request line, across reads when it arrives in parts. Splitting a
+feed changes nothing for llhttp, which is incremental.
+"""
+
+from __future__ import annotations
+
+from rttp.errors import ProtocolError
+from rttp.plugin import MAX_EMPTY_LINES, too_many_empty_lines
+
+__all__ = ["RequestLines", "last_chunk_size", "piece_end"]
+
+_LINE_ENDS = (10, 13)  # LF, CR
+
+
+def piece_end(data: bytes | bytearray, pos: int, sized_left: int | None, tail: bytes) -> int:
+    """Where the piece of ``data`` that starts at ``pos`` ends: after ``sized_left``
+    bytes of a sized body, else after the next blank line (``CRLF CRLF``, which ends
+    every head and every chunked body), else at the end. ``tail`` holds the last three
+    bytes before ``pos`` (a blank line split between two reads)."""
+    end = len(data)
+    if sized_left is not None:
+        return min(end, pos + sized_left)
+    if tail and pos == 0:
+        joined = tail + bytes(data[:3])
+        at = joined.find(b"\r\n\r\n")
+        if at >= 0:
+            return at + 4 - len(tail)
+    at = data.find(b"\r\n\r\n", pos)
+    return end if at < 0 else at + 4
+
+
+def last_chunk_size(data: bytes | bytearray, end: int, before: bytes) -> int | None:
+    """The size declared by the chunk-size line that ends at ``data[end]`` (its data
+    follows to the end of ``data``); ``before``: the end of the previous read, where the
+    line may have begun. None if the line cannot be read back (a long extension)."""
+    window = bytes(data[max(0, end - 64) : end])
+    if end < 64:
+        window = before[max(0, len(before) - (64 - end)) :] + window
+    start = window.rfind(b"\n", 0, len(window) - 1) + 1
+    if start == 0 and len(window) == 64:
+        return None
+    digits = window[start:].split(b";", 1)[0].strip()
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return None
+
+
+class RequestLines:
+    """The empty lines before the next request, and its request line as it arrives."""
+
+    __slots__ = ("complete", "empties", "fresh", "line")
+
+    def __init__(self) -> None:
+        self.empties = 0
+        #: the current request line (up to its LF), and whether all of it has come
+        self.line = b""
+        self.complete = False
+        self.fresh = False  # recorded at the start of a piece, for the message beginning
+
+    def begin(self) -> None:
+        """llhttp began a message: its line is the one recorded, unless the message
+        began inside a piece (after one whose end no blank line marks); then unknown."""
+        if not self.fresh:
+            self.line = b""
+            self.complete = False
+        self.fresh = False
+
+    def start(self, data: bytes | bytearray, pos: int, end: int) -> ProtocolError | None:
+        """``data[pos:end]`` begins between two requests: count the empty lines before
+        the next request line (an error past the limit), and start recording it."""
+        at = pos
+        while at < end and data[at] in _LINE_ENDS:
+            at += 1
+        if at > pos:
+            self.empties += data.count(b"\n", pos, at)
+            if self.empties > MAX_EMPTY_LINES:
+                return too_many_empty_lines()
+        if at < end:
+            self.empties = 0
+            self._record(data, at, end)
+            self.fresh = True
+        return None
+
+    def extend(self, data: bytes | bytearray) -> None:
+        """More of a request line that has not ended yet."""
+        line = self.line
+        self._record(data, 0, len(data))
+        self.line = line + self.line
+
+    def _record(self, data: bytes | bytearray, at: int, end: int) -> None:
+        lf = data.find(b"\n", at, end)
+        self.complete = lf >= 0
+        self.line = bytes(data[at : lf + 1 if lf >= 0 else end])
