@@ -385,3 +385,46 @@ moonbridge.run()
         # early, so the mean gap stays 0.2; a schedule that waited after the 0.05 s
         # handler would make every gap, and so the mean, 0.25 or more
         assert 0.15 <= sum(gaps) / len(gaps) < 0.24, gaps
+
+
+async def test_a_crash_looping_worker_is_restarted_with_backoff_and_logged_once(tmp_path):
+    """``prepare`` raises in every worker: without a backoff the pool forked 40 workers
+    and logged about 1,000 lines in 10 s. Now the waits grow (from fork_error_delay,
+    doubling, capped), one line opens the episode, and one closes it when a worker
+    serves again."""
+    marker = tmp_path / "healthy"
+    source = f"""
+import pathlib
+starts = pathlib.Path("starts")
+
+def prepare():
+    with starts.open("a") as out:
+        out.write("x\\n")
+    if not pathlib.Path({str(marker)!r}).exists():
+        raise RuntimeError("prepare failed")
+
+def connect(sock):
+    return True
+
+moonbridge.listen({{"proto": "tcp", "host": "127.0.0.1", "port": 0}}, prepare=prepare,
+                  connect=connect, pre_fork=1, min_fork=1, max_fork=2,
+                  fork_delay=0.01, fork_error_delay=0.05)
+moonbridge.run()
+"""
+    async with running(tmp_path, source) as app:
+        await app.expect(r"workers keep failing .* backing off, from 0\.05s up to 60s")
+        await trio.sleep(1.5)  # the measurement window: starts over this much time
+        starts = (tmp_path / "starts").read_text().count("x")
+        # waits of 0.05, 0.1, 0.2, 0.4, 0.8 s: about 7 starts; a fork_delay loop: ~100+
+        assert 3 <= starts <= 10, starts
+        marker.write_text("")
+        await app.expect(r"a worker serves again, after \d+ failed in a row", timeout=15)
+    tracebacks = [line for line in app.seen if "Traceback" in line]
+    # the first failure in full (and a second one's, if it was forked before the first
+    # was known to have failed); the rest in one DEBUG line each
+    assert len(tracebacks) <= 2, tracebacks
+    assert any("failed: RuntimeError: prepare failed" in line for line in app.seen)
+    replaced = [line for line in app.seen if line.endswith("; replacing it")]
+    assert len(replaced) == 1  # the loop is announced once ...
+    assert sum("workers keep failing" in line for line in app.seen) == 1
+    assert sum("serves again" in line for line in app.seen) == 1  # ... and its end once

@@ -31,6 +31,9 @@ log = logging.getLogger("rttp.moonbridge")
 
 #: seconds workers get to finish their current connection at shutdown, then SIGKILL
 SHUTDOWN_GRACE = 10.0
+#: the longest wait before the next fork while workers keep failing (a crash loop: a
+#: prepare handler that raises, say); the wait starts at ``fork_error_delay`` and doubles
+MAX_FAILURE_BACKOFF = 60.0
 
 
 @dataclass
@@ -66,6 +69,8 @@ class _PoolState:
         self.main = [spec for spec in pool.listeners if spec.proto == "main"]
         self.main_sent = self.main_done = False
         self.lost = 0  # workers that crashed and are not replaced yet
+        #: workers that failed in a row, none serving in between (a crash loop when > 1)
+        self.failures = 0
 
     def bind(self) -> None:
         if self.pool.worker is not None:  # bound by whoever built the pool
@@ -134,7 +139,8 @@ class _Supervisor:
             if state.pool.worker is not None:
                 state.pool.worker(status_w, command_r)
                 os._exit(0)  # pragma: no cover - a worker body never returns
-            worker_process(state.pool, state.sockets, status_w, command_r)
+            # in a crash loop the failure was logged in full once: the rest is quiet
+            worker_process(state.pool, state.sockets, status_w, command_r, quiet=state.failures > 0)
         os.close(status_w)
         os.close(command_r)
         os.set_blocking(status_r, False)
@@ -144,7 +150,8 @@ class _Supervisor:
         state.next_fork = now + state.options.fork_delay
         if state.lost:
             state.lost -= 1
-            log.info("worker %d started in place of a lost one", pid)
+            level = logging.INFO if state.failures <= 1 else logging.DEBUG  # quiet in a loop
+            log.log(level, "worker %d started in place of a lost one", pid)
         else:
             log.debug("worker %d started", pid)
 
@@ -169,15 +176,39 @@ class _Supervisor:
                     with contextlib.suppress(OSError):
                         os.close(fd)
                 if os.WIFSIGNALED(status):
-                    name = signal.Signals(os.WTERMSIG(status)).name
-                    log.warning("worker %d was killed by %s; replacing it", pid, name)
-                    state.lost += not self.stopping
+                    how = f"was killed by {signal.Signals(os.WTERMSIG(status)).name}"
                 elif os.WEXITSTATUS(status):
-                    code = os.WEXITSTATUS(status)
-                    log.warning("worker %d exited with status %d; replacing it", pid, code)
-                    state.lost += not self.stopping
+                    how = f"exited with status {os.WEXITSTATUS(status)}"
                 else:
                     log.debug("worker %d ended", pid)
+                    continue
+                if self.stopping:
+                    log.warning("worker %d %s", pid, how)
+                else:
+                    state.lost += 1
+                    self._failed(state, pid, how)
+
+    def _failed(self, state: _PoolState, pid: int, how: str) -> None:
+        """A worker failed: replace it, backing off while workers keep failing, with one
+        log line when a loop begins and one when it ends (not one per fork)."""
+        state.failures += 1
+        failures = state.failures
+        if failures == 1:
+            log.warning("worker %d %s; replacing it", pid, how)
+            return
+        delay = min(state.options.fork_error_delay * 2 ** (failures - 2), MAX_FAILURE_BACKOFF)
+        state.next_fork = max(state.next_fork, time.monotonic() + delay)
+        if failures == 2:
+            log.warning(
+                "workers keep failing (worker %d %s, the second in a row): backing off, "
+                "from %gs up to %gs between starts, until one serves",
+                pid,
+                how,
+                delay,
+                MAX_FAILURE_BACKOFF,
+            )
+        else:
+            log.debug("worker %d %s (%d in a row); next start in %gs", pid, how, failures, delay)
 
     def _read_status(self, fd: int) -> None:
         state, worker = self.by_fd[fd]
@@ -194,6 +225,9 @@ class _Supervisor:
             kind = line[:1]
             if kind == b"I":
                 worker.idle = True
+                if state.failures > 1:
+                    log.warning("a worker serves again, after %d failed in a row", state.failures)
+                state.failures = 0
             elif kind == b"B":
                 worker.idle = False
             elif kind == b"D":

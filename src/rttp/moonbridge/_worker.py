@@ -21,11 +21,15 @@ import logging
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
 import trio
 from trio.lowlevel import wait_readable
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
 
 from .._io._util import call_maybe_async
 from ..errors import RTTPError
@@ -87,16 +91,25 @@ def worker_process(
     listeners: list[tuple[ListenerSpec, socket.socket]],
     status_fd: int,
     command_fd: int,
+    *,
+    quiet: bool = False,
 ) -> NoReturn:
-    """Run one worker in the freshly forked child; never returns."""
+    """Run one worker in the freshly forked child; never returns. ``quiet``: the
+    supervisor is in a crash loop, whose first failure was logged in full: a failure
+    here is logged at DEBUG."""
     code = 0
     try:
         prepare_child()
         for _, sock in listeners:
             sock.setblocking(False)
         code = trio.run(_Worker(pool, listeners, status_fd, command_fd).serve)
-    except BaseException:
-        log.exception("worker %d failed", os.getpid())
+    except BaseException as exc:
+        if quiet:
+            while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+                exc = exc.exceptions[0]  # the one error of a nursery, by its own name
+            log.debug("worker %d failed: %s: %s", os.getpid(), type(exc).__name__, exc)
+        else:
+            log.exception("worker %d failed", os.getpid())
         code = 1
     finally:
         os._exit(code)
