@@ -86,6 +86,7 @@ from ._proto._head import (
     too_many_empty_lines,
     trailer_field_error,
 )
+from ._proto._replay import NonceCounts
 from ._proto._writer import (
     FIELD_CONNECTION,
     FIELD_CONTENT_LENGTH,
@@ -157,6 +158,7 @@ __all__ = [
     "MessageTooBig",
     "NEED_DATA",
     "NameTable",
+    "NonceCounts",
     "PAUSED",
     "PasswordCheck",
     "PasswordLookup",

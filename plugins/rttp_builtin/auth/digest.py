@@ -18,7 +18,6 @@ import hashlib
 import hmac
 import os
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Generator
 from typing import Any
 from urllib.parse import quote as percent_quote
@@ -31,6 +30,7 @@ from rttp.plugin import (
     Challenge,
     ClientAuth,
     Identity,
+    NonceCounts,
     Request,
     Response,
     hookimpl,
@@ -48,7 +48,6 @@ _HASHES: dict[str, Callable[[bytes], Any]] = {"SHA-256": hashlib.sha256, "MD5": 
 _ALGORITHMS = ("SHA-256", "SHA-256-SESS", "MD5", "MD5-SESS")
 _SERVER_ALGORITHMS = ("SHA-256", "MD5")
 _NONCE = re.compile(r"([0-9a-f]{1,16})\.([0-9a-f]{16})\.([0-9a-f]{32})")
-_MAX_TRACKED = 10_000
 
 
 def _hasher(algorithm: str) -> Callable[[str], str]:
@@ -194,19 +193,29 @@ class Digest(AuthScheme):
             raise AuthError("the digest nonce has expired", error="stale", scheme="digest")
 
     def _count(self, policy: AuthPolicy, nonce: str, nc: str) -> None:
-        seen: OrderedDict[str, int] = policy.state.setdefault("digest_nc", OrderedDict())
+        """Accept ``nc`` for ``nonce`` once: it must be higher than any accepted before,
+        by any worker of this server (the policy's shared ``nonce_counts``)."""
         try:
             count = int(nc, 16)
         except ValueError:
             raise AuthError(f"malformed digest nonce count nc={nc!r}", scheme="digest") from None
-        if count <= seen.get(nonce, 0):
+        match = _NONCE.fullmatch(nonce)
+        if match is None:  # pragma: no cover - _check_nonce refused it already
+            raise AuthError("the digest nonce was not issued by this server", scheme="digest")
+        if policy.nonce_counts is None:  # a policy given lookup_password after it was made
+            policy.nonce_counts = NonceCounts()
+        expires = int(match.group(1), 16) + policy.nonce_lifetime
+        accepted = policy.nonce_counts.advance(nonce, count, expires, policy.clock())
+        if accepted is None:
+            raise AuthError(
+                "too many digest nonces in use to track this one: ask again",
+                error="stale",
+                scheme="digest",
+            )
+        if not accepted:
             raise AuthError(
                 f"digest nonce count nc={nc} was already used (a replay?)", scheme="digest"
             )
-        seen[nonce] = count
-        seen.move_to_end(nonce)
-        while len(seen) > _MAX_TRACKED:
-            seen.popitem(last=False)
 
     async def verify(self, request: Request, credentials: str, policy: AuthPolicy) -> Identity:
         params = parse_auth_params(credentials)

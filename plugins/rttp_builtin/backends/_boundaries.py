@@ -15,26 +15,9 @@ from __future__ import annotations
 from rttp.errors import ProtocolError
 from rttp.plugin import MAX_EMPTY_LINES, too_many_empty_lines
 
-__all__ = ["RequestLines", "last_chunk_size", "piece_end"]
+__all__ = ["RequestLines", "last_chunk_size"]
 
 _LINE_ENDS = (10, 13)  # LF, CR
-
-
-def piece_end(data: bytes | bytearray, pos: int, sized_left: int | None, tail: bytes) -> int:
-    """Where the piece of ``data`` that starts at ``pos`` ends: after ``sized_left``
-    bytes of a sized body, else after the next blank line (``CRLF CRLF``, which ends
-    every head and every chunked body), else at the end. ``tail`` holds the last three
-    bytes before ``pos`` (a blank line split between two reads)."""
-    end = len(data)
-    if sized_left is not None:
-        return min(end, pos + sized_left)
-    if tail and pos == 0:
-        joined = tail + bytes(data[:3])
-        at = joined.find(b"\r\n\r\n")
-        if at >= 0:
-            return at + 4 - len(tail)
-    at = data.find(b"\r\n\r\n", pos)
-    return end if at < 0 else at + 4
 
 
 def last_chunk_size(data: bytes | bytearray, end: int, before: bytes) -> int | None:
@@ -55,14 +38,19 @@ def last_chunk_size(data: bytes | bytearray, end: int, before: bytes) -> int | N
 
 
 class RequestLines:
-    """The empty lines before the next request, and its request line as it arrives."""
+    """The empty lines before the next request, and where its request line is.
 
-    __slots__ = ("complete", "empties", "fresh", "line")
+    The line is found in ``source`` from ``at`` on: the read it came in, when all of it
+    came in one (nothing is copied), or the bytes collected from several reads.
+    """
+
+    __slots__ = ("at", "complete", "empties", "fresh", "source")
 
     def __init__(self) -> None:
         self.empties = 0
-        #: the current request line (up to its LF), and whether all of it has come
-        self.line = b""
+        self.source: bytes | bytearray = b""
+        self.at = 0
+        #: the request line has come whole (its LF)
         self.complete = False
         self.fresh = False  # recorded at the start of a piece, for the message beginning
 
@@ -70,13 +58,12 @@ class RequestLines:
         """llhttp began a message: its line is the one recorded, unless the message
         began inside a piece (after one whose end no blank line marks); then unknown."""
         if not self.fresh:
-            self.line = b""
-            self.complete = False
+            self.source, self.at, self.complete = b"", 0, False
         self.fresh = False
 
     def start(self, data: bytes | bytearray, pos: int, end: int) -> ProtocolError | None:
         """``data[pos:end]`` begins between two requests: count the empty lines before
-        the next request line (an error past the limit), and start recording it."""
+        the next request line (an error past the limit), and note where it begins."""
         at = pos
         while at < end and data[at] in _LINE_ENDS:
             at += 1
@@ -86,17 +73,21 @@ class RequestLines:
                 return too_many_empty_lines()
         if at < end:
             self.empties = 0
-            self._record(data, at, end)
             self.fresh = True
+            if data.find(b"\n", at, end) >= 0:
+                self.source, self.at, self.complete = data, at, True
+            else:  # the rest comes in later reads: keep what came
+                self.source, self.at, self.complete = bytes(data[at:end]), 0, False
         return None
 
     def extend(self, data: bytes | bytearray) -> None:
         """More of a request line that has not ended yet."""
-        line = self.line
-        self._record(data, 0, len(data))
-        self.line = line + self.line
-
-    def _record(self, data: bytes | bytearray, at: int, end: int) -> None:
-        lf = data.find(b"\n", at, end)
+        lf = data.find(b"\n")
         self.complete = lf >= 0
-        self.line = bytes(data[at : lf + 1 if lf >= 0 else end])
+        self.source = bytes(self.source) + bytes(data[: lf + 1 if lf >= 0 else len(data)])
+
+    def line(self) -> bytes:
+        """The request line so far (for error messages)."""
+        source = self.source
+        lf = source.find(b"\n", self.at)
+        return bytes(source[self.at : lf + 1 if lf >= 0 else len(source)])

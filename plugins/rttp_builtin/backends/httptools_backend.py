@@ -41,7 +41,7 @@ from rttp.plugin import (
     trailer_field_error,
 )
 
-from ._boundaries import RequestLines, last_chunk_size, piece_end
+from ._boundaries import RequestLines, last_chunk_size
 from ._llhttp import (
     BODY,
     END,
@@ -57,6 +57,17 @@ from ._llhttp import (
 )
 
 __all__ = ["HttptoolsBackend", "HttptoolsServer"]
+
+
+_LINE_ENDS = (10, 13)  # LF, CR: empty lines before a request
+
+
+def _split_blank_line(tail: bytes, data: bytes | bytearray, found: int) -> int:
+    """Where in ``data`` a blank line begins that started in the last read (``tail``,
+    its last bytes), as an index whose ``+ 4`` is its end; else ``found``."""
+    joined = tail + bytes(data[:3])
+    at = joined.find(b"\r\n\r\n")
+    return at - len(tail) if 0 <= at < len(tail) else found
 
 
 class HttptoolsServer(ResponseWriter, ServerProtocol):
@@ -104,7 +115,11 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
 
     # -- llhttp callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
-        self._lines.begin()
+        lines = self._lines
+        if lines.fresh:
+            lines.fresh = False
+        else:
+            lines.begin()  # it began inside a piece: its line is unknown
         self._state = HEAD
         self._head_began_in_feed = True
         self._head_fed = 0
@@ -151,7 +166,7 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         self._explained += len(method) + len(self._url) + self._header_bytes + 14
         lines = self._lines
         if lines.complete:
-            version = request_line_version(lines.line, method, self._url)
+            version = request_line_version(lines.source, lines.at, method, self._url)
         else:  # a request that began inside a piece: llhttp's word for its version
             http_version = parser.get_http_version()
             version = VERSIONS.get(http_version) or http_version.encode("latin-1")
@@ -199,24 +214,52 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         lines = self._lines
         if self._state == HEAD and not lines.complete:
             lines.extend(data)  # a request line that arrives in parts
+        # llhttp is fed in pieces that end where a message may end (after a blank line,
+        # which ends every head and chunked body, or after a sized body), so that each
+        # request begins a piece and its request line is seen (see _boundaries)
         end = len(data)
         pos = 0
         while pos < end:
             state = self._state
-            cut = piece_end(
-                data,
-                pos,
-                self._sized_left if state == BODY else None,
-                self._tail if state == HEAD else b"",
-            )
+            sized = self._sized_left
+            if sized is not None and state == BODY:
+                cut = pos + sized
+                if cut > end:
+                    cut = end
+            else:
+                at = data.find(b"\r\n\r\n", pos)
+                if state == HEAD and pos == 0 and self._tail:
+                    at = _split_blank_line(self._tail, data, at)
+                cut = end if at < 0 else at + 4
             if state == IDLE:
-                error = lines.start(data, pos, cut)
-                if error is not None:
-                    self._queue_error(error)
-                    return
-            if not self._feed_piece(
-                data if cut - pos == end else memoryview(data)[pos:cut], data, cut
-            ):
+                if data[pos] not in _LINE_ENDS and lines.empties == 0:
+                    lf = data.find(b"\n", pos, cut)  # the common case, inline
+                    if lf >= 0:
+                        lines.source, lines.at, lines.complete, lines.fresh = data, pos, True, True
+                    else:
+                        lines.start(data, pos, cut)
+                else:
+                    error = lines.start(data, pos, cut)
+                    if error is not None:
+                        self._queue_error(error)
+                        return
+            if cut - pos == end:
+                piece: bytes | bytearray | memoryview = data
+            else:  # a head is copied (it is small); a body is not
+                piece = data[pos:cut] if cut - pos < 4096 else memoryview(data)[pos:cut]
+            try:
+                self._parser.feed_data(piece)
+            except httptools.HttpParserUpgrade as upgrade:
+                self._upgraded = after_upgrade(upgrade, piece) + bytes(data[cut:])
+                self._stopped = True
+                if not any(isinstance(e, EndOfMessage) for e in self._events):
+                    self._events.append(END)
+                return
+            except ProtocolError as exc:
+                self._queue_error(exc)
+                return
+            except httptools.HttpParserError as exc:
+                self._queue_error(self._parser_error(exc))
                 return
             pos = cut
         self._tail = bytes(data[-3:]) if self._state == HEAD else b""
@@ -233,34 +276,16 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
             if error is not None:
                 self._queue_error(error)
 
-    def _feed_piece(
-        self, piece: bytes | bytearray | memoryview, data: bytes | bytearray, cut: int
-    ) -> bool:
-        """Feed one piece to llhttp; False once parsing has stopped (an error queued,
-        or an upgrade: the rest of ``data`` from ``cut`` on is the new protocol's)."""
-        try:
-            self._parser.feed_data(piece)
-        except httptools.HttpParserUpgrade as upgrade:
-            self._upgraded = after_upgrade(upgrade, piece) + bytes(data[cut:])
-            self._stopped = True
-            if not any(isinstance(e, EndOfMessage) for e in self._events):
-                self._events.append(END)
-            return False
-        except ProtocolError as exc:
-            self._queue_error(exc)
-            return False
-        except httptools.HttpParserError as exc:
-            cause = exc.__context__
-            if isinstance(cause, ProtocolError):
-                self._queue_error(cause)
-            elif self._state == BODY and (field := framing_field(exc)) is not None:
-                # llhttp refuses a framing field in a trailer section itself: say so as
-                # the shared trailer rule does, not as a head error
-                self._queue_error(trailer_field_error(field))
-            else:
-                self._queue_error(translate(exc, self._lines.line))
-            return False
-        return not self._stopped
+    def _parser_error(self, exc: Exception) -> ProtocolError:
+        """The error to answer for what llhttp refused."""
+        cause = exc.__context__
+        if isinstance(cause, ProtocolError):
+            return cause  # raised by one of our callbacks
+        if self._state == BODY and (field := framing_field(exc)) is not None:
+            # llhttp refuses a framing field in a trailer section itself: say so as the
+            # shared trailer rule does, not as a head error
+            return trailer_field_error(field)
+        return translate(exc, self._lines.line())
 
     def _queue_error(self, exc: ProtocolError) -> None:
         self._stopped = True

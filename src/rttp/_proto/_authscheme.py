@@ -23,6 +23,7 @@ from typing import Any, ClassVar, Union
 from .._model import Request, Response
 from ..errors import AuthError
 from ._auth import Challenge, parse_challenges, quote
+from ._replay import NonceCounts
 
 __all__ = [
     "AuthFlow",
@@ -71,10 +72,13 @@ class AuthPolicy:
 
     A scheme takes part only when the policy has what it needs
     (:meth:`AuthScheme.configured`): basic needs ``check_password``, digest
-    ``lookup_password``, bearer ``verify_token``. ``secret`` keys digest nonces (random per policy unless given, so
-    that several workers can share one); ``nonce_lifetime`` is how long a nonce stays
-    usable (then the challenge says ``stale=true``); ``state`` is the schemes' own
-    per-policy memory (the nonce counts digest has seen).
+    ``lookup_password``, bearer ``verify_token``. ``secret`` keys digest nonces (random
+    per policy unless given; a policy made before a pre-fork pool forks is the same in
+    every worker); ``nonce_lifetime`` is how long a nonce stays usable (then the
+    challenge says ``stale=true``). ``nonce_counts`` holds the digest nonce counts
+    accepted, in memory every worker forked after the policy was made shares, so a
+    replayed header is refused whichever worker it reaches; it is made with a policy
+    that has ``lookup_password``. ``state`` is the schemes' own per-policy memory.
     """
 
     realm: str = "rttp"
@@ -85,6 +89,11 @@ class AuthPolicy:
     nonce_lifetime: float = 300.0
     clock: Callable[[], float] = time.time
     state: dict[str, Any] = field(default_factory=dict)
+    nonce_counts: NonceCounts | None = None
+
+    def __post_init__(self) -> None:
+        if self.lookup_password is not None and self.nonce_counts is None:
+            self.nonce_counts = NonceCounts()  # now: before any fork, so it is shared
 
 
 #: What :meth:`ClientAuth.auth_flow` returns: a generator (sans-IO) or, for a scheme

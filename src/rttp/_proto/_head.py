@@ -58,7 +58,7 @@ _FIELD_KINDS: Final = {
     b"connection": _CONNECTION,
 }
 _VERSIONS: Final = frozenset({b"1.1", b"1.0"})
-_VERSION_TOKEN: Final = re.compile(rb" HTTP/([0-9]\.[0-9])\r?\n?")
+_VERSION_TOKEN: Final = re.compile(rb" HTTP/([0-9]\.[0-9])\r?\n")
 #: a Host value (RFC 9112 §3.2, RFC 3986 §3.2.2): an IP literal in brackets, or a
 #: reg-name / IPv4 address of unreserved, pct-encoded and sub-delim characters, then an
 #: optional port; empty is allowed (a target with no authority)
@@ -77,21 +77,35 @@ def too_many_empty_lines() -> RemoteProtocolError:
     return RemoteProtocolError(f"more than {MAX_EMPTY_LINES} empty lines before a request line")
 
 
-def request_line_version(line: bytes, method: bytes, target: bytes) -> bytes:
-    """The version of the request line ``line`` (``method SP target SP version CRLF``),
-    for a parser that does not report the protocol name (llhttp also parses
-    ``RTSP/1.0``): ``b"1.1"`` and the like, or a RemoteProtocolError for any protocol
-    but HTTP. An unsupported ``HTTP/x.y`` is left to :func:`make_request_head` (505)."""
-    at = len(method) + len(target) + 1
-    if line.startswith(b" HTTP/1.1\r", at):
+#: Host values seen valid, so each is matched once (bounded: cleared when full)
+_GOOD_HOSTS: dict[bytes, None] = {}
+
+
+def _check_host(value: bytes) -> None:
+    if _HOST_VALUE.fullmatch(value) is None:
+        raise RemoteProtocolError(f"invalid Host header {value[:80].decode('latin-1')!r}")
+    if len(_GOOD_HOSTS) >= 256:
+        _GOOD_HOSTS.clear()
+    _GOOD_HOSTS[value] = None
+
+
+def request_line_version(
+    source: bytes | bytearray, start: int, method: bytes, target: bytes
+) -> bytes:
+    """The version of the request line at ``source[start:]`` (``method SP target SP
+    version CRLF``), for a parser that does not report the protocol name (llhttp also
+    parses ``RTSP/1.0``): ``b"1.1"`` and the like, or a RemoteProtocolError for any
+    protocol but HTTP. An unsupported ``HTTP/x.y`` is left to :func:`make_request_head`
+    (505)."""
+    at = start + len(method) + len(target) + 1
+    if source.startswith(b" HTTP/1.1\r", at):
         return b"1.1"
-    if line.startswith(b" HTTP/1.0\r", at):
+    if source.startswith(b" HTTP/1.0\r", at):
         return b"1.0"
-    found = _VERSION_TOKEN.fullmatch(line, at)
+    found = _VERSION_TOKEN.match(source, at)
     if found is None:
-        raise RemoteProtocolError(
-            f"illegal request line: {line[:80].rstrip().decode('latin-1')!r} is not HTTP"
-        )
+        line = bytes(source[start : start + 80]).split(b"\n", 1)[0].rstrip()
+        raise RemoteProtocolError(f"illegal request line: {line.decode('latin-1')!r} is not HTTP")
     return found.group(1)
 
 
@@ -180,8 +194,8 @@ def make_request_head(
             continue
         if kind == _HOST:
             hosts += 1
-            if _HOST_VALUE.fullmatch(value) is None:
-                raise RemoteProtocolError(f"invalid Host header {value[:80].decode('latin-1')!r}")
+            if value not in _GOOD_HOSTS:  # a server sees a few Host values over and over
+                _check_host(value)
         elif kind == _LENGTH:
             found = parse_content_length(value)
             if length is not None and found != length:
