@@ -7,6 +7,7 @@ import os
 import signal
 
 import h11
+import pytest
 import trio
 
 from stress.conftest import open_fds, raise_open_file_limit, rss_mib, serving
@@ -80,7 +81,8 @@ async def test_ten_thousand_idle_keep_alive_connections(record):
         assert rounds[1][3] - rounds[0][3] < 8, "memory grew from one round to the next"
 
 
-async def test_sigterm_under_load_loses_no_request(record):
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_sigterm_under_load_loses_no_request(record, workers):
     """100 clients send requests as fast as they are answered (keep-alive, reconnecting
     when told to close); SIGTERM lands 1 s in. Every request whose bytes went out gets
     its answer, or its connection was refused. A request sent on a reused connection that
@@ -89,7 +91,7 @@ async def test_sigterm_under_load_loses_no_request(record):
     counts = {"answered": 0, "lost": 0, "raced": 0, "refused": 0, "connections": 0}
     stopping = trio.Event()
 
-    async with serving("--grace", "10") as (url, process):
+    async with serving("--grace", "10", "--workers", str(workers)) as (url, process):
         host, port = url.split("//")[1].split(":")
 
         async def client() -> None:
@@ -156,6 +158,7 @@ async def test_sigterm_under_load_loses_no_request(record):
                 stopping.set()
             code = await process.wait()
         record(
+            workers=workers,
             clients=100,
             answered=counts["answered"],
             answered_after_signal=counts["answered"] - answered_before,

@@ -8,6 +8,7 @@ import logging
 import re
 
 import pytest
+import trio
 
 import rttp
 from tests.conftest import hello, raw_request, status_of
@@ -113,3 +114,29 @@ async def test_the_json_depth_limit_is_a_setting(serve):
             b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
         )
         assert status_of(reply) == status, body
+
+
+# -- 12. shutdown: a request already on its way on an idle keep-alive connection -------------
+async def test_a_request_sent_to_an_idle_connection_at_shutdown_is_answered_with_close(serve):
+    """The keep-alive race: the client sends on a connection the server is about to
+    close as idle. At shutdown idle connections stay open for a moment, so the request
+    is answered (with Connection: close) instead of meeting a closed socket."""
+    server, url = await serve(hello, shutdown_grace=5)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    async with stream:
+        await stream.send_all(b"GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = b""
+        while not first.endswith(b"hello /one"):
+            first += await stream.receive_some(4096)
+        assert b"Connection: close" not in first
+        server.shutdown()
+        with trio.fail_after(5):
+            await server.stopped_accepting.wait()  # the listeners are closed: draining
+        await stream.send_all(b"GET /two HTTP/1.1\r\nHost: x\r\n\r\n")
+        second = b""
+        with trio.fail_after(5):
+            while chunk := await stream.receive_some(4096):
+                second += chunk
+    assert second.startswith(b"HTTP/1.1 200 ")
+    assert b"Connection: close" in second
+    assert second.endswith(b"hello /two")

@@ -41,6 +41,11 @@ Handler = Callable[[Request], Awaitable[Response]]
 error_log = logging.getLogger("rttp.error")
 
 
+#: how long an idle keep-alive connection is kept at shutdown for a request already on
+#: its way (answered with Connection: close); then it is closed
+SHUTDOWN_IDLE_WINDOW = 1.0
+
+
 class Server:
     """An HTTP/1.1 server for one handler on one or more bind targets.
 
@@ -177,12 +182,15 @@ class Server:
         self._shutdown_requested.set()
 
     async def _drain_connections(self) -> None:
+        # every answer from now on says Connection: close. An idle keep-alive connection
+        # stays open a moment longer, so that a request its client is sending right now
+        # is answered (with close) instead of meeting a closed socket: the keep-alive
+        # race of RFC 9112 §9.3.1, which every client must otherwise retry
+        window = min(SHUTDOWN_IDLE_WINDOW, self.config.shutdown_grace)
         for conn in list(self._connections):
             conn.closing = True
             if conn.phase == IDLE and not readable_now(conn.stream):
-                # idle with nothing sent: closed now. One whose next request is already
-                # in reads it and answers it, with Connection: close
-                conn.scope.cancel()
+                conn.deadline = min(conn.deadline, self._clock.now + window)
         with trio.move_on_after(self.config.shutdown_grace):
             while self._connections:
                 self._drained = trio.Event()
