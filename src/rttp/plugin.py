@@ -262,6 +262,7 @@ class Transport(abc.ABC):
     name: ClassVar[str]
     client_schemes: ClassVar[frozenset[str]] = frozenset()
     bind_schemes: ClassVar[frozenset[str]] = frozenset()
+    #: client scheme → the family a redirect may move within (see the class docstring)
     scheme_families: ClassVar[Mapping[str, str]] = {}
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
@@ -351,7 +352,9 @@ class ContentEncoding(abc.ABC):
     """
 
     name: ClassVar[str]
+    #: safe to offer: servers compress with it and clients ask for it by default
     offer: ClassVar[bool] = True
+    #: among offered encodings, higher first (gzip 20, deflate 10)
     preference: ClassVar[int] = 0
 
     @abc.abstractmethod

@@ -41,6 +41,7 @@ SANS_IO_MODULES = {
     "_negotiation",
     "_auth",
     "_authscheme",
+    "_replay",
     "_unset",
     "_wsbackend",
     "_wsdeflate",

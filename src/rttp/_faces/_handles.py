@@ -167,8 +167,8 @@ class RequestHandle:
 
     async def finish(self) -> tuple[bytes, int] | None:
         """Wait for the answer: ``(body, status)``, the seed's two values (the header
-        fields are :attr:`headers`), and the handle is dead. None if it was dead
-        already. A failure gives ``(b"", 6xx)`` with :attr:`error` set."""
+        fields are ``handle.headers``), and the handle is dead. None if it was dead
+        already. A failure gives ``(b"", 6xx)`` with ``handle.error`` set."""
         if self._state == "dead":
             return None
         await self._ended.wait()

@@ -73,7 +73,7 @@ MAX_EMPTY_LINES: Final = 4
 
 
 def too_many_empty_lines() -> RemoteProtocolError:
-    """The 400 for more than :data:`MAX_EMPTY_LINES` empty lines before a request line."""
+    """The 400 for more than ``MAX_EMPTY_LINES`` empty lines before a request line."""
     return RemoteProtocolError(f"more than {MAX_EMPTY_LINES} empty lines before a request line")
 
 
@@ -164,12 +164,12 @@ MAX_LENGTH: Final = (1 << 63) - 1
 
 
 def length_overflow() -> RemoteProtocolError:
-    """The 400 for a Content-Length past :data:`MAX_LENGTH`."""
+    """The 400 for a Content-Length past ``MAX_LENGTH``."""
     return RemoteProtocolError(f"Content-Length larger than any body can be (over {MAX_LENGTH})")
 
 
 def chunk_overflow(size: int) -> RemoteProtocolError:
-    """The 400 for a chunk size past :data:`MAX_LENGTH`."""
+    """The 400 for a chunk size past ``MAX_LENGTH``."""
     return RemoteProtocolError(f"chunk size {size} is larger than a chunk can be")
 
 
