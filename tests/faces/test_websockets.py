@@ -230,6 +230,29 @@ async def test_oversized_message_is_closed_with_1009(serve):
     await ws_still_serves(url)
 
 
+async def test_a_message_of_exactly_max_message_size_is_delivered(serve):
+    """The limit is the largest message taken: 1000 bytes (in two fragments, or one
+    frame) is echoed; 1001 is closed with 1009."""
+    app = make_app(ws_ping_interval=None, ws_max_message_size=1000)
+    _, url = await serve(app)
+    for data, expected in (
+        (frame(2, b"x" * 600, fin=False) + frame(0, b"y" * 400), 1000),
+        (frame(2, b"z" * 1000), 1000),
+        (frame(2, b"x" * 600, fin=False) + frame(0, b"y" * 401), None),
+        (frame(2, b"z" * 1001), None),
+    ):
+        raw = await RawClient.connect(url)
+        await raw.stream.send_all(data + frame(8, b"\x03\xe8"))
+        events = await raw.events_until_close()
+        echoed = [len(e.data) for e in events if isinstance(e, BytesMessage)]
+        if expected is None:
+            assert echoed == []
+            assert close_code(events) == 1009
+        else:
+            assert echoed == [expected]
+            assert close_code(events) == 1000
+
+
 async def test_invalid_handshake_gets_400_and_plain_get_426(ws_server):
     _, url = ws_server
     async with rttp.Client() as client:

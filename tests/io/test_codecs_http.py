@@ -506,3 +506,69 @@ async def test_rttp_get_draws_rtml_on_a_terminal(serve):
         os.close(terminal)
     assert "\x1b[38;2;222;222;108mWelcome" in output  # yellow
     assert "\x1b[4mNext" in output  # links underlined
+
+
+def _file_part(size: int) -> bytes:
+    return b'Content-Disposition: form-data; name="f"; filename="a"\r\n\r\n' + b"x" * size
+
+
+@pytest.mark.parametrize(
+    ("settings", "at_limit", "past_limit", "words"),
+    [
+        (
+            {"max_form_fields": 3},
+            ("application/x-www-form-urlencoded", b"a=1&b=2&c=3"),
+            ("application/x-www-form-urlencoded", b"a=1&b=2&c=3&d=4"),
+            "max_form_fields=3",
+        ),
+        (
+            {"max_multipart_parts": 2},
+            ("multipart/form-data; boundary=B", _multipart(FIELD, FIELD)),
+            ("multipart/form-data; boundary=B", _multipart(FIELD, FIELD, FIELD)),
+            "max_multipart_parts=2",
+        ),
+        (
+            {"max_file_size": 1000},
+            ("multipart/form-data; boundary=B", _multipart(_file_part(1000))),
+            ("multipart/form-data; boundary=B", _multipart(_file_part(1001))),
+            "max_file_size=1000",
+        ),
+    ],
+    ids=["fields", "parts", "file-size"],
+)
+async def test_each_codec_limit_takes_its_value_and_refuses_one_more(
+    serve, settings, at_limit, past_limit, words
+):
+    _, url = await serve(values, **settings)
+    for (content_type, body), status in ((at_limit, 200), (past_limit, 413)):
+        reply = await raw_request(
+            url,
+            b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n%s" % (content_type.encode(), len(body), body),
+        )
+        assert status_of(reply) == status, reply[:300]
+        assert (words.encode() in reply) is (status == 413)
+
+
+async def test_a_streamed_body_may_be_max_body_size_and_no_more(serve):
+    """Chunked (no declared length): counted as it arrives, exactly."""
+
+    async def read(request: rttp.Request) -> rttp.Response:
+        return rttp.Response(200, body=b"%d" % len(await request.read()))
+
+    _, url = await serve(read, max_body_size=1000)
+    for size, status in ((1000, 200), (1001, 413)):
+        chunks = b"".join(b"64\r\n" + b"y" * 100 + b"\r\n" for _ in range(size // 100))
+        if size % 100:
+            chunks += b"%x\r\n%s\r\n" % (size % 100, b"z" * (size % 100))
+        reply = await raw_request(
+            url,
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            + chunks
+            + b"0\r\n\r\n",
+        )
+        assert status_of(reply) == status, reply[:300]
+        if status == 200:
+            assert reply.endswith(b"1000")
+        else:
+            assert b"max_body_size=1000" in reply
