@@ -280,3 +280,83 @@ async def test_a_peer_that_closes_before_answering_is_an_io_error(nursery, backe
     async with rttp.Client(http_backend=backend) as client:
         with pytest.raises(rttp.errors.ReadError):
             await client.get(url)
+
+
+# -- redirects: what is followed, and what the next request carries -------------------------
+async def test_max_redirects_is_the_number_followed(serve):
+    async def chain(request):
+        left = int(request.path.rsplit("/", 1)[1])
+        if left == 0:
+            return rttp.Response(200, body="landed")
+        return rttp.Response(302, {"Location": f"/r/{left - 1}"})
+
+    _, url = await serve(chain)
+    async with rttp.Client(max_redirects=3) as client:
+        response = await client.get(f"{url}/r/3")
+        assert response.text == "landed"
+        assert len(response.history) == 3
+        with pytest.raises(rttp.errors.TooManyRedirects, match="max_redirects=3"):
+            await client.get(f"{url}/r/4")
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "then"),
+    [
+        (303, "POST", "GET"),
+        (303, "PUT", "GET"),
+        (303, "HEAD", "HEAD"),
+        (301, "POST", "GET"),
+        (302, "POST", "GET"),
+        (302, "PUT", "PUT"),
+        (307, "POST", "POST"),
+        (308, "PUT", "PUT"),
+    ],
+)
+async def test_the_method_and_body_after_a_redirect(serve, status, method, then):
+    seen: list[tuple[str, rttp.Headers, bytes]] = []
+
+    async def handler(request):
+        body = await request.read()
+        if request.path == "/go":
+            return rttp.Response(status, {"Location": "/landed"})
+        seen.append((request.method, request.headers, body))
+        return rttp.Response(200, body="ok")
+
+    _, url = await serve(handler, decode_request_bodies=False)  # the fields as they came
+    head = method == "HEAD"
+    async with rttp.Client() as client:
+        response = await client.request(
+            method,
+            f"{url}/go",
+            content=None if head else b"payload",
+            headers={} if head else {"Content-Type": "text/plain", "Content-Encoding": "identity"},
+        )
+    assert response.status == 200
+    landed_method, headers, body = seen[0]
+    assert landed_method == then
+    if then == method and not head:  # the body goes again, framed as before
+        assert body == b"payload"
+        assert headers["content-length"] == "7"
+        assert headers["content-type"] == "text/plain"
+    else:  # changed to GET (or a HEAD): no body, and nothing that described one
+        assert body == b""
+        for name in ("content-length", "content-type", "transfer-encoding", "content-encoding"):
+            assert name not in headers, name
+
+
+async def test_the_host_header_follows_the_redirect(serve):
+    hosts: list[str] = []
+
+    async def landing(request):
+        hosts.append(request.headers["host"])
+        return rttp.Response(200, body="ok")
+
+    _, other = await serve(landing)
+
+    async def go(request):
+        return rttp.Response(302, {"Location": f"{other}/x"})
+
+    _, url = await serve(go)
+    async with rttp.Client() as client:
+        await client.get(f"{url}/go", headers={"Host": f"{url.netloc}"})
+    assert hosts == [other.netloc]

@@ -140,3 +140,26 @@ async def test_a_request_sent_to_an_idle_connection_at_shutdown_is_answered_with
     assert second.startswith(b"HTTP/1.1 200 ")
     assert b"Connection: close" in second
     assert second.endswith(b"hello /two")
+
+
+async def test_content_encoding_identity_is_no_encoding_both_ways(serve):
+    """``Content-Encoding: identity`` made the decoder chain empty, and reading the body
+    failed with an IndexError (a 500 and a traceback); the client had the same fault."""
+
+    async def echo(request):
+        body = await request.read()
+        return rttp.Response(200, {"Content-Encoding": "identity"}, body=body)
+
+    _, url = await serve(echo)
+    reply = await raw_request(
+        url,
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Encoding: identity\r\nContent-Length: 5\r\n"
+        b"Connection: close\r\n\r\nhello",
+    )
+    assert status_of(reply) == 200
+    assert reply.endswith(b"hello")
+    async with rttp.Client() as client:
+        response = await client.post(
+            str(url), content=b"again", headers={"Content-Encoding": "identity"}
+        )
+        assert (response.status, response.body) == (200, b"again")

@@ -209,6 +209,9 @@ class BoundedDecoder:
             yield from self._run(index + 1, data)
 
     def _run(self, index: int, data: bytes) -> Iterator[bytes]:
+        if index == len(self.decoders):  # no decoder at all (``Content-Encoding: identity``)
+            yield from self._pass_on(index - 1, data)
+            return
         decoder = self.decoders[index]
         piece = decoder.decode(data, self.piece_size)
         while piece:
