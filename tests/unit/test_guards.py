@@ -208,3 +208,188 @@ def test_an_envelope_round_trips_and_a_truncated_one_is_skipped():
     assert unpack(data[:-1]) == Envelope("text", "worker-1", 7, "/chat", b"hell")
     assert unpack(b"\x02" + data[1:]) is None  # another version
     assert unpack(data[:1] + b"\x09" + data[2:]) is None  # an unknown kind
+
+
+@pytest.mark.parametrize(
+    "key", [b"dGhlIHNhbXBsZSBub25jZQ==!", b"dGhl IHNhbXBsZSBub25jZQ==", b"dGhlIHNhbXBsZSBub25jZQ"]
+)
+def test_a_websocket_key_that_is_not_strict_base64_is_refused(key):
+    assert "16 bytes" in (_handshake(key) or "")
+
+
+# -- more head rules ----------------------------------------------------------------------------
+def test_connection_tokens_from_every_field_count():
+    head = _head((b"Host", b"a"), (b"Connection", b"close"), (b"Connection", b"keep-alive"))
+    assert head.keep_alive is False  # a close in any field closes
+    assert _head((b"Host", b"a"), (b"Connection", b"keep-alive,close")).keep_alive is False
+    head = _head(
+        (b"Host", b"a"), (b"Upgrade", b"h2c"), (b"Connection", b"x"), (b"Connection", b"upgrade")
+    )
+    assert head.upgrade == b"h2c"
+
+
+@pytest.mark.parametrize("value", [b"7\x0c", b"7\x0b", b"7\r", b"\n7"])
+def test_content_length_padding_is_space_and_tab_only(value):
+    with pytest.raises(RemoteProtocolError):
+        parse_content_length(value)
+    assert parse_content_length(b"\t7 ") == 7
+
+
+def test_the_trailer_limits_are_exact():
+    from rttp._proto._head import check_trailers
+    from rttp.errors import TooLarge
+    from rttp.plugin import ProtocolLimits
+
+    limits = ProtocolLimits(max_header_size=100, max_header_count=3)
+    check_trailers([(b"A", b"1")] * 3, limits)  # the count at the limit
+    with pytest.raises(TooLarge):
+        check_trailers([(b"A", b"1")] * 4, limits)
+    check_trailers([(b"A", b"x" * 95)], limits)  # 1 + 95 + 4 = 100 bytes: at the limit
+    with pytest.raises(TooLarge):
+        check_trailers([(b"A", b"x" * 96)], limits)
+
+
+@pytest.mark.parametrize(("status", "ok"), [(99, False), (100, True), (999, True), (1000, False)])
+def test_the_statuses_a_client_takes(status, ok):
+    from rttp._proto._head import check_response_head
+
+    if ok:
+        check_response_head(status, b"1.1")
+    else:
+        with pytest.raises(RemoteProtocolError, match="invalid status") as info:
+            check_response_head(status, b"1.1")
+        assert info.value.status == 502
+
+
+def test_which_responses_have_a_body():
+    from rttp._proto._head import response_framing, response_has_body, status_has_body
+
+    assert [s for s in (100, 101, 199, 200, 204, 205, 304, 404) if status_has_body(s)] == [
+        200,
+        205,
+        404,
+    ]
+    assert response_has_body(200, b"GET") and not response_has_body(200, b"HEAD")
+    assert not response_has_body(204, b"GET") and not response_has_body(304, b"GET")
+    # (no body, chunked, close) for a response to GET/HEAD, 1.1/1.0, length or not
+    assert response_framing(204, b"GET", b"1.1", None, False, False) == (True, False, False)
+    assert response_framing(200, b"HEAD", b"1.1", None, False, True) == (True, False, True)
+    assert response_framing(200, b"GET", b"1.1", 5, False, False) == (False, False, False)
+    assert response_framing(200, b"GET", b"1.1", None, False, False) == (False, True, False)
+    assert response_framing(200, b"GET", b"1.1", None, True, False) == (False, False, True)
+    assert response_framing(200, b"GET", b"1.0", None, False, False) == (False, False, True)
+
+
+def test_check_headers_says_which_fields_a_server_need_not_add():
+    from rttp._proto._validate import HAS_CONTENT_LENGTH, HAS_DATE, HAS_SERVER
+
+    assert check_headers([(b"date", b"x"), (b"SERVER", b"y")]) == HAS_DATE | HAS_SERVER
+    assert check_headers([(b"Content-Length", b"1"), (b"X-A", b"b")]) == HAS_CONTENT_LENGTH
+    assert check_headers([(b"X-Other", b"v")]) == 0
+
+
+def test_secrets_equal_takes_str_and_bytes():
+    from rttp.auth import secrets_equal
+
+    assert secrets_equal(b"k\x00y", b"k\x00y")
+    assert secrets_equal("pässwörd", "pässwörd".encode())
+    assert not secrets_equal(b"key", b"kez")
+
+
+# -- the decoder's ratio is over everything received --------------------------------------------
+def test_the_ratio_counts_every_encoded_byte_not_the_last_read():
+    import random
+
+    rng = random.Random(7)
+    text = bytes(rng.choice(b"abcdefghij ") for _ in range(3 << 19))
+    encoded = _gzip(text)  # about 3:1
+    gzip = rttp.get_plugins().encodings["gzip"]
+    decoder = BoundedDecoder([gzip.decoder()], max_ratio=100)
+    out = 0
+    for start in range(0, len(encoded), 100):  # in small reads, as a slow server sends
+        out += sum(map(len, decoder.feed(encoded[start : start + 100])))
+    out += sum(map(len, decoder.finish()))
+    assert out == len(text)
+
+
+# -- the broker envelope at its smallest --------------------------------------------------------
+def test_the_smallest_envelope_round_trips():
+    empty = Envelope("binary", "", 1, "", b"")
+    assert unpack(pack(empty)) == empty
+
+
+# -- the httptools backend's request boundaries, on their own --------------------------------------
+def test_request_lines_count_empty_lines_across_calls_and_record_the_line():
+    from rttp_builtin.backends._boundaries import RequestLines
+
+    lines = RequestLines()
+    assert lines.start(b"\r\n\r\n", 0, 4) is None  # two, and no request yet
+    assert lines.empties == 2
+    assert lines.start(b"\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", 0, 30) is None  # four
+    assert (lines.empties, lines.fresh, lines.complete) == (0, True, True)
+    assert lines.line() == b"GET / HTTP/1.1\r\n"
+    lines.begin()
+    assert lines.fresh is False
+    lines.begin()  # a message that began inside a piece: its line is unknown
+    assert (lines.line(), lines.complete) == (b"", False)
+    lines = RequestLines()
+    assert lines.start(b"\r\n" * 4, 0, 8) is None
+    error = lines.start(b"\r\nGET", 0, 5)
+    assert error is not None
+    assert "more than 4 empty lines" in str(error)
+
+
+def test_request_lines_collect_a_line_that_comes_in_parts():
+    from rttp_builtin.backends._boundaries import RequestLines
+
+    lines = RequestLines()
+    assert lines.start(b"xxGET / HT", 2, 10) is None
+    assert (lines.line(), lines.complete) == (b"GET / HT", False)
+    lines.extend(b"TP/1.1\r")
+    assert lines.complete is False
+    lines.extend(b"\nHost: a\r\n")
+    assert (lines.line(), lines.complete, lines.at) == (b"GET / HTTP/1.1\r\n", True, 0)
+
+
+@pytest.mark.parametrize(
+    ("before", "data", "size"),
+    [
+        (b"", b"1a\r\n" + b"x" * 5, 26),
+        (b"", b"ffffffffffffffff;ext=1\r\nabc", (1 << 64) - 1),
+        (b"...\r\n8000000", b"000000000\r\nab", 1 << 63),  # the line began in the last read
+        (b"x" * 70, b"\r\n10\r\nab", 16),
+    ],
+)
+def test_the_size_of_the_chunk_in_progress_is_read_back(before, data, size):
+    from rttp_builtin.backends._boundaries import last_chunk_size
+
+    body = 5 if size == 26 else 2 if size != (1 << 64) - 1 else 3
+    assert last_chunk_size(data, len(data) - body, before) == size
+
+
+def test_a_chunk_size_line_longer_than_the_window_is_not_guessed():
+    from rttp_builtin.backends._boundaries import last_chunk_size
+
+    data = b"5;" + b"e" * 100 + b"\r\nab"
+    assert last_chunk_size(data, len(data) - 2, b"") is None
+
+
+# -- the shared nonce counts at their edges ---------------------------------------------------------
+def test_a_nonce_is_remembered_until_it_expires_not_a_second_less():
+    from rttp.plugin import NonceCounts
+
+    counts = NonceCounts(slots=4)
+    assert counts.advance("n", 1, expires=10.5, now=0) is True
+    assert counts.advance("n", 1, expires=10.5, now=10.9) is False  # still within its life
+    assert counts.advance("n", 1, expires=20, now=11.0) is True  # gone: a new nonce's slot
+
+
+def test_every_slot_can_hold_a_nonce_the_first_one_too():
+    from rttp.plugin import NonceCounts
+
+    counts = NonceCounts(slots=2)
+    assert counts.advance("a", 1, expires=10, now=0) is True
+    assert counts.advance("b", 1, expires=10, now=0) is True
+    assert counts.advance("a", 1, expires=10, now=0) is False
+    assert counts.advance("b", 1, expires=10, now=0) is False
+    assert counts.advance("c", 1, expires=10, now=0) is None

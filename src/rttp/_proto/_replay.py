@@ -33,13 +33,15 @@ class NonceCounts:
     def __init__(self, slots: int = DEFAULT_NONCE_SLOTS) -> None:
         self._slots = slots
         self._memory = mmap.mmap(-1, slots * _SLOT.size)  # MAP_SHARED | MAP_ANONYMOUS
-        self._lock = multiprocessing.get_context("fork").Lock()
+        self._lock = multiprocessing.get_context("fork").Lock()  # pragma: no mutate
 
     def advance(self, nonce: str, count: int, expires: float, now: float) -> bool | None:
         """Record ``count`` for ``nonce`` if it is higher than any accepted before:
         True. False if it is not (a replay). None if the table has no room (refuse)."""
+        # pragma: no mutate start (any stable hash and home slot serve)
         key = hashlib.blake2b(nonce.encode("utf-8"), digest_size=16).digest()
         home = int.from_bytes(key[:8], "little") % self._slots
+        # pragma: no mutate end
         memory = self._memory
         with self._lock:
             free = -1

@@ -68,7 +68,7 @@ def check_reason(reason: bytes) -> None:
         return
     if _BAD_VALUE.search(reason) is not None:
         raise LocalProtocolError(f"refusing to send an invalid reason phrase {reason!r}")
-    if len(_known_reasons) < _KNOWN_REASONS_MAX:
+    if len(_known_reasons) < _KNOWN_REASONS_MAX:  # pragma: no mutate (a cache bound)
         _known_reasons.add(reason)
 
 
@@ -101,7 +101,7 @@ def _check_name(name: bytes) -> int:
     if _TOKEN.fullmatch(name) is None:
         raise LocalProtocolError(f"refusing to send an invalid header name {name!r}")
     bit = _NAME_BITS.get(name.lower(), 0)
-    if len(_known_names) < _KNOWN_NAMES_MAX:
+    if len(_known_names) < _KNOWN_NAMES_MAX:  # pragma: no mutate (a cache bound)
         _known_names[name] = bit
     return bit
 
