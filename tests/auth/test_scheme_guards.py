@@ -151,7 +151,8 @@ def test_a_refusal_challenges_with_every_scheme_but_carries_the_error_in_its_own
     assert refused.status == 401
     assert any(c.startswith("Basic") for c in challenges)
     bearer = [c for c in challenges if c.startswith("Bearer")]
-    assert bearer and 'error="invalid_token"' in bearer[0]
+    assert bearer
+    assert 'error="invalid_token"' in bearer[0]
     assert not any("invalid_token" in c for c in challenges if c.startswith("Basic"))
 
 
@@ -162,7 +163,8 @@ def test_a_403_names_only_the_scheme_the_identity_came_through():
     )
     challenges = refused.headers.get_all("www-authenticate")
     assert refused.status == 403
-    assert challenges and all(c.startswith("Bearer") for c in challenges)
+    assert challenges
+    assert all(c.startswith("Bearer") for c in challenges)
 
 
 async def _never(token: str) -> None:
