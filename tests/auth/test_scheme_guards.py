@@ -169,3 +169,15 @@ def test_a_403_names_only_the_scheme_the_identity_came_through():
 
 async def _never(token: str) -> None:
     return None
+
+
+async def test_a_policy_given_its_password_lookup_late_still_counts_nonces():
+    policy = AuthPolicy()
+    policy.lookup_password = _lookup
+    assert policy.nonce_counts is None
+    request = rttp.Request("GET", "/x")
+    answer = _answer(policy)
+    assert (await Digest().verify(request, answer, policy)).name == "alice"
+    assert policy.nonce_counts is not None
+    with pytest.raises(AuthError, match="already used"):
+        await Digest().verify(request, answer, policy)

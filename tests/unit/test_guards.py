@@ -100,7 +100,8 @@ def test_content_length_values_taken(value, length):
 
 
 @pytest.mark.parametrize(
-    "value", [b"", b"-1", b"+1", b"1.0", b"0x10", b"1, 2", b"%d" % (1 << 63), b"1,", b","]
+    "value",
+    [b"", b"-1", b"+1", b"1.0", b"0x10", b"1, 2", b"%d" % (1 << 63), b"1,", b",", b"X7", b"7X"],
 )
 def test_content_length_values_refused(value):
     with pytest.raises(RemoteProtocolError) as info:
@@ -283,7 +284,10 @@ def test_which_responses_have_a_body():
 
 
 def test_check_headers_says_which_fields_a_server_need_not_add():
+    from rttp._proto import _validate
     from rttp._proto._validate import HAS_CONTENT_LENGTH, HAS_DATE, HAS_SERVER
+
+    _validate._known_names.clear()  # the names as first seen, not from the cache
 
     assert check_headers([(b"date", b"x"), (b"SERVER", b"y")]) == HAS_DATE | HAS_SERVER
     assert check_headers([(b"Content-Length", b"1"), (b"X-A", b"b")]) == HAS_CONTENT_LENGTH
@@ -360,6 +364,7 @@ def test_request_lines_collect_a_line_that_comes_in_parts():
         (b"", b"ffffffffffffffff;ext=1\r\nabc", (1 << 64) - 1),
         (b"...\r\n8000000", b"000000000\r\nab", 1 << 63),  # the line began in the last read
         (b"x" * 70, b"\r\n10\r\nab", 16),
+        (b"", b"\r\n1f;a=1;b=2\r\nab", 31),
     ],
 )
 def test_the_size_of_the_chunk_in_progress_is_read_back(before, data, size):
@@ -395,3 +400,22 @@ def test_every_slot_can_hold_a_nonce_the_first_one_too():
     assert counts.advance("a", 1, expires=10, now=0) is False
     assert counts.advance("b", 1, expires=10, now=0) is False
     assert counts.advance("c", 1, expires=10, now=0) is None
+
+
+def test_an_upgrade_token_without_an_upgrade_field_upgrades_nothing():
+    assert _head((b"Host", b"a"), (b"Connection", b"upgrade")).upgrade is None
+
+
+def test_a_chain_of_encodings_is_decoded_within_the_limit():
+    body = b"chained " * 2000
+    encoder = zlib.compressobj(wbits=zlib.MAX_WBITS)  # deflate first, then gzip
+    inner = encoder.compress(body) + encoder.flush()
+    data = _gzip(inner)
+    encodings = rttp.get_plugins().encodings
+    chain = [encodings["gzip"].decoder(), encodings["deflate"].decoder()]
+    decoder = BoundedDecoder(chain, max_size=len(body), max_ratio=None)
+    assert b"".join([*decoder.feed(data), *decoder.finish()]) == body
+    chain = [encodings["gzip"].decoder(), encodings["deflate"].decoder()]
+    decoder = BoundedDecoder(chain, max_size=len(body) - 1, max_ratio=None)
+    with pytest.raises(DecodingError, match="max_decoded_size"):
+        b"".join([*decoder.feed(data), *decoder.finish()])

@@ -64,14 +64,16 @@ class Basic(AuthScheme):
     name = "basic"
 
     def auth(self, credentials: Any) -> ClientAuth:
-        return BasicAuth(*credential_pair(credentials, "basic"))
+        return BasicAuth(*credential_pair(credentials, "basic"))  # pragma: no mutate
 
     def configured(self, policy: AuthPolicy) -> bool:
         return policy.check_password is not None
 
     async def verify(self, request: Request, credentials: str, policy: AuthPolicy) -> Identity:
         try:
-            decoded = base64.b64decode(credentials.encode("ascii"), validate=True).decode("utf-8")
+            decoded = base64.b64decode(credentials.encode("ascii"), validate=True).decode(
+                "utf-8"
+            )  # pragma: no mutate (case)
         except (UnicodeError, binascii.Error) as exc:
             raise AuthError(
                 "malformed Basic credentials: not the base64 of UTF-8 'user:password'",

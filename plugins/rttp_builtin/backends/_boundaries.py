@@ -24,10 +24,12 @@ def last_chunk_size(data: bytes | bytearray, end: int, before: bytes) -> int | N
     """The size declared by the chunk-size line that ends at ``data[end]`` (its data
     follows to the end of ``data``); ``before``: the end of the previous read, where the
     line may have begun. None if the line cannot be read back (a long extension)."""
+    # pragma: no mutate start (the window's exact edges: a size line is far shorter)
     window = bytes(data[max(0, end - 64) : end])
     if end < 64:
         window = before[max(0, len(before) - (64 - end)) :] + window
     start = window.rfind(b"\n", 0, len(window) - 1) + 1
+    # pragma: no mutate end
     if start == 0 and len(window) == 64:
         return None
     digits = window[start:].split(b";", 1)[0].strip()
@@ -46,6 +48,7 @@ class RequestLines:
 
     __slots__ = ("at", "complete", "empties", "fresh", "source")
 
+    # pragma: no mutate start (start() sets each before it is read)
     def __init__(self) -> None:
         self.empties = 0
         self.source: bytes | bytearray = b""
@@ -53,6 +56,8 @@ class RequestLines:
         #: the request line has come whole (its LF)
         self.complete = False
         self.fresh = False  # recorded at the start of a piece, for the message beginning
+
+    # pragma: no mutate end
 
     def begin(self) -> None:
         """llhttp began a message: its line is the one recorded, unless the message

