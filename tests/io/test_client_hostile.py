@@ -34,6 +34,17 @@ async def _serve_raw(nursery: trio.Nursery, respond) -> str:
     return f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
 
 
+async def _refused_as_bad_gateway(url: str, backend: str, words: str) -> None:
+    """A GET of ``url`` fails with a 502-style RemoteProtocolError matching ``words``,
+    and the connection is not kept for another request."""
+    async with rttp.Client(http_backend=backend) as client:
+        with trio.fail_after(10):
+            with pytest.raises(RemoteProtocolError, match=words) as info:
+                await client.get(url)
+        assert info.value.status == 502
+        assert client.pool.idle_connections == 0
+
+
 # -- 1. a redirect never changes the transport family --------------------------------------
 async def test_a_redirect_from_tcp_to_a_unix_socket_is_refused_and_never_connects(
     serve, tmp_path, nursery
@@ -217,12 +228,7 @@ async def test_a_flood_of_interim_answers_is_refused(nursery, backend):
         await stream.send_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
 
     url = await _serve_raw(nursery, respond)
-    async with rttp.Client(http_backend=backend) as client:
-        with trio.fail_after(10):
-            with pytest.raises(RemoteProtocolError, match="max_interim_responses=100") as info:
-                await client.get(url)
-        assert info.value.status == 502
-        assert client.pool.idle_connections == 0
+    await _refused_as_bad_gateway(url, backend, "max_interim_responses=100")
 
 
 @BACKENDS
@@ -253,12 +259,7 @@ async def test_an_unsolicited_switching_protocols_is_a_protocol_error(nursery, b
         await trio.sleep_forever()
 
     url = await _serve_raw(nursery, respond)
-    async with rttp.Client(http_backend=backend) as client:
-        with trio.fail_after(5):
-            with pytest.raises(RemoteProtocolError, match=r"(?i)upgrade") as info:
-                await client.get(url)
-        assert info.value.status == 502
-        assert client.pool.idle_connections == 0
+    await _refused_as_bad_gateway(url, backend, r"(?i)upgrade")
 
 
 # -- 18. a peer that closes before answering is an I/O failure (seed 002) -------------------
