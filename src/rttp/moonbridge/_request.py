@@ -66,7 +66,7 @@ class HttpRequest:
         #: the underlying :class:`~rttp.moonbridge.Socket` (``request.socket.reset()``)
         self.socket = sock
         #: True once a read or write on the connection failed
-        self.faulty = False
+        self.faulty: bool = False
         #: the request method, e.g. ``"GET"``
         self.method: str = request.method
         asterisk = request.method == "OPTIONS" and request.target == "*"
