@@ -199,6 +199,10 @@ class Plugins:
             return self.client_transports[scheme]
         except KeyError:
             known = ", ".join(sorted(self.client_transports)) or "none"
+            if not scheme:
+                raise UnsupportedScheme(
+                    f"the URL has no scheme: give one, such as http:// (loaded: {known})"
+                ) from None
             raise UnsupportedScheme(
                 f"no transport plugin serves URL scheme {scheme!r} (loaded: {known})"
             ) from None

@@ -367,3 +367,9 @@ async def test_the_host_header_follows_the_redirect(serve):
     async with rttp.Client() as client:
         await client.get(f"{url}/go", headers={"Host": f"{url.netloc}"})
     assert hosts == [other.netloc]
+
+
+async def test_a_url_without_a_scheme_is_named_as_such():
+    async with rttp.Client() as client:
+        with pytest.raises(rttp.errors.UnsupportedScheme, match="the URL has no scheme"):
+            await client.get("not a url")

@@ -163,3 +163,15 @@ async def test_content_encoding_identity_is_no_encoding_both_ways(serve):
             str(url), content=b"again", headers={"Content-Encoding": "identity"}
         )
         assert (response.status, response.body) == (200, b"again")
+
+
+async def test_a_500_says_its_phrase_once(serve, caplog):
+    async def broken(request):
+        raise RuntimeError("kaboom")
+
+    _, url = await serve(broken)
+    with caplog.at_level(logging.CRITICAL, logger="rttp"):
+        reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(reply) == 500
+    assert reply.endswith(b"\r\n\r\n500 Internal Server Error\n")
+    assert b"kaboom" not in reply  # the traceback stays in the log

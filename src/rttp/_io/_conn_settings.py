@@ -96,8 +96,15 @@ class ServerSettings:
 
 
 def error_response(status: int, message: str) -> Response:
-    """A plain-text answer ``"<status> <phrase>: <message>"``."""
-    body = (f"{status} {reason_phrase(status)}: {message}\n" if message else "").encode()
+    """A plain-text answer ``"<status> <phrase>: <message>"`` (just ``"<status> <phrase>"``
+    when the message would only repeat the phrase)."""
+    phrase = reason_phrase(status)
+    if not message:
+        body = b""
+    elif message == phrase:
+        body = f"{status} {phrase}\n".encode()
+    else:
+        body = f"{status} {phrase}: {message}\n".encode()
     return Response(
         status,
         [
