@@ -18,6 +18,7 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     ├── Timeout
     │   ├── ConnectTimeout, ReadTimeout, WriteTimeout, PoolTimeout
     │   └── TotalTimeout           the whole exchange passed ``Timeouts(total=...)``
+    ├── HTTPStatusError            ``raise_for_status()`` on a 4xx/5xx (``status``, ``response``)
     ├── RedirectError              ``TooManyRedirects``, ``UnsafeRedirect``
     ├── DecodingError              a content encoding could not be decoded (or was a bomb)
     ├── CodecError                 a body codec could not encode/decode a value (``status``
@@ -37,6 +38,8 @@ Each message says what was wrong and with what value.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AuthError",
     "BindError",
@@ -45,6 +48,7 @@ __all__ = [
     "ConnectError",
     "ConnectTimeout",
     "DecodingError",
+    "HTTPStatusError",
     "InvalidURL",
     "LocalProtocolError",
     "MessageError",
@@ -148,7 +152,20 @@ class TransportError(RTTPError):
 class ConnectError(TransportError):
     """Could not connect. ``reason``: ``"dns"`` (the name did not resolve), ``"refused"``,
     ``"unreachable"`` (any other connect failure) or ``"broken"`` (the connection broke
-    while it was being set up)."""
+    while it was being set up). ``host`` and ``port`` say where to (``host`` is the
+    socket path for a unix socket, ``port`` then None), when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str = "",
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.host = host
+        self.port = port
 
 
 class BindError(TransportError):
@@ -241,6 +258,16 @@ class PoolTimeout(Timeout):
 class TotalTimeout(Timeout):
     """The whole exchange (connecting, sending, every redirect and auth round, reading the
     body) took longer than ``Timeouts(total=...)``, however steadily data arrived."""
+
+
+class HTTPStatusError(RTTPError):
+    """Raised by :meth:`rttp.Response.raise_for_status` for a 4xx or 5xx answer.
+    ``status`` is its code and ``response`` the response itself."""
+
+    def __init__(self, message: str, response: Any) -> None:
+        super().__init__(message)
+        self.response = response
+        self.status: int = response.status
 
 
 class RedirectError(RTTPError):

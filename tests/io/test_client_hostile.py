@@ -373,3 +373,41 @@ async def test_a_url_without_a_scheme_is_named_as_such():
     async with rttp.Client() as client:
         with pytest.raises(rttp.errors.UnsupportedScheme, match="the URL has no scheme"):
             await client.get("not a url")
+
+
+async def test_a_refused_connection_says_where_in_fields(tmp_path):
+    """``ConnectError.host``/``.port`` (a unix socket: its path, no port), so code can
+    branch on them without reading the message."""
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there now
+    async with rttp.Client() as client:
+        with pytest.raises(rttp.errors.ConnectError) as info:
+            await client.get(f"http://127.0.0.1:{port}/")
+        assert (info.value.reason, info.value.host, info.value.port) == (
+            "refused",
+            "127.0.0.1",
+            port,
+        )
+        path = tmp_path / "nobody.sock"
+        with pytest.raises(rttp.errors.ConnectError) as info:
+            await client.get(f"http+unix://{urllib.parse.quote(str(path), safe='')}/")
+        assert (info.value.host, info.value.port) == (str(path), None)
+    with pytest.raises(rttp.errors.ConnectError) as info:
+        await rttp.moonbridge.tcpconnect("127.0.0.1", port)
+    assert (info.value.host, info.value.port) == ("127.0.0.1", port)
+
+
+async def test_raise_for_status_gives_the_status_as_a_field(serve):
+    async def teapot(request):
+        return rttp.Response(418)
+
+    _, url = await serve(teapot)
+    async with rttp.Client() as client:
+        response = await client.get(str(url))
+    with pytest.raises(rttp.errors.HTTPStatusError) as info:
+        response.raise_for_status()
+    assert info.value.status == 418
+    assert info.value.response is response
+    assert rttp.HTTPStatusError is rttp.errors.HTTPStatusError

@@ -36,8 +36,9 @@ def _tls_error(exc: ssl.SSLError, where: str) -> TLSError:
 
 
 @contextmanager
-def connect_errors(where: str) -> Iterator[None]:
-    """Map errors raised while connecting to ``where`` (``"example.org:443"``)."""
+def connect_errors(where: str, host: str | None = None, port: int | None = None) -> Iterator[None]:
+    """Map errors raised while connecting to ``where`` (``"example.org:443"``); the
+    ConnectErrors carry ``host`` and ``port``."""
     try:
         yield
     except RTTPError:
@@ -49,15 +50,24 @@ def connect_errors(where: str) -> Iterator[None]:
         if isinstance(cause, ssl.SSLError):
             raise _tls_error(cause, where) from exc
         raise ConnectError(
-            f"connection to {where} broke during setup: {cause or exc}", reason="broken"
+            f"connection to {where} broke during setup: {cause or exc}",
+            reason="broken",
+            host=host,
+            port=port,
         ) from exc
     except socket.gaierror as exc:
-        raise ConnectError(f"cannot resolve {where}: {exc.strerror or exc}", reason="dns") from exc
+        raise ConnectError(
+            f"cannot resolve {where}: {exc.strerror or exc}", reason="dns", host=host, port=port
+        ) from exc
     except OSError as exc:
         if _refused(exc):
-            raise ConnectError(f"connection to {where} refused", reason="refused") from exc
+            raise ConnectError(
+                f"connection to {where} refused", reason="refused", host=host, port=port
+            ) from exc
         detail = exc.strerror or str(exc)
-        raise ConnectError(f"cannot connect to {where}: {detail}", reason="unreachable") from exc
+        raise ConnectError(
+            f"cannot connect to {where}: {detail}", reason="unreachable", host=host, port=port
+        ) from exc
 
 
 def _refused(exc: BaseException) -> bool:

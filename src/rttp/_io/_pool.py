@@ -123,7 +123,9 @@ class ConnectionPool:
         with trio.move_on_after(
             connect_timeout if connect_timeout is not None else math.inf
         ) as scope:
-            with connect_errors(where):
+            with connect_errors(
+                where, url.unix_path or url.host, None if url.unix_path else url.port
+            ):
                 target, options = await self._resolved(url, options)
                 stream = fast_stream(await transport.connect(target, options))
         if scope.cancelled_caught:
@@ -152,7 +154,10 @@ class ConnectionPool:
         address = await resolver.resolve(url.host)
         if address is None:
             raise ConnectError(
-                f"cannot resolve {url.host}: no resolver knows the name", reason="dns"
+                f"cannot resolve {url.host}: no resolver knows the name",
+                reason="dns",
+                host=url.host,
+                port=url.port,
             )
         host, port = split_address(address)
         if options.ssl_context is not None and options.server_hostname is None:

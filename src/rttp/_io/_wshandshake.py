@@ -195,7 +195,8 @@ async def connect_websocket(
     offer = _Offer(new_key(), list(subprotocols), compression)
     conn: HTTPConnection | None = None
     with trio.move_on_after(seconds) as scope:
-        with connect_errors(where):
+        unix = target.unix_path
+        with connect_errors(where, unix or target.host, None if unix else target.port):
             stream = fast_stream(await transport.connect(target, options))
         conn = HTTPConnection(stream, plugins=plugin_set, where=where, max_line_size=None)
         try:

@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
-from ..errors import RTTPError
+from ..errors import HTTPStatusError, RTTPError
 from ._forms import DEFAULT_CODEC_LIMITS, CodecLimits
 from ._headers import Headers, HeadersLike
 from ._media import lookup_codec, media_type_of, parse_json
 from ._unset import UNSET as _UNSET
-
-if TYPE_CHECKING:
-    from ._response import Response
 
 __all__ = [
     "Body",
@@ -56,14 +53,6 @@ Body = Union[bytes, bytearray, memoryview, str, AsyncIterable[bytes], None]
 
 class StreamConsumed(RTTPError):
     """A streamed body was iterated a second time; read it with ``await read()`` to keep it."""
-
-
-class HTTPStatusError(RTTPError):
-    """Raised by :meth:`Response.raise_for_status` for 4xx and 5xx responses."""
-
-    def __init__(self, message: str, response: Response) -> None:
-        super().__init__(message)
-        self.response = response
 
 
 def _as_headers(headers: HeadersLike) -> Headers:

@@ -66,7 +66,7 @@ def _own(stream: trio.SocketStream) -> Socket:
 
 async def tcpconnect(host: str, port: int) -> Socket:
     """A TCP connection to ``host``:``port`` (Trio's happy eyeballs over every address)."""
-    with connect_errors(f"{host}:{port}"):
+    with connect_errors(f"{host}:{port}", host, port):
         return _own(await trio.open_tcp_stream(host, port))
 
 
@@ -78,7 +78,7 @@ def tcpconnect_nb(host: str, port: int) -> Socket:
 
 async def localconnect(path: str) -> Socket:
     """A connection to the local (Unix domain) socket at ``path``."""
-    with connect_errors(path):
+    with connect_errors(path, path):
         return _own(await trio.open_unix_socket(path))
 
 
