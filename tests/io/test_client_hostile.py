@@ -411,3 +411,15 @@ async def test_raise_for_status_gives_the_status_as_a_field(serve):
     assert info.value.status == 418
     assert info.value.response is response
     assert rttp.HTTPStatusError is rttp.errors.HTTPStatusError
+
+
+def test_a_certificate_without_its_key_says_to_give_the_key(tmp_path, ca):
+    cert = ca.issue_cert("localhost")
+    certfile = tmp_path / "cert.pem"
+    certfile.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
+    with pytest.raises(rttp.errors.TLSError, match=r"no private key .* --keyfile") as info:
+        rttp.server_context(str(certfile))
+    assert info.value.reason == "certificate"
+    both = tmp_path / "both.pem"
+    cert.private_key_and_cert_chain_pem.write_to_path(str(both))
+    assert rttp.server_context(str(both)) is not None  # one PEM with both is fine

@@ -22,10 +22,14 @@ def server_context(
     try:
         context.load_cert_chain(certfile, keyfile)
     except (OSError, ssl.SSLError) as exc:
-        raise TLSError(
-            f"cannot load TLS certificate {certfile!r} / key {keyfile!r}: {exc}",
-            reason="certificate",
-        ) from exc
+        if keyfile is None and isinstance(exc, ssl.SSLError):
+            message = (
+                f"cannot load TLS certificate {certfile!r}: it holds no private key that "
+                "matches; give the key file too (keyfile=, --keyfile)"
+            )
+        else:
+            message = f"cannot load TLS certificate {certfile!r} / key {keyfile!r}: {exc}"
+        raise TLSError(message, reason="certificate") from exc
     if alpn:
         context.set_alpn_protocols(list(alpn))
     return context
