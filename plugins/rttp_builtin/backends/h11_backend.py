@@ -249,7 +249,7 @@ class H11Server(ServerProtocol):
         limit = self._limits.max_line_size
         if limit and len(receive_buffer(self._conn)) > limit:
             # h11 hands out chunk data as it arrives: what it keeps is a chunk-size line
-            raise RemoteProtocolError(f"chunk-size line longer than max_line_size={limit} bytes")
+            raise self._limits.framing_too_long()  # the message llhttp's side gives too
 
     def _request_head(self, event: h11.Request) -> RequestHead:
         self._empties = 0

@@ -40,8 +40,7 @@ __all__ = ["App", "HandlerInfo", "RouteResponse", "ServedApp", "SocketConnection
 log = logging.getLogger("rttp.app")
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
-#: each converter's pattern, in ASCII only: ``int`` takes ``0-9`` and never another
-#: script's digits (``int("١٢")`` is 12 in Python, and ``\d`` would match it)
+#: ASCII patterns: ``int`` takes 0-9, never another script's digits (``int("١٢")`` is 12)
 _CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "str": (r"[^/]+", str),
     "int": (r"-?[0-9]+", int),
@@ -75,7 +74,7 @@ class _Route:
         self.stream = stream
         self.converters: dict[str, Callable[[str], Any]] = {}
         if path == "*":
-            self.pattern = re.compile(r".*", re.DOTALL)  # a filter on every path, whatever it holds
+            self.pattern = re.compile(r".*", re.DOTALL)  # every path, a newline in it too
             return
         if not path.startswith("/"):
             raise ValueError(f"a route path must start with '/' (or be '*'), got {path!r}")
@@ -96,8 +95,7 @@ class _Route:
         self.pattern = re.compile(regex, re.ASCII)
 
     def match(self, path: str) -> dict[str, Any] | None:
-        # the whole path: ``$`` would also match before a final newline (``/admin%0A``)
-        found = self.pattern.fullmatch(path)
+        found = self.pattern.fullmatch(path)  # whole: ``$`` matches before a final newline
         if found is None:
             return None
         params: dict[str, Any] = {}

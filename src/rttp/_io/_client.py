@@ -39,7 +39,7 @@ from ._conn_client import Progress, request_head
 from ._cookies import Cookies
 from ._pool import ConnectionPool
 from ._redirect import REDIRECTS as _REDIRECTS
-from ._redirect import redirect_request
+from ._redirect import discard, redirect_request
 from ._tls import client_context
 from ._util import exit_owned_nursery
 from ._verbs import UNSET as _UNSET
@@ -99,7 +99,9 @@ class Client(RequestVerbs):
         if "disable" in settings:
             settings["disable"] = tuple(settings["disable"])
         self.config: ClientConfig = (
-            ClientConfig(**settings) if config is None else _replace(config, settings)
+            ClientConfig(**settings)
+            if config is None
+            else (dataclasses.replace(config, **settings) if settings else config)
         )
         self.base_url: URL | None = URL(base_url) if base_url is not None else None
         self.headers: Headers = Headers(headers)
@@ -123,6 +125,8 @@ class Client(RequestVerbs):
             encode_header_text(self.config.user_agent) if self.config.user_agent else None
         )
         self._defaults = self._default_headers(_NOTHING)
+        #: drain (a little of) a redirect's or a challenge's body before the next request
+        self._discard_body = functools.partial(discard, seconds=self.config.timeout.read or 5.0)
         #: the auth every request gets (None: none), bound to this client's schemes
         self.auth: ClientAuth | None = client_auth(auth, self.plugins)
         self.token_service: str | None = str(token_service) if token_service is not None else None
@@ -382,7 +386,7 @@ class Client(RequestVerbs):
                 response = await run_flow(
                     flows.auth_flow(request),
                     hop,
-                    self._discard,
+                    self._discard_body,
                     read_bodies=flows.requires_response_body,
                 )
             else:
@@ -398,24 +402,11 @@ class Client(RequestVerbs):
                 )
             finally:
                 with trio.CancelScope(shield=True):
-                    await self._discard(response)
+                    await self._discard_body(response)
             history.append(response)
             if next_request is None:
                 return response
             request = next_request
-
-    async def _discard(self, response: Response) -> None:
-        if response.is_streaming:
-            with trio.move_on_after(self.config.timeout.read or 5.0):
-                try:
-                    total = 0
-                    async for chunk in response.stream():
-                        total += len(chunk)
-                        if total > 65536:
-                            break
-                except TransportError:
-                    pass
-        await response.aclose()
 
     async def _send_one(
         self,
@@ -505,7 +496,3 @@ class Client(RequestVerbs):
             return request_head(request, self._default_headers(present), present)
         # the common case: the defaults were worked out once
         return request_head(request, self._defaults, _NOTHING)
-
-
-def _replace(config: ClientConfig, settings: dict[str, Any]) -> ClientConfig:
-    return dataclasses.replace(config, **settings) if settings else config

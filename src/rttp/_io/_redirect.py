@@ -4,15 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+import trio
+
 from .._model import Headers, Request, Response
 from .._plugins import Plugins
-from ..errors import TooManyRedirects, UnsafeRedirect
+from ..errors import TooManyRedirects, TransportError, UnsafeRedirect
 
-__all__ = ["REDIRECTS", "SENSITIVE", "redirect_request"]
+__all__ = ["REDIRECTS", "SENSITIVE", "discard", "redirect_request"]
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 #: fields that never go to another origin
 SENSITIVE = frozenset({b"authorization", b"cookie", b"proxy-authorization"})
+
+
+async def discard(response: Response, seconds: float) -> None:
+    """Drop an answer the client will not return (a redirect, a challenge): read up to
+    64 KiB of it within ``seconds`` so the connection may be reused, then close it."""
+    if response.is_streaming:
+        with trio.move_on_after(seconds):
+            try:
+                total = 0
+                async for chunk in response.stream():
+                    total += len(chunk)
+                    if total > 65536:
+                        break
+            except TransportError:
+                pass
+    await response.aclose()
 
 
 def redirect_request(
