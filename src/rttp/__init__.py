@@ -28,12 +28,12 @@ if TYPE_CHECKING:
     from ._faces._handles import HANDLE_CODES, RequestHandle, status_for_error
     from ._faces._run import run
     from ._faces._wsclient import WebSocketClient, websocket
-    from ._io._client import Client, Progress
-    from ._io._connection import HTTPConnection
-    from ._io._server import Handler, Server, serve
-    from ._io._tls import client_context, server_context
-    from ._io._websocket import Closed, PingEvent, PongEvent, WebSocket, WebSocketMessage
-    from ._io._wshandshake import accept_websocket, connect_websocket
+    from ._io.client._client import Client, Progress
+    from ._io.engine._connection import HTTPConnection
+    from ._io.net._tls import client_context, server_context
+    from ._io.server._server import Handler, Server, serve
+    from ._io.websocket._websocket import Closed, PingEvent, PongEvent, WebSocket, WebSocketMessage
+    from ._io.websocket._wshandshake import accept_websocket, connect_websocket
     from ._model import (
         MULTIPLE,
         URL,
@@ -59,9 +59,9 @@ if TYPE_CHECKING:
 #: almost nothing (a test holds it to that)
 _LAZY: dict[str, str] = {
     "App": "._faces._app",
-    "Client": "._io._client",
+    "Client": "._io.client._client",
     "ClientConfig": "._config",
-    "Closed": "._io._websocket",
+    "Closed": "._io.websocket._websocket",
     "Deflate": "._proto._wsdeflate",
     "Closure": "._model._enums",
     "Code": "._model",
@@ -69,9 +69,9 @@ _LAZY: dict[str, str] = {
     "FieldInfo": "._model",
     "FormData": "._model",
     "HANDLE_CODES": "._faces._handles",
-    "HTTPConnection": "._io._connection",
+    "HTTPConnection": "._io.engine._connection",
     "HTTPStatusError": "._model",
-    "Handler": "._io._server",
+    "Handler": "._io.server._server",
     "HandlerInfo": "._faces._app",
     "Headers": "._model",
     "Limits": "._config",
@@ -79,11 +79,11 @@ _LAZY: dict[str, str] = {
     "Message": "._faces._endpoint",
     "Method": "._model._enums",
     "Opcode": "._model._enums",
-    "PingEvent": "._io._websocket",
+    "PingEvent": "._io.websocket._websocket",
     "PluginInfo": "._plugins",
     "Plugins": "._plugins",
-    "PongEvent": "._io._websocket",
-    "Progress": "._io._client",
+    "PongEvent": "._io.websocket._websocket",
+    "Progress": "._io.client._client",
     "QueryParams": "._model",
     "RTTPError": ".errors",
     "RemoteConnection": "._faces._broadcast",
@@ -92,28 +92,28 @@ _LAZY: dict[str, str] = {
     "Response": "._model",
     "RouteResponse": "._faces._app",
     "ServedApp": "._faces._app",
-    "Server": "._io._server",
+    "Server": "._io.server._server",
     "ServerConfig": "._config",
     "SocketConnection": "._faces._app",
     "Status": "._model._enums",
     "Timeouts": "._config",
     "URL": "._model",
     "UploadFile": "._model",
-    "WebSocket": "._io._websocket",
+    "WebSocket": "._io.websocket._websocket",
     "WebSocketClient": "._faces._wsclient",
-    "WebSocketMessage": "._io._websocket",
-    "accept_websocket": "._io._wshandshake",
-    "client_context": "._io._tls",
+    "WebSocketMessage": "._io.websocket._websocket",
+    "accept_websocket": "._io.websocket._wshandshake",
+    "client_context": "._io.net._tls",
     "code_name": "._model",
-    "connect_websocket": "._io._wshandshake",
+    "connect_websocket": "._io.websocket._wshandshake",
     "get_body_codec": "._codecs",
     "get_plugins": "._plugins",
     "negotiate": "._codecs",
     "reason_phrase": "._model",
     "response_codes": "._model",
     "run": "._faces._run",
-    "serve": "._io._server",
-    "server_context": "._io._tls",
+    "serve": "._io.server._server",
+    "server_context": "._io.net._tls",
     "status_for_error": "._faces._handles",
     "string_message": "._faces._endpoint",
     "valid": "._faces._endpoint",
@@ -146,7 +146,9 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module 'rttp' has no attribute {name!r}")
     _prepare()
     value = getattr(importlib.import_module(module, __name__), name)
-    if module == "._io._client":  # the seed faces give the client its callback and handle forms
+    if (
+        module == "._io.client._client"
+    ):  # the seed faces give the client its callback and handle forms
         importlib.import_module("._faces._callbacks", __name__)
         importlib.import_module("._faces._handles", __name__)
     if isinstance(value, type) and value.__module__.startswith("rttp._"):

@@ -32,7 +32,7 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     └── Cancelled                  a request was cancelled by its caller (progress callback, handle)
 
 Trio, ``ssl`` and h11 exceptions are translated into these in exactly one place per layer
-(``rttp._io._errors`` and the protocol backends) and chained with ``raise ... from exc``.
+(``rttp._io.net._errors`` and the protocol backends) and chained with ``raise ... from exc``.
 Each message says what was wrong and with what value.
 """
 

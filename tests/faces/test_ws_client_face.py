@@ -9,7 +9,7 @@ import pytest
 import trio
 
 import rttp
-from rttp._io._wshandshake import accept_websocket, connect_websocket
+from rttp._io.websocket._wshandshake import accept_websocket, connect_websocket
 from rttp.testing import ws_frame
 from tests.faces.test_websockets import _raw_server, make_app, ws_url
 

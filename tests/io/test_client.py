@@ -12,8 +12,8 @@ import pytest
 import trio
 
 import rttp
-from rttp._io import _pool
-from rttp._io._sockio import raw_socket
+from rttp._io.client import _pool
+from rttp._io.net._sockio import raw_socket
 from rttp.errors import (
     ConnectError,
     ConnectTimeout,

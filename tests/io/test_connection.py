@@ -512,7 +512,7 @@ async def test_a_large_body_goes_out_uncopied_in_pieces_each_timed(backend, auto
     """An 8 MiB body to a client reading 64 KiB every 0.1 s (12.8 s in all): each 256 KiB
     piece is timed (the write timeout of 1 s bounds the time without progress, not the
     whole transfer), and no piece is a copy of the handler's bytes."""
-    from rttp._io._conn_server import JOIN_MAX, WRITE_PIECE
+    from rttp._io.engine._answering import JOIN_MAX, WRITE_PIECE
 
     body = bytes(range(256)) * (8 << 12)  # 8 MiB
     client, server_end = trio.testing.lockstep_stream_pair()  # no buffering at all

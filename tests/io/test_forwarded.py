@@ -7,8 +7,8 @@ import io
 import pytest
 
 import rttp
-from rttp._io._accesslog import FORMATS, AccessLog
-from rttp._io._forwarded import ProxyHeaders
+from rttp._io.server._accesslog import FORMATS, AccessLog
+from rttp._io.server._forwarded import ProxyHeaders
 
 
 def received(headers: dict[str, str], peer: str = "127.0.0.1") -> rttp.Request:

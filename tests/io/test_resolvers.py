@@ -9,7 +9,7 @@ import sys
 import pytest
 
 import rttp
-from rttp._io._resolve import NameResolver, split_address
+from rttp._io.net._resolve import NameResolver, split_address
 from rttp.errors import ConnectError, MessageError
 from rttp.plugin import NameTable, Resolver, hookimpl
 from rttp_builtin.resolvers.static import read_names

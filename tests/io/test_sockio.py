@@ -1,4 +1,4 @@
-"""Direct socket I/O (``rttp._io._sockio``): Trio's stream contract, timeouts, fairness."""
+"""Direct socket I/O (``rttp._io.net._sockio``): Trio's stream contract, timeouts, fairness."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 import trio
 import trio.testing
 
-from rttp._io._sockio import SocketIO, fast_stream, receive_within, send_all_within
+from rttp._io.net._sockio import SocketIO, fast_stream, receive_within, send_all_within
 
 
 async def socket_pair() -> tuple[SocketIO, SocketIO]:

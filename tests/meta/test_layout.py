@@ -153,6 +153,36 @@ def test_io_never_imports_a_face():
             assert "_faces" not in name.split("."), f"{path}: imports {name}"
 
 
+#: the I/O layer's folders and which of them each may import (besides ``_io._util`` and
+#: the sans-IO layers): ``net`` knows no HTTP; the engine is the one HTTP connection;
+#: server, client and websocket stand on it. The client's in-memory AppTransport serves
+#: an app with the real server, its one edge sideways.
+IO_PACKAGES: dict[str, set[str]] = {
+    "net": set(),
+    "engine": {"net"},
+    "server": {"engine", "net"},
+    "client": {"engine", "net", "server"},
+    "websocket": {"engine", "net"},
+}
+
+
+def test_io_is_layered_by_folder():
+    io = SRC / "_io"
+    folders = {p.name for p in io.iterdir() if p.is_dir() and not p.name.startswith("_")}
+    assert folders == set(IO_PACKAGES), "name each _io folder (and its imports) in IO_PACKAGES"
+    assert sorted(p.name for p in io.glob("*.py")) == ["__init__.py", "_util.py"]
+    for folder, allowed in IO_PACKAGES.items():
+        for path in (io / folder).rglob("*.py"):
+            for level, name in _imports(path):
+                if level == 2 and name.split(".")[0] in IO_PACKAGES:
+                    used = name.split(".")[0]
+                elif level == 0 and name.startswith("rttp._io."):
+                    used = name.split(".")[2]
+                else:
+                    continue
+                assert used in allowed or used == folder, f"{path}: imports {name}"
+
+
 def test_the_model_imports_no_content_format():
     """Codecs bring content formats (RTML …); the model only asks them (python_types)."""
     for path in (SRC / "_model").rglob("*.py"):
@@ -202,7 +232,7 @@ def test_import_rttp_imports_nothing_else():
         "('rttp', 'trio', 'wsproto', 'h11', 'pluggy', 'multipart', 'jwt')))\n"
         "rttp.Client\n"
         "print(sorted(m for m in sys.modules if m.startswith(('wsproto', 'multipart', 'jwt', "
-        "'rttp._faces._app', 'rttp._faces._endpoint', 'rttp._io._websocket', 'rttp.auth'))))\n"
+        "'rttp._faces._app', 'rttp._faces._endpoint', 'rttp._io.websocket._websocket', 'rttp.auth'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     bare, with_client = out.stdout.splitlines()

@@ -18,7 +18,7 @@ if sys.version_info < (3, 11):  # pragma: no cover
 
 from .. import __version__
 from .._faces._run import Forced, serve_until_signalled
-from .._io._server import Server
+from .._io.server._server import Server
 from .._model import URL
 from .._plugins import get_plugins
 from ..errors import RTTPError

@@ -18,7 +18,7 @@ import sys
 from typing import IO, Any
 
 from .. import auth as _auth
-from .._io._client import Client
+from .._io.client._client import Client
 from .._model import URL, Headers, Request, Response
 from ._items import parse_items
 from ._output import Printer, download_progress

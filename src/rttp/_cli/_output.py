@@ -15,7 +15,7 @@ from .. import rtml
 from .._model import Request, Response
 
 if TYPE_CHECKING:
-    from .._io._client import Client
+    from .._io.client._client import Client
 
 __all__ = ["Printer", "download_progress"]
 

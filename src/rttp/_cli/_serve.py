@@ -12,7 +12,7 @@ import sys
 from typing import Any
 
 from .._config import ServerConfig
-from .._io._server import Server
+from .._io.server._server import Server
 from .._model import URL
 from .._plugins import get_plugins
 from .._proto._wsdeflate import Deflate

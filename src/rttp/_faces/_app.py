@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar, overload
 import trio
 
 from .._io._util import call_maybe_async
-from .._io._websocket import (
+from .._io.websocket._websocket import (
     DEFAULT_MAX_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
@@ -25,7 +25,7 @@ from .._io._websocket import (
     WebSocket,
     WebSocketMessage,
 )
-from .._io._wshandshake import accept_websocket, is_websocket_request
+from .._io.websocket._wshandshake import accept_websocket, is_websocket_request
 from .._model import URL, Request, Response
 from .._model._enums import Opcode
 from .._model._unset import UNSET as _UNSET

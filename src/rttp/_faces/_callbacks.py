@@ -15,7 +15,7 @@ from .._model import Headers
 from .._model._enums import Method
 
 if TYPE_CHECKING:
-    from .._io._client import Client, Progress
+    from .._io.client._client import Client, Progress
 
 __all__ = ["HTTPResult", "http", "stream_chunks"]
 
@@ -120,7 +120,7 @@ async def stream_chunks(
 
 def _attach() -> None:
     """Give :class:`rttp.Client` its callback-form methods (the face extends the client)."""
-    from .._io._client import Client
+    from .._io.client._client import Client
 
     Client.http = http
     Client.stream_chunks = stream_chunks

@@ -22,9 +22,9 @@ from typing import Any
 
 import trio
 
-from .._io._client import Client
-from .._io._server import Server
 from .._io._util import call_maybe_async, exit_owned_nursery
+from .._io.client._client import Client
+from .._io.server._server import Server
 from .._model import URL, Request, Response, response_codes
 from .._model import code_name as _code_name
 from ..errors import (

@@ -34,7 +34,7 @@ from ..errors import (
 )
 
 if TYPE_CHECKING:
-    from .._io._client import Client
+    from .._io.client._client import Client
 
 __all__ = ["HANDLE_CODES", "RequestHandle", "status_for_error"]
 
@@ -274,7 +274,7 @@ def get_auth_token(client: Client, audience: str) -> TokenHandle:
 
 def _attach() -> None:
     """Give :class:`rttp.Client` its handle methods (the face extends the client)."""
-    from .._io._client import Client
+    from .._io.client._client import Client
 
     Client.start = start
     Client.start_get = start_get

@@ -12,7 +12,7 @@ from typing import Any
 import trio
 
 from .._config import ServerConfig
-from .._io._server import Handler, Server
+from .._io.server._server import Handler, Server
 from .._model import URL
 
 if sys.version_info < (3, 11):  # pragma: no cover

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .._io._server import Server
 from .._io._util import exit_owned_nursery
+from .._io.server._server import Server
 from .._model import URL
 from ..errors import BindError
 from ._sockets import SocketConnection

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .._io._websocket import (
+from .._io.websocket._websocket import (
     WebSocket,
 )
 from .._model import Request

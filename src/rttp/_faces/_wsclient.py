@@ -28,7 +28,7 @@ from typing import Any
 import trio
 
 from .._io._util import call_maybe_async, exit_owned_nursery
-from .._io._websocket import (
+from .._io.websocket._websocket import (
     DEFAULT_MAX_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
     Closed,
@@ -37,7 +37,7 @@ from .._io._websocket import (
     WebSocket,
     WebSocketMessage,
 )
-from .._io._wshandshake import DEFAULT_COMPRESSION, connect_websocket
+from .._io.websocket._wshandshake import DEFAULT_COMPRESSION, connect_websocket
 from .._model import URL, Headers
 from .._plugins import Plugins
 from .._proto._wsdeflate import Deflate

@@ -98,7 +98,7 @@ class TokenVerifier:
             return source
         if not isinstance(source, str):
             return source.jwks()
-        from .._io._client import Client
+        from .._io.client._client import Client
 
         try:
             async with Client(**self.client_settings) as client:

@@ -18,10 +18,10 @@ from typing import Any
 import trio
 
 from .._config import ServerConfig
-from .._io._conn import HANDLER, CoarseClock, sweep
-from .._io._connection import HTTPConnection
-from .._io._sockio import fast_stream
 from .._io._util import call_maybe_async
+from .._io.engine._base import HANDLER, CoarseClock, sweep
+from .._io.engine._connection import HTTPConnection
+from .._io.net._sockio import fast_stream
 from ..errors import CodecError, ProtocolError, TransportError
 from ._request import HttpRequest
 from ._socket import Socket

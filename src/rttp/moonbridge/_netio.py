@@ -19,7 +19,7 @@ from typing import Any, Literal
 import trio
 from trio.lowlevel import checkpoint_if_cancelled, wait_readable, wait_writable
 
-from .._io._errors import connect_errors
+from .._io.net._errors import connect_errors
 from ..errors import BindError, ConnectError, SocketClosed
 from ._socket import Socket
 

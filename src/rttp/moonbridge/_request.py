@@ -12,14 +12,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .._io._conn_settings import error_response
 from .._io._util import call_maybe_async
+from .._io.engine._settings import error_response
 from .._model import FormData, Headers, Request
 from .._model._messages import FieldCallback
 from ..errors import CodecError, TransportError
 
 if TYPE_CHECKING:
-    from .._io._connection import HTTPConnection
+    from .._io.engine._connection import HTTPConnection
     from ._http import HttpOptions
     from ._socket import Socket
 

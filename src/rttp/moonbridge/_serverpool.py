@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 import trio
 
-from .._io._server import Server
+from .._io.server._server import Server
 from ..errors import RTTPError
 from . import _worker
 from ._listen import Pool, PoolOptions

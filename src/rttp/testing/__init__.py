@@ -12,7 +12,7 @@
   third-party, must pass.
 """
 
-from .._io._apptransport import AppTransport, MockTransport
+from .._io.client._apptransport import AppTransport, MockTransport
 from ._auth_kit import MALFORMED_CREDENTIALS, check_auth_scheme
 from ._backend_kit import HOSTILE_REQUESTS, check_protocol_backend, parse_requests
 from ._broker_kit import check_broker

@@ -9,8 +9,8 @@ from typing import Any
 
 import trio
 
-from .._io._client import Client
-from .._io._server import Handler, Server
+from .._io.client._client import Client
+from .._io.server._server import Handler, Server
 from ._memory import memory_plugin
 
 __all__ = ["app_client"]

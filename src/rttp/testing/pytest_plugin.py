@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import trio
 
-from .._io._client import Client
-from .._io._server import Handler, Server
+from .._io.client._client import Client
+from .._io.server._server import Handler, Server
 from .._model import URL
 
 __all__ = ["rttp_client", "rttp_server"]

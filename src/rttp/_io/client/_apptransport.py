@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 import trio
 import trio.testing
 
-from .._model import URL, Request, Response
-from ..plugin import ConnectOptions, ListenOptions, Transport, hookimpl
-from ._server import Server
-from ._util import call_maybe_async
+from ..._model import URL, Request, Response
+from ...plugin import ConnectOptions, ListenOptions, Transport, hookimpl
+from .._util import call_maybe_async
+from ..server._server import Server
 
 __all__ = ["AppTransport", "MockTransport"]
 

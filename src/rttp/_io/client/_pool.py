@@ -14,15 +14,15 @@ import time
 
 import trio
 
-from .._config import ClientConfig, Timeouts
-from .._model import URL
-from .._plugins import Plugins
-from ..errors import ConnectError, ConnectTimeout, PoolTimeout
-from ..plugin import ConnectOptions, ProtocolBackend
-from ._connection import HTTPConnection
-from ._errors import connect_errors
-from ._resolve import is_address, make_resolver, split_address
-from ._sockio import fast_stream, raw_socket, readable_now
+from ..._config import ClientConfig, Timeouts
+from ..._model import URL
+from ..._plugins import Plugins
+from ...errors import ConnectError, ConnectTimeout, PoolTimeout
+from ...plugin import ConnectOptions, ProtocolBackend
+from ..engine._connection import HTTPConnection
+from ..net._errors import connect_errors
+from ..net._resolve import is_address, make_resolver, split_address
+from ..net._sockio import fast_stream, raw_socket, readable_now
 
 __all__ = ["ConnectionPool"]
 

@@ -21,24 +21,24 @@ from typing import Any
 import trio
 from trio.lowlevel import current_task
 
-from .._model import URL, Request
-from .._proto._wsbackend import (
+from ..._model import URL, Request
+from ..._proto._wsbackend import (
     DEFAULT_MAX_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
     WebSocketProtocol,
 )
-from .._proto._wsevents import (
+from ..._proto._wsevents import (
     Closed,
     PingEvent,
     PongEvent,
     WebSocketEvent,
     WebSocketMessage,
 )
-from .._proto._wsscan import CloseScanner
-from ..errors import WebSocketClosed
-from ._conn import linger
-from ._errors import IO_ERRORS
-from ._sockio import SocketIO, readable_now
+from ..._proto._wsscan import CloseScanner
+from ...errors import WebSocketClosed
+from ..engine._base import linger
+from ..net._errors import IO_ERRORS
+from ..net._sockio import SocketIO, readable_now
 
 __all__ = [
     "DEFAULT_MAX_FRAGMENTS",

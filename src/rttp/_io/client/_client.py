@@ -5,7 +5,7 @@ head, and hand back a :class:`~rttp.Response` whose body reads from the connecti
 (``client.stream``) or has been read already (``client.request``). Timeouts are per
 phase (connect, write, read, pool). A read or write timeout bounds each wait for the
 socket: on a plain TCP or Unix connection the cancel scope that enforces it is created
-only when an operation has to wait (see :mod:`rttp._io._sockio`), so a request whose
+only when an operation has to wait (see :mod:`rttp._io.net._sockio`), so a request whose
 answer is already there creates no scope at all.
 """
 
@@ -20,12 +20,12 @@ from typing import Any
 
 import trio
 
-from .._config import ClientConfig, Limits, Timeouts, TimeoutsLike
-from .._model import URL, Headers, HeadersLike, QueryLike, Request, Response
-from .._model._headers import encode_header_text
-from .._model._media import encode_value, form_fields
-from .._plugins import Plugins, get_plugins
-from ..errors import (
+from ..._config import ClientConfig, Limits, Timeouts, TimeoutsLike
+from ..._model import URL, Headers, HeadersLike, QueryLike, Request, Response
+from ..._model._headers import encode_header_text
+from ..._model._media import encode_value, form_fields
+from ..._plugins import Plugins, get_plugins
+from ...errors import (
     ReadError,
     RemoteProtocolError,
     TotalTimeout,
@@ -33,15 +33,15 @@ from ..errors import (
     UnsupportedScheme,
     WriteError,
 )
-from ..plugin import ClientAuth, ConnectOptions
+from ...plugin import ClientAuth, ConnectOptions
+from .._util import exit_owned_nursery
+from ..engine._client import Progress, request_head
+from ..net._tls import client_context
 from ._auth import AuthLike, client_auth, run_flow
-from ._conn_client import Progress, request_head
 from ._cookies import Cookies
 from ._pool import ConnectionPool
 from ._redirect import REDIRECTS as _REDIRECTS
 from ._redirect import discard, redirect_request
-from ._tls import client_context
-from ._util import exit_owned_nursery
 from ._verbs import UNSET as _UNSET
 from ._verbs import RequestVerbs
 

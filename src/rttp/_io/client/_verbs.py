@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .._config import TimeoutsLike
-from .._model import URL, HeadersLike, QueryLike, Response
-from .._model._unset import UNSET
+from ..._config import TimeoutsLike
+from ..._model import URL, HeadersLike, QueryLike, Response
+from ..._model._unset import UNSET
 from ._auth import AuthLike
 
 if TYPE_CHECKING:
-    from ._conn_client import Progress
+    from ..engine._client import Progress
 
 __all__ = ["UNSET", "RequestVerbs"]
 

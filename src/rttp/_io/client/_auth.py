@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from typing import Any
 
-from .._model import Request, Response
-from .._plugins import Plugins
-from .._proto._authscheme import AuthFlow, AuthScheme, ClientAuth, Credentials
-from ..errors import AuthError
+from ..._model import Request, Response
+from ..._plugins import Plugins
+from ..._proto._authscheme import AuthFlow, AuthScheme, ClientAuth, Credentials
+from ...errors import AuthError
 
 __all__ = ["AuthLike", "client_auth", "run_flow"]
 

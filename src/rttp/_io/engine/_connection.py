@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import trio
 
-from .._config import ClientConfig, ServerConfig
-from .._plugins import Plugins, get_plugins
-from .._proto._events import ProtocolLimits
-from ._conn import MIN_LINE_SIZE, CoarseClock
-from ._conn_client import ClientRole
-from ._conn_server import ServerRole
-from ._conn_settings import ServerSettings
+from ..._config import ClientConfig, ServerConfig
+from ..._plugins import Plugins, get_plugins
+from ..._proto._events import ProtocolLimits
+from ._answering import ServerRole
+from ._base import MIN_LINE_SIZE, CoarseClock
+from ._client import ClientRole
+from ._settings import ServerSettings
 
 __all__ = ["HTTPConnection"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ssl
 
-from ..errors import TLSError
+from ...errors import TLSError
 
 __all__ = ["client_context", "server_context"]
 

@@ -10,21 +10,21 @@ from typing import Any, Final, Union
 
 import trio
 
-from .._model import URL, Headers, Request
-from .._model._enums import Method
-from .._proto._encoding import BoundedDecoder, parse_content_encoding
-from .._proto._events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, RequestHead, ServerProtocol
-from ..errors import (
+from ..._model import URL, Headers, Request
+from ..._model._enums import Method
+from ..._proto._encoding import BoundedDecoder, parse_content_encoding
+from ..._proto._events import CLOSED, NEED_DATA, PAUSED, EndOfMessage, RequestHead, ServerProtocol
+from ...errors import (
     DecodingError,
     ProtocolError,
     RemoteProtocolError,
     TooLarge,
     TransportError,
 )
-from ._conn import BODY, HEAD, IDLE, ConnectionBase
-from ._conn_settings import ServerSettings
-from ._errors import IO_ERRORS
-from ._util import aclose_iterable
+from .._util import aclose_iterable
+from ..net._errors import IO_ERRORS
+from ._base import BODY, HEAD, IDLE, ConnectionBase
+from ._settings import ServerSettings
 
 __all__ = ["ReceiveContent", "RequestReader", "peer_of"]
 
@@ -138,7 +138,7 @@ class RequestReader(ConnectionBase):
         return request
 
     def _default_server_settings(self) -> ServerSettings:
-        from .._config import ServerConfig
+        from ..._config import ServerConfig
 
         return ServerSettings(ServerConfig(), self.plugins)
 

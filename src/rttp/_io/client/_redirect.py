@@ -6,9 +6,9 @@ from typing import Any
 
 import trio
 
-from .._model import Headers, Request, Response
-from .._plugins import Plugins
-from ..errors import TooManyRedirects, TransportError, UnsafeRedirect
+from ..._model import Headers, Request, Response
+from ..._plugins import Plugins
+from ...errors import TooManyRedirects, TransportError, UnsafeRedirect
 
 __all__ = ["REDIRECTS", "SENSITIVE", "discard", "redirect_request"]
 

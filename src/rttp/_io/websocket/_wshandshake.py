@@ -17,20 +17,20 @@ from typing import Any
 
 import trio
 
-from .._config import SERVER_WEBSOCKETS
-from .._model import URL, Headers, HeadersLike, Request, Response
-from .._model._unset import UNSET
-from .._plugins import Plugins, get_plugins
-from .._proto._wsbackend import DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, WebSocketSettings
-from .._proto._wsdeflate import Deflate, DeflateParams
-from .._proto._wskeys import WEBSOCKET_VERSION, accept_token, handshake_problem, new_key
-from ..errors import ConnectTimeout, ProtocolError, TransportError, WebSocketRejected
-from ..plugin import ConnectOptions, WebSocketBackend
-from ._conn import PrefixedStream
-from ._connection import HTTPConnection
-from ._errors import connect_errors
-from ._sockio import fast_stream
-from ._tls import client_context
+from ..._config import SERVER_WEBSOCKETS
+from ..._model import URL, Headers, HeadersLike, Request, Response
+from ..._model._unset import UNSET
+from ..._plugins import Plugins, get_plugins
+from ..._proto._wsbackend import DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, WebSocketSettings
+from ..._proto._wsdeflate import Deflate, DeflateParams
+from ..._proto._wskeys import WEBSOCKET_VERSION, accept_token, handshake_problem, new_key
+from ...errors import ConnectTimeout, ProtocolError, TransportError, WebSocketRejected
+from ...plugin import ConnectOptions, WebSocketBackend
+from ..engine._base import PrefixedStream
+from ..engine._connection import HTTPConnection
+from ..net._errors import connect_errors
+from ..net._sockio import fast_stream
+from ..net._tls import client_context
 from ._websocket import WebSocket
 
 __all__ = ["WebSocketHandler", "accept_websocket", "connect_websocket", "is_websocket_request"]

@@ -20,19 +20,19 @@ from typing import Any
 
 import trio
 
-from .._config import SERVER_WEBSOCKETS, ServerConfig, ServerWebSockets
-from .._model import URL, Request, Response
-from .._plugins import Plugins, get_plugins
-from ..errors import ProtocolError, RTTPError, TransportError
-from ..plugin import ListenOptions, ProtocolBackend, Transport
+from ..._config import SERVER_WEBSOCKETS, ServerConfig, ServerWebSockets
+from ..._model import URL, Request, Response
+from ..._plugins import Plugins, get_plugins
+from ...errors import ProtocolError, RTTPError, TransportError
+from ...plugin import ListenOptions, ProtocolBackend, Transport
+from ..engine._base import HANDLER, IDLE, CoarseClock, PrefixedStream, sweep
+from ..engine._connection import HTTPConnection
+from ..engine._settings import ServerSettings, error_response
+from ..net._errors import is_peer_gone
+from ..net._sockio import fast_stream, readable_now
+from ..net._tls import server_context
 from ._accesslog import AccessLog, client_text
-from ._conn import HANDLER, IDLE, CoarseClock, PrefixedStream, sweep
-from ._conn_settings import ServerSettings, error_response
-from ._connection import HTTPConnection
-from ._errors import is_peer_gone
 from ._forwarded import ProxyHeaders
-from ._sockio import fast_stream, readable_now
-from ._tls import server_context
 
 __all__ = ["Handler", "Server", "serve"]
 

@@ -15,22 +15,22 @@ from typing import Any, Final
 
 import trio
 
-from .._model import HeadersLike, Request, Response
-from .._model._unset import UNSET as _UNSET
-from .._proto._head import status_has_body
-from .._proto._validate import HAS_CONTENT_LENGTH
-from ..errors import (
+from ..._model import HeadersLike, Request, Response
+from ..._model._unset import UNSET as _UNSET
+from ..._proto._head import status_has_body
+from ..._proto._validate import HAS_CONTENT_LENGTH
+from ...errors import (
     CodecError,
     LocalProtocolError,
     ProtocolError,
     TransportError,
 )
-from ._conn import BODY, HANDLER, HEAD, IDLE, WRITE
-from ._conn_request import RequestReader
-from ._conn_settings import error_response, reason_bytes
+from .._util import aclose_iterable
+from ..net._errors import IO_ERRORS
+from ._base import BODY, HANDLER, HEAD, IDLE, WRITE
 from ._content import Content, body_from_content
-from ._errors import IO_ERRORS
-from ._util import aclose_iterable
+from ._reading import RequestReader
+from ._settings import error_response, reason_bytes
 
 __all__ = ["JOIN_MAX", "WRITE_PIECE", "ServerRole"]
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from .._model import Request, Response, reason_phrase
-from .._plugins import Plugins
-from .._proto._encoding import choose_response_encoding
-from .._proto._validate import HAS_DATE, HAS_SERVER, check_headers, check_reason
+from ..._model import Request, Response, reason_phrase
+from ..._plugins import Plugins
+from ..._proto._encoding import choose_response_encoding
+from ..._proto._validate import HAS_DATE, HAS_SERVER, check_headers, check_reason
 
 if TYPE_CHECKING:
-    from .._config import ServerConfig
-    from ..plugin import BodyCodec, CodecLimits, ContentEncoding
-    from ._conn import CoarseClock
+    from ..._config import ServerConfig
+    from ...plugin import BodyCodec, CodecLimits, ContentEncoding
+    from ._base import CoarseClock
 
 __all__ = ["ServerSettings", "error_response", "reason_bytes"]
 

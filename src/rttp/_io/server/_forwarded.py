@@ -12,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .._model import Request
+from ..._model import Request
 
 __all__ = ["ProxyHeaders"]
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import trio
 
-from .._plugins import Plugins
-from ..plugin import NameTable, Resolver
+from ..._plugins import Plugins
+from ...plugin import NameTable, Resolver
 
 __all__ = ["NameResolver", "is_address", "make_resolver", "split_address"]
 

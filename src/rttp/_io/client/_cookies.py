@@ -8,7 +8,7 @@ import urllib.request
 from collections.abc import Iterator
 from http.cookiejar import Cookie, CookieJar
 
-from .._model import Request, Response
+from ..._model import Request, Response
 
 __all__ = ["Cookies"]
 

@@ -14,7 +14,7 @@ import trio
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-from ..errors import ConnectError, ReadError, RTTPError, TLSError, TransportError, WriteError
+from ...errors import ConnectError, ReadError, RTTPError, TLSError, TransportError, WriteError
 
 __all__ = ["IO_ERRORS", "connect_errors", "io_error", "is_peer_gone"]
 

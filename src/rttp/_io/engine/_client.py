@@ -14,16 +14,16 @@ from typing import Any, Final
 
 import trio
 
-from .._model import URL, Headers, HeadersLike, Request, Response
-from .._model._enums import Method
-from .._proto._encoding import BoundedDecoder, parse_content_encoding
-from .._proto._events import NEED_DATA, ClientProtocol, EndOfMessage, ResponseHead
-from .._proto._head import check_response_head
-from .._proto._validate import check_headers, check_method, check_target
-from ..errors import Cancelled, ReadError, RemoteProtocolError, TooLarge, WriteError
-from ._conn import ConnectionBase
+from ..._model import URL, Headers, HeadersLike, Request, Response
+from ..._model._enums import Method
+from ..._proto._encoding import BoundedDecoder, parse_content_encoding
+from ..._proto._events import NEED_DATA, ClientProtocol, EndOfMessage, ResponseHead
+from ..._proto._head import check_response_head
+from ..._proto._validate import check_headers, check_method, check_target
+from ...errors import Cancelled, ReadError, RemoteProtocolError, TooLarge, WriteError
+from .._util import aclose_iterable
+from ._base import ConnectionBase
 from ._content import Content, body_from_content
-from ._util import aclose_iterable
 
 __all__ = ["ClientRole", "Progress", "request_head"]
 

@@ -35,7 +35,7 @@ from typing import IO, Any
 
 import trio
 
-from .._model import Request
+from ..._model import Request
 
 __all__ = ["FORMATS", "AccessLog", "access_logger", "client_text"]
 

@@ -8,7 +8,7 @@ Timeouts come in two forms, chosen once per connection:
   :attr:`ConnectionBase.scope` when a deadline passes. Nothing is created per request.
 - **Per operation** (the client, and a connection used on its own): each receive or
   send is bounded by its timeout. On a plain socket the cancel scope that enforces it
-  is created only when the operation has to wait (see :mod:`rttp._io._sockio`).
+  is created only when the operation has to wait (see :mod:`rttp._io.net._sockio`).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from typing import Any, Final
 
 import trio
 
-from .._plugins import Plugins
-from .._proto._events import ProtocolLimits
-from ..errors import ReadTimeout, TotalTimeout, TransportError, WriteTimeout
-from ..plugin import ProtocolBackend
-from ._errors import IO_ERRORS, io_error
-from ._sockio import SocketIO, receive_within, send_all_within
+from ..._plugins import Plugins
+from ..._proto._events import ProtocolLimits
+from ...errors import ReadTimeout, TotalTimeout, TransportError, WriteTimeout
+from ...plugin import ProtocolBackend
+from ..net._errors import IO_ERRORS, io_error
+from ..net._sockio import SocketIO, receive_within, send_all_within
 
 __all__ = [
     "BODY",
