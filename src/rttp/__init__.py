@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from ._model import (
         MULTIPLE,
         URL,
+        Answer,
         Code,
         FieldInfo,
         FormData,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 #: where each public name lives; imported on first use, so that ``import rttp`` costs
 #: almost nothing (a test holds it to that)
 _LAZY: dict[str, str] = {
+    "Answer": "._model",
     "App": "._faces._app",
     "Client": "._io.client._client",
     "ClientConfig": "._config",
@@ -162,6 +164,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Answer",
     "App",
     "Client",
     "ClientConfig",

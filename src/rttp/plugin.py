@@ -60,6 +60,7 @@ from ._proto._broker import Broker, BrokerConnection, Deliver, Envelope, pack, u
 from ._proto._encoding import Decoder, Encoder
 from ._proto._events import (
     CLOSED,
+    HTTP1_STREAM,
     NEED_DATA,
     PAUSED,
     ClientProtocol,
@@ -69,6 +70,7 @@ from ._proto._events import (
     RequestHead,
     ResponseHead,
     ServerProtocol,
+    StreamData,
 )
 from ._proto._head import (
     MAX_EMPTY_LINES,
@@ -149,6 +151,7 @@ __all__ = [
     "FieldEvent",
     "FieldInfo",
     "FormData",
+    "HTTP1_STREAM",
     "Headers",
     "Identity",
     "ListenOptions",
@@ -177,6 +180,7 @@ __all__ = [
     "ResponseHead",
     "ResponseWriter",
     "ServerProtocol",
+    "StreamData",
     "StreamedBody",
     "TokenCheck",
     "Transport",

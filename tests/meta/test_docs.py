@@ -107,3 +107,14 @@ def test_the_performance_chart_is_drawn_from_the_table():
     assert (DOCS / "_static" / "servers-c50.svg").read_text() == chart["svg"](rows), (
         "run python benchmarks/chart.py after changing the table"
     )
+
+
+async def test_push_example_runs():
+    namespace = runpy.run_path(str(DOCS / "examples" / "push.py"))
+    assert await namespace["main"]() == [
+        "data: tick 0",
+        "data: tick 1",
+        "data: tick 2",
+        '{"row": 1} {"row": 2} {"row": 3}',
+        "returned, not pushed",
+    ]

@@ -39,6 +39,7 @@ SANS_IO_MODULES = {
     "_forms",
     "_media",
     "_negotiation",
+    "_answer",
     "_auth",
     "_authscheme",
     "_replay",

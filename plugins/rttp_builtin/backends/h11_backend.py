@@ -362,11 +362,11 @@ class H11Server(ServerProtocol):
             self._conn.send_failed()
             raise local_error(exc) from exc
 
-    def send_end(self) -> bytes:
+    def send_end(self, trailers: RawHeaders | None = None) -> bytes:
         if self._h10 is not None:
-            return self._h10.send_end()
+            return self._h10.send_end(trailers)
         try:
-            return self._conn.send(_EOM())
+            return self._conn.send(_EOM(headers=trailers) if trailers else _EOM())
         except h11.LocalProtocolError as exc:
             self._conn.send_failed()
             raise local_error(exc) from exc

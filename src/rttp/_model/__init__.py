@@ -1,5 +1,6 @@
 """The core model: URL, Headers, Request, Response and the status table. No I/O, no trio."""
 
+from ._answer import Answer
 from ._forms import FieldInfo, FormData, FormValue, UploadFile, assemble_form
 from ._headers import MULTIPLE, Headers, HeadersLike, encode_header_text
 from ._messages import Body, HTTPStatusError, StreamConsumed
@@ -9,6 +10,7 @@ from ._status import Code, code_name, reason_phrase, response_codes
 from ._url import DEFAULT_PORTS, URL, QueryLike, QueryParams
 
 __all__ = [
+    "Answer",
     "Body",
     "Code",
     "FieldInfo",

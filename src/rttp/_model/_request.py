@@ -21,6 +21,7 @@ from ._messages import (
 from ._url import URL, QueryParams
 
 if TYPE_CHECKING:
+    from ._answer import Answer
     from ._response import Response
 
 __all__ = ["Request"]
@@ -34,6 +35,7 @@ class Request(_Message):
     """
 
     __slots__ = (
+        "_answer",
         "_field_handlers_list",
         "_form",
         "_parameters",
@@ -84,6 +86,7 @@ class Request(_Message):
             self.target = url
             self.scheme = scheme
         self._form: FormData | None = None
+        self._answer: Any = None
         self._init_codecs()
         self._set_body(body, b"text/plain; charset=utf-8")
 
@@ -148,6 +151,30 @@ class Request(_Message):
             )
         return upgrade()
 
+    def respond(
+        self, status: int = 200, headers: HeadersLike = None, *, reason: str | None = None
+    ) -> Answer:
+        """Answer this request push-style: the head is ``status`` and ``headers`` (sent with
+        the first piece), and the returned :class:`~rttp.Answer` sends the body as it
+        exists. The handler then returns None (see :class:`~rttp.Answer`)::
+
+            async def download(request):
+                answer = request.respond(200, {"Content-Type": "application/x-ndjson"})
+                async for row in rows():
+                    await answer.send(json.dumps(row) + "\\n")
+                await answer.finish()
+
+        Raises RuntimeError for a request no server received, or one already answered.
+        """
+        answer = self._answer
+        if answer is None:
+            raise RuntimeError(
+                f"{self.method} {self.target} was not received by a server: only a "
+                "handler's request can be answered with respond()"
+            )
+        started: Answer = answer.start(status, headers, reason=reason)
+        return started
+
     @property
     def cookies(self) -> dict[str, str]:
         """Cookies sent in the ``Cookie`` header."""
@@ -188,6 +215,7 @@ class Request(_Message):
         request._field_handlers_list = None
         request._url = None
         request._form = None
+        request._answer = None
         request._consumed = False
         request._content = b""
         request._stream = None

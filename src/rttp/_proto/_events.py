@@ -23,6 +23,7 @@ __all__ = [
     "ClientEvent",
     "ClientProtocol",
     "EndOfMessage",
+    "HTTP1_STREAM",
     "NEED_DATA",
     "PAUSED",
     "ProtocolLimits",
@@ -32,6 +33,7 @@ __all__ = [
     "Sentinel",
     "ServerEvent",
     "ServerProtocol",
+    "StreamData",
 ]
 
 RawHeaders = list[tuple[bytes, bytes]]
@@ -44,6 +46,9 @@ class Sentinel(enum.Enum):
     PAUSED = "paused"  #: answer the current message before reading the next one
     CLOSED = "closed"  #: the peer closed its side cleanly
 
+
+#: the stream id of every HTTP/1.1 exchange (one at a time per connection)
+HTTP1_STREAM: Final = 1
 
 NEED_DATA: Final = Sentinel.NEED_DATA
 PAUSED: Final = Sentinel.PAUSED
@@ -139,6 +144,7 @@ class RequestHead:
         "http_version",
         "keep_alive",
         "method",
+        "stream_id",
         "target",
         "upgrade",
     )
@@ -155,8 +161,11 @@ class RequestHead:
         content_length: int | None = None,
         chunked: bool = False,
         content_encoding: bytes | None = None,
+        stream_id: int = HTTP1_STREAM,
     ) -> None:
         self.method: bytes = method
+        #: the exchange this head opens (always 1 on HTTP/1.1)
+        self.stream_id: int = stream_id
         #: the framing the backend found, so the core need not scan the headers again
         self.content_length: int | None = content_length
         self.chunked: bool = chunked
@@ -175,12 +184,19 @@ class RequestHead:
 class ResponseHead:
     """A parsed status line and header section (client side); 1xx are informational."""
 
-    __slots__ = ("headers", "http_version", "reason", "status")
+    __slots__ = ("headers", "http_version", "reason", "status", "stream_id")
 
     def __init__(
-        self, status: int, reason: bytes, headers: RawHeaders, http_version: bytes
+        self,
+        status: int,
+        reason: bytes,
+        headers: RawHeaders,
+        http_version: bytes,
+        stream_id: int = HTTP1_STREAM,
     ) -> None:
         self.status: int = status
+        #: the exchange this head answers (always 1 on HTTP/1.1)
+        self.stream_id: int = stream_id
         self.reason: bytes = reason
         self.headers: RawHeaders = headers
         self.http_version: bytes = http_version
@@ -192,25 +208,51 @@ class ResponseHead:
 class EndOfMessage:
     """The end of a message body, with any trailer fields."""
 
-    __slots__ = ("trailers",)
+    __slots__ = ("stream_id", "trailers")
 
-    def __init__(self, trailers: RawHeaders | None = None) -> None:
+    def __init__(self, trailers: RawHeaders | None = None, stream_id: int = HTTP1_STREAM) -> None:
         self.trailers: RawHeaders = trailers or []
+        #: the exchange whose body ends (always 1 on HTTP/1.1)
+        self.stream_id: int = stream_id
 
     def __repr__(self) -> str:
         return f"EndOfMessage(trailers={self.trailers!r})"
 
 
-ServerEvent = Union[RequestHead, bytes, EndOfMessage, Sentinel]
-ClientEvent = Union[ResponseHead, bytes, EndOfMessage, Sentinel]
+class StreamData:
+    """Body data of one exchange, from a multiplexing protocol (HTTP/1.1 returns plain
+    ``bytes``: the data of its one current exchange, with no object per chunk)."""
+
+    __slots__ = ("data", "stream_id")
+
+    def __init__(self, stream_id: int, data: bytes) -> None:
+        self.stream_id: int = stream_id
+        self.data: bytes = data
+
+    def __repr__(self) -> str:
+        return f"StreamData({self.stream_id}, {len(self.data)} bytes)"
+
+
+ServerEvent = Union[RequestHead, bytes, StreamData, EndOfMessage, Sentinel]
+ClientEvent = Union[ResponseHead, bytes, StreamData, EndOfMessage, Sentinel]
 
 
 class ServerProtocol(abc.ABC):
-    """The server half of an HTTP/1.1 connection, without I/O.
+    """The server half of an HTTP connection, without I/O.
 
     Parsing errors raise :class:`~rttp.errors.RemoteProtocolError` (or
     :class:`~rttp.errors.TooLarge`) whose ``status`` is the status to answer with.
+
+    Every event names its exchange by ``stream_id``. An HTTP/1.1 protocol
+    (``multiplexed = False``) carries one exchange at a time, always stream
+    :data:`HTTP1_STREAM`, and returns body data as plain ``bytes``; the engine runs its
+    exchanges one after another in the connection's task. A multiplexing protocol sets
+    ``multiplexed = True``, returns body data as :class:`StreamData`, and is driven by a
+    multiplexing connection that runs each exchange in a task of its own.
     """
+
+    #: True for a protocol that carries several exchanges at once (HTTP/2)
+    multiplexed: bool = False
 
     @abc.abstractmethod
     def receive_data(self, data: bytes | bytearray) -> None:
@@ -242,8 +284,10 @@ class ServerProtocol(abc.ABC):
         """Bytes that carry one body chunk."""
 
     @abc.abstractmethod
-    def send_end(self) -> bytes:
-        """Bytes that end the response body."""
+    def send_end(self, trailers: RawHeaders | None = None) -> bytes:
+        """Bytes that end the response body. ``trailers`` (validated by the core) come
+        only when a handler gives some; a protocol that cannot carry them for this
+        response raises :class:`~rttp.errors.LocalProtocolError`."""
 
     @abc.abstractmethod
     def start_next_cycle(self) -> bool:
@@ -264,7 +308,11 @@ class ServerProtocol(abc.ABC):
 
 
 class ClientProtocol(abc.ABC):
-    """The client half of an HTTP/1.1 connection, without I/O."""
+    """The client half of an HTTP connection, without I/O (see :class:`ServerProtocol`
+    for ``multiplexed`` and stream ids)."""
+
+    #: True for a protocol that carries several exchanges at once (HTTP/2)
+    multiplexed: bool = False
 
     @abc.abstractmethod
     def send_request(self, method: bytes, target: bytes, headers: RawHeaders) -> bytes:

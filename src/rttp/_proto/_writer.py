@@ -171,11 +171,20 @@ class ResponseWriter:
             self._remaining -= len(data)
         return data
 
-    def send_end(self) -> bytes:
-        """Bytes that end the response body."""
+    def send_end(self, trailers: RawHeaders | None = None) -> bytes:
+        """Bytes that end the response body, with ``trailers`` (validated by the core)
+        when given: only a chunked body can carry them."""
         self._response_done = True
         if self._chunked:
+            if trailers:
+                return b"0\r\n%s\r\n" % b"".join(n + b": " + v + b"\r\n" for n, v in trailers)
             return b"0\r\n\r\n"
+        if trailers:
+            self._close = True
+            raise LocalProtocolError(
+                "trailer fields need a chunked body: this response has a Content-Length "
+                "(or is framed by the close)"
+            )
         if self._remaining:
             self._close = True
             raise LocalProtocolError(

@@ -19,10 +19,14 @@ import trio
 
 from .._config import ServerConfig
 from .._io._util import call_maybe_async
-from .._io.engine._base import HANDLER, CoarseClock, sweep
-from .._io.engine._connection import HTTPConnection
+from .._io.engine._clock import CoarseClock, sweep
+from .._io.engine._exchange import ServerExchange
+from .._io.engine._server import ServerConnection
+from .._io.engine._settings import ServerSettings
 from .._io.net._sockio import fast_stream
-from ..errors import CodecError, ProtocolError, TransportError
+from .._io.server._serve import ServeOptions, serve_connection
+from .._plugins import get_plugins
+from ..errors import TransportError
 from ._request import HttpRequest
 from ._socket import Socket
 
@@ -96,6 +100,14 @@ class HttpOptions:
             access_log=False,
             compress=False,
         )
+        self.settings = ServerSettings(self.config, get_plugins())
+        self.serve_options = ServeOptions(
+            handler_timeout=self.response_timeout or math.inf,
+            log=log,
+            handler_name="HTTP handler",
+            failure_closes=True,
+            write_timeout=self.stall_timeout or math.inf,
+        )
 
 
 def _static_headers(value: Any) -> list[tuple[str, str]]:
@@ -150,62 +162,28 @@ async def _serve_http(sock: Socket, callback: Any, options: HttpOptions) -> None
     # request.socket.reset() really resets the connection
     stream = fast_stream(trio.SocketStream(trio.socket.from_stdlib_socket(raw)))
     clock = CoarseClock(watched=True)
-    conn = HTTPConnection(stream, config=options.config, max_line_size=None, _clock=clock)
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(sweep, [conn], clock, conn.settings.sweep_tick)
-            try:
-                with conn.scope:
-                    await _exchanges(conn, sock, callback, options)
-                if conn.timed_out:
-                    await conn.send_timeout_answer()
-            except TransportError:
-                pass  # the client went away
-            finally:
-                nursery.cancel_scope.cancel()
-    finally:
-        await conn.aclose()  # outside the cancelled nursery: it may linger after an error
+    conn = ServerConnection(stream, options.settings, clock=clock)
 
-
-async def _exchanges(
-    conn: HTTPConnection, sock: Socket, callback: Any, options: HttpOptions
-) -> None:
-    response_timeout = options.response_timeout or math.inf
-    while True:
-        try:
-            request = await conn.read_request()
-        except ProtocolError as exc:
-            await conn.send_error(exc)
-            return
-        if request is None:
-            return
-        conn.phase = HANDLER
-        conn.deadline = conn.clock.now + response_timeout
-        http = HttpRequest(conn, request, sock, options)
+    async def respond(exchange: ServerExchange) -> None:
+        http = HttpRequest(exchange, sock, options)
         try:
             await call_maybe_async(callback, http)
         except TransportError:
             http.faulty = True
-            return
-        except ProtocolError as exc:  # a limit crossed while the body was read
-            if not http.started:
-                await conn.send_error(exc)
-            return
-        except CodecError as exc:
-            if exc.status is None:
-                raise
-            if not http.started:  # the client's fault: a form from a body that is not one
-                await http.fail(exc.status, str(exc))
-            return
-        except Exception:
-            log.exception("HTTP handler failed for %s %s", request.method, request.target)
-            if not http.started:
-                await http.fail(500, "Internal Server Error")
-            conn.closing = True
-            return
+            raise
         if not http.answered:
+            request = http._request
             log.error("HTTP handler for %s %s sent no status", request.method, request.target)
             await http.fail(500, "the request handler sent no response")
-        await http.finish()  # a status-only answer (a 303 and its Location, a 204) too
-        if conn.closing:
             return
+        await http.finish()  # a status-only answer (a 303 and its Location, a 204) too
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(sweep, [conn.exchange], clock, options.settings.sweep_tick)
+            try:
+                await serve_connection(conn, respond, options.serve_options)
+            finally:
+                nursery.cancel_scope.cancel()
+    finally:
+        await conn.aclose()  # outside the cancelled nursery: it may linger after an error

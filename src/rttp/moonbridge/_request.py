@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from .._io._util import call_maybe_async
 from .._io.engine._settings import error_response
-from .._model import FormData, Headers, Request
+from .._model import FormData, Headers
 from .._model._messages import FieldCallback
 from ..errors import CodecError, TransportError
 
 if TYPE_CHECKING:
-    from .._io.engine._connection import HTTPConnection
+    from .._io.engine._exchange import ServerExchange
     from ._http import HttpOptions
     from ._socket import Socket
 
@@ -57,10 +57,11 @@ class _HeaderView(Mapping[str, Any]):
 class HttpRequest:
     """One HTTP request as the ``generate_handler`` callback sees it."""
 
-    def __init__(
-        self, conn: HTTPConnection, request: Request, sock: Socket, options: HttpOptions
-    ) -> None:
-        self._conn = conn
+    def __init__(self, exchange: ServerExchange, sock: Socket, options: HttpOptions) -> None:
+        request = exchange.request
+        assert request is not None
+        self._exchange = exchange
+        self._answer = exchange.answer
         self._request = request
         self._options = options
         #: the underlying :class:`~rttp.moonbridge.Socket` (``request.socket.reset()``)
@@ -253,12 +254,10 @@ class HttpRequest:
         if not self._deferred:
             await self.process_request_body()
         if self._close:
-            self._conn.closing = True
+            self._exchange.conn.close_after_exchange()
         code, reason = self._status
-        await self._write(
-            self._conn.send_head(
-                code, [*self._options.static_headers, *self._fields], reason=reason or None
-            )
+        self._answer.start(
+            code, [*self._options.static_headers, *self._fields], reason=reason or None
         )
         self._head_sent = True
 
@@ -281,13 +280,13 @@ class HttpRequest:
     async def _send_out(self) -> None:
         if self._out:
             data, self._out = bytes(self._out), bytearray()
-            await self._write(self._conn.send_data(data))
+            await self._write(self._answer.send(data))
 
     async def flush(self) -> None:
         """Send what is held, now."""
         await self.finish_headers()
         await self._send_out()
-        await self._write(self._conn.flush())
+        await self._write(self._answer.flush())
 
     async def finish(self) -> None:
         """End the answer (a second call does nothing)."""
@@ -295,14 +294,14 @@ class HttpRequest:
             return
         await self.finish_headers()
         await self._send_out()
-        await self._write(self._conn.finish())
+        await self._write(self._answer.finish())
         self._finished = True
 
     async def fail(self, status: int, message: str) -> None:
         """An error answer in place of one the handler did not (or could not) send."""
         self._finished = self._head_sent = True
-        self._conn.closing = True
-        await self._conn.send_response(error_response(status, message))
+        self._exchange.conn.close_after_exchange()
+        await self._answer.send_response(error_response(status, message))
 
     def __repr__(self) -> str:
         return f"<rttp.moonbridge.HttpRequest {self.method} {self._request.target}>"

@@ -450,10 +450,10 @@ class Client(RequestVerbs):
             conn = await self._pool.acquire(
                 url, options, self._ssl_key if url.is_secure else 0, timeouts
             )
-            conn.deadline = deadline  # a streamed body's reads keep to the total timeout
             answered = False
             try:
-                await conn.send_request(request, head, progress=progress)
+                # a streamed body's reads keep to the total timeout too
+                await conn.send_request(request, head, progress=progress, deadline=deadline)
                 response = await conn.read_response(request)
                 answered = True
                 if read_body and not (

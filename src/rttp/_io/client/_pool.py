@@ -19,7 +19,7 @@ from ..._model import URL
 from ..._plugins import Plugins
 from ...errors import ConnectError, ConnectTimeout, PoolTimeout
 from ...plugin import ConnectOptions, ProtocolBackend
-from ..engine._connection import HTTPConnection
+from ..engine._client import ClientConnection
 from ..net._errors import connect_errors
 from ..net._resolve import is_address, make_resolver, split_address
 from ..net._sockio import fast_stream, raw_socket, readable_now
@@ -35,7 +35,7 @@ PoolKey = tuple[str, str, "int | None", int]
 _CHECK_AFTER = 1.0
 
 
-def _looks_alive(conn: HTTPConnection) -> bool:
+def _looks_alive(conn: ClientConnection) -> bool:
     """An idle connection that is readable has been closed (or sent garbage) by the server."""
     return raw_socket(conn.stream) is None or not readable_now(conn.stream)
 
@@ -50,7 +50,7 @@ class ConnectionPool:
         self._resolver = make_resolver(config.resolver, plugins)
         limits = config.limits
         self._slots = trio.Semaphore(limits.max_connections) if limits.max_connections else None
-        self._idle: dict[PoolKey, list[HTTPConnection]] = {}
+        self._idle: dict[PoolKey, list[ClientConnection]] = {}
         self._limits = config.protocol_limits
         self._idle_count = 0
         self._closed = False
@@ -69,7 +69,7 @@ class ConnectionPool:
 
     async def acquire(
         self, url: URL, options: ConnectOptions, key_extra: int, timeouts: Timeouts | None = None
-    ) -> HTTPConnection:
+    ) -> ClientConnection:
         """A connection to ``url``'s origin: an idle one if fresh, else a new one.
 
         ``timeouts``: the request's (its pool and connect phases); the client's by default.
@@ -96,14 +96,12 @@ class ConnectionPool:
             if self._slots is not None:
                 self._slots.release()
             raise
-        conn.released = False  # this acquire is paired with exactly one release
-        conn.read_timeout = timeouts.read
-        conn.write_timeout = timeouts.write
+        conn.lend(timeouts.read, timeouts.write)
         return conn
 
     async def _get(
         self, url: URL, options: ConnectOptions, key_extra: int, connect_timeout: float | None
-    ) -> HTTPConnection:
+    ) -> ClientConnection:
         key: PoolKey = (url.scheme, url.host, url.port, key_extra)
         idle = self._idle.get(key)
         expiry = self._config.limits.keepalive_expiry
@@ -133,14 +131,15 @@ class ConnectionPool:
                 f"connecting to {where} took longer than connect timeout {connect_timeout}s",
                 connect_timeout,
             )
-        conn = HTTPConnection(
+        conn = ClientConnection(
             stream,
-            config=self._config,
             plugins=self._plugins,
-            http_backend=self._backend.name,
+            backend=self._backend,
+            limits=self._limits,
+            read_size=self._config.read_size,
             where=where,
-            _limits=self._limits,
         )
+        conn.configure(self._config)
         conn.key = key
         conn.on_release = self.release  # the connection's word that its exchange ended
         return conn
@@ -164,7 +163,7 @@ class ConnectionPool:
             options = dataclasses.replace(options, server_hostname=url.host)
         return url.copy_with(host=host, port=port if port is not None else url.port), options
 
-    def release(self, conn: HTTPConnection, reusable: bool) -> bool:
+    def release(self, conn: ClientConnection, reusable: bool) -> bool:
         """Give a connection back: True if it is kept idle for reuse; False if the caller
         must close its stream (``trio.aclose_forcefully``, which works even when cancelled)."""
         try:

@@ -1,38 +1,42 @@
-"""The server role of :class:`~rttp.HTTPConnection`, answering: ``send_response``
-frames, compresses and writes an answer; ``send_head``/``send_data``/``finish`` write
-one piece by piece. Keep-alive is decided here, once: the answer closes the connection
-when the request asked, when a body was left unread past its budget, when an upgrade
-was refused, or when the server is draining.
+"""The answer to one request: :class:`ExchangeAnswer` (the engine's :class:`rttp.Answer`),
+both ways a handler can give it.
+
+- **Returned**: the handler returns a :class:`~rttp.Response`; :meth:`ExchangeAnswer.send_response`
+  frames it (Content-Length or chunked), compresses it as negotiated and writes it, a
+  small one in a single write with its head.
+- **Pushed**: the handler calls ``request.respond(status, headers)``, which starts the
+  answer and hands back this object; it then :meth:`~ExchangeAnswer.send`\\ s body pieces and
+  :meth:`~ExchangeAnswer.finish`\\ es (with trailers, on a chunked body). Nothing is buffered
+  beyond the head, which rides with the first piece.
+
+Keep-alive is decided here, once: the answer closes the connection when the request
+asked, when a body was left unread past its budget, when an upgrade was refused, or
+when the server is draining.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import math
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
-
-import trio
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
 from ..._model import HeadersLike, Request, Response
+from ..._model._headers import Headers
 from ..._model._unset import UNSET as _UNSET
 from ..._proto._head import status_has_body
-from ..._proto._validate import HAS_CONTENT_LENGTH
-from ...errors import (
-    CodecError,
-    LocalProtocolError,
-    ProtocolError,
-    TransportError,
-)
+from ..._proto._validate import HAS_CONTENT_LENGTH, check_headers
+from ...errors import CodecError, LocalProtocolError, ProtocolError, TransportError
 from .._util import aclose_iterable
 from ..net._errors import IO_ERRORS
-from ._base import BODY, HANDLER, HEAD, IDLE, WRITE
-from ._content import Content, body_from_content
-from ._reading import RequestReader
+from ._clock import Phase
 from ._settings import error_response, reason_bytes
 
-__all__ = ["JOIN_MAX", "WRITE_PIECE", "ServerRole"]
+if TYPE_CHECKING:
+    from ...plugin import Encoder
+    from ._exchange import ServerExchange
+
+__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "Prepared"]
 
 #: a body up to this size goes out joined with its head in one write; a larger one is
 #: sent after the head, uncopied, in pieces of WRITE_PIECE bytes
@@ -41,92 +45,199 @@ WRITE_PIECE: Final = 256 << 10
 
 error_log = logging.getLogger("rttp.error")
 
-#: a response ready for the wire: (status, reason, headers, body or None, encoder or None,
-#: no_body) with the head validated
-_Prepared = tuple[int, bytes, list[tuple[bytes, bytes]], "bytes | None", Any, bool]
+
+@dataclass(slots=True)
+class Prepared:
+    """A response ready for the wire, its head validated."""
+
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+    #: the whole body (compressed if negotiated), or None for a streamed one
+    body: bytes | None
+    #: compresses a streamed body piece by piece (None: sent as it is)
+    encoder: Encoder | None
+    #: no body goes out at all (a HEAD request, a 204 or a 304)
+    no_body: bool
 
 
-class ServerRole(RequestReader):
-    """Reading requests and writing responses (see :class:`~rttp.HTTPConnection`)."""
+class ExchangeAnswer:
+    """The answer to the request of one exchange (see the module).
 
-    __slots__ = ()
+    A handler gets it from ``request.respond(status, headers)``::
 
-    # -- answering -----------------------------------------------------------------------
-    def make_response(
-        self,
-        request: Request,
-        status: int = 200,
-        *,
-        headers: HeadersLike = None,
-        close: bool = False,
-        content: Content = None,
-        content_size: int | None = None,
-        compress: bool = True,
-        allowed_methods: Iterable[str] | Mapping[str, Any] | None = None,
-        content_type: str | None = None,
-    ) -> Response:
-        """A response to ``request`` (the seed's options).
+        async def events(request):
+            answer = request.respond(200, {"Content-Type": "text/event-stream"})
+            for n in range(3):
+                await answer.send(f"data: {n}\\n\\n")
+            await answer.finish()
 
-        ``content`` is bytes, str, an iterable of chunks or a file; a sized body gets
-        Content-Length (``content_size`` declares a stream's), an unsized one is chunked.
-        ``compress=False`` never compresses it; otherwise it is compressed when the
-        client accepts it and the seed's rules allow. ``close`` makes it the last answer
-        on the connection. A method outside ``allowed_methods`` (names, or a mapping of
-        name to true) gets a 405 with ``Allow`` instead.
-        """
-        if allowed_methods is not None:
-            allowed = sorted(
-                {m.upper() for m, ok in allowed_methods.items() if ok}
-                if isinstance(allowed_methods, Mapping)
-                else {m.upper() for m in allowed_methods}
+    or as ``async with request.respond(...) as answer:``, which finishes on exit.
+    Without a Content-Length the body is chunked; with one, exactly that many bytes
+    must be sent. For a HEAD request (and a 204 or 304) body pieces are dropped. If the
+    handler returns without finishing, the server finishes the answer; if it raises
+    after the answer started, the connection is cut (the only honest signal left) and
+    the error is logged.
+    """
+
+    __slots__ = ("_exchange", "_no_body", "_pending", "finished", "sent", "started", "status")
+
+    def __init__(self, exchange: ServerExchange) -> None:
+        self._exchange = exchange
+        self._pending = b""
+        self._no_body = False
+        #: the head is decided (by :meth:`start` or :meth:`send_response`)
+        self.started = False
+        #: the answer is complete on the wire
+        self.finished = False
+        #: body bytes sent so far, or -1 if the answer was cut off (for an access log)
+        self.sent = 0
+        #: the status of the answer (once started)
+        self.status = 0
+
+    def reset(self) -> None:
+        """Ready for the next exchange's answer."""
+        self.started = self.finished = False
+        self.sent = 0
+        if self._pending:
+            self._pending = b""
+
+    # -- pushed, piece by piece ------------------------------------------------------------
+    def start(
+        self, status: int = 200, headers: HeadersLike = None, *, reason: str | None = None
+    ) -> ExchangeAnswer:
+        """Decide the head: it goes out with the first :meth:`send` (or at :meth:`flush`
+        or :meth:`finish`). Returns this object, for ``request.respond``."""
+        exchange = self._exchange
+        request = exchange.request
+        if request is None:
+            raise RuntimeError("no request to answer: read one first")
+        if self.started:
+            raise RuntimeError(
+                f"the answer to {request.method} {request.target} has started already"
             )
-            if request.method not in allowed:
-                response = error_response(
-                    405,
-                    f"method {request.method} is not allowed here (allowed: {', '.join(allowed)})",
-                )
-                response.headers["Allow"] = ", ".join(allowed)
-                response.request = request
-                if close:
-                    response.headers["Connection"] = "close"
-                return response
-        body, size = body_from_content(content, content_size)
-        response = Response(status, headers, body)
-        if size is not None and not isinstance(body, bytes) and body is not None:
-            response.headers.setdefault("Content-Length", str(size))
-        if content_type is not None:
-            response.headers["Content-Type"] = content_type
-        response.compress = compress
-        if close:
-            response.headers["Connection"] = "close"
-        response.request = request
-        return response
+        if status == 101:
+            raise ValueError("switch protocols by returning Response(101, ...) with on_upgrade")
+        response = Response(status, headers, reason=reason)
+        response.compress = False
+        conn = exchange.conn
+        proto = exchange.proto
+        head = exchange.head
+        assert head is not None
+        if head.upgrade is not None or conn.closing or not head.keep_alive:
+            proto.close_after_response()
+        if exchange.expect_continue and not exchange.body_done:
+            proto.close_after_response()
+        prepared = self.prepare(request, response)
+        raw = [(n, v) for n, v in prepared.headers if n.lower() != b"content-length"]
+        raw += [(n, v) for n, v in response.headers.raw if n.lower() == b"content-length"]
+        self._pending = proto.send_response(prepared.status, prepared.reason, raw)
+        self._no_body = prepared.no_body
+        self.status = prepared.status
+        self.started = True
+        return self
 
+    async def send(self, data: bytes | bytearray | memoryview | str) -> None:
+        """Send one piece of the body (a str as UTF-8); dropped for a HEAD, 204 or 304.
+
+        Raises :class:`~rttp.errors.WriteError` when the client has gone away, and
+        :class:`~rttp.errors.LocalProtocolError` past the declared Content-Length."""
+        if not self.started:
+            raise RuntimeError("start the answer (request.respond) before sending its body")
+        if self.finished:
+            raise RuntimeError("send() after finish()")
+        if self._no_body or not data:
+            return
+        piece = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+        pending, self._pending = self._pending, b""
+        await self._write_piece(pending + self._exchange.proto.send_data(piece))
+        self.sent += len(piece)
+
+    async def _write_piece(self, data: bytes) -> None:
+        """Write under ``write_timeout``; the time between pieces is the handler's own
+        (``handler_timeout``), so a feed that waits for its next event is not cut."""
+        exchange = self._exchange
+        conn = exchange.conn
+        phase, deadline = exchange.phase, exchange.deadline
+        exchange.enter(Phase.WRITE, conn.settings.write_timeout)
+        await conn._send(data)
+        exchange.phase, exchange.deadline = phase, deadline
+
+    async def flush(self) -> None:
+        """Send the head now if it is still waiting for the first piece."""
+        if self._pending:
+            pending, self._pending = self._pending, b""
+            await self._write_piece(pending)
+
+    async def finish(self, trailers: HeadersLike = None) -> None:
+        """End the answer (a second call does nothing). ``trailers`` go after a chunked
+        body (they need one: an answer with a Content-Length cannot carry them)."""
+        if not self.started:
+            raise RuntimeError("start the answer (request.respond) before finishing it")
+        if self.finished:
+            return
+        self.finished = True
+        exchange = self._exchange
+        conn = exchange.conn
+        pending, self._pending = self._pending, b""
+        raw = None
+        if trailers and not self._no_body:
+            raw = Headers(trailers).raw
+            check_headers(raw)
+        try:
+            # also without a body (a 204, 304, a HEAD answer): the protocol learns the
+            # answer is complete, so the connection carries the next request
+            end = exchange.proto.send_end(raw) if raw else exchange.proto.send_end()
+        except LocalProtocolError:
+            conn.closing = True
+            raise
+        exchange.enter(Phase.WRITE, conn.settings.write_timeout)
+        await conn._send(pending + end)
+        await exchange.after_answer()
+
+    async def __aenter__(self) -> ExchangeAnswer:
+        return self
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            await self.finish()
+
+    def __repr__(self) -> str:
+        state = "finished" if self.finished else "started" if self.started else "not started"
+        return f"<rttp.Answer {state}, {self.sent} body bytes sent>"
+
+    # -- returned: a whole Response --------------------------------------------------------
     async def send_response(self, response: Response) -> None:
-        """Answer the current request with ``response`` (framed, compressed as negotiated).
+        """Answer with ``response`` (framed, compressed as negotiated).
 
-        A 101 with an ``on_upgrade`` callback switches protocols: afterwards
-        :attr:`upgraded` is True and :meth:`detach` hands the stream over. An invalid
+        A 101 with an ``on_upgrade`` callback switches protocols: the exchange is then
+        ``upgraded`` and the connection's ``detach`` hands the stream over. An invalid
         response from the handler is logged and answered 500 instead. If the body fails
         half-way, the connection is cut (the only honest signal left once the head is out).
         """
-        request = self.request
-        proto = self._sproto
-        head = self._head
-        if request is None or proto is None or head is None:
-            raise RuntimeError("no request to answer: call read_request() first")
+        exchange = self._exchange
+        request = exchange.request
+        head = exchange.head
+        if request is None or head is None:
+            raise RuntimeError("no request to answer: read one first")
+        if self.started:
+            raise RuntimeError(
+                f"the answer to {request.method} {request.target} has started already"
+            )
+        conn = exchange.conn
+        proto = exchange.proto
         if response.status == 101:
             await self._switch_protocols(request, response)
             return
-        if head.upgrade is not None or self.closing:
+        self.started = True
+        self.status = response.status
+        if head.upgrade is not None or conn.closing or not head.keep_alive:
             # bytes after a refused upgrade are never parsed as HTTP
             proto.close_after_response()
-        if not head.keep_alive:
-            proto.close_after_response()
-        if self.expect_continue and not self._body_done:
+        if exchange.expect_continue and not exchange.body_done:
             proto.close_after_response()
         try:
-            prepared = self._prepare(request, response)
+            prepared = self.prepare(request, response)
         except (LocalProtocolError, CodecError) as exc:
             error_log.error(
                 "handler for %s %s returned an invalid response: %s",
@@ -135,66 +246,72 @@ class ServerRole(RequestReader):
                 exc,
             )
             response = error_response(500, "Internal Server Error")
-            prepared = self._prepare(request, response)
-        body = prepared[3]
-        if body is not None and not prepared[5] and self.watched and len(body) <= JOIN_MAX:
+            prepared = self.prepare(request, response)
+            self.status = 500
+        body = prepared.body
+        if body is not None and not prepared.no_body and conn.watched and len(body) <= JOIN_MAX:
             # the common answer, whole and in one write, without another coroutine
-            self.phase = WRITE
-            self.deadline = self.clock.now + self.settings.write_timeout
-            data = proto.send_response(prepared[0], prepared[1], prepared[2], body)
+            exchange.phase = Phase.WRITE
+            exchange.deadline = conn.clock.now + conn.settings.write_timeout
+            data = proto.send_response(prepared.status, prepared.reason, prepared.headers, body)
             try:
-                await self._send_all(data)
+                await conn._send_all(data)
             except IO_ERRORS as exc:
-                raise self._broken(exc, writing=True) from exc
+                raise conn._broken(exc, writing=True) from exc
             self.sent = len(body)
         elif not await self._write(request, response, prepared):
-            self.closing = True
+            conn.closing = True
+            self.finished = True
             return
-        if not self._body_done and not await self._drain_body():
-            # closing with the client still sending: linger, or the kernel's reset may
-            # destroy the answer before the client reads it
-            self.closing = self.linger = True
-
-    def _current_request(self) -> Request:
-        if self._sproto is None or self.request is None:
-            raise RuntimeError("no request to answer: call read_request() first")
-        return self.request
+        self.finished = True
+        if not exchange.body_done:
+            await exchange.after_answer()
 
     async def _switch_protocols(self, request: Request, response: Response) -> None:
-        """Switch protocols: the 101 is held for :meth:`detach`'s stream to send first."""
-        proto = self._proto_server()
+        """Switch protocols: the 101 is held for ``detach``'s stream to send first."""
+        exchange = self._exchange
+        conn = exchange.conn
         if response.on_upgrade is None or request.headers.get("upgrade") is None:
             error_log.error(
                 "handler answered 101 without an upgrade callback for %s", request.target
             )
-            await self._answer_closing(request, error_response(500, "Internal Server Error"))
+            await self.answer_closing(error_response(500, "Internal Server Error"))
             return
-        if not self._body_done:
-            await self._answer_closing(
-                request, error_response(400, "an upgrade request may not carry a body")
+        if not exchange.body_done:
+            await self.answer_closing(
+                error_response(400, "an upgrade request may not carry a body")
             )
             return
-        headers = self.settings.final_headers(response.headers.raw, self.clock)[0]
+        headers = conn.settings.final_headers(response.headers.raw, conn.clock)[0]
         # held for detach(): it goes out with the new protocol's first send or receive
-        self._unsent = proto.send_informational(101, b"Switching Protocols", headers)
-        self.phase = HANDLER
-        self.deadline = math.inf
-        self.upgraded = True
-        self.sent: int = 0
+        conn.hold(exchange.proto.send_informational(101, b"Switching Protocols", headers))
+        self.started = self.finished = True
+        self.sent = 0
+        self.status = 101
+        exchange.on_upgrade = response.on_upgrade
+        exchange.enter(Phase.HANDLER, float("inf"))
 
-    async def _answer_closing(self, request: Request, response: Response) -> None:
-        self._proto_server().close_after_response()
-        self.closing = True
-        await self._write(request, response, self._prepare(request, response))
+    async def answer_closing(self, response: Response) -> None:
+        """Answer with ``response`` and close the connection afterwards."""
+        exchange = self._exchange
+        request = exchange.request
+        assert request is not None
+        exchange.proto.close_after_response()
+        exchange.conn.closing = True
+        self.started = True
+        self.status = response.status
+        await self._write(request, response, self.prepare(request, response))
+        self.finished = True
 
-    def _prepare(self, request: Request, response: Response) -> _Prepared:
+    def prepare(self, request: Request, response: Response) -> Prepared:
         """Final status line, headers and body framing of a response, validated."""
-        settings = self.settings
+        conn = self._exchange.conn
+        settings = conn.settings
         if response._pending is not _UNSET:
             response.encode_value(settings.codecs)
         status = response.status
         bodiless_status = not status_has_body(status)
-        headers, present = settings.final_headers(response.headers._items, self.clock)
+        headers, present = settings.final_headers(response.headers._items, conn.clock)
         reason = reason_bytes(response)
         encoder = None
         body = response._content
@@ -213,38 +330,42 @@ class ServerRole(RequestReader):
             if present & HAS_CONTENT_LENGTH:
                 headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
             headers.append((b"Content-Length", b"%d" % len(body)))
-        return (status, reason, headers, body, encoder, bodiless_status or request.method == "HEAD")
+        no_body = bodiless_status or request.method == "HEAD"
+        return Prepared(status, reason, headers, body, encoder, no_body)
 
-    async def _write(self, request: Request, response: Response, prepared: _Prepared) -> bool:
+    async def _write(self, request: Request, response: Response, prepared: Prepared) -> bool:
         """Send a prepared response; False if the connection must close afterwards."""
-        proto: Any = self._sproto
-        write_timeout = self.settings.write_timeout
-        self.phase = WRITE
-        self.deadline = self.clock.now + write_timeout
-        status, reason, headers, body, encoder, no_body = prepared
-        if no_body:
-            body = b""
+        exchange = self._exchange
+        conn = exchange.conn
+        proto = exchange.proto
+        send = conn._send
+        clock = conn.clock
+        write_timeout = conn.settings.write_timeout
+        exchange.enter(Phase.WRITE, write_timeout)
+        status, reason, headers = prepared.status, prepared.reason, prepared.headers
+        body = b"" if prepared.no_body else prepared.body
         if body is not None and len(body) > JOIN_MAX:
             # a large body is never copied into one buffer with the head, and goes out in
             # pieces: write_timeout bounds each piece (no progress), not the whole transfer
-            await self._send(proto.send_response(status, reason, headers))
+            await send(proto.send_response(status, reason, headers))
             data = memoryview(proto.send_data(body))  # the same bytes (a length check only)
             end = proto.send_end()
             for offset in range(0, len(data), WRITE_PIECE):
-                self.deadline = self.clock.now + write_timeout
-                await self._send(data[offset : offset + WRITE_PIECE])
+                exchange.deadline = clock.now + write_timeout
+                await send(data[offset : offset + WRITE_PIECE])
             if end:
-                await self._send(end)
+                await send(end)
             self.sent = len(body)
             return True
         if body is not None:  # the whole answer in one write
-            await self._send(proto.send_response(status, reason, headers, body))
-            if no_body and response._stream is not None:
+            await send(proto.send_response(status, reason, headers, body))
+            if prepared.no_body and response._stream is not None:
                 await aclose_iterable(response._stream)
             self.sent = len(body)
             return True
         self.sent = -1
         sent = 0
+        encoder = prepared.encoder
         pending = proto.send_response(status, reason, headers)
         finished = False
         try:
@@ -252,11 +373,9 @@ class ServerRole(RequestReader):
                 if encoder is not None:
                     chunk = encoder.compress(chunk) + encoder.sync()
                 # the head rides with the first chunk; every chunk leaves as soon as it exists
-                await self._send(
-                    pending + proto.send_data(chunk) if pending else proto.send_data(chunk)
-                )
+                await send(pending + proto.send_data(chunk) if pending else proto.send_data(chunk))
                 pending = b""
-                self.deadline = self.clock.now + write_timeout
+                exchange.deadline = clock.now + write_timeout
                 sent += len(chunk)
             if encoder is not None:
                 tail = encoder.flush()
@@ -281,123 +400,54 @@ class ServerRole(RequestReader):
         finally:
             if not finished and response._stream is not None:
                 await aclose_iterable(response._stream)
-        await self._send(pending)
+        await send(pending)
         self.sent = sent
         return True
 
-    # -- piece by piece --------------------------------------------------------------------
-    async def send_head(
-        self, status: int = 200, headers: Any = None, *, reason: str | None = None
-    ) -> None:
-        """Start the answer: the status line and headers go out with the first data (or
-        at :meth:`finish`). Without a Content-Length the body is chunked (HTTP/1.1)."""
-        request = self._current_request()
-        if self._piece is not None:
-            raise RuntimeError("send_head() was called already for this request")
-        response = Response(status, headers, reason=reason)
-        response.compress = False
-        if status == 101:
-            raise ValueError("switch protocols with send_response(Response(101, ...))")
-        head = self._head
-        assert head is not None
-        proto = self._proto_server()
-        if head.upgrade is not None or self.closing or not head.keep_alive:
-            proto.close_after_response()
-        status_, reason_, raw, _, _, no_body = self._prepare(request, response)
-        raw = [(n, v) for n, v in raw if n.lower() != b"content-length"] + [
-            (n, v) for n, v in response.headers.raw if n.lower() == b"content-length"
-        ]
-        self.phase = WRITE
-        self.deadline = self.clock.now + self.settings.write_timeout
-        self._pending = proto.send_response(status_, reason_, raw)
-        self._piece = (None, no_body)
-        self.sent = 0
 
-    async def send_data(self, data: bytes) -> None:
-        """Send one piece of the body (dropped for HEAD, 204 and 304 answers)."""
-        if self._piece is None:
-            raise RuntimeError("send_head() must come before send_data()")
-        if self._piece[1] or not data:
-            return
-        pending, self._pending = self._pending, b""
-        await self._send(pending + self._proto_server().send_data(bytes(data)))
-        self.sent += len(data)
+def make_response(
+    request: Request,
+    status: int = 200,
+    *,
+    headers: HeadersLike = None,
+    close: bool = False,
+    content: Any = None,
+    content_size: int | None = None,
+    compress: bool = True,
+    allowed_methods: Iterable[str] | Mapping[str, Any] | None = None,
+    content_type: str | None = None,
+) -> Response:
+    """A response to ``request`` with the seed's options (see
+    :meth:`rttp.HTTPConnection.make_response`)."""
+    from ._content import body_from_content
 
-    async def flush(self) -> None:
-        """Send the head now if it is still waiting for data."""
-        if self._pending:
-            pending, self._pending = self._pending, b""
-            await self._send(pending)
-
-    async def finish(self) -> None:
-        """End the answer begun with :meth:`send_head` (idempotent)."""
-        if self._piece is None:
-            return
-        pending, self._pending = self._pending, b""
-        self._piece = None
-        try:
-            # also without a body (a 204, 304, a HEAD answer): the protocol learns the
-            # answer is complete, so the connection carries the next request
-            end = self._proto_server().send_end()
-        except LocalProtocolError:
-            self.closing = True
-            raise
-        await self._send(pending + end)
-        if not self._body_done and not await self._drain_body():
-            # closing with the client still sending: linger, or the kernel's reset may
-            # destroy the answer before the client reads it
-            self.closing = self.linger = True
-
-    # -- answering what went wrong ---------------------------------------------------------
-    def _closing_answer(self, response: Response) -> bytes | None:
-        """The bytes of a ``Connection: close`` error answer, or None if one can't be sent now."""
-        proto = self._proto_server()
-        proto.close_after_response()
-        self.closing: bool = True
-        try:
-            return proto.send_response(
-                response.status,
-                response.reason.encode("latin-1"),
-                self.settings.final_headers(
-                    [*response.headers.raw, (b"Connection", b"close")], self.clock
-                )[0],
-                response.body,
+    if allowed_methods is not None:
+        allowed = sorted(
+            {m.upper() for m, ok in allowed_methods.items() if ok}
+            if isinstance(allowed_methods, Mapping)
+            else {m.upper() for m in allowed_methods}
+        )
+        if request.method not in allowed:
+            response = error_response(
+                405,
+                f"method {request.method} is not allowed here (allowed: {', '.join(allowed)})",
             )
-        except ProtocolError:
-            return None
-
-    async def send_error(self, exc: ProtocolError) -> None:
-        """Answer a protocol error with its status and a plain-text message, then close."""
-        if self._sproto is None:
-            self._start_server(self._default_server_settings())
-        self.linger: bool = True
-        data = self._closing_answer(error_response(exc.status, str(exc)))
-        if data is None:
-            return
-        self.phase: int = WRITE
-        self.deadline: float = self.clock.now + self.settings.write_timeout
-        await self._send(data)
-
-    async def send_timeout_answer(self) -> None:
-        """After the sweeper cut a phase short: the 408 (head, body) or 503 (handler)."""
-        phase = self.phase
-        if phase in (IDLE, WRITE) or self._sproto is None:
-            return
-        config = self.settings.config
-        if phase == HEAD:
-            message = f"request head not received within header_timeout={config.header_timeout}s"
-            response = error_response(408, message)
-        elif phase == BODY:
-            message = f"request body stalled for longer than body_timeout={config.body_timeout}s"
-            response = error_response(408, message)
-        else:
-            message = f"the handler did not answer within handler_timeout={config.handler_timeout}s"
-            response = error_response(503, message)
-        data = self._closing_answer(response)  # no lingering: the peer gets nothing more
-        if data is None:
-            return
-        with trio.move_on_after(1.0), contextlib.suppress(TransportError):
-            await self._send(data)
+            response.headers["Allow"] = ", ".join(allowed)
+            response.request = request
+            if close:
+                response.headers["Connection"] = "close"
+            return response
+    body, size = body_from_content(content, content_size)
+    response = Response(status, headers, body)
+    if size is not None and not isinstance(body, bytes) and body is not None:
+        response.headers.setdefault("Content-Length", str(size))
+    if content_type is not None:
+        response.headers["Content-Type"] = content_type
+    response.compress = compress
+    if close:
+        response.headers["Connection"] = "close"
+    response.request = request
+    return response
 
 
 def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:

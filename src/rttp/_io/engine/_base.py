@@ -1,24 +1,23 @@
-"""What every :class:`~rttp.HTTPConnection` has, whatever its role: the stream, the
-protocol backend's state, timed I/O through the one error map, reuse and ``detach``.
+"""What every connection has, whatever its role: the stream, the protocol backend,
+timed I/O through the one error map, reuse and ``detach``.
 
 Timeouts come in two forms, chosen once per connection:
 
-- **Watched** (a server's connections): the connection records the phase it is in and
-  the deadline of that phase on a :class:`CoarseClock`; the server's sweeper cancels
-  :attr:`ConnectionBase.scope` when a deadline passes. Nothing is created per request.
+- **Watched** (a server's connections): each exchange records the phase it is in and
+  that phase's deadline on a :class:`~rttp._io.engine._clock.CoarseClock`; the server's
+  sweeper cancels :attr:`ConnectionBase.scope` when a deadline passes.
 - **Per operation** (the client, and a connection used on its own): each receive or
   send is bounded by its timeout. On a plain socket the cancel scope that enforces it
   is created only when the operation has to wait (see :mod:`rttp._io.net._sockio`).
+  :attr:`ConnectionBase.total_deadline` bounds a whole client exchange on top.
 """
 
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import functools
 import math
-import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 import trio
@@ -29,70 +28,15 @@ from ...errors import ReadTimeout, TotalTimeout, TransportError, WriteTimeout
 from ...plugin import ProtocolBackend
 from ..net._errors import IO_ERRORS, io_error
 from ..net._sockio import SocketIO, receive_within, send_all_within
+from ._clock import CoarseClock
 
-__all__ = [
-    "BODY",
-    "HANDLER",
-    "HEAD",
-    "IDLE",
-    "WRITE",
-    "CoarseClock",
-    "ConnectionBase",
-    "PrefixedStream",
-    "date_header",
-    "sweep",
-]
-
-# connection phases (what the current deadline guards)
-IDLE: Final = 0
-HEAD: Final = 1
-BODY: Final = 2
-HANDLER: Final = 3
-WRITE: Final = 4
+__all__ = ["MIN_LINE_SIZE", "ConnectionBase", "PrefixedStream", "linger"]
 
 #: after an error answer, at most this much of the peer's input is read and discarded
 _LINGER_MAX_BYTES: Final = 16 << 20
 
 #: the smallest ``max_line_size`` accepted (the seed's floor)
 MIN_LINE_SIZE: Final = 1024
-
-
-class CoarseClock:
-    """Trio's clock, read once per sweeper tick: deadlines add to :attr:`now`.
-
-    ``date`` is the ``Date`` header value, refreshed at the same time. A connection
-    without a sweeper gets a clock of its own that :meth:`tick` refreshes per answer.
-    """
-
-    __slots__ = ("date", "now", "watched")
-
-    def __init__(self, watched: bool = False) -> None:
-        self.now: float = 0.0
-        self.date: bytes = b""
-        #: True when a sweeper advances this clock and enforces the deadlines
-        self.watched: bool = watched
-        self.tick()
-
-    def tick(self) -> None:
-        """Read the time (Trio's clock when running) and refresh the Date value."""
-        try:
-            self.now = trio.current_time()
-        except RuntimeError:  # outside trio.run
-            self.now = 0.0
-        self.date = date_header()
-
-
-_date_cache: list[Any] = [0, b""]
-
-
-def date_header() -> bytes:
-    """The ``Date`` value, formatted at most once a second."""
-    now = int(time.time())
-    if now != _date_cache[0]:
-        _date_cache[0] = now
-        _date_cache[1] = email.utils.formatdate(now, usegmt=True).encode("ascii")
-    value: bytes = _date_cache[1]
-    return value
 
 
 class PrefixedStream(trio.abc.Stream):
@@ -149,68 +93,32 @@ class PrefixedStream(trio.abc.Stream):
 
 
 class ConnectionBase:
-    """The role-independent half of :class:`~rttp.HTTPConnection`.
-
-    Every attribute of both roles is a slot declared here (one instance layout, and
-    the fastest attribute access on the hot path); the roles add none.
+    """The role-independent half of every connection: a server's
+    (:class:`~rttp._io.engine._server.ServerConnection`) and a client's
+    (:class:`~rttp._io.engine._client.ClientConnection`) add their own state and
+    exchanges; :class:`~rttp.HTTPConnection` is the public façade over either.
     """
 
-    # every attribute of both roles (the server's: request, settings, sent, ...; the
-    # client's: on_release, progress, decoder, ...)
     __slots__ = (
-        "_body_done",
-        "_body_iter",
-        "_codings",
-        "_cproto",
-        "_head",
-        "_peer",
-        "_pending",
-        "_piece",
+        "_proto",
         "_receive_some",
         "_receive_within",
         "_send_all",
         "_send_within",
-        "_sproto",
         "_unsent",
         "backend",
-        "body_error",
         "clock",
         "closing",
-        "deadline",
-        "decode",
-        "decoder",
         "detached",
-        "download_total",
-        "downloaded",
-        "ended",
-        "exchanges",
-        "expect_continue",
-        "idle_since",
-        "key",
         "limits",
         "linger",
         "linger_timeout",
-        "max_decoded_size",
-        "max_decompression_ratio",
-        "on_release",
-        "phase",
         "plugins",
-        "progress",
         "read_size",
         "read_timeout",
-        "ready",
-        "released",
-        "request",
-        "reused",
-        "scheme",
         "scope",
-        "sent",
-        "settings",
         "stream",
-        "timed_out",
-        "upgraded",
-        "upload_total",
-        "uploaded",
+        "total_deadline",
         "watched",
         "where",
         "write_timeout",
@@ -241,12 +149,11 @@ class ConnectionBase:
         #: deadlines count on this clock; when ``clock.watched``, a sweeper enforces them
         self.clock: CoarseClock = clock if clock is not None else CoarseClock()
         self.watched: bool = self.clock.watched
-        #: the cancel scope a sweeper cancels when :attr:`deadline` passes
+        #: the cancel scope a sweeper cancels when an exchange's deadline passes
         self.scope: trio.CancelScope = trio.CancelScope()
-        self.phase: int = IDLE
-        self.deadline: float = math.inf
-        self.timed_out: bool = False
-        #: no more exchanges: the next read_request returns None, reuse is refused
+        #: unwatched I/O: the end of the current exchange's total timeout (inf: none)
+        self.total_deadline: float = math.inf
+        #: no more exchanges: the next read returns None, reuse is refused
         self.closing: bool = False
         self.detached: bool = False
         #: after an error answer: read and discard what the peer still sends before closing
@@ -254,8 +161,8 @@ class ConnectionBase:
         self.linger_timeout: float = 0.0
         #: bytes held back for the protocol a ``detach`` hands the stream to (a 101)
         self._unsent = b""
-        self._sproto: Any = None  # the server role's backend half, once it plays that role
-        self._cproto: Any = None  # the client role's
+        #: the role's protocol object (the backend's server or client half)
+        self._proto: Any = None
         self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = stream.receive_some
         self._send_all: Callable[[bytes | bytearray | memoryview], Awaitable[None]]
         self._send_all = stream.send_all
@@ -275,8 +182,8 @@ class ConnectionBase:
         try:
             if self.watched:
                 return await self._receive_some(self.read_size)
-            if self.deadline != math.inf:  # a client exchange with a total timeout
-                left = max(self.deadline - trio.current_time(), 0.0)
+            if self.total_deadline != math.inf:  # a client exchange's total timeout
+                left = max(self.total_deadline - trio.current_time(), 0.0)
                 if seconds is None or left < seconds:
                     return await self._receive_by_deadline(left)
             return await self._receive_within(self.read_size, seconds)
@@ -320,7 +227,7 @@ class ConnectionBase:
     # -- ending ----------------------------------------------------------------------------
     def _trailing_data(self) -> bytes:
         """Bytes received after the head that belong to the next protocol."""
-        proto = self._sproto if self._sproto is not None else self._cproto
+        proto = self._proto
         return proto.upgrade_trailing_data() if proto is not None else b""
 
     def detach(self) -> trio.abc.Stream:
@@ -387,17 +294,3 @@ async def linger(stream: trio.abc.Stream, seconds: float) -> None:
                 budget -= len(data)
         except IO_ERRORS:
             return
-
-
-async def sweep(connections: Iterable[ConnectionBase], clock: CoarseClock, tick: float) -> None:
-    """Every ``tick`` seconds: advance ``clock`` and cancel each connection whose phase
-    :attr:`~ConnectionBase.deadline` has passed (its ``timed_out`` says why). Runs until
-    cancelled; one for a whole server, or one per connection served alone."""
-    while True:
-        await trio.sleep(tick)
-        clock.tick()
-        now = clock.now
-        for conn in connections:
-            if conn.deadline <= now and not conn.timed_out:
-                conn.timed_out = True
-                conn.scope.cancel()

@@ -13,7 +13,7 @@ from ..._proto._validate import HAS_DATE, HAS_SERVER, check_headers, check_reaso
 if TYPE_CHECKING:
     from ..._config import ServerConfig
     from ...plugin import BodyCodec, CodecLimits, ContentEncoding
-    from ._base import CoarseClock
+    from ._clock import CoarseClock
 
 __all__ = ["ServerSettings", "error_response", "reason_bytes"]
 

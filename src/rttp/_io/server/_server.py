@@ -1,12 +1,14 @@
-"""The HTTP/1.1 server: Trio I/O around a protocol backend.
+"""The HTTP server: listeners, accept loops, the sweeper and graceful shutdown.
 
 Structure: :class:`Server` opens listeners through transport plugins, runs one accept
 loop per listener and one task per connection in its own nursery, plus one *sweeper*
-task. Each connection owns a single cancel scope; instead of creating a timeout per
-receive, a connection records the float deadline of its current phase (idle, head,
-body, handler, write) and the sweeper cancels the scopes whose deadline has passed.
-The Date header is cached per second; a small response (head and body) goes out in
-one write.
+task. Each connection runs :func:`~rttp._io.server._serve.serve_connection`, the one
+serve loop, with a responder that calls the handler and sends what it returns (unless
+the handler pushed its answer through ``request.respond``). Instead of creating a
+timeout per receive, each exchange records the float deadline of its current phase
+(idle, head, body, handler, write) and the sweeper cancels the scopes whose deadline
+has passed. The Date header is cached per second; a small response (head and body)
+goes out in one write.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import errno
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from time import perf_counter
 from typing import Any
 
 import trio
@@ -23,16 +24,16 @@ import trio
 from ..._config import SERVER_WEBSOCKETS, ServerConfig, ServerWebSockets
 from ..._model import URL, Request, Response
 from ..._plugins import Plugins, get_plugins
-from ...errors import ProtocolError, RTTPError, TransportError
 from ...plugin import ListenOptions, ProtocolBackend, Transport
-from ..engine._base import HANDLER, IDLE, CoarseClock, PrefixedStream, sweep
-from ..engine._connection import HTTPConnection
-from ..engine._settings import ServerSettings, error_response
-from ..net._errors import is_peer_gone
-from ..net._sockio import fast_stream, readable_now
+from ..engine._clock import CoarseClock, sweep
+from ..engine._exchange import ServerExchange
+from ..engine._server import ServerConnection
+from ..engine._settings import ServerSettings
+from ..net._sockio import fast_stream
 from ..net._tls import server_context
-from ._accesslog import AccessLog, client_text
+from ._accesslog import AccessLog
 from ._forwarded import ProxyHeaders
+from ._serve import ServeOptions, serve_connection
 
 __all__ = ["Handler", "Server", "serve"]
 
@@ -74,7 +75,9 @@ class Server:
         if config.websocket_backend != "auto":  # an unknown name fails here, not at a handshake
             self.plugins.websocket_backend(config.websocket_backend)
         self.addresses: list[URL] = []
-        self._connections: set[HTTPConnection] = set()
+        self._connections: set[ServerConnection] = set()
+        #: what the sweeper watches: the exchange of every connection
+        self._watched: set[ServerExchange] = set()
         self._shutdown_requested = trio.Event()
         #: set once a shutdown has closed the listeners: from then on new clients are
         #: refused by the kernel (never accepted and then dropped) while in-flight
@@ -101,6 +104,12 @@ class Server:
             AccessLog(config.access_log_format, config.access_log_file)
             if config.access_log
             else None
+        )
+        self._serve_options = ServeOptions(
+            handler_timeout=config.handler_timeout or math.inf,
+            log=error_log,
+            access=self._access,
+            write_timeout=config.write_timeout or math.inf,
         )
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -188,16 +197,14 @@ class Server:
         # race of RFC 9112 §9.3.1, which every client must otherwise retry
         window = min(SHUTDOWN_IDLE_WINDOW, self.config.shutdown_grace)
         for conn in list(self._connections):
-            conn.closing = True
-            if conn.phase == IDLE and not readable_now(conn.stream):
-                conn.deadline = min(conn.deadline, self._clock.now + window)
+            conn.drain(window)
         with trio.move_on_after(self.config.shutdown_grace):
             while self._connections:
                 self._drained = trio.Event()
                 await self._drained.wait()
 
     async def _sweeper(self) -> None:
-        await sweep(self._connections, self._clock, self._settings.sweep_tick)
+        await sweep(self._watched, self._clock, self._settings.sweep_tick)
 
     async def _accept_loop(self, listener: trio.abc.Listener[Any], nursery: trio.Nursery) -> None:
         limit = self.config.connection_limit
@@ -242,12 +249,11 @@ class Server:
     def _close_oldest_idle(self) -> bool:
         """Close the keep-alive connection idle the longest, to the sweeper's tick (True if
         there was one): connections that went idle within one tick are alike."""
-        idle = [c for c in self._connections if c.phase == IDLE and c.exchanges and not c.closing]
+        idle = [c for c in self._connections if c.idle]
         if not idle:
             return False
-        oldest = min(idle, key=lambda c: c.deadline)  # idle since: deadline - keep-alive
-        oldest.closing = True
-        oldest.scope.cancel()
+        # idle since: its deadline less the keep-alive timeout, the same for all
+        min(idle, key=lambda c: c.exchange.deadline).close_now()
         return True
 
     # -- one connection -------------------------------------------------------------------
@@ -258,119 +264,70 @@ class Server:
 
     async def _handle_connection(self, stream: trio.abc.Stream) -> None:
         serving = SERVER_WEBSOCKETS.set(self._websockets)  # for accept_websocket
-        conn = HTTPConnection(
-            fast_stream(stream), _settings=self._settings, _clock=self._clock, _limits=self._limits
+        conn = ServerConnection(
+            fast_stream(stream),
+            self._settings,
+            backend=self.backend,
+            limits=self._limits,
+            clock=self._clock,
         )
         self._connections.add(conn)
+        self._watched.add(conn.exchange)
         try:
-            with conn.scope:
-                await self._run(conn)
-            if conn.timed_out and not conn.upgraded:
-                await conn.send_timeout_answer()
-        except TransportError:
-            pass  # the peer went away
-        except Exception as exc:
-            if not is_peer_gone(exc):
-                error_log.exception("connection failed with an unexpected error")
+            await serve_connection(conn, self._respond, self._serve_options)
         finally:
             SERVER_WEBSOCKETS.reset(serving)
             self._connections.discard(conn)
+            self._watched.discard(conn.exchange)
             self._slot_freed.set()
             self._slot_freed = trio.Event()
             if not self._connections and self._drained is not None:
                 self._drained.set()
             await conn.aclose(linger=not self._shutdown_requested.is_set())
 
-    async def _run(self, conn: HTTPConnection) -> None:
-        """Serve requests until the connection closes or is upgraded away."""
-        handler = self.handler
-        handler_timeout = self.config.handler_timeout or math.inf
-        clock = self._clock
-        access = self._access
-        logging_on = access is not None and access.enabled
-        while True:
-            started = perf_counter() if logging_on else -1.0
-            try:
-                request = await conn.read_request()
-            except ProtocolError as exc:
-                await conn.send_error(exc)
-                self._log_error(conn, exc, started)
-                return
-            if request is None:
-                return
-            if self._proxy is not None:
-                self._proxy.apply(request)
-            if self._root:
-                _strip_root(request, self._root)
-            conn.phase = HANDLER
-            conn.deadline = clock.now + handler_timeout
-            try:
-                result = await handler(request)
-                if isinstance(result, Response):
-                    response = result
-                elif result is None:
-                    response = Response(204)
-                else:
-                    response = Response(value=result)  # encoded by our codecs
-            except TransportError:
-                return  # the client went away while the handler read its body
-            except Exception as exc:
-                if conn.body_error is not None:
-                    await conn.send_error(conn.body_error)
-                    self._log(request, conn.body_error.status, 0, started)
-                    return
-                status = _client_error_status(exc)
-                if status is not None:
-                    # the client's fault (a malformed body, an unsupported type, a limit)
-                    response = error_response(status, str(exc))
-                else:
-                    error_log.error(
-                        "handler failed for %s %s", request.method, request.target, exc_info=exc
-                    )
-                    response = error_response(500, "Internal Server Error")
-            if self._held:  # a newcomer waits for a slot: this answer frees one
-                conn.closing = True
-            await conn.send_response(response)  # closing already, if the server is draining
-            if started >= 0 and conn.sent >= 0:
-                status = response.status if not conn.upgraded else 101
-                access.log(request, status, conn.sent, perf_counter() - started)  # type: ignore[union-attr]
-            if conn.upgraded:
-                await self._upgraded(conn, request, response)
-                return
-
-    async def _upgraded(self, conn: HTTPConnection, request: Request, response: Response) -> None:
-        """Run the protocol a 101 switched to on the detached stream."""
-        on_upgrade = response.on_upgrade
-        assert on_upgrade is not None
-        stream = conn.detach()
-        try:
-            await on_upgrade(stream)
-            if isinstance(stream, PrefixedStream):
-                with trio.move_on_after(self.config.write_timeout or math.inf):
-                    await stream.flush()  # a handler that never talked still switched
-        except TransportError:
-            pass
-        except Exception as exc:
-            if not is_peer_gone(exc):
-                error_log.exception("protocol handler for %s failed", request.target)
-        finally:
-            await trio.aclose_forcefully(stream)
-
-    def _log(self, request: Request, status: int, sent: int, started: float) -> None:
-        """Log one answer; ``started`` is when the request arrived (negative: no log)."""
-        if started >= 0 and self._access is not None:
-            self._access.log(request, status, sent, perf_counter() - started)
-
-    def _log_error(self, conn: HTTPConnection, exc: ProtocolError, started: float) -> None:
-        """The access-log line of a refused request (its line when it was parsed)."""
-        request = conn.request
-        if request is not None:
-            self._log(request, exc.status, 0, started)
-        elif started >= 0 and self._access is not None:
-            self._access.emit(f'{client_text(conn.peer)} - "<malformed request>" {exc.status}')
+    async def _respond(self, exchange: ServerExchange) -> None:
+        """Run the handler on the exchange's request and send what it returns (unless it
+        pushed its answer through ``request.respond``)."""
+        request = exchange.request
+        assert request is not None
+        if self._proxy is not None:
+            self._proxy.apply(request)
+        if self._root:
+            _strip_root(request, self._root)
+        result = await self.handler(request)
+        answer = exchange.answer
+        if answer.started:  # pushed: the serve loop finishes it if the handler did not
+            if _would_be_lost(result):
+                error_log.error(
+                    "handler for %s %s returned %r after answering with request.respond(); "
+                    "it was ignored",
+                    request.method,
+                    request.target,
+                    result,
+                )
+            return
+        if isinstance(result, Response):
+            response = result
+        elif result is None:
+            response = Response(204)
+        else:
+            response = Response(value=result)  # encoded by our codecs
+        if self._held:  # a newcomer waits for a slot: this answer frees one
+            exchange.conn.close_after_exchange()
+        await answer.send_response(response)  # closing already, if the server is draining
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _would_be_lost(result: object) -> bool:
+    """After a pushed answer: whether what the handler returned said something (None, or
+    the empty 204 a router makes of None, says nothing)."""
+    if result is None:
+        return False
+    if isinstance(result, Response):
+        return not (result.status == 204 and not result._content and result._stream is None)
+    return True
+
+
 def _strip_root(request: Request, root: str) -> None:
     """Handle ``/root/x`` as ``/x`` (``/root`` as ``/``), remembering the prefix."""
     target = request.target
@@ -378,15 +335,6 @@ def _strip_root(request: Request, root: str) -> None:
         rest = target[len(root) :]
         request.target = rest if rest.startswith("/") else "/" + rest
         request.root_path = root
-
-
-def _client_error_status(exc: BaseException) -> int | None:
-    """The 4xx status an rttp error raised in a handler carries, if any."""
-    if isinstance(exc, RTTPError):
-        status = getattr(exc, "status", None)
-        if isinstance(status, int) and 400 <= status < 500:
-            return status
-    return None
 
 
 async def serve(

@@ -21,13 +21,14 @@ from ..._config import SERVER_WEBSOCKETS
 from ..._model import URL, Headers, HeadersLike, Request, Response
 from ..._model._unset import UNSET
 from ..._plugins import Plugins, get_plugins
+from ..._proto._events import ProtocolLimits
 from ..._proto._wsbackend import DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, WebSocketSettings
 from ..._proto._wsdeflate import Deflate, DeflateParams
 from ..._proto._wskeys import WEBSOCKET_VERSION, accept_token, handshake_problem, new_key
 from ...errors import ConnectTimeout, ProtocolError, TransportError, WebSocketRejected
 from ...plugin import ConnectOptions, WebSocketBackend
 from ..engine._base import PrefixedStream
-from ..engine._connection import HTTPConnection
+from ..engine._client import ClientConnection
 from ..net._errors import connect_errors
 from ..net._sockio import fast_stream
 from ..net._tls import client_context
@@ -193,28 +194,35 @@ async def connect_websocket(
     options = ConnectOptions(ssl_context=client_context(verify) if target.is_secure else None)
     seconds = handshake_timeout if handshake_timeout is not None else math.inf
     offer = _Offer(new_key(), list(subprotocols), compression)
-    conn: HTTPConnection | None = None
+    stream: trio.abc.Stream | None = None
+    received = b""
     with trio.move_on_after(seconds) as scope:
         unix = target.unix_path
         with connect_errors(where, unix or target.host, None if unix else target.port):
             stream = fast_stream(await transport.connect(target, options))
-        conn = HTTPConnection(stream, plugins=plugin_set, where=where, max_line_size=None)
+        conn = ClientConnection(
+            stream,
+            plugins=plugin_set,
+            backend=plugin_set.backend("auto"),
+            limits=ProtocolLimits(),
+            where=where,
+        )
         try:
-            received = await _handshake(conn, target, headers, offer, where)
+            stream, received = await _handshake(conn, target, headers, offer, where)
         except BaseException:
             await trio.aclose_forcefully(stream)
             raise
     if scope.cancelled_caught:
-        if conn is not None:
-            await trio.aclose_forcefully(conn.stream)
+        if stream is not None:
+            await trio.aclose_forcefully(stream)
         raise ConnectTimeout(
             f"WebSocket handshake with {where} took longer than {handshake_timeout}s",
             handshake_timeout,
         )
-    assert conn is not None
+    assert stream is not None
     settings = WebSocketSettings(max_message_size, max_fragments, offer.agreed)
     ws = WebSocket(
-        conn.stream,
+        stream,
         backend.protocol(True, settings),
         url=target,
         subprotocol=offer.chosen,
@@ -276,11 +284,11 @@ class _Offer:
 
 
 async def _handshake(
-    conn: HTTPConnection, target: URL, headers: HeadersLike, offer: _Offer, where: str
-) -> bytes:
+    conn: ClientConnection, target: URL, headers: HeadersLike, offer: _Offer, where: str
+) -> tuple[trio.abc.Stream, bytes]:
     """The opening handshake through the engine: a GET with the upgrade fields, the
-    answer read like any response, then the stream detached. Returns the bytes that
-    came after the 101."""
+    answer read like any response, then the stream detached. Returns the bare stream
+    and the bytes that came after the 101."""
     request = conn.make_request(
         host=target.host_header,
         uri=target.target,
@@ -306,8 +314,7 @@ async def _handshake(
             502, response.headers.raw, f"invalid handshake answer from {where}: {problem}".encode()
         )
     stream, received, _ = PrefixedStream.split(conn.detach())
-    conn.stream = stream
-    return received
+    return stream, received
 
 
 async def _bounded(response: Response, limit: int = 65536) -> bytes:

@@ -1,0 +1,240 @@
+"""The server side of a connection: :class:`ServerConnection` reads requests into its
+exchange, answers protocol errors and timeouts, and hands the stream over after a 101.
+
+On HTTP/1.1 a connection has one :class:`~rttp._io.engine._exchange.ServerExchange`,
+created with it and reset per request; the serve loop (:mod:`rttp._io.server._serve`)
+runs each exchange in the connection's own task. Nothing outside the engine writes
+its state: phases and deadlines change through the exchange, closing through
+:meth:`ServerConnection.close_after_exchange` and :meth:`ServerConnection.drain`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import Any, Final, NoReturn
+
+import trio
+
+from ..._proto._events import CLOSED, NEED_DATA, PAUSED, ProtocolLimits, RequestHead
+from ...errors import ProtocolError, TransportError
+from ...plugin import ProtocolBackend
+from ..net._errors import IO_ERRORS
+from ..net._sockio import readable_now
+from ._base import ConnectionBase
+from ._clock import CoarseClock, Phase
+from ._exchange import ServerExchange
+from ._settings import ServerSettings, error_response
+
+__all__ = ["ServerConnection", "peer_of"]
+
+_UNKNOWN_PEER: Final = object()
+
+
+class ServerConnection(ConnectionBase):
+    """One HTTP/1.1 connection a server accepted (or :class:`~rttp.HTTPConnection` in
+    the server role): requests in, answers out, one exchange at a time."""
+
+    __slots__ = ("_peer", "exchange", "exchanges", "multiplexed", "scheme", "settings")
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        settings: ServerSettings,
+        *,
+        backend: ProtocolBackend | None = None,
+        limits: ProtocolLimits | None = None,
+        clock: CoarseClock | None = None,
+        read_timeout: float | None = None,
+        write_timeout: float | None = None,
+        where: str = "",
+    ) -> None:
+        config = settings.config
+        plugins = settings.plugins
+        if limits is None:
+            limits = config.protocol_limits
+        super().__init__(
+            stream,
+            plugins=plugins,
+            backend=backend or plugins.backend(config.http_backend),
+            limits=limits,
+            read_size=config.read_size,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            clock=clock,
+            where=where,
+        )
+        self.settings = settings
+        self.linger_timeout = config.linger_timeout
+        self._proto = proto = self.backend.server(limits)
+        #: False: one exchange at a time, in the connection's task (HTTP/1.1)
+        self.multiplexed: bool = False
+        #: requests read so far
+        self.exchanges: int = 0
+        self._peer: Any = _UNKNOWN_PEER
+        self.scheme = "https" if isinstance(stream, trio.SSLStream) else "http"
+        self.exchange = exchange = ServerExchange(self, proto)
+        exchange.deadline = self.clock.now + (config.header_timeout or math.inf)
+
+    @property
+    def peer(self) -> tuple[str, int] | None:
+        """The peer's ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""
+        if self._peer is _UNKNOWN_PEER:
+            self._peer = peer_of(self.stream)
+        peer: tuple[str, int] | None = self._peer
+        return peer
+
+    @property
+    def idle(self) -> bool:
+        """Between requests on a kept-alive connection (it may be closed to make room)."""
+        return self.exchange.phase == Phase.IDLE and self.exchanges > 0 and not self.closing
+
+    # -- reading a request -------------------------------------------------------------------
+    async def next_exchange(self) -> ServerExchange | None:
+        """The exchange of the next request, its head read, or None once the connection
+        has no more (EOF between requests, or the previous exchange closed it).
+
+        A request the peer got wrong raises :class:`~rttp.errors.ProtocolError` with the
+        status to answer (:meth:`send_error` sends it); a broken connection raises
+        :class:`~rttp.errors.ReadError`.
+        """
+        proto = self._proto
+        exchange = self.exchange
+        settings = self.settings
+        clock = self.clock
+        keep_alive_timeout = settings.keep_alive_timeout
+        if self.exchanges:
+            await exchange.end()
+            if self.closing or not proto.start_next_cycle():
+                self.closing = True
+                return None
+            exchange.phase = Phase.IDLE
+            exchange.deadline = clock.now + keep_alive_timeout
+        elif self.closing:
+            return None
+        first = self.exchanges == 0
+        header_timeout = settings.header_timeout
+        try:
+            event = proto.next_event()
+            while event is NEED_DATA:
+                if exchange.phase == Phase.IDLE and not first:
+                    exchange.deadline = clock.now + keep_alive_timeout
+                if self.watched:  # the hot path: the sweeper times it, errors mapped once
+                    try:
+                        data = await self._receive_some(self.read_size)
+                    except IO_ERRORS as exc:
+                        raise self._broken(exc) from exc
+                else:
+                    data = await self._receive()
+                proto.receive_data(data)
+                if exchange.phase == Phase.IDLE:
+                    exchange.phase = Phase.HEAD
+                    exchange.deadline = clock.now + header_timeout
+                event = proto.next_event()
+        except ProtocolError:
+            self.closing = True
+            raise
+        if event is CLOSED or event is PAUSED or type(event) is not RequestHead:
+            self.closing = True
+            return None
+        self.exchanges += 1
+        exchange.begin(event)
+        return exchange
+
+    def refuse(self, error: ProtocolError) -> NoReturn:
+        """Refuse the current request with ``error``; the connection closes after it."""
+        self.closing = True
+        raise error
+
+    # -- ending ------------------------------------------------------------------------------
+    def close_after_exchange(self) -> None:
+        """The current exchange is the last: its answer says ``Connection: close``."""
+        self.closing = True
+
+    def drain(self, window: float) -> None:
+        """Graceful shutdown: every answer from now on closes its connection. An idle
+        keep-alive connection stays open ``window`` seconds longer, so that a request its
+        client is sending right now is answered (with close) instead of meeting a closed
+        socket: the keep-alive race of RFC 9112 §9.3.1."""
+        self.closing = True
+        exchange = self.exchange
+        if exchange.phase == Phase.IDLE and not readable_now(self.stream):
+            exchange.deadline = min(exchange.deadline, self.clock.now + window)
+
+    def close_now(self) -> None:
+        """Close an idle connection at once (to make room for a new client)."""
+        self.closing = True
+        self.scope.cancel()
+
+    def hold(self, data: bytes) -> None:
+        """Keep ``data`` (a 101 answer) for the stream :meth:`detach` hands over."""
+        self._unsent = data
+
+    # -- answering what went wrong -----------------------------------------------------------
+    def _closing_answer(self, status: int, message: str) -> bytes | None:
+        """The bytes of a ``Connection: close`` error answer, or None if one can't be sent now."""
+        proto = self._proto
+        proto.close_after_response()
+        self.closing = True
+        response = error_response(status, message)
+        try:
+            data: bytes = proto.send_response(
+                response.status,
+                response.reason.encode("latin-1"),
+                self.settings.final_headers(
+                    [*response.headers.raw, (b"Connection", b"close")], self.clock
+                )[0],
+                response.body,
+            )
+        except ProtocolError:
+            return None
+        return data
+
+    async def send_error(self, exc: ProtocolError) -> None:
+        """Answer a protocol error with its status and a plain-text message, then close
+        (lingering, so that the peer reads the answer)."""
+        self.linger = True
+        data = self._closing_answer(exc.status, str(exc))
+        if data is None:
+            return
+        self.exchange.enter(Phase.WRITE, self.settings.write_timeout)
+        await self._send(data)
+
+    async def send_timeout_answer(self) -> None:
+        """After the sweeper cut a phase short: the 408 (head, body) or 503 (handler)."""
+        exchange = self.exchange
+        phase = exchange.phase
+        if phase in (Phase.IDLE, Phase.WRITE) or exchange.upgraded or exchange.answer.started:
+            return  # nothing due, or an answer has begun: cutting the connection says it
+        config = self.settings.config
+        if phase == Phase.HEAD:
+            status = 408
+            message = f"request head not received within header_timeout={config.header_timeout}s"
+        elif phase == Phase.BODY:
+            status = 408
+            message = f"request body stalled for longer than body_timeout={config.body_timeout}s"
+        else:
+            status = 503
+            message = f"the handler did not answer within handler_timeout={config.handler_timeout}s"
+        data = self._closing_answer(status, message)  # no lingering: the peer gets nothing more
+        if data is None:
+            return
+        with trio.move_on_after(1.0), contextlib.suppress(TransportError):
+            await self._send(data)
+
+
+def peer_of(stream: trio.abc.Stream) -> tuple[str, int] | None:
+    """The ``(host, port)`` at the other end of a socket stream (through TLS and prefixes)."""
+    inner: Any = stream
+    while hasattr(inner, "transport_stream") and not hasattr(inner, "socket"):
+        inner = inner.transport_stream
+    sock = getattr(inner, "socket", None)
+    if sock is None:
+        return None
+    try:
+        peer = sock.getpeername()
+    except OSError:
+        return None
+    if isinstance(peer, tuple):
+        return (peer[0], peer[1])
+    return (str(peer) or "unix", 0)

@@ -1,0 +1,203 @@
+"""The one per-connection serve loop: :func:`serve_connection`, under ``rttp.Server`` and
+Moonbridge's ``generate_handler`` alike.
+
+It reads each request into the connection's exchange, lets a *responder* answer it
+(the server's runs a ``Handler`` and sends what it returns; Moonbridge's runs a
+callback that pushes its answer), and does everything else once for both: the phases
+and deadlines, the answer to a request the peer got wrong, the answer to a handler that
+failed (the client's fault is a 4xx, ours a 500, and after the answer started the
+connection is cut), finishing a pushed answer the handler left open, the access log,
+the timeout answers, and handing the stream to the protocol a 101 switched to.
+
+A connection that runs one exchange at a time (HTTP/1.1) runs it in the connection's
+own task; one that multiplexes (``conn.multiplexed``) hands each exchange to a task
+of its own, in a nursery that lives as long as the connection.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any
+
+import trio
+
+from ...errors import ProtocolError, RTTPError, TransportError
+from ..engine._base import PrefixedStream
+from ..engine._exchange import ServerExchange
+from ..engine._server import ServerConnection
+from ..engine._settings import error_response
+from ..net._errors import is_peer_gone
+from ._accesslog import AccessLog, client_text
+
+__all__ = ["Responder", "ServeOptions", "serve_connection"]
+
+#: answers one exchange: reads ``exchange.request`` and answers through
+#: ``exchange.answer`` (``send_response``, or ``start``/``send``/``finish``)
+ERROR_LOG = logging.getLogger("rttp.error")
+
+Responder = Callable[[ServerExchange], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    """What differs between the servers that run :func:`serve_connection`."""
+
+    #: seconds a handler has to answer (inf: no bound); crossing it is a 503
+    handler_timeout: float = math.inf
+    #: where handler failures are logged
+    log: logging.Logger = ERROR_LOG
+    #: one line per answer (None: none)
+    access: AccessLog | None = None
+    #: what the logs call the handler
+    handler_name: str = "handler"
+    #: a handler that raised closes its connection after the 500 (Moonbridge's way)
+    failure_closes: bool = False
+    #: how long a protocol handler after a 101 may take to flush the 101 it never sent
+    write_timeout: float = math.inf
+
+
+async def serve_connection(
+    conn: ServerConnection, respond: Responder, options: ServeOptions
+) -> None:
+    """Serve ``conn`` until it closes or is upgraded away (see the module). Timeouts the
+    sweeper enforces end in their 408 or 503; a peer that went away ends it quietly.
+    The caller closes the connection afterwards."""
+    try:
+        with conn.scope:
+            if conn.multiplexed:
+                async with trio.open_nursery() as nursery:
+                    while (exchange := await _next(conn, options)) is not None:
+                        nursery.start_soon(_run_exchange, conn, exchange, respond, options)
+            else:
+                while (exchange := await _next(conn, options)) is not None:
+                    if not await _run_exchange(conn, exchange, respond, options):
+                        break
+        exchange = conn.exchange
+        if exchange.timed_out and not exchange.upgraded:
+            await conn.send_timeout_answer()
+    except TransportError:
+        pass  # the peer went away
+    except Exception as exc:
+        if not is_peer_gone(exc):
+            options.log.exception("connection failed with an unexpected error")
+
+
+async def _next(conn: ServerConnection, options: ServeOptions) -> ServerExchange | None:
+    """The next exchange, or None (after answering a request the peer got wrong)."""
+    access = options.access
+    started = perf_counter() if access is not None and access.enabled else -1.0
+    try:
+        exchange = await conn.next_exchange()
+    except ProtocolError as exc:
+        await conn.send_error(exc)
+        request = conn.exchange.request if conn.exchange.head is not None else None
+        if access is not None and started >= 0:
+            if request is not None and conn.exchanges:
+                access.log(request, exc.status, 0, perf_counter() - started)
+            else:
+                access.emit(f'{client_text(conn.peer)} - "<malformed request>" {exc.status}')
+        return None
+    if exchange is not None:
+        exchange.started_at = started
+    return exchange
+
+
+async def _run_exchange(
+    conn: ServerConnection, exchange: ServerExchange, respond: Responder, options: ServeOptions
+) -> bool:
+    """Answer one exchange; False when the connection must not carry another."""
+    request = exchange.request
+    assert request is not None
+    answer = exchange.answer
+    exchange.start_handler(options.handler_timeout)
+    try:
+        await respond(exchange)
+    except TransportError:
+        return False  # the client went away (while the handler read its body, say)
+    except Exception as exc:
+        if answer.started:
+            # the head may be out: the only honest signal left is to cut the connection
+            options.log.error(
+                "%s for %s %s failed after its answer started (%d body bytes sent)",
+                options.handler_name,
+                request.method,
+                request.target,
+                max(answer.sent, 0),
+                exc_info=exc,
+            )
+            conn.close_after_exchange()
+            answer.sent = -1
+            _log_access(exchange, options, answer.status)
+            return False
+        if exchange.body_error is not None:
+            await conn.send_error(exchange.body_error)
+            _log_access(exchange, options, exchange.body_error.status)
+            return False
+        status = client_error_status(exc)
+        if status is not None:
+            # the client's fault (a malformed body, an unsupported type, a limit)
+            response = error_response(status, str(exc))
+        else:
+            options.log.error(
+                "%s failed for %s %s",
+                options.handler_name,
+                request.method,
+                request.target,
+                exc_info=exc,
+            )
+            response = error_response(500, "Internal Server Error")
+            if options.failure_closes:
+                conn.close_after_exchange()
+        await answer.send_response(response)
+    else:
+        if answer.started and not answer.finished:
+            await answer.finish()  # a pushed answer the handler left open
+    _log_access(exchange, options, answer.status)
+    if exchange.upgraded:
+        await _upgraded(conn, exchange, options)
+        return False
+    return not conn.closing
+
+
+def _log_access(exchange: ServerExchange, options: ServeOptions, status: int) -> None:
+    started = exchange.started_at
+    if started >= 0 and options.access is not None and exchange.answer.sent >= 0:
+        request = exchange.request
+        assert request is not None
+        options.access.log(request, status, exchange.answer.sent, perf_counter() - started)
+
+
+async def _upgraded(
+    conn: ServerConnection, exchange: ServerExchange, options: ServeOptions
+) -> None:
+    """Run the protocol a 101 switched to on the detached stream."""
+    on_upgrade = exchange.on_upgrade
+    assert on_upgrade is not None
+    request = exchange.request
+    stream = conn.detach()
+    try:
+        await on_upgrade(stream)
+        if isinstance(stream, PrefixedStream):
+            with trio.move_on_after(options.write_timeout):
+                await stream.flush()  # a handler that never talked still switched
+    except TransportError:
+        pass
+    except Exception as exc:
+        if not is_peer_gone(exc):
+            target = request.target if request is not None else "?"
+            options.log.exception("protocol handler for %s failed", target)
+    finally:
+        await trio.aclose_forcefully(stream)
+
+
+def client_error_status(exc: BaseException) -> int | None:
+    """The 4xx status an rttp error raised in a handler carries, if any."""
+    if isinstance(exc, RTTPError):
+        status: Any = getattr(exc, "status", None)
+        if isinstance(status, int) and 400 <= status < 500:
+            return status
+    return None

@@ -1,0 +1,98 @@
+"""The one serve loop (``rttp._io.server._serve.serve_connection``) on its own: what a
+multiplexing protocol will get from it without touching it. A stand-in connection
+hands out exchanges as a multiplexing one would; the loop must run them at once."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import trio
+
+import rttp
+from rttp._io.server._serve import ServeOptions, serve_connection
+
+
+class _Answer:
+    def __init__(self) -> None:
+        self.started = self.finished = False
+        self.sent = 0
+        self.status = 0
+
+    async def send_response(self, response: rttp.Response) -> None:
+        self.started = self.finished = True
+        self.status = response.status
+
+    async def finish(self) -> None:
+        self.finished = True
+
+
+class _Exchange:
+    def __init__(self, stream_id: int, path: str) -> None:
+        self.stream_id = stream_id
+        self.request = rttp.Request("GET", path)
+        self.head = object()
+        self.answer = _Answer()
+        self.body_error = None
+        self.upgraded = False
+        self.timed_out = False
+        self.started_at = -1.0
+        self.deadline = math.inf
+
+    def start_handler(self, seconds: float) -> None:
+        self.deadline = seconds
+
+
+class _Multiplexed:
+    """Hands out its exchanges one after another, as a multiplexing connection does as
+    each new stream's head arrives, without waiting for the earlier ones to finish."""
+
+    multiplexed = True
+    closing = False
+    exchanges = 0
+
+    def __init__(self, exchanges: list[_Exchange]) -> None:
+        self.scope = trio.CancelScope()
+        self._queue = list(exchanges)
+        self.exchange = exchanges[0]
+
+    async def next_exchange(self) -> Any:
+        await trio.lowlevel.checkpoint()
+        return self._queue.pop(0) if self._queue else None
+
+    def close_after_exchange(self) -> None:
+        self.closing = True
+
+
+async def test_a_multiplexing_connection_runs_its_exchanges_at_once():
+    """Stream 1's handler waits for stream 3's: this finishes only when the loop hands
+    each exchange to a task of its own."""
+    third_answered = trio.Event()
+    order: list[int] = []
+
+    async def respond(exchange: Any) -> None:
+        if exchange.stream_id == 1:
+            await third_answered.wait()
+        order.append(exchange.stream_id)
+        await exchange.answer.send_response(rttp.Response(200))
+        if exchange.stream_id == 3:
+            third_answered.set()
+
+    streams = [_Exchange(1, "/slow"), _Exchange(3, "/fast")]
+    with trio.fail_after(5):
+        await serve_connection(_Multiplexed(streams), respond, ServeOptions())  # type: ignore[arg-type]
+    assert order == [3, 1]
+    assert all(s.answer.status == 200 and s.deadline == math.inf for s in streams)
+
+
+async def test_a_one_at_a_time_connection_runs_them_in_order():
+    order: list[int] = []
+
+    async def respond(exchange: Any) -> None:
+        order.append(exchange.stream_id)
+        await exchange.answer.send_response(rttp.Response(204))
+
+    conn = _Multiplexed([_Exchange(1, "/a"), _Exchange(1, "/b")])
+    conn.multiplexed = False
+    await serve_connection(conn, respond, ServeOptions())  # type: ignore[arg-type]
+    assert order == [1, 1]
