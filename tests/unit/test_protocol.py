@@ -273,3 +273,48 @@ def test_the_kit_fails_a_lenient_backend():
 
     with pytest.raises(AssertionError, match="Content-Length with Transfer-Encoding"):
         check_protocol_backend(LenientBackend())
+
+
+def _reachable_bytes(root: object, depth: int = 4) -> list[bytes]:
+    """Every bytes object reachable from ``root`` (through containers and objects, a
+    few levels deep), for checking what a protocol object keeps alive."""
+    import gc
+
+    found: list[bytes] = []
+    seen: set[int] = set()
+    frontier = [root]
+    for _ in range(depth):
+        following = []
+        for obj in frontier:
+            for ref in gc.get_referents(obj):
+                if id(ref) in seen or isinstance(ref, type):
+                    continue
+                seen.add(id(ref))
+                if isinstance(ref, (bytes, bytearray)):
+                    found.append(bytes(ref))
+                elif not isinstance(ref, (str, int, float)):
+                    following.append(ref)
+        frontier = following
+    return found
+
+
+def test_an_idle_connection_keeps_nothing_of_its_last_request(backend):
+    """Between requests a connection holds no part of the last one (its fields, its
+    target, the read it came in): a browser's kilobyte of headers, or a 64 KiB read,
+    would otherwise be memory per idle keep-alive connection."""
+    proto = backend.server(ProtocolLimits())
+    marker = b"m" * 3000
+    proto.receive_data(
+        b"POST /" + marker + b" HTTP/1.1\r\nHost: a\r\nX-Big: " + marker + b"\r\n"
+        b"Content-Length: 3\r\n\r\nabc"
+    )
+    events = []
+    while (event := proto.next_event()) is not NEED_DATA and event is not PAUSED:
+        events.append(event)
+        if isinstance(event, EndOfMessage):
+            break
+    proto.send_response(200, b"OK", [(b"Content-Length", b"0")], b"")
+    assert proto.start_next_cycle()
+    del events, event
+    kept = [b for b in _reachable_bytes(proto) if marker[:100] in b]
+    assert kept == []

@@ -251,6 +251,8 @@ class ServerProtocol(abc.ABC):
     multiplexing connection that runs each exchange in a task of its own.
     """
 
+    __slots__ = ()
+
     #: True for a protocol that carries several exchanges at once (HTTP/2)
     multiplexed: bool = False
 
@@ -310,6 +312,8 @@ class ServerProtocol(abc.ABC):
 class ClientProtocol(abc.ABC):
     """The client half of an HTTP connection, without I/O (see :class:`ServerProtocol`
     for ``multiplexed`` and stream ids)."""
+
+    __slots__ = ()
 
     #: True for a protocol that carries several exchanges at once (HTTP/2)
     multiplexed: bool = False

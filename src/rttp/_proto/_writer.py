@@ -56,6 +56,16 @@ class ResponseWriter:
     inherit them.
     """
 
+    __slots__ = (
+        "_chunked",
+        "_close",
+        "_head_method",
+        "_keep_alive",
+        "_remaining",
+        "_response_done",
+        "_version",
+    )
+
     def __init__(self) -> None:
         self._head_method = b""
         self._version = b"1.1"

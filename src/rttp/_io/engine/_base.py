@@ -168,6 +168,8 @@ class ConnectionBase:
         self._send_all = stream.send_all
         self._receive_within: Callable[[int, float | None], Awaitable[bytes | bytearray]]
         self._send_within: Callable[[bytes | bytearray | memoryview, float | None], Awaitable[None]]
+        if self.watched:
+            return  # a sweeper times its I/O: no per-operation timeouts (and no memory for them)
         if type(stream) is SocketIO:
             self._receive_within = stream.receive_within
             self._send_within = stream.send_all_within

@@ -134,8 +134,12 @@ class SocketIO(trio.abc.HalfCloseableStream):
         self._yielded = False
         self._receiving = True
         try:
-            if seconds is None:  # no timeout: no cancel scope either
-                data = await _receive_waiting(sock, max_bytes)
+            if seconds is None:  # no timeout: no cancel scope, and no coroutine frame more
+                while True:  # (an idle keep-alive connection waits here)
+                    await wait_readable(sock)
+                    data = _try_recv(sock, max_bytes)
+                    if data is not None:
+                        break
             else:
                 with trio.move_on_after(seconds):
                     data = await _receive_waiting(sock, max_bytes)

@@ -16,6 +16,7 @@ of its own, in a nursery that lives as long as the connection.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -61,20 +62,37 @@ class ServeOptions:
 
 
 async def serve_connection(
-    conn: ServerConnection, respond: Responder, options: ServeOptions
+    conn: ServerConnection,
+    respond: Responder,
+    options: ServeOptions,
+    closed: Callable[[ServerConnection], Awaitable[None]] | None = None,
 ) -> None:
     """Serve ``conn`` until it closes or is upgraded away (see the module). Timeouts the
     sweeper enforces end in their 408 or 503; a peer that went away ends it quietly.
-    The caller closes the connection afterwards."""
+    Then ``closed(conn)`` runs (even when cancelled), which closes the connection;
+    without it, the caller does."""
+    access = options.access
+    logging_on = access is not None and access.enabled
+    # (the reading is written out here, not in a helper: an idle keep-alive connection
+    # waits inside it, and every coroutine frame on that path is memory per connection)
+    tasks: contextlib.AbstractAsyncContextManager[trio.Nursery | None]
+    tasks = trio.open_nursery() if conn.multiplexed else _ONE_AT_A_TIME
     try:
         with conn.scope:
-            if conn.multiplexed:
-                async with trio.open_nursery() as nursery:
-                    while (exchange := await _next(conn, options)) is not None:
+            async with tasks as nursery:
+                while True:
+                    started = perf_counter() if logging_on else -1.0
+                    try:
+                        exchange = await conn.next_exchange()
+                    except ProtocolError as exc:
+                        await _refuse(conn, exc, options, started)
+                        break
+                    if exchange is None:
+                        break
+                    exchange.started_at = started
+                    if nursery is not None:
                         nursery.start_soon(_run_exchange, conn, exchange, respond, options)
-            else:
-                while (exchange := await _next(conn, options)) is not None:
-                    if not await _run_exchange(conn, exchange, respond, options):
+                    elif not await _run_exchange(conn, exchange, respond, options):
                         break
         exchange = conn.exchange
         if exchange.timed_out and not exchange.upgraded:
@@ -84,26 +102,27 @@ async def serve_connection(
     except Exception as exc:
         if not is_peer_gone(exc):
             options.log.exception("connection failed with an unexpected error")
+    finally:
+        if closed is not None:
+            await closed(conn)
 
 
-async def _next(conn: ServerConnection, options: ServeOptions) -> ServerExchange | None:
-    """The next exchange, or None (after answering a request the peer got wrong)."""
+#: what a one-exchange-at-a-time connection runs its exchanges in: its own task
+_ONE_AT_A_TIME: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
+
+
+async def _refuse(
+    conn: ServerConnection, exc: ProtocolError, options: ServeOptions, started: float
+) -> None:
+    """Answer a request the peer got wrong, and log it."""
+    await conn.send_error(exc)
     access = options.access
-    started = perf_counter() if access is not None and access.enabled else -1.0
-    try:
-        exchange = await conn.next_exchange()
-    except ProtocolError as exc:
-        await conn.send_error(exc)
-        request = conn.exchange.request if conn.exchange.head is not None else None
-        if access is not None and started >= 0:
-            if request is not None and conn.exchanges:
-                access.log(request, exc.status, 0, perf_counter() - started)
-            else:
-                access.emit(f'{client_text(conn.peer)} - "<malformed request>" {exc.status}')
-        return None
-    if exchange is not None:
-        exchange.started_at = started
-    return exchange
+    if access is not None and started >= 0:
+        request = conn.exchange.request
+        if request is not None:
+            access.log(request, exc.status, 0, perf_counter() - started)
+        else:
+            access.emit(f'{client_text(conn.peer)} - "<malformed request>" {exc.status}')
 
 
 async def _run_exchange(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import errno
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import trio
@@ -76,8 +76,9 @@ class Server:
             self.plugins.websocket_backend(config.websocket_backend)
         self.addresses: list[URL] = []
         self._connections: set[ServerConnection] = set()
-        #: what the sweeper watches: the exchange of every connection
-        self._watched: set[ServerExchange] = set()
+        #: what the sweeper watches: the exchange of every connection (a view, not a
+        #: second set: a set entry is memory per connection)
+        self._watched = _ExchangesOf(self._connections)
         self._shutdown_requested = trio.Event()
         #: set once a shutdown has closed the listeners: from then on new clients are
         #: refused by the kernel (never accepted and then dropped) while in-flight
@@ -148,30 +149,43 @@ class Server:
                 opened.append((transport, target, listeners))
                 self.addresses.extend(transport.bound_address(lst, target) for lst in listeners)
             self._clock.tick()
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._sweeper)
-                lifespan = getattr(self.handler, "lifespan", None)
-                if lifespan is not None:  # an App's broker link, say: up before accepting
-                    await nursery.start(lifespan)
-                if self._access is not None:
-                    nursery.start_soon(self._access.run_flusher)
-                with self._accepting:
-                    async with trio.open_nursery() as accept_nursery:
-                        for _, _, listeners in opened:
-                            for listener in listeners:
-                                accept_nursery.start_soon(self._accept_loop, listener, nursery)
-                        if shutdown_trigger is not None:
-                            accept_nursery.start_soon(self._wait_trigger, shutdown_trigger)
-                        task_status.started(list(self.addresses))
-                        await self._shutdown_requested.wait()
-                        self._accepting.cancel()
-                # new clients are refused from here on, not accepted and then lost
-                await self._close_listeners(opened)
-                self.stopped_accepting.set()
-                await self._drain_connections()
-                nursery.cancel_scope.cancel()
+            # for accept_websocket: the connection tasks inherit it from here
+            serving = SERVER_WEBSOCKETS.set(self._websockets)
+            try:
+                await self._run(opened, shutdown_trigger, task_status)
+            finally:
+                SERVER_WEBSOCKETS.reset(serving)
         finally:
             await self._close_listeners(opened)
+
+    async def _run(
+        self,
+        opened: list[tuple[Transport, URL, list[trio.abc.Listener[Any]]]],
+        shutdown_trigger: Callable[[], Awaitable[Any]] | None,
+        task_status: trio.TaskStatus[list[URL]],
+    ) -> None:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._sweeper)
+            lifespan = getattr(self.handler, "lifespan", None)
+            if lifespan is not None:  # an App's broker link, say: up before accepting
+                await nursery.start(lifespan)
+            if self._access is not None:
+                nursery.start_soon(self._access.run_flusher)
+            with self._accepting:
+                async with trio.open_nursery() as accept_nursery:
+                    for _, _, listeners in opened:
+                        for listener in listeners:
+                            accept_nursery.start_soon(self._accept_loop, listener, nursery)
+                    if shutdown_trigger is not None:
+                        accept_nursery.start_soon(self._wait_trigger, shutdown_trigger)
+                    task_status.started(list(self.addresses))
+                    await self._shutdown_requested.wait()
+                    self._accepting.cancel()
+            # new clients are refused from here on, not accepted and then lost
+            await self._close_listeners(opened)
+            self.stopped_accepting.set()
+            await self._drain_connections()
+            nursery.cancel_scope.cancel()
 
     @staticmethod
     async def _close_listeners(
@@ -244,7 +258,12 @@ class Server:
                     raise
                 finally:
                     self._held -= 1
-            nursery.start_soon(self._handle_connection, stream)
+            # the connection's task is the serve loop itself (one coroutine frame less per
+            # idle connection than a wrapper around it)
+            conn = self._open(stream)
+            nursery.start_soon(
+                serve_connection, conn, self._respond, self._serve_options, self._closed
+            )
 
     def _close_oldest_idle(self) -> bool:
         """Close the keep-alive connection idle the longest, to the sweeper's tick (True if
@@ -260,10 +279,17 @@ class Server:
     async def serve_stream(self, stream: trio.abc.Stream) -> None:
         """Serve one connection on a stream that is already open (a memory stream, a
         socket accepted elsewhere), until it closes; the server need not be listening."""
-        await self._handle_connection(stream)
-
-    async def _handle_connection(self, stream: trio.abc.Stream) -> None:
         serving = SERVER_WEBSOCKETS.set(self._websockets)  # for accept_websocket
+        try:
+            await serve_connection(
+                self._open(stream), self._respond, self._serve_options, self._closed
+            )
+        finally:
+            SERVER_WEBSOCKETS.reset(serving)
+
+    def _open(self, stream: trio.abc.Stream) -> ServerConnection:
+        """A connection for ``stream``, counted and watched by the sweeper. (The
+        connection tasks inherit SERVER_WEBSOCKETS from serve().)"""
         conn = ServerConnection(
             fast_stream(stream),
             self._settings,
@@ -272,18 +298,16 @@ class Server:
             clock=self._clock,
         )
         self._connections.add(conn)
-        self._watched.add(conn.exchange)
-        try:
-            await serve_connection(conn, self._respond, self._serve_options)
-        finally:
-            SERVER_WEBSOCKETS.reset(serving)
-            self._connections.discard(conn)
-            self._watched.discard(conn.exchange)
-            self._slot_freed.set()
-            self._slot_freed = trio.Event()
-            if not self._connections and self._drained is not None:
-                self._drained.set()
-            await conn.aclose(linger=not self._shutdown_requested.is_set())
+        return conn
+
+    async def _closed(self, conn: ServerConnection) -> None:
+        """The serve loop is done with ``conn``: forget it, free its slot, close it."""
+        self._connections.discard(conn)
+        self._slot_freed.set()
+        self._slot_freed = trio.Event()
+        if not self._connections and self._drained is not None:
+            self._drained.set()
+        await conn.aclose(linger=not self._shutdown_requested.is_set())
 
     async def _respond(self, exchange: ServerExchange) -> None:
         """Run the handler on the exchange's request and send what it returns (unless it
@@ -318,6 +342,18 @@ class Server:
 
 
 # -- helpers ------------------------------------------------------------------------------
+class _ExchangesOf:
+    """The current exchange of each of a set of connections, as the sweeper walks them."""
+
+    __slots__ = ("_connections",)
+
+    def __init__(self, connections: set[ServerConnection]) -> None:
+        self._connections = connections
+
+    def __iter__(self) -> Iterator[ServerExchange]:
+        return (conn.exchange for conn in self._connections)
+
+
 def _would_be_lost(result: object) -> bool:
     """After a pushed answer: whether what the handler returned said something (None, or
     the empty 204 a router makes of None, says nothing)."""
