@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from ._config import ClientConfig, Limits, ServerConfig, Timeouts
     from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
     from ._faces._broadcast import RemoteConnection
-    from ._faces._endpoint import Endpoint, Message, string_message, valid
+    from ._faces._endpoint import Endpoint
     from ._faces._handles import HANDLE_CODES, RequestHandle, status_for_error
+    from ._faces._message import Message, string_message, valid
     from ._faces._run import run
     from ._faces._wsclient import WebSocketClient, websocket
     from ._io.client._client import Client, Progress
@@ -78,7 +79,7 @@ _LAZY: dict[str, str] = {
     "Headers": "._model",
     "Limits": "._config",
     "MULTIPLE": "._model",
-    "Message": "._faces._endpoint",
+    "Message": "._faces._message",
     "Method": "._model._enums",
     "Opcode": "._model._enums",
     "PingEvent": "._io.websocket._websocket",
@@ -117,42 +118,22 @@ _LAZY: dict[str, str] = {
     "serve": "._io.server._server",
     "server_context": "._io.net._tls",
     "status_for_error": "._faces._handles",
-    "string_message": "._faces._endpoint",
-    "valid": "._faces._endpoint",
+    "string_message": "._faces._message",
+    "valid": "._faces._message",
     "websocket": "._faces._wsclient",
 }
 _SUBMODULES = frozenset(
     {"auth", "errors", "hookspecs", "messages", "moonbridge", "plugin", "rtml", "testing"}
 )
-_ready = False
-
-
-def _prepare() -> None:
-    """What the first use of any public name needs: the body codecs the model encodes
-    with come from the plugins, and the client's seed faces are attached."""
-    global _ready
-    if _ready:
-        return
-    _ready = True
-    from ._model._messages import set_default_codecs
-    from ._plugins import get_plugins
-
-    set_default_codecs(lambda: get_plugins().body_codecs)
 
 
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        if name in _SUBMODULES:  # (no _prepare: the plugin modules import these themselves)
+        if name in _SUBMODULES:
             return importlib.import_module(f".{name}", __name__)
         raise AttributeError(f"module 'rttp' has no attribute {name!r}")
-    _prepare()
     value = getattr(importlib.import_module(module, __name__), name)
-    if (
-        module == "._io.client._client"
-    ):  # the seed faces give the client its callback and handle forms
-        importlib.import_module("._faces._callbacks", __name__)
-        importlib.import_module("._faces._handles", __name__)
     if isinstance(value, type) and value.__module__.startswith("rttp._"):
         value.__module__ = "rttp"
     globals()[name] = value

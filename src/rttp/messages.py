@@ -17,7 +17,8 @@ from typing import Any
 
 import trio
 
-from ._faces._endpoint import Endpoint, Handler, Message, string_message, valid
+from ._faces._endpoint import Endpoint
+from ._faces._message import Handler, Message, string_message, valid
 from ._model import code_name, response_codes
 from ._model._url import URL
 

@@ -54,6 +54,7 @@ from ._proto._authscheme import (
     PasswordCheck,
     PasswordLookup,
     TokenCheck,
+    TokenCredentials,
     challenge_error,
 )
 from ._proto._broker import Broker, BrokerConnection, Deliver, Envelope, pack, unpack
@@ -183,6 +184,7 @@ __all__ = [
     "StreamData",
     "StreamedBody",
     "TokenCheck",
+    "TokenCredentials",
     "Transport",
     "URL",
     "UploadFile",

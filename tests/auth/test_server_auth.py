@@ -12,7 +12,7 @@ import trio
 
 import rttp
 from rttp.errors import AuthError
-from rttp.plugin import AuthPolicy, Identity, parse_challenges
+from rttp.plugin import AuthPolicy, Identity, TokenCredentials, parse_challenges
 from rttp.testing import check_auth_scheme
 
 pytestmark = pytest.mark.timeout(60)
@@ -269,7 +269,7 @@ async def _verify(token: str) -> Identity | None:
         ),
         ("digest", ("jöhn", "pässwörd"), ("jöhn", "x"), AuthPolicy(lookup_password=_lookup)),
         ("bearer", "good-token", "bad-token", AuthPolicy(verify_token=_verify)),
-        ("token", {"service": "http://id.test", "audience": "a", "auth": ("u", "p")}, None, None),
+        ("token", TokenCredentials("http://id.test", "a", ("u", "p")), None, None),
     ],
 )
 async def test_builtin_schemes_pass_the_kit(name, credentials, wrong, policy):

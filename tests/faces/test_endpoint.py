@@ -10,7 +10,7 @@ import pytest
 import trio
 
 import rttp
-from rttp._faces._endpoint import _destination
+from rttp._faces._message import destination as _destination
 from rttp.errors import MessageError
 from tests.integration.test_peers import curl
 

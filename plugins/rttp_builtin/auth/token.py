@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Generator, Mapping
+from collections.abc import Generator
 from typing import Any
 from urllib.parse import urlencode
 
 from rttp.errors import AuthError
-from rttp.plugin import AuthScheme, ClientAuth, Request, Response, hookimpl
+from rttp.plugin import AuthScheme, ClientAuth, Request, Response, TokenCredentials, hookimpl
 
 from ._common import credential_pair
 from .basic import BasicAuth
@@ -119,17 +119,16 @@ class Token(AuthScheme):
     name = "token"
 
     def auth(self, credentials: Any) -> ClientAuth:
-        if not isinstance(credentials, Mapping) or not {"service", "audience", "auth"} <= set(
-            credentials
-        ):
+        if not isinstance(credentials, TokenCredentials):
             raise AuthError(
-                "token credentials are a mapping with 'service', 'audience' and 'auth'",
+                "token credentials are a TokenCredentials(service, audience, auth) (made by "
+                f"rttp.auth.token(...)), got {type(credentials).__name__}",
                 scheme="token",
             )
-        inner = credentials["auth"]
+        inner = credentials.auth
         if not isinstance(inner, ClientAuth):
             inner = BasicAuth(*credential_pair(inner, "token"))
-        return TokenAuth(str(credentials["service"]), str(credentials["audience"]), inner)
+        return TokenAuth(credentials.service, credentials.audience, inner)
 
 
 @hookimpl

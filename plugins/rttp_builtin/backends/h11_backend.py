@@ -11,7 +11,8 @@ an answer is written by :class:`~rttp.plugin.ResponseWriter`, and the next reque
 read by a fresh ``h11.Connection`` fed the bytes the last one left
 (``Connection.trailing_data``).
 
-Two checks read h11's receive buffer (``Connection._receive_buffer``): the request-line
+Two checks read h11's receive buffer (through ``_h11``, the one place that reads h11's
+private state): the request-line
 probe and the obs-fold scan. They run only while a request head is incomplete, and the
 fold scan only when the received bytes contain a fold-like ``LF SP``/``LF HTAB``.
 """
@@ -45,7 +46,16 @@ from rttp.plugin import (
     too_many_empty_lines,
 )
 
-from ._h11 import check_lines, local_error, next_cycle, receive_buffer, trailing
+from ._h11 import (
+    buffer_overflowed,
+    check_lines,
+    chunk_reading,
+    drop_front,
+    local_error,
+    next_cycle,
+    receive_buffer,
+    trailing,
+)
 
 __all__ = ["H11Backend", "H11Client", "H11Server"]
 
@@ -75,13 +85,12 @@ def _skip_empty_lines(conn: h11.Connection, skipped: int) -> int:
     """Drop the CRLF (or LF) lines before a request line, ``skipped`` of them already
     (they may come one read at a time); past MAX_EMPTY_LINES in all, refuse (as the
     httptools backend does). The count so far."""
-    buffer = conn._receive_buffer
     while True:
-        data = buffer._data
+        data = receive_buffer(conn)
         if data[:2] == b"\r\n":
-            buffer._extract(2)
+            drop_front(conn, 2)
         elif data[:1] == b"\n":
-            buffer._extract(1)
+            drop_front(conn, 1)
         else:
             return skipped
         skipped += 1
@@ -213,13 +222,13 @@ class H11Server(ServerProtocol):
         LF in or ending the trailer section. Checked before h11 reads the line (it
         reads the last chunk and its trailers in one step), and only when the bytes
         hold a CR or LF without its other half, or a space or tab."""
-        reader = getattr(self._conn, "_reader", None)
-        if getattr(reader, "_bytes_in_chunk", 1):
+        reading = chunk_reading(self._conn)
+        if reading is None or reading.in_chunk:
             return  # inside chunk data (or not a chunked body)
         buf = receive_buffer(self._conn)
         start = 0
-        if not getattr(reader, "_reading_trailer", False):
-            at = len(getattr(reader, "_bytes_to_discard", b""))
+        if not reading.in_trailer:
+            at = reading.to_discard
             end = buf.find(b"\n", at)
             line = buf[at : (end if end >= 0 else len(buf)) - 1]
             if b"\r" in line:
@@ -242,8 +251,8 @@ class H11Server(ServerProtocol):
     def _check_body_framing(self) -> None:
         """While a body is incomplete: a chunk size no one can send (llhttp refuses a size
         past 64 bits at once, h11 would wait for it), and the chunk-size line limit."""
-        reader = getattr(self._conn, "_reader", None)
-        size = getattr(reader, "_bytes_in_chunk", 0)
+        reading = chunk_reading(self._conn)
+        size = reading.in_chunk if reading is not None else 0
         if size > MAX_LENGTH:
             raise chunk_overflow(size)
         limit = self._limits.max_line_size
@@ -310,7 +319,7 @@ class H11Server(ServerProtocol):
 
     def _translate(self, exc: h11.RemoteProtocolError, state: Any) -> ProtocolError:
         message = str(exc)
-        if "Receive buffer too long" in message:
+        if buffer_overflowed(exc):
             if state is _IDLE:
                 buf = receive_buffer(self._conn)
                 limit = self._limits.max_request_line

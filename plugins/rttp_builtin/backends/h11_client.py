@@ -18,7 +18,7 @@ from rttp.plugin import (
     ResponseHead,
 )
 
-from ._h11 import check_lines, local_error, next_cycle, receive_buffer, trailing
+from ._h11 import buffer_overflowed, check_lines, local_error, next_cycle, receive_buffer, trailing
 
 __all__ = ["H11Client"]
 
@@ -76,9 +76,9 @@ class H11Client(ClientProtocol):
             if self._eof and state is _SEND_RESPONSE and not receive_buffer(conn):
                 return CLOSED  # closed before any answer: the core's I/O error, not ours
             message = str(exc)
-            if "Receive buffer too long" in message and in_body:
+            if buffer_overflowed(exc) and in_body:
                 raise self._limits.framing_too_long(502) from exc
-            if "Receive buffer too long" in message:
+            if buffer_overflowed(exc):
                 limit = self._limits.max_header_size
                 raise TooLarge(
                     f"response header section larger than max_response_header_size={limit} bytes",

@@ -34,6 +34,8 @@ from rttp.plugin import (
     close_reason,
 )
 
+from ._wsproto_state import frame_in_progress
+
 __all__ = ["WsprotoProtocol"]
 
 _SYNC_TAIL = b"\x00\x00\xff\xff"
@@ -223,12 +225,11 @@ class WsprotoProtocol(WebSocketProtocol):
         message past the limit: refused now, not after its payload arrives."""
         if self._limit is None:
             return None
-        decoder = getattr(getattr(self._conn, "_proto", None), "_frame_decoder", None)
-        header = getattr(decoder, "header", None)
-        if header is None:
+        frame = frame_in_progress(self._conn)
+        if frame is None:
             return None
-        declared: int = header.payload_len
-        if declared - decoder.payload_consumed + self._assembler.size <= self._limit:  # type: ignore[union-attr]
+        declared, consumed = frame
+        if declared - consumed + self._assembler.size <= self._limit:
             return None
         return (
             f"a frame declares {declared} bytes: message larger than max_message_size={self._limit}"

@@ -129,7 +129,8 @@ def _reload(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 async def _send(args: argparse.Namespace) -> int:
     """``rttp send``: one message, its reply printed (``string_message``), then the body."""
-    from .._faces._endpoint import Endpoint, string_message
+    from .._faces._endpoint import Endpoint
+    from .._faces._message import string_message
     from ..errors import MessageError
 
     content_type = args.content_type or ("text/plain" if args.body is not None else "none")

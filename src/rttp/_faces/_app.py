@@ -7,12 +7,9 @@
 
 from __future__ import annotations
 
-import inspect
 import logging
-import re
-import uuid
-from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, Protocol, TypeVar, overload
+from collections.abc import Callable
+from typing import Any, overload
 
 import trio
 
@@ -32,6 +29,15 @@ from .._model._unset import UNSET as _UNSET
 from .._proto._wsdeflate import Deflate
 from ..errors import WebSocketClosed
 from ._broadcast import Broadcaster, RemoteConnection
+from ._routes import (
+    HandlerInfo,
+    HandlerT,
+    Route,
+    RouteRegistrar,
+    RouteResponse,
+    to_response,
+    wants_res,
+)
 from ._served import ServedApp
 from ._sockets import SocketCallback, SocketConnection
 
@@ -39,150 +45,6 @@ __all__ = ["App", "HandlerInfo", "RouteResponse", "ServedApp", "SocketConnection
 
 log = logging.getLogger("rttp.app")
 _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
-
-#: ASCII patterns: ``int`` takes 0-9, never another script's digits (``int("١٢")`` is 12)
-_CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
-    "str": (r"[^/]+", str),
-    "int": (r"-?[0-9]+", int),
-    "float": (r"-?[0-9]+(?:\.[0-9]+)?", float),
-    "path": (r".*", str),
-    "uuid": (
-        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-        uuid.UUID,
-    ),
-}
-_PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::([a-z]+))?\}")
-
-
-class HandlerInfo(NamedTuple):
-    """One registered handler: ``method`` (``ANY`` and ``SOCKET`` for those), ``path``, ``callback``."""
-
-    method: str
-    path: str
-    callback: Callable[..., Any]
-
-
-class _Route:
-    __slots__ = ("callback", "converters", "method", "path", "pattern", "stream")
-
-    def __init__(
-        self, method: str, path: str, callback: Callable[..., Any], stream: bool = False
-    ) -> None:
-        self.method = method
-        self.path = path
-        self.callback = callback
-        self.stream = stream
-        self.converters: dict[str, Callable[[str], Any]] = {}
-        if path == "*":
-            self.pattern = re.compile(r".*", re.DOTALL)  # every path, a newline in it too
-            return
-        if not path.startswith("/"):
-            raise ValueError(f"a route path must start with '/' (or be '*'), got {path!r}")
-        regex = ""
-        position = 0
-        for match in _PARAM.finditer(path):
-            regex += re.escape(path[position : match.start()])
-            name, kind = match.group(1), match.group(2) or "str"
-            if kind not in _CONVERTERS:
-                raise ValueError(
-                    f"unknown converter {kind!r} in route {path!r} (known: {', '.join(_CONVERTERS)})"
-                )
-            part, convert = _CONVERTERS[kind]
-            regex += f"(?P<{name}>{part})"
-            self.converters[name] = convert
-            position = match.end()
-        regex += re.escape(path[position:])
-        self.pattern = re.compile(regex, re.ASCII)
-
-    def match(self, path: str) -> dict[str, Any] | None:
-        found = self.pattern.fullmatch(path)  # whole: ``$`` matches before a final newline
-        if found is None:
-            return None
-        params: dict[str, Any] = {}
-        for name, value in found.groupdict().items():
-            try:
-                params[name] = self.converters[name](value)
-            except ValueError:
-                return None
-        return params
-
-
-class RouteResponse:
-    """The seed's ``res`` for ``(req, res)`` handlers: set ``status``, ``body``, ``headers``."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.body: Any = None
-        self.headers: dict[str, str] = {}
-
-    def header(self, name: str, value: str) -> None:
-        """Set a response header."""
-        self.headers[name] = value
-
-    def to_response(self) -> Response:
-        """The :class:`rttp.Response` this describes."""
-        if self.body is None:
-            return Response(self.status, self.headers)
-        return Response(self.status, self.headers, value=self.body)
-
-
-def _wants_res(callback: Callable[..., Any]) -> bool:
-    try:
-        parameters = [
-            p
-            for p in inspect.signature(callback).parameters.values()
-            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-        ]
-    except (TypeError, ValueError):
-        return False
-    return len(parameters) >= 2
-
-
-def to_response(result: Any) -> Response:
-    """A route handler's result as a Response.
-
-    A Response as is; ``True`` → 200; ``False`` → 400; ``None`` → 204; a mapping with a
-    ``status`` and only ``status``/``body``/``headers`` keys → that response; anything
-    else → a body encoded by its type (see :func:`rttp.negotiate` for choosing).
-    """
-    if isinstance(result, Response):
-        return result
-    if result is True:
-        return Response(200)
-    if result is False:
-        return Response(400)
-    if result is None:
-        return Response(204)
-    if (
-        isinstance(result, Mapping)
-        and "status" in result
-        and set(result) <= {"status", "body", "headers"}
-    ):
-        body = result.get("body")
-        headers = result.get("headers")
-        if body is None:
-            return Response(int(result["status"]), headers)
-        return Response(int(result["status"]), headers, value=body)
-    return Response(value=result)
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-
-class RouteRegistrar(Protocol):
-    """``app.get(path)`` as a decorator, ``app.get(path, handler)`` to register, ``None`` to remove.
-
-    Typed so that decorated handlers keep their own types under ``mypy --strict``.
-    """
-
-    @overload
-    def __call__(self, path: str, *, stream: bool = False) -> Callable[[_F], _F]: ...
-    @overload
-    def __call__(self, path: str, handler: _F, *, stream: bool = False) -> _F: ...
-    @overload
-    def __call__(self, path: str, handler: None, *, stream: bool = False) -> None: ...
-    def __call__(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
-        """Register, decorate, or remove."""
 
 
 def _method(method: str, doc: str) -> RouteRegistrar:
@@ -238,9 +100,9 @@ class App:
         #: UNSET and None take the serving Server's ``websocket_compression``/``_backend``
         self.ws_compression: Deflate | None = ws_compression
         self.websocket_backend: str | None = websocket_backend
-        self._routes: list[_Route] = []
-        self._any: list[_Route] = []
-        self._socket_routes: list[_Route] = []
+        self._routes: list[Route] = []
+        self._any: list[Route] = []
+        self._socket_routes: list[Route] = []
         self._sockets: dict[str, dict[str, SocketConnection]] = {}
         #: how often presence is refreshed (a dead worker drops out after three of these)
         self.broker_presence_interval = broker_presence_interval
@@ -248,12 +110,12 @@ class App:
 
     # -- registration ---------------------------------------------------------------------
     def _register(
-        self, table: list[_Route], method: str, path: str, handler: Any, stream: bool
+        self, table: list[Route], method: str, path: str, handler: Any, stream: bool
     ) -> Any:
         def add(callback: Any) -> Any:
             table[:] = [r for r in table if not (r.method == method and r.path == path)]
             if callback is not None:
-                table.append(_Route(method, path, callback, stream))
+                table.append(Route(method, path, callback, stream))
             return callback
 
         if handler is _UNSET:
@@ -280,9 +142,9 @@ class App:
     )
 
     @overload
-    def any(self, path: str, *, stream: bool = False) -> Callable[[_F], _F]: ...
+    def any(self, path: str, *, stream: bool = False) -> Callable[[HandlerT], HandlerT]: ...
     @overload
-    def any(self, path: str, handler: _F, *, stream: bool = False) -> _F: ...
+    def any(self, path: str, handler: HandlerT, *, stream: bool = False) -> HandlerT: ...
     @overload
     def any(self, path: str, handler: None, *, stream: bool = False) -> None: ...
     def any(self, path: str, handler: Any = _UNSET, *, stream: bool = False) -> Any:
@@ -290,9 +152,9 @@ class App:
         return self._register(self._any, "ANY", path, handler, stream)
 
     @overload
-    def socket(self, path: str) -> Callable[[_F], _F]: ...
+    def socket(self, path: str) -> Callable[[HandlerT], HandlerT]: ...
     @overload
-    def socket(self, path: str, handler: _F) -> _F: ...
+    def socket(self, path: str, handler: HandlerT) -> HandlerT: ...
     @overload
     def socket(self, path: str, handler: None) -> None: ...
     def socket(self, path: str, handler: Any = _UNSET) -> Any:
@@ -383,7 +245,7 @@ class App:
             # no GET route wants to see the handshake first (and call request.upgrade())
             return self._upgrade(request)
         allowed: list[str] = []
-        get_route: tuple[_Route, dict[str, Any]] | None = None
+        get_route: tuple[Route, dict[str, Any]] | None = None
         for route in self._routes:
             params = route.match(path)
             if params is None:
@@ -410,17 +272,17 @@ class App:
             )
         return Response(404, body=f"404 Not Found: no route for {path}\n")
 
-    async def _run(self, route: _Route, request: Request, params: dict[str, Any]) -> Any:
+    async def _run(self, route: Route, request: Request, params: dict[str, Any]) -> Any:
         request.parameters = params
         if not route.stream and request.method not in _BODYLESS:
             await request.read()
-        if _wants_res(route.callback):
+        if wants_res(route.callback):
             res = RouteResponse()
             result = await call_maybe_async(route.callback, request, res)
             return result if result is not None else res.to_response()
         return await call_maybe_async(route.callback, request)
 
-    def _socket_route(self, path: str) -> tuple[_Route, dict[str, Any]] | None:
+    def _socket_route(self, path: str) -> tuple[Route, dict[str, Any]] | None:
         for route in self._socket_routes:
             params = route.match(path)
             if params is not None:
@@ -459,8 +321,7 @@ class App:
                 if self.ws_ping_interval:
                     nursery.start_soon(self._keepalive, ws)
                 if ws.send_timeout is not None:
-                    ws._watched = True  # before the first send: no scope per send
-                    nursery.start_soon(ws.watch_sends)
+                    await nursery.start(ws.watch_sends)  # watched from the first send
                 await call_maybe_async(callback, connection, Opcode.open, None, None)
                 while True:
                     try:

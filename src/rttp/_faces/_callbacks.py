@@ -116,14 +116,3 @@ async def stream_chunks(
         final = HTTPResult(response.status, response.reason, response.headers, b"", address)
     await call_maybe_async(callback, final)
     return final
-
-
-def _attach() -> None:
-    """Give :class:`rttp.Client` its callback-form methods (the face extends the client)."""
-    from .._io.client._client import Client
-
-    Client.http = http
-    Client.stream_chunks = stream_chunks
-
-
-_attach()

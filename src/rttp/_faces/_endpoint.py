@@ -12,12 +12,10 @@ is ``Location`` and its ``upgrade`` is ``Upgrade``. So plain HTTP reaches a hand
 from __future__ import annotations
 
 import collections
-import ipaddress
 import itertools
 import logging
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import trio
@@ -36,75 +34,23 @@ from ..errors import (
     TLSError,
     TransportError,
 )
+from ._message import (
+    ID_HEADER,
+    Handler,
+    Message,
+    destination,
+    plain,
+    reply_response,
+    string_message,
+    valid,
+)
 
 __all__ = ["Endpoint", "Message", "string_message", "valid"]
 
 log = logging.getLogger("rttp.messages")
 
-#: the header carrying a message's id (the reply echoes it)
-ID_HEADER = "X-RTTP-Id"
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _UPGRADES = frozenset({101, 426})
-
-Handler = Callable[[str, dict[str, Any], Any, "Message"], Any]
-
-
-@dataclass
-class Message:
-    """An RTTP message: a request or a reply (``header["code"]`` is set on replies)."""
-
-    origin: str
-    dest: str
-    id: int
-    header: dict[str, Any] = field(default_factory=dict)
-    body: Any = None
-
-    @property
-    def is_reply(self) -> bool:
-        """True for a reply (it has a code)."""
-        return "code" in self.header
-
-
-def valid(message: object) -> bool:
-    """Whether ``message`` is a well-formed RTTP message (request or reply)."""
-    if not isinstance(message, Message) or not isinstance(message.id, int):
-        return False
-    header = message.header
-    if not isinstance(header, dict) or header.get("type") != "rttp":
-        return False
-    if "code" in header:
-        return isinstance(header["code"], int) and isinstance(header.get("content_type"), str)
-    return isinstance(header.get("method"), str) and isinstance(header.get("path"), str)
-
-
-def string_message(message: Message) -> str:
-    """A one-line description of a message, for debugging and logs."""
-    header = message.header
-    if "code" in header:
-        what = f"reply {header['code']} {_code_name(header['code'])} ({header.get('content_type')})"
-    else:
-        what = f"request {header.get('method')} {header.get('path')} ({header.get('content_type')})"
-    return f"rttp #{message.id} {message.origin} -> {message.dest}: {what} {message.body!r}"
-
-
-def _destination(dest: str | int, names: Mapping[str, str]) -> URL:
-    """The base URL of a destination: a URL, ``host:port``, an IP (or an IPv4 address as
-    a 32-bit int, as in the seed), or a name from the endpoint's table."""
-    if isinstance(dest, int) and not isinstance(dest, bool):
-        if not 0 <= dest < 1 << 32:
-            raise MessageError("send_fail", f"destination {dest} is not an IPv4 address")
-        return URL(f"rttp://{ipaddress.IPv4Address(dest)}/")
-    if not isinstance(dest, str) or not dest:
-        raise MessageError("send_fail", f"destination must be a str or an int, got {dest!r}")
-    if dest in names:
-        return _destination(names[dest], {})
-    if "://" in dest:
-        return URL(dest)
-    try:
-        address = ipaddress.ip_address(dest.strip("[]"))
-    except ValueError:
-        return URL(f"rttp://{dest}/")  # host:port, or a name left to the DNS
-    return URL(f"rttp://[{address}]/" if address.version == 6 else f"rttp://{address}/")
 
 
 class Endpoint:
@@ -221,19 +167,19 @@ class Endpoint:
         origin = f"{request.ip}:{request.port}" if request.ip else ""
         message = Message(origin, domain, message_id, header, body)
         if self._handler is None:
-            return _plain(500, "Message handler not set")
+            return plain(500, "Message handler not set")
         self._pending.add(id(message))
         try:
             result = await call_maybe_async(self._handler, request.method, header, body, message)
         except Exception:
             log.exception("the message handler failed for %s %s", request.method, request.target)
-            return _plain(500, "Internal Server Error: the message handler failed")
+            return plain(500, "Internal Server Error: the message handler failed")
         finally:
             self._pending.discard(id(message))
         replied = self._replies.pop(id(message), None)
         if result is None and replied is not None:
             result = replied
-        return _reply_response(result, message_id)
+        return reply_response(result, message_id)
 
     async def reply(self, msg: Message, code: int, *args: Any) -> int:
         """Answer a request message from inside its handler (instead of returning the
@@ -358,7 +304,7 @@ class Endpoint:
         body: Any,
         cookies: Mapping[str, str] | None,
     ) -> Message:
-        base = _destination(dest, self.names)
+        base = destination(dest, self.names)
         key = f"{base.host}:{base.port}"
         if not path:  # a destination URL that names its own path (and query)
             path = base.path or "/"
@@ -435,33 +381,3 @@ class _NoCookies:
 
     def take_from(self, response: Any, request: Any) -> None:
         """Nothing is kept."""
-
-
-def _plain(code: int, text: str) -> Response:
-    return Response(code, {"Content-Type": "text/plain; charset=utf-8"}, text)
-
-
-def _reply_response(result: Any, message_id: int) -> Response:
-    """The handler's ``(code, content_type, body[, head])`` as an HTTP answer, or the
-    generic 500 when it is malformed (the peer never sees why)."""
-    if not isinstance(result, tuple) or len(result) not in (3, 4):
-        log.error("the message handler returned %r, not (code, content_type, body[, head])", result)
-        return _plain(500, "Internal Server Error: the message handler failed")
-    code, content_type, body = result[:3]
-    head = result[3] if len(result) == 4 else None
-    if not isinstance(code, int) or not isinstance(content_type, str) or body is None:
-        log.error("the message handler returned a malformed reply: %r", result)
-        return _plain(500, "Internal Server Error: the message handler failed")
-    headers: list[tuple[str, str]] = [(ID_HEADER, str(message_id))]
-    for name, value in (head or {}).items():
-        if name == "redirect":
-            headers.append(("Location", str(value)))
-        elif name == "upgrade":
-            headers.append(("Upgrade", str(value)))
-        elif name == "cookies" and isinstance(value, Mapping):
-            for cookie, text in value.items():
-                attrs = "; Path=/" + ("; Max-Age=0" if not text else "")
-                headers.append(("Set-Cookie", f"{cookie}={text}{attrs}"))
-    if content_type == "none":
-        return Response(code, headers)
-    return Response(code, headers, value=body, content_type=content_type)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from .._model import Headers, Response
+from .._proto._authscheme import TokenCredentials
 from ..errors import (
     AuthError,
     DecodingError,
@@ -267,19 +268,6 @@ def get_auth_token(client: Client, audience: str) -> TokenHandle:
             "not authenticated: the client has no credentials (auth=) for the token service"
         )
     token = client.plugins.auth_schemes["token"].auth(
-        {"service": client.token_service, "audience": audience, "auth": client.auth}
+        TokenCredentials(client.token_service, audience, client.auth)
     )
     return TokenHandle(client, token)
-
-
-def _attach() -> None:
-    """Give :class:`rttp.Client` its handle methods (the face extends the client)."""
-    from .._io.client._client import Client
-
-    Client.start = start
-    Client.start_get = start_get
-    Client.start_post = start_post
-    Client.get_auth_token = get_auth_token
-
-
-_attach()

@@ -15,6 +15,7 @@ from ..errors import CodecError
 from ._forms import FormData, UploadFile
 
 __all__ = [
+    "default_codecs",
     "encode_value",
     "form_fields",
     "infer_media_type",
@@ -22,6 +23,18 @@ __all__ = [
     "media_type_of",
     "parse_json",
 ]
+
+
+def default_codecs() -> Mapping[str, Any]:
+    """The codecs of a message built by hand (``Response(value=...)``, a client's
+    ``Request``): the default plugin set's, asked for on first use. Everything the
+    library builds is given its server's or client's codecs instead, so this is the one
+    way from the model to the plugin system, and it is taken only when asked."""
+    from .._plugins import get_plugins  # (the one import from the model upwards)
+
+    codecs: Mapping[str, Any] = get_plugins().body_codecs
+    return codecs
+
 
 #: a JSON string (its contents may hold brackets that nest nothing)
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)

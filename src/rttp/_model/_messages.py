@@ -18,7 +18,7 @@ from typing import Any, Union
 from ..errors import HTTPStatusError, RTTPError
 from ._forms import DEFAULT_CODEC_LIMITS, CodecLimits
 from ._headers import Headers, HeadersLike
-from ._media import lookup_codec, media_type_of, parse_json
+from ._media import default_codecs, lookup_codec, media_type_of, parse_json
 from ._unset import UNSET as _UNSET
 
 __all__ = [
@@ -26,20 +26,11 @@ __all__ = [
     "FieldCallback",
     "HTTPStatusError",
     "StreamConsumed",
-    "set_default_codecs",
 ]
 
 #: ``callback(chunk, metadata)`` for a field's first chunk, ``callback(chunk)`` for the
 #: rest, ``callback()`` at its end (the seeds' stream_post_param); may be async.
 FieldCallback = Callable[..., Any]
-
-_default_codecs: Callable[[], Mapping[str, Any]] | None = None
-
-
-def set_default_codecs(provider: Callable[[], Mapping[str, Any]]) -> None:
-    """Where messages built by hand find codecs (the default plugin set's)."""
-    global _default_codecs
-    _default_codecs = provider
 
 
 async def _call(callback: FieldCallback, *args: Any) -> None:
@@ -130,10 +121,8 @@ class _Message:
     @property
     def codecs(self) -> Mapping[str, Any]:
         """The body codecs this message decodes with (its server's or client's, or the default)."""
-        if self._codecs is None:
-            if _default_codecs is None:  # pragma: no cover - set when rttp is imported
-                raise RTTPError("no body codecs are available")
-            self._codecs = _default_codecs()
+        if self._codecs is None:  # built by hand: the default plugin set's
+            self._codecs = default_codecs()
         return self._codecs
 
     @property

@@ -35,6 +35,7 @@ __all__ = [
     "PasswordCheck",
     "PasswordLookup",
     "TokenCheck",
+    "TokenCredentials",
     "challenge_error",
 ]
 
@@ -183,3 +184,14 @@ class Credentials:
 
     scheme: str
     value: Any = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenCredentials:
+    """What the ``token`` scheme's credentials hold: the token service's URL, the
+    audience to ask a token for, and the credentials that prove who asks
+    (``(user, password)`` or a :class:`ClientAuth`)."""
+
+    service: str
+    audience: str
+    auth: Any = field(repr=False)

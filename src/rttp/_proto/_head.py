@@ -22,7 +22,7 @@ says what they mean and what is refused:
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import Final, NamedTuple
 
 from ..errors import RemoteProtocolError, TooLarge
 from ._events import ProtocolLimits, RawHeaders, RequestHead
@@ -297,11 +297,23 @@ def check_trailers(trailers: RawHeaders, limits: ProtocolLimits, status: int = 4
         )
 
 
-#: ``(no_body, chunked, close)`` (see :func:`response_framing`): the answer has no body
-#: (1xx, 204, 304, or it answers a HEAD); it is chunked (HTTP/1.1 without a length, the
-#: writer adds the header); the connection closes after it (asked for, or a 1.0 body
-#: without a length, which ends with the connection)
-ResponseFraming = tuple[bool, bool, bool]
+class ResponseFraming(NamedTuple):
+    """How a response is framed (see :func:`response_framing`)."""
+
+    #: the answer has no body (1xx, 204, 304, or it answers a HEAD)
+    no_body: bool
+    #: it is chunked (HTTP/1.1 without a length: the writer adds the header)
+    chunked: bool
+    #: the connection closes after it (asked for, or a 1.0 body without a length, which
+    #: ends with the connection)
+    close: bool
+
+
+# every framing there is, made once (a response costs no object for it)
+_NO_BODY = (ResponseFraming(True, False, False), ResponseFraming(True, False, True))
+_SIZED = (ResponseFraming(False, False, False), ResponseFraming(False, False, True))
+_CHUNKED = (ResponseFraming(False, True, False), ResponseFraming(False, True, True))
+_TO_CLOSE = ResponseFraming(False, False, True)
 
 
 def response_framing(
@@ -315,9 +327,9 @@ def response_framing(
     """The framing of a response to a ``request_method`` request of ``request_version``
     with the given Content-Length / Transfer-Encoding / ``Connection: close``."""
     if not response_has_body(status, request_method):
-        return (True, False, close_requested)
+        return _NO_BODY[close_requested]
     if length is not None:
-        return (False, False, close_requested)
+        return _SIZED[close_requested]
     if request_version == b"1.1" and not has_transfer_encoding:
-        return (False, True, close_requested)
-    return (False, False, True)  # ends with the connection
+        return _CHUNKED[close_requested]
+    return _TO_CLOSE  # ends with the connection

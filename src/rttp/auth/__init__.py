@@ -24,7 +24,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .._proto._authscheme import AuthPolicy, ClientAuth, Credentials, Identity, challenge_error
+from .._proto._authscheme import (
+    AuthPolicy,
+    ClientAuth,
+    Credentials,
+    Identity,
+    TokenCredentials,
+    challenge_error,
+)
 from ._require import Guard, require, secrets_equal
 
 if TYPE_CHECKING:
@@ -37,6 +44,7 @@ __all__ = [
     "Credentials",
     "Guard",
     "Identity",
+    "TokenCredentials",
     "TokenService",
     "TokenVerifier",
     "basic",
@@ -49,7 +57,7 @@ __all__ = [
 ]
 
 
-for _public in (Identity, Credentials, Guard):
+for _public in (Identity, Credentials, TokenCredentials, Guard):
     _public.__module__ = "rttp.auth"
 del _public
 
@@ -75,7 +83,7 @@ def token(service: str, audience: str, auth: Any) -> Credentials:
     """Audience-scoped tokens: fetched from the :class:`TokenService` at ``service`` for
     ``audience`` with ``auth`` (``(user, password)`` or a ClientAuth), cached until they
     expire, and sent as bearer tokens."""
-    return Credentials("token", {"service": service, "audience": audience, "auth": auth})
+    return Credentials("token", TokenCredentials(service, audience, auth))
 
 
 def __getattr__(name: str) -> Any:

@@ -156,7 +156,7 @@ def generate_handler(
 
 
 async def _serve_http(sock: Socket, callback: Any, options: HttpOptions) -> None:
-    raw = sock._sock
+    raw = sock.raw_socket
     assert raw is not None
     # the engine reads and writes the socket itself; request.socket is the same one, so
     # request.socket.reset() really resets the connection

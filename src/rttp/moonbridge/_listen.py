@@ -7,13 +7,14 @@ workers; code that ran before it ran once, and every worker inherits its state.
 
 from __future__ import annotations
 
+import enum
 import math
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ListenerSpec", "Pool", "PoolOptions", "listen", "registered"]
+__all__ = ["ListenerKind", "ListenerSpec", "Pool", "PoolOptions", "listen", "registered"]
 
 #: the most listeners one listen() call takes (as in Moonbridge)
 MAX_LISTENERS = 100
@@ -21,12 +22,24 @@ MAX_LISTENERS = 100
 Handler = Callable[..., Any]
 
 
+class ListenerKind(str, enum.Enum):
+    """What a listener is (its ``proto``, as Moonbridge spells it)."""
+
+    TCP = "tcp"  #: a TCP port: connections go to ``connect``
+    LOCAL = "local"  #: a unix socket path: connections go to ``connect``
+    INTERVAL = "interval"  #: a timer: ``connect`` is called every ``delay`` seconds
+    MAIN = "main"  #: called once; its return ends the pool
+    #: a socket bound before the pool was built (``rttp serve --workers``); not a
+    #: ``proto`` an application can name
+    BOUND = "bound"
+
+
 @dataclass(frozen=True)
 class ListenerSpec:
     """One listener: ``tcp`` (host, port), ``local`` (path), ``interval`` (name, delay,
     strict) or ``main`` (name)."""
 
-    proto: str
+    proto: ListenerKind
     host: str = "::"
     port: int = 0
     path: str = ""
@@ -43,7 +56,7 @@ class ListenerSpec:
             )
         proto = spec.get("proto")
         known = {"proto"}
-        if proto == "tcp":
+        if proto == ListenerKind.TCP:
             port = spec.get("port")
             if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
                 raise ValueError(f"a tcp listener needs a port from 0 to 65535, got {port!r}")
@@ -51,27 +64,32 @@ class ListenerSpec:
             if not isinstance(host, str) or not host:
                 raise ValueError(f"a tcp listener's host must be a str, got {host!r}")
             known |= {"port", "host", "localhost"}
-            result = cls("tcp", host=host, port=port)
-        elif proto == "local":
+            result = cls(ListenerKind.TCP, host=host, port=port)
+        elif proto == ListenerKind.LOCAL:
             path = spec.get("path")
             if not isinstance(path, str) or not path:
                 raise ValueError(f"a local listener needs a path, got {path!r}")
             known.add("path")
-            result = cls("local", path=path)
-        elif proto == "interval":
+            result = cls(ListenerKind.LOCAL, path=path)
+        elif proto == ListenerKind.INTERVAL:
             name, delay = spec.get("name"), spec.get("delay")
             if not isinstance(name, str):
                 raise ValueError(f"an interval listener needs a str name, got {name!r}")
             if not isinstance(delay, (int, float)) or isinstance(delay, bool) or not delay > 0:
                 raise ValueError(f"interval {name!r} needs a delay > 0 seconds, got {delay!r}")
             known |= {"name", "delay", "strict"}
-            result = cls("interval", name=name, delay=float(delay), strict=bool(spec.get("strict")))
-        elif proto == "main":
+            result = cls(
+                ListenerKind.INTERVAL,
+                name=name,
+                delay=float(delay),
+                strict=bool(spec.get("strict")),
+            )
+        elif proto == ListenerKind.MAIN:
             name = spec.get("name", "main")
             if not isinstance(name, str):
                 raise ValueError(f"a main listener's name must be a str, got {name!r}")
             known.add("name")
-            result = cls("main", name=name)
+            result = cls(ListenerKind.MAIN, name=name)
         else:
             raise ValueError(
                 f"listener proto must be 'tcp', 'local', 'interval' or 'main', got {proto!r}"
@@ -82,12 +100,12 @@ class ListenerSpec:
         return result
 
     def __str__(self) -> str:
-        if self.proto == "tcp":
+        if self.proto is ListenerKind.TCP:
             host = f"[{self.host}]" if ":" in self.host else self.host
             return f"tcp {host}:{self.port}"
-        if self.proto == "local":
+        if self.proto is ListenerKind.LOCAL:
             return f"local {self.path}"
-        if self.proto == "interval":
+        if self.proto is ListenerKind.INTERVAL:
             return (
                 f"interval {self.name!r} every {self.delay:g}s{' (strict)' if self.strict else ''}"
             )

@@ -101,6 +101,11 @@ class Listener:
         return self._sock.getsockname()
 
     @property
+    def raw_socket(self) -> socket.socket:
+        """The listening :class:`socket.socket` (the pool hands it to its workers)."""
+        return self._sock
+
+    @property
     def port(self) -> int | None:
         """The TCP port (None for a local socket)."""
         address = self._sock.getsockname()

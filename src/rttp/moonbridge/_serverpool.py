@@ -36,7 +36,7 @@ def run_server(server: Server, *, name: str = "the app") -> int:
     try:
         for target in server.binds:
             transport = server.plugins.transport_for_bind(target.scheme)
-            options = server._listen_options(target)
+            options = server.listen_options(target)
             sockets = transport.bind_sockets(target, options)
             bound.append(sockets)
             for listener in transport.adopt(sockets, target, options):

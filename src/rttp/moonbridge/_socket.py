@@ -133,6 +133,13 @@ class Socket:
         """True after :meth:`close` or :meth:`reset`."""
         return self._closed
 
+    @property
+    def raw_socket(self) -> socket.socket | None:
+        """The :class:`socket.socket` underneath (for socket options, or for an engine
+        that drives it directly, as ``generate_handler`` does); None for an interval or
+        main call."""
+        return self._sock
+
     def _check(self) -> socket.socket | None:
         if self._closed:
             raise SocketClosed("the socket was already closed (or reset)")

@@ -21,8 +21,9 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import BindError
-from ._listen import ListenerSpec, Pool, registered
+from ._listen import ListenerKind, ListenerSpec, Pool, registered
 from ._netio import locallisten, tcplisten
+from ._pipe import Command, Report, encode, parse
 from ._worker import worker_process
 
 __all__ = ["run"]
@@ -64,9 +65,11 @@ class _PoolState:
         self.next_fork = now
         self.next_exit = now + self.options.exit_delay
         self.timers = [
-            _Timer(spec, now + spec.delay) for spec in pool.listeners if spec.proto == "interval"
+            _Timer(spec, now + spec.delay)
+            for spec in pool.listeners
+            if spec.proto is ListenerKind.INTERVAL
         ]
-        self.main = [spec for spec in pool.listeners if spec.proto == "main"]
+        self.main = [spec for spec in pool.listeners if spec.proto is ListenerKind.MAIN]
         self.main_sent = self.main_done = False
         self.lost = 0  # workers that crashed and are not replaced yet
         #: workers that failed in a row, none serving in between (a crash loop when > 1)
@@ -74,16 +77,16 @@ class _PoolState:
 
     def bind(self) -> None:
         if self.pool.worker is not None:  # bound by whoever built the pool
-            self.sockets = [(ListenerSpec("bound"), sock) for sock in self.pool.bound]
+            self.sockets = [(ListenerSpec(ListenerKind.BOUND), sock) for sock in self.pool.bound]
             return
         for spec in self.pool.listeners:
-            if spec.proto == "tcp":
+            if spec.proto is ListenerKind.TCP:
                 listener = tcplisten(spec.host, spec.port)
-            elif spec.proto == "local":
+            elif spec.proto is ListenerKind.LOCAL:
                 listener = locallisten(spec.path)
             else:
                 continue
-            sock = listener._sock
+            sock = listener.raw_socket
             self.sockets.append((spec, sock))
             where = sock.getsockname()
             if isinstance(where, tuple):
@@ -155,9 +158,9 @@ class _Supervisor:
         else:
             log.debug("worker %d started", pid)
 
-    def _send(self, worker: _Worker, command: bytes) -> None:
+    def _send(self, worker: _Worker, command: Command, name: str = "") -> None:
         with contextlib.suppress(OSError):
-            os.write(worker.command_fd, command + b"\n")
+            os.write(worker.command_fd, encode(command, name))
 
     def _reap(self) -> None:
         while True:
@@ -222,22 +225,24 @@ class _Supervisor:
             return
         *lines, worker.partial = (worker.partial + data).split(b"\n")
         for line in lines:
-            kind = line[:1]
-            if kind == b"I":
+            parsed = parse(line, Report)
+            if parsed is None:
+                continue
+            kind, name = parsed
+            if kind is Report.IDLE:
                 worker.idle = True
                 if state.failures > 1:
                     log.warning("a worker serves again, after %d failed in a row", state.failures)
                 state.failures = 0
-            elif kind == b"B":
+            elif kind is Report.BUSY:
                 worker.idle = False
-            elif kind == b"D":
-                name = line[1:].decode()
+            elif kind is Report.TIMER_DONE:
                 for timer in state.timers:
                     if timer.spec.name == name and timer.running:
                         timer.running = False
                         if not timer.spec.strict:
                             timer.due = time.monotonic() + timer.spec.delay
-            elif kind == b"E":
+            elif kind is Report.MAIN_DONE:
                 log.info("the main call returned: shutting down")
                 state.main_done = True
                 self.stop()
@@ -260,7 +265,7 @@ class _Supervisor:
                     wake = state.next_fork
             if len(idle) > options.pre_fork and total > options.min_fork:
                 if now >= state.next_exit:
-                    self._send(idle[-1], b"X")
+                    self._send(idle[-1], Command.RETIRE)
                     idle[-1].idle = False
                     state.next_exit = now + options.exit_delay
                 else:
@@ -282,7 +287,7 @@ class _Supervisor:
             if not idle:
                 continue  # a worker is being forked for it
             idle[0].idle = False
-            self._send(idle[0], b"T" + timer.spec.name.encode())
+            self._send(idle[0], Command.TIMER, timer.spec.name)
             timer.running = True
             if timer.spec.strict:  # a fixed schedule: the next tick is due regardless
                 late = math.ceil((now - timer.due) / timer.spec.delay)
@@ -290,7 +295,7 @@ class _Supervisor:
         if state.main and not state.main_sent and state.idle:
             worker = state.idle[0]
             worker.idle = False
-            self._send(worker, b"M" + state.main[0].name.encode())
+            self._send(worker, Command.MAIN, state.main[0].name)
             state.main_sent = True
         return wake
 
@@ -336,7 +341,7 @@ class _Supervisor:
                 for spec, sock in state.sockets:
                     if sock.fileno() >= 0:
                         sock.close()
-                    if spec.proto == "local":
+                    if spec.proto is ListenerKind.LOCAL:
                         with contextlib.suppress(OSError):
                             os.unlink(spec.path)
         print("rttp moonbridge: stopped", file=sys.stderr, flush=True)

@@ -2,10 +2,10 @@
 
 The worker serves one job at a time: a connection from any of its pool's listeners, or
 an interval or main call the supervisor hands it. It tells the supervisor what it is
-doing through a pipe, a line a message (``I`` idle, ``B`` busy, ``D<name>`` an interval
-call returned, ``E`` the main call returned), and takes commands from another, also a
-line each (``T<name>`` run an interval call, ``M<name>`` the main call, ``X`` retire when
-idle). It ends when
+doing through a pipe (:class:`~rttp.moonbridge._pipe.Report`: idle, busy, an interval
+call returned, the main call returned) and takes commands from another
+(:class:`~rttp.moonbridge._pipe.Command`: run an interval call, the main call, retire
+when idle), a line a message. It ends when
 ``connect`` returns anything but True, on ``idle_timeout``, past ``memory_limit``, when
 retired, or on SIGTERM: after its current job it serves what is already waiting in the
 listen backlog, until none is, and only then lets go of its listeners, so a connection
@@ -34,7 +34,8 @@ if sys.version_info < (3, 11):  # pragma: no cover
 from .._io._util import call_maybe_async
 from ..errors import RTTPError
 from . import _listen, _timeout
-from ._listen import ListenerSpec, Pool
+from ._listen import ListenerKind, ListenerSpec, Pool
+from ._pipe import Command, Report, encode, parse
 from ._socket import Socket
 
 __all__ = ["worker_process"]
@@ -43,7 +44,7 @@ log = logging.getLogger("rttp.moonbridge")
 
 _PR_SET_PDEATHSIG = 1
 
-Job = Socket | tuple[str, str]
+Job = Socket | tuple[ListenerKind, str]
 
 
 def _die_with_parent() -> None:
@@ -157,13 +158,13 @@ class _Worker:
     async def _loop(self) -> None:
         limit = self.pool.options.memory_limit
         while True:
-            self.tell(b"I\n")
+            self.tell(encode(Report.IDLE))
             job = await self._next_job()
             if job is None:
                 return
-            self.tell(b"B\n")
+            self.tell(encode(Report.BUSY))
             result = await self._do(job)
-            if result is not True or (isinstance(job, tuple) and job[0] == "main"):
+            if result is not True or (isinstance(job, tuple) and job[0] is ListenerKind.MAIN):
                 return
             if limit is not None and _rss() > limit:
                 log.info("worker %d is past memory_limit=%d bytes: ending", os.getpid(), limit)
@@ -178,7 +179,11 @@ class _Worker:
             return result
         kind, name = job
         result = await self._run(self.pool.connect, Socket(None, interval=name))
-        self.tell(b"E\n" if kind == "main" else b"D" + name.encode() + b"\n")
+        self.tell(
+            encode(Report.MAIN_DONE)
+            if kind is ListenerKind.MAIN
+            else encode(Report.TIMER_DONE, name)
+        )
         return result
 
     async def _run(self, handler: Any, sock: Socket | None) -> Any:
@@ -223,13 +228,15 @@ class _Worker:
         if self.accepted:
             return Socket(self.accepted.popleft())
         while self.commands:
-            command = self.commands.popleft()
-            kind, name = command[:1], command[1:].decode()
-            if kind == b"T":
-                return ("interval", name)
-            if kind == b"M":
-                return ("main", name)
-            if kind == b"X":
+            parsed = parse(self.commands.popleft(), Command)
+            if parsed is None:
+                continue
+            kind, name = parsed
+            if kind is Command.TIMER:
+                return (ListenerKind.INTERVAL, name)
+            if kind is Command.MAIN:
+                return (ListenerKind.MAIN, name)
+            if kind is Command.RETIRE:
                 self.retired = True
         return None
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -35,13 +35,15 @@ from ...errors import (
 )
 from ...plugin import ClientAuth, ConnectOptions
 from .._util import exit_owned_nursery
-from ..engine._client import Progress, request_head
+from ..engine._client import Progress
+from ..engine._framing import request_head
 from ..net._tls import client_context
 from ._auth import AuthLike, client_auth, run_flow
 from ._cookies import Cookies
 from ._pool import ConnectionPool
 from ._redirect import REDIRECTS as _REDIRECTS
 from ._redirect import discard, redirect_request
+from ._seedforms import SeedForms
 from ._verbs import UNSET as _UNSET
 from ._verbs import RequestVerbs
 
@@ -52,7 +54,7 @@ _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
 _NOTHING: frozenset[bytes] = frozenset()
 
 
-class Client(RequestVerbs):
+class Client(RequestVerbs, SeedForms):
     """An HTTP/1.1 client with a connection pool; use it as ``async with rttp.Client() as c``.
 
     Keyword settings are those of :class:`rttp.ClientConfig` plus ``base_url``,
@@ -317,24 +319,6 @@ class Client(RequestVerbs):
         finally:
             with trio.CancelScope(shield=True):
                 await response.aclose()
-
-    # -- the seed 003 callback face: attached by rttp._faces._callbacks, which builds on
-    # the client (the client never imports a face) ------------------------------------
-    #: ``await client.http(url, callback, method=, headers=, body=, params=, progress=)``:
-    #: the callback form of a request (an ``HTTPResult`` to the callback and returned)
-    http: Callable[..., Awaitable[Any]]
-    #: ``await client.stream_chunks(url, callback, ...)``: a call per received chunk
-    #: (status 100), then one with the final status
-    stream_chunks: Callable[..., Awaitable[Any]]
-    # -- seed 001's request handles, attached by rttp._faces._handles -----------------------
-    #: ``client.start(method, url, headers=None, body=None)`` → a running RequestHandle
-    start: Callable[..., Any]
-    #: ``client.start_get(url, headers=None, verb=None)`` → a RequestHandle
-    start_get: Callable[..., Any]
-    #: ``client.start_post(url, post_params, headers=None, verb=None)`` → a RequestHandle
-    start_post: Callable[..., Any]
-    #: ``client.get_auth_token(audience)`` → a handle finishing with ``(token, 200)``
-    get_auth_token: Callable[..., Any]
 
     # -- sending ----------------------------------------------------------------------------
     async def send(

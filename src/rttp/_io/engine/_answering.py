@@ -17,26 +17,22 @@ when the server is draining.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
 from ..._model import HeadersLike, Request, Response
 from ..._model._headers import Headers
-from ..._model._unset import UNSET as _UNSET
-from ..._proto._head import status_has_body
-from ..._proto._validate import HAS_CONTENT_LENGTH, check_headers
+from ..._proto._validate import check_headers
 from ...errors import CodecError, LocalProtocolError, ProtocolError, TransportError
 from .._util import aclose_iterable
 from ..net._errors import IO_ERRORS
 from ._clock import Phase
-from ._settings import error_response, reason_bytes
+from ._framing import Prepared, prepare
+from ._settings import error_response
 
 if TYPE_CHECKING:
-    from ...plugin import Encoder
     from ._exchange import ServerExchange
 
-__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "Prepared"]
+__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer"]
 
 #: a body up to this size goes out joined with its head in one write; a larger one is
 #: sent after the head, uncopied, in pieces of WRITE_PIECE bytes
@@ -44,21 +40,6 @@ JOIN_MAX: Final = 64 << 10
 WRITE_PIECE: Final = 256 << 10
 
 error_log = logging.getLogger("rttp.error")
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A response ready for the wire, its head validated."""
-
-    status: int
-    reason: bytes
-    headers: list[tuple[bytes, bytes]]
-    #: the whole body (compressed if negotiated), or None for a streamed one
-    body: bytes | None
-    #: compresses a streamed body piece by piece (None: sent as it is)
-    encoder: Encoder | None
-    #: no body goes out at all (a HEAD request, a 204 or a 304)
-    no_body: bool
 
 
 class ExchangeAnswer:
@@ -128,7 +109,7 @@ class ExchangeAnswer:
             proto.close_after_response()
         if exchange.expect_continue and not exchange.body_done:
             proto.close_after_response()
-        prepared = self.prepare(request, response)
+        prepared = prepare(self._exchange.conn, request, response)
         raw = [(n, v) for n, v in prepared.headers if n.lower() != b"content-length"]
         raw += [(n, v) for n, v in response.headers.raw if n.lower() == b"content-length"]
         self._pending = proto.send_response(prepared.status, prepared.reason, raw)
@@ -237,7 +218,7 @@ class ExchangeAnswer:
         if exchange.expect_continue and not exchange.body_done:
             proto.close_after_response()
         try:
-            prepared = self.prepare(request, response)
+            prepared = prepare(self._exchange.conn, request, response)
         except (LocalProtocolError, CodecError) as exc:
             error_log.error(
                 "handler for %s %s returned an invalid response: %s",
@@ -246,7 +227,7 @@ class ExchangeAnswer:
                 exc,
             )
             response = error_response(500, "Internal Server Error")
-            prepared = self.prepare(request, response)
+            prepared = prepare(self._exchange.conn, request, response)
             self.status = 500
         body = prepared.body
         if body is not None and not prepared.no_body and conn.watched and len(body) <= JOIN_MAX:
@@ -300,38 +281,8 @@ class ExchangeAnswer:
         exchange.conn.closing = True
         self.started = True
         self.status = response.status
-        await self._write(request, response, self.prepare(request, response))
+        await self._write(request, response, prepare(self._exchange.conn, request, response))
         self.finished = True
-
-    def prepare(self, request: Request, response: Response) -> Prepared:
-        """Final status line, headers and body framing of a response, validated."""
-        conn = self._exchange.conn
-        settings = conn.settings
-        if response._pending is not _UNSET:
-            response.encode_value(settings.codecs)
-        status = response.status
-        bodiless_status = not status_has_body(status)
-        headers, present = settings.final_headers(response.headers._items, conn.clock)
-        reason = reason_bytes(response)
-        encoder = None
-        body = response._content
-        if response.compress and settings.compressing and not bodiless_status:
-            encoding = settings.negotiate(request, response, body)
-            if encoding is not None:
-                encoder = settings.encodings[encoding].encoder()
-                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
-                present &= ~HAS_CONTENT_LENGTH
-                headers.append((b"Content-Encoding", encoding.encode("ascii")))
-                _add_vary(headers)
-                if body is not None:
-                    body = encoder.compress(body) + encoder.flush()
-                    encoder = None
-        if body is not None and not bodiless_status:
-            if present & HAS_CONTENT_LENGTH:
-                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
-            headers.append((b"Content-Length", b"%d" % len(body)))
-        no_body = bodiless_status or request.method == "HEAD"
-        return Prepared(status, reason, headers, body, encoder, no_body)
 
     async def _write(self, request: Request, response: Response, prepared: Prepared) -> bool:
         """Send a prepared response; False if the connection must close afterwards."""
@@ -403,57 +354,3 @@ class ExchangeAnswer:
         await send(pending)
         self.sent = sent
         return True
-
-
-def make_response(
-    request: Request,
-    status: int = 200,
-    *,
-    headers: HeadersLike = None,
-    close: bool = False,
-    content: Any = None,
-    content_size: int | None = None,
-    compress: bool = True,
-    allowed_methods: Iterable[str] | Mapping[str, Any] | None = None,
-    content_type: str | None = None,
-) -> Response:
-    """A response to ``request`` with the seed's options (see
-    :meth:`rttp.HTTPConnection.make_response`)."""
-    from ._content import body_from_content
-
-    if allowed_methods is not None:
-        allowed = sorted(
-            {m.upper() for m, ok in allowed_methods.items() if ok}
-            if isinstance(allowed_methods, Mapping)
-            else {m.upper() for m in allowed_methods}
-        )
-        if request.method not in allowed:
-            response = error_response(
-                405,
-                f"method {request.method} is not allowed here (allowed: {', '.join(allowed)})",
-            )
-            response.headers["Allow"] = ", ".join(allowed)
-            response.request = request
-            if close:
-                response.headers["Connection"] = "close"
-            return response
-    body, size = body_from_content(content, content_size)
-    response = Response(status, headers, body)
-    if size is not None and not isinstance(body, bytes) and body is not None:
-        response.headers.setdefault("Content-Length", str(size))
-    if content_type is not None:
-        response.headers["Content-Type"] = content_type
-    response.compress = compress
-    if close:
-        response.headers["Connection"] = "close"
-    response.request = request
-    return response
-
-
-def _add_vary(headers: list[tuple[bytes, bytes]]) -> None:
-    for index, (name, value) in enumerate(headers):
-        if name.lower() == b"vary":
-            if b"accept-encoding" not in value.lower() and value.strip() != b"*":
-                headers[index] = (name, value + b", Accept-Encoding")
-            return
-    headers.append((b"Vary", b"Accept-Encoding"))

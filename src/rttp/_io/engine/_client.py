@@ -11,17 +11,15 @@ reaches into a client or a pool.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from ..._model import URL, Headers, HeadersLike, Request, Response
-from ..._model._enums import Method
 from ..._proto._encoding import BoundedDecoder, parse_content_encoding
 from ..._proto._events import NEED_DATA, EndOfMessage, ResponseHead
 from ..._proto._head import check_response_head
-from ..._proto._validate import check_headers, check_method, check_target
 from ...errors import Cancelled, ReadError, RemoteProtocolError, TooLarge, WriteError
 from .._util import aclose_iterable
 from ._base import ConnectionBase
@@ -29,47 +27,16 @@ from ._base import ConnectionBase
 if TYPE_CHECKING:
     from ..._config import ClientConfig
 from ._content import Content, body_from_content
+from ._framing import request_head
 
-__all__ = ["ClientConnection", "ClientExchange", "Progress", "request_head"]
+__all__ = ["ClientConnection", "ClientExchange", "Progress"]
 
 #: ``progress(download_total, downloaded, upload_total, uploaded)``; totals are None when
 #: unknown. Returning ``False`` cancels the request with :class:`rttp.errors.Cancelled`.
 Progress = Callable[[int | None, int, int | None, int], Any]
 
-_METHOD_BYTES: Final = {m.value: m.value.encode("ascii") for m in Method}
-_NOTHING: frozenset[bytes] = frozenset()
-_BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 
 RawHeaders = list[tuple[bytes, bytes]]
-
-
-def request_head(
-    request: Request,
-    defaults: Sequence[tuple[bytes, bytes]] = (),
-    present: frozenset[bytes] | set[bytes] | None = None,
-) -> tuple[bytes, bytes, RawHeaders]:
-    """The validated method, target and wire headers of ``request``: its own headers, a
-    Host when it has none, ``defaults`` (fields it lacks), and the body framing
-    (Content-Length for a body in memory, chunked for a stream)."""
-    method = _METHOD_BYTES.get(request.method) or request.method.encode("ascii")
-    url = request.url
-    target = url.target.encode("ascii")
-    check_method(method)
-    check_target(target)
-    given = request.headers.raw
-    if present is None:
-        present = frozenset(name.lower() for name, _ in given) if given else _NOTHING
-    raw = [] if b"host" in present else [(b"Host", url.host_header.encode("ascii"))]
-    raw += given
-    raw += defaults
-    body = request._content
-    if body is not None:
-        if (body or request.method in _BODY_METHODS) and b"content-length" not in present:
-            raw.append((b"Content-Length", b"%d" % len(body)))
-    elif b"content-length" not in present and b"transfer-encoding" not in present:
-        raw.append((b"Transfer-Encoding", b"chunked"))
-    check_headers(raw)
-    return method, target, raw
 
 
 class ClientExchange:

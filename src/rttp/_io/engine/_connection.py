@@ -26,11 +26,11 @@ from ..._model import HeadersLike, Request, Response
 from ..._plugins import Plugins, get_plugins
 from ..._proto._events import ProtocolLimits
 from ...errors import ProtocolError
-from ._answering import make_response
 from ._base import MIN_LINE_SIZE
 from ._client import ClientConnection, Progress
 from ._content import Content
 from ._exchange import ReceiveContent
+from ._framing import make_response
 from ._server import ServerConnection
 from ._settings import ServerSettings
 

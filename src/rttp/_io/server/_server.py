@@ -114,7 +114,9 @@ class Server:
         )
 
     # -- lifecycle ------------------------------------------------------------------------
-    def _listen_options(self, target: URL) -> ListenOptions:
+    def listen_options(self, target: URL) -> ListenOptions:
+        """What a transport listens on ``target`` with: the TLS context (from
+        ``ssl_context`` or ``certfile``/``keyfile``), the backlog, ``reuse_port``."""
         context = self.config.ssl_context
         if context is None and target.is_secure and self.config.certfile:
             context = server_context(self.config.certfile, self.config.keyfile)
@@ -141,7 +143,7 @@ class Server:
                 )
             for index, target in enumerate(self.binds):
                 transport = self.plugins.transport_for_bind(target.scheme)
-                options = self._listen_options(target)
+                options = self.listen_options(target)
                 if inherited is not None:  # a worker of the pool: the supervisor bound them
                     listeners = transport.adopt(inherited[index], target, options)
                 else:

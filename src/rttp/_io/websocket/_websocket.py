@@ -205,14 +205,17 @@ class WebSocket:
             with trio.fail_after(self.send_timeout):
                 await self._stream.send_all(data)
 
-    async def watch_sends(self) -> None:
-        """Drop the connection when a send stalls past ``send_timeout`` (run it in a task).
-
-        With a watcher, sends need no cancel scope of their own.
-        """
+    async def watch_sends(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Drop the connection when a send stalls past ``send_timeout``: run it with
+        ``await nursery.start(ws.watch_sends)``, which returns once every later send is
+        watched (and so needs no cancel scope of its own)."""
         if self.send_timeout is None:
+            task_status.started()
             return
         self._watched = True
+        task_status.started()
         tick = min(1.0, self.send_timeout / 4)
         stalled_for = 0.0
         seen = -1
