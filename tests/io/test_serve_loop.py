@@ -35,6 +35,7 @@ class _Exchange:
         self.answer = _Answer()
         self.body_error = None
         self.upgraded = False
+        self.on_upgrade = None
         self.timed_out = False
         self.started_at = -1.0
         self.deadline = math.inf

@@ -24,7 +24,6 @@ from ..._model._enums import Method
 from ..._proto._encoding import BoundedDecoder, parse_content_encoding
 from ..._proto._events import HTTP1_STREAM, NEED_DATA, EndOfMessage, RequestHead, ServerProtocol
 from ...errors import DecodingError, ProtocolError, RemoteProtocolError, TooLarge, TransportError
-from .._util import aclose_iterable
 from ._answering import ExchangeAnswer
 from ._clock import Phase
 
@@ -125,7 +124,8 @@ class ServerExchange:
         conn = self.conn
         settings = conn.settings
         config = settings.config
-        self.answer.reset()
+        answer = self.answer
+        answer.reset()
         if self.codings is not None:
             self.codings = None
         if self.body_error is not None:
@@ -142,7 +142,7 @@ class ServerExchange:
             codecs=settings.codecs,
             codec_limits=settings.codec_limits,
         )
-        request._answer = self.answer
+        request._answer = answer
         self.request = request
         self.head = head
         if head.expect_continue:
@@ -199,12 +199,12 @@ class ServerExchange:
         request._stream = body
         return request
 
-    async def end(self) -> None:
-        """End the cycle: close a request body the handler abandoned."""
+    def end(self) -> AsyncIterator[bytes] | None:
+        """End the cycle. Returns a request body the handler abandoned, for the caller to
+        close (``aclose_iterable``); None, the common case, costs no coroutine."""
         self.request = self.head = None
         body, self._body_iter = self._body_iter, None
-        if body is not None:
-            await aclose_iterable(body)
+        return body
 
     # -- the request body ------------------------------------------------------------------
     async def receive_content(self, mode: ReceiveContent) -> None:

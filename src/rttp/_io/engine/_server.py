@@ -19,6 +19,7 @@ import trio
 from ..._proto._events import CLOSED, NEED_DATA, PAUSED, ProtocolLimits, RequestHead
 from ...errors import ProtocolError, TransportError
 from ...plugin import ProtocolBackend
+from .._util import aclose_iterable
 from ..net._errors import IO_ERRORS
 from ..net._sockio import readable_now
 from ._base import ConnectionBase
@@ -104,7 +105,9 @@ class ServerConnection(ConnectionBase):
         clock = self.clock
         keep_alive_timeout = settings.keep_alive_timeout
         if self.exchanges:
-            await exchange.end()
+            abandoned = exchange.end()
+            if abandoned is not None:
+                await aclose_iterable(abandoned)  # a request body the handler left unread
             if self.closing or not proto.start_next_cycle():
                 self.closing = True
                 return None

@@ -26,6 +26,7 @@ from typing import Any
 
 import trio
 
+from ..._model import Response
 from ...errors import ProtocolError, RTTPError, TransportError
 from ..engine._base import PrefixedStream
 from ..engine._exchange import ServerExchange
@@ -34,13 +35,24 @@ from ..engine._settings import error_response
 from ..net._errors import is_peer_gone
 from ._accesslog import AccessLog, client_text
 
-__all__ = ["Responder", "ServeOptions", "serve_connection"]
+__all__ = ["Responder", "ServeOptions", "Slots", "serve_connection"]
 
-#: answers one exchange: reads ``exchange.request`` and answers through
-#: ``exchange.answer`` (``send_response``, or ``start``/``send``/``finish``)
 ERROR_LOG = logging.getLogger("rttp.error")
 
-Responder = Callable[[ServerExchange], Awaitable[None]]
+#: runs the handler of one exchange and returns what it returns: a value the loop answers
+#: with (a Response, None for a 204, or a value to encode), or anything at all once it
+#: answered through ``exchange.answer`` itself (pushed; Moonbridge's way). A plain
+#: function returning the handler's coroutine costs no coroutine of its own.
+Responder = Callable[[ServerExchange], Awaitable[Any]]
+
+
+class Slots:
+    """How many accepted connections wait for a connection slot (``max_connections``)."""
+
+    __slots__ = ("waiting",)
+
+    def __init__(self) -> None:
+        self.waiting = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +65,9 @@ class ServeOptions:
     log: logging.Logger = ERROR_LOG
     #: one line per answer (None: none)
     access: AccessLog | None = None
+    #: while ``waiting`` is above 0 (newcomers waiting for a slot), each returned answer
+    #: is its connection's last, so that one frees
+    slots: Slots | None = None
     #: what the logs call the handler
     handler_name: str = "handler"
     #: a handler that raised closes its connection after the 500 (Moonbridge's way)
@@ -134,7 +149,7 @@ async def _run_exchange(
     answer = exchange.answer
     exchange.start_handler(options.handler_timeout)
     try:
-        await respond(exchange)
+        result = await respond(exchange)
     except TransportError:
         return False  # the client went away (while the handler read its body, say)
     except Exception as exc:
@@ -173,13 +188,51 @@ async def _run_exchange(
                 conn.close_after_exchange()
         await answer.send_response(response)
     else:
-        if answer.started and not answer.finished:
-            await answer.finish()  # a pushed answer the handler left open
-    _log_access(exchange, options, answer.status)
-    if exchange.upgraded:
+        if not answer.started:  # the common case: answer with what the handler returned
+            if type(result) is not Response:
+                result = _as_response(result)
+            slots = options.slots
+            if slots is not None and slots.waiting:
+                conn.close_after_exchange()
+            await answer.send_response(result)  # (closing already if the server drains)
+        else:
+            if not answer.finished:
+                await answer.finish()  # a pushed answer the handler left open
+            if _says_something(result):
+                options.log.error(
+                    "%s for %s %s returned %r after answering with request.respond(); "
+                    "it was ignored",
+                    options.handler_name,
+                    request.method,
+                    request.target,
+                    result,
+                )
+    if exchange.started_at >= 0:
+        _log_access(exchange, options, answer.status)
+    if exchange.on_upgrade is not None:  # (a 101 switched protocols)
         await _upgraded(conn, exchange, options)
         return False
     return not conn.closing
+
+
+def _as_response(result: Any) -> Response:
+    """What a handler returned, as the Response to send: a Response as it is, None as a
+    204, anything else as a value the server's codecs encode."""
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(204)
+    return Response(value=result)
+
+
+def _says_something(result: object) -> bool:
+    """After a pushed answer: whether what the handler returned said something (None, or
+    the empty 204 a router makes of None, says nothing)."""
+    if result is None:
+        return False
+    if isinstance(result, Response):
+        return not (result.status == 204 and not result._content and result._stream is None)
+    return True
 
 
 def _log_access(exchange: ServerExchange, options: ServeOptions, status: int) -> None:

@@ -33,7 +33,7 @@ from ..net._sockio import fast_stream
 from ..net._tls import server_context
 from ._accesslog import AccessLog
 from ._forwarded import ProxyHeaders
-from ._serve import ServeOptions, serve_connection
+from ._serve import ServeOptions, Slots, serve_connection
 
 __all__ = ["Handler", "Server", "serve"]
 
@@ -86,7 +86,8 @@ class Server:
         self.stopped_accepting: trio.Event = trio.Event()
         self._drained: trio.Event | None = None  # set when the last connection closes
         self._slot_freed = trio.Event()  # set (and replaced) whenever a connection ends
-        self._held = 0  # accepted connections waiting for a slot (max_connections)
+        #: accepted connections waiting for a slot (max_connections)
+        self._slots = Slots()
         self._accepting = trio.CancelScope()
         #: in a pool worker: the sockets the supervisor bound, one list per bind target
         self._inherited: list[list[Any]] | None = None
@@ -110,6 +111,7 @@ class Server:
             handler_timeout=config.handler_timeout or math.inf,
             log=error_log,
             access=self._access,
+            slots=self._slots,
             write_timeout=config.write_timeout or math.inf,
         )
 
@@ -251,7 +253,7 @@ class Server:
                 # every connection is busy: this one waits for a slot (answers meanwhile
                 # close their connections), and no more are accepted (they wait in the
                 # listen backlog)
-                self._held += 1
+                self._slots.waiting += 1
                 try:
                     while len(self._connections) >= limit:
                         await self._slot_freed.wait()
@@ -259,7 +261,7 @@ class Server:
                     await trio.aclose_forcefully(stream)
                     raise
                 finally:
-                    self._held -= 1
+                    self._slots.waiting -= 1
             # the connection's task is the serve loop itself (one coroutine frame less per
             # idle connection than a wrapper around it)
             conn = self._open(stream)
@@ -311,36 +313,17 @@ class Server:
             self._drained.set()
         await conn.aclose(linger=not self._shutdown_requested.is_set())
 
-    async def _respond(self, exchange: ServerExchange) -> None:
-        """Run the handler on the exchange's request and send what it returns (unless it
-        pushed its answer through ``request.respond``)."""
+    def _respond(self, exchange: ServerExchange) -> Awaitable[Any]:
+        """Start the handler on the exchange's request (after the trusted proxy headers and
+        the root path are applied): its coroutine, which the serve loop awaits and
+        answers with what it returns."""
         request = exchange.request
         assert request is not None
         if self._proxy is not None:
             self._proxy.apply(request)
         if self._root:
             _strip_root(request, self._root)
-        result = await self.handler(request)
-        answer = exchange.answer
-        if answer.started:  # pushed: the serve loop finishes it if the handler did not
-            if _would_be_lost(result):
-                error_log.error(
-                    "handler for %s %s returned %r after answering with request.respond(); "
-                    "it was ignored",
-                    request.method,
-                    request.target,
-                    result,
-                )
-            return
-        if isinstance(result, Response):
-            response = result
-        elif result is None:
-            response = Response(204)
-        else:
-            response = Response(value=result)  # encoded by our codecs
-        if self._held:  # a newcomer waits for a slot: this answer frees one
-            exchange.conn.close_after_exchange()
-        await answer.send_response(response)  # closing already, if the server is draining
+        return self.handler(request)
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -354,16 +337,6 @@ class _ExchangesOf:
 
     def __iter__(self) -> Iterator[ServerExchange]:
         return (conn.exchange for conn in self._connections)
-
-
-def _would_be_lost(result: object) -> bool:
-    """After a pushed answer: whether what the handler returned said something (None, or
-    the empty 204 a router makes of None, says nothing)."""
-    if result is None:
-        return False
-    if isinstance(result, Response):
-        return not (result.status == 204 and not result._content and result._stream is None)
-    return True
 
 
 def _strip_root(request: Request, root: str) -> None:
