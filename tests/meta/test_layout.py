@@ -266,7 +266,8 @@ def test_no_string_keyed_contracts_between_layers():
                 assert needle not in text, f"{path}: {needle}"
 
 
-#: modules allowed over the ~500-line bound (none: split a module by its concerns)
+#: modules allowed over the 450-line bound (none: split a module by its concerns; the aim
+#: is ~400)
 OVERSIZED: dict[str, int] = {}
 
 
@@ -278,7 +279,7 @@ def test_modules_stay_small():
         for path in root.rglob("*.py"):
             key = prefix + str(path.relative_to(root))
             lines = len(path.read_text().splitlines())
-            limit = OVERSIZED.get(key, 520)
+            limit = OVERSIZED.get(key, 450)
             assert lines <= limit, f"{key} has {lines} lines (split it by concern)"
 
 

@@ -19,7 +19,6 @@ fold scan only when the received bytes contain a fold-like ``LF SP``/``LF HTAB``
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import h11
@@ -27,7 +26,6 @@ import h11
 from rttp.errors import ProtocolError, RemoteProtocolError, TooLarge
 from rttp.plugin import (
     CLOSED,
-    MAX_EMPTY_LINES,
     MAX_LENGTH,
     NEED_DATA,
     PAUSED,
@@ -43,24 +41,30 @@ from rttp.plugin import (
     chunk_overflow,
     hookimpl,
     make_request_head,
-    too_many_empty_lines,
 )
 
 from ._h11 import (
     buffer_overflowed,
     check_lines,
     chunk_reading,
-    drop_front,
     local_error,
     next_cycle,
     receive_buffer,
     trailing,
 )
+from ._h11_guards import (
+    EOL_STARTS,
+    FOLD,
+    LENGTH_FIELD,
+    check_chunk_lines,
+    check_fold,
+    check_line_ends,
+    has_bare_cr,
+    skip_empty_lines,
+)
 
 __all__ = ["H11Backend", "H11Client", "H11Server"]
 
-_FOLD = re.compile(rb"\n[ \t]")
-_END_OF_HEAD = re.compile(rb"\n\r?\n")
 _IDLE = h11.IDLE
 _SEND_BODY = h11.SEND_BODY
 _MUST_CLOSE = h11.MUST_CLOSE
@@ -69,33 +73,6 @@ _Request = h11.Request
 _EOM = h11.EndOfMessage
 _H11_NEED_DATA = h11.NEED_DATA
 _H11_PAUSED = h11.PAUSED
-
-
-_EOL_STARTS = (b"\r", b"\n")
-_BARE_LF = re.compile(rb"(?<!\r)\n")
-_LENGTH_FIELD = re.compile(rb"\ncontent-length[ \t]*:([^\r\n]*)", re.IGNORECASE)
-#: a last-chunk line as h11 reads it (the trailer section follows)
-_LAST_CHUNK = re.compile(rb"0{1,20}(?:;[^\r\n]*)?[ \t]*\r\n")
-_BARE_CR = re.compile(rb"\r(?!\n)(?=.)", re.S)  # a CR followed by anything but LF
-_CHUNK_LINE_WS = re.compile(rb"[ \t]")
-_QUOTED = re.compile(rb'"(?:[^"\\]|\\.)*"')
-
-
-def _skip_empty_lines(conn: h11.Connection, skipped: int) -> int:
-    """Drop the CRLF (or LF) lines before a request line, ``skipped`` of them already
-    (they may come one read at a time); past MAX_EMPTY_LINES in all, refuse (as the
-    httptools backend does). The count so far."""
-    while True:
-        data = receive_buffer(conn)
-        if data[:2] == b"\r\n":
-            drop_front(conn, 2)
-        elif data[:1] == b"\n":
-            drop_front(conn, 1)
-        else:
-            return skipped
-        skipped += 1
-        if skipped > MAX_EMPTY_LINES:
-            raise too_many_empty_lines()
 
 
 class H11Server(ServerProtocol):
@@ -138,7 +115,7 @@ class H11Server(ServerProtocol):
         if (
             data.count(b"\n") != crlf
             or data.count(b"\r") != crlf
-            or _LENGTH_FIELD.search(data) is not None
+            or LENGTH_FIELD.search(data) is not None
         ):
             # an LF without its CR or a CR without its LF (here or split from the last
             # read), or a Content-Length (h11 merges a repeated or listed one, which
@@ -153,18 +130,18 @@ class H11Server(ServerProtocol):
         conn = self._conn
         state = conn.their_state
         if state is _SEND_BODY and (self._suspect_lf or self._suspect_ws):
-            self._check_chunk_lines()
+            check_chunk_lines(conn, self._suspect_ws)
         elif state is _IDLE:
             buf = receive_buffer(conn)
-            if buf[:1] in _EOL_STARTS:
+            if buf[:1] in EOL_STARTS:
                 # first: the checks below read the head from its request line on
-                self._empties = _skip_empty_lines(conn, self._empties)
+                self._empties = skip_empty_lines(conn, self._empties)
                 if receive_buffer(conn) == b"\r":
                     return NEED_DATA  # the LF of an empty line may follow
             if self._suspect_fold:
-                self._check_fold()
+                self._fold_pos = check_fold(receive_buffer(conn), self._fold_pos)
             if self._suspect_lf:
-                self._check_line_ends()
+                self._suspect_lf = check_line_ends(receive_buffer(conn))
         try:
             event: Any = conn.next_event()
         except h11.RemoteProtocolError as exc:
@@ -181,7 +158,7 @@ class H11Server(ServerProtocol):
             if their is _IDLE:
                 if not self._line_ok:
                     self._probe_request_line()
-                if _BARE_CR.search(receive_buffer(conn)) is not None:
+                if has_bare_cr(receive_buffer(conn)):
                     # h11 would wait for the LF forever (then a 408); llhttp says 400 at once
                     raise RemoteProtocolError(
                         "bare CR in the request line or a header (a CR not before LF)"
@@ -192,61 +169,6 @@ class H11Server(ServerProtocol):
         if event is _H11_PAUSED:
             return PAUSED
         return CLOSED  # ConnectionClosed
-
-    def _check_line_ends(self) -> None:
-        """What h11 would let through in a head that llhttp refuses (two parsers must never
-        split requests differently): a bare LF ending a line, and a repeated or listed
-        Content-Length (h11 merges identical ones)."""
-        buf = receive_buffer(self._conn)
-        start = 0
-        while buf[start : start + 1] == b"\n" or buf[start : start + 2] == b"\r\n":
-            start += 1 if buf[start : start + 1] == b"\n" else 2  # empty lines first
-        end = _END_OF_HEAD.search(buf, start)
-        stop = end.end() if end is not None else len(buf)
-        if _BARE_LF.search(buf, start, stop) is not None:
-            raise RemoteProtocolError("bare LF in the request head (lines end with CRLF)")
-        lengths = _LENGTH_FIELD.findall(buf, start, stop)
-        if len(lengths) > 1 or any(b"," in value for value in lengths):
-            raise RemoteProtocolError("repeated or listed Content-Length header")
-        if end is not None:  # this head is fine; one pipelined behind it is checked in turn
-            self._suspect_lf = (
-                _BARE_LF.search(buf, stop) is not None
-                or _BARE_CR.search(buf, stop) is not None
-                or _LENGTH_FIELD.search(buf, stop) is not None
-            )
-
-    def _check_chunk_lines(self) -> None:
-        """What h11 takes in chunk framing and llhttp refuses: a bare CR in a chunk-size
-        line (h11's chunk extensions take any byte), whitespace in it outside a quoted
-        extension value (``3 ``, ``3;a=b ``: h11 allows it before the CRLF), and a bare
-        LF in or ending the trailer section. Checked before h11 reads the line (it
-        reads the last chunk and its trailers in one step), and only when the bytes
-        hold a CR or LF without its other half, or a space or tab."""
-        reading = chunk_reading(self._conn)
-        if reading is None or reading.in_chunk:
-            return  # inside chunk data (or not a chunked body)
-        buf = receive_buffer(self._conn)
-        start = 0
-        if not reading.in_trailer:
-            at = reading.to_discard
-            end = buf.find(b"\n", at)
-            line = buf[at : (end if end >= 0 else len(buf)) - 1]
-            if b"\r" in line:
-                raise RemoteProtocolError("bare CR in a chunk-size line (a CR not before LF)")
-            if self._suspect_ws and _CHUNK_LINE_WS.search(_QUOTED.sub(b"", bytes(line))):
-                raise RemoteProtocolError(
-                    f"whitespace in the chunk-size line {bytes(line[:40]).decode('latin-1')!r}"
-                )
-            last = _LAST_CHUNK.match(buf, at)
-            if last is None:
-                return
-            start = last.end()
-        if buf[start : start + 2] == b"\r\n":
-            return  # no trailer fields
-        end_match = _END_OF_HEAD.search(buf, max(start - 1, 0))
-        stop = end_match.end() if end_match is not None else len(buf)
-        if buf[start : start + 1] == b"\n" or _BARE_LF.search(buf, start, stop) is not None:
-            raise RemoteProtocolError("bare LF in the trailer section (lines end with CRLF)")
 
     def _check_body_framing(self) -> None:
         """While a body is incomplete: a chunk size no one can send (llhttp refuses a size
@@ -264,7 +186,7 @@ class H11Server(ServerProtocol):
         self._empties = 0
         # a request pipelined behind this one is checked in turn (its bytes are here)
         rest = receive_buffer(self._conn)
-        self._suspect_fold = rest[:1] in (b" ", b"\t") or _FOLD.search(rest) is not None  # type: ignore[comparison-overlap]
+        self._suspect_fold = rest[:1] in (b" ", b"\t") or FOLD.search(rest) is not None  # type: ignore[comparison-overlap]
         self._fold_pos = 0
         self._line_ok = False
         limits = self._limits
@@ -307,15 +229,6 @@ class H11Server(ServerProtocol):
 
     def _line_too_long(self) -> TooLarge:
         return self._limits.request_line_too_long()
-
-    def _check_fold(self) -> None:
-        buf = receive_buffer(self._conn)
-        start = max(self._fold_pos - 2, 0)
-        end = _END_OF_HEAD.search(buf, start)
-        stop = end.start() + 1 if end is not None else len(buf)
-        if _FOLD.search(buf, max(self._fold_pos - 1, 0), stop) is not None:
-            raise RemoteProtocolError("obsolete line folding (obs-fold) in the header section")
-        self._fold_pos = len(buf)
 
     def _translate(self, exc: h11.RemoteProtocolError, state: Any) -> ProtocolError:
         message = str(exc)

@@ -23,7 +23,6 @@ import trio
 from ..._config import ClientConfig, Limits, Timeouts, TimeoutsLike
 from ..._model import URL, Headers, HeadersLike, QueryLike, Request, Response
 from ..._model._headers import encode_header_text
-from ..._model._media import encode_value, form_fields
 from ..._plugins import Plugins, get_plugins
 from ...errors import (
     ReadError,
@@ -162,74 +161,6 @@ class Client(RequestVerbs, SeedForms):
     def pool(self) -> ConnectionPool:
         """The connection pool (for introspection: idle and in-use counts)."""
         return self._pool
-
-    # -- building requests ------------------------------------------------------------------
-    def build_request(
-        self,
-        method: str,
-        url: str | URL,
-        *,
-        params: QueryLike | None = None,
-        headers: HeadersLike = None,
-        content: bytes | str | Any = None,
-        data: Any = None,
-        files: Any = None,
-        json: Any = _UNSET,
-        value: Any = _UNSET,
-        content_type: str | None = None,
-    ) -> Request:
-        """A :class:`Request` with the client's base URL, default headers and body.
-
-        One body option: ``content=`` (bytes, str or an async iterable, sent as is),
-        ``json=``, ``data=`` (a form: mapping or pairs), ``files=`` (multipart, with
-        ``data=`` fields; a file is bytes, a file object, or ``(filename, content[,
-        content_type])``), or ``value=`` with ``content_type=`` (any codec; inferred
-        from the value when no type is given).
-        """
-        target: str | URL
-        if self.base_url is not None:
-            target = self.base_url.join(str(url))
-        elif type(url) is str and "://" in url:
-            target = url  # an absolute URL string: the Request parses it, once
-        else:
-            target = URL(url)
-        if self.params is not None:
-            target = URL(target, params=self.params)
-        if params is not None:
-            target = URL(target, params=params)
-        merged = self.headers.copy()
-        if headers is not None:
-            for name, field_value in Headers(headers).raw:
-                merged[name.decode("latin-1")] = field_value.decode("latin-1")
-        body: Any = content
-        chosen = (
-            (content is not None)
-            + (data is not None)
-            + (files is not None)
-            + (json is not _UNSET)
-            + (value is not _UNSET)
-        )
-        if chosen > 1 and not (chosen == 2 and data is not None and files is not None):
-            raise TypeError("give one of content=, json=, data=, files= (with data=) or value=")
-        codecs = self.plugins.body_codecs
-        if json is not _UNSET:
-            value, content_type = json, "application/json"
-        elif files is not None:
-            fields = [*form_fields(data), *form_fields(files)]
-            value, content_type = fields, "multipart/form-data"
-        elif data is not None:
-            value, content_type = data, content_type or "application/x-www-form-urlencoded"
-        if value is not _UNSET:
-            encoded, sent_type, length = encode_value(value, content_type, codecs)
-            merged.setdefault_raw(b"Content-Type", sent_type.encode("latin-1"))
-            if not isinstance(encoded, bytes) and length is not None:
-                merged.setdefault_raw(b"Content-Length", str(length).encode("ascii"))
-            body = encoded
-        elif content_type is not None:
-            merged.setdefault_raw(b"Content-Type", content_type.encode("latin-1"))
-        request = Request(method, target, headers=merged, body=body)
-        request._codecs = codecs
-        return request
 
     # -- the public request API -------------------------------------------------------------
     async def request(

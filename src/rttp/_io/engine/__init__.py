@@ -6,6 +6,7 @@
 - ``_server`` and ``_exchange``: the server side, a connection and the exchange it
   resets per request (the request, its body reader, the phase and deadline);
 - ``_answering``: the answer, returned (a Response) or pushed (``request.respond``);
+- ``_framing``: what a message becomes on the wire (head, compression, body framing);
 - ``_client``: the client side, a connection and its exchange;
 - ``_connection``: the public ``rttp.HTTPConnection`` façade over either side.
 

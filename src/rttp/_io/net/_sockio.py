@@ -30,6 +30,7 @@ measurement: a scope per receive cost 27-48 % of a server's throughput). Other s
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import select
@@ -45,7 +46,7 @@ from trio.lowlevel import (
     wait_writable,
 )
 
-__all__ = ["SocketIO", "fast_stream", "receive_within", "send_all_within"]
+__all__ = ["SocketIO", "allow_unsent", "fast_stream", "receive_within", "send_all_within"]
 
 _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
 
@@ -295,3 +296,14 @@ def readable_now(stream: trio.abc.Stream) -> bool:
         return bool(poller.poll(0))
     except (OSError, ValueError):  # closed under us: a receive would fail at once
         return True
+
+
+def allow_unsent(stream: trio.abc.Stream, limit: int) -> None:
+    """Let a plain TCP stream hold up to ``limit`` unsent bytes before a send waits
+    (``TCP_NOTSENT_LOWAT``; others are left alone)."""
+    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
+    if option is None or not isinstance(stream, (SocketIO, trio.SocketStream)):
+        return
+    if stream.socket.family in (socket.AF_INET, socket.AF_INET6):
+        with contextlib.suppress(OSError):
+            stream.setsockopt(socket.IPPROTO_TCP, option, limit)

@@ -12,9 +12,7 @@ reads until an event is ready.
 from __future__ import annotations
 
 import collections
-import contextlib
 import os
-import socket
 import uuid
 from typing import Any
 
@@ -38,7 +36,8 @@ from ..._proto._wsscan import CloseScanner
 from ...errors import WebSocketClosed
 from ..engine._base import linger
 from ..net._errors import IO_ERRORS
-from ..net._sockio import SocketIO, readable_now
+from ..net._sockio import SocketIO, allow_unsent, readable_now
+from ._sendwatch import SendWatch
 
 __all__ = [
     "DEFAULT_MAX_FRAGMENTS",
@@ -54,21 +53,10 @@ __all__ = [
 # reads grow while they come back full (large messages) and shrink back when they do not
 _MIN_READ, _MAX_READ = 65536, 1 << 20
 
-
 #: unsent bytes a TCP socket may hold before a send waits (Trio sets 16 KiB, which
 #: breaks a 1 MiB message into a handful of sends, each after a wake-up: 1 MiB echo
 #: went from about 300 to 400 MiB/s with this)
 _NOTSENT_LOWAT = 1 << 20
-
-
-def _allow_unsent(stream: trio.abc.Stream) -> None:
-    """Raise ``TCP_NOTSENT_LOWAT`` on a plain TCP stream (others are left alone)."""
-    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
-    if option is None or not isinstance(stream, (SocketIO, trio.SocketStream)):
-        return
-    if stream.socket.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            stream.setsockopt(socket.IPPROTO_TCP, option, _NOTSENT_LOWAT)
 
 
 class WebSocket:
@@ -118,14 +106,12 @@ class WebSocket:
         #: a server's 101 answer, held back until the handler first sends or receives
         self._handshake = b""
         self._read_size = _MIN_READ
-        self._watched = False
-        self._in_send = False  # a send to the stream is in progress (read by the watcher)
-        self._sends = 0  # sends completed (the watcher sees progress without a clock)
+        self._watch = SendWatch()
         # on direct socket I/O, a reply from the task that just waited in receive() skips
         # the pass through the scheduler that ends a send (SocketIO.send_reply)
         self._reply = stream.send_reply if type(stream) is SocketIO else None
         self._receiver: Any = None
-        _allow_unsent(stream)
+        allow_unsent(stream, _NOTSENT_LOWAT)
 
     # -- state ----------------------------------------------------------------------------
     @property
@@ -184,23 +170,24 @@ class WebSocket:
                 await trio.aclose_forcefully(self._stream)
                 raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from None
             except IO_ERRORS as exc:
-                if self._in_send and self._closed is not None:
+                if self._watch.in_send and self._closed is not None:
                     raise WebSocketClosed(1006, "the peer stopped reading (send timeout)") from exc
                 self._finish(Closed(1006, "connection broken"))
                 raise WebSocketClosed(1006, "the connection is broken") from exc
         finally:
-            self._in_send = False
+            self._watch.in_send = False
             lock.release()
 
     async def _send_to_stream(self, data: bytes | memoryview) -> None:
         if self.send_timeout is None:
             await self._stream.send_all(data)
-        elif self._watched:
+        elif self._watch.active:
             # a watcher task (the App's) drops us if this send stalls: no scope per send
-            self._in_send = True
+            watch = self._watch
+            watch.in_send = True
             await self._stream.send_all(data)
-            self._in_send = False
-            self._sends += 1
+            watch.in_send = False
+            watch.sends += 1
         else:
             with trio.fail_after(self.send_timeout):
                 await self._stream.send_all(data)
@@ -211,27 +198,19 @@ class WebSocket:
         """Drop the connection when a send stalls past ``send_timeout``: run it with
         ``await nursery.start(ws.watch_sends)``, which returns once every later send is
         watched (and so needs no cancel scope of its own)."""
-        if self.send_timeout is None:
+        seconds = self.send_timeout
+        if seconds is None:
             task_status.started()
             return
-        self._watched = True
-        task_status.started()
-        tick = min(1.0, self.send_timeout / 4)
-        stalled_for = 0.0
-        seen = -1
-        while self._closed is None:
-            await trio.sleep(tick)
-            # one send still in progress since the last tick: it has stalled that long
-            stalled_for = stalled_for + tick if self._in_send and self._sends == seen else 0.0
-            seen = self._sends
-            if stalled_for >= self.send_timeout:
-                self._finish(
-                    Closed(
-                        1006, f"send_timeout={self.send_timeout}s exceeded: the peer is not reading"
-                    )
-                )
-                await trio.aclose_forcefully(self._stream)
-                return
+
+        async def stalled() -> None:
+            reason = f"send_timeout={seconds}s exceeded: the peer is not reading"
+            self._finish(Closed(1006, reason))
+            await trio.aclose_forcefully(self._stream)
+
+        await self._watch.run(
+            seconds, lambda: self._closed is not None, stalled, task_status=task_status
+        )
 
     def _check_open(self) -> None:
         if self._closed is not None:
