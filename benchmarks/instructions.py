@@ -11,7 +11,10 @@ the difference in requests is the cost of one request, start-up excluded:
 - ``server <backend>``: ``Server.serve_stream`` answering ``GET /`` with 12 bytes, the
   requests written raw (the client's side costs the same in both checkouts);
 - ``client <backend>``: ``HTTPConnection`` in the client role (``send_request``,
-  ``read_response``, ``read_body``) against canned answers.
+  ``read_response``, ``read_body``) against canned answers;
+- ``ws <backend>``: a 32-byte WebSocket message echoed (``accept_websocket`` on a
+  loopback server, ``connect_websocket``), ``<backend>`` naming the WebSocket backend
+  (``websockets`` or ``wsproto``); a "request" is one round trip.
 
 Needs ``valgrind`` (``apt-get install valgrind``); loopback only, bounded counts.
 """
@@ -66,7 +69,23 @@ async def client_case():
             response = await conn.read_response(request)
             await response.read()
 
-trio.run(server_case if kind == "server" else client_case)
+async def ws_case():
+    async def echo(ws):
+        async for data in ws:
+            await ws.send(data)
+    async def handler(request):
+        return rttp.accept_websocket(request, echo, websocket_backend=backend)
+    async with trio.open_nursery() as nursery:
+        addresses = await nursery.start(rttp.serve, handler, "http://127.0.0.1:0")
+        url = str(addresses[0]).replace("http", "ws")
+        ws = await rttp.connect_websocket(url, websocket_backend=backend)
+        for _ in range(count):
+            await ws.send(b"x" * 32)
+            await ws.receive()
+        await ws.aclose()
+        nursery.cancel_scope.cancel()
+
+trio.run({"server": server_case, "client": client_case, "ws": ws_case}[kind])
 """
 
 SMALL, LARGE = 200, 2200
@@ -109,15 +128,16 @@ def per_request(source: Path, kind: str, backend: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
-    parser.add_argument("--cases", nargs="+", default=["server", "client"])
+    parser.add_argument("--cases", nargs="+", default=["server", "client", "ws"])
     parser.add_argument("--backends", nargs="+", default=["httptools", "h11"])
+    parser.add_argument("--ws-backends", nargs="+", default=["websockets", "wsproto"])
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
     here = Path(__file__).resolve().parents[1]
     print(f"{'case':<22} {'instr/request':>14} {'baseline':>14} {'ratio':>7}")
     for kind in args.cases:
-        for backend in args.backends:
+        for backend in args.ws_backends if kind == "ws" else args.backends:
             ours = per_request(here, kind, backend)
             line = f"{kind + ' ' + backend:<22} {ours:>14,.0f}"
             if args.baseline is not None:
