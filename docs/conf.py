@@ -15,15 +15,15 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(AsyncIterator|Awaitable|Callable|Iterator|Mapping|Sequence|Any|IO|TextIO)"),
     (r"py:.*", r"(wsproto|h11|httptools|jwt|pluggy)(\..*)?|WSConnection|Connection"),
     # the type aliases, described in the reference's "Type aliases" section
-    (r"py:class", r"HeadersLike|QueryLike|TimeoutsLike|AuthLike|Body|FormValue|Progress|Handler"),
+    (r"py:class", r"HeadersLike|QueryLike|TimeoutsLike|AuthLike|Body|FormValue|Progress|Handler|Content"),
     (r"py:class", r"PasswordCheck|PasswordLookup|TokenCheck"),
     # the engine's and the faces' own helper types, which users never build
     (
         r"py:class",
-        r"(rttp\.[\w.]*\.)?(ServerSettings|CoarseClock|ConnectionPool|SigningKey|HTTPResult|TokenHandle|Sentinel|RawHeaders|Broadcaster)",
+        r"(rttp\.[\w.]*\.)?(ServerSettings|ServerExchange|CoarseClock|ConnectionPool|SigningKey|HTTPResult|TokenHandle|Sentinel|RawHeaders|Broadcaster)",
     ),
     # type variables and private helpers that signatures mention
-    (r"py:class", r"(rttp\.[\w.]*\.)?(_\w+|T)"),
+    (r"py:class", r"(rttp\.[\w.]*\.)?(_\w+|T|HandlerT)"),
 ]
 
 import rttp  # noqa: E402

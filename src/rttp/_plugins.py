@@ -238,7 +238,7 @@ class Plugins:
     @functools.cached_property
     def offered_encodings(self) -> list[str]:
         """The encodings offered by default, most preferred first: every loaded one
-        that declares :attr:`~rttp.plugin.ContentEncoding.offer`, by ``preference``
+        that declares ``offer`` (:class:`~rttp.plugin.ContentEncoding`), by ``preference``
         (highest first), then name."""
         offered = [(e.preference, name) for name, e in self.encodings.items() if e.offer]
         return [name for _, name in sorted(offered, key=lambda item: (-item[0], item[1]))]

@@ -245,7 +245,7 @@ class ServerProtocol(abc.ABC):
 
     Every event names its exchange by ``stream_id``. An HTTP/1.1 protocol
     (``multiplexed = False``) carries one exchange at a time, always stream
-    :data:`HTTP1_STREAM`, and returns body data as plain ``bytes``; the engine runs its
+    ``HTTP1_STREAM`` (1), and returns body data as plain ``bytes``; the engine runs its
     exchanges one after another in the connection's task. A multiplexing protocol sets
     ``multiplexed = True``, returns body data as :class:`StreamData`, and is driven by a
     multiplexing connection that runs each exchange in a task of its own.
