@@ -176,6 +176,13 @@ class ExchangeAnswer:
         await conn._send(pending + end)
         await exchange.after_answer()
 
+    def cut(self) -> None:
+        """The answer will never be finished (its handler failed after it started): the
+        connection closes after it, the only honest signal left, and the access log
+        counts it as cut off."""
+        self._exchange.conn.closing = True
+        self.sent = -1
+
     async def __aenter__(self) -> ExchangeAnswer:
         return self
 

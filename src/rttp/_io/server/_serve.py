@@ -163,8 +163,7 @@ async def _run_exchange(
                 max(answer.sent, 0),
                 exc_info=exc,
             )
-            conn.close_after_exchange()
-            answer.sent = -1
+            answer.cut()
             _log_access(exchange, options, answer.status)
             return False
         if exchange.body_error is not None:
