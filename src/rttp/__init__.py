@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from ._io.client._client import Client, Progress
     from ._io.engine._connection import HTTPConnection
     from ._io.net._tls import client_context, server_context
+    from ._io.server._asgi import asgi
     from ._io.server._server import Handler, Server, serve
     from ._io.websocket._websocket import Closed, PingEvent, PongEvent, WebSocket, WebSocketMessage
     from ._io.websocket._wshandshake import accept_websocket, connect_websocket
@@ -115,6 +116,7 @@ _LAZY: dict[str, str] = {
     "reason_phrase": "._model",
     "response_codes": "._model",
     "run": "._faces._run",
+    "asgi": "._io.server._asgi",
     "serve": "._io.server._server",
     "server_context": "._io.net._tls",
     "status_for_error": "._faces._handles",
@@ -192,6 +194,7 @@ __all__ = [
     "WebSocketMessage",
     "__version__",
     "accept_websocket",
+    "asgi",
     "auth",
     "client_context",
     "code_name",

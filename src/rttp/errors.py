@@ -29,6 +29,7 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     ├── MessageError               an RTTP message exchange failed (``kind``: the seed's string)
     ├── AuthError                  credentials missing or refused
     ├── PluginError                the plugin set is inconsistent
+    ├── LifespanFailed             a hosted ASGI app's lifespan startup failed (``message``)
     └── Cancelled                  a request was cancelled by its caller (progress callback, handle)
 
 Trio, ``ssl`` and h11 exceptions are translated into these in exactly one place per layer
@@ -50,6 +51,7 @@ __all__ = [
     "DecodingError",
     "HTTPStatusError",
     "InvalidURL",
+    "LifespanFailed",
     "LocalProtocolError",
     "MessageError",
     "PluginError",
@@ -356,3 +358,14 @@ class PluginError(RTTPError):
 
 class Cancelled(RTTPError):
     """A request was cancelled by its caller (a progress callback returned False, say)."""
+
+
+class LifespanFailed(RTTPError):
+    """A hosted ASGI application's lifespan startup failed (``lifespan.startup.failed``,
+    or, with ``lifespan="on"``, an app without lifespan support): the server does not
+    start. ``message`` is what the application said."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        #: the application's reason
+        self.message = message

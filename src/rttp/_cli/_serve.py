@@ -17,6 +17,7 @@ from .._model import URL
 from .._plugins import get_plugins
 from .._proto._wsdeflate import Deflate
 from ..errors import InvalidURL
+from ._interface import INTERFACES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -56,6 +57,19 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     )
     how = serve.add_argument_group("how to serve")
     how.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory: call it")
+    how.add_argument(
+        "--interface",
+        choices=INTERFACES,
+        default="auto",
+        help="what MODULE:ATTR is: an rttp handler or App, or an ASGI application (default "
+        "auto: told by its shape)",
+    )
+    how.add_argument(
+        "--lifespan",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="an ASGI app's lifespan protocol (default auto: run it if the app supports it)",
+    )
     how.add_argument("--config", metavar="FILE", help="a TOML file of ServerConfig fields")
     how.add_argument(
         "--http", choices=("auto", "h11", "httptools"), help="the HTTP/1.1 parser (default auto)"

@@ -16,14 +16,19 @@ from __future__ import annotations
 import errno
 import logging
 import math
+import sys
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import trio
 
+if sys.version_info < (3, 11):  # pragma: no cover - 3.10
+    from exceptiongroup import BaseExceptionGroup
+
 from ..._config import SERVER_WEBSOCKETS, ServerConfig, ServerWebSockets
 from ..._model import URL, Request, Response
 from ..._plugins import Plugins, get_plugins
+from ...errors import LifespanFailed
 from ...plugin import ListenOptions, ProtocolBackend, Transport
 from ..engine._clock import CoarseClock, sweep
 from ..engine._exchange import ServerExchange
@@ -157,6 +162,12 @@ class Server:
             serving = SERVER_WEBSOCKETS.set(self._websockets)
             try:
                 await self._run(opened, shutdown_trigger, task_status)
+            except BaseExceptionGroup as group:
+                # a hosted app whose startup failed: its one-line reason, not a group
+                failed = group.subgroup(LifespanFailed)
+                if failed is not None:
+                    raise _first_leaf(failed) from None
+                raise
             finally:
                 SERVER_WEBSOCKETS.reset(serving)
         finally:
@@ -327,6 +338,12 @@ class Server:
 
 
 # -- helpers ------------------------------------------------------------------------------
+def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The first exception in a (nested) group."""
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+
+
 class _ExchangesOf:
     """The current exchange of each of a set of connections, as the sweeper walks them."""
 

@@ -1,0 +1,251 @@
+"""Hosting an ASGI 3 application (Starlette, FastAPI, Quart-Trio…): :func:`asgi` turns it
+into an rttp handler, so ``rttp.serve(rttp.asgi(app), …)`` and ``rttp serve module:app``
+run it on the same engine, limits and timeouts as any rttp handler.
+
+The adapter stands on the two public seams of the engine: the request body is
+``request.stream()`` (read as ``receive()`` asks, never buffered whole), and the answer
+is pushed (``request.respond``): ``http.response.start`` decides the head,
+``http.response.body`` pieces go out as they come, sized or chunked as the headers say.
+The lifespan protocol runs in the server's lifespan task: startup before the first
+connection is accepted, shutdown after the drain.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from typing import Any
+
+import trio
+
+from ..._model import Answer, Request, Response
+from ...errors import LifespanFailed, TransportError
+
+__all__ = ["SHUTDOWN_TIMEOUT", "ASGIApp", "asgi"]
+
+log = logging.getLogger("rttp.asgi")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGI3 = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: what the scope says of the interface (ASGI 3, HTTP spec 2.4)
+_ASGI = {"version": "3.0", "spec_version": "2.4"}
+_VERSIONS = {"1.1": "1.1", "1.0": "1.0"}
+#: how long the app's lifespan shutdown may take once the server has drained
+SHUTDOWN_TIMEOUT = 10.0
+
+
+def asgi(app: ASGI3, *, lifespan: str = "auto") -> ASGIApp:
+    """An rttp handler that runs the ASGI 3 application ``app``.
+
+    ``lifespan`` is ``"auto"`` (run the lifespan protocol; an app that does not support
+    it is served anyway), ``"on"`` (an app that fails it stops the server) or ``"off"``.
+    """
+    if lifespan not in ("auto", "on", "off"):
+        raise ValueError(f"lifespan must be 'auto', 'on' or 'off', got {lifespan!r}")
+    return ASGIApp(app, lifespan)
+
+
+class ASGIApp:
+    """An ASGI 3 application as an rttp handler (see :func:`asgi`)."""
+
+    def __init__(self, app: ASGI3, lifespan: str = "auto") -> None:
+        self.app = app
+        self.lifespan_mode = lifespan
+        #: the lifespan ``state``, copied into every request's scope
+        self.state: dict[str, Any] = {}
+        self._supports_lifespan = lifespan != "off"
+
+    def __repr__(self) -> str:
+        return f"rttp.asgi({self.app!r})"
+
+    # -- one request ------------------------------------------------------------------------
+    async def __call__(self, request: Request) -> Response | None:
+        exchange = _Exchange(request)
+        await self.app(self._scope(request), exchange.receive, exchange.send)
+        if exchange.answer is None:
+            if exchange.status is None:
+                log.error(
+                    "ASGI app %r returned without answering %s %s",
+                    self.app,
+                    request.method,
+                    request.target,
+                )
+                return Response(
+                    500,
+                    {"Content-Type": "text/plain; charset=utf-8"},
+                    "500 Internal Server Error: the application sent no response\n",
+                )
+            exchange.start_answer()  # a start without a body: an empty answer
+        answer = exchange.answer
+        assert answer is not None
+        if not answer.finished:
+            await answer.finish()
+        return None
+
+    def _scope(self, request: Request) -> Scope:
+        raw_path = request.raw_path
+        root = request.root_path
+        client = request.client
+        return {
+            "type": "http",
+            "asgi": _ASGI,
+            "http_version": _VERSIONS.get(request.http_version, request.http_version),
+            "method": request.method,
+            "scheme": request.scheme,
+            # the full path, root_path included (as uvicorn and hypercorn give it)
+            "path": root + request.path,
+            "raw_path": (root + raw_path).encode("latin-1"),
+            "query_string": request.query.encode("latin-1"),
+            "root_path": root,
+            "headers": [(name.lower(), value) for name, value in request.headers.raw],
+            "client": list(client) if client is not None else None,
+            "server": None,
+            "extensions": {"http.response.trailers": {}},
+            "state": self.state.copy(),
+        }
+
+    # -- lifespan ---------------------------------------------------------------------------
+    async def lifespan(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the application's lifespan for the server's life: the server starts this
+        before it accepts, and cancels it after the drain (the shutdown then runs)."""
+        if not self._supports_lifespan:
+            task_status.started()
+            await trio.sleep_forever()
+        to_app_send, to_app = trio.open_memory_channel[Message](1)
+        from_app_send, from_app = trio.open_memory_channel[Message](1)
+        scope = {"type": "lifespan", "asgi": _ASGI, "state": self.state}
+        # the app's lifespan task outlives the server's cancellation until its shutdown
+        # has run (or SHUTDOWN_TIMEOUT has passed)
+        app_scope = trio.CancelScope(shield=True)
+
+        async def run_app() -> None:
+            with app_scope:
+                try:
+                    await self.app(scope, to_app.receive, from_app_send.send)
+                except Exception as exc:
+                    await from_app_send.send({"type": "rttp.lifespan.raised", "error": exc})
+                else:
+                    await from_app_send.send({"type": "rttp.lifespan.returned"})
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run_app)
+            try:
+                await to_app_send.send({"type": "lifespan.startup"})
+                message = await from_app.receive()
+                self._check_startup(message)
+            except BaseException:
+                app_scope.cancel()
+                raise
+            if message["type"] != "lifespan.startup.complete":
+                log.info("the application does not support lifespan: serving without it")
+                app_scope.cancel()
+                task_status.started()
+                return
+            task_status.started()
+            try:
+                await trio.sleep_forever()
+            finally:
+                with trio.CancelScope(shield=True), trio.move_on_after(SHUTDOWN_TIMEOUT):
+                    await to_app_send.send({"type": "lifespan.shutdown"})
+                    message = await from_app.receive()
+                    if message["type"] == "lifespan.shutdown.failed":
+                        log.error("the application's shutdown failed: %s", message.get("message"))
+                app_scope.cancel()
+
+    def _check_startup(self, message: Message) -> None:
+        """Raise LifespanFailed when the startup failed, or when the app does not support
+        lifespan and ``lifespan="on"`` asked for it."""
+        kind = message["type"]
+        if kind == "lifespan.startup.failed":
+            said = str(message.get("message") or "")
+            # frameworks send a whole traceback (Starlette does): its last line says what
+            lines = [line for line in said.splitlines() if line.strip()]
+            reason = lines[-1].strip() if lines else "no reason given"
+            if len(lines) > 1:
+                log.debug("the application's startup failed:\n%s", said)
+            failed = LifespanFailed(f"the application's startup failed: {reason}")
+            failed.message = said or reason
+            raise failed
+        if kind != "lifespan.startup.complete" and self.lifespan_mode == "on":
+            raise LifespanFailed(
+                "the application does not support the lifespan protocol (lifespan='on'): "
+                f"{message.get('error')!r}"
+            )
+
+
+class _Exchange:
+    """``receive`` and ``send`` of one HTTP request."""
+
+    __slots__ = ("answer", "body", "closed", "headers", "request", "status", "trailers")
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+        #: the body as it arrives (None once it has all been handed to the app)
+        self.body: AsyncIterator[bytes] | None = request.stream().__aiter__()
+        self.status: int | None = None
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.trailers = False
+        self.answer: Answer | None = None
+        #: set once the answer is complete or the client is gone: receive() then says
+        #: http.disconnect
+        self.closed = trio.Event()
+
+    async def receive(self) -> Message:
+        """The next piece of the body (read now: the client is held back by TCP while
+        the app does not ask), then, once the exchange is over, ``http.disconnect``."""
+        body = self.body
+        if body is not None and not self.closed.is_set():
+            try:
+                chunk = await body.__anext__()
+            except StopAsyncIteration:
+                self.body = None
+                return {"type": "http.request", "body": b"", "more_body": False}
+            except TransportError:
+                self.body = None
+                self.closed.set()
+                return {"type": "http.disconnect"}
+            return {"type": "http.request", "body": chunk, "more_body": True}
+        await self.closed.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        kind = message["type"]
+        if kind == "http.response.start":
+            if self.status is not None:
+                raise RuntimeError("http.response.start sent twice")
+            self.status = int(message["status"])
+            self.headers = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
+            self.trailers = bool(message.get("trailers", False))
+        elif kind == "http.response.body":
+            answer = self.answer or self.start_answer()
+            more = bool(message.get("more_body", False))
+            try:
+                body = message.get("body", b"")
+                if body:
+                    await answer.send(body)
+                if not more and not self.trailers:
+                    await answer.finish()
+                    self.closed.set()
+            except TransportError:
+                self.closed.set()
+                raise
+        elif kind == "http.response.trailers":
+            answer = self.answer or self.start_answer()
+            if not message.get("more_trailers", False):
+                fields = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
+                await answer.finish(fields or None)
+                self.closed.set()
+        else:
+            raise RuntimeError(f"unexpected ASGI message type {kind!r} for an HTTP request")
+
+    def start_answer(self) -> Answer:
+        if self.status is None:
+            raise RuntimeError("http.response.body sent before http.response.start")
+        self.answer = answer = self.request.respond(self.status, self.headers)
+        return answer

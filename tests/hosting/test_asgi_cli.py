@@ -1,0 +1,134 @@
+"""``rttp serve module:app`` hosts ASGI applications: the interface is told by the app's
+shape (or forced with ``--interface``), and ``--lifespan`` controls the lifespan."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import trio
+
+import rttp
+from tests.cli.conftest import run_rttp
+from tests.conftest import cli_process
+
+pytest.importorskip("fastapi", reason="FastAPI is part of the test extra")
+
+APPS = '''
+import contextlib
+from fastapi import FastAPI
+from pydantic import BaseModel
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+
+class Item(BaseModel):
+    name: str
+    price: float
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    yield {"db": "ready"}
+
+
+api = FastAPI(lifespan=lifespan)
+
+
+@api.get("/items/{item_id}")
+async def read_item(item_id: int, q: str | None = None):
+    return {"item_id": item_id, "q": q}
+
+
+@api.post("/items")
+async def create_item(item: Item):
+    return {"saved": item.name, "total": item.price * 2}
+
+
+async def hello(request):
+    return PlainTextResponse(f"hello from starlette, state {request.state.db}")
+
+
+site = Starlette(routes=[Route("/", hello)], lifespan=lifespan)
+
+
+@contextlib.asynccontextmanager
+async def broken_lifespan(app):
+    raise RuntimeError("the database is down")
+    yield
+
+
+broken = Starlette(routes=[], lifespan=broken_lifespan)
+
+
+def wsgi_app(environ, start_response):
+    start_response("200 OK", [])
+    return [b"hi"]
+'''
+
+
+@pytest.fixture
+def app_dir(tmp_path):
+    (tmp_path / "asgi_apps.py").write_text(APPS)
+    return tmp_path
+
+
+async def test_fastapi_is_recognised_and_served(app_dir):
+    async with (
+        cli_process("serve", "asgi_apps:api", "--bind", "http://127.0.0.1:0", cwd=str(app_dir))
+        as (url, _),
+        rttp.Client() as client,
+    ):
+        got = await client.get(f"{url}/items/5?q=x")
+        assert (got.status, got.value) == (200, {"item_id": 5, "q": "x"})
+        made = await client.post(f"{url}/items", json={"name": "pen", "price": 1.5})
+        assert made.value == {"saved": "pen", "total": 3.0}
+        invalid = await client.post(f"{url}/items", json={"name": "pen"})
+        assert invalid.status == 422  # FastAPI's validation error, as the app answers it
+        assert invalid.value["detail"][0]["loc"] == ["body", "price"]
+        assert (await client.get(f"{url}/items/not-a-number")).status == 422
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+async def test_starlette_with_lifespan_state_reaches_curl(app_dir):
+    async with cli_process(
+        "serve", "asgi_apps:site", "--bind", "http://127.0.0.1:0", cwd=str(app_dir)
+    ) as (url, _):
+        done = await trio.run_process(["curl", "-sS", url + "/"], capture_stdout=True)
+        assert done.stdout == b"hello from starlette, state ready"
+
+
+async def test_a_failed_startup_is_one_line_and_a_failure(app_dir):
+    done = await run_rttp(
+        "serve", "asgi_apps:broken", "--bind", "http://127.0.0.1:0", cwd=app_dir
+    )
+    err = done.stderr.decode()
+    assert done.returncode != 0
+    assert "the database is down" in err
+    assert "Traceback" not in err
+
+
+async def test_lifespan_off_skips_it_and_interface_can_be_forced(app_dir):
+    async with (
+        cli_process(
+            "serve",
+            "asgi_apps:api",
+            "--interface",
+            "asgi3",
+            "--lifespan",
+            "off",
+            "--bind",
+            "http://127.0.0.1:0",
+            cwd=str(app_dir),
+        ) as (url, _),
+        rttp.Client() as client,
+    ):
+        assert (await client.get(f"{url}/items/1")).status == 200
+
+
+async def test_a_wsgi_app_is_named_as_such(app_dir):
+    done = await run_rttp("serve", "asgi_apps:wsgi_app", cwd=app_dir)
+    err = done.stderr.decode()
+    assert done.returncode == 2
+    assert "is a WSGI application, which rttp cannot host yet" in err

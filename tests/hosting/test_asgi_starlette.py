@@ -1,0 +1,235 @@
+"""A Starlette application hosted by rttp.asgi, over real loopback sockets: the scope,
+streamed request and response bodies, HEAD, trailers, lifespan with state, and the
+answers to an app that fails."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import pytest
+import trio
+
+import rttp
+from tests.conftest import raw_request, status_of
+
+starlette = pytest.importorskip("starlette", reason="Starlette is part of the test extra")
+
+from starlette.applications import Starlette  # noqa: E402
+from starlette.requests import Request  # noqa: E402
+from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse  # noqa: E402
+from starlette.routing import Route  # noqa: E402
+
+
+def make_app(events: list[str] | None = None) -> Starlette:
+    async def scope_route(request: Request) -> JSONResponse:
+        scope = request.scope
+        return JSONResponse(
+            {
+                "method": scope["method"],
+                "path": scope["path"],
+                "raw_path": scope["raw_path"].decode(),
+                "query": scope["query_string"].decode(),
+                "root": scope["root_path"],
+                "http_version": scope["http_version"],
+                "scheme": scope["scheme"],
+                "client": scope["client"][0],
+                "asgi": scope["asgi"],
+                "header": request.headers.get("x-test"),
+                "state": getattr(request.state, "greeting", None),
+            }
+        )
+
+    async def upload(request: Request) -> PlainTextResponse:
+        size = pieces = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            pieces += bool(chunk)
+        return PlainTextResponse(f"{size} bytes in {pieces} pieces")
+
+    async def numbers(request: Request) -> StreamingResponse:
+        async def gen():
+            for n in range(3):
+                yield f"{n}\n"
+
+        return StreamingResponse(gen(), media_type="text/plain")
+
+    async def boom(request: Request) -> PlainTextResponse:
+        raise RuntimeError("the app failed")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        if events is not None:
+            events.append("startup")
+        yield {"greeting": "hello from lifespan"}
+        if events is not None:
+            events.append("shutdown")
+
+    return Starlette(
+        routes=[
+            Route("/scope/{rest:path}", scope_route),
+            Route("/upload", upload, methods=["POST"]),
+            Route("/numbers", numbers),
+            Route("/boom", boom),
+        ],
+        lifespan=lifespan,
+    )
+
+
+@pytest.fixture
+def hosted(nursery):
+    async def start(app, **settings):
+        settings.setdefault("access_log", False)
+        server = rttp.Server(rttp.asgi(app), "http://127.0.0.1:0", **settings)
+        addresses = await nursery.start(server.serve)
+        return addresses[0]
+
+    return start
+
+
+async def test_the_scope_is_the_asgi_http_scope(hosted):
+    url = await hosted(make_app())
+    async with rttp.Client() as client:
+        response = await client.get(f"{url}/scope/a%20b/c?x=1&y=2", headers={"X-Test": "yes"})
+    assert response.status == 200
+    assert response.value == {
+        "method": "GET",
+        "path": "/scope/a b/c",
+        "raw_path": "/scope/a%20b/c",
+        "query": "x=1&y=2",
+        "root": "",
+        "http_version": "1.1",
+        "scheme": "http",
+        "client": "127.0.0.1",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "header": "yes",
+        "state": "hello from lifespan",
+    }
+
+
+async def test_root_path_is_in_the_scope_and_in_the_path(hosted):
+    url = await hosted(make_app(), root_path="/api")
+    async with rttp.Client() as client:
+        response = await client.get(f"{url}/api/scope/x")
+    assert (response.value["root"], response.value["path"]) == ("/api", "/api/scope/x")
+
+
+async def test_a_large_upload_is_streamed_to_the_app_in_pieces(hosted):
+    url = await hosted(make_app())
+    body = b"x" * (3 << 20)
+
+    async def pieces():
+        for offset in range(0, len(body), 65536):
+            yield body[offset : offset + 65536]
+
+    async with rttp.Client() as client:
+        response = await client.post(f"{url}/upload", content=pieces())
+    size, _, rest = response.text.partition(" bytes in ")
+    assert int(size) == len(body)
+    assert int(rest.split()[0]) > 1  # handed over as it came, not as one buffer
+
+
+async def test_a_streaming_response_is_chunked_and_head_gets_no_body(hosted):
+    url = await hosted(make_app())
+    reply = await raw_request(url, b"GET /numbers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(reply) == 200
+    assert b"transfer-encoding: chunked" in reply.lower()
+    assert reply.endswith(b"2\r\n0\n\r\n2\r\n1\n\r\n2\r\n2\n\r\n0\r\n\r\n")
+    head = await raw_request(url, b"HEAD /numbers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(head) == 200
+    assert head.endswith(b"\r\n\r\n")
+
+
+async def test_an_app_that_raises_gets_a_500_and_the_server_goes_on(hosted, caplog):
+    url = await hosted(make_app())
+    with caplog.at_level(logging.ERROR):
+        async with rttp.Client() as client:
+            response = await client.get(f"{url}/boom")
+            assert response.status == 500
+            assert (await client.get(f"{url}/scope/next")).status == 200
+    assert "the app failed" in caplog.text
+
+
+async def test_an_app_that_returns_without_answering_is_a_500_naming_it(hosted, caplog):
+    async def silent(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        return None
+
+    url = await hosted(silent)
+    with caplog.at_level(logging.ERROR, logger="rttp.asgi"):
+        async with rttp.Client() as client:
+            response = await client.get(f"{url}/")
+    assert response.status == 500
+    assert "the application sent no response" in response.text
+    assert "returned without answering GET /" in caplog.text
+
+
+async def test_trailers_go_after_a_chunked_body(hosted):
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        assert "http.response.trailers" in scope["extensions"]
+        await send({"type": "http.response.start", "status": 200, "headers": [], "trailers": True})
+        await send({"type": "http.response.body", "body": b"data", "more_body": False})
+        await send({"type": "http.response.trailers", "headers": [(b"x-sum", b"42")]})
+
+    url = await hosted(app)
+    reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert reply.endswith(b"4\r\ndata\r\n0\r\nx-sum: 42\r\n\r\n")
+
+
+async def test_lifespan_runs_startup_before_serving_and_shutdown_after(nursery):
+    events: list[str] = []
+    server = rttp.Server(rttp.asgi(make_app(events)), "http://127.0.0.1:0", access_log=False)
+    stopped = trio.Event()
+
+    async def serve(task_status=trio.TASK_STATUS_IGNORED):
+        await server.serve(task_status=task_status)
+        stopped.set()
+
+    addresses = await nursery.start(serve)
+    assert events == ["startup"]
+    async with rttp.Client() as client:
+        assert (await client.get(f"{addresses[0]}/scope/x")).value["state"] == "hello from lifespan"
+    server.shutdown()
+    with trio.fail_after(10):
+        await stopped.wait()  # serve() returns after the drain and the app's shutdown
+    assert events == ["startup", "shutdown"]
+
+
+async def test_a_failed_startup_stops_the_server_with_the_apps_reason():
+    async def app(scope, receive, send):
+        assert scope["type"] == "lifespan"
+        await receive()
+        await send({"type": "lifespan.startup.failed", "message": "no database"})
+
+    server = rttp.Server(rttp.asgi(app), "http://127.0.0.1:0")
+    with pytest.raises(rttp.errors.LifespanFailed, match="startup failed: no database"):
+        await server.serve()  # one error with the app's reason, not a group
+
+
+async def test_the_client_going_away_is_a_disconnect_for_receive(hosted):
+    seen: list[str] = []
+    done = trio.Event()
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        try:
+            while True:
+                await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
+        except Exception:
+            seen.append((await receive())["type"])
+            done.set()
+            raise
+
+    url = await hosted(app)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    await stream.send_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await stream.receive_some(65536)
+    await trio.aclose_forcefully(stream)
+    with trio.fail_after(10):
+        await done.wait()
+    assert seen == ["http.disconnect"]
