@@ -14,7 +14,7 @@ from tests.conftest import cli_process
 
 pytest.importorskip("fastapi", reason="FastAPI is part of the test extra")
 
-APPS = '''
+APPS = """
 import contextlib
 from fastapi import FastAPI
 from pydantic import BaseModel
@@ -65,7 +65,7 @@ broken = Starlette(routes=[], lifespan=broken_lifespan)
 def wsgi_app(environ, start_response):
     start_response("200 OK", [])
     return [b"hi"]
-'''
+"""
 
 
 @pytest.fixture
@@ -76,8 +76,10 @@ def app_dir(tmp_path):
 
 async def test_fastapi_is_recognised_and_served(app_dir):
     async with (
-        cli_process("serve", "asgi_apps:api", "--bind", "http://127.0.0.1:0", cwd=str(app_dir))
-        as (url, _),
+        cli_process("serve", "asgi_apps:api", "--bind", "http://127.0.0.1:0", cwd=str(app_dir)) as (
+            url,
+            _,
+        ),
         rttp.Client() as client,
     ):
         got = await client.get(f"{url}/items/5?q=x")
@@ -100,9 +102,7 @@ async def test_starlette_with_lifespan_state_reaches_curl(app_dir):
 
 
 async def test_a_failed_startup_is_one_line_and_a_failure(app_dir):
-    done = await run_rttp(
-        "serve", "asgi_apps:broken", "--bind", "http://127.0.0.1:0", cwd=app_dir
-    )
+    done = await run_rttp("serve", "asgi_apps:broken", "--bind", "http://127.0.0.1:0", cwd=app_dir)
     err = done.stderr.decode()
     assert done.returncode != 0
     assert "the database is down" in err

@@ -219,11 +219,11 @@ def test_no_module_patches_another_at_import():
 #: the I/O layer's folders and which of them each may import (besides ``_io._util`` and
 #: the sans-IO layers): ``net`` knows no HTTP; the engine is the one HTTP connection;
 #: server, client and websocket stand on it. The client's in-memory AppTransport serves
-#: an app with the real server, its one edge sideways.
+#: an app with the real server, and the server hosts ASGI apps' WebSockets.
 IO_PACKAGES: dict[str, set[str]] = {
     "net": set(),
     "engine": {"net"},
-    "server": {"engine", "net"},
+    "server": {"engine", "net", "websocket"},
     "client": {"engine", "net", "server"},
     "websocket": {"engine", "net"},
 }

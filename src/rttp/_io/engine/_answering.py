@@ -17,7 +17,10 @@ when the server is draining.
 from __future__ import annotations
 
 import logging
+import math
 from typing import TYPE_CHECKING, Any, Final
+
+import trio
 
 from ..._model import HeadersLike, Request, Response
 from ..._model._headers import Headers
@@ -32,7 +35,7 @@ from ._settings import error_response
 if TYPE_CHECKING:
     from ._exchange import ServerExchange
 
-__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer"]
+__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "answer_of"]
 
 #: a body up to this size goes out joined with its head in one write; a larger one is
 #: sent after the head, uncopied, in pieces of WRITE_PIECE bytes
@@ -279,6 +282,29 @@ class ExchangeAnswer:
         exchange.on_upgrade = response.on_upgrade
         exchange.enter(Phase.HANDLER, float("inf"))
 
+    def switch(self, response: Response) -> trio.abc.Stream:
+        """Switch protocols now, from inside the handler (push-style, as a hosted ASGI
+        app accepts a WebSocket): ``response`` is the 101 (its ``on_upgrade`` is not
+        used); the stream is returned, holding the 101 for its first send or receive,
+        and the caller owns it from here (the serve loop ends without closing it).
+        Raises RuntimeError when the answer has started or the request carries a body."""
+        exchange = self._exchange
+        request = exchange.request
+        if request is None or self.started:
+            raise RuntimeError("switch() needs a request whose answer has not started")
+        if response.status != 101:
+            raise ValueError(f"switch() takes a 101 response, got {response.status}")
+        if not exchange.body_done:
+            raise RuntimeError("an upgrade request may not carry a body")
+        conn = exchange.conn
+        headers = conn.settings.final_headers(response.headers.raw, conn.clock)[0]
+        conn.hold(exchange.proto.send_informational(101, b"Switching Protocols", headers))
+        self.started = self.finished = True
+        self.sent = 0
+        self.status = 101
+        exchange.enter(Phase.HANDLER, math.inf)  # the new protocol keeps its own time
+        return conn.detach()
+
     async def answer_closing(self, response: Response) -> None:
         """Answer with ``response`` and close the connection afterwards."""
         exchange = self._exchange
@@ -361,3 +387,13 @@ class ExchangeAnswer:
         await send(pending)
         self.sent = sent
         return True
+
+
+def answer_of(request: Request) -> ExchangeAnswer:
+    """The engine's answer to ``request`` (a request a server received), for what the
+    public :class:`rttp.Answer` does not offer: switching protocols from inside the
+    handler (:meth:`ExchangeAnswer.switch`)."""
+    answer = request._answer
+    if not isinstance(answer, ExchangeAnswer):
+        raise RuntimeError(f"{request.method} {request.target} was not received by a server")
+    return answer

@@ -20,6 +20,8 @@ import trio
 
 from ..._model import Answer, Request, Response
 from ...errors import LifespanFailed, TransportError
+from ..websocket._wshandshake import is_websocket_request
+from ._asgi_ws import WebSocketExchange
 
 __all__ = ["SHUTDOWN_TIMEOUT", "ASGIApp", "asgi"]
 
@@ -64,6 +66,8 @@ class ASGIApp:
 
     # -- one request ------------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response | None:
+        if is_websocket_request(request):
+            return await self._websocket(request)
         exchange = _Exchange(request)
         await self.app(self._scope(request), exchange.receive, exchange.send)
         if exchange.answer is None:
@@ -84,6 +88,25 @@ class ASGIApp:
         assert answer is not None
         if not answer.finished:
             await answer.finish()
+        return None
+
+    async def _websocket(self, request: Request) -> Response | None:
+        """A WebSocket handshake: the app decides (accept, close, or an HTTP answer)."""
+        problem = WebSocketExchange.problem(request)
+        if problem is not None:
+            return Response(400, body=f"400 Bad Request: invalid WebSocket handshake: {problem}\n")
+        scope = self._scope(request)
+        scope["type"] = "websocket"
+        scope["scheme"] = "wss" if request.scheme == "https" else "ws"
+        scope["subprotocols"] = request.headers.csv_list("sec-websocket-protocol")
+        scope["extensions"] = {"websocket.http.response": {}}
+        exchange = WebSocketExchange(request)
+        try:
+            await self.app(scope, exchange.receive, exchange.send)
+        except BaseException:
+            await exchange.fail()
+            raise
+        await exchange.end()
         return None
 
     def _scope(self, request: Request) -> Scope:

@@ -34,7 +34,13 @@ from ..net._sockio import fast_stream
 from ..net._tls import client_context
 from ._websocket import WebSocket
 
-__all__ = ["WebSocketHandler", "accept_websocket", "connect_websocket", "is_websocket_request"]
+__all__ = [
+    "WebSocketHandler",
+    "accept_websocket",
+    "connect_websocket",
+    "is_websocket_request",
+    "websocket_handshake",
+]
 
 #: the client's permessage-deflate offer unless told otherwise
 DEFAULT_COMPRESSION = Deflate()
@@ -115,6 +121,50 @@ def accept_websocket(
                 f"426 Upgrade Required: invalid WebSocket handshake: {problem}\n",
             )
         return Response(400, body=f"400 Bad Request: invalid WebSocket handshake: {problem}\n")
+    response, opened = websocket_handshake(
+        request,
+        subprotocols=subprotocols,
+        headers=headers,
+        max_message_size=max_message_size,
+        close_timeout=close_timeout,
+        send_timeout=send_timeout,
+        max_fragments=max_fragments,
+        compression=compression,
+        websocket_backend=websocket_backend,
+        plugins=plugins,
+    )
+
+    async def on_upgrade(stream: trio.abc.Stream) -> None:
+        ws = await opened(stream)
+        try:
+            await handler(ws)
+        except Exception:
+            await ws.close(1011, "internal error")
+            raise
+        else:
+            await ws.close(1000)
+
+    response.on_upgrade = on_upgrade
+    return response
+
+
+def websocket_handshake(
+    request: Request,
+    *,
+    subprotocols: Sequence[str] = (),
+    headers: HeadersLike = None,
+    max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
+    close_timeout: float = 5.0,
+    send_timeout: float | None = None,
+    max_fragments: int | None = DEFAULT_MAX_FRAGMENTS,
+    compression: Deflate | None = UNSET,
+    websocket_backend: str | None = None,
+    plugins: Plugins | None = None,
+) -> tuple[Response, Callable[[trio.abc.Stream], Awaitable[WebSocket]]]:
+    """The 101 answering a valid handshake ``request`` (checked by the caller), and what
+    makes the :class:`WebSocket` out of the stream once the 101 switched it: the first
+    subprotocol of ``subprotocols`` the client offered, permessage-deflate as negotiated,
+    the backend's framing under these limits."""
     backend, compression = server_backend(websocket_backend, compression, plugins)
     offered = request.headers.csv_list("sec-websocket-protocol")
     chosen = next((p for p in offered if p in subprotocols), None)
@@ -133,7 +183,7 @@ def accept_websocket(
     answer += Headers(headers).raw
     protocol = backend.protocol(False, WebSocketSettings(max_message_size, max_fragments, deflate))
 
-    async def on_upgrade(stream: trio.abc.Stream) -> None:
+    async def opened(stream: trio.abc.Stream) -> WebSocket:
         # the engine wrote the 101 and holds it back: the WebSocket sends it before its first
         # frame (or at accept()), on the bare stream, so frames pay for no wrapper
         stream, received, unsent = PrefixedStream.split(stream)
@@ -149,17 +199,9 @@ def accept_websocket(
         ws._handshake = unsent
         if received:  # frames that came with the handshake
             await ws.feed(received)
-        try:
-            await handler(ws)
-        except Exception:
-            await ws.close(1011, "internal error")
-            raise
-        else:
-            await ws.close(1000)
+        return ws
 
-    response = Response(101, answer)
-    response.on_upgrade = on_upgrade
-    return response
+    return Response(101, answer), opened
 
 
 # -- client side ----------------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""A hosted ASGI application's WebSockets (Starlette), over real sockets, with rttp's
+WebSocket client and the websockets library: accept with a subprotocol, text and bytes
+both ways, the close code and reason both ways, a refusal before the accept (403) and
+the websocket.http.response denial extension."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+import rttp
+
+pytest.importorskip("starlette", reason="Starlette is part of the test extra")
+
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+closes: list[int] = []
+closed = trio.Event()
+
+
+async def echo(websocket: WebSocket) -> None:
+    offered = websocket.scope["subprotocols"]
+    await websocket.accept(subprotocol="chat" if "chat" in offered else None)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                closes.append(message["code"])
+                closed.set()
+                return
+            if message.get("text") == "bye":
+                await websocket.close(code=4001, reason="asked to leave")
+                return
+            if message.get("text") is not None:
+                await websocket.send_text("echo: " + message["text"])
+            else:
+                await websocket.send_bytes(message["bytes"][::-1])
+    except WebSocketDisconnect as exc:
+        closes.append(exc.code)
+        closed.set()
+
+
+async def refuse(websocket: WebSocket) -> None:
+    await websocket.close(code=1008)
+
+
+async def deny(websocket: WebSocket) -> None:
+    await websocket.send_denial_response(PlainTextResponse("not you", status_code=401))
+
+
+app = Starlette(
+    routes=[
+        WebSocketRoute("/echo", echo),
+        WebSocketRoute("/refuse", refuse),
+        WebSocketRoute("/deny", deny),
+    ]
+)
+
+
+@pytest.fixture
+async def ws_url(nursery):
+    server = rttp.Server(rttp.asgi(app), "http://127.0.0.1:0", access_log=False)
+    addresses = await nursery.start(server.serve)
+    return str(addresses[0]).replace("http://", "ws://")
+
+
+async def _data(ws: rttp.WebSocket) -> str | bytes:
+    event = await ws.receive()
+    assert isinstance(event, rttp.WebSocketMessage), event
+    return event.data
+
+
+async def test_echo_with_a_subprotocol_through_rttps_client(ws_url):
+    async with await rttp.connect_websocket(f"{ws_url}/echo", subprotocols=["chat"]) as ws:
+        assert ws.subprotocol == "chat"
+        await ws.send("hi")
+        assert await _data(ws) == "echo: hi"
+        await ws.send(b"abc")
+        assert await _data(ws) == b"cba"
+
+
+async def test_the_apps_close_code_and_reason_reach_the_client(ws_url):
+    async with await rttp.connect_websocket(f"{ws_url}/echo") as ws:
+        await ws.send("bye")
+        event = await ws.receive()
+    assert isinstance(event, rttp.Closed)
+    assert (event.code, event.reason) == (4001, "asked to leave")
+
+
+async def test_the_clients_close_code_reaches_the_app(ws_url):
+    global closed
+    closes.clear()
+    closed = trio.Event()
+    async with await rttp.connect_websocket(f"{ws_url}/echo") as ws:
+        await ws.send("hello")
+        assert await _data(ws) == "echo: hello"
+        await ws.close(4002)
+    with trio.fail_after(5):
+        await closed.wait()
+    assert closes == [4002]
+
+
+async def test_a_close_before_the_accept_is_a_403(ws_url):
+    with pytest.raises(rttp.errors.WebSocketRejected) as info:
+        await rttp.connect_websocket(f"{ws_url}/refuse")
+    assert info.value.status == 403
+
+
+async def test_the_denial_extension_answers_with_the_apps_response(ws_url):
+    with pytest.raises(rttp.errors.WebSocketRejected) as info:
+        await rttp.connect_websocket(f"{ws_url}/deny")
+    assert info.value.status == 401
+    assert info.value.body == b"not you"
+
+
+async def test_the_websockets_library_as_a_client(ws_url):
+    websockets = pytest.importorskip("websockets.sync.client")
+
+    def talk() -> tuple[str, str | None]:
+        with websockets.connect(f"{ws_url}/echo", subprotocols=["chat"]) as ws:
+            ws.send("from websockets")
+            return ws.recv(timeout=5), ws.subprotocol
+
+    answer, subprotocol = await trio.to_thread.run_sync(talk)
+    assert (answer, subprotocol) == ("echo: from websockets", "chat")
