@@ -33,7 +33,7 @@ def make_app(events: list[str] | None = None) -> Starlette:
                 "root": scope["root_path"],
                 "http_version": scope["http_version"],
                 "scheme": scope["scheme"],
-                "client": scope["client"][0],
+                "client": scope["client"][0] if scope["client"] else None,
                 "asgi": scope["asgi"],
                 "header": request.headers.get("x-test"),
                 "state": getattr(request.state, "greeting", None),
@@ -148,6 +148,16 @@ async def test_an_app_that_raises_gets_a_500_and_the_server_goes_on(hosted, capl
             assert response.status == 500
             assert (await client.get(f"{url}/scope/next")).status == 200
     assert "the app failed" in caplog.text
+    # Starlette sends its error page, then re-raises: the answer is complete, so the
+    # connection carries the next request (it is not cut)
+    reply = await raw_request(
+        url,
+        b"GET /boom HTTP/1.1\r\nHost: x\r\n\r\n"
+        b"GET /scope/after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert reply.count(b"HTTP/1.1 500 ") == 1
+    assert reply.count(b"HTTP/1.1 200 OK") == 1
+    assert b'"path":"/scope/after"' in reply
 
 
 async def test_an_app_that_returns_without_answering_is_a_500_naming_it(hosted, caplog):
@@ -233,3 +243,17 @@ async def test_the_client_going_away_is_a_disconnect_for_receive(hosted):
     with trio.fail_after(10):
         await done.wait()
     assert seen == ["http.disconnect"]
+
+
+async def test_client_app_reaches_an_asgi_app_in_memory():
+    """``rttp.Client(app=asgi_app)`` goes through the real engine with no socket, as
+    httpx's ASGITransport does."""
+    async with rttp.Client(app=make_app()) as client:
+        response = await client.get("/scope/in-memory?z=1")
+        upload = await client.post("/upload", content=b"y" * 100_000)
+    assert (response.status, response.value["path"], response.value["query"]) == (
+        200,
+        "/scope/in-memory",
+        "z=1",
+    )
+    assert upload.text.startswith("100000 bytes in ")

@@ -4,38 +4,14 @@ which is then hosted through :func:`rttp.asgi`."""
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
-from .._io.server._asgi import asgi
+from .._io.server._asgi import asgi, detect_interface
 
 __all__ = ["INTERFACES", "as_handler", "detect_interface"]
 
 #: what ``--interface`` accepts
 INTERFACES = ("auto", "rttp", "asgi3", "asgi2", "wsgi")
-
-
-def detect_interface(obj: Any) -> str:
-    """``"rttp"``, ``"asgi3"``, ``"asgi2"`` or ``"wsgi"``, from the object's shape: an
-    async callable taking one argument is an rttp handler, three an ASGI 3 application;
-    a class is an ASGI 2 one; a plain callable a WSGI one."""
-    if inspect.isclass(obj):
-        return "asgi2"
-    if not callable(obj):
-        return "rttp"
-    call = obj if inspect.isroutine(obj) else type(obj).__call__
-    try:
-        parameters = inspect.signature(obj).parameters.values()
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return "rttp"
-    required = [
-        p
-        for p in parameters
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    if inspect.iscoroutinefunction(call):
-        return "asgi3" if len(required) == 3 else "rttp"
-    return "wsgi" if len(required) == 2 else "rttp"
 
 
 def as_handler(obj: Any, spec: str, interface: str = "auto", lifespan: str = "auto") -> Any:

@@ -13,6 +13,7 @@ import trio.testing
 from ..._model import URL, Request, Response
 from ...plugin import ConnectOptions, ListenOptions, Transport, hookimpl
 from .._util import call_maybe_async
+from ..server._asgi import as_handler
 from ..server._server import Server
 
 __all__ = ["AppTransport", "MockTransport"]
@@ -21,7 +22,8 @@ log = logging.getLogger("rttp.testing")
 
 
 class AppTransport(Transport):
-    """A client transport that hands every connection to ``app``, served in memory.
+    """A client transport that hands every connection to ``app`` (an rttp handler or
+    App, or an ASGI 3 application such as Starlette or FastAPI), served in memory.
 
     Every ``http``, ``https``, ``ws`` and ``wss`` URL reaches the app, whatever its host,
     through the real HTTP/1.1 engine (framing, limits, compression, upgrades) over a
@@ -38,7 +40,8 @@ class AppTransport(Transport):
 
     def __init__(self, app: Any, **settings: Any) -> None:
         settings.setdefault("access_log", False)
-        self.server: Server = Server(app, "memory://app", **settings)
+        # an ASGI 3 application (Starlette, FastAPI) is hosted as rttp serve hosts it
+        self.server: Server = Server(as_handler(app), "memory://app", **settings)
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:
         """A memory stream whose other end the app's server side reads."""

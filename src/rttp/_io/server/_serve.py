@@ -153,7 +153,17 @@ async def _run_exchange(
     except TransportError:
         return False  # the client went away (while the handler read its body, say)
     except Exception as exc:
-        if answer.started:
+        if answer.finished:
+            # the answer is complete on the wire (an ASGI framework's error page, sent
+            # before it re-raised): log it, and the connection carries the next request
+            options.log.error(
+                "%s for %s %s failed after its answer was sent",
+                options.handler_name,
+                request.method,
+                request.target,
+                exc_info=exc,
+            )
+        elif answer.started:
             # the head may be out: the only honest signal left is to cut the connection
             options.log.error(
                 "%s for %s %s failed after its answer started (%d body bytes sent)",
@@ -166,26 +176,12 @@ async def _run_exchange(
             answer.cut()
             _log_access(exchange, options, answer.status)
             return False
-        if exchange.body_error is not None:
+        elif exchange.body_error is not None:
             await conn.send_error(exchange.body_error)
             _log_access(exchange, options, exchange.body_error.status)
             return False
-        status = client_error_status(exc)
-        if status is not None:
-            # the client's fault (a malformed body, an unsupported type, a limit)
-            response = error_response(status, str(exc))
         else:
-            options.log.error(
-                "%s failed for %s %s",
-                options.handler_name,
-                request.method,
-                request.target,
-                exc_info=exc,
-            )
-            response = error_response(500, "Internal Server Error")
-            if options.failure_closes:
-                conn.close_after_exchange()
-        await answer.send_response(response)
+            await answer.send_response(_failure_response(exc, conn, request, options))
     else:
         if not answer.started:  # the common case: answer with what the handler returned
             if type(result) is not Response:
@@ -212,6 +208,23 @@ async def _run_exchange(
         await _upgraded(conn, exchange, options)
         return False
     return not conn.closing
+
+
+def _failure_response(
+    exc: Exception, conn: ServerConnection, request: Any, options: ServeOptions
+) -> Response:
+    """The answer to a handler that raised before answering: the 4xx an rttp error
+    carries (the client's fault: a malformed body, an unsupported type, a limit), or a
+    500, logged (ours)."""
+    status = client_error_status(exc)
+    if status is not None:
+        return error_response(status, str(exc))
+    options.log.error(
+        "%s failed for %s %s", options.handler_name, request.method, request.target, exc_info=exc
+    )
+    if options.failure_closes:
+        conn.close_after_exchange()
+    return error_response(500, "Internal Server Error")
 
 
 def _as_response(result: Any) -> Response:
