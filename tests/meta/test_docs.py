@@ -118,3 +118,12 @@ async def test_push_example_runs():
         '{"row": 1} {"row": 2} {"row": 3}',
         "returned, not pushed",
     ]
+
+
+async def test_asgi_example_runs():
+    namespace = runpy.run_path(str(DOCS / "examples" / "asgi_fastapi.py"))
+    assert await namespace["main"]() == [
+        {"item_id": 7, "q": "trio"},
+        {"item_id": 1, "q": None},
+        "echo: hi",
+    ]
