@@ -165,6 +165,16 @@ async def asgi_app(scope, receive, send):  # type: ignore[no-untyped-def]
     await send({"type": "http.response.body", "body": BODY})
 
 
+def rttp_asgi(port: int) -> None:
+    """The same minimal ASGI application uvicorn and hypercorn serve, hosted by rttp."""
+    import trio
+
+    import rttp
+
+    server = rttp.Server(rttp.asgi(asgi_app), f"http://127.0.0.1:{port}", access_log=False)
+    trio.run(server.serve)
+
+
 def hypercorn_trio(port: int) -> None:
     import trio
     from hypercorn.config import Config
@@ -213,6 +223,8 @@ SERVERS = {
     "bare trio+h11": bare_trio_h11,
     "bare trio+httptools": bare_trio_httptools,
     "bare trio stream": bare_trio_stream,
+    # the minimal ASGI app below, hosted: against uvicorn and hypercorn on the same app
+    "rttp (asgi)": rttp_asgi,
     "hypercorn (trio)": hypercorn_trio,
     "uvicorn (h11)": lambda port: uvicorn_server(port, "h11"),
     "uvicorn (httptools)": lambda port: uvicorn_server(port, "httptools"),

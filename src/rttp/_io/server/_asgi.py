@@ -21,6 +21,7 @@ import trio
 
 from ..._model import Answer, Request, Response
 from ...errors import LifespanFailed, TransportError
+from ..engine._answering import answer_of
 from ..websocket._wshandshake import is_websocket_request
 from ._asgi_ws import WebSocketExchange
 
@@ -276,8 +277,11 @@ class _Exchange:
             self.headers = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
             self.trailers = bool(message.get("trailers", False))
         elif kind == "http.response.body":
-            answer = self.answer or self.start_answer()
             more = bool(message.get("more_body", False))
+            if self.answer is None and not more and not self.trailers:
+                await self.send_whole(bytes(message.get("body", b"")))
+                return
+            answer = self.answer or self.start_answer()
             try:
                 body = message.get("body", b"")
                 if body:
@@ -296,6 +300,20 @@ class _Exchange:
                 self.closed.set()
         else:
             raise RuntimeError(f"unexpected ASGI message type {kind!r} for an HTTP request")
+
+    async def send_whole(self, body: bytes) -> None:
+        """The common answer, its whole body in one message: framed by its length and
+        written with its head in one send (never compressed: the app decides that)."""
+        if self.status is None:
+            raise RuntimeError("http.response.body sent before http.response.start")
+        response = Response(self.status, self.headers, body)
+        response.compress = False
+        answer = answer_of(self.request)
+        self.answer = answer
+        try:
+            await answer.send_response(response)
+        finally:
+            self.closed.set()
 
     def start_answer(self) -> Answer:
         if self.status is None:
