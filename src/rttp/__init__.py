@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._io.net._tls import client_context, server_context
     from ._io.server._asgi import asgi
     from ._io.server._server import Handler, Server, serve
+    from ._io.server._wsgi import wsgi
     from ._io.websocket._websocket import Closed, PingEvent, PongEvent, WebSocket, WebSocketMessage
     from ._io.websocket._wshandshake import accept_websocket, connect_websocket
     from ._model import (
@@ -117,6 +118,7 @@ _LAZY: dict[str, str] = {
     "response_codes": "._model",
     "run": "._faces._run",
     "asgi": "._io.server._asgi",
+    "wsgi": "._io.server._wsgi",
     "serve": "._io.server._server",
     "server_context": "._io.net._tls",
     "status_for_error": "._faces._handles",
@@ -213,4 +215,5 @@ __all__ = [
     "string_message",
     "valid",
     "websocket",
+    "wsgi",
 ]

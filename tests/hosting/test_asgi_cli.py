@@ -127,8 +127,23 @@ async def test_lifespan_off_skips_it_and_interface_can_be_forced(app_dir):
         assert (await client.get(f"{url}/items/1")).status == 200
 
 
-async def test_a_wsgi_app_is_named_as_such(app_dir):
-    done = await run_rttp("serve", "asgi_apps:wsgi_app", cwd=app_dir)
+async def test_a_wsgi_app_is_recognised_and_served(app_dir):
+    async with (
+        cli_process(
+            "serve", "asgi_apps:wsgi_app", "--bind", "http://127.0.0.1:0", cwd=str(app_dir)
+        ) as (url, _),
+        rttp.Client() as client,
+    ):
+        answer = await client.get(url)
+        assert (answer.status, answer.text) == (200, "hi")
+
+
+async def test_an_asgi2_app_is_named_with_the_fix(app_dir):
+    (app_dir / "old_app.py").write_text(
+        "class App:\n    def __init__(self, scope):\n        self.scope = scope\n"
+    )
+    done = await run_rttp("serve", "old_app:App", cwd=app_dir)
     err = done.stderr.decode()
     assert done.returncode == 2
-    assert "is a WSGI application, which rttp cannot host yet" in err
+    assert "is an ASGI 2 application" in err
+    assert "guarantee_single_callable" in err

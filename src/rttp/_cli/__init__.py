@@ -24,8 +24,14 @@ from .._plugins import get_plugins
 from ..errors import RTTPError
 from ..moonbridge._serverpool import run_server
 from ._fetch import EXIT_STATUSES, METHODS, add_fetch_arguments, fetch
-from ._interface import as_handler
-from ._serve import CLIError, add_serve_arguments, build_server, configure_logging, load_target
+from ._serve import (
+    CLIError,
+    add_serve_arguments,
+    build_server,
+    configure_logging,
+    host,
+    load_target,
+)
 
 __all__ = ["main", "parser"]
 
@@ -96,9 +102,7 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         handler: Any = demo_app()
         name = "the demo"
     else:
-        handler = as_handler(
-            load_target(args.app, args.factory), args.app, args.interface, args.lifespan
-        )
+        handler = host(load_target(args.app, args.factory), args.app, args.interface, args.lifespan)
         name = args.app
     server = build_server(args, handler)
     if server.config.workers > 1:

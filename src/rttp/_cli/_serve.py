@@ -12,19 +12,19 @@ import sys
 from typing import Any
 
 from .._config import ServerConfig
+from .._io.server._interfaces import INTERFACES, as_handler
 from .._io.server._server import Server
 from .._model import URL
 from .._plugins import get_plugins
 from .._proto._wsdeflate import Deflate
 from ..errors import InvalidURL
-from ._interface import INTERFACES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-__all__ = ["CLIError", "add_serve_arguments", "build_server", "load_target"]
+__all__ = ["CLIError", "add_serve_arguments", "build_server", "host", "load_target"]
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -61,8 +61,8 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
         "--interface",
         choices=INTERFACES,
         default="auto",
-        help="what MODULE:ATTR is: an rttp handler or App, or an ASGI application (default "
-        "auto: told by its shape)",
+        help="what MODULE:ATTR is: an rttp handler or App, an ASGI 3 or a WSGI application "
+        "(default auto: told by its shape)",
     )
     how.add_argument(
         "--lifespan",
@@ -184,6 +184,14 @@ def load_target(spec: str, factory: bool = False) -> Any:
             "pass --factory to call it"
         )
     return obj
+
+
+def host(obj: Any, spec: str, interface: str = "auto", lifespan: str = "auto") -> Any:
+    """The rttp handler that serves what ``spec`` named (an ASGI or WSGI app hosted)."""
+    try:
+        return as_handler(obj, interface, lifespan)
+    except ValueError as exc:
+        raise CLIError(f"rttp serve: {spec}: {exc}") from None
 
 
 def _looks_like_factory(obj: Any) -> bool:

@@ -13,7 +13,7 @@ import trio.testing
 from ..._model import URL, Request, Response
 from ...plugin import ConnectOptions, ListenOptions, Transport, hookimpl
 from .._util import call_maybe_async
-from ..server._asgi import as_handler
+from ..server._interfaces import as_handler
 from ..server._server import Server
 
 __all__ = ["AppTransport", "MockTransport"]
@@ -23,7 +23,8 @@ log = logging.getLogger("rttp.testing")
 
 class AppTransport(Transport):
     """A client transport that hands every connection to ``app`` (an rttp handler or
-    App, or an ASGI 3 application such as Starlette or FastAPI), served in memory.
+    App, an ASGI 3 application such as Starlette or FastAPI, or a WSGI one such as
+    Flask), served in memory.
 
     Every ``http``, ``https``, ``ws`` and ``wss`` URL reaches the app, whatever its host,
     through the real HTTP/1.1 engine (framing, limits, compression, upgrades) over a
@@ -40,7 +41,7 @@ class AppTransport(Transport):
 
     def __init__(self, app: Any, **settings: Any) -> None:
         settings.setdefault("access_log", False)
-        # an ASGI 3 application (Starlette, FastAPI) is hosted as rttp serve hosts it
+        # an ASGI 3 or WSGI application is hosted as rttp serve hosts it
         self.server: Server = Server(as_handler(app), "memory://app", **settings)
 
     async def connect(self, url: URL, options: ConnectOptions) -> trio.abc.Stream:

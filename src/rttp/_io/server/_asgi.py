@@ -12,7 +12,6 @@ connection is accepted, shutdown after the drain.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
@@ -25,7 +24,7 @@ from ..engine._answering import answer_of
 from ..websocket._wshandshake import is_websocket_request
 from ._asgi_ws import WebSocketExchange
 
-__all__ = ["SHUTDOWN_TIMEOUT", "ASGIApp", "asgi", "as_handler", "detect_interface"]
+__all__ = ["SHUTDOWN_TIMEOUT", "ASGIApp", "asgi"]
 
 log = logging.getLogger("rttp.asgi")
 
@@ -51,35 +50,6 @@ def asgi(app: ASGI3, *, lifespan: str = "auto") -> ASGIApp:
     if lifespan not in ("auto", "on", "off"):
         raise ValueError(f"lifespan must be 'auto', 'on' or 'off', got {lifespan!r}")
     return ASGIApp(app, lifespan)
-
-
-def detect_interface(obj: Any) -> str:
-    """``"rttp"``, ``"asgi3"``, ``"asgi2"`` or ``"wsgi"``, from the object's shape: an
-    async callable taking one argument is an rttp handler, three an ASGI 3 application;
-    a class is an ASGI 2 one; a plain callable a WSGI one."""
-    if inspect.isclass(obj):
-        return "asgi2"
-    if not callable(obj):
-        return "rttp"
-    call = obj if inspect.isroutine(obj) else type(obj).__call__
-    try:
-        parameters = inspect.signature(obj).parameters.values()
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return "rttp"
-    required = [
-        p
-        for p in parameters
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty
-    ]
-    if inspect.iscoroutinefunction(call):
-        return "asgi3" if len(required) == 3 else "rttp"
-    return "wsgi" if len(required) == 2 else "rttp"
-
-
-def as_handler(obj: Any) -> Any:
-    """``obj`` as an rttp handler: an ASGI 3 application is wrapped in :func:`asgi`, an
-    rttp handler or App is returned as it is (what ``Client(app=...)`` hosts)."""
-    return asgi(obj) if detect_interface(obj) == "asgi3" else obj
 
 
 class ASGIApp:

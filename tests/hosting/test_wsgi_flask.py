@@ -1,0 +1,117 @@
+"""A Flask application hosted by rttp.wsgi, over real loopback sockets: routes, a
+streamed generator response, an upload read from wsgi.input as it arrives, and close()
+on the response iterable, even when the client goes away."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+import rttp
+from tests.conftest import raw_request, status_of
+
+pytest.importorskip("flask", reason="Flask is part of the test extra")
+
+from flask import Flask, Response, request, stream_with_context
+
+closed = trio.Event()
+closed_count: list[int] = []
+
+
+def make_app() -> Flask:
+    app = Flask(__name__)
+
+    @app.get("/hello/<name>")
+    def hello(name: str):
+        return {"hello": name, "q": request.args.get("q"), "script": request.script_root}
+
+    @app.post("/upload")
+    def upload():
+        size = pieces = 0
+        while chunk := request.stream.read(65536):
+            size += len(chunk)
+            pieces += 1
+        return f"{size} bytes in {pieces} reads"
+
+    @app.get("/numbers")
+    def numbers():
+        def gen():
+            for n in range(3):
+                yield f"{n}\n"
+
+        return Response(stream_with_context(gen()), mimetype="text/plain")
+
+    @app.get("/forever")
+    def forever():
+        class Endless:
+            def __iter__(self):
+                while True:
+                    yield b"x" * 65536
+
+            def close(self):
+                closed_count.append(1)
+                trio.from_thread.run_sync(closed.set)
+
+        return Response(Endless(), mimetype="application/octet-stream")
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("the view failed")
+
+    return app
+
+
+@pytest.fixture
+async def url(nursery):
+    server = rttp.Server(rttp.wsgi(make_app()), "http://127.0.0.1:0", access_log=False)
+    addresses = await nursery.start(server.serve)
+    return addresses[0]
+
+
+async def test_routes_json_and_query(url):
+    async with rttp.Client() as client:
+        got = await client.get(f"{url}/hello/trio?q=1")
+    assert got.value == {"hello": "trio", "q": "1", "script": ""}
+
+
+async def test_an_upload_is_read_from_wsgi_input_as_it_arrives(url):
+    body = b"y" * (2 << 20)
+
+    async def pieces():
+        for offset in range(0, len(body), 65536):
+            yield body[offset : offset + 65536]
+
+    async with rttp.Client() as client:
+        answer = await client.post(f"{url}/upload", content=pieces())
+    size, _, rest = answer.text.partition(" bytes in ")
+    assert int(size) == len(body)
+    assert int(rest.split()[0]) > 1
+
+
+async def test_a_generator_response_is_streamed_chunked(url):
+    reply = await raw_request(url, b"GET /numbers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(reply) == 200
+    assert b"transfer-encoding: chunked" in reply.lower()
+    assert reply.endswith(b"2\r\n0\n\r\n2\r\n1\n\r\n2\r\n2\n\r\n0\r\n\r\n")
+
+
+async def test_close_is_called_when_the_client_goes_away(url):
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    await stream.send_all(b"GET /forever HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (await stream.receive_some(65536)).startswith(b"HTTP/1.1 200")
+    await trio.aclose_forcefully(stream)
+    with trio.fail_after(10):
+        await closed.wait()
+    assert closed_count == [1]
+
+
+async def test_a_failing_view_is_a_500_and_the_server_goes_on(url):
+    async with rttp.Client() as client:
+        assert (await client.get(f"{url}/boom")).status == 500
+        assert (await client.get(f"{url}/hello/again")).status == 200
+
+
+async def test_client_app_reaches_a_wsgi_app_in_memory():
+    async with rttp.Client(app=make_app()) as client:
+        got = await client.get("/hello/memory")
+    assert got.value["hello"] == "memory"
