@@ -147,3 +147,11 @@ async def test_an_asgi2_app_is_named_with_the_fix(app_dir):
     assert done.returncode == 2
     assert "is an ASGI 2 application" in err
     assert "guarantee_single_callable" in err
+
+
+async def test_wsgi_threads_is_checked_before_binding(app_dir):
+    done = await run_rttp("serve", "asgi_apps:wsgi_app", "--wsgi-threads", "0", cwd=app_dir)
+    err = done.stderr.decode()
+    assert done.returncode == 2
+    assert "threads must be an int of at least 1, got 0" in err
+    assert err.count("\n") == 1

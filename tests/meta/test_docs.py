@@ -127,3 +127,11 @@ async def test_asgi_example_runs():
         {"item_id": 1, "q": None},
         "echo: hi",
     ]
+
+
+async def test_wsgi_example_runs():
+    namespace = runpy.run_path(str(DOCS / "examples" / "wsgi_flask.py"))
+    assert await namespace["main"]() == [
+        {"bytes": 7, "type": "application/json"},
+        {"bytes": 100_000, "type": None},
+    ]

@@ -102,7 +102,13 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
         handler: Any = demo_app()
         name = "the demo"
     else:
-        handler = host(load_target(args.app, args.factory), args.app, args.interface, args.lifespan)
+        handler = host(
+            load_target(args.app, args.factory),
+            args.app,
+            args.interface,
+            args.lifespan,
+            args.wsgi_threads,
+        )
         name = args.app
     server = build_server(args, handler)
     if server.config.workers > 1:

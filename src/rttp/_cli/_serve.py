@@ -70,6 +70,12 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
         default="auto",
         help="an ASGI app's lifespan protocol (default auto: run it if the app supports it)",
     )
+    how.add_argument(
+        "--wsgi-threads",
+        type=int,
+        metavar="N",
+        help="worker threads a WSGI app runs in at most (default 40)",
+    )
     how.add_argument("--config", metavar="FILE", help="a TOML file of ServerConfig fields")
     how.add_argument(
         "--http", choices=("auto", "h11", "httptools"), help="the HTTP/1.1 parser (default auto)"
@@ -186,10 +192,16 @@ def load_target(spec: str, factory: bool = False) -> Any:
     return obj
 
 
-def host(obj: Any, spec: str, interface: str = "auto", lifespan: str = "auto") -> Any:
+def host(
+    obj: Any,
+    spec: str,
+    interface: str = "auto",
+    lifespan: str = "auto",
+    threads: int | None = None,
+) -> Any:
     """The rttp handler that serves what ``spec`` named (an ASGI or WSGI app hosted)."""
     try:
-        return as_handler(obj, interface, lifespan)
+        return as_handler(obj, interface, lifespan, threads)
     except ValueError as exc:
         raise CLIError(f"rttp serve: {spec}: {exc}") from None
 

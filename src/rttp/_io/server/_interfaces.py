@@ -39,17 +39,20 @@ def detect_interface(obj: Any) -> str:
     return "wsgi" if len(required) == 2 else "rttp"
 
 
-def as_handler(obj: Any, interface: str = "auto", lifespan: str = "auto") -> Any:
+def as_handler(
+    obj: Any, interface: str = "auto", lifespan: str = "auto", threads: int | None = None
+) -> Any:
     """``obj`` as an rttp handler: an ASGI 3 application wrapped in :func:`rttp.asgi`, a
-    WSGI one in :func:`rttp.wsgi`, an rttp handler or App as it is. ``interface``
-    (``"auto"``: told by the shape) says which; ValueError for an ASGI 2 application."""
+    WSGI one in :func:`rttp.wsgi` (in at most ``threads`` worker threads), an rttp
+    handler or App as it is. ``interface`` (``"auto"``: told by the shape) says which;
+    ValueError for an ASGI 2 application."""
     kind = detect_interface(obj) if interface == "auto" else interface
     if kind == "rttp":
         return obj
     if kind == "asgi3":
         return asgi(obj, lifespan=lifespan)
     if kind == "wsgi":
-        return wsgi(obj)
+        return wsgi(obj) if threads is None else wsgi(obj, threads=threads)
     raise ValueError(
         f"{obj!r} is an ASGI 2 application (a class taking the scope), which rttp cannot "
         "host: wrap it in an ASGI 3 adapter (asgiref.compatibility.guarantee_single_callable)"
