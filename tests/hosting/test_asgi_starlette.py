@@ -230,7 +230,8 @@ async def test_the_client_going_away_is_a_disconnect_for_receive(hosted):
         try:
             while True:
                 await send({"type": "http.response.body", "body": b"x" * 65536, "more_body": True})
-        except Exception:
+        except OSError as exc:  # ASGI 2.4: an OSError subclass
+            seen.append(type(exc).__name__)
             seen.append((await receive())["type"])
             done.set()
             raise
@@ -242,7 +243,7 @@ async def test_the_client_going_away_is_a_disconnect_for_receive(hosted):
     await trio.aclose_forcefully(stream)
     with trio.fail_after(10):
         await done.wait()
-    assert seen == ["http.disconnect"]
+    assert seen == ["ClientDisconnected", "http.disconnect"]
 
 
 async def test_client_app_reaches_an_asgi_app_in_memory():
@@ -257,3 +258,32 @@ async def test_client_app_reaches_an_asgi_app_in_memory():
         "z=1",
     )
     assert upload.text.startswith("100000 bytes in ")
+
+
+async def test_a_streaming_response_whose_client_leaves_is_not_an_error(hosted, caplog):
+    """Starlette turns the OSError of a send into its ClientDisconnect: the server takes
+    it for what it is (the client left), logs no error, and serves the next client."""
+    started = trio.Event()
+
+    async def endless(request: Request) -> StreamingResponse:
+        async def gen():
+            started.set()
+            while True:
+                yield b"x" * 65536
+
+        return StreamingResponse(gen())
+
+    app = Starlette(routes=[Route("/endless", endless), Route("/scope/{rest:path}", endless)])
+    url = await hosted(app)
+    with caplog.at_level(logging.ERROR):
+        stream = await trio.open_tcp_stream(url.host, url.port)
+        await stream.send_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+        await stream.receive_some(65536)
+        await trio.aclose_forcefully(stream)
+        with trio.fail_after(10):
+            await started.wait()
+        reply = await raw_request(
+            url, b"GET /nothing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+    assert status_of(reply) == 404
+    assert "failed" not in caplog.text

@@ -24,7 +24,7 @@ from ..engine._answering import answer_of
 from ..websocket._wshandshake import is_websocket_request
 from ._asgi_ws import WebSocketExchange
 
-__all__ = ["SHUTDOWN_TIMEOUT", "ASGIApp", "asgi"]
+__all__ = ["SHUTDOWN_TIMEOUT", "ASGIApp", "ClientDisconnected", "asgi"]
 
 log = logging.getLogger("rttp.asgi")
 
@@ -52,6 +52,11 @@ def asgi(app: ASGI3, *, lifespan: str = "auto") -> ASGIApp:
     return ASGIApp(app, lifespan)
 
 
+class ClientDisconnected(ConnectionResetError):
+    """What ``send()`` raises in a hosted ASGI app once the client has gone away (the
+    ASGI spec asks for an OSError subclass, which frameworks catch as a disconnect)."""
+
+
 class ASGIApp:
     """An ASGI 3 application as an rttp handler (see :func:`asgi`)."""
 
@@ -70,7 +75,14 @@ class ASGIApp:
         if is_websocket_request(request):
             return await self._websocket(request)
         exchange = _Exchange(request)
-        await self.app(self._scope(request), exchange.receive, exchange.send)
+        try:
+            await self.app(self._scope(request), exchange.receive, exchange.send)
+        except Exception:
+            # the client left under a send: whatever the app made of it (Starlette raises
+            # its ClientDisconnect), the server's own error again, handled quietly
+            if exchange.gone is not None:
+                raise exchange.gone from None
+            raise
         if exchange.answer is None:
             if exchange.status is None:
                 log.error(
@@ -206,7 +218,7 @@ class ASGIApp:
 class _Exchange:
     """``receive`` and ``send`` of one HTTP request."""
 
-    __slots__ = ("answer", "body", "closed", "headers", "request", "status", "trailers")
+    __slots__ = ("answer", "body", "closed", "gone", "headers", "request", "status", "trailers")
 
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -219,6 +231,8 @@ class _Exchange:
         #: set once the answer is complete or the client is gone: receive() then says
         #: http.disconnect
         self.closed = trio.Event()
+        #: how the connection broke under a send (raised again once the app is done)
+        self.gone: TransportError | None = None
 
     async def receive(self) -> Message:
         """The next piece of the body (read now: the client is held back by TCP while
@@ -259,9 +273,11 @@ class _Exchange:
                 if not more and not self.trailers:
                     await answer.finish()
                     self.closed.set()
-            except TransportError:
+            except TransportError as exc:
                 self.closed.set()
-                raise
+                self.gone = exc
+                # ASGI 2.4: a send on a closed connection raises an OSError subclass
+                raise ClientDisconnected(str(exc)) from exc
         elif kind == "http.response.trailers":
             answer = self.answer or self.start_answer()
             if not message.get("more_trailers", False):
