@@ -19,7 +19,7 @@ from typing import Any
 import trio
 
 from ..._model import Answer, Request, Response
-from ...errors import LifespanFailed, TransportError
+from ...errors import LifespanFailed, ProtocolError, TransportError
 from ..engine._answering import answer_of
 from ..websocket._wshandshake import is_websocket_request
 from ._asgi_ws import WebSocketExchange
@@ -82,7 +82,11 @@ class ASGIApp:
             # its ClientDisconnect), the server's own error again, handled quietly
             if exchange.gone is not None:
                 raise exchange.gone from None
+            if exchange.refused is not None and exchange.answer is None:
+                raise exchange.refused from None  # the server's answer to the body: a 413…
             raise
+        if exchange.refused is not None and exchange.answer is None:
+            raise exchange.refused  # the app gave up on the body it was refused
         if exchange.answer is None:
             if exchange.status is None:
                 log.error(
@@ -218,7 +222,17 @@ class ASGIApp:
 class _Exchange:
     """``receive`` and ``send`` of one HTTP request."""
 
-    __slots__ = ("answer", "body", "closed", "gone", "headers", "request", "status", "trailers")
+    __slots__ = (
+        "answer",
+        "body",
+        "closed",
+        "gone",
+        "headers",
+        "refused",
+        "request",
+        "status",
+        "trailers",
+    )
 
     def __init__(self, request: Request) -> None:
         self.request = request
@@ -233,6 +247,9 @@ class _Exchange:
         self.closed = trio.Event()
         #: how the connection broke under a send (raised again once the app is done)
         self.gone: TransportError | None = None
+        #: the request body crossed a limit or broke its framing: the server answers it
+        #: (413, 400…), and the app was told the client is gone
+        self.refused: ProtocolError | None = None
 
     async def receive(self) -> Message:
         """The next piece of the body (read now: the client is held back by TCP while
@@ -248,11 +265,20 @@ class _Exchange:
                 self.body = None
                 self.closed.set()
                 return {"type": "http.disconnect"}
+            except ProtocolError as exc:
+                # not the app's to answer: the server says 413 (or 400), the app sees the
+                # client go
+                self.body = None
+                self.refused = exc
+                self.closed.set()
+                return {"type": "http.disconnect"}
             return {"type": "http.request", "body": chunk, "more_body": True}
         await self.closed.wait()
         return {"type": "http.disconnect"}
 
     async def send(self, message: Message) -> None:
+        if self.refused is not None:
+            return  # the server answers this request (its body was refused): not the app
         kind = message["type"]
         if kind == "http.response.start":
             if self.status is not None:
