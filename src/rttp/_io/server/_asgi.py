@@ -36,7 +36,6 @@ ASGI3 = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: what the scope says of the interface (ASGI 3, HTTP spec 2.4)
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
-_VERSIONS = {"1.1": "1.1", "1.0": "1.0"}
 #: how long the app's lifespan shutdown may take once the server has drained
 SHUTDOWN_TIMEOUT = 10.0
 
@@ -133,7 +132,7 @@ class ASGIApp:
         return {
             "type": "http",
             "asgi": _ASGI,
-            "http_version": _VERSIONS.get(request.http_version, request.http_version),
+            "http_version": request.http_version,
             "method": request.method,
             "scheme": request.scheme,
             # the full path, root_path included (as uvicorn and hypercorn give it)
