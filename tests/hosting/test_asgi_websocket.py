@@ -17,52 +17,63 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-closes: list[int] = []
-closed = trio.Event()
+
+class Closes:
+    """The close codes one test's echo endpoint saw (a fresh app per test: a server-side
+    task of an earlier test can never report into a later one)."""
+
+    def __init__(self) -> None:
+        self.codes: list[int] = []
+        self.seen = trio.Event()
+
+    def add(self, code: int) -> None:
+        self.codes.append(code)
+        self.seen.set()
 
 
-async def echo(websocket: WebSocket) -> None:
-    offered = websocket.scope["subprotocols"]
-    await websocket.accept(subprotocol="chat" if "chat" in offered else None)
-    try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                closes.append(message["code"])
-                closed.set()
-                return
-            if message.get("text") == "bye":
-                await websocket.close(code=4001, reason="asked to leave")
-                return
-            if message.get("text") is not None:
-                await websocket.send_text("echo: " + message["text"])
-            else:
-                await websocket.send_bytes(message["bytes"][::-1])
-    except WebSocketDisconnect as exc:
-        closes.append(exc.code)
-        closed.set()
+def make_app(closes: Closes) -> Starlette:
+    async def echo(websocket: WebSocket) -> None:
+        offered = websocket.scope["subprotocols"]
+        await websocket.accept(subprotocol="chat" if "chat" in offered else None)
+        try:
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    closes.add(message["code"])
+                    return
+                if message.get("text") == "bye":
+                    await websocket.close(code=4001, reason="asked to leave")
+                    return
+                if message.get("text") is not None:
+                    await websocket.send_text("echo: " + message["text"])
+                else:
+                    await websocket.send_bytes(message["bytes"][::-1])
+        except WebSocketDisconnect as exc:
+            closes.add(exc.code)
 
+    async def refuse(websocket: WebSocket) -> None:
+        await websocket.close(code=1008)
 
-async def refuse(websocket: WebSocket) -> None:
-    await websocket.close(code=1008)
+    async def deny(websocket: WebSocket) -> None:
+        await websocket.send_denial_response(PlainTextResponse("not you", status_code=401))
 
-
-async def deny(websocket: WebSocket) -> None:
-    await websocket.send_denial_response(PlainTextResponse("not you", status_code=401))
-
-
-app = Starlette(
-    routes=[
-        WebSocketRoute("/echo", echo),
-        WebSocketRoute("/refuse", refuse),
-        WebSocketRoute("/deny", deny),
-    ]
-)
+    return Starlette(
+        routes=[
+            WebSocketRoute("/echo", echo),
+            WebSocketRoute("/refuse", refuse),
+            WebSocketRoute("/deny", deny),
+        ]
+    )
 
 
 @pytest.fixture
-async def ws_url(nursery):
-    server = rttp.Server(rttp.asgi(app), "http://127.0.0.1:0", access_log=False)
+def closes() -> Closes:
+    return Closes()
+
+
+@pytest.fixture
+async def ws_url(nursery, closes):
+    server = rttp.Server(rttp.asgi(make_app(closes)), "http://127.0.0.1:0", access_log=False)
     addresses = await nursery.start(server.serve)
     return str(addresses[0]).replace("http://", "ws://")
 
@@ -90,17 +101,14 @@ async def test_the_apps_close_code_and_reason_reach_the_client(ws_url):
     assert (event.code, event.reason) == (4001, "asked to leave")
 
 
-async def test_the_clients_close_code_reaches_the_app(ws_url):
-    global closed
-    closes.clear()
-    closed = trio.Event()
+async def test_the_clients_close_code_reaches_the_app(ws_url, closes):
     async with await rttp.connect_websocket(f"{ws_url}/echo") as ws:
         await ws.send("hello")
         assert await _data(ws) == "echo: hello"
         await ws.close(4002)
     with trio.fail_after(5):
-        await closed.wait()
-    assert closes == [4002]
+        await closes.seen.wait()
+    assert closes.codes == [4002]
 
 
 async def test_a_close_before_the_accept_is_a_403(ws_url):
