@@ -35,7 +35,7 @@ from ._settings import error_response
 if TYPE_CHECKING:
     from ._exchange import ServerExchange
 
-__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "answer_of"]
+__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "answer_of", "send_whole"]
 
 #: a body up to this size goes out joined with its head in one write; a larger one is
 #: sent after the head, uncopied, in pieces of WRITE_PIECE bytes
@@ -387,6 +387,23 @@ class ExchangeAnswer:
         await send(pending)
         self.sent = sent
         return True
+
+
+async def send_whole(
+    request: Request,
+    status: int,
+    headers: HeadersLike,
+    body: bytes,
+    reason: str | None = None,
+) -> ExchangeAnswer:
+    """Answer ``request`` with a whole body in one write with its head, framed by its
+    length and never compressed: a hosted application's answer (ASGI, WSGI), which
+    decides compression itself. Returns the answer, now finished."""
+    response = Response(status, headers, body, reason=reason)
+    response.compress = False
+    answer = answer_of(request)
+    await answer.send_response(response)
+    return answer
 
 
 def answer_of(request: Request) -> ExchangeAnswer:

@@ -20,7 +20,7 @@ import trio
 
 from ..._model import Answer, Request, Response
 from ...errors import LifespanFailed, ProtocolError, TransportError
-from ..engine._answering import answer_of
+from ..engine._answering import answer_of, send_whole
 from ..websocket._wshandshake import is_websocket_request
 from ._asgi_ws import WebSocketExchange
 
@@ -317,12 +317,9 @@ class _Exchange:
         written with its head in one send (never compressed: the app decides that)."""
         if self.status is None:
             raise RuntimeError("http.response.body sent before http.response.start")
-        response = Response(self.status, self.headers, body)
-        response.compress = False
-        answer = answer_of(self.request)
-        self.answer = answer
+        self.answer = answer_of(self.request)  # (set first: a failed send still started it)
         try:
-            await answer.send_response(response)
+            await send_whole(self.request, self.status, self.headers, body)
         finally:
             self.closed.set()
 

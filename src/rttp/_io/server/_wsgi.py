@@ -20,8 +20,8 @@ from urllib.parse import unquote_to_bytes
 
 import trio
 
-from ..._model import Answer, Request, Response
-from ..engine._answering import answer_of
+from ..._model import Answer, Request
+from ..engine._answering import answer_of, send_whole
 
 __all__ = ["DEFAULT_WSGI_THREADS", "WSGIApp", "wsgi"]
 
@@ -148,11 +148,8 @@ class _Answer:
         if self.status is None:
             raise RuntimeError("the WSGI application returned before start_response()")
         code, reason = self.status
-        response = Response(code, self.headers, body, reason=reason or None)
-        response.compress = False
-        answer = answer_of(self.request)
-        self.sent = answer
-        await answer.send_response(response)
+        self.sent = answer_of(self.request)
+        await send_whole(self.request, code, self.headers, body, reason or None)
 
     async def finish(self) -> None:
         await self._started().finish()
