@@ -138,15 +138,42 @@ async def test_a_wsgi_app_is_recognised_and_served(app_dir):
         assert (answer.status, answer.text) == (200, "hi")
 
 
-async def test_an_asgi2_app_is_named_with_the_fix(app_dir):
-    (app_dir / "old_app.py").write_text(
-        "class App:\n    def __init__(self, scope):\n        self.scope = scope\n"
-    )
-    done = await run_rttp("serve", "old_app:App", cwd=app_dir)
-    err = done.stderr.decode()
-    assert done.returncode == 2
-    assert "is an ASGI 2 application" in err
-    assert "guarantee_single_callable" in err
+ASGI2_APP = """
+class App:
+    def __init__(self, scope):
+        assert scope["type"] in ("http", "lifespan")
+        self.scope = scope
+
+    async def __call__(self, receive, send):
+        if self.scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+        body = ("asgi2 " + self.scope["path"]).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+"""
+
+
+@pytest.mark.parametrize("interface", ["auto", "asgi2"])
+async def test_an_asgi2_app_is_served(app_dir, interface):
+    (app_dir / "old_app.py").write_text(ASGI2_APP)
+    async with (
+        cli_process(
+            "serve",
+            "old_app:App",
+            "--interface",
+            interface,
+            "--bind",
+            "http://127.0.0.1:0",
+            cwd=str(app_dir),
+        ) as (url, _),
+        rttp.Client() as client,
+    ):
+        answer = await client.get(f"{url}/legacy")
+        assert (answer.status, answer.text) == (200, "asgi2 /legacy")
 
 
 async def test_wsgi_threads_is_checked_before_binding(app_dir):

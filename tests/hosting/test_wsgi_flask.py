@@ -115,3 +115,49 @@ async def test_client_app_reaches_a_wsgi_app_in_memory():
     async with rttp.Client(app=make_app()) as client:
         got = await client.get("/hello/memory")
     assert got.value["hello"] == "memory"
+
+
+@pytest.mark.parametrize("backend", ["httptools", "h11"])
+async def test_send_file_goes_out_through_the_file_wrapper_and_sendfile(
+    nursery, tmp_path, monkeypatch, backend
+):
+    """Flask's send_file hands wsgi.file_wrapper a real file: the kernel sends it."""
+    import os
+
+    from flask import send_file
+
+    data = os.urandom(3 * 1024 * 1024 + 7)
+    (tmp_path / "report.bin").write_bytes(data)
+    sent: list[int] = []
+    real = os.sendfile
+
+    def spy(out, fd, offset, count):
+        sent.append(real(out, fd, offset, count))
+        return sent[-1]
+
+    monkeypatch.setattr(os, "sendfile", spy)
+    app = Flask(__name__)
+    app.get("/report")(lambda: send_file(tmp_path / "report.bin"))
+    server = rttp.Server(
+        rttp.wsgi(app), "http://127.0.0.1:0", access_log=False, http_backend=backend
+    )
+    url = (await nursery.start(server.serve))[0]
+    async with rttp.Client() as client:
+        got = await client.get(f"{url}/report")
+        again = await client.get(f"{url}/report")
+    assert got.content == data
+    assert got.headers["content-length"] == str(len(data))
+    assert again.content == data
+    assert sum(sent) == 2 * len(data)
+
+
+async def test_a_file_wrapper_around_a_non_file_is_read_as_an_iterable():
+    import io
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return environ["wsgi.file_wrapper"](io.BytesIO(b"abc" * 5000), 1000)
+
+    async with rttp.Client(app=app) as client:
+        got = await client.get("/")
+    assert got.content == b"abc" * 5000

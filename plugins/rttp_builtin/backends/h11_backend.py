@@ -31,6 +31,7 @@ from rttp.plugin import (
     PAUSED,
     ClientProtocol,
     EndOfMessage,
+    Passthrough,
     ProtocolBackend,
     ProtocolLimits,
     RawHeaders,
@@ -283,6 +284,20 @@ class H11Server(ServerProtocol):
         except h11.LocalProtocolError as exc:
             self._conn.send_failed()
             raise local_error(exc) from exc
+
+    def frame_passthrough(self, length: int) -> tuple[bytes, bytes] | None:
+        if self._h10 is not None:
+            return self._h10.frame_passthrough(length)
+        placeholder = Passthrough(length)
+        try:
+            pieces = self._conn.send_with_data_passthrough(_Data(data=placeholder))  # type: ignore[arg-type]
+        except h11.LocalProtocolError as exc:
+            self._conn.send_failed()
+            raise local_error(exc) from exc
+        if pieces is None:  # pragma: no cover - h11 returns None only for ConnectionClosed
+            return (b"", b"")
+        at = next(i for i, piece in enumerate(pieces) if piece is placeholder)
+        return (b"".join(pieces[:at]), b"".join(pieces[at + 1 :]))
 
     def send_end(self, trailers: RawHeaders | None = None) -> bytes:
         if self._h10 is not None:

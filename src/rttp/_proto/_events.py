@@ -285,6 +285,13 @@ class ServerProtocol(abc.ABC):
     def send_data(self, data: bytes) -> bytes:
         """Bytes that carry one body chunk."""
 
+    def frame_passthrough(self, length: int) -> tuple[bytes, bytes] | None:
+        """Frame ``length`` body bytes that the caller writes itself, as the protocol
+        had sent them (a file given to ``os.sendfile``): the bytes that go before and
+        after them. None (the default) for a protocol that cannot pass bytes through:
+        the caller sends them with :meth:`send_data` instead."""
+        return None
+
     @abc.abstractmethod
     def send_end(self, trailers: RawHeaders | None = None) -> bytes:
         """Bytes that end the response body. ``trailers`` (validated by the core) come

@@ -18,6 +18,7 @@ __all__ = [
     "FIELD_CONTENT_LENGTH",
     "FIELD_KINDS",
     "FIELD_TRANSFER_ENCODING",
+    "Passthrough",
     "ResponseWriter",
     "field_kind",
     "known_fields",
@@ -181,6 +182,16 @@ class ResponseWriter:
             self._remaining -= len(data)
         return data
 
+    def frame_passthrough(self, length: int) -> tuple[bytes, bytes] | None:
+        """The framing around ``length`` body bytes the caller writes itself (checked
+        against the Content-Length as :meth:`send_data` checks them)."""
+        if not length:
+            return (b"", b"")
+        if self._chunked:
+            return (b"%x\r\n" % length, b"\r\n")
+        self.send_data(Passthrough(length))  # type: ignore[arg-type]
+        return (b"", b"")
+
     def send_end(self, trailers: RawHeaders | None = None) -> bytes:
         """Bytes that end the response body, with ``trailers`` (validated by the core)
         when given: only a chunked body can carry them."""
@@ -201,3 +212,16 @@ class ResponseWriter:
                 f"response body ended {self._remaining} bytes short of its Content-Length"
             )
         return b""
+
+
+class Passthrough:
+    """Stands for body bytes the caller writes itself (a file given to
+    ``os.sendfile``): only their length counts (h11's data passthrough takes it too)."""
+
+    __slots__ = ("length",)
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
@@ -29,11 +30,13 @@ from ...errors import CodecError, LocalProtocolError, ProtocolError, TransportEr
 from .._util import aclose_iterable
 from ..net._errors import IO_ERRORS
 from ._clock import Phase
+from ._files import send_file
 from ._framing import Prepared, prepare
 from ._settings import error_response
 
 if TYPE_CHECKING:
     from ._exchange import ServerExchange
+    from ._server import ServerConnection
 
 __all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "answer_of", "send_whole"]
 
@@ -136,6 +139,26 @@ class ExchangeAnswer:
         pending, self._pending = self._pending, b""
         await self._write_piece(pending + self._exchange.proto.send_data(piece))
         self.sent += len(piece)
+
+    async def send_file(
+        self, file: str | os.PathLike[str] | int, offset: int = 0, count: int | None = None
+    ) -> None:
+        """Send ``count`` bytes of ``file`` (a path, or an open file's descriptor) from
+        ``offset`` (to its end by default) as the next piece of the body, without
+        reading it into memory where the connection allows (``os.sendfile`` on plain
+        TCP)."""
+        if not self.started:
+            raise RuntimeError("start the answer (request.respond) before sending its body")
+        if self.finished:
+            raise RuntimeError("send_file() after finish()")
+        if self._no_body:
+            return
+        self.sent += await send_file(self, file, offset, count)
+
+    @property
+    def connection(self) -> ServerConnection:
+        """The connection the exchange runs on."""
+        return self._exchange.conn
 
     async def _write_piece(self, data: bytes) -> None:
         """Write under ``write_timeout``; the time between pieces is the handler's own

@@ -66,9 +66,12 @@ def prepare(conn: ServerConnection, request: Request, response: Response) -> Pre
                 body = encoder.compress(body) + encoder.flush()
                 encoder = None
     if body is not None and not bodiless_status:
-        if present & HAS_CONTENT_LENGTH:
+        if not present & HAS_CONTENT_LENGTH:
+            headers.append((b"Content-Length", b"%d" % len(body)))
+        elif body or request.method != "HEAD":
             headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
-        headers.append((b"Content-Length", b"%d" % len(body)))
+            headers.append((b"Content-Length", b"%d" % len(body)))
+        # else: a HEAD answer without its body keeps the length the GET would have
     no_body = bodiless_status or request.method == "HEAD"
     return Prepared(status, reason, headers, body, encoder, no_body)
 

@@ -21,13 +21,13 @@ from ...errors import ProtocolError, TransportError
 from ...plugin import ProtocolBackend
 from .._util import aclose_iterable
 from ..net._errors import IO_ERRORS
-from ..net._sockio import readable_now
+from ..net._sockio import address_of, peer_left_now, readable_now
 from ._base import ConnectionBase
 from ._clock import CoarseClock, Phase
 from ._exchange import ServerExchange
 from ._settings import ServerSettings, error_response
 
-__all__ = ["ServerConnection", "peer_of"]
+__all__ = ["ServerConnection"]
 
 _UNKNOWN_PEER: Final = object()
 
@@ -36,7 +36,16 @@ class ServerConnection(ConnectionBase):
     """One HTTP/1.1 connection a server accepted (or :class:`~rttp.HTTPConnection` in
     the server role): requests in, answers out, one exchange at a time."""
 
-    __slots__ = ("_peer", "exchange", "exchanges", "multiplexed", "scheme", "settings")
+    __slots__ = (
+        "_early",
+        "_local",
+        "_peer",
+        "exchange",
+        "exchanges",
+        "multiplexed",
+        "scheme",
+        "settings",
+    )
 
     def __init__(
         self,
@@ -73,6 +82,9 @@ class ServerConnection(ConnectionBase):
         #: requests read so far
         self.exchanges: int = 0
         self._peer: Any = _UNKNOWN_PEER
+        self._local: Any = _UNKNOWN_PEER
+        #: bytes read while watching for the peer's departure (a pipelined request)
+        self._early = b""
         self.scheme = "https" if isinstance(stream, trio.SSLStream) else "http"
         self.exchange = exchange = ServerExchange(self, proto)
         exchange.deadline = self.clock.now + (config.header_timeout or math.inf)
@@ -81,9 +93,45 @@ class ServerConnection(ConnectionBase):
     def peer(self) -> tuple[str, int] | None:
         """The peer's ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""
         if self._peer is _UNKNOWN_PEER:
-            self._peer = peer_of(self.stream)
+            self._peer = address_of(self.stream)
         peer: tuple[str, int] | None = self._peer
         return peer
+
+    @property
+    def local(self) -> tuple[str, int] | None:
+        """Our ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""
+        if self._local is _UNKNOWN_PEER:
+            self._local = address_of(self.stream, remote=False)
+        local: tuple[str, int] | None = self._local
+        return local
+
+    @property
+    def tls(self) -> Any:
+        """The :class:`ssl.SSLObject` of a TLS connection, None on plain TCP."""
+        stream = self.stream
+        return stream._ssl_object if isinstance(stream, trio.SSLStream) else None
+
+    # -- the peer's departure while a handler runs ------------------------------------------
+    def peer_left(self) -> bool:
+        """Whether the peer has closed or reset the connection, told without waiting
+        (HTTP/1.1 says so only by the socket's end of file)."""
+        return peer_left_now(self.stream)
+
+    async def until_peer_leaves(self) -> None:
+        """Return once the peer closes or resets the connection. Only while the request
+        body has all been read (nothing else reads then): a handler's wait for the
+        client's departure. Bytes that arrive meanwhile (the next pipelined request)
+        are kept for it, and the peer is alive from then on: this waits forever."""
+        if not self.exchange.body_done:
+            raise RuntimeError("the request body is still being read")
+        try:
+            data = await self._receive_some(self.read_size)
+        except IO_ERRORS:
+            return
+        if not data:
+            return
+        self._early = bytes(data)
+        await trio.sleep_forever()
 
     @property
     def idle(self) -> bool:
@@ -111,6 +159,9 @@ class ServerConnection(ConnectionBase):
             if self.closing or not proto.start_next_cycle():
                 self.closing = True
                 return None
+            if self._early:  # read while the handler waited for the peer to leave
+                proto.receive_data(self._early)
+                self._early = b""
             exchange.phase = Phase.IDLE
             exchange.deadline = clock.now + keep_alive_timeout
         elif self.closing:
@@ -224,20 +275,3 @@ class ServerConnection(ConnectionBase):
             return
         with trio.move_on_after(1.0), contextlib.suppress(TransportError):
             await self._send(data)
-
-
-def peer_of(stream: trio.abc.Stream) -> tuple[str, int] | None:
-    """The ``(host, port)`` at the other end of a socket stream (through TLS and prefixes)."""
-    inner: Any = stream
-    while hasattr(inner, "transport_stream") and not hasattr(inner, "socket"):
-        inner = inner.transport_stream
-    sock = getattr(inner, "socket", None)
-    if sock is None:
-        return None
-    try:
-        peer = sock.getpeername()
-    except OSError:
-        return None
-    if isinstance(peer, tuple):
-        return (peer[0], peer[1])
-    return (str(peer) or "unix", 0)

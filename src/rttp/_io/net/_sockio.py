@@ -46,7 +46,17 @@ from trio.lowlevel import (
     wait_writable,
 )
 
-__all__ = ["SocketIO", "allow_unsent", "fast_stream", "receive_within", "send_all_within"]
+__all__ = [
+    "SocketIO",
+    "address_of",
+    "allow_unsent",
+    "fast_stream",
+    "peer_left_now",
+    "raw_socket",
+    "readable_now",
+    "receive_within",
+    "send_all_within",
+]
 
 _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
 
@@ -278,10 +288,49 @@ async def send_all_within(
 
 
 def raw_socket(stream: trio.abc.Stream) -> Any:
-    """The socket under ``stream`` (through TLS), or None for a stream with none."""
-    while isinstance(stream, trio.SSLStream):
-        stream = stream.transport_stream
-    return getattr(stream, "socket", None)
+    """The socket under ``stream`` (through TLS and other wrapping streams), or None for
+    a stream with none."""
+    inner: Any = stream
+    while not hasattr(inner, "socket") and hasattr(inner, "transport_stream"):
+        inner = inner.transport_stream
+    return getattr(inner, "socket", None)
+
+
+def address_of(stream: trio.abc.Stream, *, remote: bool = True) -> tuple[str, int] | None:
+    """The ``(host, port)`` at the peer's end of a socket stream (``remote=False``: at
+    ours); ``(path, 0)`` on a unix socket; None for a stream with no socket."""
+    sock = raw_socket(stream)
+    if sock is None:
+        return None
+    try:
+        address = sock.getpeername() if remote else sock.getsockname()
+    except OSError:
+        return None
+    if isinstance(address, tuple):
+        return (address[0], address[1])
+    return (str(address) or "unix", 0)
+
+
+def peer_left_now(stream: trio.abc.Stream) -> bool:
+    """Whether the peer has closed or reset the connection, told without waiting (a
+    peek at the socket: its end of file or error). False while it is open, has sent
+    bytes not read yet, or when there is no socket to ask."""
+    sock = raw_socket(stream)
+    if sock is None:
+        return False
+    try:
+        # a stdlib socket on the same descriptor, for one peek (detached, not closed)
+        peek = socket.socket(fileno=sock.fileno())
+    except (OSError, ValueError):  # closed under us
+        return True
+    try:
+        return peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:  # reset
+        return True
+    finally:
+        peek.detach()
 
 
 def readable_now(stream: trio.abc.Stream) -> bool:

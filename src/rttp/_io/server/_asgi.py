@@ -21,7 +21,9 @@ import trio
 from ..._model import Answer, Request, Response
 from ...errors import LifespanFailed, ProtocolError, TransportError
 from ..engine._answering import answer_of, send_whole
+from ..engine._server import ServerConnection
 from ..websocket._wshandshake import is_websocket_request
+from ._asgi_scope import connection_of, tls_extension
 from ._asgi_ws import WebSocketExchange
 
 __all__ = ["SHUTDOWN_TIMEOUT", "ASGIApp", "ClientDisconnected", "asgi"]
@@ -115,7 +117,10 @@ class ASGIApp:
         scope["type"] = "websocket"
         scope["scheme"] = "wss" if request.scheme == "https" else "ws"
         scope["subprotocols"] = request.headers.csv_list("sec-websocket-protocol")
-        scope["extensions"] = {"websocket.http.response": {}}
+        scope["extensions"] = {
+            key: value for key, value in scope["extensions"].items() if key == "tls"
+        }
+        scope["extensions"]["websocket.http.response"] = {}
         exchange = WebSocketExchange(request)
         try:
             await self.app(scope, exchange.receive, exchange.send)
@@ -129,6 +134,13 @@ class ASGIApp:
         raw_path = request.raw_path
         root = request.root_path
         client = request.client
+        conn = connection_of(request)
+        server = conn.local if conn is not None else None
+        offered: dict[str, Any] = {"http.response.trailers": {}, "http.response.pathsend": {}}
+        if conn is not None and request.scheme == "https":
+            ssl_object = conn.tls
+            if ssl_object is not None:
+                offered["tls"] = tls_extension(ssl_object)
         return {
             "type": "http",
             "asgi": _ASGI,
@@ -142,8 +154,8 @@ class ASGIApp:
             "root_path": root,
             "headers": [(name.lower(), value) for name, value in request.headers.raw],
             "client": list(client) if client is not None else None,
-            "server": None,
-            "extensions": {"http.response.trailers": {}},
+            "server": list(server) if server is not None else None,
+            "extensions": offered,
             "state": self.state.copy(),
         }
 
@@ -231,6 +243,7 @@ class _Exchange:
         "request",
         "status",
         "trailers",
+        "watching",
     )
 
     def __init__(self, request: Request) -> None:
@@ -249,6 +262,8 @@ class _Exchange:
         #: the request body crossed a limit or broke its framing: the server answers it
         #: (413, 400…), and the app was told the client is gone
         self.refused: ProtocolError | None = None
+        #: a receive() is watching the connection for the client's departure
+        self.watching = False
 
     async def receive(self) -> Message:
         """The next piece of the body (read now: the client is held back by TCP while
@@ -272,8 +287,32 @@ class _Exchange:
                 self.closed.set()
                 return {"type": "http.disconnect"}
             return {"type": "http.request", "body": chunk, "more_body": True}
-        await self.closed.wait()
+        if not self.closed.is_set():
+            conn = connection_of(self.request)
+            # told at once, also in a cancelled scope (Starlette's is_disconnected())
+            if conn is not None and conn.peer_left():
+                self.closed.set()
+            elif conn is None or self.watching:
+                await self.closed.wait()
+            else:
+                await self._until_gone(conn)
         return {"type": "http.disconnect"}
+
+    async def _until_gone(self, conn: ServerConnection) -> None:
+        """Wait until the exchange is over or the client closes the connection."""
+        self.watching = True
+        try:
+            async with trio.open_nursery() as nursery:
+
+                async def watch() -> None:
+                    await conn.until_peer_leaves()
+                    self.closed.set()
+
+                nursery.start_soon(watch)
+                await self.closed.wait()
+                nursery.cancel_scope.cancel()
+        finally:
+            self.watching = False
 
     async def send(self, message: Message) -> None:
         if self.refused is not None:
@@ -290,19 +329,9 @@ class _Exchange:
             if self.answer is None and not more and not self.trailers:
                 await self.send_whole(bytes(message.get("body", b"")))
                 return
-            answer = self.answer or self.start_answer()
-            try:
-                body = message.get("body", b"")
-                if body:
-                    await answer.send(body)
-                if not more and not self.trailers:
-                    await answer.finish()
-                    self.closed.set()
-            except TransportError as exc:
-                self.closed.set()
-                self.gone = exc
-                # ASGI 2.4: a send on a closed connection raises an OSError subclass
-                raise ClientDisconnected(str(exc)) from exc
+            await self._write(message.get("body", b""), None, more)
+        elif kind == "http.response.pathsend":
+            await self._write(b"", str(message["path"]), False)
         elif kind == "http.response.trailers":
             answer = self.answer or self.start_answer()
             if not message.get("more_trailers", False):
@@ -311,6 +340,23 @@ class _Exchange:
                 self.closed.set()
         else:
             raise RuntimeError(f"unexpected ASGI message type {kind!r} for an HTTP request")
+
+    async def _write(self, body: bytes, path: str | None, more: bool) -> None:
+        """One piece of the answer: ``body`` bytes or the file at ``path``."""
+        answer = self.answer or self.start_answer()
+        try:
+            if body:
+                await answer.send(body)
+            if path is not None:
+                await answer_of(self.request).send_file(path)
+            if not more and not self.trailers:
+                await answer.finish()
+                self.closed.set()
+        except TransportError as exc:
+            self.closed.set()
+            self.gone = exc
+            # ASGI 2.4: a send on a closed connection raises an OSError subclass
+            raise ClientDisconnected(str(exc)) from exc
 
     async def send_whole(self, body: bytes) -> None:
         """The common answer, its whole body in one message: framed by its length and

@@ -10,7 +10,7 @@ from typing import Any
 from ._asgi import asgi
 from ._wsgi import wsgi
 
-__all__ = ["INTERFACES", "as_handler", "detect_interface"]
+__all__ = ["INTERFACES", "as_handler", "asgi2_to_asgi3", "detect_interface"]
 
 #: what ``--interface`` accepts
 INTERFACES = ("auto", "rttp", "asgi3", "asgi2", "wsgi")
@@ -43,9 +43,9 @@ def as_handler(
     obj: Any, interface: str = "auto", lifespan: str = "auto", threads: int | None = None
 ) -> Any:
     """``obj`` as an rttp handler: an ASGI 3 application wrapped in :func:`rttp.asgi`, a
-    WSGI one in :func:`rttp.wsgi` (in at most ``threads`` worker threads), an rttp
-    handler or App as it is. ``interface`` (``"auto"``: told by the shape) says which;
-    ValueError for an ASGI 2 application."""
+    WSGI one in :func:`rttp.wsgi` (in at most ``threads`` worker threads), an ASGI 2
+    one adapted to ASGI 3 first, an rttp handler or App as it is. ``interface``
+    (``"auto"``: told by the shape) says which."""
     kind = detect_interface(obj) if interface == "auto" else interface
     if kind == "rttp":
         return obj
@@ -53,7 +53,17 @@ def as_handler(
         return asgi(obj, lifespan=lifespan)
     if kind == "wsgi":
         return wsgi(obj) if threads is None else wsgi(obj, threads=threads)
-    raise ValueError(
-        f"{obj!r} is an ASGI 2 application (a class taking the scope), which rttp cannot "
-        "host: wrap it in an ASGI 3 adapter (asgiref.compatibility.guarantee_single_callable)"
-    )
+    if kind == "asgi2":
+        return asgi(asgi2_to_asgi3(obj), lifespan=lifespan)
+    raise ValueError(f"interface must be one of {', '.join(INTERFACES)}, got {interface!r}")
+
+
+def asgi2_to_asgi3(app: Any) -> Any:
+    """An ASGI 3 application running the ASGI 2 one ``app`` (a callable that takes the
+    scope and returns the coroutine function that takes ``receive`` and ``send``)."""
+
+    async def asgi3(scope: Any, receive: Any, send: Any) -> None:
+        await app(scope)(receive, send)
+
+    asgi3.__qualname__ = asgi3.__name__ = getattr(app, "__name__", type(app).__name__)
+    return asgi3

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import io
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote_to_bytes
@@ -23,7 +24,7 @@ import trio
 from ..._model import Answer, Request
 from ..engine._answering import answer_of, send_whole
 
-__all__ = ["DEFAULT_WSGI_THREADS", "WSGIApp", "wsgi"]
+__all__ = ["DEFAULT_WSGI_THREADS", "FileWrapper", "WSGIApp", "wsgi"]
 
 log = logging.getLogger("rttp.wsgi")
 
@@ -72,7 +73,10 @@ class WSGIApp:
 
         result = await trio.to_thread.run_sync(call, limiter=limiter)
         try:
-            if isinstance(result, (list, tuple)):  # the common case: no thread per piece
+            fd = result.fileno() if isinstance(result, FileWrapper) else None
+            if fd is not None:  # a real file: sent by the kernel where it can be
+                await answer.send_file(fd)
+            elif isinstance(result, (list, tuple)):  # the common case: no thread per piece
                 if len(result) == 1 and answer.sent is None:
                     await answer.whole(bytes(result[0]))
                     return
@@ -93,6 +97,44 @@ class WSGIApp:
             if close is not None:
                 with trio.CancelScope(shield=True):
                     await trio.to_thread.run_sync(in_context, close, limiter=limiter)
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: a file-like object returned by the application as its
+    answer. A real file (with a ``fileno()``) is sent without reading it through
+    Python where the connection allows (``os.sendfile``); anything else is read in
+    blocks of ``block_size`` like any iterable."""
+
+    def __init__(self, filelike: Any, block_size: int = 8192) -> None:
+        self.filelike = filelike
+        self.block_size = block_size
+
+    def fileno(self) -> int | None:
+        """The descriptor of a real file (its buffered position flushed), else None."""
+        fileno = getattr(self.filelike, "fileno", None)
+        if fileno is None:
+            return None
+        try:
+            fd = int(fileno())
+            # what a buffered reader holds is not where the descriptor stands
+            self.filelike.seek(self.filelike.tell())
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
+        return fd
+
+    def __iter__(self) -> Iterator[bytes]:
+        read = self.filelike.read
+        while True:
+            block = read(self.block_size)
+            if not block:
+                return
+            yield block
+
+    def close(self) -> None:
+        """Close the file (PEP 3333: the server calls this)."""
+        close = getattr(self.filelike, "close", None)
+        if close is not None:
+            close()
 
 
 def _next(pieces: Iterator[bytes]) -> Any:
@@ -142,6 +184,14 @@ class _Answer:
     async def send(self, data: bytes) -> None:
         if data:
             await self._started().send(data)
+
+    async def send_file(self, fd: int) -> None:
+        """The rest of the open file ``fd`` (from where it stands; as many bytes as the
+        Content-Length says, when there is one)."""
+        length = next((v for n, v in self.headers if n.lower() == "content-length"), None)
+        offset = os.lseek(fd, 0, os.SEEK_CUR)
+        self._started()
+        await answer_of(self.request).send_file(fd, offset, int(length) if length else None)
 
     async def whole(self, body: bytes) -> None:
         """The whole answer in one piece: framed by its length, one write with its head."""
@@ -248,6 +298,7 @@ def environ_of(request: Request, body: io.RawIOBase) -> dict[str, Any]:
         "wsgi.run_once": False,
         # the body ends where the connection says (chunked uploads have no length)
         "wsgi.input_terminated": True,
+        "wsgi.file_wrapper": FileWrapper,
     }
     for raw_name, raw_value in request.headers.raw:
         field = raw_name.decode("latin-1").upper().replace("-", "_")
