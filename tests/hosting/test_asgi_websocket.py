@@ -134,3 +134,52 @@ async def test_the_websockets_library_as_a_client(ws_url):
 
     answer, subprotocol = await trio.to_thread.run_sync(talk)
     assert (answer, subprotocol) == ("echo: from websockets", "chat")
+
+
+async def _raw_ws_url(nursery, app) -> str:
+    server = rttp.Server(rttp.asgi(app, lifespan="off"), "http://127.0.0.1:0", access_log=False)
+    addresses = await nursery.start(server.serve)
+    return str(addresses[0]).replace("http://", "ws://")
+
+
+async def test_a_receive_before_the_accept_waits_for_it(nursery):
+    """Quart-Trio reads in one task while another accepts: a receive() that comes
+    before the accept waits for it, instead of saying the client left."""
+    import trio.testing
+
+    async def app(scope, receive, send):
+        assert (await receive())["type"] == "websocket.connect"
+        got: list[dict] = []
+        async with trio.open_nursery() as inner:
+
+            async def reader() -> None:
+                got.append(await receive())
+
+            inner.start_soon(reader)
+            await trio.testing.wait_all_tasks_blocked()  # the reader waits in receive()
+            await send({"type": "websocket.accept"})
+        await send({"type": "websocket.send", "text": f"{got[0]['type']} {got[0].get('text')}"})
+        await send({"type": "websocket.close", "code": 1000})
+
+    url = await _raw_ws_url(nursery, app)
+    async with await rttp.connect_websocket(url) as ws:
+        await ws.send("first")
+        assert await _data(ws) == "websocket.receive first"
+
+
+async def test_an_accept_in_a_cancelled_scope_still_sends_its_handshake(nursery):
+    """The 101 goes out whole or not at all: an app whose accept is cancelled leaves
+    a WebSocket the client can still read the close of (never a frame without its
+    handshake)."""
+
+    async def app(scope, receive, send):
+        await receive()
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await send({"type": "websocket.accept"})
+
+    url = await _raw_ws_url(nursery, app)
+    async with await rttp.connect_websocket(url) as ws:
+        event = await ws.receive()
+    assert isinstance(event, rttp.Closed)
+    assert event.code == 1000

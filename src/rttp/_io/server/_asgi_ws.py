@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+import trio
+
 from ..._model import Answer, Request
 from ..._proto._wsevents import Closed, WebSocketMessage
 from ..._proto._wskeys import handshake_problem
@@ -36,6 +38,9 @@ class WebSocketExchange:
         self.denial_status: int | None = None
         self.denial_headers: list[tuple[bytes, bytes]] = []
         self.closed = False
+        #: the handshake is answered: accepted, refused or denied (a receive() before
+        #: then waits for it, as Quart-Trio's reading task does)
+        self.answered = trio.Event()
 
     @staticmethod
     def problem(request: Request) -> str | None:
@@ -46,6 +51,8 @@ class WebSocketExchange:
         if not self.connected:
             self.connected = True
             return {"type": "websocket.connect"}
+        if not self.answered.is_set():
+            await self.answered.wait()
         ws = self.ws
         if ws is None:
             return {"type": "websocket.disconnect", "code": 1006}
@@ -75,9 +82,13 @@ class WebSocketExchange:
                 subprotocols=[subprotocol] if subprotocol else (),
                 headers=headers,
             )
-            stream = answer_of(self.request).switch(response)
-            self.ws = await opened(stream)
-            await self.ws.accept()
+            # the 101 goes out whole or not at all: a task of the app that cancels the
+            # accept half-way would leave a WebSocket whose handshake was never sent
+            with trio.CancelScope(shield=True):
+                stream = answer_of(self.request).switch(response)
+                self.ws = await opened(stream)
+                await self.ws.accept()
+            self.answered.set()
         elif kind == "websocket.send":
             if ws is None:
                 raise RuntimeError("websocket.send before websocket.accept")
@@ -87,6 +98,7 @@ class WebSocketExchange:
             if ws is None:
                 if self.denied is None:  # refused before the accept: a 403, as the spec says
                     self.denied = self.request.respond(403, {"Content-Length": "0"})
+                    self.answered.set()
                     await self.denied.finish()
                 return
             await ws.close(int(message.get("code", 1000)), str(message.get("reason") or ""))
@@ -101,6 +113,7 @@ class WebSocketExchange:
                 raise RuntimeError("websocket.http.response.body before its start")
             if self.denied is None:
                 self.denied = self.request.respond(self.denial_status, self.denial_headers)
+                self.answered.set()
             body = message.get("body", b"")
             if body:
                 await self.denied.send(body)
@@ -112,6 +125,7 @@ class WebSocketExchange:
     async def end(self) -> None:
         """The app returned: close what it left open (1000), or refuse a handshake it
         never answered (403)."""
+        self.answered.set()
         if self.ws is not None:
             await self.ws.close(1000)
             await self.ws.aclose()
@@ -121,6 +135,7 @@ class WebSocketExchange:
 
     async def fail(self) -> None:
         """The app raised: close an accepted connection with 1011."""
+        self.answered.set()
         if self.ws is not None:
             await self.ws.close(1011, "internal error")
             await self.ws.aclose()
