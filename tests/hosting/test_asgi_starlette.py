@@ -287,3 +287,38 @@ async def test_a_streaming_response_whose_client_leaves_is_not_an_error(hosted, 
         )
     assert status_of(reply) == 404
     assert "failed" not in caplog.text
+
+
+async def test_a_streaming_response_waits_for_a_slow_reader(hosted):
+    """Backpressure: the app's generator runs only as far ahead of the client as the
+    socket buffers hold, never the whole answer into memory."""
+    import trio.testing
+
+    total = 64 * 1024 * 1024
+    piece = b"x" * 65536
+    produced = [0]
+
+    class Pieces:  # (an iterator, not an async generator: the app abandons it)
+        def __aiter__(self):
+            return self
+
+        async def __anext__(self) -> bytes:
+            if produced[0] >= total:
+                raise StopAsyncIteration
+            produced[0] += len(piece)
+            return piece
+
+    async def big(request: Request) -> StreamingResponse:
+        return StreamingResponse(Pieces())
+
+    url = await hosted(Starlette(routes=[Route("/big", big)]))
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    await stream.send_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+    received = 0
+    while received < 1024 * 1024:
+        received += len(await stream.receive_some(65536))
+    await trio.testing.wait_all_tasks_blocked()  # the server waits for the reader now
+    ahead = produced[0] - received
+    assert ahead < 16 * 1024 * 1024, ahead  # socket buffers, not the 64 MiB answer
+    assert produced[0] < total
+    await trio.aclose_forcefully(stream)
