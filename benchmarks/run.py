@@ -32,7 +32,8 @@ from typing import Any
 HERE = Path(__file__).parent
 OURS = "rttp (httptools)"
 sys.path.insert(0, str(HERE))
-from servers import SERVERS  # noqa: E402
+from hosted import GROUPS, WS_SERVERS  # noqa: E402
+from servers import PLAIN, SERVERS  # noqa: E402
 
 
 def free_port() -> int:
@@ -347,11 +348,11 @@ def print_ratios(title: str, results: dict[str, dict], ours: str, columns: list[
     the entry carries ``COLUMN ratio``)."""
     print()
     print(title)
-    header = f"{'':22}" + "".join(f" | {c:>12} {'ours/it':>7}" for c in columns)
+    header = f"{'':32}" + "".join(f" | {c:>12} {'ours/it':>7}" for c in columns)
     print(header)
     print("-" * len(header))
     for name, entry in results.items():
-        row = f"{name:22}"
+        row = f"{name:32}"
         for c in columns:
             ratio = entry.get(f"{c} ratio")
             if ratio is None:
@@ -372,7 +373,7 @@ def main() -> None:
         "--suites",
         nargs="+",
         default=["server", "client", "ws"],
-        choices=["server", "client", "ws", "ws-roles", "memory"],
+        choices=["server", "client", "ws", "ws-roles", "memory", "asgi"],
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="interleaved rounds per suite, the median reported"
@@ -390,7 +391,7 @@ def main() -> None:
     if "server" in args.suites:
         report["server"] = server_suite(args)
     elif "memory" in args.suites:  # memory alone (the server suite measures it too)
-        report["memory"] = memory_suite(args.only or list(SERVERS))
+        report["memory"] = memory_suite(args.only or list(PLAIN))
     if "client" in args.suites:
         clients = client_suite(args.seconds, args.rounds)
         report["client"] = clients
@@ -423,20 +424,52 @@ def main() -> None:
                 f"rttp {side}",
                 _WS_COLUMNS,
             )
+    if "asgi" in args.suites:
+        report["asgi"] = asgi_suite(args)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(report, indent=2))
 
 
-def server_suite(args: argparse.Namespace) -> dict[str, dict]:
+def asgi_suite(args: argparse.Namespace) -> dict[str, object]:
+    """The same framework apps on rttp and on the servers their users run them on: per
+    app, every server at each connection count, ratios to the app's rttp row; the
+    Starlette group also has the rttp handler doing the same work (the hosting
+    overhead). Then a WebSocket echo through Starlette on rttp, uvicorn and hypercorn."""
+    report: dict[str, object] = {}
+    for app, rows in GROUPS.items():
+        names = [n for n in rows if not args.only or n in args.only or n.endswith("on rttp")]
+        if app == "starlette":
+            names.append(OURS)  # the same answer from a plain rttp handler
+        print(f"\n{app}, hosted (ratios: {app} on rttp to each)")
+        report[app] = server_suite(args, names, ours=f"{app} on rttp", memory=False)
+    pairs = {name: (name, "websockets") for name in WS_SERVERS}
+    pairs["rttp App (reference)"] = ("rttp-app", "websockets")
+    ws = ws_suite(args.seconds, args.rounds, pairs, ours="starlette on rttp")
+    report["ws"] = ws
+    print_ratios(
+        "WebSocket echo through Starlette, the websockets client",
+        _ws_columns(ws),
+        "starlette on rttp",
+        _WS_COLUMNS,
+    )
+    return report
+
+
+def server_suite(
+    args: argparse.Namespace,
+    names: list[str] | None = None,
+    ours: str = OURS,
+    memory: bool = True,
+) -> dict[str, dict]:
     """Every server at each connection count, and its memory per idle connection.
 
     With ``--rounds N`` the servers are measured in N interleaved rounds and each point
     is the round with the median requests/s (this machine drifts between runs).
     """
-    names = args.only or list(SERVERS)
-    if OURS not in names:
-        names.insert(0, OURS)
+    names = names or args.only or list(PLAIN)
+    if ours not in names:
+        names.insert(0, ours)
     names = with_baseline(names)
     runs: dict[str, dict[str, list[dict]]] = {name: {} for name in names}
     errors: dict[str, str] = {}
@@ -463,15 +496,15 @@ def server_suite(args: argparse.Namespace) -> dict[str, dict]:
         entry: dict = {}
         for key, points in runs[name].items():
             ranked = sorted(points, key=lambda p: p["requests_per_second"])
-            ours = [p["requests_per_second"] for p in runs.get(OURS, {}).get(key, [])]
+            mine = [p["requests_per_second"] for p in runs.get(ours, {}).get(key, [])]
             entry[key] = {
                 **ranked[len(ranked) // 2],
                 "rounds": len(points),
-                "ratio": paired_ratio(ours, [p["requests_per_second"] for p in points])
-                if OURS not in errors
+                "ratio": paired_ratio(mine, [p["requests_per_second"] for p in points])
+                if ours not in errors
                 else float("nan"),
             }
-        if not args.no_memory:
+        if memory and not args.no_memory:
             try:
                 entry.update(idle_memory(name))
             except RuntimeError as exc:
@@ -492,20 +525,20 @@ def memory_suite(names: list[str]) -> dict[str, dict]:
         except (ImportError, RuntimeError) as exc:
             results[name] = {"error": str(exc)}
         print(f"measured memory {name}", file=sys.stderr, flush=True)
-    print(f"{'server':22} | {'RSS idle':>8} {'1k conns':>8} {'KiB/conn':>8}")
+    print(f"{'server':32} | {'RSS idle':>8} {'1k conns':>8} {'KiB/conn':>8}")
     for name, entry in results.items():
         if "error" in entry:
-            print(f"{name:22} | error: {entry['error']}")
+            print(f"{name:32} | error: {entry['error']}")
             continue
         print(
-            f"{name:22} | {entry['idle_rss_mib']:6.1f}Mi {entry['rss_1000_connections_mib']:6.1f}Mi"
+            f"{name:32} | {entry['idle_rss_mib']:6.1f}Mi {entry['rss_1000_connections_mib']:6.1f}Mi"
             f" {entry['idle_kib_per_connection']:8.1f}"
         )
     return results
 
 
 def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
-    header = f"{'server':22}"
+    header = f"{'server':32}"
     for c in connection_counts:
         header += f" | {'c=' + str(c) + ' req/s':>12} {'p50':>7} {'p99':>7} {'ours/it':>7}"
     if any("idle_kib_per_connection" in entry for entry in results.values()):
@@ -514,9 +547,9 @@ def print_table(results: dict[str, dict], connection_counts: list[int]) -> None:
     print("-" * len(header))
     for name, entry in results.items():
         if "error" in entry:
-            print(f"{name:22} | error: {entry['error']}")
+            print(f"{name:32} | error: {entry['error']}")
             continue
-        row = f"{name:22}"
+        row = f"{name:32}"
         for c in connection_counts:
             run = entry[f"c{c}"]
             ratio = run.get("ratio", float("nan"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 
 BODY = b"Hello, world!"
 
@@ -230,6 +231,13 @@ SERVERS = {
     "uvicorn (httptools)": lambda port: uvicorn_server(port, "httptools"),
     "aiohttp": aiohttp_server,
 }
+
+#: the rows of the plain server suite (the asgi suite's, below, are run.py --suites asgi)
+PLAIN = list(SERVERS)
+sys.path.insert(0, str(Path(__file__).parent))
+from hosted import HOSTED  # noqa: E402
+
+SERVERS.update(HOSTED)
 
 if __name__ == "__main__":
     SERVERS[sys.argv[1]](int(sys.argv[2]))

@@ -83,6 +83,10 @@ def serve(impl: str, port: int) -> None:
         trio.run(
             lambda: serve_websocket(handler, "127.0.0.1", port, None, max_message_size=64 << 20)
         )
+    elif impl.startswith("starlette on "):  # the asgi suite: an echo through Starlette
+        from hosted import WS_SERVERS
+
+        WS_SERVERS[impl](port)
     elif impl == "websockets":
         import asyncio
 
