@@ -88,6 +88,9 @@ def make_api(events: Events, background_done: trio.Event) -> FastAPI:
                 digest.update(chunk)
                 size += len(chunk)
             out.append({"name": upload.filename, "size": size, "sha256": digest.hexdigest()})
+            # (FastAPI would close it after the answer, in a thread the test's end could
+            # cut short: a ResourceWarning in a later test)
+            await upload.close()
         return out
 
     @api.get("/teapot")

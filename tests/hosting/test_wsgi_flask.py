@@ -161,3 +161,38 @@ async def test_a_file_wrapper_around_a_non_file_is_read_as_an_iterable():
     async with rttp.Client(app=app) as client:
         got = await client.get("/")
     assert got.content == b"abc" * 5000
+
+
+async def test_a_sized_generator_is_sent_whole_and_closed_once():
+    """An answer that declares its length is collected in the app's thread (one trip
+    per request); its iterable is closed once, also when it fails half-way (a 500)."""
+    closes: list[str] = []
+
+    class Body:
+        def __init__(self, fail: bool) -> None:
+            self.fail = fail
+
+        def __iter__(self):
+            yield b"hello, "
+            if self.fail:
+                raise RuntimeError("the body broke")
+            yield b"world"
+
+        def close(self) -> None:
+            closes.append("closed")
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Length", "12")])
+        return Body(fail=environ["PATH_INFO"] == "/fail")
+
+    async with rttp.Client(app=app) as client:
+        good = await client.get("/")
+        assert closes == ["closed"]
+        bad = await client.get("/fail")
+    assert (good.status, good.content, good.headers["content-length"]) == (
+        200,
+        b"hello, world",
+        "12",
+    )
+    assert bad.status == 500
+    assert closes == ["closed", "closed"]

@@ -32,6 +32,9 @@ WSGI = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 #: worker threads a hosted WSGI application runs in at most, by default
 DEFAULT_WSGI_THREADS = 40
+#: a streamed answer that declares a Content-Length up to this is collected in the
+#: application's thread and sent whole (one trip to a thread per request)
+COLLECT_MAX = 256 * 1024
 _END = object()
 
 
@@ -65,24 +68,27 @@ class WSGIApp:
         # context where the generator goes on)
         context = contextvars.copy_context()
 
-        def call() -> Iterable[bytes]:
-            return context.run(self.app, environ, answer.start_response)
+        def call() -> tuple[Iterable[bytes], bytes | None]:
+            # one trip to a thread for the common answer: a body of known, modest length
+            # is collected there (and the iterable closed), then sent whole
+            result = context.run(self.app, environ, answer.start_response)
+            return result, context.run(answer.collect, result)
 
         def in_context(fn: Callable[..., Any], *args: Any) -> Any:
             return context.run(fn, *args)
 
-        result = await trio.to_thread.run_sync(call, limiter=limiter)
+        result, whole = await trio.to_thread.run_sync(call, limiter=limiter)
+        if whole is not None:
+            await answer.whole(whole)
+            return
         try:
             fd = result.fileno() if isinstance(result, FileWrapper) else None
             if fd is not None:  # a real file: sent by the kernel where it can be
                 await answer.send_file(fd)
-            elif isinstance(result, (list, tuple)):  # the common case: no thread per piece
-                if len(result) == 1 and answer.sent is None:
-                    await answer.whole(bytes(result[0]))
-                    return
+            elif isinstance(result, (list, tuple)):
                 for piece in result:
                     await answer.send(piece)
-            else:
+            else:  # streamed: each piece as the application yields it
                 pieces = await trio.to_thread.run_sync(in_context, iter, result, limiter=limiter)
                 while True:
                     piece = await trio.to_thread.run_sync(
@@ -184,6 +190,25 @@ class _Answer:
     async def send(self, data: bytes) -> None:
         if data:
             await self._started().send(data)
+
+    def collect(self, result: Iterable[bytes]) -> bytes | None:
+        """The whole body of ``result`` (read in the application's thread, the iterable
+        then closed) when it is a list or declares a Content-Length up to
+        :data:`COLLECT_MAX`, nothing was written through ``write()``, and it is not a
+        file; else None: the body is streamed."""
+        if self.status is None or self.sent is not None or isinstance(result, FileWrapper):
+            return None
+        if not isinstance(result, (list, tuple)):
+            length = next((v for n, v in self.headers if n.lower() == "content-length"), "")
+            if not length.isdigit() or int(length) > COLLECT_MAX:
+                return None
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return body
 
     async def send_file(self, fd: int) -> None:
         """The rest of the open file ``fd`` (from where it stands; as many bytes as the
