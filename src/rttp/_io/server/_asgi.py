@@ -19,6 +19,7 @@ from typing import Any
 import trio
 
 from ..._model import Answer, Request, Response
+from ..._model._headers import Headers
 from ...errors import LifespanFailed, ProtocolError, TransportError
 from ..engine._answering import answer_of, send_whole
 from ..engine._server import ServerConnection
@@ -239,6 +240,7 @@ class _Exchange:
         "closed",
         "gone",
         "headers",
+        "reading",
         "refused",
         "request",
         "status",
@@ -248,8 +250,10 @@ class _Exchange:
 
     def __init__(self, request: Request) -> None:
         self.request = request
-        #: the body as it arrives (None once it has all been handed to the app)
-        self.body: AsyncIterator[bytes] | None = request.stream().__aiter__()
+        #: the body as it arrives (made at the first receive(); None once it has all
+        #: been handed to the app)
+        self.body: AsyncIterator[bytes] | None = None
+        self.reading = False
         self.status: int | None = None
         self.headers: list[tuple[bytes, bytes]] = []
         self.trailers = False
@@ -269,6 +273,9 @@ class _Exchange:
         """The next piece of the body (read now: the client is held back by TCP while
         the app does not ask), then, once the exchange is over, ``http.disconnect``."""
         body = self.body
+        if not self.reading:
+            self.reading = True
+            body = self.body = self.request.stream().__aiter__()
         if body is not None and not self.closed.is_set():
             try:
                 chunk = await body.__anext__()
@@ -365,7 +372,7 @@ class _Exchange:
             raise RuntimeError("http.response.body sent before http.response.start")
         self.answer = answer_of(self.request)  # (set first: a failed send still started it)
         try:
-            await send_whole(self.request, self.status, self.headers, body)
+            await send_whole(self.request, self.status, Headers.from_raw(self.headers), body)
         finally:
             self.closed.set()
 

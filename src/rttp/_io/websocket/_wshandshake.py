@@ -49,10 +49,13 @@ DEFAULT_COMPRESSION = Deflate()
 # -- server side ----------------------------------------------------------------------------
 def is_websocket_request(request: Request) -> bool:
     """True for a GET asking to upgrade to ``websocket``."""
+    if request.method != "GET":
+        return False
+    headers = request.headers
     return (
-        request.method == "GET"
-        and "websocket" in request.headers.flags("upgrade")
-        and "upgrade" in request.headers.flags("connection")
+        bool(headers.get_raw(b"upgrade"))  # the common request: no Upgrade, nothing parsed
+        and "websocket" in headers.flags("upgrade")
+        and "upgrade" in headers.flags("connection")
     )
 
 
