@@ -26,8 +26,40 @@ def _num(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _server_table(results: dict, memory: bool) -> str:
+    """Each server's row: req/s and ratios at 1 and 50 connections (and its memory)."""
+    rows = []
+    for name, entry in results.items():
+        if "error" in entry:
+            rows.append([name, "error"] + [""] * (8 if memory else 5))
+            continue
+        c1, c50 = entry.get("c1", {}), entry.get("c50", {})
+        row = [
+            name,
+            _num(c1.get("requests_per_second")),
+            _num(c1.get("ratio"), 2),
+            _num(c50.get("requests_per_second")),
+            _num(c50.get("p50_ms"), 2),
+            _num(c50.get("p99_ms"), 2),
+            _num(c50.get("ratio"), 2),
+        ]
+        if memory:
+            row += [
+                _num(entry.get("idle_rss_mib"), 1),
+                _num(entry.get("rss_1000_connections_mib"), 1),
+                _num(entry.get("idle_kib_per_connection"), 1),
+            ]
+        rows.append(row)
+    header = ["server", "c=1 req/s", "ours/it", "c=50 req/s", "p50 ms", "p99 ms", "ours/it"]
+    if memory:
+        header += ["RSS idle MiB", "RSS 1k conns MiB", "KiB/conn"]
+    return _table(header, rows)
+
+
 def _websocket_tables(report: dict) -> list[tuple[str, dict]]:
     tables = []
+    if "ws" in report.get("asgi", {}):
+        tables.append(("WebSocket echo through Starlette", report["asgi"]["ws"]))
     if "ws" in report:
         tables.append(("WebSocket echo on one connection", report["ws"]))
     for side, results in report.get("ws_roles", {}).items():
@@ -40,30 +72,8 @@ def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).parent / "results/latest.json"
     report = json.loads(path.read_text())
     if "server" in report:
-        rows = []
-        for name, entry in report["server"].items():
-            if "error" in entry:
-                rows.append([name, "error", "", "", "", "", "", "", "", ""])
-                continue
-            c1, c50 = entry.get("c1", {}), entry.get("c50", {})
-            rows.append(
-                [
-                    name,
-                    _num(c1.get("requests_per_second")),
-                    _num(c1.get("ratio"), 2),
-                    _num(c50.get("requests_per_second")),
-                    _num(c50.get("p50_ms"), 2),
-                    _num(c50.get("p99_ms"), 2),
-                    _num(c50.get("ratio"), 2),
-                    _num(entry.get("idle_rss_mib"), 1),
-                    _num(entry.get("rss_1000_connections_mib"), 1),
-                    _num(entry.get("idle_kib_per_connection"), 1),
-                ]
-            )
         print("Servers:\n")
-        header = ["server", "c=1 req/s", "ours/it", "c=50 req/s", "p50 ms", "p99 ms"]
-        memory = ["RSS idle MiB", "RSS 1k conns MiB", "KiB/conn"]
-        print(_table([*header, "ours/it", *memory], rows))
+        print(_server_table(report["server"], memory=True))
     if "memory" in report:
         rows = [
             [
@@ -90,6 +100,11 @@ def main() -> None:
         ]
         print("\nClients (req/s):\n")
         print(_table(["client", "1 task", "ours/it", "50 tasks", "ours/it"], rows))
+    for app, results in report.get("asgi", {}).items():
+        if app == "ws":
+            continue
+        print(f"\n{app.capitalize()}, hosted:\n")
+        print(_server_table(results, memory=False))
     for title, results in _websocket_tables(report):
         rows = []
         for name, e in results.items():

@@ -182,3 +182,18 @@ async def test_wsgi_threads_is_checked_before_binding(app_dir):
     assert done.returncode == 2
     assert "threads must be an int of at least 1, got 0" in err
     assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("app", ["asgi_apps:site", "asgi_apps:wsgi_app"])
+async def test_workers_serve_hosted_apps_each_with_its_lifespan(app_dir, app):
+    """``--workers 2`` forks before Trio starts: each worker hosts the app and runs its
+    lifespan (the state reaches every request)."""
+    async with (
+        cli_process(
+            "serve", app, "--workers", "2", "--bind", "http://127.0.0.1:0", cwd=str(app_dir)
+        ) as (url, _),
+        rttp.Client() as client,
+    ):
+        answers = [await client.get(f"{url}/", headers={"Connection": "close"}) for _ in range(6)]
+    expected = "hello from starlette, state ready" if "site" in app else "hi"
+    assert [(a.status, a.text) for a in answers] == [(200, expected)] * 6
