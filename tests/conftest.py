@@ -251,3 +251,20 @@ async def accept_websocket(stream: trio.abc.Stream, then: bytes = b"") -> Any:
         if any(isinstance(e, Request) for e in ws.events()):
             await stream.send_all(ws.send(AcceptConnection()) + then)
             return ws
+
+
+@pytest.fixture
+def sendfile_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The bytes each os.sendfile call sent (os's own, spied on)."""
+    calls: list[int] = []
+    import os
+
+    real = os.sendfile
+
+    def spy(out: int, fd: int, offset: int, count: int) -> int:
+        sent = real(out, fd, offset, count)
+        calls.append(sent)
+        return sent
+
+    monkeypatch.setattr(os, "sendfile", spy)
+    return calls

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ._io.net._tls import client_context, server_context
     from ._io.server._asgi import asgi
     from ._io.server._server import Handler, Server, serve
+    from ._io.server._static import static
     from ._io.server._wsgi import wsgi
     from ._io.websocket._websocket import Closed, PingEvent, PongEvent, WebSocket, WebSocketMessage
     from ._io.websocket._wshandshake import accept_websocket, connect_websocket
@@ -120,6 +121,7 @@ _LAZY: dict[str, str] = {
     "asgi": "._io.server._asgi",
     "wsgi": "._io.server._wsgi",
     "serve": "._io.server._server",
+    "static": "._io.server._static",
     "server_context": "._io.net._tls",
     "status_for_error": "._faces._handles",
     "string_message": "._faces._message",
@@ -211,6 +213,7 @@ __all__ = [
     "run",
     "serve",
     "server_context",
+    "static",
     "status_for_error",
     "string_message",
     "valid",

@@ -32,21 +32,6 @@ def big_file(tmp_path):
     return path
 
 
-@pytest.fixture
-def sendfile_calls(monkeypatch):
-    """The bytes each os.sendfile call sent (os's own, spied on)."""
-    calls: list[int] = []
-    real = os.sendfile
-
-    def spy(out, fd, offset, count):
-        sent = real(out, fd, offset, count)
-        calls.append(sent)
-        return sent
-
-    monkeypatch.setattr(os, "sendfile", spy)
-    return calls
-
-
 def recording(app, sent: list[str]):
     """``app``, with the type of every message it sends recorded."""
 

@@ -119,7 +119,7 @@ async def test_client_app_reaches_a_wsgi_app_in_memory():
 
 @pytest.mark.parametrize("backend", ["httptools", "h11"])
 async def test_send_file_goes_out_through_the_file_wrapper_and_sendfile(
-    nursery, tmp_path, monkeypatch, backend
+    nursery, tmp_path, sendfile_calls, backend
 ):
     """Flask's send_file hands wsgi.file_wrapper a real file: the kernel sends it."""
     import os
@@ -128,14 +128,7 @@ async def test_send_file_goes_out_through_the_file_wrapper_and_sendfile(
 
     data = os.urandom(3 * 1024 * 1024 + 7)
     (tmp_path / "report.bin").write_bytes(data)
-    sent: list[int] = []
-    real = os.sendfile
-
-    def spy(out, fd, offset, count):
-        sent.append(real(out, fd, offset, count))
-        return sent[-1]
-
-    monkeypatch.setattr(os, "sendfile", spy)
+    sent = sendfile_calls
     app = Flask(__name__)
     app.get("/report")(lambda: send_file(tmp_path / "report.bin"))
     server = rttp.Server(

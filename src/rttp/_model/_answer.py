@@ -3,6 +3,7 @@ piece. The model only names the interface; the engine implements it per protocol
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import Protocol
 
@@ -40,6 +41,13 @@ class Answer(Protocol):
         """Send one piece of the body (a str as UTF-8). Raises
         :class:`~rttp.errors.WriteError` when the client has gone away, and
         :class:`~rttp.errors.LocalProtocolError` past the declared Content-Length."""
+
+    async def send_file(
+        self, file: str | os.PathLike[str] | int, offset: int = 0, count: int | None = None
+    ) -> None:
+        """Send ``count`` bytes of ``file`` (a path or an open descriptor) from
+        ``offset`` (to its end by default) as the next piece of the body: by the kernel
+        (``os.sendfile``) on plain TCP, in bounded pieces over TLS."""
 
     async def flush(self) -> None:
         """Send the head now, before the first piece."""
