@@ -279,3 +279,58 @@ def test_each_layer_refuses_on_its_own_the_path_segments(raw_path):
 
     assert StaticFiles._relative(raw_path) is None
     assert StaticFiles._relative("/docs/a%20b.txt") == ["docs", "a b.txt"]
+
+
+async def test_an_app_mounts_a_directory_under_a_prefix(nursery, site):
+    app = rttp.App()
+    app.static("/assets", site, index="index.html")
+
+    @app.get("/")
+    async def home(request):
+        return "home"
+
+    url = await start(nursery, app)
+    async with rttp.Client(follow_redirects=False) as client:
+        home_page = await client.get(f"{url}/")
+        text = await client.get(f"{url}/assets/hello.txt")
+        part = await client.get(f"{url}/assets/data.bin", headers={"Range": "bytes=0-1"})
+        head = await client.head(f"{url}/assets/hello.txt")
+        bare = await client.get(f"{url}/assets/docs")
+        index = await client.get(f"{url}/assets/docs/")
+        climb = await client.get(f"{url}/assets/..%2fsecret.txt")
+        post = await client.post(f"{url}/assets/hello.txt")
+    assert home_page.text == "home"
+    assert text.text == "hello, static world\n"
+    assert (part.status, part.content) == (206, b"\x00\x01")
+    assert (head.status, head.content, head.headers["content-length"]) == (200, b"", "20")
+    assert (bare.status, bare.headers["location"]) == (301, "/assets/docs/")
+    assert index.text == "<h1>docs</h1>"
+    assert climb.status == 404
+    assert SECRET not in climb.content
+    assert post.status == 405  # the App's answer: the route is GET (and HEAD)
+
+
+def test_a_static_prefix_is_a_path():
+    with pytest.raises(ValueError, match="a static prefix must start with '/', got 'assets'"):
+        rttp.App().static("assets", ".")
+
+
+async def test_the_rttp_static_command_serves_a_directory(site):
+    from tests.cli.conftest import run_rttp
+    from tests.conftest import cli_process
+
+    async with (
+        cli_process(
+            "static", str(site), "--cache-control", "no-cache", "--bind", "http://127.0.0.1:0"
+        ) as (url, _),
+        rttp.Client() as client,
+    ):
+        got = await client.get(f"{url}/hello.txt")
+        leak = await client.get(f"{url}/leak")
+    assert (got.text, got.headers["cache-control"]) == ("hello, static world\n", "no-cache")
+    assert leak.status == 404
+    missing = await run_rttp("static", str(site / "nowhere"))
+    err = missing.stderr.decode()
+    assert missing.returncode == 2
+    assert "rttp static: static files need a directory, got" in err
+    assert err.count("\n") == 1

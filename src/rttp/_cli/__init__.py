@@ -92,7 +92,7 @@ async def _serve(server: Server, name: str, rttp_bind: str | None = None) -> Non
 
 
 def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    """``rttp serve`` and ``rttp demo``."""
+    """``rttp serve``, ``rttp static`` and ``rttp demo``."""
     if args.reload:
         return _reload(args, argv)
     configure_logging(args.log_level)
@@ -101,6 +101,18 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
         handler: Any = demo_app()
         name = "the demo"
+    elif args.command == "static":
+        from .._io.server._static import static
+
+        try:
+            handler = static(
+                args.directory,
+                cache_control=args.cache_control,
+                follow_symlinks=args.follow_symlinks,
+            )
+        except ValueError as exc:
+            raise CLIError(f"rttp static: {exc}") from None
+        name = f"the files in {handler.root}"
     else:
         handler = host(
             load_target(args.app, args.factory),
@@ -258,12 +270,21 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--rttp-bind", default="rttp://127.0.0.1:10080", help="where its RTTP panel listens"
     )
+    files = sub.add_parser(
+        "static", help="serve the files of DIR (default: the current directory), safely"
+    )
+    files.add_argument("directory", nargs="?", default=".", metavar="DIR")
+    add_serve_arguments(files, with_app=False)
+    files.add_argument("--cache-control", help="the Cache-Control field sent with every file")
+    files.add_argument(
+        "--follow-symlinks", action="store_true", help="let symlinks lead outside DIR"
+    )
     sub.add_parser("plugins", help="list loaded plugins and where they come from")
     return top
 
 
 def _dispatch(args: argparse.Namespace, argv: Sequence[str]) -> int:
-    if args.command in ("serve", "demo"):
+    if args.command in ("serve", "demo", "static"):
         return _serve_command(args, argv)
     if args.command == "browse":
         from ._browse import browse as run_browser

@@ -8,12 +8,14 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any, overload
 
 import trio
 
 from .._io._util import call_maybe_async
+from .._io.server._static import StaticFiles, static
 from .._io.websocket._websocket import (
     DEFAULT_MAX_FRAGMENTS,
     DEFAULT_MAX_MESSAGE_SIZE,
@@ -172,6 +174,23 @@ class App:
             HandlerInfo(r.method, r.path, r.callback)
             for r in (*self._any, *self._routes, *self._socket_routes)
         ]
+
+    def static(self, prefix: str, directory: str | os.PathLike[str], **options: Any) -> StaticFiles:
+        """Serve the files under ``directory`` at ``prefix`` (``app.static("/assets",
+        "public")``: ``GET /assets/app.js`` is ``public/app.js``), with
+        :func:`rttp.static`'s ``options``; returns that handler."""
+        if not prefix.startswith("/"):
+            raise ValueError(f"a static prefix must start with '/', got {prefix!r}")
+        files = static(directory, **options)
+        base = prefix.rstrip("/")
+
+        async def serve(request: Request) -> Response | None:
+            return await files.serve(request, request.raw_path[len(base) :])
+
+        self.route("GET", base + "/{path:path}", serve, stream=True)
+        if base:
+            self.route("GET", base, serve, stream=True)
+        return files
 
     def sockets(self, path: str) -> list[SocketConnection]:
         """The live WebSocket connections on ``path`` (for broadcasting)."""

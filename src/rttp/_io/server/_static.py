@@ -89,9 +89,15 @@ class StaticFiles:
         return f"rttp.static({self.root!r})"
 
     async def __call__(self, request: Request) -> Response | None:
+        return await self.serve(request, request.raw_path)
+
+    async def serve(self, request: Request, raw_path: str) -> Response | None:
+        """Answer ``request`` with the file at ``raw_path`` (percent-encoded, relative
+        to the directory): what a router calls with the part of the path after its
+        prefix."""
         if request.method not in ("GET", "HEAD"):
             return Response(405, {"Allow": "GET, HEAD"}, "405 Method Not Allowed\n")
-        relative = self._relative(request.raw_path)
+        relative = self._relative(raw_path)
         if relative is None:
             return _not_found()
         path = os.path.join(self.root, *relative)
@@ -102,7 +108,7 @@ class StaticFiles:
         if stat.S_ISDIR(info.st_mode):
             if self.index is None:
                 return _not_found()
-            if not request.raw_path.endswith("/"):  # as a browser resolves relative links
+            if not raw_path.endswith("/"):  # as a browser resolves relative links
                 location = request.root_path + request.raw_path + "/"
                 query = f"?{request.query}" if request.query else ""
                 return Response(301, {"Location": location + query}, b"")
