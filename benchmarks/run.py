@@ -32,6 +32,7 @@ from typing import Any
 HERE = Path(__file__).parent
 OURS = "rttp (httptools)"
 sys.path.insert(0, str(HERE))
+import files  # noqa: E402
 from hosted import GROUPS, WS_SERVERS  # noqa: E402
 from servers import PLAIN  # noqa: E402
 
@@ -137,7 +138,7 @@ def _percentile(out: str, which: str) -> float:
     return _ms(found.group(1)) if found else float("nan")
 
 
-def load(port: int, connections: int, seconds: float) -> dict[str, float]:
+def load(port: int, connections: int, seconds: float, path: str = "/") -> dict[str, float]:
     if shutil.which("wrk"):
         out = subprocess.run(
             pinned(
@@ -148,7 +149,7 @@ def load(port: int, connections: int, seconds: float) -> dict[str, float]:
                     f"-c{connections}",
                     f"-d{max(1, round(seconds))}s",
                     "--latency",
-                    f"http://127.0.0.1:{port}/",
+                    f"http://127.0.0.1:{port}{path}",
                 ],
             ),
             capture_output=True,
@@ -373,7 +374,7 @@ def main() -> None:
         "--suites",
         nargs="+",
         default=["server", "client", "ws"],
-        choices=["server", "client", "ws", "ws-roles", "memory", "asgi"],
+        choices=["server", "client", "ws", "ws-roles", "memory", "asgi", "files"],
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="interleaved rounds per suite, the median reported"
@@ -426,9 +427,50 @@ def main() -> None:
             )
     if "asgi" in args.suites:
         report["asgi"] = asgi_suite(args)
+    if "files" in args.suites:
+        report["files"] = files_suite(args)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(report, indent=2))
+
+
+def files_suite(args: argparse.Namespace) -> dict[str, dict]:
+    """A 1 MiB and a 100 MiB file from rttp.static, aiohttp's static handler and nginx
+    (the ceiling), over 1 and 10 connections: MiB/s, in interleaved rounds, ratios of
+    rttp to each paired within a round."""
+    files.make_files()
+    names = list(files.FILE_SERVERS)
+    if not files.have_nginx():
+        names.remove("files on nginx")
+        print("files suite: nginx is not installed (apt-get install nginx)", file=sys.stderr)
+    points = [(name, c) for name in files.SIZES for c in (1, 10)]
+    runs: dict[str, dict[str, list[float]]] = {n: {} for n in names}
+    for _ in range(args.rounds):
+        for name in names:
+            process, port = start_server(name)
+            try:
+                for file, connections in points:
+                    got = load(port, connections, args.seconds, f"/{file}")
+                    mib = got["requests_per_second"] * files.SIZES[file] / (1 << 20)
+                    runs[name].setdefault(f"{file} c={connections}", []).append(mib)
+            finally:
+                stop(process)
+            print(f"measured {name}", file=sys.stderr, flush=True)
+    ours = runs["files on rttp"]
+    results = {
+        name: {
+            **{key: statistics.median(values) for key, values in entry.items()},
+            **{f"{key} ratio": paired_ratio(ours[key], values) for key, values in entry.items()},
+        }
+        for name, entry in runs.items()
+    }
+    print_ratios(
+        "Static files, MiB/s",
+        results,
+        "files on rttp",
+        [f"{file} c={c}" for file, c in points],
+    )
+    return results
 
 
 def asgi_suite(args: argparse.Namespace) -> dict[str, object]:

@@ -235,9 +235,11 @@ SERVERS = {
 #: the rows of the plain server suite (the asgi suite's, below, are run.py --suites asgi)
 PLAIN = list(SERVERS)
 sys.path.insert(0, str(Path(__file__).parent))
+from files import FILE_SERVERS  # noqa: E402
 from hosted import HOSTED  # noqa: E402
 
 SERVERS.update(HOSTED)
+SERVERS.update(FILE_SERVERS)
 
 if __name__ == "__main__":
     SERVERS[sys.argv[1]](int(sys.argv[2]))
