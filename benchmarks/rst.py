@@ -105,6 +105,17 @@ def main() -> None:
             continue
         print(f"\n{app.capitalize()}, hosted:\n")
         print(_server_table(results, memory=False))
+    if "files" in report:
+        results = report["files"]
+        columns = [key for key in next(iter(results.values())) if not key.endswith("ratio")]
+        rows = [
+            [name]
+            + [cell for key in columns for cell in (_num(e[key]), _num(e[f"{key} ratio"], 2))]
+            for name, e in results.items()
+        ]
+        header = ["server"] + [cell for key in columns for cell in (f"{key} MiB/s", "ours/it")]
+        print("\nStatic files:\n")
+        print(_table(header, rows))
     for title, results in _websocket_tables(report):
         rows = []
         for name, e in results.items():
