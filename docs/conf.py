@@ -20,7 +20,7 @@ nitpick_ignore_regex = [
     # the engine's and the faces' own helper types, which users never build
     (
         r"py:class",
-        r"(rttp\.[\w.]*\.)?(ServerSettings|ServerExchange|ASGIApp|WSGIApp|StaticFiles|CoarseClock|ConnectionPool|SigningKey|HTTPResult|TokenHandle|Sentinel|RawHeaders|Broadcaster)",
+        r"(rttp\.[\w.]*\.)?(ServerSettings|ServerExchange|ASGIApp|WSGIApp|StaticFiles|Middleware|CallNext|CoarseClock|ConnectionPool|SigningKey|HTTPResult|TokenHandle|Sentinel|RawHeaders|Broadcaster)",
     ),
     # type variables and private helpers that signatures mention
     (r"py:class", r"(rttp\.[\w.]*\.)?(_\w+|T|HandlerT)"),

@@ -268,3 +268,34 @@ def sendfile_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
     monkeypatch.setattr(os, "sendfile", spy)
     return calls
+
+
+async def browse_until(url: str, profile: Any, done: trio.Event, seconds: float = 60) -> None:
+    """Headless Chromium (installed with apt-get where it can be, else the test is
+    skipped) loads ``url`` and runs until ``done`` is set (by the page's report to the
+    server), at most ``seconds``; its profile lives in the folder ``profile``. The flags
+    keep it off the network beyond loopback."""
+    import functools
+
+    chromium = system_tool("chromium", "chromium")
+    command = [
+        chromium,
+        *("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"),
+        *("--disable-background-networking", "--disable-component-update", "--disable-sync"),
+        f"--user-data-dir={profile}",
+        url,
+    ]
+    run = functools.partial(
+        trio.run_process,
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
+    async with trio.open_nursery() as browser:
+        process = await browser.start(run)
+        try:
+            with trio.fail_after(seconds):
+                await done.wait()
+        finally:
+            process.kill()

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ._faces._endpoint import Endpoint
     from ._faces._handles import HANDLE_CODES, RequestHandle, status_for_error
     from ._faces._message import Message, string_message, valid
+    from ._faces._middleware import CORS
     from ._faces._run import run
     from ._faces._wsclient import WebSocketClient, websocket
     from ._io.client._client import Client, Progress
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 _LAZY: dict[str, str] = {
     "Answer": "._model",
     "App": "._faces._app",
+    "CORS": "._faces._middleware",
     "Client": "._io.client._client",
     "ClientConfig": "._config",
     "Closed": "._io.websocket._websocket",
@@ -153,6 +155,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "Answer",
     "App",
+    "CORS",
     "Client",
     "ClientConfig",
     "Closed",

@@ -5,14 +5,11 @@ can be; the test is skipped, saying so, where it cannot.)"""
 
 from __future__ import annotations
 
-import functools
-import subprocess
-
 import pytest
 import trio
 
 import rttp
-from tests.conftest import system_tool
+from tests.conftest import browse_until
 
 pytest.importorskip("starlette", reason="Starlette is part of the test extra")
 
@@ -62,38 +59,11 @@ def make_app(reports: list[str], reported: trio.Event) -> Starlette:
 
 
 async def test_chromium_loads_a_page_whose_script_talks_over_a_websocket(nursery, tmp_path):
-    chromium = system_tool("chromium", "chromium")
     reports: list[str] = []
     reported = trio.Event()
     server = rttp.Server(
         rttp.asgi(make_app(reports, reported)), "http://127.0.0.1:0", access_log=False
     )
     url = (await nursery.start(server.serve))[0]
-    command = [
-        chromium,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        f"{url}/",
-    ]
-    async with trio.open_nursery() as browser:
-        run = functools.partial(
-            trio.run_process,
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-        process = await browser.start(run)
-        try:
-            with trio.fail_after(60):
-                await reported.wait()
-        finally:
-            process.kill()
+    await browse_until(f"{url}/", tmp_path / "profile", reported)
     assert reports == ["rttp echoes: hello from the browser | chat"]

@@ -31,6 +31,7 @@ from .._model._unset import UNSET as _UNSET
 from .._proto._wsdeflate import Deflate
 from ..errors import WebSocketClosed
 from ._broadcast import Broadcaster, RemoteConnection
+from ._middleware import CallNext, Middleware, chain
 from ._routes import (
     HandlerInfo,
     HandlerT,
@@ -106,6 +107,9 @@ class App:
         self._any: list[Route] = []
         self._socket_routes: list[Route] = []
         self._sockets: dict[str, dict[str, SocketConnection]] = {}
+        self._middleware: list[tuple[Middleware, str]] = []
+        #: the dispatch, wrapped in the middleware
+        self._handler: CallNext = self._dispatch
         #: how often presence is refreshed (a dead worker drops out after three of these)
         self.broker_presence_interval = broker_presence_interval
         self.use_broker(broker, broker_prefix)
@@ -246,8 +250,33 @@ class App:
         """The seed's served-app object for this app (not started yet)."""
         return ServedApp(self, port, host, **settings)
 
+    # -- middleware -----------------------------------------------------------------------
+    @overload
+    def middleware(self, middleware: Middleware, *, prefix: str = "") -> Middleware: ...
+    @overload
+    def middleware(
+        self, middleware: None = None, *, prefix: str = ""
+    ) -> Callable[[Middleware], Middleware]: ...
+    def middleware(self, middleware: Middleware | None = None, *, prefix: str = "") -> Any:
+        """Run ``middleware`` (``async def mw(request, call_next) -> Response``) around
+        every route, ``any`` filter and WebSocket handshake of the App, or only of the
+        paths under ``prefix``; the first registered is the outermost. Without
+        ``middleware`` it is a decorator. See :class:`rttp.CORS`."""
+        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
+            raise ValueError(f"a middleware prefix is a path like '/api', got {prefix!r}")
+
+        def add(layer: Middleware) -> Middleware:
+            self._middleware.append((layer, prefix))
+            self._handler = chain(self._middleware, self._dispatch)
+            return layer
+
+        return add if middleware is None else add(middleware)
+
     # -- dispatch -------------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response:
+        return await self._handler(request)
+
+    async def _dispatch(self, request: Request) -> Response:
         path = request.path
         request.upgrader = lambda: self._upgrade(request)
         for route in self._any:
