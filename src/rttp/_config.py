@@ -291,6 +291,15 @@ class ClientConfig:
     #: interim (1xx) answers read before the final one (RemoteProtocolError past it)
     max_interim_responses: int = 100
     read_size: int = 65536
+    #: the proxy every request goes through: ``http://[user:pass@]host:port``, or an
+    #: ``https://`` proxy reached over TLS (an explicit proxy overrides the environment's)
+    proxy: str | None = None
+    #: proxies by pattern: ``"all://"``, ``"https://"``, ``"all://*.internal"``,
+    #: ``"http://host:port"``; the most specific wins; None means "connect directly"
+    proxies: Mapping[str, str | None] | None = None
+    #: read ``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` from the
+    #: environment, as httpx, requests and curl do
+    trust_env: bool = True
     #: refuse plain http:// (the seeds' ENFORCE_HTTPS build option)
     enforce_https: bool = False
     #: refuse every request (the seeds' NOHTTP build option)

@@ -10,6 +10,7 @@ Every error the library raises on purpose derives from :class:`RTTPError`::
     ├── TooLarge                   a size limit was crossed (also a ProtocolError, 413/414/431)
     ├── TransportError             the network failed
     │   ├── ConnectError           could not connect (refused, unreachable, name not found)
+    │   │   └── ProxyError         the proxy refused or failed (407 wants credentials)
     │   ├── BindError              could not listen (address in use, live unix socket)
     │   ├── TLSError               handshake or certificate failure
     │   ├── ReadError / WriteError the connection broke while reading or writing
@@ -57,6 +58,7 @@ __all__ = [
     "PluginError",
     "PoolTimeout",
     "ProtocolError",
+    "ProxyError",
     "RTTPError",
     "ReadError",
     "ReadTimeout",
@@ -175,6 +177,21 @@ class BindError(TransportError):
     live unix socket), ``"permission"``, ``"address"`` (it cannot be resolved or
     assigned), ``"tls"`` (https without a certificate), ``"not_socket"`` (a unix path
     that is something else) or ``"no_directory"`` (a unix path in a missing directory)."""
+
+
+class ProxyError(ConnectError):
+    """The proxy a request goes through failed it. ``proxy`` names the proxy
+    (``host:port``); ``status`` is its answer's status when it gave one (407: it wants
+    credentials). ``reason``: ``"auth"`` (a 407), ``"refused"`` (another non-2xx answer
+    to CONNECT), ``"closed"`` (it closed without answering), ``"protocol"`` (a malformed
+    answer) or ``"scheme"`` (no transport for the proxy's scheme)."""
+
+    def __init__(
+        self, message: str, *, proxy: str, status: int | None = None, reason: str = ""
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.proxy = proxy
+        self.status = status
 
 
 class TLSError(TransportError):

@@ -90,6 +90,12 @@ def add_fetch_arguments(parser: argparse.ArgumentParser, *, any_method: bool) ->
     )
     conn.add_argument("--cacert", metavar="FILE", help="a CA bundle to verify the server with")
     conn.add_argument("-k", "--insecure", action="store_true", help="skip TLS verification")
+    conn.add_argument(
+        "--proxy",
+        metavar="URL",
+        help="go through this proxy (http://[user:pass@]host:port); without it, "
+        "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY and NO_PROXY are read",
+    )
     conn.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
     conn.add_argument(
         "--follow",
@@ -237,6 +243,7 @@ async def fetch(args: argparse.Namespace, method: str, verbose: bool) -> int:
         timeout=args.timeout,
         follow_redirects=args.follow,
         auth=_auth_of(args.auth, args.auth_type),
+        proxy=args.proxy,
     )
     printer = Printer(
         sys.stdout, verbose=verbose or args.verbose, head_only=args.headers, body_only=args.body

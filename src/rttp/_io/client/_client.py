@@ -40,6 +40,7 @@ from ..net._tls import client_context
 from ._auth import AuthLike, client_auth, run_flow
 from ._cookies import Cookies
 from ._pool import ConnectionPool
+from ._proxy import forwarded_head
 from ._redirect import REDIRECTS as _REDIRECTS
 from ._redirect import discard, redirect_request
 from ._seedforms import SeedForms
@@ -118,6 +119,7 @@ class Client(RequestVerbs, SeedForms):
         self._tls_options = ConnectOptions(ssl_context=self._ssl_context)
         self._plain_options = ConnectOptions()
         self._pool = ConnectionPool(self.plugins, self._backend, self.config)
+        self._pool.proxy_tls = self._ssl_context
         self._nursery: trio.Nursery | None = None
         self._nursery_cm: Any = None
         encodings = self.plugins.offered_encodings
@@ -367,8 +369,11 @@ class Client(RequestVerbs, SeedForms):
             )
             answered = False
             try:
+                sent = head
+                if conn.forward_proxy is not None:
+                    sent = forwarded_head(head, url, conn.forward_proxy)
                 # a streamed body's reads keep to the total timeout too
-                await conn.send_request(request, head, progress=progress, deadline=deadline)
+                await conn.send_request(request, sent, progress=progress, deadline=deadline)
                 response = await conn.read_response(request)
                 answered = True
                 if read_body and not (

@@ -1,7 +1,8 @@
 """The client connection pool: idle connections per origin, a cap on connections in use.
 
-A connection is keyed by scheme, host, port and TLS settings, so a connection made with
-one certificate policy is never handed to a request that asked for another. Every
+A connection is keyed by scheme, host, port, TLS settings and proxy, so a connection
+made with one certificate policy, or through one proxy, is never handed to a request
+that asked for another. Every
 acquire is paired with exactly one release, in a ``finally``: a request cancelled at
 any point (connect, TLS, send, read) gives its slot back.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import ssl
 import time
 
 import trio
@@ -17,16 +20,18 @@ import trio
 from ..._config import ClientConfig, Timeouts
 from ..._model import URL
 from ..._plugins import Plugins
+from ..._proto._proxyrules import ProxyRules
 from ...errors import ConnectError, ConnectTimeout, PoolTimeout
 from ...plugin import ConnectOptions, ProtocolBackend
 from ..engine._client import ClientConnection
 from ..net._errors import connect_errors
 from ..net._resolve import is_address, make_resolver, split_address
 from ..net._sockio import fast_stream, raw_socket, readable_now
+from ._proxy import open_route, route_for
 
 __all__ = ["ConnectionPool"]
 
-PoolKey = tuple[str, str, "int | None", int]
+PoolKey = tuple[str, str, "int | None", int, "str | None"]
 
 # Idle ages use the system's monotonic clock, not Trio's: servers close idle sockets in
 # real time, and it is one C call where trio.current_time() is three Python ones.
@@ -54,6 +59,11 @@ class ConnectionPool:
         self._limits = config.protocol_limits
         self._idle_count = 0
         self._closed = False
+        self._proxies = ProxyRules(
+            config.proxy, config.proxies, os.environ if config.trust_env else None
+        )
+        #: how an https:// proxy is reached (the client's verification settings)
+        self.proxy_tls: ssl.SSLContext | None = None
 
     @property
     def idle_connections(self) -> int:
@@ -102,7 +112,8 @@ class ConnectionPool:
     async def _get(
         self, url: URL, options: ConnectOptions, key_extra: int, connect_timeout: float | None
     ) -> ClientConnection:
-        key: PoolKey = (url.scheme, url.host, url.port, key_extra)
+        proxy = self._proxies.for_url(url.scheme, url.host, url.port) if self._proxies else None
+        key: PoolKey = (url.scheme, url.host, url.port, key_extra, proxy)
         idle = self._idle.get(key)
         expiry = self._config.limits.keepalive_expiry
         now = time.monotonic()
@@ -116,16 +127,26 @@ class ConnectionPool:
                 conn.reused = True
                 return conn
             await trio.aclose_forcefully(conn.stream)
-        transport = self._plugins.transport_for_url(url.scheme)
+        route = route_for(proxy, url) if proxy is not None else None
         where = url.unix_path or f"{url.host}:{url.port}"
+        if route is not None:
+            where = f"{where} through proxy {route.proxy.netloc}"
         with trio.move_on_after(
             connect_timeout if connect_timeout is not None else math.inf
         ) as scope:
-            with connect_errors(
-                where, url.unix_path or url.host, None if url.unix_path else url.port
-            ):
-                target, options = await self._resolved(url, options)
-                stream = fast_stream(await transport.connect(target, options))
+            if route is not None:
+                with connect_errors(where, route.proxy.host, route.proxy.port):
+                    context = self.proxy_tls or ssl.create_default_context()
+                    stream = fast_stream(
+                        await open_route(route, url, options, self._plugins, context)
+                    )
+            else:
+                transport = self._plugins.transport_for_url(url.scheme)
+                with connect_errors(
+                    where, url.unix_path or url.host, None if url.unix_path else url.port
+                ):
+                    target, options = await self._resolved(url, options)
+                    stream = fast_stream(await transport.connect(target, options))
         if scope.cancelled_caught:
             raise ConnectTimeout(
                 f"connecting to {where} took longer than connect timeout {connect_timeout}s",
@@ -141,6 +162,8 @@ class ConnectionPool:
         )
         conn.configure(self._config)
         conn.key = key
+        if route is not None and route.forward:
+            conn.forward_proxy = route  # requests go to the proxy in absolute form
         conn.on_release = self.release  # the connection's word that its exchange ended
         return conn
 

@@ -91,6 +91,7 @@ class ClientConnection(ConnectionBase):
     __slots__ = (
         "decode",
         "exchange",
+        "forward_proxy",
         "idle_since",
         "key",
         "max_decoded_size",
@@ -112,6 +113,9 @@ class ClientConnection(ConnectionBase):
         self.idle_since: float = 0.0
         #: the pool's key for it
         self.key: Any = None
+        #: the proxy route when this connection goes to a forwarding proxy (requests are
+        #: then sent in absolute form, with the proxy's credentials)
+        self.forward_proxy: Any = None
         #: decode the response body's content codings
         self.decode: bool = True
         self.ready: bool = True  # no exchange yet: ready for the first

@@ -1,0 +1,232 @@
+"""The client through a real HTTP proxy (tinyproxy, installed with apt-get where it can
+be): plain http forwarded in absolute form, https through a CONNECT tunnel with TLS to
+the origin inside, proxy credentials sent only to the proxy, 407s and refusals as
+ProxyError, and the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) as httpx reads it.
+The NO_PROXY and mount rules are also checked as a table."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+
+import rttp
+from rttp._proto._proxyrules import ProxyRules, no_proxy_matches
+from tests.conftest import free_loopback_port, system_tool
+
+
+async def _start_tinyproxy(nursery, folder, auth: str | None = None) -> tuple[trio.Process, str]:
+    """tinyproxy in the foreground, once it says it accepts connections (its log, on
+    its output, is read until then and drained afterwards)."""
+    binary = system_tool("tinyproxy", "tinyproxy")
+    port = free_loopback_port()
+    lines = [
+        f"Port {port}",
+        "Listen 127.0.0.1",
+        "Timeout 30",
+        "Allow 127.0.0.1",
+        "LogLevel Info",
+        "MaxClients 20",
+        'ViaProxyName "test-proxy"',
+    ]
+    if auth:
+        user, _, password = auth.partition(":")
+        lines.append(f"BasicAuth {user} {password}")
+    conf = folder / "tinyproxy.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    process = await trio.lowlevel.open_process(
+        [binary, "-d", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    said = b""
+    with trio.fail_after(10):
+        while b"Accepting connections" not in said:
+            chunk = await process.stdout.receive_some(4096)
+            if not chunk:
+                raise AssertionError(f"tinyproxy exited before it was ready: {said!r}")
+            said += chunk
+
+    async def drain() -> None:
+        assert process.stdout is not None
+        while await process.stdout.receive_some(65536):
+            pass
+
+    nursery.start_soon(drain)
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def tinyproxy(nursery, tmp_path) -> AsyncIterator[str]:
+    process, url = await _start_tinyproxy(nursery, tmp_path)
+    try:
+        yield url
+    finally:
+        process.kill()
+        await process.wait()
+
+
+@pytest.fixture
+async def auth_proxy(nursery, tmp_path) -> AsyncIterator[str]:
+    process, url = await _start_tinyproxy(nursery, tmp_path, auth="alice:s3cret")
+    try:
+        yield url
+    finally:
+        process.kill()
+        await process.wait()
+
+
+@pytest.fixture
+async def origins(nursery, cert_files):
+    """A plain and a TLS origin that report the fields each request arrived with."""
+    seen: list[dict[str, str | None]] = []
+
+    async def handler(request: rttp.Request) -> rttp.Response:
+        seen.append(
+            {
+                "via": request.headers.get("via"),
+                "proxy-authorization": request.headers.get("proxy-authorization"),
+                "target": request.target,
+            }
+        )
+        return rttp.Response(200, body=f"origin saw {request.path}")
+
+    plain = rttp.Server(handler, "http://127.0.0.1:0", access_log=False)
+    secure = rttp.Server(
+        handler,
+        "https://127.0.0.1:0",
+        certfile=cert_files["certfile"],
+        keyfile=cert_files["keyfile"],
+        access_log=False,
+    )
+    plain_url = (await nursery.start(plain.serve))[0]
+    secure_url = (await nursery.start(secure.serve))[0]
+    return plain_url, f"https://localhost:{secure_url.port}", seen
+
+
+async def test_plain_http_is_forwarded_in_absolute_form(tinyproxy, origins):
+    plain, _, seen = origins
+    async with rttp.Client(proxy=tinyproxy, trust_env=False) as client:
+        got = await client.get(f"{plain}/through?x=1")
+        again = await client.get(f"{plain}/again")  # the proxy connection is reused
+    assert (got.status, got.text) == (200, "origin saw /through")
+    assert again.status == 200
+    assert "test-proxy" in (seen[0]["via"] or "")  # it came through the proxy
+    assert seen[0]["target"] == "/through?x=1"  # the proxy made it origin-form again
+
+
+async def test_https_goes_through_a_connect_tunnel(tinyproxy, origins, client_ssl):
+    _, secure, seen = origins
+    async with rttp.Client(proxy=tinyproxy, verify=client_ssl, trust_env=False) as client:
+        got = await client.get(f"{secure}/secret")
+    assert (got.status, got.text) == (200, "origin saw /secret")
+    assert seen[0]["via"] is None  # a tunnel: the proxy cannot see (or mark) the request
+
+
+async def test_credentials_go_only_to_the_proxy(auth_proxy, origins, client_ssl):
+    plain, secure, seen = origins
+    with_credentials = auth_proxy.replace("http://", "http://alice:s3cret@")
+    async with rttp.Client(proxy=with_credentials, verify=client_ssl, trust_env=False) as client:
+        forwarded = await client.get(f"{plain}/fwd")
+        tunnelled = await client.get(f"{secure}/tun")
+    assert (forwarded.status, tunnelled.status) == (200, 200)
+    assert [s["proxy-authorization"] for s in seen] == [None, None]
+
+
+async def test_a_proxy_that_wants_credentials_says_so(auth_proxy, origins, client_ssl):
+    plain, secure, _ = origins
+    async with rttp.Client(proxy=auth_proxy, verify=client_ssl, trust_env=False) as client:
+        forwarded = await client.get(f"{plain}/fwd")
+        with pytest.raises(rttp.errors.ProxyError) as refused:
+            await client.get(f"{secure}/tun")
+    assert forwarded.status == 407  # the proxy's own answer to a forwarded request
+    error = refused.value
+    assert (error.status, error.reason) == (407, "auth")
+    assert error.proxy == auth_proxy.removeprefix("http://")
+    assert "refused the tunnel to localhost:" in str(error)
+    assert "wants credentials" in str(error)
+
+
+async def test_a_proxy_that_is_not_there_is_named(origins):
+    plain, _, _ = origins
+    nowhere = f"http://127.0.0.1:{free_loopback_port()}"
+    async with rttp.Client(proxy=nowhere, trust_env=False) as client:
+        with pytest.raises(rttp.errors.ConnectError) as failed:
+            await client.get(f"{plain}/")
+    assert f"through proxy 127.0.0.1:{nowhere.rsplit(':', 1)[1]}" in str(failed.value)
+
+
+async def test_the_environment_is_read_and_no_proxy_honoured(tinyproxy, origins, monkeypatch):
+    plain, _, seen = origins
+    monkeypatch.setenv("HTTP_PROXY", tinyproxy)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    async with rttp.Client() as client:
+        await client.get(f"{plain}/env")
+    async with rttp.Client(trust_env=False) as client:
+        await client.get(f"{plain}/ignored")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.0/8")
+    async with rttp.Client() as client:
+        await client.get(f"{plain}/excluded")
+    assert [s["via"] is not None for s in seen] == [True, False, False]
+
+
+async def test_rttp_get_takes_a_proxy(tinyproxy, origins):
+    from tests.cli.conftest import run_rttp
+
+    plain, _, seen = origins
+    done = await run_rttp("get", f"{plain}/cli", "--proxy", tinyproxy)
+    assert done.returncode == 0, done.stderr
+    assert b"origin saw /cli" in done.stdout
+    assert seen[0]["via"] is not None
+
+
+@pytest.mark.parametrize(
+    ("entries", "host", "port", "excluded"),
+    [
+        (["*"], "anything.example", 80, True),
+        (["example.org"], "example.org", 80, True),
+        (["example.org"], "api.example.org", 80, True),
+        (["example.org"], "badexample.org", 80, False),
+        ([".example.org"], "api.example.org", 443, True),
+        (["10.0.0.0/8"], "10.1.2.3", 80, True),
+        (["10.0.0.0/8"], "11.1.2.3", 80, False),
+        (["192.168.1.5"], "192.168.1.5", 80, True),
+        (["::1"], "::1", 80, True),
+        (["example.org:8080"], "example.org", 8080, True),
+        (["example.org:8080"], "example.org", 80, False),
+        (["10.0.0.0/8"], "example.org", 80, False),
+    ],
+)
+def test_no_proxy_table(entries, host, port, excluded):
+    assert no_proxy_matches(entries, host, port) is excluded
+
+
+def test_mounts_pick_the_most_specific_and_none_means_direct():
+    rules = ProxyRules(
+        mounts={
+            "all://": "http://general:3128",
+            "https://": "http://secure:3128",
+            "all://*.internal": None,
+            "http://special.example:8080": "https://special-proxy:443",
+        },
+        environ={"HTTP_PROXY": "http://env:1", "NO_PROXY": "skip.example"},  # not used
+    )
+    assert rules.for_url("http", "example.org", 80) == "http://general:3128"
+    assert rules.for_url("https", "example.org", 443) == "http://secure:3128"
+    assert rules.for_url("wss", "example.org", 443) == "http://secure:3128"
+    assert rules.for_url("https", "db.internal", 443) is None
+    assert rules.for_url("http", "special.example", 8080) == "https://special-proxy:443"
+    assert rules.for_url("http", "skip.example", 80) == "http://general:3128"
+    from_env = ProxyRules(environ={"HTTP_PROXY": "http://env:1", "NO_PROXY": "skip.example"})
+    assert from_env.for_url("http", "example.org", 80) == "http://env:1"
+    assert from_env.for_url("http", "skip.example", 80) is None
+    assert from_env.for_url("https", "example.org", 443) is None
+    assert (
+        ProxyRules(environ={"https_proxy": "proxy:3128"}).for_url("https", "x", 443)
+        == "http://proxy:3128"
+    )
+    assert ProxyRules(proxy="http://p:1", environ={"NO_PROXY": "*"}).for_url("http", "x", 80)
+    with pytest.raises(ValueError, match="a proxy URL's scheme is one of"):
+        ProxyRules(proxy="ftp://p:21")
