@@ -6,6 +6,7 @@ The NO_PROXY and mount rules are also checked as a table."""
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator
 
@@ -57,24 +58,26 @@ async def _start_tinyproxy(nursery, folder, auth: str | None = None) -> tuple[tr
     return process, f"http://127.0.0.1:{port}"
 
 
-@pytest.fixture
-async def tinyproxy(nursery, tmp_path) -> AsyncIterator[str]:
-    process, url = await _start_tinyproxy(nursery, tmp_path)
+@contextlib.asynccontextmanager
+async def _running_tinyproxy(nursery, folder, auth: str | None = None) -> AsyncIterator[str]:
+    process, url = await _start_tinyproxy(nursery, folder, auth)
     try:
         yield url
     finally:
         process.kill()
         await process.wait()
+
+
+@pytest.fixture
+async def tinyproxy(nursery, tmp_path) -> AsyncIterator[str]:
+    async with _running_tinyproxy(nursery, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
 async def auth_proxy(nursery, tmp_path) -> AsyncIterator[str]:
-    process, url = await _start_tinyproxy(nursery, tmp_path, auth="alice:s3cret")
-    try:
+    async with _running_tinyproxy(nursery, tmp_path, auth="alice:s3cret") as url:
         yield url
-    finally:
-        process.kill()
-        await process.wait()
 
 
 @pytest.fixture
