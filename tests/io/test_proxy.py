@@ -7,6 +7,7 @@ The NO_PROXY and mount rules are also checked as a table."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import subprocess
 from collections.abc import AsyncIterator
 
@@ -58,6 +59,17 @@ async def _start_tinyproxy(nursery, folder, auth: str | None = None) -> tuple[tr
     return process, f"http://127.0.0.1:{port}"
 
 
+def _tls_server(handler: rttp.Handler, cert_files: dict[str, str]) -> rttp.Server:
+    """An https origin on a free loopback port (certificate for localhost)."""
+    return rttp.Server(
+        handler,
+        "https://127.0.0.1:0",
+        certfile=cert_files["certfile"],
+        keyfile=cert_files["keyfile"],
+        access_log=False,
+    )
+
+
 @contextlib.asynccontextmanager
 async def _running_tinyproxy(nursery, folder, auth: str | None = None) -> AsyncIterator[str]:
     process, url = await _start_tinyproxy(nursery, folder, auth)
@@ -96,13 +108,7 @@ async def origins(nursery, cert_files):
         return rttp.Response(200, body=f"origin saw {request.path}")
 
     plain = rttp.Server(handler, "http://127.0.0.1:0", access_log=False)
-    secure = rttp.Server(
-        handler,
-        "https://127.0.0.1:0",
-        certfile=cert_files["certfile"],
-        keyfile=cert_files["keyfile"],
-        access_log=False,
-    )
+    secure = _tls_server(handler, cert_files)
     plain_url = (await nursery.start(plain.serve))[0]
     secure_url = (await nursery.start(secure.serve))[0]
     return plain_url, f"https://localhost:{secure_url.port}", seen
@@ -233,3 +239,89 @@ def test_mounts_pick_the_most_specific_and_none_means_direct():
     assert ProxyRules(proxy="http://p:1", environ={"NO_PROXY": "*"}).for_url("http", "x", 80)
     with pytest.raises(ValueError, match="a proxy URL's scheme is one of"):
         ProxyRules(proxy="ftp://p:21")
+
+
+async def test_the_environment_gives_netrc_credentials_and_ca_files(
+    nursery, tmp_path, monkeypatch, cert_files
+):
+    """trust_env: a .netrc entry authenticates a host named without credentials (not
+    one that has its own), and SSL_CERT_FILE is a CA bundle to verify with."""
+    seen: list[str | None] = []
+
+    async def handler(request: rttp.Request) -> rttp.Response:
+        seen.append(request.headers.get("authorization"))
+        return rttp.Response(200, body="ok")
+
+    server = _tls_server(handler, cert_files)
+    url = (await nursery.start(server.serve))[0]
+    (tmp_path / "netrc").write_text("machine localhost login alice password s3cret\n")
+    monkeypatch.setenv("NETRC", str(tmp_path / "netrc"))
+    monkeypatch.setenv("SSL_CERT_FILE", cert_files["ca"])
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    origin = f"https://localhost:{url.port}"
+    async with rttp.Client() as client:  # verify=True: the CA comes from SSL_CERT_FILE
+        assert (await client.get(f"{origin}/")).status == 200
+        await client.get(f"{origin}/", auth=("bob", "other"))
+    async with rttp.Client(trust_env=False, verify=cert_files["ca"]) as client:
+        await client.get(f"{origin}/")
+    assert seen[0] == "Basic YWxpY2U6czNjcmV0"  # alice:s3cret
+    assert seen[1] == "Basic Ym9iOm90aGVy"  # its own credentials win
+    assert seen[2] is None  # trust_env=False: no .netrc
+
+
+async def test_a_websocket_goes_through_the_tunnel(tinyproxy, nursery, cert_files, client_ssl):
+    async def echo(ws: rttp.WebSocket) -> None:
+        async for data in ws:
+            await ws.send(data)
+
+    async def handler(request: rttp.Request) -> rttp.Response:
+        return rttp.accept_websocket(request, echo)
+
+    server = _tls_server(handler, cert_files)
+    url = (await nursery.start(server.serve))[0]
+    target = f"wss://localhost:{url.port}/"
+    async with await rttp.connect_websocket(
+        target, proxy=tinyproxy, verify=client_ssl, trust_env=False
+    ) as ws:
+        await ws.send("through the tunnel")
+        event = await ws.receive()
+    assert event.data == "through the tunnel"
+
+
+async def test_an_https_proxy_is_reached_over_tls(tinyproxy, nursery, origins, cert_files, ca):
+    """A TLS front (trio's SSL listener, relaying bytes) before tinyproxy stands for an
+    https:// proxy: the client speaks TLS to it, then its requests as usual."""
+    import ssl
+
+    plain, _, seen = origins
+    proxy_port = int(tinyproxy.rsplit(":", 1)[1])
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_files["certfile"], cert_files["keyfile"])
+
+    async def relay(client: trio.SSLStream) -> None:
+        upstream = await trio.open_tcp_stream("127.0.0.1", proxy_port)
+
+        async def pump(source: trio.abc.Stream, sink: trio.abc.Stream) -> None:
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                while data := await source.receive_some(65536):
+                    await sink.send_all(data)
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                await sink.aclose()
+
+        async with trio.open_nursery() as pumps:
+            pumps.start_soon(pump, client, upstream)
+            pumps.start_soon(pump, upstream, client)
+
+    listeners = await nursery.start(
+        functools.partial(trio.serve_ssl_over_tcp, relay, 0, context, host="127.0.0.1")
+    )
+    front = listeners[0].transport_listener.socket.getsockname()[1]
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    async with rttp.Client(
+        proxy=f"https://localhost:{front}", verify=client_context, trust_env=False
+    ) as client:
+        got = await client.get(f"{plain}/over-tls")
+    assert (got.status, got.text) == (200, "origin saw /over-tls")
+    assert seen[0]["via"] is not None

@@ -75,6 +75,8 @@ class WebSocketClient:
         websocket_backend: str = "auto",
         verify: Any = True,
         plugins: Plugins | None = None,
+        proxy: str | None = None,
+        trust_env: bool = True,
     ) -> None:
         self._url = URL(url)
         self._headers = Headers(headers)
@@ -95,6 +97,9 @@ class WebSocketClient:
         self.websocket_backend: str = websocket_backend
         self.verify = verify
         self.plugins = plugins
+        #: the proxy the connection goes through (and whether the environment names one)
+        self.proxy = proxy
+        self.trust_env = trust_env
         self._callbacks: dict[str, dict[Any, Callable[..., Any]]] = {name: {} for name in EVENTS}
         self._state = "closed"
         self._ws: WebSocket | None = None
@@ -232,6 +237,8 @@ class WebSocketClient:
                 websocket_backend=self.websocket_backend,
                 verify=self.verify,
                 plugins=self.plugins,
+                proxy=self.proxy,
+                trust_env=self.trust_env,
             )
         except WebSocketRejected as exc:
             self._state = "closed"

@@ -36,11 +36,12 @@ from ...plugin import ClientAuth, ConnectOptions
 from .._util import exit_owned_nursery
 from ..engine._client import Progress
 from ..engine._framing import request_head
+from ..net._proxy import forwarded_head
 from ..net._tls import client_context
 from ._auth import AuthLike, client_auth, run_flow
 from ._cookies import Cookies
+from ._netrc import netrc_credentials, netrc_path
 from ._pool import ConnectionPool
-from ._proxy import forwarded_head
 from ._redirect import REDIRECTS as _REDIRECTS
 from ._redirect import discard, redirect_request
 from ._seedforms import SeedForms
@@ -132,6 +133,8 @@ class Client(RequestVerbs, SeedForms):
         self._discard_body = functools.partial(discard, seconds=self.config.timeout.read or 5.0)
         #: the auth every request gets (None: none), bound to this client's schemes
         self.auth: ClientAuth | None = client_auth(auth, self.plugins)
+        #: the .netrc file credentials come from (trust_env), None when there is none
+        self._netrc = netrc_path() if self.config.trust_env else None
         self.token_service: str | None = str(token_service) if token_service is not None else None
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -268,6 +271,12 @@ class Client(RequestVerbs, SeedForms):
         timeouts = self.config.timeout if timeout is _UNSET else Timeouts.of(timeout)
         follow = self.config.follow_redirects if follow_redirects is None else follow_redirects
         flows = self.auth if auth is _UNSET else client_auth(auth, self.plugins)
+        if flows is None and self._netrc is not None and auth is _UNSET:
+            url = request.url
+            if not url.username and "authorization" not in request.headers:
+                found = netrc_credentials(self._netrc, url.host)
+                if found is not None:
+                    flows = client_auth(found, self.plugins)
         total = timeouts.total
         if total is None:
             return await self._send(request, timeouts, follow, progress, stream, flows, math.inf)

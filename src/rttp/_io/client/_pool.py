@@ -25,9 +25,9 @@ from ...errors import ConnectError, ConnectTimeout, PoolTimeout
 from ...plugin import ConnectOptions, ProtocolBackend
 from ..engine._client import ClientConnection
 from ..net._errors import connect_errors
+from ..net._proxy import open_proxied
 from ..net._resolve import is_address, make_resolver, split_address
 from ..net._sockio import fast_stream, raw_socket, readable_now
-from ._proxy import open_route, route_for
 
 __all__ = ["ConnectionPool"]
 
@@ -127,19 +127,19 @@ class ConnectionPool:
                 conn.reused = True
                 return conn
             await trio.aclose_forcefully(conn.stream)
-        route = route_for(proxy, url) if proxy is not None else None
+        route = None
         where = url.unix_path or f"{url.host}:{url.port}"
-        if route is not None:
-            where = f"{where} through proxy {route.proxy.netloc}"
+        if proxy is not None:
+            where = f"{where} through proxy {URL(proxy).netloc}"
         with trio.move_on_after(
             connect_timeout if connect_timeout is not None else math.inf
         ) as scope:
-            if route is not None:
-                with connect_errors(where, route.proxy.host, route.proxy.port):
-                    context = self.proxy_tls or ssl.create_default_context()
-                    stream = fast_stream(
-                        await open_route(route, url, options, self._plugins, context)
-                    )
+            if proxy is not None:
+                context = self.proxy_tls or ssl.create_default_context()
+                stream, route = await open_proxied(
+                    proxy, url, options, self._plugins, context, where
+                )
+                stream = fast_stream(stream)
             else:
                 transport = self._plugins.transport_for_url(url.scheme)
                 with connect_errors(

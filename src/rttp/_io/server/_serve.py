@@ -28,11 +28,11 @@ import trio
 
 from ..._model import Response
 from ...errors import ProtocolError, RTTPError, TransportError
-from ..engine._base import PrefixedStream
 from ..engine._exchange import ServerExchange
 from ..engine._server import ServerConnection
 from ..engine._settings import error_response
 from ..net._errors import is_peer_gone
+from ..net._prefixed import PrefixedStream
 from ._accesslog import AccessLog, client_text
 
 __all__ = ["Responder", "ServeOptions", "Slots", "serve_connection"]

@@ -12,6 +12,7 @@ performs the handshake.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -22,14 +23,16 @@ from ..._model import URL, Headers, HeadersLike, Request, Response
 from ..._model._unset import UNSET
 from ..._plugins import Plugins, get_plugins
 from ..._proto._events import ProtocolLimits
+from ..._proto._proxyrules import ProxyRules
 from ..._proto._wsbackend import DEFAULT_MAX_FRAGMENTS, DEFAULT_MAX_MESSAGE_SIZE, WebSocketSettings
 from ..._proto._wsdeflate import Deflate, DeflateParams
 from ..._proto._wskeys import WEBSOCKET_VERSION, accept_token, handshake_problem, new_key
 from ...errors import ConnectTimeout, ProtocolError, TransportError, WebSocketRejected
 from ...plugin import ConnectOptions, WebSocketBackend
-from ..engine._base import PrefixedStream
 from ..engine._client import ClientConnection
 from ..net._errors import connect_errors
+from ..net._prefixed import PrefixedStream
+from ..net._proxy import open_proxied
 from ..net._sockio import fast_stream
 from ..net._tls import client_context
 from ._websocket import WebSocket
@@ -222,8 +225,14 @@ async def connect_websocket(
     websocket_backend: str = "auto",
     verify: Any = True,
     plugins: Plugins | None = None,
+    proxy: str | None = None,
+    trust_env: bool = True,
 ) -> WebSocket:
     """Open a WebSocket to ``ws://``, ``wss://`` or ``ws+unix://`` and complete the handshake.
+
+    ``proxy`` (``http://[user:pass@]host:port``) carries the connection through a
+    ``CONNECT`` tunnel; with ``trust_env`` and no ``proxy``, ``HTTP_PROXY``,
+    ``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` are read, as by :class:`rttp.Client`.
 
     ``compression``: the permessage-deflate offer (:class:`rttp.Deflate`), None for
     none. ``websocket_backend``: the framing plugin (``"websockets"``, ``"wsproto"``;
@@ -241,10 +250,18 @@ async def connect_websocket(
     offer = _Offer(new_key(), list(subprotocols), compression)
     stream: trio.abc.Stream | None = None
     received = b""
+    unix = target.unix_path
+    rules = ProxyRules(proxy, None, os.environ if trust_env else None)
+    via = rules.for_url(target.scheme, target.host, target.port) if rules and not unix else None
     with trio.move_on_after(seconds) as scope:
-        unix = target.unix_path
-        with connect_errors(where, unix or target.host, None if unix else target.port):
-            stream = fast_stream(await transport.connect(target, options))
+        if via is not None:
+            where = f"{where} through proxy {URL(via).netloc}"
+            context = options.ssl_context or client_context(verify)
+            tunnel, _ = await open_proxied(via, target, options, plugin_set, context, where)
+            stream = fast_stream(tunnel)
+        else:
+            with connect_errors(where, unix or target.host, None if unix else target.port):
+                stream = fast_stream(await transport.connect(target, options))
         conn = ClientConnection(
             stream,
             plugins=plugin_set,

@@ -22,9 +22,17 @@ from ..._model import URL
 from ..._plugins import Plugins
 from ...errors import ProxyError
 from ...plugin import ConnectOptions
-from ..engine._base import PrefixedStream
+from ._errors import connect_errors
+from ._prefixed import PrefixedStream
 
-__all__ = ["ProxyRoute", "forwarded_head", "open_route", "proxy_authorization", "route_for"]
+__all__ = [
+    "ProxyRoute",
+    "forwarded_head",
+    "open_proxied",
+    "open_route",
+    "proxy_authorization",
+    "route_for",
+]
 
 #: the largest answer head a proxy may send to CONNECT
 _MAX_CONNECT_ANSWER = 65536
@@ -163,3 +171,19 @@ async def _tunnel(stream: trio.abc.Stream, target: URL, route: ProxyRoute) -> tr
         )
     leftover, _ = machine.trailing_data
     return PrefixedStream(stream, bytes(leftover)) if leftover else stream
+
+
+async def open_proxied(
+    via: str,
+    target: URL,
+    options: ConnectOptions,
+    plugins: Plugins,
+    proxy_tls: ssl.SSLContext,
+    where: str,
+) -> tuple[trio.abc.Stream, ProxyRoute]:
+    """:func:`open_route` through the proxy at ``via``, its connect errors naming
+    ``where`` (which names the proxy too); the stream and the route taken."""
+    route = route_for(via, target)
+    with connect_errors(where, route.proxy.host, route.proxy.port):
+        stream = await open_route(route, target, options, plugins, proxy_tls)
+    return stream, route
