@@ -299,3 +299,46 @@ async def browse_until(url: str, profile: Any, done: trio.Event, seconds: float 
                 await done.wait()
         finally:
             process.kill()
+
+
+class ProcessLog:
+    """What a process says (stdout and stderr together), read by a task as it comes:
+    ``text``, and :meth:`wait_for` a line (its log is the signal, never a sleep)."""
+
+    def __init__(self) -> None:
+        self.text = bytearray()
+        self.more = trio.Event()  # set when the text grows or the output ends, then replaced
+        self.ended = False
+
+    async def wait_for(self, needle: bytes) -> None:
+        """Return once the output holds ``needle``; AssertionError if it ends first."""
+        while True:
+            more = self.more
+            if needle in self.text:
+                return
+            if self.ended:
+                raise AssertionError(f"the process ended without saying {needle!r}: {self.text!r}")
+            await more.wait()
+
+
+async def start_logged(
+    nursery: trio.Nursery, command: list[str]
+) -> tuple[trio.Process, ProcessLog]:
+    """``command`` started, its output read into a :class:`ProcessLog` by a task in
+    ``nursery`` (so that a chatty process never blocks on a full pipe)."""
+    process = await trio.lowlevel.open_process(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    log = ProcessLog()
+
+    async def read() -> None:
+        assert process.stdout is not None
+        while chunk := await process.stdout.receive_some(65536):
+            log.text += chunk
+            log.more.set()
+            log.more = trio.Event()
+        log.ended = True
+        log.more.set()
+
+    nursery.start_soon(read)
+    return process, log

@@ -83,6 +83,14 @@ class Transport(abc.ABC):
         """Open a stream to ``url``'s host and port (or socket path)."""
         raise NotImplementedError(f"transport {self.name!r} cannot open client connections")
 
+    async def tunnel(self, stream: trio.abc.Stream, proxy: URL, target: URL) -> trio.abc.Stream:
+        """For a transport whose client scheme is a proxy protocol (``socks5://``): ask
+        the proxy at ``proxy``, at the other end of ``stream`` (what :meth:`connect`
+        opened to it), for a connection to ``target``'s host and port; the stream that
+        carries it. TLS to the target, when it needs it, is the caller's. Raise
+        :class:`~rttp.errors.ProxyError` when the proxy refuses."""
+        raise NotImplementedError(f"transport {self.name!r} is not a proxy protocol")
+
     async def listen(self, target: URL, options: ListenOptions) -> list[trio.abc.Listener[Any]]:
         """Open listeners for a bind target; port 0 picks a free port."""
         raise NotImplementedError(f"transport {self.name!r} cannot listen")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import subprocess
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,12 +15,11 @@ import trio
 
 import rttp
 from rttp._proto._proxyrules import ProxyRules, no_proxy_matches
-from tests.conftest import free_loopback_port, system_tool
+from tests.conftest import free_loopback_port, start_logged, system_tool
 
 
 async def _start_tinyproxy(nursery, folder, auth: str | None = None) -> tuple[trio.Process, str]:
-    """tinyproxy in the foreground, once it says it accepts connections (its log, on
-    its output, is read until then and drained afterwards)."""
+    """tinyproxy in the foreground, once its log says it accepts connections."""
     binary = system_tool("tinyproxy", "tinyproxy")
     port = free_loopback_port()
     lines = [
@@ -38,24 +36,9 @@ async def _start_tinyproxy(nursery, folder, auth: str | None = None) -> tuple[tr
         lines.append(f"BasicAuth {user} {password}")
     conf = folder / "tinyproxy.conf"
     conf.write_text("\n".join(lines) + "\n")
-    process = await trio.lowlevel.open_process(
-        [binary, "-d", "-c", str(conf)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    assert process.stdout is not None
-    said = b""
+    process, log = await start_logged(nursery, [binary, "-d", "-c", str(conf)])
     with trio.fail_after(10):
-        while b"Accepting connections" not in said:
-            chunk = await process.stdout.receive_some(4096)
-            if not chunk:
-                raise AssertionError(f"tinyproxy exited before it was ready: {said!r}")
-            said += chunk
-
-    async def drain() -> None:
-        assert process.stdout is not None
-        while await process.stdout.receive_some(65536):
-            pass
-
-    nursery.start_soon(drain)
+        await log.wait_for(b"Accepting connections")
     return process, f"http://127.0.0.1:{port}"
 
 

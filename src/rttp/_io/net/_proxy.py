@@ -20,7 +20,7 @@ import trio
 
 from ..._model import URL
 from ..._plugins import Plugins
-from ...errors import ProxyError
+from ...errors import ProxyError, UnsupportedScheme
 from ...plugin import ConnectOptions
 from ._errors import connect_errors
 from ._prefixed import PrefixedStream
@@ -61,8 +61,10 @@ def proxy_authorization(proxy: URL) -> bytes | None:
 
 
 def route_for(proxy: str, target: URL) -> ProxyRoute:
-    """The route to ``target`` through the proxy at ``proxy``."""
-    return ProxyRoute(URL(proxy), forward=target.scheme == "http")
+    """The route to ``target`` through the proxy at ``proxy`` (only an HTTP proxy
+    forwards, and only plain ``http``)."""
+    url = URL(proxy)
+    return ProxyRoute(url, forward=target.scheme == "http" and url.scheme in ("http", "https"))
 
 
 def forwarded_head(
@@ -88,14 +90,15 @@ async def open_route(
     """A stream to ``target`` through ``route.proxy``: to the proxy itself when the
     route forwards, else a tunnel (with TLS to the origin for a secure target)."""
     proxy = route.proxy
-    if proxy.scheme not in ("http", "https"):
+    try:
+        transport = plugins.transport_for_url(proxy.scheme)
+    except UnsupportedScheme:
         raise ProxyError(
             f"proxy {proxy.netloc}: {proxy.scheme}:// proxies need a transport plugin "
             f"that speaks it (none is loaded)",
-            proxy=str(proxy.netloc),
+            proxy=proxy.netloc,
             reason="scheme",
-        )
-    transport = plugins.transport_for_url(proxy.scheme)
+        ) from None
     via = ConnectOptions(
         ssl_context=proxy_tls if proxy.scheme == "https" else None,
         happy_eyeballs_delay=options.happy_eyeballs_delay,
@@ -104,7 +107,10 @@ async def open_route(
     if route.forward:
         return stream
     try:
-        stream = await _tunnel(stream, target, route)
+        if proxy.scheme in ("http", "https"):
+            stream = await _tunnel(stream, target, route)
+        else:  # a proxy protocol of its own (SOCKS5): the transport asks for the tunnel
+            stream = await transport.tunnel(stream, proxy, target)
         if target.is_secure:
             context = options.ssl_context or ssl.create_default_context()
             tls = trio.SSLStream(
