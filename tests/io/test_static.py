@@ -8,6 +8,7 @@ import email
 import email.utils
 import http.client
 import shutil
+import sys
 
 import pytest
 import trio
@@ -334,3 +335,49 @@ async def test_the_rttp_static_command_serves_a_directory(site):
     assert missing.returncode == 2
     assert "rttp static: static files need a directory, got" in err
     assert err.count("\n") == 1
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["sendfile", "tls"])
+async def test_a_slow_reader_of_100_mib_costs_the_server_bounded_memory(
+    tmp_path, cert_files, client_ssl, tls
+):
+    """``rttp static`` in its own process sends a 100 MiB file to a client that reads
+    it a piece at a time: the server's resident memory stays within a few MiB of what
+    it was (the kernel sends the file, or TLS takes 256 KiB pieces as the socket allows)."""
+    from tests.conftest import cli_process
+
+    if sys.platform != "linux":
+        pytest.skip("needs Linux's /proc to read the server's resident memory")
+    (tmp_path / "big.bin").write_bytes(b"\x5a" * (100 << 20))
+    scheme = "https" if tls else "http"
+    extra = (
+        ["--certfile", cert_files["certfile"], "--keyfile", cert_files["keyfile"]] if tls else []
+    )
+    async with cli_process(
+        "static", str(tmp_path), *extra, "--bind", f"{scheme}://127.0.0.1:0"
+    ) as (url, process):
+        port = int(url.rsplit(":", 1)[1])
+        before = _rss_kib(process.pid)
+        stream: trio.abc.Stream = await trio.open_tcp_stream("127.0.0.1", port)
+        if tls:
+            stream = trio.SSLStream(
+                stream, client_ssl, server_hostname="localhost", https_compatible=True
+            )
+        await stream.send_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        received = 0
+        peak = before
+        while chunk := await stream.receive_some(16384):  # a small reader
+            received += len(chunk)
+            if received % (8 << 20) < 16384:
+                peak = max(peak, _rss_kib(process.pid))
+        await stream.aclose()
+    assert received > 100 << 20  # the whole file (and its head)
+    assert peak - before < 16 * 1024, (before, peak)  # KiB: never the file in memory
