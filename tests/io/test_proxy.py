@@ -228,7 +228,8 @@ async def test_the_environment_gives_netrc_credentials_and_ca_files(
     nursery, tmp_path, monkeypatch, cert_files
 ):
     """trust_env: a .netrc entry authenticates a host named without credentials (not
-    one that has its own), and SSL_CERT_FILE is a CA bundle to verify with."""
+    one that has its own), and SSL_CERT_FILE is a CA bundle to verify with; without
+    trust_env, neither is read."""
     seen: list[str | None] = []
 
     async def handler(request: rttp.Request) -> rttp.Response:
@@ -248,6 +249,10 @@ async def test_the_environment_gives_netrc_credentials_and_ca_files(
         await client.get(f"{origin}/", auth=("bob", "other"))
     async with rttp.Client(trust_env=False, verify=cert_files["ca"]) as client:
         await client.get(f"{origin}/")
+    async with rttp.Client(trust_env=False) as client:  # SSL_CERT_FILE not read
+        with pytest.raises(rttp.errors.TLSError) as untrusted:
+            await client.get(f"{origin}/")
+    assert untrusted.value.reason == "verify"
     assert seen[0] == "Basic YWxpY2U6czNjcmV0"  # alice:s3cret
     assert seen[1] == "Basic Ym9iOm90aGVy"  # its own credentials win
     assert seen[2] is None  # trust_env=False: no .netrc

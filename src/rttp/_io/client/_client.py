@@ -115,7 +115,9 @@ class Client(RequestVerbs, SeedForms):
         self.params = params
         self.plugins: Plugins = get_plugins(self.config.plugins, self.config.disable)
         self._backend = self.plugins.backend(self.config.http_backend)
-        self._ssl_context = client_context(self.config.verify, self.config.cert)
+        self._ssl_context = client_context(
+            self.config.verify, self.config.cert, trust_env=self.config.trust_env
+        )
         self._ssl_key = id(self._ssl_context)
         self._tls_options = ConnectOptions(ssl_context=self._ssl_context)
         self._plain_options = ConnectOptions()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import ssl
 
 from ...errors import TLSError
@@ -40,8 +41,11 @@ def client_context(
     cert: str | tuple[str, str] | None = None,
     *,
     alpn: tuple[str, ...] = ("http/1.1",),
+    trust_env: bool = True,
 ) -> ssl.SSLContext:
-    """A client context: verification on (system CAs, or ``verify`` as a CA file), ALPN set."""
+    """A client context: verification on (system CAs, or ``verify`` as a CA file), ALPN
+    set. The system CAs include ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` (OpenSSL reads
+    them) unless ``trust_env`` is False: then only OpenSSL's built-in locations."""
     if isinstance(verify, ssl.SSLContext):
         return verify
     if verify is False:
@@ -49,7 +53,7 @@ def client_context(
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     elif verify is True:
-        context = ssl.create_default_context()
+        context = ssl.create_default_context() if trust_env else _built_in_cas()
     else:
         try:
             context = ssl.create_default_context(cafile=verify)
@@ -67,3 +71,14 @@ def client_context(
     if alpn:
         context.set_alpn_protocols(list(alpn))
     return context
+
+
+def _built_in_cas() -> ssl.SSLContext:
+    """A verifying context with OpenSSL's compiled-in CA locations only (the
+    environment's ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` ignored)."""
+    paths = ssl.get_default_verify_paths()
+    cafile = paths.openssl_cafile if os.path.isfile(paths.openssl_cafile) else None
+    capath = paths.openssl_capath if os.path.isdir(paths.openssl_capath) else None
+    if cafile is None and capath is None:
+        return ssl.create_default_context()  # nothing built in to fall back on
+    return ssl.create_default_context(cafile=cafile, capath=capath)
