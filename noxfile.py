@@ -109,6 +109,18 @@ def bench(session):
     ]
     session.run("python", "benchmarks/run.py", *args)
     if not session.posargs:
+        # hosted framework apps and static files (nginx joins when installed), written
+        # to their own results files for docs/performance.rst
+        for suite in ("asgi", "files"):
+            session.run(
+                "python", "benchmarks/run.py", "--suites", suite, "--seconds", "3", "--rounds", "3"
+            )
+            session.run(
+                "cp",
+                "benchmarks/results/latest.json",
+                f"benchmarks/results/{suite}.json",
+                external=True,
+            )
         # broadcast across two workers through redis (needs redis-server installed)
         session.install("coredis>=4")
         session.run("python", "benchmarks/broadcast.py", "100", "1000", success_codes=[0, 1])

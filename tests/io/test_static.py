@@ -105,6 +105,20 @@ async def test_curl_time_condition_and_ranges(url, site):
     assert part.stdout == data[100:200]
     tail = await trio.run_process(curl("-r", "-10", f"{url}/data.bin"), capture_stdout=True)
     assert tail.stdout == data[-10:]
+    head = await trio.run_process(curl("-I", f"{url}/data.bin"), capture_stdout=True)
+    etag = next(
+        line.split(b":", 1)[1].strip()
+        for line in head.stdout.splitlines()
+        if line.lower().startswith(b"etag:")
+    )
+    cached = await trio.run_process(
+        [
+            *curl("-H", f"If-None-Match: {etag.decode()}", "-D", "-", "-o", "/dev/null"),
+            f"{url}/data.bin",
+        ],
+        capture_stdout=True,
+    )
+    assert cached.stdout.startswith(b"HTTP/1.1 304 ")
 
 
 async def test_one_range_several_ranges_and_416(url, site):
