@@ -302,3 +302,39 @@ async def test_the_https_quickstart_recipe(tmp_path):
         )
         assert done.returncode == 0, done.stderr
         assert b'"Host"' in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("flags", "access_log", "says"),
+    [
+        ([], True, True),
+        (["--log-level", "debug"], True, True),
+        (["--log-level", "warning"], False, False),
+        (["--log-level", "error", "--access-log"], True, False),
+        (["--no-access-log"], False, True),
+    ],
+)
+async def test_log_level_warning_quiets_the_start_up_lines_and_the_access_log(
+    capsys, flags, access_log, says
+):
+    """As uvicorn: from --log-level warning up, neither where it serves nor each answer
+    is printed (an explicit --access-log still is)."""
+    import os
+
+    import trio.testing
+
+    from rttp._cli import _serve, parser
+    from rttp._cli._serve import build_server, load_target, talkative
+
+    args = parser().parse_args(
+        ["serve", "examples.hello:app", "--bind", "http://127.0.0.1:0", *flags]
+    )
+    server = build_server(args, load_target(args.app))
+    assert server.config.access_log is access_log
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_serve, server, args.app, None, talkative(args))
+        await trio.testing.wait_all_tasks_blocked()  # listening, waiting for a signal
+        os.kill(os.getpid(), signal.SIGINT)  # the graceful shutdown it waits for
+    said = capsys.readouterr().err
+    assert ("rttp: serving examples.hello:app on http://127.0.0.1:" in said) is says
+    assert ("rttp: shutting down gracefully" in said) is says

@@ -31,6 +31,7 @@ from ._serve import (
     configure_logging,
     host,
     load_target,
+    talkative,
 )
 
 __all__ = ["main", "parser"]
@@ -69,14 +70,21 @@ def _first_error(group: BaseExceptionGroup[Any]) -> BaseException | None:
     return None
 
 
-async def _serve(server: Server, name: str, rttp_bind: str | None = None) -> None:
+async def _serve(
+    server: Server, name: str, rttp_bind: str | None = None, announce: bool = True
+) -> None:
+    """Serve until signalled; ``announce``: say where, and when it stops, on stderr (off
+    from ``--log-level warning`` up, as uvicorn hides its INFO lines)."""
+
     def started(addresses: list[URL]) -> None:
+        if not announce:
+            return
         for address in addresses:
             print(f"rttp: serving {name} on {address}", file=sys.stderr, flush=True)
         print("rttp: press Ctrl-C to stop", file=sys.stderr, flush=True)
 
     if rttp_bind is None:
-        await serve_until_signalled(server, started)
+        await serve_until_signalled(server, started, announce)
     else:  # the demo: its RTTP panel on an Endpoint beside the HTTP server
         from .._faces._endpoint import Endpoint
         from ._demo import rttp_panel
@@ -87,8 +95,9 @@ async def _serve(server: Server, name: str, rttp_bind: str | None = None) -> Non
             for address in endpoint.addresses:
                 shown = str(address).replace("http://", "rttp://", 1)
                 print(f"rttp: RTTP messages on {shown}", file=sys.stderr, flush=True)
-            await serve_until_signalled(server, started)
-    print("rttp: stopped", file=sys.stderr)
+            await serve_until_signalled(server, started, announce)
+    if announce:
+        print("rttp: stopped", file=sys.stderr)
 
 
 def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -126,7 +135,7 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if server.config.workers > 1:
         return run_server(server, name=name)
     try:
-        trio.run(_serve, server, name, getattr(args, "rttp_bind", None))
+        trio.run(_serve, server, name, getattr(args, "rttp_bind", None), talkative(args))
     except BaseExceptionGroup as group:
         if group.subgroup(Forced) is not None:
             print("rttp: stopped at once (second signal)", file=sys.stderr)

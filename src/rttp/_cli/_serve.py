@@ -24,7 +24,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
-__all__ = ["CLIError", "add_serve_arguments", "build_server", "host", "load_target"]
+__all__ = [
+    "CLIError",
+    "add_serve_arguments",
+    "build_server",
+    "host",
+    "load_target",
+    "talkative",
+]
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
@@ -142,8 +149,8 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     logs.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="one line per answer (default on)",
+        default=None,
+        help="one line per answer (default: on at --log-level info and debug)",
     )
     logs.add_argument(
         "--access-log-format",
@@ -306,7 +313,7 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         settings["reuse_port"] = True
     if args.no_ws_compression:
         settings["websocket_compression"] = None
-    settings["access_log"] = args.access_log
+    settings["access_log"] = args.access_log if args.access_log is not None else talkative(args)
     settings.setdefault("access_log_file", args.access_log_file or "-")
     if args.access_log_file:
         settings["access_log_file"] = args.access_log_file
@@ -339,6 +346,12 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         return Server(handler, *binds, **settings)
     except (TypeError, ValueError) as exc:
         raise CLIError(f"rttp serve: {exc}") from exc
+
+
+def talkative(args: argparse.Namespace) -> bool:
+    """Whether the command says what it does (where it serves, each answer's access
+    line): at ``--log-level info`` and ``debug``, not from ``warning`` up."""
+    return str(args.log_level) in ("info", "debug")
 
 
 def configure_logging(level: str) -> None:

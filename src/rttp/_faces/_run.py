@@ -26,26 +26,31 @@ class Forced(Exception):
 
 
 async def _watch_signals(
-    first: trio.Event, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    first: trio.Event,
+    announce: bool = True,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """The first SIGINT/SIGTERM starts the graceful shutdown; a second one forces it."""
+    """The first SIGINT/SIGTERM starts the graceful shutdown (said on stderr when
+    ``announce``); a second one forces it."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         task_status.started()
         async for _ in signals:
             if first.is_set():
                 raise Forced
             first.set()
-            print(
-                "rttp: shutting down gracefully (finishing requests; Ctrl-C again to force)",
-                file=sys.stderr,
-                flush=True,
-            )
+            if announce:
+                print(
+                    "rttp: shutting down gracefully (finishing requests; Ctrl-C again to force)",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
 async def serve_until_signalled(
-    server: Server, started: Callable[[list[URL]], None] | None = None
+    server: Server, started: Callable[[list[URL]], None] | None = None, announce: bool = True
 ) -> None:
-    """Serve until the first SIGINT/SIGTERM has drained the server (Forced on a second)."""
+    """Serve until the first SIGINT/SIGTERM has drained the server (Forced on a second);
+    ``announce=False`` keeps the shutdown's line off stderr (``--log-level warning``)."""
     first = trio.Event()
 
     async def serve(task_status: trio.TaskStatus[list[URL]]) -> None:
@@ -53,7 +58,7 @@ async def serve_until_signalled(
         nursery.cancel_scope.cancel()  # drained: stop watching for signals
 
     async with trio.open_nursery() as nursery:
-        await nursery.start(_watch_signals, first)
+        await nursery.start(_watch_signals, first, announce)
         addresses = await nursery.start(serve)
         if started is not None:
             started(addresses)
