@@ -171,3 +171,34 @@ async def test_a_closed_pipe_is_not_an_error(url):
         status = await process.wait()
     await process.stderr.aclose()
     assert (status, err) == (0, b"")
+
+
+async def test_a_piped_body_and_fields_are_not_mixed(url):
+    """As httpie: a body on stdin and fields on the command line is a mistake, said in
+    one line (exit 2); --ignore-stdin sends the fields."""
+    mixed = await run_rttp("post", f"{url}/echo", "a=b", stdin=b'{"x":1}')
+    assert mixed.returncode == 2
+    err = mixed.stderr.decode()
+    assert "cannot be mixed; pass --ignore-stdin" in err
+    assert err.count("\n") == 1
+    chosen = await run_rttp("post", f"{url}/echo", "a=b", "--ignore-stdin", stdin=b'{"x":1}')
+    assert json.loads(chosen.stdout)["body"] == '{"a":"b"}'
+
+
+async def test_a_get_never_waits_for_stdin(url):
+    """``sleep 3 | rttp get URL``: a GET sends no body, so an open pipe nobody writes
+    to is not read (the command would hang here if it were)."""
+    import sys
+
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "rttp", "get", f"{url}/echo"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        with trio.fail_after(20):  # the pipe stays open, unwritten, the whole time
+            assert await process.wait() == 0
+    finally:
+        assert process.stdin is not None
+        await process.stdin.aclose()

@@ -129,18 +129,26 @@ def _auth_of(value: str | None, scheme: str) -> Any:
     return _auth.Credentials(scheme, (user, password))
 
 
-def _stdin_body() -> bytes | None:
-    """The body piped in, if stdin is a pipe or a file with something to read soon."""
+def _stdin_piped() -> bool:
+    """Whether stdin is a pipe or a file with something to read soon (a body)."""
     stream = sys.stdin
     try:
         mode = os.fstat(stream.fileno()).st_mode
     except (OSError, ValueError, AttributeError):
-        return None
+        return False
     if stream.isatty() or not (stat.S_ISFIFO(mode) or stat.S_ISREG(mode)):
-        return None  # a terminal, /dev/null, a socket: nothing meant as a body
-    if stat.S_ISFIFO(mode) and not select.select([stream], [], [], _STDIN_WAIT)[0]:
-        return None  # an open pipe nobody writes to (a CI runner's stdin)
-    data = stream.buffer.read()
+        return False  # a terminal, /dev/null, a socket: nothing meant as a body
+    if stat.S_ISREG(mode):
+        return os.fstat(stream.fileno()).st_size > 0
+    # an open pipe nobody writes to (a CI runner's stdin) is not a body
+    return bool(select.select([stream], [], [], _STDIN_WAIT)[0])
+
+
+def _stdin_body() -> bytes | None:
+    """The body piped in, if there is one (see :func:`_stdin_piped`)."""
+    if not _stdin_piped():
+        return None
+    data = sys.stdin.buffer.read()
     return data or None
 
 
@@ -168,6 +176,14 @@ def _body(args: argparse.Namespace, method: str) -> dict[str, Any]:
     headers += [(n, v) for n, v in items.headers if v]
     kwargs: dict[str, Any] = {"headers": headers, "params": items.query or None}
     given = {n.lower() for n, _ in headers}
+    has_body = isinstance(args.json, str) or args.data not in (None, "@-") or bool(
+        items.files or items.data
+    )
+    if has_body and not args.ignore_stdin and _stdin_piped():
+        raise CLIError(
+            "rttp: a body piped on stdin and one from the command line (fields, --json, "
+            "-d) cannot be mixed; pass --ignore-stdin to send the command line's"
+        )
     if isinstance(args.json, str):
         try:
             kwargs["json"] = json.loads(args.json)
