@@ -202,3 +202,36 @@ async def test_a_get_never_waits_for_stdin(url):
     finally:
         assert process.stdin is not None
         await process.stdin.aclose()
+
+
+async def test_downloads_never_overwrite_and_continue_where_they_stopped(nursery, tmp_path):
+    """--download picks name-1 for a name that exists; --continue -o FILE asks for the
+    rest with Range (rttp.static answers it) and appends; a complete file is said so."""
+    site = tmp_path / "site"
+    site.mkdir()
+    data = bytes(range(256)) * 4000
+    (site / "data.bin").write_bytes(data)
+    server = rttp.Server(rttp.static(site), "http://127.0.0.1:0", access_log=False)
+    url = str((await nursery.start(server.serve))[0])
+    work = tmp_path / "work"
+    work.mkdir()
+    for _ in range(2):
+        done = await run_rttp("get", f"{url}/data.bin", "--download", cwd=work)
+        assert done.returncode == 0, done.stderr
+    assert (work / "data.bin").read_bytes() == data
+    assert (work / "data.bin-1").read_bytes() == data  # the first one left alone
+    (work / "part.bin").write_bytes(data[:1000])
+    resumed = await run_rttp(
+        "get", f"{url}/data.bin", "--download", "-o", "part.bin", "--continue", cwd=work
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert (work / "part.bin").read_bytes() == data
+    again = await run_rttp(
+        "get", f"{url}/data.bin", "--download", "-o", "part.bin", "--continue", cwd=work
+    )
+    assert again.returncode == 0
+    assert b"part.bin is complete already" in again.stderr
+    assert (work / "part.bin").read_bytes() == data
+    lost = await run_rttp("get", f"{url}/data.bin", "--continue", cwd=work)
+    assert lost.returncode == 2
+    assert b"--continue needs -o FILE" in lost.stderr

@@ -79,7 +79,15 @@ def add_fetch_arguments(parser: argparse.ArgumentParser, *, any_method: bool) ->
     out.add_argument(
         "--download",
         action="store_true",
-        help="write the body to a file named after the URL, with a progress bar",
+        help="write the body to a file named after the URL (name-1, name-2… when it "
+        "exists), with a progress bar",
+    )
+    out.add_argument(
+        "-c",
+        "--continue",
+        dest="resume",
+        action="store_true",
+        help="with --download -o FILE: fetch only the rest of a partly downloaded FILE",
     )
     conn = parser.add_argument_group("the connection")
     conn.add_argument(
@@ -176,8 +184,10 @@ def _body(args: argparse.Namespace, method: str) -> dict[str, Any]:
     headers += [(n, v) for n, v in items.headers if v]
     kwargs: dict[str, Any] = {"headers": headers, "params": items.query or None}
     given = {n.lower() for n, _ in headers}
-    has_body = isinstance(args.json, str) or args.data not in (None, "@-") or bool(
-        items.files or items.data
+    has_body = (
+        isinstance(args.json, str)
+        or args.data not in (None, "@-")
+        or bool(items.files or items.data)
     )
     if has_body and not args.ignore_stdin and _stdin_piped():
         raise CLIError(
@@ -254,6 +264,9 @@ async def fetch(args: argparse.Namespace, method: str, verbose: bool) -> int:
     url = _url(args.url)
     URL(url)  # a malformed URL is reported before anything starts
     kwargs = _body(args, method)
+    offset = _resume_offset(args)
+    if offset:
+        kwargs["headers"] = [*kwargs["headers"], ("Range", f"bytes={offset}-")]
     client = Client(
         verify=_verify(args),
         timeout=args.timeout,
@@ -271,9 +284,13 @@ async def fetch(args: argparse.Namespace, method: str, verbose: bool) -> int:
         response = await client.send(request, stream=True)
         try:
             target = args.output or (_download_name(request, response) if args.download else None)
+            if offset and response.status == 416:  # the file was complete already
+                print(f"rttp: {target} is complete already", file=sys.stderr)
+                return 0
             if target is not None:
                 printer.head(response, to_terminal_only=True)
-                await _save(response, target)
+                resumed = offset if response.status == 206 and _starts_at(response, offset) else 0
+                await _save(response, target, resumed)
             else:
                 await printer.response(response)
         finally:
@@ -282,19 +299,48 @@ async def fetch(args: argparse.Namespace, method: str, verbose: bool) -> int:
 
 
 def _download_name(request: Request, response: Response) -> str:
+    """The file a download goes to: named by Content-Disposition or the URL, never an
+    existing file (``name-1``, ``name-2``… as httpie does)."""
+    name = ""
     disposition = response.headers.get("content-disposition") or ""
     for part in disposition.split(";"):
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "filename" and value.strip('"'):
-            return os.path.basename(value.strip('"'))
-    return os.path.basename(request.url.path.rstrip("/")) or "index.html"
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "filename" and value.strip('"'):
+            name = os.path.basename(value.strip('"'))
+    name = name or os.path.basename(request.url.path.rstrip("/")) or "index.html"
+    candidate, n = name, 0
+    while os.path.exists(candidate):
+        n += 1
+        candidate = f"{name}-{n}"
+    return candidate
 
 
-async def _save(response: Response, path: str) -> None:
+def _resume_offset(args: argparse.Namespace) -> int:
+    """``--continue``: the size of the partly downloaded ``-o`` file (0: start over)."""
+    if not getattr(args, "resume", False):
+        return 0
+    if not args.output:
+        raise CLIError("rttp: --continue needs -o FILE (the partly downloaded file)")
+    try:
+        return os.stat(args.output).st_size
+    except OSError:
+        return 0
+
+
+def _starts_at(response: Response, offset: int) -> bool:
+    """Whether a 206 answer's Content-Range starts where the file stops."""
+    unit, _, spec = (response.headers.get("content-range") or "").partition(" ")
+    first = spec.partition("-")[0]
+    return unit.strip().lower() == "bytes" and first.isdigit() and int(first) == offset
+
+
+async def _save(response: Response, path: str, offset: int = 0) -> None:
+    """The body into ``path`` (appended from ``offset`` when resuming)."""
     length = response.headers.get("content-length")
     total = int(length) if length and length.isdigit() else None
     sink: IO[bytes]
-    with open(path, "wb") as sink, download_progress(sys.stderr, total, path) as advance:  # noqa: ASYNC230
+    mode = "ab" if offset else "wb"
+    with open(path, mode) as sink, download_progress(sys.stderr, total, path) as advance:  # noqa: ASYNC230
         async for chunk in response.stream():
             sink.write(chunk)
             advance(len(chunk))
