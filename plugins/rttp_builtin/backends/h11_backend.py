@@ -296,7 +296,8 @@ class H11Server(ServerProtocol):
             raise local_error(exc) from exc
         if pieces is None:  # pragma: no cover - h11 returns None only for ConnectionClosed
             return (b"", b"")
-        at = next(i for i, piece in enumerate(pieces) if piece is placeholder)
+        passed: list[object] = list(pieces)  # the placeholder among the framing bytes
+        at = next(i for i, piece in enumerate(passed) if piece is placeholder)
         return (b"".join(pieces[:at]), b"".join(pieces[at + 1 :]))
 
     def send_end(self, trailers: RawHeaders | None = None) -> bytes:
