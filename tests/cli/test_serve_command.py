@@ -338,3 +338,22 @@ async def test_log_level_warning_quiets_the_start_up_lines_and_the_access_log(
     said = capsys.readouterr().err
     assert ("rttp: serving examples.hello:app on http://127.0.0.1:" in said) is says
     assert ("rttp: shutting down gracefully" in said) is says
+
+
+async def test_a_broken_app_module_is_one_line_with_its_location(tmp_path):
+    """A syntax error, or an exception while the module is imported, is one line that
+    says the file, the line and what is wrong (no traceback)."""
+    (tmp_path / "typo.py").write_text("import rttp\nasync def app(request)\n    return 1\n")
+    (tmp_path / "fails.py").write_text("import rttp\nsettings = {}\nport = settings['port']\n")
+    err = await one_line_failure("typo:app", cwd=tmp_path)
+    assert err.startswith("rttp serve: typo.py, line 2: expected ':'")
+    err = await one_line_failure("fails:app", cwd=tmp_path)
+    assert "importing 'fails' failed at fails.py, line 3: KeyError: 'port'" in err
+
+
+async def test_demo_and_static_offer_only_the_options_that_apply():
+    for command in ("demo", "static"):
+        shown = (await run_rttp(command, "--help")).stdout.decode()
+        for flag in ("--factory", "--reload", "--interface", "--lifespan", "--wsgi-threads"):
+            assert flag not in shown, (command, flag)
+        assert "--workers" in shown

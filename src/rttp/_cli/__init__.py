@@ -102,7 +102,7 @@ async def _serve(
 
 def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """``rttp serve``, ``rttp static`` and ``rttp demo``."""
-    if args.reload:
+    if getattr(args, "reload", False):
         return _reload(args, argv)
     configure_logging(args.log_level)
     if args.command == "demo":

@@ -9,6 +9,7 @@ import inspect
 import logging
 import os
 import sys
+import traceback
 from typing import Any
 
 from .._config import ServerConfig
@@ -63,26 +64,27 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
         help="SO_REUSEPORT: run several rttp serve processes on one explicit port",
     )
     how = serve.add_argument_group("how to serve")
-    how.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory: call it")
-    how.add_argument(
-        "--interface",
-        choices=INTERFACES,
-        default="auto",
-        help="what MODULE:ATTR is: an rttp handler or App, an ASGI 3 or a WSGI application "
-        "(default auto: told by its shape)",
-    )
-    how.add_argument(
-        "--lifespan",
-        choices=("auto", "on", "off"),
-        default="auto",
-        help="an ASGI app's lifespan protocol (default auto: run it if the app supports it)",
-    )
-    how.add_argument(
-        "--wsgi-threads",
-        type=int,
-        metavar="N",
-        help="worker threads a WSGI app runs in at most (default 40)",
-    )
+    if with_app:  # what the app is and how it is loaded (not for demo or static)
+        how.add_argument("--factory", action="store_true", help="MODULE:ATTR is a factory: call it")
+        how.add_argument(
+            "--interface",
+            choices=INTERFACES,
+            default="auto",
+            help="what MODULE:ATTR is: an rttp handler or App, an ASGI 3 or a WSGI application "
+            "(default auto: told by its shape)",
+        )
+        how.add_argument(
+            "--lifespan",
+            choices=("auto", "on", "off"),
+            default="auto",
+            help="an ASGI app's lifespan protocol (default auto: run it if the app supports it)",
+        )
+        how.add_argument(
+            "--wsgi-threads",
+            type=int,
+            metavar="N",
+            help="worker threads a WSGI app runs in at most (default 40)",
+        )
     how.add_argument("--config", metavar="FILE", help="a TOML file of ServerConfig fields")
     how.add_argument(
         "--http", choices=("auto", "h11", "httptools"), help="the HTTP/1.1 parser (default auto)"
@@ -98,10 +100,14 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
         help="turn permessage-deflate off for the WebSockets served",
     )
     how.add_argument("--workers", type=int, metavar="N", help="N worker processes (default 1)")
-    how.add_argument("--reload", action="store_true", help="restart when a .py file changes")
-    how.add_argument(
-        "--reload-dir", action="append", metavar="DIR", help="where --reload watches (default .)"
-    )
+    if with_app:
+        how.add_argument("--reload", action="store_true", help="restart when a .py file changes")
+        how.add_argument(
+            "--reload-dir",
+            action="append",
+            metavar="DIR",
+            help="where --reload watches (default .)",
+        )
     how.add_argument("--root-path", help="the path prefix a proxy serves the app under")
     how.add_argument(
         "--broker",
@@ -173,6 +179,14 @@ def load_target(spec: str, factory: bool = False) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise CLIError(f"rttp serve: cannot import module {module_name!r}: {exc}") from exc
+    except SyntaxError as exc:  # one line, where it is, as a compiler says it
+        where = f"{os.path.relpath(exc.filename or module_name)}, line {exc.lineno}"
+        raise CLIError(f"rttp serve: {where}: {exc.msg}") from None
+    except Exception as exc:  # the module's own code failed as it was imported
+        raise CLIError(
+            f"rttp serve: importing {module_name!r} failed at {_where(exc)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
     try:
         obj: Any = module
         for part in attr.split("."):
@@ -211,6 +225,18 @@ def host(
         return as_handler(obj, interface, lifespan, threads)
     except ValueError as exc:
         raise CLIError(f"rttp serve: {spec}: {exc}") from None
+
+
+def _where(exc: BaseException) -> str:
+    """``file, line N`` of the innermost frame of ``exc``'s traceback outside rttp and
+    importlib (the application's line)."""
+    found = "an unknown place"
+    for frame in traceback.extract_tb(exc.__traceback__):
+        name = frame.filename
+        if "importlib" in name or f"{os.sep}rttp{os.sep}" in name or name.startswith("<"):
+            continue
+        found = f"{os.path.relpath(name)}, line {frame.lineno}"
+    return found
 
 
 def _looks_like_factory(obj: Any) -> bool:
