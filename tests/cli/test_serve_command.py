@@ -357,3 +357,43 @@ async def test_demo_and_static_offer_only_the_options_that_apply():
         for flag in ("--factory", "--reload", "--interface", "--lifespan", "--wsgi-threads"):
             assert flag not in shown, (command, flag)
         assert "--workers" in shown
+
+
+async def test_the_demo_names_its_rttp_port():
+    """The RTTP panel's address is printed with its port, the default one included."""
+    import re
+    import sys
+
+    process = await trio.lowlevel.open_process(
+        [
+            sys.executable,
+            "-m",
+            "rttp",
+            "demo",
+            "--bind",
+            "http://127.0.0.1:0",
+            "--rttp-bind",
+            "rttp://127.0.0.1:0",
+        ],
+        stderr=subprocess.PIPE,
+        cwd=str(ROOT),
+    )
+    assert process.stderr is not None
+    said = b""
+    try:
+        with trio.fail_after(20):
+            while b"serving the demo" not in said:
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, said
+                said += chunk
+    finally:
+        process.terminate()
+        await process.wait()
+    assert re.search(rb"RTTP messages on rttp://127\.0\.0\.1:\d+\n", said), said
+
+
+def test_an_rttp_address_shows_its_default_port_too():
+    from rttp._cli import rttp_address
+
+    assert rttp_address(rttp.URL("rttp://127.0.0.1:10080")) == "rttp://127.0.0.1:10080"
+    assert rttp_address(rttp.URL("http://[::1]:5000")) == "rttp://[::1]:5000"

@@ -70,6 +70,13 @@ def _first_error(group: BaseExceptionGroup[Any]) -> BaseException | None:
     return None
 
 
+def rttp_address(address: URL) -> str:
+    """Where RTTP messages reach an endpoint bound at ``address``: ``rttp://host:port``,
+    the port shown even when it is RTTP's default (a reader should not need to know it)."""
+    host = f"[{address.host}]" if ":" in address.host else address.host
+    return f"rttp://{host}:{address.port}"
+
+
 async def _serve(
     server: Server, name: str, rttp_bind: str | None = None, announce: bool = True
 ) -> None:
@@ -93,8 +100,9 @@ async def _serve(
             endpoint.handle_msg(rttp_panel)
             await endpoint.register_handler(rttp_bind)
             for address in endpoint.addresses:
-                shown = str(address).replace("http://", "rttp://", 1)
-                print(f"rttp: RTTP messages on {shown}", file=sys.stderr, flush=True)
+                print(
+                    f"rttp: RTTP messages on {rttp_address(address)}", file=sys.stderr, flush=True
+                )
             await serve_until_signalled(server, started, announce)
     if announce:
         print("rttp: stopped", file=sys.stderr)
