@@ -235,3 +235,20 @@ async def test_downloads_never_overwrite_and_continue_where_they_stopped(nursery
     lost = await run_rttp("get", f"{url}/data.bin", "--continue", cwd=work)
     assert lost.returncode == 2
     assert b"--continue needs -o FILE" in lost.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["serve", "examples.hello:app", "--lgo-level", "debug"], "did you mean --log-level?"),
+        (["get", ":8000", "--proxxy", "x"], "did you mean --proxy?"),
+        (["sever", "x"], "did you mean serve?"),
+    ],
+)
+async def test_a_mistyped_option_or_command_gets_a_suggestion(args, said):
+    done = await run_rttp(*args)
+    err = done.stderr.decode()
+    assert done.returncode == 2
+    assert said in err
+    assert err.count("\n") == 1  # one line, no usage dump
+    assert err.rstrip().endswith("see rttp --help")

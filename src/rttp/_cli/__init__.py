@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
+import re
 import shlex
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import trio
 
@@ -231,9 +233,32 @@ def _plugins(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with mistakes said in one line that names the command and, for a
+    mistyped option or command, the nearest one (``did you mean --log-level?``)."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = ""
+        unknown = re.search(r"unrecognized arguments: (\S+)", message)
+        choice = re.search(r"invalid choice: '([^']*)'", message)
+        if unknown:
+            parsers = [self]
+            for action in self._actions:  # (and every command's own options)
+                if isinstance(action, argparse._SubParsersAction):
+                    parsers += list(action.choices.values())
+            known = [o for p in parsers for action in p._actions for o in action.option_strings]
+            close = difflib.get_close_matches(unknown.group(1).split("=")[0], known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+        elif choice:
+            options = re.findall(r"'([^']*)'", message.partition("choose from")[2])
+            close = difflib.get_close_matches(choice.group(1), options, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+        self.exit(2, f"{self.prog}: {message}{hint}; see {self.prog} --help\n")
+
+
 def parser() -> argparse.ArgumentParser:
     """The command's argument parser (the CLI reference page is generated from it)."""
-    top = argparse.ArgumentParser(
+    top = _Parser(
         prog="rttp",
         description="trio-rttp: serve an app, send requests and RTTP messages",
         epilog=EXIT_STATUSES,
