@@ -224,7 +224,7 @@ IO_PACKAGES: dict[str, set[str]] = {
     "net": set(),
     "engine": {"net"},
     "server": {"engine", "net", "websocket"},
-    "client": {"engine", "net", "server"},
+    "client": {"engine", "net", "server", "websocket"},
     "websocket": {"engine", "net"},
 }
 

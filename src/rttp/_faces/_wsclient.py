@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import trio
@@ -74,7 +74,7 @@ class WebSocketClient:
         compression: Deflate | None = DEFAULT_COMPRESSION,
         websocket_backend: str = "auto",
         verify: Any = True,
-        plugins: Plugins | None = None,
+        plugins: Plugins | Sequence[object] | None = None,
         proxy: str | None = None,
         trust_env: bool = True,
     ) -> None:

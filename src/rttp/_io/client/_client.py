@@ -16,7 +16,7 @@ import functools
 import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -41,6 +41,9 @@ from ..net._tls import client_context
 from ._auth import AuthLike, client_auth, run_flow
 from ._cookies import Cookies
 from ._netrc import netrc_credentials, netrc_path
+
+if TYPE_CHECKING:
+    from ..websocket._websocket import WebSocket
 from ._pool import ConnectionPool
 from ._redirect import REDIRECTS as _REDIRECTS
 from ._redirect import discard, redirect_request
@@ -163,6 +166,23 @@ class Client(RequestVerbs, SeedForms):
         if self._nursery is None:
             raise RuntimeError("use the client as 'async with rttp.Client() as client:' first")
         return self._nursery
+
+    async def websocket(self, url: str | URL, **options: Any) -> WebSocket:
+        """Open a WebSocket with this client's plugins and settings (TLS verification,
+        proxies, the environment): with ``Client(app=app)``, to the app in memory,
+        through the real engine. ``options`` are :func:`rttp.connect_websocket`'s
+        (``subprotocols``, ``headers``, ``max_message_size``…)::
+
+            async with rttp.Client(app=app) as client:
+                async with await client.websocket("ws://testserver/chat") as ws:
+                    await ws.send("hi")
+        """
+        from ..websocket._wshandshake import connect_websocket  # (not at import: start-up)
+
+        options.setdefault("verify", self._ssl_context)
+        options.setdefault("proxy", self.config.proxy)
+        options.setdefault("trust_env", self.config.trust_env)
+        return await connect_websocket(url, plugins=self.plugins, **options)
 
     @property
     def pool(self) -> ConnectionPool:

@@ -224,7 +224,7 @@ async def connect_websocket(
     compression: Deflate | None = DEFAULT_COMPRESSION,
     websocket_backend: str = "auto",
     verify: Any = True,
-    plugins: Plugins | None = None,
+    plugins: Plugins | Sequence[object] | None = None,
     proxy: str | None = None,
     trust_env: bool = True,
 ) -> WebSocket:
@@ -241,7 +241,8 @@ async def connect_websocket(
     one :class:`~rttp.errors.ConnectTimeout`.
     """
     target = URL(url)
-    plugin_set = plugins or get_plugins()
+    # a plugin set, or plugin objects to add to the defaults (AppTransport(app), say)
+    plugin_set = plugins if isinstance(plugins, Plugins) else get_plugins(plugins or ())
     backend = plugin_set.websocket_backend(websocket_backend)
     transport = plugin_set.transport_for_url(target.scheme)
     where = target.unix_path or f"{target.host}:{target.port}"
