@@ -1,6 +1,7 @@
 """FastAPI on Trio, served by rttp: in your own nursery, and tested in memory."""
 
 import trio
+import trio.lowlevel
 from fastapi import FastAPI, WebSocket
 
 import rttp
@@ -10,7 +11,7 @@ api = FastAPI()
 
 @api.get("/items/{item_id}")
 async def read_item(item_id: int, q: str | None = None) -> dict:
-    await trio.sleep(0)  # FastAPI runs on Trio here (through anyio)
+    await trio.lowlevel.checkpoint()  # FastAPI runs on Trio here (through anyio)
     return {"item_id": item_id, "q": q}
 
 

@@ -4,6 +4,7 @@ produced, and the returned-Response style beside them for comparison."""
 import json
 
 import trio
+import trio.lowlevel
 
 import rttp
 
@@ -16,7 +17,7 @@ async def events(request: rttp.Request) -> None:
     async with request.respond(200, {"Content-Type": "text/event-stream"}) as answer:
         for n in range(3):
             await answer.send(f"data: tick {n}\n\n")
-            await trio.sleep(0)  # a real feed would wait for its next event here
+            await trio.lowlevel.checkpoint()  # a real feed would wait for its next event here
 
 
 @app.get("/rows.ndjson")

@@ -135,3 +135,46 @@ async def test_wsgi_example_runs():
         {"bytes": 7, "type": "application/json"},
         {"bytes": 100_000, "type": None},
     ]
+
+
+def test_the_encoding_plugin_example_passes_the_kit():
+    from rttp.testing import check_content_encoding
+
+    namespace = runpy.run_path(str(DOCS / "examples" / "encoding_plugin.py"))
+    check_content_encoding(namespace["RawDeflate"]())
+
+
+async def test_the_encoding_plugin_example_decodes_a_response():
+    import zlib
+
+    import rttp
+
+    namespace = runpy.run_path(str(DOCS / "examples" / "encoding_plugin.py"))
+    squeezer = zlib.compressobj(wbits=-15)
+    body = squeezer.compress(b"raw deflate " * 100) + squeezer.flush()
+
+    async def handler(request: rttp.Request) -> rttp.Response:
+        response = rttp.Response(200, {"Content-Encoding": "x-deflate-raw"}, body)
+        response.compress = False
+        return response
+
+    plugin = namespace["RawDeflate"]()
+    from rttp.testing import AppTransport
+
+    plugins = [AppTransport(handler), _Register(plugin)]
+    async with rttp.Client(plugins=plugins) as client:
+        got = await client.get("http://testserver/")
+    assert got.content == b"raw deflate " * 100
+
+
+class _Register:
+    """A plugin object registering one encoding (as the example's module does)."""
+
+    def __init__(self, encoding: object) -> None:
+        self.encoding = encoding
+
+    from rttp.plugin import hookimpl as _hookimpl
+
+    @_hookimpl
+    def rttp_register_content_encodings(self, register):  # type: ignore[no-untyped-def]
+        register(self.encoding)

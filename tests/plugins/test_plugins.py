@@ -238,6 +238,12 @@ def test_rttp_plugins_command_lists_sources():
         assert name in out
     assert "trio-rttp 0.1.0: rttp_builtin.transports.tcp" in out
     assert "client schemes" in out
+    # the columns line up, whatever the longest name (codecs-multipart, resolver-static)
+    rows = [line for line in out.splitlines() if ": rttp_builtin." in line]
+    kinds = {line.index(" builtin ") for line in rows}
+    sources = {line.index("trio-rttp") for line in rows}
+    assert len(kinds) == 1, kinds
+    assert len(sources) == 1, sources
 
 
 def test_tls_context_helpers(cert_files):

@@ -217,8 +217,11 @@ def _moonbridge(script: str, script_args: list[str]) -> int:
 def _plugins(args: argparse.Namespace) -> int:
     plugins = get_plugins()
     print(f"trio-rttp {__version__} plugins (entry-point group 'rttp'):")
-    for info in plugins.infos:
-        print(f"  {info.name:10} {info.kind:12} {info.source}")
+    infos = list(plugins.infos)
+    name_width = max((len(info.name) for info in infos), default=0)
+    kind_width = max((len(info.kind) for info in infos), default=0)
+    for info in infos:  # columns as wide as their longest entry
+        print(f"  {info.name:{name_width}}  {info.kind:{kind_width}}  {info.source}")
     print("provides:")
     rows = [
         ("client schemes", sorted(plugins.client_transports)),
