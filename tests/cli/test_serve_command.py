@@ -397,3 +397,51 @@ def test_an_rttp_address_shows_its_default_port_too():
 
     assert rttp_address(rttp.URL("rttp://127.0.0.1:10080")) == "rttp://127.0.0.1:10080"
     assert rttp_address(rttp.URL("http://[::1]:5000")) == "rttp://[::1]:5000"
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell's `cmd &` leaves it
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+async def test_reload_stops_with_its_server_even_when_sigint_came_in_ignored(app_dir, stop):
+    process = await trio.lowlevel.open_process(
+        [
+            sys.executable,
+            "-m",
+            "rttp",
+            "serve",
+            "where_app:app",
+            "--bind",
+            "http://127.0.0.1:0",
+            "--reload",
+            "--reload-dir",
+            str(app_dir),
+        ],
+        cwd=str(app_dir),
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=_ignore_sigint,
+    )
+    assert process.stderr is not None
+    said = b""
+    try:
+        with trio.fail_after(30):
+            while b" on http://" not in said:
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, said
+                said += chunk
+        url = said.split(b" on ", 1)[1].split()[0].decode()
+        async with rttp.Client() as client:
+            assert (await client.get(url)).status == 200
+        process.send_signal(stop)
+        with trio.fail_after(20):
+            await process.wait()  # the supervisor stopped...
+        async with rttp.Client() as client:
+            with pytest.raises(rttp.errors.ConnectError):  # ...and its server with it
+                await client.get(url)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await process.stderr.aclose()

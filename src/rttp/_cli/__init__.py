@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
 import re
 import shlex
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -165,9 +167,19 @@ def _reload(args: argparse.Namespace, argv: Sequence[str]) -> int:
     command = [sys.executable, "-m", "rttp", *[a for a in argv if a != "--reload"]]
     dirs = args.reload_dir or [os.getcwd()]
     print(f"rttp: watching {', '.join(dirs)} for changes (--reload)", file=sys.stderr, flush=True)
-    watchfiles.run_process(
-        *dirs, target=shlex.join(command), watch_filter=watchfiles.PythonFilter()
-    )
+
+    # SIGINT and SIGTERM stop the supervisor, and with it the server it runs, even when
+    # SIGINT came in ignored (a script's `cmd &`) or SIGTERM would kill it outright
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    # (a signal between watches: run_process has stopped the server on its way out)
+    with contextlib.suppress(KeyboardInterrupt):
+        watchfiles.run_process(
+            *dirs, target=shlex.join(command), watch_filter=watchfiles.PythonFilter()
+        )
     return 0
 
 
