@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -324,7 +325,8 @@ async def test_log_level_warning_quiets_the_start_up_lines_and_the_access_log(
     import trio.testing
 
     from rttp._cli import _serve, parser
-    from rttp._cli._serve import build_server, load_target, talkative
+    from rttp._cli._serve import build_server, talkative
+    from rttp._cli._target import load_target
 
     args = parser().parse_args(
         ["serve", "examples.hello:app", "--bind", "http://127.0.0.1:0", *flags]
@@ -445,3 +447,85 @@ async def test_reload_stops_with_its_server_even_when_sigint_came_in_ignored(app
             process.kill()
             await process.wait()
         await process.stderr.aclose()
+
+
+ENV_APP = """
+import os
+import rttp
+
+async def app(request):
+    return rttp.Response(200, body=os.environ.get("GREETING", "unset"))
+"""
+
+
+async def test_uvicorn_flags_env_file_app_dir_backlog_and_server_header(tmp_path):
+    (tmp_path / "apps").mkdir()
+    (tmp_path / "apps" / "envapp.py").write_text(ENV_APP)
+    (tmp_path / ".env").write_text("GREETING=hello from .env\n")
+    async with (
+        cli_process(
+            "serve",
+            "envapp:app",
+            "--app-dir",
+            "apps",
+            "--env-file",
+            ".env",
+            "--backlog",
+            "16",
+            "--no-server-header",
+            "--bind",
+            "http://127.0.0.1:0",
+            cwd=str(tmp_path),
+        ) as (url, _),
+        rttp.Client() as client,
+    ):
+        got = await client.get(url)
+    assert got.text == "hello from .env"
+    assert "server" not in got.headers
+    missing = await run_rttp("serve", "envapp:app", "--env-file", "nope.env", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert b"--env-file 'nope.env': no such file" in missing.stderr
+
+
+async def test_tls_flags_ask_for_client_certificates_and_decrypt_the_key(tmp_path, ca):
+    from cryptography.hazmat.primitives import serialization
+
+    issued = ca.issue_cert("localhost", "127.0.0.1")
+    (tmp_path / "cert.pem").write_bytes(b"".join(b.bytes() for b in issued.cert_chain_pems))
+    key = serialization.load_pem_private_key(issued.private_key_pem.bytes(), password=None)
+    encrypted = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"s3cret"),
+    )
+    (tmp_path / "key.pem").write_bytes(encrypted)
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    async with cli_process(
+        "serve",
+        "examples.hello:app",
+        "--bind",
+        "https://127.0.0.1:0",
+        "--certfile",
+        str(tmp_path / "cert.pem"),
+        "--keyfile",
+        str(tmp_path / "key.pem"),
+        "--ssl-keyfile-password",
+        "s3cret",
+        "--ssl-ca-certs",
+        str(tmp_path / "ca.pem"),
+        "--ssl-cert-reqs",
+        "2",
+        "--ssl-ciphers",
+        "ECDHE+AESGCM",
+    ) as (url, _):
+        port = url.rsplit(":", 1)[1]
+        without = ssl.create_default_context()
+        ca.configure_trust(without)
+        with_cert = ssl.create_default_context()
+        ca.configure_trust(with_cert)
+        ca.issue_cert("client@example.org").configure_cert(with_cert)
+        async with rttp.Client(verify=with_cert) as client:
+            assert (await client.get(f"https://localhost:{port}/")).status == 200
+        async with rttp.Client(verify=without) as client:
+            with pytest.raises(rttp.errors.TransportError):  # no certificate: refused
+                await client.get(f"https://localhost:{port}/")

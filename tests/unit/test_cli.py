@@ -6,7 +6,8 @@ import pytest
 
 from rttp._cli import main
 from rttp._cli._items import parse_items
-from rttp._cli._serve import CLIError, load_target
+from rttp._cli._serve import CLIError
+from rttp._cli._target import load_target
 
 
 def test_load_target_errors_are_clear():

@@ -28,15 +28,8 @@ from .._plugins import get_plugins
 from ..errors import RTTPError
 from ..moonbridge._serverpool import run_server
 from ._fetch import EXIT_STATUSES, METHODS, add_fetch_arguments, fetch
-from ._serve import (
-    CLIError,
-    add_serve_arguments,
-    build_server,
-    configure_logging,
-    host,
-    load_target,
-    talkative,
-)
+from ._serve import CLIError, add_serve_arguments, build_server, configure_logging, talkative
+from ._target import host, load_env_file, load_target
 
 __all__ = ["main", "parser"]
 
@@ -117,6 +110,10 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if getattr(args, "reload", False):
         return _reload(args, argv)
     configure_logging(args.log_level)
+    if args.env_file:
+        load_env_file(args.env_file)
+    if getattr(args, "app_dir", None):
+        sys.path.insert(0, os.path.abspath(args.app_dir))
     if args.command == "demo":
         from ._demo import demo_app
 

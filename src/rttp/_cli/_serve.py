@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
-import inspect
 import logging
 import os
+import ssl
 import sys
-import traceback
 from typing import Any
 
 from .._config import ServerConfig
-from .._io.server._interfaces import INTERFACES, as_handler
+from .._io.net._tls import server_context
+from .._io.server._interfaces import INTERFACES
 from .._io.server._server import Server
 from .._model import URL
 from .._plugins import get_plugins
 from .._proto._wsdeflate import Deflate
-from ..errors import InvalidURL
+from ..errors import InvalidURL, TLSError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -29,8 +28,6 @@ __all__ = [
     "CLIError",
     "add_serve_arguments",
     "build_server",
-    "host",
-    "load_target",
     "talkative",
 ]
 
@@ -45,6 +42,9 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     """The flags of ``rttp serve`` (and ``rttp demo``, which has no MODULE:ATTR)."""
     if with_app:
         serve.add_argument("app", metavar="MODULE:ATTR", help="the handler or App (or a factory)")
+        serve.add_argument(
+            "--app-dir", metavar="DIR", help="look for MODULE in DIR (default: the current one)"
+        )
     where = serve.add_argument_group("where to listen")
     where.add_argument(
         "--bind",
@@ -58,6 +58,18 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     where.add_argument("--uds", metavar="PATH", help="shorthand: listen on unix:PATH")
     where.add_argument("--certfile", "--ssl-certfile", help="TLS certificate (PEM) for https")
     where.add_argument("--keyfile", "--ssl-keyfile", help="TLS private key (PEM) for https")
+    where.add_argument("--ssl-keyfile-password", metavar="PASSWORD", help="decrypts the key file")
+    where.add_argument(
+        "--ssl-ca-certs", metavar="FILE", help="CA certificates to verify clients' certificates"
+    )
+    where.add_argument(
+        "--ssl-cert-reqs",
+        type=int,
+        choices=(0, 1, 2),
+        help="ask clients for a certificate: 0 no (default), 1 optional, 2 required",
+    )
+    where.add_argument("--ssl-ciphers", metavar="LIST", help="OpenSSL cipher list (TLS 1.2)")
+    where.add_argument("--backlog", type=int, metavar="N", help="the listen backlog")
     where.add_argument(
         "--reuse-port",
         action="store_true",
@@ -109,6 +121,15 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
             help="where --reload watches (default .)",
         )
     how.add_argument("--root-path", help="the path prefix a proxy serves the app under")
+    how.add_argument(
+        "--server-header",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="send 'Server: rttp' (default yes)",
+    )
+    how.add_argument(
+        "--env-file", metavar="PATH", help="environment variables to set first (.env format)"
+    )
     how.add_argument(
         "--broker",
         metavar="URL",
@@ -168,86 +189,6 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     )
 
 
-def load_target(spec: str, factory: bool = False) -> Any:
-    """The handler ``MODULE:ATTR`` names, checked to be usable (CLIError if not)."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise CLIError(f"rttp serve: expected MODULE:ATTRIBUTE, got {spec!r}")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise CLIError(f"rttp serve: cannot import module {module_name!r}: {exc}") from exc
-    except SyntaxError as exc:  # one line, where it is, as a compiler says it
-        where = f"{os.path.relpath(exc.filename or module_name)}, line {exc.lineno}"
-        raise CLIError(f"rttp serve: {where}: {exc.msg}") from None
-    except Exception as exc:  # the module's own code failed as it was imported
-        raise CLIError(
-            f"rttp serve: importing {module_name!r} failed at {_where(exc)}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    try:
-        obj: Any = module
-        for part in attr.split("."):
-            obj = getattr(obj, part)
-    except AttributeError as exc:
-        raise CLIError(f"rttp serve: module {module_name!r} has no attribute {attr!r}") from exc
-    if factory:
-        if not callable(obj):
-            raise CLIError(f"rttp serve: --factory {spec} is not callable: {type(obj).__name__}")
-        try:
-            obj = obj()
-        except Exception as exc:
-            raise CLIError(f"rttp serve: the factory {spec}() failed: {exc!r}") from exc
-    if not callable(obj):
-        raise CLIError(
-            f"rttp serve: {spec} is a {type(obj).__name__}, not a handler: it must be an "
-            "async function taking a request, or an rttp.App"
-        )
-    if not factory and _looks_like_factory(obj):
-        raise CLIError(
-            f"rttp serve: {spec} takes no arguments, so it looks like an app factory: "
-            "pass --factory to call it"
-        )
-    return obj
-
-
-def host(
-    obj: Any,
-    spec: str,
-    interface: str = "auto",
-    lifespan: str = "auto",
-    threads: int | None = None,
-) -> Any:
-    """The rttp handler that serves what ``spec`` named (an ASGI or WSGI app hosted)."""
-    try:
-        return as_handler(obj, interface, lifespan, threads)
-    except ValueError as exc:
-        raise CLIError(f"rttp serve: {spec}: {exc}") from None
-
-
-def _where(exc: BaseException) -> str:
-    """``file, line N`` of the innermost frame of ``exc``'s traceback outside rttp and
-    importlib (the application's line)."""
-    found = "an unknown place"
-    for frame in traceback.extract_tb(exc.__traceback__):
-        name = frame.filename
-        if "importlib" in name or f"{os.sep}rttp{os.sep}" in name or name.startswith("<"):
-            continue
-        found = f"{os.path.relpath(name)}, line {frame.lineno}"
-    return found
-
-
-def _looks_like_factory(obj: Any) -> bool:
-    if not inspect.isfunction(obj) or inspect.iscoroutinefunction(obj):
-        return False
-    try:
-        return not inspect.signature(obj).parameters
-    except (TypeError, ValueError):  # pragma: no cover - builtins
-        return False
-
-
 def _binds(args: argparse.Namespace) -> list[str]:
     binds = list(args.bind or [])
     if args.host is not None or args.port is not None:
@@ -258,6 +199,23 @@ def _binds(args: argparse.Namespace) -> list[str]:
     if args.uds:
         binds.append(f"unix:{args.uds}")
     return binds or ["http://127.0.0.1:8000"]
+
+
+def _tls_context(args: argparse.Namespace, settings: dict[str, Any]) -> ssl.SSLContext:
+    """The server's TLS context with the --ssl-* options uvicorn users reach for."""
+    try:
+        context = server_context(
+            settings["certfile"], settings.get("keyfile"), password=args.ssl_keyfile_password
+        )
+        if args.ssl_ca_certs:
+            context.load_verify_locations(args.ssl_ca_certs)
+        if args.ssl_cert_reqs is not None:
+            context.verify_mode = ssl.VerifyMode(args.ssl_cert_reqs)
+        if args.ssl_ciphers:
+            context.set_ciphers(args.ssl_ciphers)
+    except (OSError, ssl.SSLError, TLSError) as exc:
+        raise CLIError(f"rttp serve: TLS options: {exc}") from None
+    return context
 
 
 def _check_bind(text: str, certfile: str | None) -> None:
@@ -333,10 +291,16 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         "workers": args.workers,
         "access_log_format": args.access_log_format,
         "root_path": args.root_path,
+        "backlog": args.backlog,
     }
     settings.update({k: v for k, v in flags.items() if v is not None})
     if args.reuse_port:
         settings["reuse_port"] = True
+    if not args.server_header:
+        settings["server_header"] = None
+    tls = (args.ssl_keyfile_password, args.ssl_ca_certs, args.ssl_cert_reqs, args.ssl_ciphers)
+    if any(value is not None for value in tls) and settings.get("certfile"):
+        settings["ssl_context"] = _tls_context(args, settings)
     if args.no_ws_compression:
         settings["websocket_compression"] = None
     settings["access_log"] = args.access_log if args.access_log is not None else talkative(args)

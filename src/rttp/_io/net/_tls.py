@@ -13,15 +13,20 @@ _AEAD_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:DHE+AESGCM:DHE+CHACHA20"
 
 
 def server_context(
-    certfile: str, keyfile: str | None = None, *, alpn: tuple[str, ...] = ("http/1.1",)
+    certfile: str,
+    keyfile: str | None = None,
+    *,
+    alpn: tuple[str, ...] = ("http/1.1",),
+    password: str | None = None,
 ) -> ssl.SSLContext:
-    """A server context: TLS 1.2 or newer, forward-secret AEAD ciphers only, ALPN set."""
+    """A server context: TLS 1.2 or newer, forward-secret AEAD ciphers only, ALPN set;
+    ``password`` decrypts an encrypted key."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(_AEAD_CIPHERS)
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     try:
-        context.load_cert_chain(certfile, keyfile)
+        context.load_cert_chain(certfile, keyfile, password)
     except (OSError, ssl.SSLError) as exc:
         if keyfile is None and isinstance(exc, ssl.SSLError):
             message = (
