@@ -529,3 +529,21 @@ async def test_tls_flags_ask_for_client_certificates_and_decrypt_the_key(tmp_pat
         async with rttp.Client(verify=without) as client:
             with pytest.raises(rttp.errors.TransportError):  # no certificate: refused
                 await client.get(f"https://localhost:{port}/")
+
+
+def test_ws_ping_flags_reach_an_app_and_are_refused_for_other_handlers():
+    from rttp._cli import parser
+    from rttp._cli._serve import CLIError, build_server
+
+    app = rttp.App()
+    args = parser().parse_args(
+        ["serve", "x:app", "--ws-ping-interval", "0", "--ws-ping-timeout", "7"]
+    )
+    build_server(args, app)
+    assert (app.ws_ping_interval, app.ws_ping_timeout) == (None, 7.0)
+
+    async def plain(request):
+        return rttp.Response(200)
+
+    with pytest.raises(CLIError, match=r"--ws-ping-timeout applies to an rttp\.App"):
+        build_server(parser().parse_args(["serve", "x:app", "--ws-ping-timeout", "7"]), plain)

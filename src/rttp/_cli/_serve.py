@@ -164,6 +164,18 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
         "--ws-max-size", type=int, metavar="BYTES", help="largest WebSocket message (an App's)"
     )
     limits.add_argument(
+        "--ws-ping-interval",
+        type=float,
+        metavar="SECONDS",
+        help="an App's WebSocket pings (default 30; 0: none)",
+    )
+    limits.add_argument(
+        "--ws-ping-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="how long an App's WebSocket waits for a pong (default 20)",
+    )
+    limits.add_argument(
         "--grace",
         "--timeout-graceful-shutdown",
         type=float,
@@ -321,10 +333,19 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
                 f"(have: {', '.join(sorted(get_plugins().brokers))})"
             )
         handler.use_broker(args.broker)
-    if args.ws_max_size is not None:
-        if not hasattr(handler, "ws_max_message_size"):
-            raise CLIError("rttp serve: --ws-max-size applies to an rttp.App, and this is not one")
-        handler.ws_max_message_size = args.ws_max_size
+    app_settings = {
+        "ws_max_message_size": ("--ws-max-size", args.ws_max_size),
+        "ws_ping_interval": ("--ws-ping-interval", args.ws_ping_interval),
+        "ws_ping_timeout": ("--ws-ping-timeout", args.ws_ping_timeout),
+    }
+    for attribute, (flag, value) in app_settings.items():
+        if value is None:
+            continue
+        if not hasattr(handler, attribute):
+            raise CLIError(f"rttp serve: {flag} applies to an rttp.App, and this is not one")
+        if attribute == "ws_ping_interval" and value == 0:
+            value = None  # no pings
+        setattr(handler, attribute, value)
     binds = _binds(args) if (args.bind or args.host or args.port or args.uds) else []
     binds = binds or config_binds or ["http://127.0.0.1:8000"]
     for bind in binds:
