@@ -135,6 +135,8 @@ class ServerConfig:
     root_path: str = ""
     #: value of the ``Server`` header; None sends none
     server_header: str | None = "rttp"
+    #: fields every answer carries unless it sets them itself (``rttp serve --header``)
+    default_headers: tuple[tuple[str, str], ...] = ()
     #: protocol backend plugin; "auto" picks the fastest one loaded
     http_backend: str = "auto"
     #: WebSocket backend plugin for the handshakes this server accepts

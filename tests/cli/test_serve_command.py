@@ -547,3 +547,40 @@ def test_ws_ping_flags_reach_an_app_and_are_refused_for_other_handlers():
 
     with pytest.raises(CLIError, match=r"--ws-ping-timeout applies to an rttp\.App"):
         build_server(parser().parse_args(["serve", "x:app", "--ws-ping-timeout", "7"]), plain)
+
+
+async def test_header_flags_add_fields_the_answer_does_not_set(nursery):
+    async with (
+        cli_process(
+            "serve",
+            "examples.hello:app",
+            "--bind",
+            "http://127.0.0.1:0",
+            "--header",
+            "X-Frame-Options: DENY",
+            "--header",
+            "X-Served-By:rttp-test",
+        ) as (url, _),
+        rttp.Client() as client,
+    ):
+        got = await client.get(url)
+    assert got.headers["x-frame-options"] == "DENY"
+    assert got.headers["x-served-by"] == "rttp-test"
+
+    async def own(request):
+        return rttp.Response(200, {"X-Frame-Options": "SAMEORIGIN"}, b"mine")
+
+    server = rttp.Server(
+        own,
+        "http://127.0.0.1:0",
+        access_log=False,
+        default_headers=(("X-Frame-Options", "DENY"), ("X-Extra", "1")),
+    )
+    address = (await nursery.start(server.serve))[0]
+    async with rttp.Client() as client:
+        mine = await client.get(address)
+    assert mine.headers.get_all("x-frame-options") == ["SAMEORIGIN"]  # its own wins
+    assert mine.headers["x-extra"] == "1"
+    bad = await run_rttp("serve", "examples.hello:app", "--header", "no colon here")
+    assert bad.returncode == 2
+    assert b"--header must look like 'Name: value'" in bad.stderr

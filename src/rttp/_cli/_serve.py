@@ -131,6 +131,13 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
         "--env-file", metavar="PATH", help="environment variables to set first (.env format)"
     )
     how.add_argument(
+        "--header",
+        action="append",
+        default=[],
+        metavar="'NAME: VALUE'",
+        help="a field every answer carries unless it sets it (repeatable)",
+    )
+    how.add_argument(
         "--broker",
         metavar="URL",
         help="carry an App's broadcasts to every worker and machine (redis://host:6379/0)",
@@ -211,6 +218,14 @@ def _binds(args: argparse.Namespace) -> list[str]:
     if args.uds:
         binds.append(f"unix:{args.uds}")
     return binds or ["http://127.0.0.1:8000"]
+
+
+def _header(text: str) -> tuple[str, str]:
+    """``--header 'Name: value'`` as a field (a colon is required)."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip() or any(c in text for c in "\r\n\0"):
+        raise CLIError(f"rttp serve: --header must look like 'Name: value', got {text!r}")
+    return name.strip(), value.strip()
 
 
 def _tls_context(args: argparse.Namespace, settings: dict[str, Any]) -> ssl.SSLContext:
@@ -310,6 +325,8 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         settings["reuse_port"] = True
     if not args.server_header:
         settings["server_header"] = None
+    if args.header:
+        settings["default_headers"] = tuple(_header(text) for text in args.header)
     tls = (args.ssl_keyfile_password, args.ssl_ca_certs, args.ssl_cert_reqs, args.ssl_ciphers)
     if any(value is not None for value in tls) and settings.get("certfile"):
         settings["ssl_context"] = _tls_context(args, settings)

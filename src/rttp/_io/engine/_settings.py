@@ -31,6 +31,12 @@ class ServerSettings:
             config.server_header.encode("latin-1") if config.server_header else b""
         )
         check_headers([(b"Server", self.server_header)])
+        #: the configured default fields, as bytes (checked once, here)
+        self.default_headers: list[tuple[bytes, bytes]] = [
+            (name.encode("latin-1"), value.encode("latin-1"))
+            for name, value in config.default_headers
+        ]
+        check_headers(self.default_headers)
         if config.compress_encodings is None:
             self.offered: list[str] = plugins.offered_encodings
         else:
@@ -69,6 +75,9 @@ class ServerSettings:
             headers.append((b"Date", clock.date))
         if not present & HAS_SERVER and self.server_header:
             headers.append((b"Server", self.server_header))
+        if self.default_headers:  # (only when configured: a scan of the answer's names)
+            given = {name.lower() for name, _ in raw}
+            headers += [(n, v) for n, v in self.default_headers if n.lower() not in given]
         return headers, present
 
     def negotiate(self, request: Request, response: Response, body: bytes | None) -> str | None:
