@@ -236,8 +236,21 @@ async def test_an_idle_server_exits_at_once_on_ctrl_c():
     assert took < 1.0, took  # it took 1.4-1.8 s when the sweeper slept through the signal
 
 
-async def test_reload_restarts_on_a_change(app_dir):
-    process = await trio.lowlevel.open_process(
+async def _said_until(process: trio.Process, marker: bytes, seconds: float = 30) -> bytes:
+    """What the process wrote on stderr, read until ``marker`` appears."""
+    assert process.stderr is not None
+    said = b""
+    with trio.fail_after(seconds):
+        while marker not in said:
+            chunk = await process.stderr.receive_some(4096)
+            assert chunk, said
+            said += chunk
+    return said
+
+
+async def _reloading(app_dir, **options) -> trio.Process:
+    """``rttp serve where_app:app --reload`` in ``app_dir``, its stderr piped."""
+    return await trio.lowlevel.open_process(
         [
             sys.executable,
             "-m",
@@ -253,7 +266,12 @@ async def test_reload_restarts_on_a_change(app_dir):
         cwd=str(app_dir),
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
+        **options,
     )
+
+
+async def test_reload_restarts_on_a_change(app_dir):
+    process = await _reloading(app_dir)
     assert process.stderr is not None
     log = b""
 
@@ -381,13 +399,8 @@ async def test_the_demo_names_its_rttp_port():
         cwd=str(ROOT),
     )
     assert process.stderr is not None
-    said = b""
     try:
-        with trio.fail_after(20):
-            while b"serving the demo" not in said:
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, said
-                said += chunk
+        said = await _said_until(process, b"serving the demo")
     finally:
         process.terminate()
         await process.wait()
@@ -407,32 +420,10 @@ def _ignore_sigint() -> None:
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 async def test_reload_stops_with_its_server_even_when_sigint_came_in_ignored(app_dir, stop):
-    process = await trio.lowlevel.open_process(
-        [
-            sys.executable,
-            "-m",
-            "rttp",
-            "serve",
-            "where_app:app",
-            "--bind",
-            "http://127.0.0.1:0",
-            "--reload",
-            "--reload-dir",
-            str(app_dir),
-        ],
-        cwd=str(app_dir),
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        preexec_fn=_ignore_sigint,
-    )
+    process = await _reloading(app_dir, preexec_fn=_ignore_sigint)
     assert process.stderr is not None
-    said = b""
     try:
-        with trio.fail_after(30):
-            while b" on http://" not in said:
-                chunk = await process.stderr.receive_some(4096)
-                assert chunk, said
-                said += chunk
+        said = await _said_until(process, b" on http://")
         url = said.split(b" on ", 1)[1].split()[0].decode()
         async with rttp.Client() as client:
             assert (await client.get(url)).status == 200

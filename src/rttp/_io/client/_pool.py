@@ -62,6 +62,7 @@ class ConnectionPool:
         self._proxies = ProxyRules(
             config.proxy, config.proxies, os.environ if config.trust_env else None
         )
+        self._proxied = bool(self._proxies)  # (decided once: no proxy costs nothing)
         #: how an https:// proxy is reached (the client's verification settings)
         self.proxy_tls: ssl.SSLContext | None = None
 
@@ -112,7 +113,7 @@ class ConnectionPool:
     async def _get(
         self, url: URL, options: ConnectOptions, key_extra: int, connect_timeout: float | None
     ) -> ClientConnection:
-        proxy = self._proxies.for_url(url.scheme, url.host, url.port) if self._proxies else None
+        proxy = self._proxies.for_url(url.scheme, url.host, url.port) if self._proxied else None
         key: PoolKey = (url.scheme, url.host, url.port, key_extra, proxy)
         idle = self._idle.get(key)
         expiry = self._config.limits.keepalive_expiry
