@@ -139,6 +139,15 @@ class ServerConfig:
     default_headers: tuple[tuple[str, str], ...] = ()
     #: protocol backend plugin; "auto" picks the fastest one loaded
     http_backend: str = "auto"
+    #: speak HTTP/2 too (needs the ``http2`` extra, h2): offered by ALPN on TLS, and on
+    #: cleartext for a client that opens with the HTTP/2 preface (prior knowledge, h2c);
+    #: every other connection stays HTTP/1.1 on the same port
+    http2: bool = False
+    #: HTTP/2 streams one client may have in flight at once (each is a handler running)
+    http2_max_concurrent_streams: int = 100
+    #: bytes of one HTTP/2 request body the client may send ahead of the handler
+    #: reading it (the stream's flow-control window); the connection's is four times it
+    http2_stream_window: int = 256 << 10
     #: WebSocket backend plugin for the handshakes this server accepts
     #: (:func:`rttp.accept_websocket`, an App's sockets); "auto" picks the fastest loaded
     websocket_backend: str = "auto"
@@ -171,7 +180,13 @@ class ServerConfig:
             raise ValueError(
                 f"max_connections must be a positive int or None, got {self.max_connections!r}"
             )
-        for name in ("max_request_line", "max_header_size", "max_header_count", "read_size"):
+        for name in (
+            "max_request_line",
+            "max_header_size",
+            "max_header_count",
+            "read_size",
+            "http2_max_concurrent_streams",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -187,6 +202,11 @@ class ServerConfig:
                 raise ValueError(
                     f"{name} must be a positive number of seconds or None, got {value!r}"
                 )
+        window = self.http2_stream_window
+        if not isinstance(window, int) or not 65535 <= window <= 2**31 - 1:
+            raise ValueError(
+                f"http2_stream_window must be an int from 65535 to 2**31-1, got {window!r}"
+            )
         if not isinstance(self.workers, int) or isinstance(self.workers, bool) or self.workers < 1:
             raise ValueError(f"workers must be an int >= 1, got {self.workers!r}")
 

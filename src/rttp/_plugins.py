@@ -25,6 +25,7 @@ from .plugin import (
     BodyCodec,
     Broker,
     ContentEncoding,
+    MultiplexedBackend,
     PluginWarning,
     ProtocolBackend,
     Resolver,
@@ -100,6 +101,8 @@ class Plugins:
         self.resolvers: dict[str, Resolver] = {}
         self.brokers: dict[str, Broker] = {}
         self.websocket_backends: dict[str, WebSocketBackend] = {}
+        #: multiplexing protocol backends (HTTP/2), by name
+        self.multiplexed_backends: dict[str, MultiplexedBackend] = {}
         self._owners: dict[tuple[str, str], str] = {}
 
         def keys_transport(t: Transport) -> list[tuple[str, str]]:
@@ -128,9 +131,9 @@ class Plugins:
         )
         self._collect(
             "rttp_register_protocol_backends",
-            ProtocolBackend,
+            (ProtocolBackend, MultiplexedBackend),
             lambda b: [("protocol backend", b.name.lower())],
-            lambda key, b: self.backends.__setitem__(key[1], b),
+            self._store_backend,
         )
         self._collect(
             "rttp_register_brokers",
@@ -155,6 +158,12 @@ class Plugins:
             self.websocket_backends.values(), key=lambda b: b.priority, default=None
         )
 
+    def _store_backend(self, key: tuple[str, str], backend: Any) -> None:
+        if isinstance(backend, MultiplexedBackend):
+            self.multiplexed_backends[key[1]] = backend
+        else:
+            self.backends[key[1]] = backend
+
     def _store_transport(self, key: tuple[str, str], transport: Transport) -> None:
         target = self.client_transports if key[0] == "client scheme" else self.bind_transports
         target[key[1]] = transport
@@ -175,7 +184,7 @@ class Plugins:
                 if not isinstance(obj, kind):
                     raise PluginError(
                         f"plugin {owner!r} registered {obj!r} from {hook_name}, "
-                        f"which is not a {kind.__name__}"
+                        f"which is not a {_kind_name(kind)}"
                     )
                 for key in keys(obj):
                     previous = self._owners.get(key)
@@ -224,6 +233,12 @@ class Plugins:
         )
         return found
 
+    def multiplexed_backend(self, alpn: str) -> MultiplexedBackend | None:
+        """The highest-priority multiplexing backend that speaks ``alpn`` (``"h2"``),
+        or None when no plugin does (h2 is not installed, say)."""
+        found = [b for b in self.multiplexed_backends.values() if b.alpn == alpn]
+        return max(found, key=lambda b: b.priority, default=None)
+
     def websocket_backend(self, name: str = "auto") -> WebSocketBackend:
         """The WebSocket backend called ``name``, or the highest-priority one for ``auto``."""
         found: WebSocketBackend = _pick(
@@ -250,6 +265,12 @@ class Plugins:
     def owner(self, kind: str, key: str) -> str | None:
         """Which plugin provides ``key`` (``owner("content encoding", "gzip")``)."""
         return self._owners.get((kind, key))
+
+
+def _kind_name(kind: Any) -> str:
+    if isinstance(kind, tuple):
+        return " or ".join(k.__name__ for k in kind)
+    return str(kind.__name__)
 
 
 def _pick(table: dict[str, Any], auto: Any, name: str, kind: str, called: str) -> Any:

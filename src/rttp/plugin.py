@@ -94,6 +94,15 @@ from ._proto._head import (
     too_many_empty_lines,
     trailer_field_error,
 )
+from ._proto._mux import (
+    MultiplexedBackend,
+    MultiplexedServerProtocol,
+    MultiplexLimits,
+    MuxServerEvent,
+    StreamReset,
+    WindowOpened,
+    stream_request_head,
+)
 from ._proto._replay import NonceCounts
 from ._proto._writer import (
     FIELD_CONNECTION,
@@ -166,6 +175,10 @@ __all__ = [
     "MAX_LENGTH",
     "MessageAssembler",
     "MessageTooBig",
+    "MultiplexLimits",
+    "MultiplexedBackend",
+    "MultiplexedServerProtocol",
+    "MuxServerEvent",
     "NEED_DATA",
     "NameTable",
     "NonceCounts",
@@ -189,6 +202,7 @@ __all__ = [
     "ResponseWriter",
     "ServerProtocol",
     "StreamData",
+    "StreamReset",
     "StreamedBody",
     "TokenCheck",
     "TokenCredentials",
@@ -200,6 +214,7 @@ __all__ = [
     "WebSocketMessage",
     "WebSocketProtocol",
     "WebSocketSettings",
+    "WindowOpened",
     "assemble_form",
     "challenge_error",
     "check_trailers",
@@ -223,6 +238,7 @@ __all__ = [
     "response_framing",
     "response_has_body",
     "rtml",
+    "stream_request_head",
     "too_many_empty_lines",
     "trailer_field_error",
     "unpack",

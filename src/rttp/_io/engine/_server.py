@@ -58,6 +58,7 @@ class ServerConnection(ConnectionBase):
         read_timeout: float | None = None,
         write_timeout: float | None = None,
         where: str = "",
+        proto: Any = None,
     ) -> None:
         config = settings.config
         plugins = settings.plugins
@@ -76,7 +77,9 @@ class ServerConnection(ConnectionBase):
         )
         self.settings = settings
         self.linger_timeout = config.linger_timeout
-        self._proto = proto = self.backend.server(limits)
+        #: the backend's protocol object (``proto``: one made elsewhere, an HTTP/2
+        #: stream's view of its connection)
+        self._proto = proto = self.backend.server(limits) if proto is None else proto
         #: False: one exchange at a time, in the connection's task (HTTP/1.1)
         self.multiplexed: bool = False
         #: requests read so far
@@ -132,6 +135,13 @@ class ServerConnection(ConnectionBase):
             return
         self._early = bytes(data)
         await trio.sleep_forever()
+
+    def receive_first(self, data: bytes) -> None:
+        """Bytes read before this connection was made (while choosing the protocol):
+        the start of the first request."""
+        if data:
+            self._proto.receive_data(data)
+            self.exchange.phase = Phase.HEAD
 
     @property
     def idle(self) -> bool:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..._model import Request, Response, reason_phrase
 from ..._plugins import Plugins
 from ..._proto._encoding import choose_response_encoding
+from ..._proto._mux import MultiplexLimits
 from ..._proto._validate import HAS_DATE, HAS_SERVER, check_headers, check_reason
 
 if TYPE_CHECKING:
@@ -41,6 +42,13 @@ class ServerSettings:
             self.offered: list[str] = plugins.offered_encodings
         else:
             self.offered = [e for e in config.compress_encodings if e in plugins.encodings]
+        #: what an HTTP/2 connection allows its client
+        self.mux_limits = MultiplexLimits(
+            max_concurrent_streams=config.http2_max_concurrent_streams,
+            stream_window=config.http2_stream_window,
+            connection_window=4 * config.http2_stream_window,
+            max_frame_size=16384,
+        )
         #: responses may be compressed at all
         self.compressing: bool = bool(config.compress and self.offered)
         #: the phase timeouts, infinite when disabled

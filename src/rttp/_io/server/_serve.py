@@ -9,14 +9,13 @@ failed (the client's fault is a 4xx, ours a 500, and after the answer started th
 connection is cut), finishing a pushed answer the handler left open, the access log,
 the timeout answers, and handing the stream to the protocol a 101 switched to.
 
-A connection that runs one exchange at a time (HTTP/1.1) runs it in the connection's
-own task; one that multiplexes (``conn.multiplexed``) hands each exchange to a task
-of its own, in a nursery that lives as long as the connection.
+A connection runs one exchange at a time (HTTP/1.1) in the connection's own task; a
+multiplexed one (HTTP/2) is served by :func:`~rttp._io.server._serve_mux.serve_multiplexed`,
+which runs each exchange through :func:`run_exchange` in a task of its own.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -35,7 +34,7 @@ from ..net._errors import is_peer_gone
 from ..net._prefixed import PrefixedStream
 from ._accesslog import AccessLog, client_text
 
-__all__ = ["Responder", "ServeOptions", "Slots", "serve_connection"]
+__all__ = ["Responder", "ServeOptions", "Slots", "refuse", "run_exchange", "serve_connection"]
 
 ERROR_LOG = logging.getLogger("rttp.error")
 
@@ -90,25 +89,20 @@ async def serve_connection(
     logging_on = access is not None and access.enabled
     # (the reading is written out here, not in a helper: an idle keep-alive connection
     # waits inside it, and every coroutine frame on that path is memory per connection)
-    tasks: contextlib.AbstractAsyncContextManager[trio.Nursery | None]
-    tasks = trio.open_nursery() if conn.multiplexed else _ONE_AT_A_TIME
     try:
         with conn.scope:
-            async with tasks as nursery:
-                while True:
-                    started = perf_counter() if logging_on else -1.0
-                    try:
-                        exchange = await conn.next_exchange()
-                    except ProtocolError as exc:
-                        await _refuse(conn, exc, options, started)
-                        break
-                    if exchange is None:
-                        break
-                    exchange.started_at = started
-                    if nursery is not None:
-                        nursery.start_soon(_run_exchange, conn, exchange, respond, options)
-                    elif not await _run_exchange(conn, exchange, respond, options):
-                        break
+            while True:
+                started = perf_counter() if logging_on else -1.0
+                try:
+                    exchange = await conn.next_exchange()
+                except ProtocolError as exc:
+                    await refuse(conn, exc, options, started)
+                    break
+                if exchange is None:
+                    break
+                exchange.started_at = started
+                if not await run_exchange(conn, exchange, respond, options):
+                    break
         exchange = conn.exchange
         if exchange.timed_out and not exchange.upgraded:
             await conn.send_timeout_answer()
@@ -122,11 +116,7 @@ async def serve_connection(
             await closed(conn)
 
 
-#: what a one-exchange-at-a-time connection runs its exchanges in: its own task
-_ONE_AT_A_TIME: contextlib.AbstractAsyncContextManager[None] = contextlib.nullcontext()
-
-
-async def _refuse(
+async def refuse(
     conn: ServerConnection, exc: ProtocolError, options: ServeOptions, started: float
 ) -> None:
     """Answer a request the peer got wrong, and log it."""
@@ -140,7 +130,7 @@ async def _refuse(
             access.emit(f'{client_text(conn.peer)} - "<malformed request>" {exc.status}')
 
 
-async def _run_exchange(
+async def run_exchange(
     conn: ServerConnection, exchange: ServerExchange, respond: Responder, options: ServeOptions
 ) -> bool:
     """Answer one exchange; False when the connection must not carry another."""

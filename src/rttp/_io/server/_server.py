@@ -32,13 +32,17 @@ from ...errors import LifespanFailed
 from ...plugin import ListenOptions, ProtocolBackend, Transport
 from ..engine._clock import CoarseClock, sweep
 from ..engine._exchange import ServerExchange
+from ..engine._mux import MuxServerConnection
 from ..engine._server import ServerConnection
 from ..engine._settings import ServerSettings
+from ..net._errors import IO_ERRORS
 from ..net._sockio import fast_stream
 from ..net._tls import server_context
 from ._accesslog import AccessLog
 from ._forwarded import ProxyHeaders
+from ._negotiate import choose_protocol
 from ._serve import ServeOptions, Slots, serve_connection
+from ._serve_mux import serve_multiplexed
 
 __all__ = ["Handler", "Server", "serve"]
 
@@ -112,6 +116,13 @@ class Server:
             if config.access_log
             else None
         )
+        #: the HTTP/2 backend when ``http2`` is on and one is installed
+        self._h2 = self.plugins.multiplexed_backend("h2") if config.http2 else None
+        if config.http2 and self._h2 is None:
+            error_log.warning(
+                "http2=True, but no HTTP/2 backend is installed (pip install "
+                "'trio-rttp[http2]'): serving HTTP/1.1 only"
+            )
         self._serve_options = ServeOptions(
             handler_timeout=config.handler_timeout or math.inf,
             log=error_log,
@@ -125,8 +136,11 @@ class Server:
         """What a transport listens on ``target`` with: the TLS context (from
         ``ssl_context`` or ``certfile``/``keyfile``), the backlog, ``reuse_port``."""
         context = self.config.ssl_context
+        alpn = ("h2", "http/1.1") if self._h2 is not None else ("http/1.1",)
         if context is None and target.is_secure and self.config.certfile:
-            context = server_context(self.config.certfile, self.config.keyfile)
+            context = server_context(self.config.certfile, self.config.keyfile, alpn=alpn)
+        elif context is not None and self._h2 is not None:
+            context.set_alpn_protocols(list(alpn))  # HTTP/2 is negotiated by ALPN
         return ListenOptions(
             ssl_context=context, backlog=self.config.backlog, reuse_port=self.config.reuse_port
         )
@@ -273,6 +287,9 @@ class Server:
                     raise
                 finally:
                     self._slots.waiting -= 1
+            if self._h2 is not None:  # HTTP/2 or HTTP/1.1: the client says which
+                nursery.start_soon(self._serve_negotiated, stream)
+                continue
             # the connection's task is the serve loop itself (one coroutine frame less per
             # idle connection than a wrapper around it)
             conn = self._open(stream)
@@ -296,11 +313,41 @@ class Server:
         socket accepted elsewhere), until it closes; the server need not be listening."""
         serving = SERVER_WEBSOCKETS.set(self._websockets)  # for accept_websocket
         try:
-            await serve_connection(
-                self._open(stream), self._respond, self._serve_options, self._closed
-            )
+            if self._h2 is not None:
+                await self._serve_negotiated(stream)
+            else:
+                await serve_connection(
+                    self._open(stream), self._respond, self._serve_options, self._closed
+                )
         finally:
             SERVER_WEBSOCKETS.reset(serving)
+
+    async def _serve_negotiated(self, stream: trio.abc.Stream) -> None:
+        """Serve a connection in the protocol its client chose: HTTP/2 by ALPN or by its
+        preface, HTTP/1.1 otherwise. The choice must be made within ``header_timeout``."""
+        backend = self._h2
+        assert backend is not None
+        stream = fast_stream(stream)
+        multiplexed, initial, chosen = False, b"", False
+        try:
+            with trio.move_on_after(self._settings.header_timeout):
+                multiplexed, initial = await choose_protocol(stream, backend)
+                chosen = True
+        except IO_ERRORS:
+            pass
+        if not chosen:
+            await trio.aclose_forcefully(stream)
+            return
+        if multiplexed:
+            mux = MuxServerConnection(
+                stream, self._settings, backend, clock=self._clock, initial=initial
+            )
+            self._connections.add(mux)
+            await serve_multiplexed(mux, self._respond, self._serve_options, self._closed)
+            return
+        conn = self._open(stream)
+        conn.receive_first(initial)
+        await serve_connection(conn, self._respond, self._serve_options, self._closed)
 
     def _open(self, stream: trio.abc.Stream) -> ServerConnection:
         """A connection for ``stream``, counted and watched by the sweeper. (The
@@ -353,7 +400,11 @@ class _ExchangesOf:
         self._connections = connections
 
     def __iter__(self) -> Iterator[ServerExchange]:
-        return (conn.exchange for conn in self._connections)
+        for conn in self._connections:
+            if type(conn) is MuxServerConnection:
+                yield from conn.watched_exchanges()  # the connection's, and each stream's
+            else:
+                yield conn.exchange
 
 
 def _strip_root(request: Request, root: str) -> None:

@@ -1,0 +1,235 @@
+"""The contract of a *multiplexing* protocol backend (HTTP/2): several exchanges at once
+on one connection, each a stream with its own id and flow-control window.
+
+An HTTP/1.1 backend (:class:`~rttp.plugin.ServerProtocol`) returns the bytes of each
+answer for the caller to write. A multiplexed one cannot: its frames interleave, share
+one header-compression state and may only be sent as far as the peer's windows allow.
+So it keeps its output itself (:meth:`MultiplexedServerProtocol.data_to_send`) and the
+engine's one writer task per connection sends it; handlers ask how much a stream may
+send now (:meth:`~MultiplexedServerProtocol.send_window`) and wait for a
+:class:`WindowOpened` event when it is nothing. It never does I/O either.
+
+The engine (``rttp._io.engine._mux``) turns each stream into an ordinary exchange, so
+handlers, the App, hosted ASGI/WSGI apps and the access log run unchanged.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import ClassVar, Final, Union
+
+from ..errors import RemoteProtocolError
+from ._events import EndOfMessage, ProtocolLimits, RawHeaders, RequestHead, Sentinel, StreamData
+from ._head import make_request_head
+
+__all__ = [
+    "MultiplexLimits",
+    "MultiplexedBackend",
+    "MultiplexedServerProtocol",
+    "MuxServerEvent",
+    "StreamReset",
+    "WindowOpened",
+    "stream_request_head",
+]
+
+
+@dataclass(frozen=True)
+class MultiplexLimits:
+    """What a multiplexing connection allows its peer, announced in its settings and
+    enforced (each crossing closes the connection or refuses the stream, see
+    ``docs/http2.rst``)."""
+
+    #: streams the peer may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS); a
+    #: stream counts until its handler has returned, even after the peer reset it
+    max_concurrent_streams: int = 100
+    #: bytes of one stream's request body the peer may send before the handler reads
+    #: them (SETTINGS_INITIAL_WINDOW_SIZE): the memory a stream may hold
+    stream_window: int = 256 << 10
+    #: the same for all streams together (the connection's window)
+    connection_window: int = 1 << 20
+    #: the largest frame the peer may send (SETTINGS_MAX_FRAME_SIZE)
+    max_frame_size: int = 16384
+    #: streams the peer may reset (or have refused) beyond those it let finish, in a
+    #: burst; the budget refills by ``reset_refill`` a second. Past it the connection
+    #: ends with ENHANCE_YOUR_CALM: the rapid-reset attack (CVE-2023-44487)
+    max_resets: int = 200
+    reset_refill: float = 50.0
+    #: frames that cost the server work and carry no request (PING, SETTINGS,
+    #: PRIORITY, empty DATA, WINDOW_UPDATE, RST_STREAM) the peer may send in a burst,
+    #: refilled by ``control_refill`` a second (CVE-2019-9512/-9513/-9515/-9518)
+    max_control_frames: int = 1000
+    control_refill: float = 200.0
+    #: bytes of frames waiting to be written before the connection stops reading and
+    #: handlers stop framing (a peer that does not read cannot grow our memory)
+    max_output: int = 256 << 10
+
+
+class StreamReset:
+    """The peer reset a stream (RST_STREAM): its exchange is abandoned."""
+
+    __slots__ = ("error_code", "stream_id")
+
+    def __init__(self, stream_id: int, error_code: int) -> None:
+        self.stream_id: int = stream_id
+        self.error_code: int = error_code
+
+    def __repr__(self) -> str:
+        return f"StreamReset({self.stream_id}, error_code={self.error_code})"
+
+
+class WindowOpened:
+    """The peer opened a flow-control window: stream ``stream_id`` (0: every stream) may
+    send more."""
+
+    __slots__ = ("stream_id",)
+
+    def __init__(self, stream_id: int) -> None:
+        self.stream_id: int = stream_id
+
+    def __repr__(self) -> str:
+        return f"WindowOpened({self.stream_id})"
+
+
+MuxServerEvent = Union[RequestHead, StreamData, EndOfMessage, StreamReset, WindowOpened, Sentinel]
+
+
+class MultiplexedServerProtocol(abc.ABC):
+    """The server half of a multiplexing connection (HTTP/2), without I/O.
+
+    :meth:`receive_data` raises :class:`~rttp.errors.RemoteProtocolError` for a
+    connection error (its GOAWAY is queued in the output); a stream error resets that
+    stream and the connection goes on. :meth:`next_event` returns, per stream, a
+    :class:`~rttp.plugin.RequestHead` (``stream_id`` set, ``http_version`` ``b"2"``),
+    :class:`~rttp.plugin.StreamData`, an :class:`~rttp.plugin.EndOfMessage`, or a
+    :class:`StreamReset`; :class:`WindowOpened` when the peer lets more be sent;
+    ``NEED_DATA`` when everything received is consumed, ``CLOSED`` once the peer will
+    open no more streams (a GOAWAY, or the end of its input).
+    """
+
+    __slots__ = ()
+
+    multiplexed: ClassVar[bool] = True
+
+    @abc.abstractmethod
+    def initiate(self) -> None:
+        """Queue the connection preface (the server's SETTINGS)."""
+
+    @abc.abstractmethod
+    def receive_data(self, data: bytes | bytearray) -> None:
+        """Feed received bytes; ``b""`` means the peer closed its side."""
+
+    @abc.abstractmethod
+    def next_event(self) -> MuxServerEvent:
+        """The next event (see the class)."""
+
+    @abc.abstractmethod
+    def data_to_send(self) -> bytes:
+        """Every byte queued for the peer, taken (empty when there is none)."""
+
+    @property
+    @abc.abstractmethod
+    def output_size(self) -> int:
+        """Bytes queued and not yet taken by :meth:`data_to_send`."""
+
+    @abc.abstractmethod
+    def send_headers(
+        self, stream_id: int, status: int, headers: RawHeaders, end_stream: bool = False
+    ) -> None:
+        """Queue a response head (1xx included). The core has validated ``headers``;
+        connection-specific fields (Connection, Transfer-Encoding, Keep-Alive, Upgrade)
+        are the backend's to drop."""
+
+    @abc.abstractmethod
+    def send_window(self, stream_id: int) -> int:
+        """Bytes of body stream ``stream_id`` may send now (0: wait for WindowOpened)."""
+
+    @abc.abstractmethod
+    def send_data(self, stream_id: int, data: bytes | memoryview, end_stream: bool = False) -> None:
+        """Queue ``data`` (at most :meth:`send_window` bytes), in as many frames as it
+        takes; ``end_stream`` ends the body."""
+
+    @abc.abstractmethod
+    def send_trailers(self, stream_id: int, trailers: RawHeaders) -> None:
+        """End the body with a trailer section."""
+
+    @abc.abstractmethod
+    def acknowledge(self, stream_id: int, size: int) -> None:
+        """``size`` bytes of the stream's body were consumed: the peer may send more."""
+
+    @abc.abstractmethod
+    def reset_stream(self, stream_id: int, error_code: int = 0) -> None:
+        """Abandon a stream (RST_STREAM; 0 is NO_ERROR: "we need no more of the body")."""
+
+    @abc.abstractmethod
+    def goaway(self, error_code: int = 0, last_stream_id: int | None = None) -> None:
+        """Tell the peer no more streams will be processed after ``last_stream_id`` (the
+        highest it opened, by default); streams at or below it still finish."""
+
+    @abc.abstractmethod
+    def stream_open(self, stream_id: int) -> bool:
+        """Whether stream ``stream_id`` can still carry our answer."""
+
+
+class MultiplexedBackend(abc.ABC):
+    """A multiplexing protocol (HTTP/2), registered through
+    ``rttp_register_protocol_backends`` beside the HTTP/1.1 backends and chosen by
+    ALPN (``alpn``) or, on cleartext, by the connection preface (``preface``)."""
+
+    name: ClassVar[str]
+    priority: ClassVar[int] = 0
+    #: the ALPN protocol id it speaks (``"h2"``)
+    alpn: ClassVar[str]
+    #: the bytes a client opens a cleartext connection with (prior knowledge, h2c)
+    preface: ClassVar[bytes] = b""
+
+    @abc.abstractmethod
+    def server(self, limits: ProtocolLimits, mux: MultiplexLimits) -> MultiplexedServerProtocol:
+        """A protocol object for one server-side connection."""
+
+
+_PSEUDO_REQUIRED: Final = (b":method", b":scheme", b":path")
+
+
+def stream_request_head(fields: RawHeaders, stream_id: int, ended: bool) -> RequestHead:
+    """The :class:`RequestHead` of a request received on a multiplexed stream, under
+    the rules HTTP/1.1 requests meet (Host, Content-Length, Expect, Content-Encoding:
+    :func:`~rttp.plugin.make_request_head`'s checks) and RFC 9113 §8.3.1's: the
+    ``:method``, ``:scheme`` and ``:path`` pseudo-fields once each, ``:authority``
+    standing for Host (a Host that names another authority is refused), no
+    pseudo-field after a regular one. ``ended``: the head ended the stream (no body).
+
+    Raises :class:`~rttp.errors.RemoteProtocolError` for a malformed request (the
+    backend resets the stream)."""
+    pseudo: dict[bytes, bytes] = {}
+    regular: RawHeaders = []
+    for name, value in fields:
+        if name[:1] == b":":
+            if regular or name in pseudo:
+                raise RemoteProtocolError(f"misplaced or repeated pseudo-field {name!r}")
+            pseudo[name] = value
+        else:
+            regular.append((name, value))
+    method = pseudo.get(b":method", b"")
+    if method == b"CONNECT":
+        raise RemoteProtocolError("CONNECT is not supported by this server", 501)
+    for name in _PSEUDO_REQUIRED:
+        if not pseudo.get(name):
+            raise RemoteProtocolError(f"request without the {name.decode()} pseudo-field")
+    authority = pseudo.get(b":authority")
+    if authority is not None:
+        hosts = [v for n, v in regular if n == b"host"]
+        if hosts and hosts != [authority]:
+            raise RemoteProtocolError("Host does not match :authority")
+        if not hosts:
+            regular.insert(0, (b"host", authority))
+    head = make_request_head(method, pseudo[b":path"], regular, b"1.1")
+    head.http_version = b"2"
+    head.stream_id = stream_id
+    head.keep_alive = True
+    head.upgrade = None
+    # the body is framed by the stream: it follows unless the head ended the stream
+    head.chunked = not ended
+    if ended:
+        head.content_length = None
+    return head
