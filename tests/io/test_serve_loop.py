@@ -1,6 +1,7 @@
-"""The one serve loop (``rttp._io.server._serve.serve_connection``) on its own: what a
-multiplexing protocol will get from it without touching it. A stand-in connection
-hands out exchanges as a multiplexing one would; the loop must run them at once."""
+"""The HTTP/1.1 serve loop (``rttp._io.server._serve.serve_connection``) on its own,
+with a stand-in connection: it runs one exchange after another. (The HTTP/2 loop,
+which runs each stream's exchange in a task of its own, is tested against real
+clients in ``tests/http2``.)"""
 
 from __future__ import annotations
 
@@ -44,11 +45,10 @@ class _Exchange:
         self.deadline = seconds
 
 
-class _Multiplexed:
-    """Hands out its exchanges one after another, as a multiplexing connection does as
-    each new stream's head arrives, without waiting for the earlier ones to finish."""
+class _Sequential:
+    """Hands out its exchanges one after another."""
 
-    multiplexed = True
+    multiplexed = False
     closing = False
     exchanges = 0
 
@@ -65,27 +65,6 @@ class _Multiplexed:
         self.closing = True
 
 
-async def test_a_multiplexing_connection_runs_its_exchanges_at_once():
-    """Stream 1's handler waits for stream 3's: this finishes only when the loop hands
-    each exchange to a task of its own."""
-    third_answered = trio.Event()
-    order: list[int] = []
-
-    async def respond(exchange: Any) -> None:
-        if exchange.stream_id == 1:
-            await third_answered.wait()
-        order.append(exchange.stream_id)
-        await exchange.answer.send_response(rttp.Response(200))
-        if exchange.stream_id == 3:
-            third_answered.set()
-
-    streams = [_Exchange(1, "/slow"), _Exchange(3, "/fast")]
-    with trio.fail_after(5):
-        await serve_connection(_Multiplexed(streams), respond, ServeOptions())  # type: ignore[arg-type]
-    assert order == [3, 1]
-    assert all(s.answer.status == 200 and s.deadline == math.inf for s in streams)
-
-
 async def test_a_one_at_a_time_connection_runs_them_in_order():
     order: list[int] = []
 
@@ -93,7 +72,6 @@ async def test_a_one_at_a_time_connection_runs_them_in_order():
         order.append(exchange.stream_id)
         await exchange.answer.send_response(rttp.Response(204))
 
-    conn = _Multiplexed([_Exchange(1, "/a"), _Exchange(1, "/b")])
-    conn.multiplexed = False
+    conn = _Sequential([_Exchange(1, "/a"), _Exchange(1, "/b")])
     await serve_connection(conn, respond, ServeOptions())  # type: ignore[arg-type]
     assert order == [1, 1]

@@ -50,6 +50,7 @@ try:
     import h2.events
     import h2.exceptions
     import h2.settings
+    from hyperframe.frame import GoAwayFrame
 except ImportError:  # pragma: no cover - the http2 extra is not installed
     h2 = None  # type: ignore[assignment]
 
@@ -85,7 +86,7 @@ class _Bucket:
 class H2Server(MultiplexedServerProtocol):
     """One server-side HTTP/2 connection (see the module)."""
 
-    __slots__ = ("_conn", "_control", "_events", "_limits", "_resets", "_window_gap")
+    __slots__ = ("_conn", "_control", "_early", "_events", "_limits", "_resets", "_window_gap")
 
     def __init__(self, limits: ProtocolLimits, mux: MultiplexLimits) -> None:
         config = h2.config.H2Configuration(
@@ -110,6 +111,8 @@ class H2Server(MultiplexedServerProtocol):
         self._control = _Bucket(mux.max_control_frames, mux.control_refill)
         self._resets = _Bucket(mux.max_resets, mux.reset_refill)
         self._window_gap = mux.connection_window - 65535
+        #: output framed here, ahead of h2's (a graceful GOAWAY)
+        self._early = bytearray()
 
     def initiate(self) -> None:
         self._conn.initiate_connection()
@@ -168,6 +171,7 @@ class H2Server(MultiplexedServerProtocol):
                 self._spend_control("SETTINGS")
                 out.append(WindowOpened(0))  # the initial window size may have grown
             elif kind is ev.ConnectionTerminated:
+                # h2 sends nothing after the peer's GOAWAY: every stream is abandoned
                 out.append(CLOSED)
             elif kind in (ev.PingReceived, ev.PriorityUpdated, ev.UnknownFrameReceived):
                 self._spend_control(kind.__name__)
@@ -194,11 +198,15 @@ class H2Server(MultiplexedServerProtocol):
 
     # -- output ----------------------------------------------------------------------------
     def data_to_send(self) -> bytes:
+        if self._early:
+            data = bytes(self._early) + self._conn.data_to_send()
+            self._early.clear()
+            return data
         return self._conn.data_to_send()
 
     @property
     def output_size(self) -> int:
-        return len(self._conn._data_to_send)
+        return len(self._early) + len(self._conn._data_to_send)
 
     def send_headers(
         self, stream_id: int, status: int, headers: RawHeaders, end_stream: bool = False
@@ -238,7 +246,19 @@ class H2Server(MultiplexedServerProtocol):
             self._conn.reset_stream(stream_id, error_code)
 
     def goaway(self, error_code: int = 0, last_stream_id: int | None = None) -> None:
-        self._conn.close_connection(error_code=error_code, last_stream_id=last_stream_id)
+        conn = self._conn
+        if error_code:
+            conn.close_connection(error_code=error_code, last_stream_id=last_stream_id)
+            return
+        # graceful: h2 treats its own GOAWAY as the end of the connection (every frame
+        # after it, even the DATA of a stream still open, would be an error), so this
+        # one is framed here and queued in order, and h2 goes on serving open streams
+        frame = GoAwayFrame(0)
+        frame.last_stream_id = (
+            conn.highest_inbound_stream_id if last_stream_id is None else last_stream_id
+        )
+        self._early += conn.data_to_send()
+        self._early += frame.serialize()
 
     def stream_open(self, stream_id: int) -> bool:
         stream = self._conn.streams.get(stream_id)

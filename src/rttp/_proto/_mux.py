@@ -103,8 +103,8 @@ class MultiplexedServerProtocol(abc.ABC):
     :class:`~rttp.plugin.RequestHead` (``stream_id`` set, ``http_version`` ``b"2"``),
     :class:`~rttp.plugin.StreamData`, an :class:`~rttp.plugin.EndOfMessage`, or a
     :class:`StreamReset`; :class:`WindowOpened` when the peer lets more be sent;
-    ``NEED_DATA`` when everything received is consumed, ``CLOSED`` once the peer will
-    open no more streams (a GOAWAY, or the end of its input).
+    ``NEED_DATA`` when everything received is consumed, ``CLOSED`` once the peer sent
+    its GOAWAY (after which nothing more can be sent on any stream).
     """
 
     __slots__ = ()

@@ -219,7 +219,7 @@ class MuxServerConnection(ServerConnection):
                     stream.scope.cancel()  # nobody will read the answer: stop its work
                 self.window_opened.unpark_all()
             elif event is CLOSED:
-                self.closing = True  # the peer's GOAWAY: finish what is open
+                self._peer_gone()  # the peer's GOAWAY: nothing can be sent after it
             elif event is NEED_DATA:
                 break
         for stream, head in opened:

@@ -127,11 +127,11 @@ class AccessLog:
             "l": lambda r, s, b, e: "-",
             "u": lambda r, s, b, e: getattr(r.identity, "name", None) or "-",
             "t": lambda r, s, b, e: self._clock(),
-            "r": lambda r, s, b, e: f"{r.method} {r.target} HTTP/{r.http_version}",
+            "r": lambda r, s, b, e: f"{r.method} {r.target} HTTP/{_wire(r.http_version)}",
             "m": lambda r, s, b, e: r.method,
             "U": lambda r, s, b, e: r.path,
             "q": lambda r, s, b, e: r.query,
-            "H": lambda r, s, b, e: f"HTTP/{r.http_version}",
+            "H": lambda r, s, b, e: f"HTTP/{_wire(r.http_version)}",
             "p": lambda r, s, b, e: os.getpid(),
             "s": lambda r, s, b, e: s,
             "b": lambda r, s, b, e: b if b > 0 else "-",
@@ -154,7 +154,7 @@ class AccessLog:
         client = request.client
         peer = "-" if client is None else f"{client[0]}:{client[1]}" if client[1] else client[0]
         return (
-            f'{peer} - "{request.method} {request.target} HTTP/{request.http_version}" '
+            f'{peer} - "{request.method} {request.target} HTTP/{_wire(request.http_version)}" '
             f"{status} {sent if sent > 0 else '-'} {elapsed * 1000:.1f}ms"
         )
 
@@ -163,7 +163,7 @@ class AccessLog:
         user = getattr(request.identity, "name", None) or "-"
         return (
             f"{client_text(request.client)} - {user} {self._clock()} "
-            f'"{request.method} {request.target} HTTP/{request.http_version}" {status} '
+            f'"{request.method} {request.target} HTTP/{_wire(request.http_version)}" {status} '
             f"{sent if sent > 0 else '-'}"
         )
 
@@ -214,3 +214,12 @@ class AccessLog:
                 self.flush()
         finally:
             self.flush()
+
+
+#: how a version is written in a log line (HTTP/2's requests log as ``HTTP/2.0``, as in
+#: nginx's and hypercorn's logs)
+_WIRE_VERSIONS: dict[str, str] = {"2": "2.0"}
+
+
+def _wire(version: str) -> str:
+    return _WIRE_VERSIONS.get(version, version)
