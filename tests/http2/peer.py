@@ -44,12 +44,17 @@ class Peer:
 
     async def flush(self) -> None:
         data = self.conn.data_to_send()
-        if data:
-            await self.stream.send_all(data)
+        if data and not self.closed:
+            try:
+                await self.stream.send_all(data)
+            except trio.BrokenResourceError:
+                self.closed = True
 
     async def send_raw(self, data: bytes) -> None:
         """Bytes past h2's state machine (frames it would refuse to build)."""
         await self.flush()
+        if self.closed:
+            return
         try:
             await self.stream.send_all(data)
         except trio.BrokenResourceError:
@@ -167,7 +172,10 @@ class Peer:
 
 
 def headers_frame(
-    stream_id: int, path: str, flags: tuple[str, ...] = ("END_HEADERS", "END_STREAM")
+    stream_id: int,
+    path: str,
+    flags: tuple[str, ...] = ("END_HEADERS", "END_STREAM"),
+    extra: tuple[tuple[bytes, bytes], ...] = (),
 ) -> bytes:
     """A HEADERS frame for a GET of ``path``, built without h2's state machine; its
     fields are never indexed, so the server's HPACK table is left as it was."""
@@ -176,6 +184,7 @@ def headers_frame(
         (b":scheme", b"http"),
         (b":authority", b"localhost"),
         (b":path", path.encode()),
+        *extra,
     ]
     block = Encoder().encode([NeverIndexedHeaderTuple(n, v) for n, v in fields])
     frame = HeadersFrame(stream_id, data=block, flags=list(flags))

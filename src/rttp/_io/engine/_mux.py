@@ -299,7 +299,9 @@ class MuxServerConnection(ServerConnection):
         self.scope.cancel()
 
     async def send_error(self, exc: ProtocolError) -> None:
-        """A connection error: the backend queued its GOAWAY; every stream stops."""
+        """A connection error: the backend queued its GOAWAY; every stream stops, and
+        the connection lingers on closing so that the GOAWAY is read."""
+        self.linger = True
         self._peer_gone()
         self.finish()
 
