@@ -111,7 +111,7 @@ def bench(session):
     if not session.posargs:
         # hosted framework apps and static files (nginx joins when installed), written
         # to their own results files for docs/performance.rst
-        for suite in ("asgi", "files"):
+        for suite in ("asgi", "files", "http2"):
             session.run(
                 "python", "benchmarks/run.py", "--suites", suite, "--seconds", "3", "--rounds", "3"
             )

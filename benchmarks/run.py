@@ -374,7 +374,7 @@ def main() -> None:
         "--suites",
         nargs="+",
         default=["server", "client", "ws"],
-        choices=["server", "client", "ws", "ws-roles", "memory", "asgi", "files"],
+        choices=["server", "client", "ws", "ws-roles", "memory", "asgi", "files", "http2"],
     )
     parser.add_argument(
         "--rounds", type=int, default=1, help="interleaved rounds per suite, the median reported"
@@ -429,6 +429,10 @@ def main() -> None:
         report["asgi"] = asgi_suite(args)
     if "files" in args.suites:
         report["files"] = files_suite(args)
+    if "http2" in args.suites:
+        from http2 import http2_suite
+
+        report["http2"] = http2_suite(args.seconds, args.rounds, args.only)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "latest.json").write_text(json.dumps(report, indent=2))

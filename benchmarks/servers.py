@@ -12,7 +12,7 @@ from pathlib import Path
 BODY = b"Hello, world!"
 
 
-def rttp_server(port: int, backend: str, access_log: bool = False) -> None:
+def rttp_server(port: int, backend: str, access_log: bool = False, http2: bool = False) -> None:
     """One rttp server; with ``access_log``, its access log on as ``rttp serve`` has it
     (the default format, batched to a file)."""
     import contextlib
@@ -29,7 +29,9 @@ def rttp_server(port: int, backend: str, access_log: bool = False) -> None:
     async def main() -> None:
         log = os.path.join(tempfile.gettempdir(), f"rttp-bench-access-{port}.log")
         # (access_log_file only when logging: an @base row may predate the setting)
-        extra = {"access_log_file": log} if access_log else {}
+        extra: dict[str, object] = {"access_log_file": log} if access_log else {}
+        if http2:  # (only when asked: an @base row may predate the setting)
+            extra["http2"] = True
         server = rttp.Server(
             app, f"http://127.0.0.1:{port}", http_backend=backend, access_log=access_log, **extra
         )
@@ -216,6 +218,8 @@ def aiohttp_server(port: int) -> None:
 SERVERS = {
     "rttp (httptools)": lambda port: rttp_server(port, "httptools"),
     "rttp (h11)": lambda port: rttp_server(port, "h11"),
+    # HTTP/2 on (prior knowledge on cleartext), HTTP/1.1 still on the same port
+    "rttp (http2)": lambda port: rttp_server(port, "httptools", http2=True),
     # the access log on, as rttp serve has it by default: its cost beside the row above
     "rttp (httptools, access log)": lambda port: rttp_server(port, "httptools", True),
     # not pinned to one core (run.py): the workers and the load generator share both
@@ -237,9 +241,11 @@ PLAIN = list(SERVERS)
 sys.path.insert(0, str(Path(__file__).parent))
 from files import FILE_SERVERS  # noqa: E402
 from hosted import HOSTED  # noqa: E402
+from http2 import H2_SERVERS  # noqa: E402
 
 SERVERS.update(HOSTED)
 SERVERS.update(FILE_SERVERS)
+SERVERS.update(H2_SERVERS)
 
 if __name__ == "__main__":
     SERVERS[sys.argv[1]](int(sys.argv[2]))

@@ -89,8 +89,14 @@ class H2Server(MultiplexedServerProtocol):
     __slots__ = ("_conn", "_control", "_early", "_events", "_limits", "_resets", "_window_gap")
 
     def __init__(self, limits: ProtocolLimits, mux: MultiplexLimits) -> None:
+        # outbound fields were validated by the core (names are lower-cased here), so
+        # h2 need not check and normalize them again; what arrives is always checked
         config = h2.config.H2Configuration(
-            client_side=False, header_encoding=None, validate_inbound_headers=True
+            client_side=False,
+            header_encoding=None,
+            validate_inbound_headers=True,
+            validate_outbound_headers=False,
+            normalize_outbound_headers=False,
         )
         conn = h2.connection.H2Connection(config=config)
         codes = h2.settings.SettingCodes

@@ -1,0 +1,190 @@
+"""The ``http2`` suite: every row driven by nghttp2's ``h2load``, so one tool measures
+both protocols.
+
+- rttp over HTTP/2 (prior knowledge, h2c): 10 connections x 10 streams, and 1
+  connection x 100 streams (a latency stall shows as the second far below the first);
+- rttp over HTTP/1.1 on the same server (``h2load --h1``, 100 connections): what
+  HTTP/2 costs over HTTP/1.1 at the same concurrency;
+- hypercorn's HTTP/2 on Trio and on asyncio, on the same minimal ASGI app;
+- ``nghttpd`` (C, nghttp2's own server) as the native ceiling.
+
+Also the memory of 200 idle HTTP/2 connections beside 200 idle HTTP/1.1 ones. Each
+server is pinned to CPU 0 and h2load to CPU 1; rounds are interleaved and the ratios
+paired within a round. ``apt-get install nghttp2-client nghttp2-server`` first.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+#: row -> how h2load drives it: (connections, streams per connection, --h1)
+LOADS = {
+    "10x10": (10, 10, False),
+    "1x100": (1, 100, False),
+    "h1 100": (100, 1, True),
+}
+ROWS = {
+    "rttp (http2)": ["10x10", "1x100", "h1 100"],
+    "hypercorn h2 (trio)": ["10x10", "1x100"],
+    "hypercorn h2 (asyncio)": ["10x10", "1x100"],
+    "nghttpd": ["10x10", "1x100"],
+}
+
+
+def hypercorn_asyncio(port: int) -> None:
+    import asyncio
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+    from servers import asgi_app
+
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    asyncio.run(serve(asgi_app, config))  # type: ignore[arg-type]
+
+
+#: the rows servers.py runs (hypercorn's Trio row is the plain suite's)
+H2_SERVERS = {"hypercorn h2 (asyncio)": hypercorn_asyncio}
+
+
+def _h2load(port: int, load: str, seconds: float) -> dict[str, float]:
+    connections, streams, h1 = LOADS[load]
+    command = [
+        "h2load",
+        "-c",
+        str(connections),
+        "-m",
+        str(streams),
+        "-D",
+        str(max(1, round(seconds))),
+    ]
+    command += ["--warm-up-time", "1"] + (["--h1"] if h1 else [])
+    command.append(f"http://127.0.0.1:{port}/")
+    if shutil.which("taskset"):
+        command = ["taskset", "-c", "1", *command]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rate = re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", out)
+    failed = re.search(r"(\d+) failed", out)
+    return {
+        "rps": float(rate.group(1)) if rate else 0.0,
+        "failed": float(failed.group(1)) if failed else -1.0,
+    }
+
+
+def _start(name: str) -> tuple[subprocess.Popen[bytes], int]:
+    if name != "nghttpd":
+        from run import start_server
+
+        impl = "hypercorn (trio)" if name == "hypercorn h2 (trio)" else name
+        return start_server(impl)
+    from run import free_port, pinned
+    from servers import BODY
+
+    folder = Path(tempfile.mkdtemp(prefix="rttp-bench-nghttpd-"))
+    (folder / "index.html").write_bytes(BODY)
+    port = free_port()
+    process = subprocess.Popen(
+        pinned(0, ["nghttpd", "--no-tls", "-d", str(folder), str(port)]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process, port
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("nghttpd did not start")
+
+
+def idle_h2_memory(count: int = 200) -> dict[str, float]:
+    """rttp's resident set per idle HTTP/2 connection (preface and SETTINGS exchanged,
+    one request answered) and per idle HTTP/1.1 connection, on one server."""
+    import h2.config
+    import h2.connection
+    from run import rss_kib, start_server, stop
+
+    process, port = start_server("rttp (http2)")
+    held: list[socket.socket] = []
+    try:
+        time.sleep(0.5)
+        result: dict[str, float] = {}
+        for label in ("http1", "http2"):
+            before = rss_kib(process.pid)
+            for _ in range(count):
+                sock = socket.create_connection(("127.0.0.1", port))
+                if label == "http1":
+                    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                else:
+                    conn = h2.connection.H2Connection(h2.config.H2Configuration())
+                    conn.initiate_connection()
+                    stream_id = conn.get_next_available_stream_id()
+                    headers = [(":method", "GET"), (":scheme", "http"), (":path", "/")]
+                    conn.send_headers(stream_id, [*headers, (":authority", "x")], end_stream=True)
+                    sock.sendall(conn.data_to_send())
+                sock.recv(65536)
+                held.append(sock)
+            time.sleep(1.0)
+            result[f"{label}_idle_kib_per_connection"] = (rss_kib(process.pid) - before) / count
+        return result
+    finally:
+        for sock in held:
+            sock.close()
+        stop(process)
+
+
+def http2_suite(seconds: float, rounds: int, only: list[str] | None = None) -> dict[str, Any]:
+    """Every row's loads, ``rounds`` interleaved rounds; medians, ratios and memory."""
+    from run import paired_ratio, stop
+
+    if not shutil.which("h2load"):
+        print("http2 suite skipped: h2load is not installed (apt-get install nghttp2-client)")
+        return {}
+    names = [n for n in ROWS if only is None or n in only]
+    if "nghttpd" in names and not shutil.which("nghttpd"):
+        names.remove("nghttpd")
+    samples: dict[str, dict[str, list[float]]] = {n: {load: [] for load in ROWS[n]} for n in names}
+    for _ in range(rounds):
+        for name in names:
+            process, port = _start(name)
+            try:
+                for load in ROWS[name]:
+                    measured = _h2load(port, load, seconds)
+                    if measured["failed"]:
+                        print(f"  {name} {load}: {measured['failed']:.0f} failed requests")
+                    samples[name][load].append(measured["rps"])
+            finally:
+                stop(process)
+    ours = samples.get("rttp (http2)", {})
+    report: dict[str, Any] = {"rps": {}, "ratios": {}}
+    print(f"\nHTTP/2 (h2load), requests/s, median of {rounds} rounds of {seconds:.0f} s")
+    for name in names:
+        for load, values in samples[name].items():
+            median = statistics.median(values)
+            report["rps"][f"{name} {load}"] = median
+            print(f"  {name:24} {load:8} {median:10.0f}")
+    if ours:
+        ratios = report["ratios"]
+        ratios["h2 10x10 / h1 100"] = paired_ratio(ours["10x10"], ours["h1 100"])
+        ratios["h2 1x100 / h2 10x10"] = paired_ratio(ours["1x100"], ours["10x10"])
+        for name in names:
+            if name != "rttp (http2)":
+                ratios[f"rttp / {name} 10x10"] = paired_ratio(ours["10x10"], samples[name]["10x10"])
+        print("ratios:")
+        for label, value in ratios.items():
+            print(f"  {label:36} {value:6.2f}x")
+        report["memory"] = idle_h2_memory()
+        print("idle memory:", {k: round(v, 1) for k, v in report["memory"].items()})
+    return report
