@@ -241,6 +241,7 @@ PLAIN = list(SERVERS)
 sys.path.insert(0, str(Path(__file__).parent))
 from files import FILE_SERVERS  # noqa: E402
 from hosted import HOSTED  # noqa: E402
+
 from http2 import H2_SERVERS  # noqa: E402
 
 SERVERS.update(HOSTED)
