@@ -270,7 +270,9 @@ def sendfile_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
-async def browse_until(url: str, profile: Any, done: trio.Event, seconds: float = 60) -> None:
+async def browse_until(
+    url: str, profile: Any, done: trio.Event, seconds: float = 60, flags: tuple[str, ...] = ()
+) -> None:
     """Headless Chromium (installed with apt-get where it can be, else the test is
     skipped) loads ``url`` and runs until ``done`` is set (by the page's report to the
     server), at most ``seconds``; its profile lives in the folder ``profile``. The flags
@@ -283,6 +285,7 @@ async def browse_until(url: str, profile: Any, done: trio.Event, seconds: float 
         *("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run"),
         *("--disable-background-networking", "--disable-component-update", "--disable-sync"),
         f"--user-data-dir={profile}",
+        *flags,
         url,
     ]
     run = functools.partial(

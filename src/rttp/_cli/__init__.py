@@ -83,8 +83,9 @@ async def _serve(
     def started(addresses: list[URL]) -> None:
         if not announce:
             return
+        speaks = " (HTTP/2 and HTTP/1.1)" if "h2" in server.protocols else ""
         for address in addresses:
-            print(f"rttp: serving {name} on {address}", file=sys.stderr, flush=True)
+            print(f"rttp: serving {name} on {address}{speaks}", file=sys.stderr, flush=True)
         print("rttp: press Ctrl-C to stop", file=sys.stderr, flush=True)
 
     if rttp_bind is None:

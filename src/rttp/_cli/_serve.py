@@ -102,6 +102,19 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
         "--http", choices=("auto", "h11", "httptools"), help="the HTTP/1.1 parser (default auto)"
     )
     how.add_argument(
+        "--http2",
+        action="store_true",
+        default=None,
+        help="speak HTTP/2 too: by ALPN over TLS, and with clients that open with its "
+        "preface on cleartext (h2c); HTTP/1.1 stays on the same port (needs trio-rttp[http2])",
+    )
+    how.add_argument(
+        "--http2-max-concurrent-streams",
+        type=int,
+        metavar="N",
+        help="HTTP/2 requests one client may have in flight (default 100)",
+    )
+    how.add_argument(
         "--ws",
         choices=("auto", "websockets", "wsproto"),
         help="the WebSocket backend (default auto: websockets where installed)",
@@ -319,6 +332,8 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         "access_log_format": args.access_log_format,
         "root_path": args.root_path,
         "backlog": args.backlog,
+        "http2": args.http2,
+        "http2_max_concurrent_streams": args.http2_max_concurrent_streams,
     }
     settings.update({k: v for k, v in flags.items() if v is not None})
     if args.reuse_port:

@@ -131,6 +131,12 @@ class Server:
             write_timeout=config.write_timeout or math.inf,
         )
 
+    @property
+    def protocols(self) -> tuple[str, ...]:
+        """The protocols this server speaks, by their ALPN ids: ``("h2", "http/1.1")``
+        with ``http2=True`` and an HTTP/2 backend installed, else ``("http/1.1",)``."""
+        return ("h2", "http/1.1") if self._h2 is not None else ("http/1.1",)
+
     # -- lifecycle ------------------------------------------------------------------------
     def listen_options(self, target: URL) -> ListenOptions:
         """What a transport listens on ``target`` with: the TLS context (from
