@@ -127,12 +127,15 @@ def rttp_register_brokers(register: Callable[[Broker], None]) -> None:
 # -- protocol backends ------------------------------------------------------------------
 @hookspec
 def rttp_register_protocol_backends(register: Callable[[ProtocolBackend], None]) -> None:
-    """Register :class:`~rttp.plugin.ProtocolBackend` objects (HTTP/1.1 parsers).
+    """Register :class:`~rttp.plugin.ProtocolBackend` objects (HTTP/1.1 parsers) and
+    :class:`~rttp.plugin.MultiplexedBackend` objects (HTTP/2).
 
     :param register: call with each backend.
 
-    Key: the backend's ``name`` (``h11``). ``http_backend="auto"`` selects the registered
-    backend with the highest ``priority``.
+    Key: the backend's ``name`` (``h11``, ``httptools``, ``h2``). ``http_backend="auto"``
+    selects the HTTP/1.1 backend with the highest ``priority``; a server with
+    ``http2=True`` takes the highest-priority multiplexed backend whose ``alpn`` is
+    ``h2``.
     """
 
 
