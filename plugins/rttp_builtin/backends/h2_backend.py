@@ -2,273 +2,122 @@
 HPACK, flow control and the stream state machine; none of it is written here).
 
 What this module adds is the translation to rttp's multiplexed contract
-(:class:`~rttp.plugin.MultiplexedServerProtocol`) and the limits a hardened server
-needs beyond h2's own:
+(:class:`~rttp.plugin.MultiplexedServerProtocol` and
+:class:`~rttp.plugin.MultiplexedClientProtocol`) and the limits a hardened peer needs
+beyond h2's own (the shared half is in ``_h2common``):
 
-- the request head goes through the same rules as HTTP/1.1's
+- a request head goes through the same rules as HTTP/1.1's
   (:func:`~rttp.plugin.stream_request_head`): Host, Content-Length, Expect and the
   pseudo-header fields of RFC 9113 §8.3.1;
-- ``max_header_list_size`` is the server's ``max_header_size``: a larger decoded header
+- ``max_header_list_size`` is the ``max_header_size`` limit: a larger decoded header
   list (an HPACK bomb) ends the connection before it is held in memory;
 - frames that carry no request (PING, SETTINGS, PRIORITY, empty DATA, WINDOW_UPDATE,
   RST_STREAM) are counted against a refilling budget, and so are the streams a peer
   resets: past either, GOAWAY with ENHANCE_YOUR_CALM (the rapid-reset and flood
   attacks of CVE-2023-44487 and CVE-2019-9512/-9513/-9515/-9516/-9518). h2 already
-  bounds CONTINUATION frames (64 per header block).
+  bounds CONTINUATION frames (64 per header block). A client holds a hostile server
+  to the same budgets.
 
-h2 is optional: without it this plugin registers nothing and servers speak HTTP/1.1.
+h2 is optional: without it this plugin registers nothing and rttp speaks HTTP/1.1.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
-from collections import deque
 from typing import Any
 
 from rttp.errors import RemoteProtocolError
 from rttp.plugin import (
-    CLOSED,
-    NEED_DATA,
-    EndOfMessage,
     MultiplexedBackend,
+    MultiplexedClientProtocol,
     MultiplexedServerProtocol,
     MultiplexLimits,
-    MuxServerEvent,
     ProtocolLimits,
     RawHeaders,
-    StreamData,
-    StreamReset,
-    WindowOpened,
+    ResponseHead,
     hookimpl,
     stream_request_head,
 )
 
-try:
-    import h2.config
-    import h2.connection
-    import h2.events
-    import h2.exceptions
-    import h2.settings
-    from hyperframe.frame import GoAwayFrame
-except ImportError:  # pragma: no cover - the http2 extra is not installed
-    h2 = None  # type: ignore[assignment]
+from ._h2common import HOP_BY_HOP, H2Common, h2
 
-__all__ = ["H2Backend", "H2Server"]
+__all__ = ["H2Backend", "H2Client", "H2Server"]
 
-#: connection-specific fields HTTP/2 forbids (RFC 9113 §8.2.2): dropped from answers
-_HOP_BY_HOP = frozenset(
-    {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"}
-)
-ENHANCE_YOUR_CALM = 0xB
-REFUSED_STREAM = 0x7
+PROTOCOL_ERROR = 0x1
 
 
-class _Bucket:
-    """A budget of ``burst`` that refills at ``rate`` a second (never above the burst)."""
-
-    __slots__ = ("burst", "left", "rate", "stamp")
-
-    def __init__(self, burst: int, rate: float) -> None:
-        self.burst = self.left = float(burst)
-        self.rate = rate
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        """Spend one; False once the budget is gone."""
-        now = time.monotonic()
-        self.left = min(self.burst, self.left + (now - self.stamp) * self.rate)
-        self.stamp = now
-        self.left -= 1
-        return self.left >= 0
-
-
-class H2Server(MultiplexedServerProtocol):
+class H2Server(H2Common, MultiplexedServerProtocol):
     """One server-side HTTP/2 connection (see the module)."""
 
-    __slots__ = ("_conn", "_control", "_early", "_events", "_limits", "_resets", "_window_gap")
+    __slots__ = ()
 
     def __init__(self, limits: ProtocolLimits, mux: MultiplexLimits) -> None:
-        # outbound fields were validated by the core (names are lower-cased here), so
-        # h2 need not check and normalize them again; what arrives is always checked
-        config = h2.config.H2Configuration(
-            client_side=False,
-            header_encoding=None,
-            validate_inbound_headers=True,
-            validate_outbound_headers=False,
-            normalize_outbound_headers=False,
-        )
-        conn = h2.connection.H2Connection(config=config)
-        codes = h2.settings.SettingCodes
-        conn.local_settings = h2.settings.Settings(
-            client=False,
-            initial_values={
-                codes.MAX_CONCURRENT_STREAMS: mux.max_concurrent_streams,
-                codes.INITIAL_WINDOW_SIZE: mux.stream_window,
-                codes.MAX_FRAME_SIZE: mux.max_frame_size,
-                codes.MAX_HEADER_LIST_SIZE: limits.max_header_size,
-                codes.ENABLE_CONNECT_PROTOCOL: 0,
-            },
-        )
-        conn.decoder.max_header_list_size = limits.max_header_size
-        self._conn = conn
-        self._limits = limits
-        self._events: deque[Any] = deque()
-        self._control = _Bucket(mux.max_control_frames, mux.control_refill)
-        self._resets = _Bucket(mux.max_resets, mux.reset_refill)
-        self._window_gap = mux.connection_window - 65535
-        #: output framed here, ahead of h2's (a graceful GOAWAY)
-        self._early = bytearray()
+        super().__init__(limits, mux, client=False)
 
-    def initiate(self) -> None:
-        self._conn.initiate_connection()
-        if self._window_gap > 0:
-            self._conn.increment_flow_control_window(self._window_gap)
-
-    # -- input -----------------------------------------------------------------------------
-    def receive_data(self, data: bytes | bytearray) -> None:
-        if not data:
-            self._events.append(CLOSED)
-            return
-        try:
-            events = self._conn.receive_data(data)
-        except h2.exceptions.TooManyStreamsError as exc:
-            raise RemoteProtocolError(f"HTTP/2 peer opened too many streams: {exc}") from None
-        except h2.exceptions.ProtocolError as exc:
-            raise RemoteProtocolError(f"HTTP/2 protocol error: {exc}") from None
-        except Exception as exc:  # hpack's errors (an oversized or malformed header block)
-            self._conn.close_connection(error_code=getattr(exc, "error_code", 1))
-            raise RemoteProtocolError(f"HTTP/2 header block refused: {exc}") from None
-        self._translate(events)
-
-    def _translate(self, events: list[Any]) -> None:
-        out = self._events
-        ev = h2.events
-        for event in events:
-            kind = type(event)
-            if kind is ev.RequestReceived:
-                ended = event.stream_ended is not None
-                try:
-                    head = stream_request_head(event.headers, event.stream_id, ended)
-                except RemoteProtocolError:
-                    self._refuse(event.stream_id, 1)  # PROTOCOL_ERROR: a malformed request
-                    continue
-                out.append(head)
-            elif kind is ev.DataReceived:
-                padding = event.flow_controlled_length - len(event.data)
-                if padding:
-                    self._conn.acknowledge_received_data(padding, event.stream_id)
-                if event.data:
-                    out.append(StreamData(event.stream_id, event.data))
-                elif event.stream_ended is None:
-                    self._spend_control("empty DATA")
-            elif kind is ev.StreamEnded:
-                out.append(EndOfMessage(stream_id=event.stream_id))
-            elif kind is ev.TrailersReceived:
-                out.append(EndOfMessage(list(event.headers), stream_id=event.stream_id))
-            elif kind is ev.StreamReset:
-                if event.remote_reset and not self._resets.take():
-                    self._calm("reset streams faster than max_resets allows")
-                out.append(StreamReset(event.stream_id, int(event.error_code)))
-            elif kind is ev.WindowUpdated:
-                self._spend_control("WINDOW_UPDATE")
-                out.append(WindowOpened(event.stream_id))
-            elif kind is ev.RemoteSettingsChanged:
-                self._spend_control("SETTINGS")
-                out.append(WindowOpened(0))  # the initial window size may have grown
-            elif kind is ev.ConnectionTerminated:
-                # h2 sends nothing after the peer's GOAWAY: every stream is abandoned
-                out.append(CLOSED)
-            elif kind in (ev.PingReceived, ev.PriorityUpdated, ev.UnknownFrameReceived):
-                self._spend_control(kind.__name__)
-
-    def _spend_control(self, what: str) -> None:
-        if not self._control.take():
-            self._calm(f"sent {what} frames faster than max_control_frames allows")
-
-    def _calm(self, why: str) -> None:
-        self._conn.close_connection(error_code=ENHANCE_YOUR_CALM)
-        raise RemoteProtocolError(f"HTTP/2 peer {why}")
-
-    def _refuse(self, stream_id: int, code: int) -> None:
-        if not self._resets.take():
-            self._calm("had streams refused faster than max_resets allows")
-        self.reset_stream(stream_id, code)
-
-    def next_event(self) -> MuxServerEvent:
-        events = self._events
-        if events:
-            event: MuxServerEvent = events.popleft()
-            return event
-        return NEED_DATA
-
-    # -- output ----------------------------------------------------------------------------
-    def data_to_send(self) -> bytes:
-        if self._early:
-            data = bytes(self._early) + self._conn.data_to_send()
-            self._early.clear()
-            return data
-        return self._conn.data_to_send()
-
-    @property
-    def output_size(self) -> int:
-        return len(self._early) + len(self._conn._data_to_send)
+    def _translate_head(self, event: Any) -> None:
+        if type(event) is h2.events.RequestReceived:
+            ended = event.stream_ended is not None
+            try:
+                head = stream_request_head(event.headers, event.stream_id, ended)
+            except RemoteProtocolError:
+                if not self._resets.take():
+                    self._calm("had streams refused faster than max_resets allows")
+                self.reset_stream(event.stream_id, PROTOCOL_ERROR)  # a malformed request
+                return
+            self._events.append(head)
 
     def send_headers(
         self, stream_id: int, status: int, headers: RawHeaders, end_stream: bool = False
     ) -> None:
         fields = [(b":status", str(status).encode("ascii"))]
-        fields += [(n.lower(), v) for n, v in headers if n.lower() not in _HOP_BY_HOP]
+        fields += [(n.lower(), v) for n, v in headers if n.lower() not in HOP_BY_HOP]
         self._conn.send_headers(stream_id, fields, end_stream=end_stream)
 
-    def send_window(self, stream_id: int) -> int:
-        try:
-            return int(self._conn.local_flow_control_window(stream_id))
-        except h2.exceptions.NoSuchStreamError:
-            return 0
 
-    def send_data(self, stream_id: int, data: bytes | memoryview, end_stream: bool = False) -> None:
+class H2Client(H2Common, MultiplexedClientProtocol):
+    """One client-side HTTP/2 connection (see the module)."""
+
+    __slots__ = ()
+
+    def __init__(self, limits: ProtocolLimits, mux: MultiplexLimits) -> None:
+        super().__init__(limits, mux, client=True)
+
+    def _translate_head(self, event: Any) -> None:
+        ev = h2.events
+        kind = type(event)
+        if kind is ev.ResponseReceived or kind is ev.InformationalResponseReceived:
+            fields = [(n, v) for n, v in event.headers if n[:1] != b":"]
+            status = dict(event.headers).get(b":status", b"")
+            if not status.isdigit():
+                self.reset_stream(event.stream_id, PROTOCOL_ERROR)
+                return
+            self._events.append(
+                ResponseHead(int(status), b"", fields, b"2", stream_id=event.stream_id)
+            )
+        elif kind is ev.PushedStreamReceived:  # refused in our SETTINGS; reset if sent
+            self.reset_stream(event.pushed_stream_id, PROTOCOL_ERROR)
+
+    def send_request(
+        self, method: bytes, scheme: bytes, target: bytes, headers: RawHeaders, end_stream: bool
+    ) -> int:
         conn = self._conn
-        size = conn.max_outbound_frame_size
-        view = memoryview(data)
-        if len(view) <= size:
-            conn.send_data(stream_id, view, end_stream=end_stream)
-            return
-        for offset in range(0, len(view), size):
-            last = offset + size >= len(view)
-            conn.send_data(stream_id, view[offset : offset + size], end_stream=end_stream and last)
+        stream_id: int = conn.get_next_available_stream_id()
+        authority = b""
+        fields: RawHeaders = []
+        for name, value in headers:
+            lower = name.lower()
+            if lower == b"host":
+                authority = value
+            elif lower not in HOP_BY_HOP and lower != b"te":
+                fields.append((lower, value))
+        pseudo = [(b":method", method), (b":scheme", scheme), (b":authority", authority)]
+        pseudo.append((b":path", target))
+        conn.send_headers(stream_id, pseudo + fields, end_stream=end_stream)
+        return stream_id
 
-    def send_trailers(self, stream_id: int, trailers: RawHeaders) -> None:
-        fields = [(n.lower(), v) for n, v in trailers]
-        self._conn.send_headers(stream_id, fields, end_stream=True)
-
-    def acknowledge(self, stream_id: int, size: int) -> None:
-        # a stream that ended meanwhile: the connection's window is opened all the same
-        with contextlib.suppress(h2.exceptions.NoSuchStreamError):
-            self._conn.acknowledge_received_data(size, stream_id)
-
-    def reset_stream(self, stream_id: int, error_code: int = 0) -> None:
-        with contextlib.suppress(h2.exceptions.ProtocolError):  # closed already
-            self._conn.reset_stream(stream_id, error_code)
-
-    def goaway(self, error_code: int = 0, last_stream_id: int | None = None) -> None:
+    @property
+    def available_streams(self) -> int:
         conn = self._conn
-        if error_code:
-            conn.close_connection(error_code=error_code, last_stream_id=last_stream_id)
-            return
-        # graceful: h2 treats its own GOAWAY as the end of the connection (every frame
-        # after it, even the DATA of a stream still open, would be an error), so this
-        # one is framed here and queued in order, and h2 goes on serving open streams
-        frame = GoAwayFrame(0)
-        frame.last_stream_id = (
-            conn.highest_inbound_stream_id if last_stream_id is None else last_stream_id
-        )
-        self._early += conn.data_to_send()
-        self._early += frame.serialize()
-
-    def stream_open(self, stream_id: int) -> bool:
-        stream = self._conn.streams.get(stream_id)
-        return stream is not None and stream.open
+        return int(conn.remote_settings.max_concurrent_streams) - conn.open_outbound_streams
 
 
 class H2Backend(MultiplexedBackend):
@@ -281,6 +130,9 @@ class H2Backend(MultiplexedBackend):
 
     def server(self, limits: ProtocolLimits, mux: MultiplexLimits) -> H2Server:
         return H2Server(limits, mux)
+
+    def client(self, limits: ProtocolLimits, mux: MultiplexLimits) -> H2Client:
+        return H2Client(limits, mux)
 
 
 @hookimpl

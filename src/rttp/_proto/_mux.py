@@ -20,13 +20,26 @@ from dataclasses import dataclass
 from typing import ClassVar, Final, Union
 
 from ..errors import RemoteProtocolError
-from ._events import EndOfMessage, ProtocolLimits, RawHeaders, RequestHead, Sentinel, StreamData
+from ._events import (
+    EndOfMessage,
+    ProtocolLimits,
+    RawHeaders,
+    RequestHead,
+    ResponseHead,
+    Sentinel,
+    StreamData,
+)
 from ._head import make_request_head
 
 __all__ = [
+    "GoAway",
     "MultiplexLimits",
     "MultiplexedBackend",
+    "MultiplexedClientProtocol",
+    "MultiplexedProtocol",
     "MultiplexedServerProtocol",
+    "MuxClientEvent",
+    "MuxEvent",
     "MuxServerEvent",
     "StreamReset",
     "WindowOpened",
@@ -91,20 +104,42 @@ class WindowOpened:
         return f"WindowOpened({self.stream_id})"
 
 
-MuxServerEvent = Union[RequestHead, StreamData, EndOfMessage, StreamReset, WindowOpened, Sentinel]
+MuxServerEvent = Union[
+    RequestHead, StreamData, EndOfMessage, StreamReset, WindowOpened, "GoAway", Sentinel
+]
+MuxClientEvent = Union[
+    ResponseHead, StreamData, EndOfMessage, StreamReset, WindowOpened, "GoAway", Sentinel
+]
+MuxEvent = Union[MuxServerEvent, MuxClientEvent]
 
 
-class MultiplexedServerProtocol(abc.ABC):
-    """The server half of a multiplexing connection (HTTP/2), without I/O.
+class GoAway:
+    """The peer's GOAWAY: it processes no stream above ``last_stream_id`` (a request
+    on one of those was not processed and may be sent again elsewhere), and nothing
+    more can be sent on this connection."""
+
+    __slots__ = ("error_code", "last_stream_id")
+
+    def __init__(self, last_stream_id: int, error_code: int) -> None:
+        self.last_stream_id: int = last_stream_id
+        self.error_code: int = error_code
+
+    def __repr__(self) -> str:
+        return f"GoAway(last_stream_id={self.last_stream_id}, error_code={self.error_code})"
+
+
+class MultiplexedProtocol(abc.ABC):
+    """What both halves of a multiplexing connection (HTTP/2) do, without I/O.
 
     :meth:`receive_data` raises :class:`~rttp.errors.RemoteProtocolError` for a
     connection error (its GOAWAY is queued in the output); a stream error resets that
-    stream and the connection goes on. :meth:`next_event` returns, per stream, a
-    :class:`~rttp.plugin.RequestHead` (``stream_id`` set, ``http_version`` ``b"2"``),
+    stream and the connection goes on. :meth:`next_event` returns, per stream, a head
+    (:class:`~rttp.plugin.RequestHead` on a server, :class:`~rttp.plugin.ResponseHead`
+    on a client, ``stream_id`` set, ``http_version`` ``b"2"``),
     :class:`~rttp.plugin.StreamData`, an :class:`~rttp.plugin.EndOfMessage`, or a
     :class:`StreamReset`; :class:`WindowOpened` when the peer lets more be sent;
-    ``NEED_DATA`` when everything received is consumed, ``CLOSED`` once the peer sent
-    its GOAWAY (after which nothing more can be sent on any stream).
+    :class:`GoAway` when the peer ends the connection; ``NEED_DATA`` once everything
+    received is consumed.
     """
 
     __slots__ = ()
@@ -113,14 +148,14 @@ class MultiplexedServerProtocol(abc.ABC):
 
     @abc.abstractmethod
     def initiate(self) -> None:
-        """Queue the connection preface (the server's SETTINGS)."""
+        """Queue the connection preface (and our SETTINGS)."""
 
     @abc.abstractmethod
     def receive_data(self, data: bytes | bytearray) -> None:
         """Feed received bytes; ``b""`` means the peer closed its side."""
 
     @abc.abstractmethod
-    def next_event(self) -> MuxServerEvent:
+    def next_event(self) -> MuxEvent:
         """The next event (see the class)."""
 
     @abc.abstractmethod
@@ -131,14 +166,6 @@ class MultiplexedServerProtocol(abc.ABC):
     @abc.abstractmethod
     def output_size(self) -> int:
         """Bytes queued and not yet taken by :meth:`data_to_send`."""
-
-    @abc.abstractmethod
-    def send_headers(
-        self, stream_id: int, status: int, headers: RawHeaders, end_stream: bool = False
-    ) -> None:
-        """Queue a response head (1xx included). The core has validated ``headers``;
-        connection-specific fields (Connection, Transfer-Encoding, Keep-Alive, Upgrade)
-        are the backend's to drop."""
 
     @abc.abstractmethod
     def send_window(self, stream_id: int) -> int:
@@ -159,7 +186,7 @@ class MultiplexedServerProtocol(abc.ABC):
 
     @abc.abstractmethod
     def reset_stream(self, stream_id: int, error_code: int = 0) -> None:
-        """Abandon a stream (RST_STREAM; 0 is NO_ERROR: "we need no more of the body")."""
+        """Abandon a stream (RST_STREAM; 0 is NO_ERROR, 8 CANCEL)."""
 
     @abc.abstractmethod
     def goaway(self, error_code: int = 0, last_stream_id: int | None = None) -> None:
@@ -168,7 +195,41 @@ class MultiplexedServerProtocol(abc.ABC):
 
     @abc.abstractmethod
     def stream_open(self, stream_id: int) -> bool:
-        """Whether stream ``stream_id`` can still carry our answer."""
+        """Whether stream ``stream_id`` can still carry our side of the exchange."""
+
+
+class MultiplexedServerProtocol(MultiplexedProtocol):
+    """The server half of a multiplexing connection (see :class:`MultiplexedProtocol`)."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def send_headers(
+        self, stream_id: int, status: int, headers: RawHeaders, end_stream: bool = False
+    ) -> None:
+        """Queue a response head (1xx included). The core has validated ``headers``;
+        connection-specific fields (Connection, Transfer-Encoding, Keep-Alive, Upgrade)
+        are the backend's to drop."""
+
+
+class MultiplexedClientProtocol(MultiplexedProtocol):
+    """The client half of a multiplexing connection (see :class:`MultiplexedProtocol`)."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def send_request(
+        self, method: bytes, scheme: bytes, target: bytes, headers: RawHeaders, end_stream: bool
+    ) -> int:
+        """Open the next stream with a request head and return its id. ``headers`` hold
+        ``Host`` (sent as ``:authority``); the core has validated them;
+        connection-specific fields are the backend's to drop."""
+
+    @property
+    @abc.abstractmethod
+    def available_streams(self) -> int:
+        """How many more streams the peer allows open now (its
+        SETTINGS_MAX_CONCURRENT_STREAMS less those open)."""
 
 
 class MultiplexedBackend(abc.ABC):
@@ -186,6 +247,10 @@ class MultiplexedBackend(abc.ABC):
     @abc.abstractmethod
     def server(self, limits: ProtocolLimits, mux: MultiplexLimits) -> MultiplexedServerProtocol:
         """A protocol object for one server-side connection."""
+
+    @abc.abstractmethod
+    def client(self, limits: ProtocolLimits, mux: MultiplexLimits) -> MultiplexedClientProtocol:
+        """A protocol object for one client-side connection."""
 
 
 _PSEUDO_REQUIRED: Final = (b":method", b":scheme", b":path")

@@ -33,7 +33,13 @@ from typing import Final
 import trio
 
 from ..._proto._events import CLOSED, NEED_DATA, EndOfMessage, RequestHead, StreamData
-from ..._proto._mux import MultiplexedBackend, MultiplexedServerProtocol, StreamReset, WindowOpened
+from ..._proto._mux import (
+    GoAway,
+    MultiplexedBackend,
+    MultiplexedServerProtocol,
+    StreamReset,
+    WindowOpened,
+)
 from ...errors import ProtocolError, TransportError
 from ..net._errors import IO_ERRORS
 from ._clock import CoarseClock, Phase
@@ -218,7 +224,7 @@ class MuxServerConnection(ServerConnection):
                     stream.view.abandon()
                     stream.scope.cancel()  # nobody will read the answer: stop its work
                 self.window_opened.unpark_all()
-            elif event is CLOSED:
+            elif kind is GoAway or event is CLOSED:
                 self._peer_gone()  # the peer's GOAWAY: nothing can be sent after it
             elif event is NEED_DATA:
                 break
