@@ -256,9 +256,10 @@ def make_request_head(
 
 
 def check_response_head(status: int, version: bytes, where: str = "the server") -> None:
-    """A response's status line must be HTTP/1.0 or 1.1 with a status from 100 to 999
-    (else a 502-style RemoteProtocolError naming what came)."""
-    if version not in _VERSIONS:
+    """A response's status line must be HTTP/1.0 or 1.1 (or come from an HTTP/2 stream)
+    with a status from 100 to 999 (else a 502-style RemoteProtocolError naming what
+    came)."""
+    if version not in _VERSIONS and version != b"2":
         raise RemoteProtocolError(
             f"{where} answered with HTTP/{version.decode('latin-1')}, not HTTP/1.1 or 1.0", 502
         )

@@ -101,9 +101,11 @@ class ClientConnection(ConnectionBase):
         "reused",
     )
 
-    def __init__(self, stream: trio.abc.Stream, **base: Any) -> None:
+    def __init__(self, stream: trio.abc.Stream, proto: Any = None, **base: Any) -> None:
         super().__init__(stream, **base)
-        self._proto = self.backend.client(self.limits)
+        #: the backend's protocol object (``proto``: one made elsewhere, an HTTP/2
+        #: stream's view of its connection)
+        self._proto = self.backend.client(self.limits) if proto is None else proto
         self.exchange = ClientExchange()
         #: ``on_release(connection, reusable) -> kept`` when an exchange ends (the pool's
         #: hook): True if it keeps the connection, False and the connection closes itself

@@ -40,10 +40,11 @@ from ..._proto._mux import (
     StreamReset,
     WindowOpened,
 )
-from ...errors import ProtocolError, TransportError
+from ...errors import ProtocolError
 from ..net._errors import IO_ERRORS
 from ._clock import CoarseClock, Phase
 from ._exchange import ServerExchange
+from ._muxio import FrameWriter
 from ._server import ServerConnection
 from ._settings import ServerSettings
 from ._stream import StreamConnection
@@ -59,18 +60,14 @@ class MuxServerConnection(ServerConnection):
 
     __slots__ = (
         "_eof",
-        "_finished",
-        "_flushed",
         "_initial",
         "_quiet",
         "_read_scope",
         "_ready",
-        "_wake",
         "highest",
-        "max_output",
         "proto",
         "streams",
-        "window_opened",
+        "writer",
     )
 
     def __init__(
@@ -89,18 +86,21 @@ class MuxServerConnection(ServerConnection):
         self.proto: MultiplexedServerProtocol = backend.server(limits, mux_limits)
         super().__init__(stream, settings, clock=clock, proto=self.proto)
         self.multiplexed = True
-        self.max_output = mux_limits.max_output
+        #: the one task that writes to the socket
+        self.writer = FrameWriter(
+            self.proto,
+            self._send_all,
+            max_output=mux_limits.max_output,
+            write_timeout=settings.config.write_timeout,
+            on_broken=self._broken_writer,
+        )
+        self.writer.active = lambda: bool(self.streams)
         #: the streams whose handlers run, by id
         self.streams: dict[int, StreamConnection] = {}
         #: exchanges read and not yet handed to the serve loop
         self._ready: deque[ServerExchange] = deque()
         self._initial = initial
-        self._wake = trio.lowlevel.ParkingLot()  # the writer waits here for output
-        self._flushed = trio.lowlevel.ParkingLot()  # pumps wait here for the output to shrink
-        #: pumps wait here for the peer to open a window
-        self.window_opened = trio.lowlevel.ParkingLot()
         self._read_scope: trio.CancelScope | None = None
-        self._finished = False
         #: the peer's input ended: nothing more to read
         self._eof = False
         #: the reader waits here, after the input ended, for the last stream to finish
@@ -122,27 +122,10 @@ class MuxServerConnection(ServerConnection):
         for stream in self.streams.values():
             yield stream.exchange
 
-    def acknowledge(self, stream_id: int, size: int) -> None:
-        """A stream's handler consumed ``size`` body bytes: open the peer's window."""
-        proto = self.proto
-        before = proto.output_size
-        proto.acknowledge(stream_id, size)
-        if proto.output_size != before:
-            self._wake.unpark_all()
-
-    def wake_writer(self) -> None:
-        """There is output: the writer sends it."""
-        self._wake.unpark_all()
-
-    async def flushed(self) -> None:
-        """Wait until the writer has taken the output (it is over ``max_output``)."""
-        self._wake.unpark_all()
-        await self._flushed.park()
-
     def forget(self, stream: StreamConnection) -> None:
         """A stream's handler is done."""
         self.streams.pop(stream.view.stream_id, None)
-        self._wake.unpark_all()
+        self.writer.wake()
         if not self.streams:
             exchange = self.exchange
             exchange.phase = Phase.IDLE
@@ -165,8 +148,8 @@ class MuxServerConnection(ServerConnection):
             if self._eof:
                 await self._quiet.park()  # streams still answer; nothing more to read
                 continue
-            while proto.output_size > self.max_output:
-                await self.flushed()  # a peer that does not read is not read from either
+            while proto.output_size > self.writer.max_output:
+                await self.writer.flushed()  # a peer that does not read is not read from
             data: bytes | bytearray = self._initial
             if data:
                 self._initial = b""
@@ -189,7 +172,7 @@ class MuxServerConnection(ServerConnection):
                 self.closing = True
                 raise
             finally:
-                self._wake.unpark_all()
+                self.writer.wake()
         return ready.popleft()
 
     def _dispatch(self) -> None:
@@ -216,14 +199,14 @@ class MuxServerConnection(ServerConnection):
                 if stream is not None:
                     stream.view.deliver(event)
             elif kind is WindowOpened:
-                self.window_opened.unpark_all()
+                self.writer.window_opened.unpark_all()
             elif kind is StreamReset:
                 assert isinstance(event, StreamReset)
                 stream = streams.get(event.stream_id)
                 if stream is not None:
                     stream.view.abandon()
                     stream.scope.cancel()  # nobody will read the answer: stop its work
-                self.window_opened.unpark_all()
+                self.writer.window_opened.unpark_all()
             elif kind is GoAway or event is CLOSED:
                 self._peer_gone()  # the peer's GOAWAY: nothing can be sent after it
             elif event is NEED_DATA:
@@ -261,33 +244,17 @@ class MuxServerConnection(ServerConnection):
 
     # -- the writer ----------------------------------------------------------------------
     async def write_loop(self) -> None:
-        """Send the backend's output until the connection is finished (see the module)."""
-        proto = self.proto
-        send = self._send_all
-        write_timeout = self.settings.write_timeout
-        try:
-            while True:
-                data = proto.data_to_send()
-                if data:
-                    with trio.move_on_after(write_timeout) as timer:
-                        await send(data)
-                    if timer.cancelled_caught:
-                        raise trio.BrokenResourceError("write_timeout passed")
-                    self._flushed.unpark_all()
-                    continue
-                self._flushed.unpark_all()
-                if self._finished and not self.streams:
-                    return
-                await self._wake.park()
-        except (*IO_ERRORS, TransportError):
-            self._peer_gone()
-            self.scope.cancel()
+        """The writer's task (see :class:`~rttp._io.engine._muxio.FrameWriter`)."""
+        await self.writer.run()
+
+    def _broken_writer(self) -> None:
+        self._peer_gone()
+        self.scope.cancel()
 
     def finish(self) -> None:
         """The reader is done: the writer ends once the streams have and it sent
         everything."""
-        self._finished = True
-        self._wake.unpark_all()
+        self.writer.finish()
 
     # -- ending --------------------------------------------------------------------------
     def drain(self, window: float) -> None:
@@ -296,7 +263,7 @@ class MuxServerConnection(ServerConnection):
         if not self.closing:
             self.closing = True
             self.proto.goaway(0, self.highest)
-        self._wake.unpark_all()
+        self.writer.wake()
         if not self.streams and self._read_scope is not None:
             self._read_scope.cancel()
 

@@ -1,16 +1,13 @@
-"""One stream of a multiplexed (HTTP/2) connection, made to look like an HTTP/1.1
-connection with one exchange, so that the exchange, the answer, the serve loop's
-responder and everything above them run unchanged.
+"""One stream of a server's multiplexed (HTTP/2) connection, made to look like an
+HTTP/1.1 connection with one exchange, so that the exchange, the answer, the serve
+loop's responder and everything above them run unchanged.
 
-- :class:`StreamProtocol` is the stream's :class:`~rttp.plugin.ServerProtocol`: it
-  hands out the events the connection's reader queued for this stream (acknowledging
-  body bytes as they are consumed, which opens the peer's window: backpressure), sends
-  heads straight into the shared protocol object, and queues body pieces and the end.
+- :class:`StreamProtocol` is the stream's :class:`~rttp.plugin.ServerProtocol` over its
+  :class:`~rttp._io.engine._muxio.StreamView`: it hands out what the connection's
+  reader queued, sends heads straight into the shared protocol object, and queues body
+  pieces and the end for the pump.
 - :class:`StreamConnection` is the stream's :class:`ServerConnection`: its "socket"
-  receive waits for the reader to queue an event, and its "socket" send is the *pump*,
-  which frames queued body bytes as far as the peer's windows allow, waits for
-  :class:`~rttp.plugin.WindowOpened` for the rest, and waits while the connection's
-  output is over its bound. The connection's one writer task does the writing.
+  receive waits for the reader to queue an event, and its "socket" send is the pump.
 
 The byte strings the protocol methods return are tokens (non-empty when something is
 queued): every path of :class:`~rttp._io.engine._answering.ExchangeAnswer` already
@@ -19,14 +16,14 @@ sends what they return, which runs the pump.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import trio
 
-from ..._proto._events import NEED_DATA, EndOfMessage, RawHeaders, ServerEvent, ServerProtocol
+from ..._proto._events import EndOfMessage, RawHeaders, ServerEvent, ServerProtocol
 from ._clock import Phase
+from ._muxio import QUEUED, StreamView
 from ._server import ServerConnection
 
 if TYPE_CHECKING:
@@ -34,109 +31,55 @@ if TYPE_CHECKING:
 
 __all__ = ["StreamConnection", "StreamProtocol"]
 
-#: what a protocol method returns when it queued something for the pump
-_QUEUED: Final = b"\x00"
 #: RST_STREAM codes: the answer will never be finished; its body is no longer wanted
 INTERNAL_ERROR: Final = 0x2
 CANCEL: Final = 0x8
 NO_ERROR: Final = 0x0
 
 
-class StreamProtocol(ServerProtocol):
+class StreamProtocol(StreamView, ServerProtocol):
     """One stream's view of the connection's multiplexed protocol (see the module)."""
 
-    __slots__ = (
-        "arrived",
-        "body_ended",
-        "ended",
-        "events",
-        "mux",
-        "out",
-        "reset",
-        "stream_id",
-        "unacknowledged",
-    )
+    __slots__ = ("headers_proto",)
 
     def __init__(self, mux: MuxServerConnection, stream_id: int) -> None:
-        self.mux = mux
-        self.stream_id = stream_id
-        #: what the reader queued for this stream: body bytes and its end
-        self.events: deque[bytes | EndOfMessage] = deque()
-        #: parked here: a handler waiting for the next event
-        self.arrived = trio.lowlevel.ParkingLot()
-        #: body pieces to frame, and the end (``EndOfMessage``, with trailers) after them
-        self.out: deque[memoryview | EndOfMessage] = deque()
-        #: the peer reset the stream, or the connection ended
-        self.reset = False
-        #: the request body ended (END_STREAM received)
-        self.body_ended = False
-        #: our answer's end is framed
-        self.ended = False
-        #: body bytes queued but not yet consumed (acknowledged when they are)
-        self.unacknowledged = 0
+        super().__init__(mux.writer, stream_id)
+        self.headers_proto = mux.proto
 
-    # -- what the reader queues ----------------------------------------------------------
-    def deliver(self, event: bytes | EndOfMessage) -> None:
-        """Queue an event for the handler and wake it."""
-        if type(event) is bytes:
-            self.unacknowledged += len(event)
-        else:
-            self.body_ended = True
-        self.events.append(event)
-        self.arrived.unpark_all()
-
-    def abandon(self) -> None:
-        """The peer reset the stream (or the connection ended): wake every waiter."""
-        self.reset = True
-        self.arrived.unpark_all()
-
-    # -- receiving -------------------------------------------------------------------------
     def receive_data(self, data: bytes | bytearray) -> None:
         """Nothing to do: the connection's reader queued the events already (``data``
-        is the token :meth:`StreamConnection.wait_event` returned)."""
+        is the token the stream's receive returned)."""
 
     def next_event(self) -> ServerEvent:
-        events = self.events
-        if not events:
-            return NEED_DATA
-        event = events.popleft()
-        if type(event) is bytes:
-            size = len(event)
-            self.unacknowledged -= size
-            self.mux.acknowledge(self.stream_id, size)
+        event: ServerEvent = StreamView.next_event(self)
         return event
 
-    # -- sending ---------------------------------------------------------------------------
-    def _check_open(self) -> None:
-        if self.reset:
-            raise trio.BrokenResourceError(f"the client reset HTTP/2 stream {self.stream_id}")
-
     def send_informational(self, status: int, reason: bytes, headers: RawHeaders) -> bytes:
-        self._check_open()
-        self.mux.proto.send_headers(self.stream_id, status, headers)
-        return _QUEUED
+        self.check_open()
+        self.headers_proto.send_headers(self.stream_id, status, headers)
+        return QUEUED
 
     def send_response(
         self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
     ) -> bytes:
-        self._check_open()
+        self.check_open()
         ends = body is not None and not body
-        self.mux.proto.send_headers(self.stream_id, status, headers, end_stream=ends)
+        self.headers_proto.send_headers(self.stream_id, status, headers, end_stream=ends)
         if ends:
             self.ended = True
         elif body is not None:
             self.out.append(memoryview(body))
             self.out.append(EndOfMessage(stream_id=self.stream_id))
-        return _QUEUED
+        return QUEUED
 
     def send_data(self, data: bytes) -> bytes:
         if data:
             self.out.append(memoryview(data))
-        return _QUEUED
+        return QUEUED
 
     def send_end(self, trailers: RawHeaders | None = None) -> bytes:
         self.out.append(EndOfMessage(trailers, stream_id=self.stream_id))
-        return _QUEUED
+        return QUEUED
 
     def start_next_cycle(self) -> bool:
         return False  # a stream carries one exchange
@@ -172,11 +115,10 @@ class StreamConnection(ServerConnection):
         self.mux = mux
         self.view = view
         self.exchange.stream_id = stream_id
-        self.exchange.deadline = mux.clock.now + mux.settings.body_timeout
         self.scheme = mux.scheme
         self._peer = mux.peer
-        self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = self.wait_event
-        self._send_all: Callable[[Any], Awaitable[None]] = self.pump
+        self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = self._wait_event
+        self._send_all: Callable[[Any], Awaitable[None]] = self._pump
 
     @property
     def local(self) -> tuple[str, int] | None:
@@ -198,62 +140,17 @@ class StreamConnection(ServerConnection):
         while not view.reset:
             await view.arrived.park()
 
-    async def wait_event(self, _size: int) -> bytes:
-        """Wait until the reader queues an event for this stream; the token returned
-        is what :meth:`StreamProtocol.receive_data` ignores."""
-        view = self.view
-        while not view.events:
-            if view.reset:
-                raise trio.BrokenResourceError(
-                    f"HTTP/2 stream {view.stream_id} ended before its request body did"
-                )
-            await view.arrived.park()
-        return _QUEUED
+    async def _wait_event(self, _size: int) -> bytes:
+        await self.view.wait_event()
+        return QUEUED
 
-    async def pump(self, _data: Any) -> None:
-        """Frame what the stream has queued as far as the peer's windows allow, waiting
-        for them to open; then wait while the connection's output is over its bound."""
-        view = self.view
-        out = view.out
-        mux = self.mux
-        proto = mux.proto
-        stream_id = view.stream_id
+    async def _pump(self, _data: Any) -> None:
+        await self.view.pump(self._progress)
+
+    def _progress(self) -> None:
         exchange = self.exchange
-        while out:
-            view._check_open()
-            item = out[0]
-            if type(item) is EndOfMessage:
-                out.popleft()
-                if item.trailers:
-                    proto.send_trailers(stream_id, item.trailers)
-                else:
-                    proto.send_data(stream_id, b"", end_stream=True)
-                view.ended = True
-                continue
-            assert isinstance(item, memoryview)
-            window = proto.send_window(stream_id)
-            if window <= 0:
-                mux.wake_writer()
-                await mux.window_opened.park()
-                continue
-            piece = item[:window]
-            rest = item[window:]
-            last = not rest and len(out) > 1 and _bare_end(out[1])
-            proto.send_data(stream_id, piece, end_stream=last)
-            if rest:
-                out[0] = rest
-            else:
-                out.popleft()
-                if last:
-                    out.popleft()
-                    view.ended = True
-            if exchange.phase == Phase.WRITE:  # progress: the write deadline starts again
-                exchange.deadline = self.clock.now + self.settings.write_timeout
-            if proto.output_size > mux.max_output:
-                await mux.flushed()
-        mux.wake_writer()
-        if proto.output_size > mux.max_output:
-            await mux.flushed()
+        if exchange.phase == Phase.WRITE:  # progress: the write deadline starts again
+            exchange.deadline = self.clock.now + self.settings.write_timeout
 
     async def aclose(self, *, linger: bool = True) -> None:
         """Nothing to close: the connection owns the socket (see :meth:`release`)."""
@@ -267,22 +164,13 @@ class StreamConnection(ServerConnection):
         (or its request body is no longer wanted), give back the window of what it
         left unread, and forget it."""
         view = self.view
-        mux = self.mux
+        proto = self.mux.proto
         stream_id = view.stream_id
-        if not view.reset and mux.proto.stream_open(stream_id):
+        if not view.reset and proto.stream_open(stream_id):
             if not view.ended:
-                mux.proto.reset_stream(
-                    stream_id, INTERNAL_ERROR if self.exchange.answer.started else CANCEL
-                )
+                started = self.exchange.answer.started
+                proto.reset_stream(stream_id, INTERNAL_ERROR if started else CANCEL)
             elif not view.body_ended:
-                mux.proto.reset_stream(stream_id, NO_ERROR)
-        if view.unacknowledged:
-            mux.acknowledge(stream_id, view.unacknowledged)
-            view.unacknowledged = 0
-        view.out.clear()
-        mux.forget(self)
-
-
-def _bare_end(item: memoryview | EndOfMessage) -> bool:
-    """Whether ``item`` is an end without trailers (it can ride on the last DATA frame)."""
-    return type(item) is EndOfMessage and not item.trailers
+                proto.reset_stream(stream_id, NO_ERROR)
+        view.give_back()
+        self.mux.forget(self)
