@@ -328,6 +328,13 @@ class ClientConfig:
     disabled: bool = False
     user_agent: str | None = "trio-rttp/0.1"
     http_backend: str = "auto"
+    #: speak HTTP/2 where the server agrees (ALPN over TLS): one connection per origin
+    #: carries every concurrent request. Needs the ``http2`` extra (h2) and the client
+    #: used as ``async with`` (its connections run tasks in the client's nursery)
+    http2: bool = False
+    #: HTTP/2 on cleartext http:// too, with no negotiation (prior knowledge, h2c): only
+    #: for servers known to speak it
+    http2_prior_knowledge: bool = False
     #: how host names become addresses: None (the transports ask the system), True (the
     #: registered resolver plugins: a static table, then the DNS), a name table (asked
     #: first), a :class:`~rttp.plugin.Resolver` or a list of them

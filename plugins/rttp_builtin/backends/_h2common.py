@@ -148,8 +148,17 @@ class H2Common:
                 self._spend_control("SETTINGS")
                 out.append(WindowOpened(0))  # the initial window size may have grown
             elif kind is ev.ConnectionTerminated:
-                # h2 sends nothing after the peer's GOAWAY
-                out.append(GoAway(event.last_stream_id or 0, int(event.error_code or 0)))
+                code = int(event.error_code or 0)
+                if not code:
+                    # h2 refuses every frame after the peer's GOAWAY, even those of the
+                    # streams the peer promised to finish: a graceful GOAWAY leaves the
+                    # connection open for them (the engine opens no new stream)
+                    states = h2.connection.ConnectionState
+                    client = self._conn.config.client_side
+                    self._conn.state_machine.state = (
+                        states.CLIENT_OPEN if client else states.SERVER_OPEN
+                    )
+                out.append(GoAway(event.last_stream_id or 0, code))
             elif kind in (ev.PingReceived, ev.PriorityUpdated, ev.UnknownFrameReceived):
                 self._spend_control(kind.__name__)
             else:

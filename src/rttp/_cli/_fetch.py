@@ -350,6 +350,6 @@ def _request_headers(request: Request, client: Client) -> Headers:
     """The fields the client will send: the request's, then the client's defaults."""
     present = {name.lower() for name, _ in request.headers.raw}
     merged = Headers.from_raw([(b"Host", request.url.host_header.encode()), *request.headers.raw])
-    for name, value in client._default_headers(present):
+    for name, value in client._heads.defaults(present):
         merged.add(name.decode("latin-1"), value.decode("latin-1"))
     return merged

@@ -35,11 +35,11 @@ from ...errors import (
 from ...plugin import ClientAuth, ConnectOptions
 from .._util import exit_owned_nursery
 from ..engine._client import Progress
-from ..engine._framing import request_head
 from ..net._proxy import forwarded_head
 from ..net._tls import client_context
 from ._auth import AuthLike, client_auth, run_flow
 from ._cookies import Cookies
+from ._heads import RequestHeads
 from ._netrc import netrc_credentials, netrc_path
 
 if TYPE_CHECKING:
@@ -55,7 +55,6 @@ __all__ = ["Client", "Progress"]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 _PLAIN_SCHEMES = frozenset({"http", "ws", "rttp", "http+unix", "ws+unix"})
-_NOTHING: frozenset[bytes] = frozenset()
 
 
 class Client(RequestVerbs, SeedForms):
@@ -123,17 +122,30 @@ class Client(RequestVerbs, SeedForms):
         )
         self._ssl_key = id(self._ssl_context)
         self._tls_options = ConnectOptions(ssl_context=self._ssl_context)
+        #: HTTP/2 offered by ALPN: only while the client is open (``async with``), since
+        #: an HTTP/2 connection runs tasks in its nursery
+        self._h2_tls: tuple[int, ConnectOptions] | None = None
+        if self.config.http2:
+            context = client_context(
+                self.config.verify,
+                self.config.cert,
+                alpn=("h2", "http/1.1"),
+                trust_env=self.config.trust_env,
+            )
+            if context is self._ssl_context:  # the caller's own context: offer h2 on it
+                context.set_alpn_protocols(["h2", "http/1.1"])
+            self._h2_tls = (id(context) + 1, ConnectOptions(ssl_context=context))
         self._plain_options = ConnectOptions()
         self._pool = ConnectionPool(self.plugins, self._backend, self.config)
         self._pool.proxy_tls = self._ssl_context
         self._nursery: trio.Nursery | None = None
         self._nursery_cm: Any = None
         encodings = self.plugins.offered_encodings
-        self._accept_encoding = ", ".join(encodings).encode("ascii") if encodings else None
-        self._user_agent = (
-            encode_header_text(self.config.user_agent) if self.config.user_agent else None
+        decoding = self.config.decode_content and encodings
+        self._heads = RequestHeads(
+            encode_header_text(self.config.user_agent) if self.config.user_agent else None,
+            ", ".join(encodings).encode("ascii") if decoding else None,
         )
-        self._defaults = self._default_headers(_NOTHING)
         #: drain (a little of) a redirect's or a challenge's body before the next request
         self._discard_body = functools.partial(discard, seconds=self.config.timeout.read or 5.0)
         #: the auth every request gets (None: none), bound to this client's schemes
@@ -146,12 +158,14 @@ class Client(RequestVerbs, SeedForms):
     async def __aenter__(self) -> Client:
         self._nursery_cm = trio.open_nursery()
         self._nursery = await self._nursery_cm.__aenter__()
+        self._pool.nursery = self._nursery
         return self
 
     async def __aexit__(self, *exc_info: Any) -> bool | None:
         try:
             await self._pool.aclose()
         finally:
+            self._pool.nursery = None
             cm, self._nursery_cm, self._nursery = self._nursery_cm, None, None
             result = await exit_owned_nursery(cm, exc_info)
         return result
@@ -391,13 +405,17 @@ class Client(RequestVerbs, SeedForms):
                 f"plain {url.scheme} is refused because enforce_https is on: {url}",
                 reason="enforce_https",
             )
-        head = self._request_head(request)
+        head = self._heads.head(request)
         options = self._tls_options if url.is_secure else self._plain_options
-        attempts = 2 if request.method in _IDEMPOTENT and request._content is not None else 1
+        key = self._ssl_key if url.is_secure else 0
+        if url.is_secure and self._h2_tls is not None and self._pool.multiplexing:
+            key, options = self._h2_tls
+        # a request whose body can be sent again is retried once on a fresh connection
+        # when a kept-alive one turned out closed (idempotent methods), or when an
+        # HTTP/2 server says it did not process it (any method)
+        attempts = 2 if request._content is not None else 1
         for attempt in range(attempts):
-            conn = await self._pool.acquire(
-                url, options, self._ssl_key if url.is_secure else 0, timeouts
-            )
+            conn = await self._pool.acquire(url, options, key, timeouts)
             answered = False
             try:
                 sent = head
@@ -415,35 +433,12 @@ class Client(RequestVerbs, SeedForms):
                     conn.stream_body(response)
             except (ReadError, WriteError, RemoteProtocolError):
                 await conn.release(False)
-                if conn.reused and not answered and attempt + 1 < attempts:
-                    continue  # a stale keep-alive connection failed before any answer: retry once
+                stale = conn.reused and request.method in _IDEMPOTENT
+                if (stale or conn.unprocessed) and not answered and attempt + 1 < attempts:
+                    continue  # not processed (a stale keep-alive, a GOAWAY): retry once
                 raise
             except BaseException:
                 await conn.release(False)
                 raise
             return response  # read_response set its request and URL
         raise AssertionError("unreachable")  # pragma: no cover
-
-    def _default_headers(self, present: frozenset[bytes] | set[bytes]) -> list[tuple[bytes, bytes]]:
-        """The client's default fields a request lacks (``present``: its lower-cased names)."""
-        defaults = []
-        if b"user-agent" not in present and self._user_agent:
-            defaults.append((b"User-Agent", self._user_agent))
-        if b"accept" not in present:
-            defaults.append((b"Accept", b"*/*"))
-        if (
-            b"accept-encoding" not in present
-            and self.config.decode_content
-            and self._accept_encoding
-        ):
-            defaults.append((b"Accept-Encoding", self._accept_encoding))
-        return defaults
-
-    def _request_head(self, request: Request) -> tuple[bytes, bytes, list[tuple[bytes, bytes]]]:
-        """The method, target and wire headers: the request's own, then the defaults."""
-        given = request.headers.raw
-        if given:
-            present: frozenset[bytes] | set[bytes] = {name.lower() for name, _ in given}
-            return request_head(request, self._default_headers(present), present)
-        # the common case: the defaults were worked out once
-        return request_head(request, self._defaults, _NOTHING)

@@ -24,6 +24,7 @@ from ..._proto._proxyrules import ProxyRules
 from ...errors import ConnectError, ConnectTimeout, PoolTimeout
 from ...plugin import ConnectOptions, ProtocolBackend
 from ..engine._client import ClientConnection
+from ..engine._mux_client import MuxClientConnection
 from ..net._errors import connect_errors
 from ..net._proxy import open_proxied
 from ..net._resolve import is_address, make_resolver, split_address
@@ -65,6 +66,14 @@ class ConnectionPool:
         self._proxied = bool(self._proxies)  # (decided once: no proxy costs nothing)
         #: how an https:// proxy is reached (the client's verification settings)
         self.proxy_tls: ssl.SSLContext | None = None
+        #: the HTTP/2 backend when the client asked for HTTP/2 and one is installed
+        self._h2 = plugins.multiplexed_backend("h2") if config.http2 else None
+        #: where HTTP/2 connections run their reader and writer (the client's nursery,
+        #: while it is open): without one, every connection is HTTP/1.1
+        self.nursery: trio.Nursery | None = None
+        #: the HTTP/2 connection of each origin, and the origins being connected to
+        self._muxes: dict[PoolKey, MuxClientConnection] = {}
+        self._connecting: dict[PoolKey, trio.Event] = {}
 
     @property
     def idle_connections(self) -> int:
@@ -87,6 +96,57 @@ class ConnectionPool:
         """
         if timeouts is None:
             timeouts = self._config.timeout
+        if self._h2 is not None and self.nursery is not None:
+            return await self._acquire_shared(url, options, key_extra, timeouts)
+        return await self._acquire(url, options, key_extra, timeouts)
+
+    @property
+    def multiplexing(self) -> bool:
+        """Whether new connections may speak HTTP/2 (asked for, installed, and the
+        client's nursery open)."""
+        return self._h2 is not None and self.nursery is not None
+
+    async def _acquire_shared(
+        self, url: URL, options: ConnectOptions, key_extra: int, timeouts: Timeouts
+    ) -> ClientConnection:
+        """A stream of the origin's HTTP/2 connection if it has one; else a connection
+        of its own, made while other requests to the origin wait to learn whether it
+        speaks HTTP/2 (and then share it)."""
+        key = self._key(url, key_extra)
+        while True:
+            mux = self._muxes.get(key)
+            if mux is not None and mux.usable(self._config.limits.keepalive_expiry):
+                try:
+                    stream = await mux.take_stream(timeouts.pool)
+                except trio.TooSlowError:
+                    raise PoolTimeout(
+                        f"no HTTP/2 stream to {url.netloc} became free within pool timeout "
+                        f"{timeouts.pool}s (the server's stream limit is reached)",
+                        timeouts.pool,
+                    ) from None
+                if stream is not None:
+                    stream.configure(self._config)
+                    stream.lend(timeouts.read, timeouts.write)
+                    return stream
+                continue
+            pending = self._connecting.get(key)
+            if pending is None:
+                break
+            await pending.wait()
+        self._connecting[key] = pending = trio.Event()
+        try:
+            return await self._acquire(url, options, key_extra, timeouts)
+        finally:
+            del self._connecting[key]
+            pending.set()
+
+    def _key(self, url: URL, key_extra: int) -> PoolKey:
+        proxy = self._proxies.for_url(url.scheme, url.host, url.port) if self._proxied else None
+        return (url.scheme, url.host, url.port, key_extra, proxy)
+
+    async def _acquire(
+        self, url: URL, options: ConnectOptions, key_extra: int, timeouts: Timeouts
+    ) -> ClientConnection:
         if self._slots is not None:
             seconds = timeouts.pool
             try:
@@ -102,7 +162,7 @@ class ConnectionPool:
                     seconds,
                 )
         try:
-            conn = await self._get(url, options, key_extra, timeouts.connect)
+            conn = await self._get(url, options, key_extra, timeouts)
         except BaseException:
             if self._slots is not None:
                 self._slots.release()
@@ -111,10 +171,11 @@ class ConnectionPool:
         return conn
 
     async def _get(
-        self, url: URL, options: ConnectOptions, key_extra: int, connect_timeout: float | None
+        self, url: URL, options: ConnectOptions, key_extra: int, timeouts: Timeouts
     ) -> ClientConnection:
-        proxy = self._proxies.for_url(url.scheme, url.host, url.port) if self._proxied else None
-        key: PoolKey = (url.scheme, url.host, url.port, key_extra, proxy)
+        connect_timeout = timeouts.connect
+        key = self._key(url, key_extra)
+        proxy = key[4]
         idle = self._idle.get(key)
         expiry = self._config.limits.keepalive_expiry
         now = time.monotonic()
@@ -148,6 +209,11 @@ class ConnectionPool:
                 ):
                     target, options = await self._resolved(url, options)
                     stream = fast_stream(await transport.connect(target, options))
+            if self.multiplexing and (route is None or not route.forward):
+                with connect_errors(where, url.host, url.port):
+                    mux = await self._speaks_h2(stream, url)
+                if mux:
+                    return await self._open_mux(stream, url, key, where, timeouts)
         if scope.cancelled_caught:
             raise ConnectTimeout(
                 f"connecting to {where} took longer than connect timeout {connect_timeout}s",
@@ -167,6 +233,52 @@ class ConnectionPool:
             conn.forward_proxy = route  # requests go to the proxy in absolute form
         conn.on_release = self.release  # the connection's word that its exchange ended
         return conn
+
+    async def _speaks_h2(self, stream: trio.abc.Stream, url: URL) -> bool:
+        """Whether a new connection is to speak HTTP/2: its TLS handshake chose ``h2``
+        by ALPN, or it is cleartext and the client has prior knowledge."""
+        if isinstance(stream, trio.SSLStream):
+            await stream.do_handshake()
+            return bool(stream.selected_alpn_protocol() == "h2")
+        return self._config.http2_prior_knowledge and not url.is_secure
+
+    async def _open_mux(
+        self, stream: trio.abc.Stream, url: URL, key: PoolKey, where: str, timeouts: Timeouts
+    ) -> ClientConnection:
+        """Start an HTTP/2 connection in the client's nursery (it keeps the slot this
+        request took for as long as it lives) and take its first stream."""
+        assert self._h2 is not None
+        assert self.nursery is not None
+        mux = MuxClientConnection(
+            stream,
+            self._h2,
+            plugins=self._plugins,
+            backend=self._backend,
+            limits=self._limits,
+            where=where,
+            secure=url.is_secure,
+            key=key,
+            write_timeout=self._config.timeout.write,
+            on_closed=self._mux_closed,
+        )
+        self._muxes[key] = mux
+        await self.nursery.start(mux.run)
+        first = await mux.take_stream(timeouts.pool)
+        if first is None:
+            raise ConnectError(
+                f"the HTTP/2 connection to {where} closed as it opened", reason="closed"
+            )
+        first.configure(self._config)
+        return first
+
+    def _mux_closed(self, mux: MuxClientConnection) -> None:
+        """An HTTP/2 connection takes no more streams: forget it and free its slot."""
+        if self._muxes.get(mux.key) is mux:
+            del self._muxes[mux.key]
+        if mux.closed and mux.slot_held:
+            mux.slot_held = False
+            if self._slots is not None:
+                self._slots.release()
 
     async def _resolved(self, url: URL, options: ConnectOptions) -> tuple[URL, ConnectOptions]:
         """Where to connect for ``url``: through the client's resolvers when it has some
@@ -210,6 +322,8 @@ class ConnectionPool:
     async def aclose(self) -> None:
         """Close every idle connection; connections in use close when released."""
         self._closed = True
+        for mux in list(self._muxes.values()):
+            mux.close()
         idle, self._idle = self._idle, {}
         self._idle_count = 0
         for conns in idle.values():

@@ -99,6 +99,7 @@ class ClientConnection(ConnectionBase):
         "on_release",
         "ready",
         "reused",
+        "unprocessed",
     )
 
     def __init__(self, stream: trio.abc.Stream, proto: Any = None, **base: Any) -> None:
@@ -112,6 +113,8 @@ class ClientConnection(ConnectionBase):
         self.on_release: Callable[[Any, bool], bool] | None = None
         #: the connection was taken from a pool's idle set (a failure may be a stale close)
         self.reused = False
+        #: the server said it did not process the request (an HTTP/2 stream it refused)
+        self.unprocessed = False
         self.idle_since: float = 0.0
         #: the pool's key for it
         self.key: Any = None

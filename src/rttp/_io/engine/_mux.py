@@ -207,8 +207,14 @@ class MuxServerConnection(ServerConnection):
                     stream.view.abandon()
                     stream.scope.cancel()  # nobody will read the answer: stop its work
                 self.writer.window_opened.unpark_all()
-            elif kind is GoAway or event is CLOSED:
-                self._peer_gone()  # the peer's GOAWAY: nothing can be sent after it
+            elif kind is GoAway:
+                assert isinstance(event, GoAway)
+                if event.error_code:
+                    self._peer_gone()  # the peer's error: nothing more on any stream
+                else:
+                    self.closing = True  # graceful: open streams finish, no new ones
+            elif event is CLOSED:
+                self._peer_gone()
             elif event is NEED_DATA:
                 break
         for stream, head in opened:
