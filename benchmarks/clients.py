@@ -71,6 +71,16 @@ def run(impl: str, port: int, tasks: int, seconds: float) -> dict[str, float]:
 
             async with httpx.AsyncClient(limits=httpx.Limits(max_connections=tasks)) as client:
                 return await in_tasks(functools.partial(gets, client))
+        elif impl == "rttp h2":  # every task over one HTTP/2 connection (prior knowledge)
+            import rttp
+
+            async with rttp.Client(http2=True, http2_prior_knowledge=True) as client:
+                return await in_tasks(functools.partial(gets, client))
+        elif impl == "httpx h2":
+            import httpx
+
+            async with httpx.AsyncClient(http1=False, http2=True) as client:
+                return await in_tasks(functools.partial(gets, client))
         elif impl == "bare trio+httptools":  # one connection per task, no features: the ceiling
             import httptools
 

@@ -145,6 +145,30 @@ def idle_h2_memory(count: int = 200) -> dict[str, float]:
         stop(process)
 
 
+def client_h2(seconds: float, rounds: int) -> dict[str, Any]:
+    """50 tasks over one HTTP/2 connection to nghttpd (the C server, so that the client
+    is what is measured): rttp's client against httpx's, paired per round."""
+    from run import measure, paired_ratio, stop
+
+    if not shutil.which("nghttpd"):
+        print("HTTP/2 client rows skipped: nghttpd is not installed (nghttp2-server)")
+        return {}
+    samples: dict[str, list[float]] = {"rttp h2": [], "httpx h2": []}
+    for _ in range(rounds):
+        process, port = _start("nghttpd")
+        try:
+            for impl in samples:
+                result = measure("clients.py", impl, port, 50, seconds)
+                samples[impl].append(result["requests_per_second"])
+        finally:
+            stop(process)
+    report = {impl: statistics.median(values) for impl, values in samples.items()}
+    ratio = paired_ratio(samples["rttp h2"], samples["httpx h2"])
+    print(f"HTTP/2 client, 50 tasks on one connection to nghttpd: rttp {report['rttp h2']:.0f}")
+    print(f"  req/s, httpx {report['httpx h2']:.0f} req/s: {ratio:.2f}x")
+    return {"rps": report, "rttp / httpx": ratio}
+
+
 def http2_suite(seconds: float, rounds: int, only: list[str] | None = None) -> dict[str, Any]:
     """Every row's loads, ``rounds`` interleaved rounds; medians, ratios and memory."""
     from run import paired_ratio, stop
@@ -187,4 +211,6 @@ def http2_suite(seconds: float, rounds: int, only: list[str] | None = None) -> d
             print(f"  {label:36} {value:6.2f}x")
         report["memory"] = idle_h2_memory()
         print("idle memory:", {k: round(v, 1) for k, v in report["memory"].items()})
+    if only is None or "client" in only:
+        report["client"] = client_h2(seconds, rounds)
     return report

@@ -115,9 +115,8 @@ class H2Client(H2Common, MultiplexedClientProtocol):
         return stream_id
 
     @property
-    def available_streams(self) -> int:
-        conn = self._conn
-        return int(conn.remote_settings.max_concurrent_streams) - conn.open_outbound_streams
+    def peer_max_streams(self) -> int:
+        return int(self._conn.remote_settings.max_concurrent_streams)
 
 
 class H2Backend(MultiplexedBackend):

@@ -227,9 +227,9 @@ class MultiplexedClientProtocol(MultiplexedProtocol):
 
     @property
     @abc.abstractmethod
-    def available_streams(self) -> int:
-        """How many more streams the peer allows open now (its
-        SETTINGS_MAX_CONCURRENT_STREAMS less those open)."""
+    def peer_max_streams(self) -> int:
+        """The streams the peer allows open at once (its
+        SETTINGS_MAX_CONCURRENT_STREAMS); the engine counts its own."""
 
 
 class MultiplexedBackend(abc.ABC):

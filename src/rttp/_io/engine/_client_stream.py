@@ -116,16 +116,14 @@ class StreamClientConnection(ClientConnection):
         self._send_within: Callable[[Any, float | None], Awaitable[None]] = self._pump_within
 
     async def _wait_within(self, _size: int, seconds: float | None) -> bytes:
-        with trio.move_on_after(seconds if seconds is not None else float("inf")):
-            await self.view.wait_event()
-            return QUEUED
-        raise trio.TooSlowError
+        view = self.view
+        if not view.events:
+            with trio.fail_after(seconds if seconds is not None else float("inf")):
+                await view.wait_event()
+        return QUEUED
 
     async def _pump_within(self, _data: Any, seconds: float | None) -> None:
-        with trio.move_on_after(seconds if seconds is not None else float("inf")):
-            await self.view.pump()
-            return
-        raise trio.TooSlowError
+        await self.view.pump(None, seconds)
 
     async def release(self, reusable: bool) -> None:
         """End the exchange (once): reset the stream if either side is unfinished, give

@@ -123,7 +123,8 @@ class MuxClientConnection:
         more streams than it allows may end the whole connection (h2 does)."""
         if not self._settled:
             return 1 - len(self.streams)
-        return self.proto.available_streams - self._unopened
+        # every stream still held counts (those the server closed are released soon)
+        return self.proto.peer_max_streams - len(self.streams)
 
     def opened(self, stream: StreamClientConnection) -> None:
         """A stream's head went out: its id is known (called by its protocol view)."""

@@ -208,10 +208,14 @@ class StreamView:
     def open(self) -> None:
         """Before the first frame of the body: the client sends its held head here."""
 
-    async def pump(self, progress: Callable[[], None] | None = None) -> None:
+    async def pump(
+        self, progress: Callable[[], None] | None = None, seconds: float | None = None
+    ) -> None:
         """Frame what the stream has queued as far as the peer's windows allow, waiting
         for them to open (``progress`` is called each time some goes out); then wait
-        while the connection's output is over its bound."""
+        while the connection's output is over its bound. ``seconds`` bounds each wait
+        (:class:`trio.TooSlowError` past it); a pump that need not wait creates no
+        cancel scope."""
         self.check_open()
         self.open()
         out = self.out
@@ -233,7 +237,8 @@ class StreamView:
             window = proto.send_window(stream_id)
             if window <= 0:
                 writer.wake()
-                await writer.window_opened.park()
+                with _bounded(seconds):
+                    await writer.window_opened.park()
                 continue
             rest = item[window:]
             last = not rest and len(out) > 1 and _bare_end(out[1])
@@ -248,10 +253,17 @@ class StreamView:
             if progress is not None:
                 progress()
             if proto.output_size > writer.max_output:
-                await writer.flushed()
+                with _bounded(seconds):
+                    await writer.flushed()
         writer.wake()
         if proto.output_size > writer.max_output:
-            await writer.flushed()
+            with _bounded(seconds):
+                await writer.flushed()
+
+
+def _bounded(seconds: float | None) -> Any:
+    """A scope that raises :class:`trio.TooSlowError` after ``seconds`` (None: never)."""
+    return trio.fail_after(math.inf if seconds is None else seconds)
 
 
 def _bare_end(item: memoryview | EndOfMessage) -> bool:
