@@ -345,3 +345,62 @@ async def test_against_node_http2_server(node_h2: rttp.URL) -> None:
     assert posted.headers["x-seen"] == "300000"
     assert posted.text == "node /up"
     assert sorted(texts) == sorted(f"node /{n}" for n in range(30))
+
+
+async def test_redirects_cookies_and_auth_over_http2(serve: Serve) -> None:
+    async def app(request: rttp.Request) -> Any:
+        if request.path == "/login":
+            return rttp.Response(
+                302, {"Location": "/home", "Set-Cookie": "session=abc; Path=/"}, b""
+            )
+        return rttp.Response(
+            200,
+            body=f"{request.path} cookie={request.headers.get('cookie')} "
+            f"auth={request.headers.get('authorization')} HTTP/{request.http_version}",
+        )
+
+    _, url = await serve(app, http2=True)
+    async with rttp.Client(http2=True, http2_prior_knowledge=True, auth=("ana", "pw")) as client:
+        response = await client.get(f"{url}/login")
+    assert response.text.startswith("/home cookie=session=abc auth=Basic ")
+    assert response.text.endswith("HTTP/2")
+
+
+async def hostile_server(
+    listener: trio.SocketListener, frames: bytes, task_status: Any = trio.TASK_STATUS_IGNORED
+) -> None:
+    """An HTTP/2 server that answers its client's first request with ``frames``."""
+    import h2.config
+    import h2.connection
+
+    task_status.started()
+    stream = await listener.accept()
+    conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False))
+    conn.initiate_connection()
+    async with stream:
+        await stream.send_all(conn.data_to_send())
+        with trio.move_on_after(10):
+            while data := await stream.receive_some(65536):
+                conn.receive_data(data)
+                await stream.send_all(conn.data_to_send() + frames)
+                frames = b""
+
+
+@pytest.mark.parametrize("flood", ["ping", "headers"])
+async def test_a_hostile_server_ends_only_its_connection(nursery: trio.Nursery, flood: str) -> None:
+    from hyperframe.frame import HeadersFrame, PingFrame
+
+    if flood == "ping":  # PING flood: the client's control-frame budget
+        frames = PingFrame(0, opaque_data=b"12345678").serialize() * 1500
+    else:  # a header list past max_response_header_size, decoded from a few bytes
+        block = b"\x88" + b"\x40\x01x\x7f\x81\x7f" + b"y" * 20000  # literal, huge value
+        frames = HeadersFrame(1, data=block, flags=["END_HEADERS"]).serialize()
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    await nursery.start(hostile_server, listeners[0], frames)
+    port = listeners[0].socket.getsockname()[1]
+    async with rttp.Client(
+        http2=True, http2_prior_knowledge=True, max_response_header_size=8192
+    ) as client:
+        with pytest.raises((rttp.errors.ReadError, rttp.errors.RemoteProtocolError)):
+            await client.get(f"http://127.0.0.1:{port}/", timeout=5)
+    await listeners[0].aclose()

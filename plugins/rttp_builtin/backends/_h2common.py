@@ -28,6 +28,7 @@ from rttp.plugin import (
 try:
     import h2.config
     import h2.connection
+    import h2.errors
     import h2.events
     import h2.exceptions
     import h2.settings
@@ -63,6 +64,30 @@ class _Bucket:
         return self.left >= 0
 
 
+def _graceful_goaways(conn: Any) -> None:
+    """Let a graceful GOAWAY (NO_ERROR) leave ``conn`` open for the streams it covers.
+
+    h2 takes any GOAWAY for the end of the connection: it drops the output not yet sent
+    (heads among it, which would leave the peer's HPACK table behind ours) and refuses
+    every later frame, even those of the streams the peer promised to finish. Its
+    handler for GOAWAY frames is replaced, on this connection only, by one that reports
+    a graceful GOAWAY and changes nothing; the engine opens no new stream after it. (An
+    error GOAWAY still goes to h2's own handler.)"""
+    table = conn._frame_dispatch_table
+    original = table[GoAwayFrame]
+
+    def receive_goaway(frame: Any) -> tuple[list[Any], list[Any]]:
+        if frame.error_code:
+            return original(frame)  # type: ignore[no-any-return]
+        event = h2.events.ConnectionTerminated()
+        event.error_code = h2.errors.ErrorCodes.NO_ERROR
+        event.last_stream_id = frame.last_stream_id
+        event.additional_data = frame.additional_data or None
+        return [], [event]
+
+    table[GoAwayFrame] = receive_goaway
+
+
 class H2Common:
     """One h2 connection, either side (the server and client classes add their heads)."""
 
@@ -90,6 +115,7 @@ class H2Common:
             values[codes.ENABLE_PUSH] = 0
         conn.local_settings = h2.settings.Settings(client=client, initial_values=values)
         conn.decoder.max_header_list_size = limits.max_header_size
+        _graceful_goaways(conn)
         self._conn = conn
         self._limits = limits
         self._events: deque[Any] = deque()
@@ -148,17 +174,7 @@ class H2Common:
                 self._spend_control("SETTINGS")
                 out.append(WindowOpened(0))  # the initial window size may have grown
             elif kind is ev.ConnectionTerminated:
-                code = int(event.error_code or 0)
-                if not code:
-                    # h2 refuses every frame after the peer's GOAWAY, even those of the
-                    # streams the peer promised to finish: a graceful GOAWAY leaves the
-                    # connection open for them (the engine opens no new stream)
-                    states = h2.connection.ConnectionState
-                    client = self._conn.config.client_side
-                    self._conn.state_machine.state = (
-                        states.CLIENT_OPEN if client else states.SERVER_OPEN
-                    )
-                out.append(GoAway(event.last_stream_id or 0, code))
+                out.append(GoAway(event.last_stream_id or 0, int(event.error_code or 0)))
             elif kind in (ev.PingReceived, ev.PriorityUpdated, ev.UnknownFrameReceived):
                 self._spend_control(kind.__name__)
             else:

@@ -6,10 +6,10 @@
 - :data:`memory_plugin` adds the ``memory://name`` transport: a server bound to
   ``memory://app`` is reachable by a client at ``memory://app/path`` without sockets.
 - :func:`check_transport`, :func:`check_content_encoding`, :func:`check_body_codec`,
-  :func:`check_protocol_backend`, :func:`check_auth_scheme`, :func:`check_broker`,
-  :func:`check_websocket_backend`: what every transport, encoding, codec, HTTP/1.1
-  parser backend, auth scheme, broker and WebSocket backend plugin, built-in or
-  third-party, must pass.
+  :func:`check_protocol_backend`, :func:`check_multiplexed_backend`,
+  :func:`check_auth_scheme`, :func:`check_broker`, :func:`check_websocket_backend`:
+  what every transport, encoding, codec, HTTP/1.1 parser backend, HTTP/2 backend, auth
+  scheme, broker and WebSocket backend plugin, built-in or third-party, must pass.
 """
 
 from .._io.client._apptransport import AppTransport, MockTransport
@@ -20,6 +20,7 @@ from ._codec_kit import DEFAULT_SAMPLES, check_body_codec
 from ._inprocess import app_client
 from ._kits import check_content_encoding, check_transport
 from ._memory import MemoryPlugin, MemoryTransport, memory_plugin
+from ._mux_kit import check_multiplexed_backend
 from ._websocket_kit import VIOLATIONS, check_websocket_backend, ws_frame
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "check_body_codec",
     "check_broker",
     "check_content_encoding",
+    "check_multiplexed_backend",
     "check_protocol_backend",
     "check_transport",
     "check_websocket_backend",
