@@ -113,6 +113,8 @@ class H2Common:
         values[codes.MAX_CONCURRENT_STREAMS] = mux.max_concurrent_streams
         if client:
             values[codes.ENABLE_PUSH] = 0
+        else:
+            values[codes.ENABLE_CONNECT_PROTOCOL] = 1  # WebSockets over HTTP/2 (RFC 8441)
         conn.local_settings = h2.settings.Settings(client=client, initial_values=values)
         conn.decoder.max_header_list_size = limits.max_header_size
         _graceful_goaways(conn)

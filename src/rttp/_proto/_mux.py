@@ -263,6 +263,8 @@ def stream_request_head(fields: RawHeaders, stream_id: int, ended: bool) -> Requ
     ``:method``, ``:scheme`` and ``:path`` pseudo-fields once each, ``:authority``
     standing for Host (a Host that names another authority is refused), no
     pseudo-field after a regular one. ``ended``: the head ended the stream (no body).
+    An extended CONNECT for ``websocket`` (RFC 8441) becomes HTTP/1.1's handshake: a
+    GET with ``Upgrade: websocket``, its head's ``upgrade`` set, and no body.
 
     Raises :class:`~rttp.errors.RemoteProtocolError` for a malformed request (the
     backend resets the stream)."""
@@ -276,8 +278,14 @@ def stream_request_head(fields: RawHeaders, stream_id: int, ended: bool) -> Requ
         else:
             regular.append((name, value))
     method = pseudo.get(b":method", b"")
+    protocol = pseudo.get(b":protocol")
     if method == b"CONNECT":
-        raise RemoteProtocolError("CONNECT is not supported by this server", 501)
+        if protocol != b"websocket":
+            what = "CONNECT" if protocol is None else f"CONNECT for {protocol!r}"
+            raise RemoteProtocolError(f"{what} is not supported by this server", 501)
+        # RFC 8441: a WebSocket over this stream, presented as HTTP/1.1's upgrade
+        method = b"GET"
+        regular += [(b"upgrade", b"websocket"), (b"connection", b"upgrade")]
     for name in _PSEUDO_REQUIRED:
         if not pseudo.get(name):
             raise RemoteProtocolError(f"request without the {name.decode()} pseudo-field")
@@ -293,6 +301,13 @@ def stream_request_head(fields: RawHeaders, stream_id: int, ended: bool) -> Requ
     head.stream_id = stream_id
     head.keep_alive = True
     head.upgrade = None
+    if protocol is not None:
+        # the stream carries the WebSocket's frames, not a request body: the engine
+        # ends the request at its head (``upgrade`` marks it)
+        head.upgrade = b"websocket"
+        head.chunked = False
+        head.content_length = None
+        return head
     # the body is framed by the stream: it follows unless the head ended the stream
     head.chunked = not ended
     if ended:

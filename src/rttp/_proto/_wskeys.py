@@ -31,13 +31,16 @@ def accept_token(key: bytes) -> bytes:
     return base64.b64encode(hashlib.sha1(key.strip() + _GUID).digest())
 
 
-def handshake_problem(headers: Headers) -> str | None:
+def handshake_problem(headers: Headers, http2: bool = False) -> str | None:
     """What is wrong with a handshake request's fields, or None (the caller checked
-    the method and the ``Upgrade``/``Connection`` tokens)."""
+    the method and the ``Upgrade``/``Connection`` tokens). ``http2``: an extended
+    CONNECT (RFC 8441), which carries no Sec-WebSocket-Key."""
     versions = headers.get_raw(b"sec-websocket-version")  # pragma: no mutate (any case)
     if versions != [WEBSOCKET_VERSION]:
         shown = b", ".join(versions).decode("latin-1") or "none"  # pragma: no mutate
         return f"Sec-WebSocket-Version must be 13 (got {shown})"
+    if http2:
+        return None
     keys = headers.get_raw(b"sec-websocket-key")  # pragma: no mutate (any case)
     if len(keys) != 1:
         return f"expected one Sec-WebSocket-Key field (got {len(keys)})"

@@ -235,6 +235,8 @@ class MuxServerConnection(ServerConnection):
             return
         stream = StreamConnection(self, stream_id)
         self.streams[stream_id] = stream
+        if head.upgrade is not None:  # an extended CONNECT: the request ends at its head
+            stream.view.deliver(EndOfMessage(stream_id=stream_id))
         self.exchanges += 1
         exchange = self.exchange
         exchange.phase = Phase.HANDLER

@@ -25,7 +25,7 @@ from ..._proto._mux import MultiplexedProtocol
 from ...errors import TransportError
 from ..net._errors import IO_ERRORS
 
-__all__ = ["QUEUED", "FrameWriter", "StreamView"]
+__all__ = ["QUEUED", "FrameWriter", "StreamIO", "StreamView"]
 
 #: what a stream's protocol method returns when it queued something for the pump
 QUEUED: Final = b"\x00"
@@ -259,6 +259,54 @@ class StreamView:
         if proto.output_size > writer.max_output:
             with _bounded(seconds):
                 await writer.flushed()
+
+
+class StreamIO(trio.abc.Stream):
+    """One stream as a :class:`trio.abc.Stream`: the tunnel an extended CONNECT opens
+    (a WebSocket over HTTP/2). What is sent goes out in DATA frames as the peer's
+    windows allow; what is received is acknowledged as it is read (backpressure);
+    ``send_eof`` and ``aclose`` end our side of the stream."""
+
+    def __init__(self, view: StreamView) -> None:
+        self.view = view
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        if data:
+            self.view.out.append(memoryview(bytes(data)))
+        await self.view.pump()
+        await trio.lowlevel.checkpoint()
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await trio.lowlevel.checkpoint()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes:
+        view = self.view
+        while True:
+            if view.events:
+                event = view.next_event()
+                if type(event) is bytes:
+                    await trio.lowlevel.checkpoint()
+                    return event
+                if type(event) is EndOfMessage:
+                    return b""
+                continue
+            if view.reset:
+                raise trio.BrokenResourceError(f"HTTP/2 stream {view.stream_id} was reset")
+            await view.arrived.park()
+
+    async def send_eof(self) -> None:
+        view = self.view
+        if not view.ended and not view.reset:
+            view.out.append(EndOfMessage(stream_id=view.stream_id))
+            await view.pump()
+
+    async def aclose(self) -> None:
+        view = self.view
+        if not view.ended and not view.reset and not view.out:
+            view.out.append(EndOfMessage(stream_id=view.stream_id))
+            with trio.move_on_after(1.0):  # graceful when it can be (a window may be shut)
+                await view.pump()
+        await trio.lowlevel.checkpoint()
 
 
 def _bounded(seconds: float | None) -> Any:

@@ -23,7 +23,7 @@ import trio
 
 from ..._proto._events import EndOfMessage, RawHeaders, ServerEvent, ServerProtocol
 from ._clock import Phase
-from ._muxio import QUEUED, StreamView
+from ._muxio import QUEUED, StreamIO, StreamView
 from ._server import ServerConnection
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ class StreamProtocol(StreamView, ServerProtocol):
 
     def send_informational(self, status: int, reason: bytes, headers: RawHeaders) -> bytes:
         self.check_open()
-        self.headers_proto.send_headers(self.stream_id, status, headers)
+        # a 101 has no place in HTTP/2: a 200 opens the tunnel of an extended CONNECT
+        self.headers_proto.send_headers(self.stream_id, 200 if status == 101 else status, headers)
+        self.writer.wake()  # (a 101 is held, not sent: nothing else would wake the writer)
         return QUEUED
 
     def send_response(
@@ -157,7 +159,12 @@ class StreamConnection(ServerConnection):
         self.closing = True
 
     def detach(self) -> trio.abc.Stream:
-        raise RuntimeError("an HTTP/2 stream cannot switch protocols with a 101")
+        """The stream of an extended CONNECT (a WebSocket, RFC 8441) as a byte stream:
+        its 200 is queued already, its DATA frames carry the new protocol."""
+        if self.detached:
+            raise RuntimeError("this stream was detached already")
+        self.detached = self.closing = True
+        return StreamIO(self.view)
 
     def release(self) -> None:
         """The stream's handler is done: reset the stream if its answer never ended

@@ -45,7 +45,7 @@ class WebSocketExchange:
     @staticmethod
     def problem(request: Request) -> str | None:
         """What is wrong with the handshake (answered 400 before the app sees it)."""
-        return handshake_problem(request.headers)
+        return handshake_problem(request.headers, request.http_version == "2")
 
     async def receive(self) -> Message:
         if not self.connected:

@@ -118,7 +118,7 @@ def accept_websocket(
             {"Upgrade": "websocket", "Connection": "Upgrade"},
             "426 Upgrade Required: send a WebSocket handshake\n",
         )
-    problem = handshake_problem(request.headers)
+    problem = handshake_problem(request.headers, request.http_version == "2")
     if problem is not None:
         if problem.startswith("Sec-WebSocket-Version"):  # RFC 6455 §4.4: say which we speak
             return Response(
@@ -174,12 +174,10 @@ def websocket_handshake(
     backend, compression = server_backend(websocket_backend, compression, plugins)
     offered = request.headers.csv_list("sec-websocket-protocol")
     chosen = next((p for p in offered if p in subprotocols), None)
-    key = request.headers.get_raw(b"sec-websocket-key")[0]
-    answer = [
-        (b"Upgrade", b"websocket"),
-        (b"Connection", b"Upgrade"),
-        (b"Sec-WebSocket-Accept", accept_token(key)),
-    ]
+    answer = [(b"Upgrade", b"websocket"), (b"Connection", b"Upgrade")]
+    keys = request.headers.get_raw(b"sec-websocket-key")
+    if keys:  # (HTTP/2's extended CONNECT has none: its answer is a 200 on the stream)
+        answer.append((b"Sec-WebSocket-Accept", accept_token(keys[0])))
     if chosen is not None:
         answer.append((b"Sec-WebSocket-Protocol", chosen.encode("ascii")))
     deflate = compression.accept(_extensions(request.headers)) if compression else None
