@@ -34,7 +34,7 @@ html_theme = "alabaster"
 exclude_patterns = ["_build"]
 
 
-def _named_defaults(app, what, name, obj, options, signature, return_annotation):  # noqa: ANN001
+def _named_defaults(app, what, name, obj, options, signature, return_annotation):
     """Show ServerConfig's loopback default by its name: Sphinx's signature parser
     mistakes the ``'::1'`` in its value for markup."""
     if signature:
