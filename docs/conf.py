@@ -15,7 +15,10 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(AsyncIterator|Awaitable|Callable|Iterator|Mapping|Sequence|Any|IO|TextIO)"),
     (r"py:.*", r"(wsproto|h11|httptools|jwt|pluggy)(\..*)?|WSConnection|Connection"),
     # the type aliases, described in the reference's "Type aliases" section
-    (r"py:class", r"HeadersLike|QueryLike|TimeoutsLike|AuthLike|Body|FormValue|Progress|Handler|Content"),
+    (
+        r"py:class",
+        r"HeadersLike|QueryLike|TimeoutsLike|AuthLike|Body|FormValue|Progress|Handler|Content",
+    ),
     (r"py:class", r"PasswordCheck|PasswordLookup|TokenCheck"),
     # the engine's and the faces' own helper types, which users never build
     (

@@ -300,11 +300,12 @@ async def test_rttp_demo_serves_routes_chat_and_rtml():
             assert "Hello, Ada! (over RTTP)" in [e.text for e in greeted.body]
         async with rttp.Client() as client:
             index = await client.get(base + "/")
-            assert "new WebSocket" in index.text
-            for face in ("the routing app", "RTML", "RTTP messages", "WebSockets"):
-                assert f"<b>{face}</b>" in index.text  # each face, said in a sentence
+            script = (await client.get(base + "/site/demo.js")).text
+            assert 'new WebSocket(wsURL("/chat"))' in script
+            assert 'fetch("/api/time")' in script
+            for face in ("WebSocket chat", "A streaming answer", "A JSON route", "An RTML page"):
+                assert face in index.text  # each face, live on the page
             assert 'href="/rtml"' in index.text
-            assert 'href="/api/time"' in index.text
             icon = await client.get(base + "/favicon.ico")
             assert (icon.status, icon.headers["content-type"]) == (200, "image/svg+xml")
             assert (await client.get(base + "/hello/you")).text == "hello, you\n"
@@ -320,8 +321,9 @@ async def test_rttp_demo_serves_routes_chat_and_rtml():
             )
             assert greeted.value[1].text == "Hello, Ada!"
         async with rttp.websocket(base.replace("http", "ws") + "/chat", ping_interval=None) as ws:
-            assert (await ws.receive()).startswith("welcome")
+            assert json.loads(await ws.receive())["text"].startswith("welcome")
+            assert json.loads(await ws.receive()) == {"presence": 1}
             await ws.text("hi")
-            assert (await ws.receive()).endswith(": hi")
+            assert json.loads(await ws.receive())["text"].endswith(": hi")
             await ws.binary(b"\x00\x01\xfe")
             assert await ws.receive() == b"\x00\x01\xfe"  # binary frames are relayed

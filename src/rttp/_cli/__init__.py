@@ -92,7 +92,7 @@ async def _serve(
         await serve_until_signalled(server, started, announce)
     else:  # the demo: its RTTP panel on an Endpoint beside the HTTP server
         from .._faces._endpoint import Endpoint
-        from ._demo import rttp_panel
+        from .demo import rttp_panel
 
         async with Endpoint() as endpoint:
             endpoint.handle_msg(rttp_panel)
@@ -116,7 +116,7 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if getattr(args, "app_dir", None):
         sys.path.insert(0, os.path.abspath(args.app_dir))
     if args.command == "demo":
-        from ._demo import demo_app
+        from .demo import demo_app
 
         handler: Any = demo_app()
         name = "the demo"
