@@ -166,6 +166,11 @@ class ServerConfig:
     #: set SO_REUSEPORT so several server processes can listen on one explicit port
     #: (the kernel spreads connections over them)
     reuse_port: bool = False
+    #: shut down gracefully after this many requests (None: never), plus a random
+    #: 0..``max_requests_jitter`` so that workers do not all restart at once; a pool
+    #: replaces a worker that stops (``rttp serve --limit-max-requests``)
+    max_requests: int | None = None
+    max_requests_jitter: int = 0
     #: worker processes sharing the listening sockets (the Moonbridge pre-fork pool;
     #: started by :func:`rttp.run` or ``rttp serve --workers N``)
     workers: int = 1

@@ -12,7 +12,7 @@ import re
 import shlex
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import trio
@@ -28,7 +28,8 @@ from .._plugins import get_plugins
 from ..errors import RTTPError
 from ..moonbridge._serverpool import run_server
 from ._fetch import EXIT_STATUSES, METHODS, add_fetch_arguments, fetch
-from ._serve import CLIError, add_serve_arguments, build_server, configure_logging, talkative
+from ._logging import configure_logging
+from ._serve import CLIError, add_serve_arguments, build_server, talkative
 from ._target import host, load_env_file, load_target
 
 __all__ = ["main", "parser"]
@@ -110,7 +111,7 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """``rttp serve``, ``rttp static`` and ``rttp demo``."""
     if getattr(args, "reload", False):
         return _reload(args, argv)
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_config, args.use_colors)
     if args.env_file:
         load_env_file(args.env_file)
     if getattr(args, "app_dir", None):
@@ -154,6 +155,28 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
     return 0
 
 
+def reload_filter(include: list[str], exclude: list[str]) -> Callable[[Any, str], bool]:
+    """What ``--reload`` restarts for: a change to a .py file or one matching an
+    ``include`` glob, unless it matches an ``exclude`` glob (by name or by path), and
+    never in the folders watchfiles ignores (.git, __pycache__, virtualenvs...)."""
+    import fnmatch
+
+    import watchfiles
+
+    ignored = watchfiles.DefaultFilter()
+    patterns = ["*.py", *include]
+
+    def wanted(change: Any, path: str) -> bool:
+        if not ignored(change, path):
+            return False
+        name = os.path.basename(path)
+        if any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(path, g) for g in exclude):
+            return False
+        return any(fnmatch.fnmatch(name, g) or fnmatch.fnmatch(path, g) for g in patterns)
+
+    return wanted
+
+
 def _reload(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """``--reload``: run the server in a child process, restarted when a .py file changes."""
     try:
@@ -176,7 +199,10 @@ def _reload(args: argparse.Namespace, argv: Sequence[str]) -> int:
     # (a signal between watches: run_process has stopped the server on its way out)
     with contextlib.suppress(KeyboardInterrupt):
         watchfiles.run_process(
-            *dirs, target=shlex.join(command), watch_filter=watchfiles.PythonFilter()
+            *dirs,
+            target=shlex.join(command),
+            watch_filter=reload_filter(args.reload_include or [], args.reload_exclude or []),
+            debounce=int(args.reload_delay * 1000),
         )
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import os
 import ssl
 import sys
@@ -125,6 +124,18 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
         help="turn permessage-deflate off for the WebSockets served",
     )
     how.add_argument("--workers", type=int, metavar="N", help="N worker processes (default 1)")
+    how.add_argument(
+        "--limit-max-requests",
+        type=int,
+        metavar="N",
+        help="shut down gracefully after N requests (a pool replaces the worker)",
+    )
+    how.add_argument(
+        "--limit-max-requests-jitter",
+        type=int,
+        metavar="N",
+        help="add 0 to N requests to the limit, at random, so workers do not stop together",
+    )
     if with_app:
         how.add_argument("--reload", action="store_true", help="restart when a .py file changes")
         how.add_argument(
@@ -132,6 +143,25 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
             action="append",
             metavar="DIR",
             help="where --reload watches (default .)",
+        )
+        how.add_argument(
+            "--reload-include",
+            action="append",
+            metavar="GLOB",
+            help="files that also trigger a reload (*.py always does; repeatable)",
+        )
+        how.add_argument(
+            "--reload-exclude",
+            action="append",
+            metavar="GLOB",
+            help="files that never do (repeatable)",
+        )
+        how.add_argument(
+            "--reload-delay",
+            type=float,
+            metavar="SECONDS",
+            default=0.25,
+            help="wait this long for changes to settle before restarting (default 0.25)",
         )
     how.add_argument("--root-path", help="the path prefix a proxy serves the app under")
     how.add_argument(
@@ -205,6 +235,18 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     )
     logs = serve.add_argument_group("logging")
     logs.add_argument("--log-level", choices=LOG_LEVELS, default="info")
+    logs.add_argument(
+        "--log-config",
+        metavar="FILE",
+        help="configure logging from FILE: .json (dictConfig), .yaml (with PyYAML), "
+        "else .ini (fileConfig); the loggers are rttp.error and rttp.access",
+    )
+    logs.add_argument(
+        "--use-colors",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="colour the log's level names (default: when stderr is a terminal)",
+    )
     logs.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
@@ -333,6 +375,8 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         "root_path": args.root_path,
         "backlog": args.backlog,
         "http2": args.http2,
+        "max_requests": args.limit_max_requests,
+        "max_requests_jitter": args.limit_max_requests_jitter,
         "http2_max_concurrent_streams": args.http2_max_concurrent_streams,
     }
     settings.update({k: v for k, v in flags.items() if v is not None})
@@ -395,12 +439,3 @@ def talkative(args: argparse.Namespace) -> bool:
     """Whether the command says what it does (where it serves, each answer's access
     line): at ``--log-level info`` and ``debug``, not from ``warning`` up."""
     return str(args.log_level) in ("info", "debug")
-
-
-def configure_logging(level: str) -> None:
-    """The error log at ``level``, one line per record, on stderr."""
-    logging.basicConfig(
-        level=getattr(logging, level.upper()),
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-        stream=sys.stderr,
-    )

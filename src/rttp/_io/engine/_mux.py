@@ -27,7 +27,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Final
 
 import trio
@@ -49,7 +49,7 @@ from ._server import ServerConnection
 from ._settings import ServerSettings
 from ._stream import StreamConnection
 
-__all__ = ["MuxServerConnection"]
+__all__ = ["ExchangesOf", "MuxServerConnection"]
 
 REFUSED_STREAM: Final = 0x7
 PROTOCOL_ERROR: Final = 0x1
@@ -295,3 +295,20 @@ class MuxServerConnection(ServerConnection):
             if data:
                 with trio.move_on_after(1.0):
                     await self._send_all(data)
+
+
+class ExchangesOf:
+    """The exchanges a server's sweeper watches: each connection's own, and each
+    HTTP/2 stream's (a view of the server's set of connections, not a second set)."""
+
+    __slots__ = ("_connections",)
+
+    def __init__(self, connections: Iterable[ServerConnection]) -> None:
+        self._connections = connections
+
+    def __iter__(self) -> Iterator[ServerExchange]:
+        for conn in self._connections:
+            if type(conn) is MuxServerConnection:
+                yield from conn.watched_exchanges()
+            else:
+                yield conn.exchange

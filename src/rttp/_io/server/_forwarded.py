@@ -14,7 +14,7 @@ import re
 
 from ..._model import Request
 
-__all__ = ["ProxyHeaders"]
+__all__ = ["ProxyHeaders", "strip_root"]
 
 _ELEMENT = re.compile(r'\s*([^=;,\s]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;,\s]*)\s*([;,]?)')
 _SCHEMES = frozenset({"http", "https", "ws", "wss"})
@@ -101,3 +101,13 @@ class ProxyHeaders:
             request.client = (client, 0)
         if proto in _SCHEMES:
             request.scheme = proto
+
+
+def strip_root(request: Request, root: str) -> None:
+    """Handle ``/root/x`` as ``/x`` (``/root`` as ``/``), remembering the prefix (the
+    path a proxy serves the application under)."""
+    target = request.target
+    if target == root or target.startswith((root + "/", root + "?")):
+        rest = target[len(root) :]
+        request.target = rest if rest.startswith("/") else "/" + rest
+        request.root_path = root

@@ -16,8 +16,9 @@ from __future__ import annotations
 import errno
 import logging
 import math
+import random
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -32,14 +33,14 @@ from ...errors import LifespanFailed
 from ...plugin import ListenOptions, ProtocolBackend, Transport
 from ..engine._clock import CoarseClock, sweep
 from ..engine._exchange import ServerExchange
-from ..engine._mux import MuxServerConnection
+from ..engine._mux import ExchangesOf, MuxServerConnection
 from ..engine._server import ServerConnection
 from ..engine._settings import ServerSettings
 from ..net._errors import IO_ERRORS
 from ..net._sockio import fast_stream
 from ..net._tls import server_context
 from ._accesslog import AccessLog
-from ._forwarded import ProxyHeaders
+from ._forwarded import ProxyHeaders, strip_root
 from ._negotiate import choose_protocol
 from ._serve import ServeOptions, Slots, serve_connection
 from ._serve_mux import serve_multiplexed
@@ -87,7 +88,7 @@ class Server:
         self._connections: set[ServerConnection] = set()
         #: what the sweeper watches: the exchange of every connection (a view, not a
         #: second set: a set entry is memory per connection)
-        self._watched = _ExchangesOf(self._connections)
+        self._watched = ExchangesOf(self._connections)
         self._shutdown_requested = trio.Event()
         #: set once a shutdown has closed the listeners: from then on new clients are
         #: refused by the kernel (never accepted and then dropped) while in-flight
@@ -123,6 +124,13 @@ class Server:
                 "http2=True, but no HTTP/2 backend is installed (pip install "
                 "'trio-rttp[http2]'): serving HTTP/1.1 only"
             )
+        #: requests left before a graceful shutdown (``max_requests``)
+        self._requests_left = 0
+        if config.max_requests is not None:
+            self._requests_left = config.max_requests + random.randint(
+                0, max(config.max_requests_jitter, 0)
+            )
+            self._respond = self._respond_counting  # type: ignore[method-assign]  # (free without the limit)
         self._serve_options = ServeOptions(
             handler_timeout=config.handler_timeout or math.inf,
             log=error_log,
@@ -377,6 +385,15 @@ class Server:
             self._drained.set()
         await conn.aclose(linger=not self._shutdown_requested.is_set())
 
+    def _respond_counting(self, exchange: ServerExchange) -> Awaitable[Any]:
+        """:meth:`_respond`, counting down ``max_requests``: the last one starts a
+        graceful shutdown (it and those in flight are answered)."""
+        self._requests_left -= 1
+        if self._requests_left == 0:
+            error_log.info("max_requests=%s reached: shutting down", self.config.max_requests)
+            self.shutdown()
+        return Server._respond(self, exchange)
+
     def _respond(self, exchange: ServerExchange) -> Awaitable[Any]:
         """Start the handler on the exchange's request (after the trusted proxy headers and
         the root path are applied): its coroutine, which the serve loop awaits and
@@ -386,7 +403,7 @@ class Server:
         if self._proxy is not None:
             self._proxy.apply(request)
         if self._root:
-            _strip_root(request, self._root)
+            strip_root(request, self._root)
         return self.handler(request)
 
 
@@ -395,31 +412,6 @@ def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
     """The first exception in a (nested) group."""
     first = group.exceptions[0]
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-class _ExchangesOf:
-    """The current exchange of each of a set of connections, as the sweeper walks them."""
-
-    __slots__ = ("_connections",)
-
-    def __init__(self, connections: set[ServerConnection]) -> None:
-        self._connections = connections
-
-    def __iter__(self) -> Iterator[ServerExchange]:
-        for conn in self._connections:
-            if type(conn) is MuxServerConnection:
-                yield from conn.watched_exchanges()  # the connection's, and each stream's
-            else:
-                yield conn.exchange
-
-
-def _strip_root(request: Request, root: str) -> None:
-    """Handle ``/root/x`` as ``/x`` (``/root`` as ``/``), remembering the prefix."""
-    target = request.target
-    if target == root or target.startswith((root + "/", root + "?")):
-        rest = target[len(root) :]
-        request.target = rest if rest.startswith("/") else "/" + rest
-        request.root_path = root
 
 
 async def serve(
