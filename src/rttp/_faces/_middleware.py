@@ -77,19 +77,21 @@ class CORS:
         origins = list(allow_origins)
         if isinstance(allow_origins, str):
             raise TypeError(f"allow_origins takes a list of origins, got {allow_origins!r}")
-        self.any_origin = "*" in origins
-        self.origins = frozenset(origins)
-        self.origin_regex = re.compile(allow_origin_regex) if allow_origin_regex else None
+        self.any_origin: bool = "*" in origins
+        self.origins: frozenset[str] = frozenset(origins)
+        self.origin_regex: re.Pattern[str] | None = (
+            re.compile(allow_origin_regex) if allow_origin_regex else None
+        )
         methods = [m.upper() for m in allow_methods]
-        self.any_method = "*" in methods
-        self.methods = ", ".join(methods) if not self.any_method else ""
-        self.method_set = frozenset(methods)
+        self.any_method: bool = "*" in methods
+        self.methods: str = ", ".join(methods) if not self.any_method else ""
+        self.method_set: frozenset[str] = frozenset(methods)
         headers = [h.lower() for h in allow_headers]
-        self.any_header = "*" in headers
-        self.header_set = frozenset(headers)
-        self.allow_credentials = allow_credentials
-        self.expose = ", ".join(expose_headers)
-        self.max_age = max_age
+        self.any_header: bool = "*" in headers
+        self.header_set: frozenset[str] = frozenset(headers)
+        self.allow_credentials: bool = allow_credentials
+        self.expose: str = ", ".join(expose_headers)
+        self.max_age: int = max_age
 
     def allows(self, origin: str) -> bool:
         """Whether ``origin`` may read the answers."""

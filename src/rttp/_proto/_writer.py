@@ -221,7 +221,7 @@ class Passthrough:
     __slots__ = ("length",)
 
     def __init__(self, length: int) -> None:
-        self.length = length
+        self.length: int = length
 
     def __len__(self) -> int:
         return self.length

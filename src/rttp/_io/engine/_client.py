@@ -58,22 +58,22 @@ class ClientExchange:
 
     def __init__(self) -> None:
         #: always 1 on HTTP/1.1 (one exchange at a time)
-        self.stream_id = 1
+        self.stream_id: int = 1
         self.reset(None)
         #: the exchange was handed back (to the pool, or the connection closed)
-        self.released = False
+        self.released: bool = False
 
     def reset(self, progress: Progress | None) -> None:
         """Ready for a new request, reporting to ``progress``."""
-        self.progress = progress
+        self.progress: Progress | None = progress
         #: the response body was read to its end
-        self.ended = False
+        self.ended: bool = False
         self.released = False
         self.decoder: BoundedDecoder | None = None
         self.download_total: int | None = None
-        self.downloaded = 0
+        self.downloaded: int = 0
         self.upload_total: int | None = None
-        self.uploaded = 0
+        self.uploaded: int = 0
 
     def report(self) -> None:
         """Call the progress callback; raises Cancelled when it returns False."""
@@ -107,14 +107,14 @@ class ClientConnection(ConnectionBase):
         #: the backend's protocol object (``proto``: one made elsewhere, an HTTP/2
         #: stream's view of its connection)
         self._proto = self.backend.client(self.limits) if proto is None else proto
-        self.exchange = ClientExchange()
+        self.exchange: ClientExchange = ClientExchange()
         #: ``on_release(connection, reusable) -> kept`` when an exchange ends (the pool's
         #: hook): True if it keeps the connection, False and the connection closes itself
         self.on_release: Callable[[Any, bool], bool] | None = None
         #: the connection was taken from a pool's idle set (a failure may be a stale close)
-        self.reused = False
+        self.reused: bool = False
         #: the server said it did not process the request (an HTTP/2 stream it refused)
-        self.unprocessed = False
+        self.unprocessed: bool = False
         self.idle_since: float = 0.0
         #: the pool's key for it
         self.key: Any = None

@@ -26,6 +26,7 @@ from ..._model import HeadersLike, Request, Response
 from ..._plugins import Plugins, get_plugins
 from ..._proto._events import ProtocolLimits
 from ...errors import ProtocolError
+from ...plugin import ProtocolBackend
 from ._base import MIN_LINE_SIZE
 from ._client import ClientConnection, Progress
 from ._content import Content
@@ -98,7 +99,7 @@ class HTTPConnection:
         self._plugins = plugins
         self._config = config
         #: the parser plugin this connection runs on
-        self.backend = plugins.backend(
+        self.backend: ProtocolBackend = plugins.backend(
             http_backend or (config.http_backend if config is not None else "auto")
         )
         limits = config.protocol_limits if config is not None else ProtocolLimits()

@@ -43,7 +43,7 @@ class ServerSettings:
         else:
             self.offered = [e for e in config.compress_encodings if e in plugins.encodings]
         #: what an HTTP/2 connection allows its client
-        self.mux_limits = MultiplexLimits(
+        self.mux_limits: MultiplexLimits = MultiplexLimits(
             max_concurrent_streams=config.http2_max_concurrent_streams,
             stream_window=config.http2_stream_window,
             connection_window=4 * config.http2_stream_window,

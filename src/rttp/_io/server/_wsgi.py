@@ -50,9 +50,9 @@ class WSGIApp:
     """A WSGI application as an rttp handler (see :func:`wsgi`)."""
 
     def __init__(self, app: WSGI, threads: int = DEFAULT_WSGI_THREADS) -> None:
-        self.app = app
+        self.app: WSGI = app
         #: bounds the threads the application runs in
-        self.limiter = trio.CapacityLimiter(threads)
+        self.limiter: trio.CapacityLimiter = trio.CapacityLimiter(threads)
 
     def __repr__(self) -> str:
         return f"rttp.wsgi({self.app!r})"
