@@ -215,6 +215,19 @@ def nghttpd(tmp_path: Path) -> Iterator[rttp.URL]:
         process.wait(timeout=10)
 
 
+async def concurrent_gets(client: rttp.Client, url: str, count: int) -> list[str]:
+    """The texts of ``count`` GETs of ``url/0`` to ``url/<count-1>`` made at once."""
+    texts: list[str] = []
+
+    async def one(n: int) -> None:
+        texts.append((await client.get(f"{url}/{n}")).text)
+
+    async with trio.open_nursery() as nursery:
+        for n in range(count):
+            nursery.start_soon(one, n)
+    return texts
+
+
 async def connect_retrying(url: rttp.URL) -> None:
     with trio.fail_after(10):
         while True:
@@ -283,14 +296,7 @@ async def test_against_hypercorn(hypercorn_h2: rttp.URL, cert_files: dict[str, s
     await connect_retrying(url)
     async with rttp.Client(http2=True, verify=cert_files["ca"]) as client:
         got = await client.post(f"{url}/upload", content=b"h" * 500_000)
-        texts = []
-
-        async def one(n: int) -> None:
-            texts.append((await client.get(f"{url}/{n}")).text)
-
-        async with trio.open_nursery() as nursery:
-            for n in range(20):
-                nursery.start_soon(one, n)
+        texts = await concurrent_gets(client, str(url), 20)
     assert got.http_version == "2"
     assert got.text == "2 /upload 500000"
     assert sorted(texts) == sorted(f"2 /{n} 0" for n in range(20))
@@ -334,14 +340,7 @@ async def test_against_node_http2_server(node_h2: rttp.URL) -> None:
     url = node_h2
     async with rttp.Client(http2=True, http2_prior_knowledge=True) as client:
         posted = await client.post(f"{url}/up", content=b"q" * 300_000)
-        texts = []
-
-        async def one(n: int) -> None:
-            texts.append((await client.get(f"{url}/{n}")).text)
-
-        async with trio.open_nursery() as nursery:
-            for n in range(30):
-                nursery.start_soon(one, n)
+        texts = await concurrent_gets(client, str(url), 30)
     assert posted.headers["x-seen"] == "300000"
     assert posted.text == "node /up"
     assert sorted(texts) == sorted(f"node /{n}" for n in range(30))

@@ -21,6 +21,10 @@ Serve = Callable[..., Awaitable[tuple[rttp.Server, rttp.URL]]]
 REFUSED_STREAM = 7
 
 
+async def ok(request: rttp.Request) -> str:
+    return "ok"
+
+
 async def test_a_reset_stream_cancels_its_handler_and_the_connection_goes_on(
     serve: Serve,
 ) -> None:
@@ -52,9 +56,6 @@ async def test_a_reset_stream_cancels_its_handler_and_the_connection_goes_on(
 
 
 async def test_a_refused_head_is_answered_on_its_stream_only(serve: Serve) -> None:
-    async def ok(request: rttp.Request) -> str:
-        return "ok"
-
     _, url = await serve(ok, http2=True, max_body_size=1000)
     peer = await Peer.open(url)
     big = peer.request("/up", end=False, extra=[(b"content-length", b"5000")])
@@ -135,9 +136,6 @@ async def test_shutdown_sends_goaway_and_lets_open_streams_finish(serve: Serve) 
 
 
 async def test_an_idle_connection_gets_goaway_then_closes(serve: Serve) -> None:
-    async def ok(request: rttp.Request) -> str:
-        return "ok"
-
     _, url = await serve(ok, http2=True, keep_alive_timeout=0.3)
     peer = await Peer.open(url)
     assert await peer.response(peer.request("/")) == (200, b"ok")
