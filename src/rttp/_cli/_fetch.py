@@ -75,6 +75,15 @@ def add_fetch_arguments(parser: argparse.ArgumentParser, *, any_method: bool) ->
     out.add_argument("-v", "--verbose", action="store_true", help="the request, then the answer")
     out.add_argument("-h", "--headers", action="store_true", help="only the answer's head")
     out.add_argument("-b", "--body", action="store_true", help="only the body")
+    out.add_argument(
+        "-p",
+        "--print",
+        dest="what",
+        metavar="WHAT",
+        type=_print_letters,
+        help="what to print, as HTTPie's letters: H request head, B request body, "
+        "h answer head, b answer body (-v is HBhb)",
+    )
     out.add_argument("-o", "--output", metavar="FILE", help="write the body to FILE")
     out.add_argument(
         "--download",
@@ -275,7 +284,11 @@ async def fetch(args: argparse.Namespace, method: str, verbose: bool) -> int:
         proxy=args.proxy,
     )
     printer = Printer(
-        sys.stdout, verbose=verbose or args.verbose, head_only=args.headers, body_only=args.body
+        sys.stdout,
+        verbose=verbose or args.verbose,
+        head_only=args.headers,
+        body_only=args.body,
+        what=args.what,
     )
     async with client:
         request = client.build_request(method, url, **kwargs)
@@ -295,7 +308,21 @@ async def fetch(args: argparse.Namespace, method: str, verbose: bool) -> int:
                 await printer.response(response)
         finally:
             await response.aclose()
+    if response.status >= 400 and not sys.stdout.isatty():
+        # the body went to a pipe or a file: say on the terminal that it was an error
+        # (HTTPie's --check-status warning; the exit status says it too)
+        print(f"rttp: warning: HTTP {response.status} {response.reason}", file=sys.stderr)
     return _status_exit(response.status)
+
+
+def _print_letters(text: str) -> str:
+    """``--print``'s value: any of H, B, h, b."""
+    if not text or set(text) - set("HBhb"):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use the letters H (request head), B (request body), h (answer "
+            "head) and b (answer body)"
+        )
+    return text
 
 
 def _download_name(request: Request, response: Response) -> str:
@@ -347,9 +374,6 @@ async def _save(response: Response, path: str, offset: int = 0) -> None:
 
 
 def _request_headers(request: Request, client: Client) -> Headers:
-    """The fields the client will send: the request's, then the client's defaults."""
-    present = {name.lower() for name, _ in request.headers.raw}
-    merged = Headers.from_raw([(b"Host", request.url.host_header.encode()), *request.headers.raw])
-    for name, value in client._heads.defaults(present):
-        merged.add(name.decode("latin-1"), value.decode("latin-1"))
-    return merged
+    """The fields the client will send, as they go on the wire: the request's, the
+    client's defaults, and the body's framing (Content-Length, or chunked)."""
+    return Headers.from_raw(client._heads.head(request)[2])

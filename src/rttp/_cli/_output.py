@@ -37,14 +37,20 @@ class Printer:
         verbose: bool = False,
         head_only: bool = False,
         body_only: bool = False,
+        what: str | None = None,
     ) -> None:
         self.out = out
         self.tty = out.isatty()
         self.color = self.tty and not os.environ.get("NO_COLOR")
-        self.verbose = verbose
         piped_default = not self.tty and not verbose
         self.show_head = head_only or (not body_only and not piped_default)
         self.show_body = body_only or not head_only
+        #: the request's head and body are printed first
+        self.request_head = self.request_body = verbose
+        if what is not None:  # --print: httpie's letters, which decide alone
+            self.request_head, self.request_body = "H" in what, "B" in what
+            self.show_head, self.show_body = "h" in what, "b" in what
+        self.verbose = self.request_head or self.request_body
 
     def _paint(self, text: str, code: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
@@ -56,15 +62,17 @@ class Printer:
         self.out.write("\n")
 
     def request(self, request: Request, client: Client) -> None:
-        """The request line, its fields (with the client's defaults) and a short body."""
+        """The request line, its fields (with the client's defaults) and a short body,
+        as far as asked (``--print H``, ``B``)."""
         from ._fetch import _request_headers
 
-        self._fields(
-            f"{request.method} {request.target} HTTP/1.1",
-            _request_headers(request, client).multi_items(),
-        )
+        if self.request_head:
+            self._fields(
+                f"{request.method} {request.target} HTTP/1.1",
+                _request_headers(request, client).multi_items(),
+            )
         body = request._content
-        if body:
+        if body and self.request_body:
             self._text(body, request.headers.get("content-type") or "")
             self.out.write("\n")
         self.out.flush()
