@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from . import auth, errors, rtml
     from ._codecs import get_body_codec, negotiate
-    from ._config import ClientConfig, Limits, ServerConfig, Timeouts
+    from ._config import ClientConfig, ClientOptions, Limits, ServerConfig, Timeouts
     from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
     from ._faces._broadcast import RemoteConnection
     from ._faces._endpoint import Endpoint
@@ -69,6 +69,7 @@ _LAZY: dict[str, str] = {
     "CORS": "._faces._middleware",
     "Client": "._io.client._client",
     "ClientConfig": "._config",
+    "ClientOptions": "._config",
     "Closed": "._io.websocket._websocket",
     "Deflate": "._proto._wsdeflate",
     "Closure": "._model._enums",
@@ -158,6 +159,7 @@ __all__ = [
     "CORS",
     "Client",
     "ClientConfig",
+    "ClientOptions",
     "Closed",
     "Closure",
     "Code",

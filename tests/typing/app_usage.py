@@ -43,3 +43,10 @@ async def client_use() -> None:
         assert_type(response, rttp.Response)
         assert_type(response.status, int)
         assert_type(response.body, bytes)
+
+
+def misspelt_client_options() -> None:
+    """Never run: mypy must flag each call (an unused ignore is an error under
+    --strict), as a user's type checker flags a misspelt or mistyped client option."""
+    rttp.Client(folow_redirects=False)  # type: ignore[call-arg]
+    rttp.Client(http2="yes")  # type: ignore[arg-type]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ..._config import ClientConfig, Limits, Timeouts, TimeoutsLike
+from ..._config import ClientConfig, ClientOptions, Limits, Timeouts, TimeoutsLike
 from ..._model import URL, Headers, HeadersLike, QueryLike, Request, Response
 from ..._model._headers import encode_header_text
 from ..._plugins import Plugins, get_plugins
@@ -43,6 +43,8 @@ from ._heads import RequestHeads
 from ._netrc import netrc_credentials, netrc_path
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from ..websocket._websocket import WebSocket
 from ._pool import ConnectionPool
 from ._redirect import REDIRECTS as _REDIRECTS
@@ -88,25 +90,26 @@ class Client(RequestVerbs, SeedForms):
         auth: AuthLike = None,
         token_service: str | URL | None = None,
         app: Any = None,
-        **settings: Any,
+        **settings: Unpack[ClientOptions],
     ) -> None:
+        fields: dict[str, Any] = dict(settings)
         if timeout is not _UNSET:
-            settings["timeout"] = Timeouts.of(timeout)
+            fields["timeout"] = Timeouts.of(timeout)
         if limits is not None:
-            settings["limits"] = limits
+            fields["limits"] = limits
         if app is not None:  # every http(s)/ws(s) URL reaches the app, in memory
             from ._apptransport import AppTransport
 
-            settings["plugins"] = (*settings.get("plugins", ()), AppTransport(app))
+            fields["plugins"] = (*fields.get("plugins", ()), AppTransport(app))
             base_url = base_url if base_url is not None else "http://testserver"
-        if "plugins" in settings:
-            settings["plugins"] = tuple(settings["plugins"])
-        if "disable" in settings:
-            settings["disable"] = tuple(settings["disable"])
+        if "plugins" in fields:
+            fields["plugins"] = tuple(fields["plugins"])
+        if "disable" in fields:
+            fields["disable"] = tuple(fields["disable"])
         self.config: ClientConfig = (
-            ClientConfig(**settings)
+            ClientConfig(**fields)
             if config is None
-            else (dataclasses.replace(config, **settings) if settings else config)
+            else (dataclasses.replace(config, **fields) if fields else config)
         )
         self.base_url: URL | None = URL(base_url) if base_url is not None else None
         self.headers: Headers = Headers(headers)

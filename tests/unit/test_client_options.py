@@ -1,0 +1,14 @@
+"""``rttp.Client``'s typed keywords (``ClientOptions``) stay in step with
+:class:`rttp.ClientConfig`, so a type checker knows every option."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from rttp._config import ClientConfig, ClientOptions
+
+
+def test_every_config_field_is_a_typed_option() -> None:
+    fields = {f.name for f in dataclasses.fields(ClientConfig)}
+    own = {"timeout", "limits"}  # Client takes these itself, with their own types
+    assert set(ClientOptions.__annotations__) == fields - own
