@@ -104,3 +104,26 @@ async def test_the_quickstarts_https_steps_work_anywhere(tmp_path: Path) -> None
         )
     assert json.loads(done.stdout)["over"] == "HTTP/1.1"  # rttp get speaks HTTP/1.1
     assert list(work.iterdir()) == []
+
+
+async def test_rttp_send_draws_the_demos_rtml_panel() -> None:
+    import subprocess
+    import sys
+
+    from ..conftest import cli_process, free_loopback_port
+
+    rttp_port = free_loopback_port()
+    bind = f"rttp://127.0.0.1:{rttp_port}"
+    async with cli_process("demo", "--bind", "http://127.0.0.1:0", "--rttp-bind", bind):
+        done = await trio.run_process(
+            [sys.executable, "-m", "rttp", "send", f"127.0.0.1:{rttp_port}", "/"],
+            stdin=subprocess.DEVNULL,
+            capture_stdout=True,
+            capture_stderr=True,
+        )
+    page = done.stdout.decode()
+    assert "Who are you? (over RTTP)" in page
+    assert "[Greet me]" in page  # drawn as on a terminal, not a repr
+    assert "Text(" not in page
+    assert "\x1b[" not in page  # piped: no colours
+    assert "reply 200 okay (table/rtml)" in done.stderr.decode()

@@ -278,10 +278,11 @@ async def test_rttp_send_prints_the_reply():
 
         ok = await rttp_send(where, "/x", "-X", "post", "-t", "table", "-d", '{"a": 1}')
         assert ok.returncode == 0
-        assert b"reply 200 okay (table)" in ok.stdout
-        assert b"'body': {'a': 1}" in ok.stdout
+        assert b"reply 200 okay (table)" in ok.stderr  # the summary, for the person
+        assert json.loads(ok.stdout) == {"method": "POST", "body": {"a": 1}}  # no repr
         missing = await rttp_send(where, "/missing")
         assert missing.returncode == 4
+        assert missing.stdout == b"no such thing\n"
         refused = await rttp_send("127.0.0.1:1", "/")
         assert refused.returncode == 2
         assert b"setup_fail" in refused.stderr

@@ -208,7 +208,8 @@ def _reload(args: argparse.Namespace, argv: Sequence[str]) -> int:
 
 
 async def _send(args: argparse.Namespace) -> int:
-    """``rttp send``: one message, its reply printed (``string_message``), then the body."""
+    """``rttp send``: one message; its reply's summary (``string_message``, on stderr),
+    then its body on stdout, readable (an RTML page drawn, a value as JSON)."""
     from .._faces._endpoint import Endpoint
     from .._faces._message import string_message
     from ..errors import MessageError
@@ -228,9 +229,33 @@ async def _send(args: argparse.Namespace) -> int:
         except MessageError as exc:
             print(f"rttp send: {exc.kind}: {exc.detail}", file=sys.stderr)
             return 2
-    print(string_message(reply))
+    line = string_message(reply)
+    print(line[: len(line) - len(repr(reply.body))].rstrip(), file=sys.stderr)  # the summary
+    print(_shown(reply.body), end="")
     code = int(reply.header["code"])
     return 0 if code < 400 else 4 if code < 500 else 5
+
+
+def _shown(body: Any) -> str:
+    """A reply's body as a person reads it: an RTML page drawn as on a terminal, a
+    table or value as JSON, text as it is, bytes as text or a note; never a repr."""
+    from .. import rtml
+
+    if body is None:
+        return ""
+    if isinstance(body, rtml.Page):
+        return rtml.to_terminal(body, color=sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    if isinstance(body, str):
+        return body if body.endswith("\n") else body + "\n"
+    if isinstance(body, (bytes, bytearray)):
+        try:
+            return _shown(bytes(body).decode("utf-8"))
+        except UnicodeDecodeError:
+            return f"[{len(body)} bytes of binary data]\n"
+    try:
+        return json.dumps(body, indent=2, ensure_ascii=False, default=str) + "\n"
+    except (TypeError, ValueError):
+        return f"{body!r}\n"
 
 
 def _moonbridge(script: str, script_args: list[str]) -> int:
