@@ -70,4 +70,14 @@ def test_an_extended_connect_is_a_websocket_handshake() -> None:
     assert got.upgrade == b"websocket"
     assert (b"upgrade", b"websocket") in got.headers
     assert (b"connection", b"upgrade") in got.headers
-    assert not got.chunked  # the stream carries the WebSocket, not a body
+    assert (b"sec-websocket-version", b"13") in got.headers  # its own fields kept
+    assert (b"host", b"x") in got.headers
+    assert got.chunked is False  # the stream carries the WebSocket, not a body
+    assert got.content_length is None
+
+
+def test_connect_says_what_is_not_supported() -> None:
+    with pytest.raises(RemoteProtocolError, match=r"^CONNECT is not supported by this server$"):
+        head([(b":method", b"CONNECT"), (b":authority", b"x:443")])
+    with pytest.raises(RemoteProtocolError, match=r"^CONNECT for b'h3' is not supported"):
+        head([(b":method", b"CONNECT"), (b":protocol", b"h3"), *BASE[1:]])
