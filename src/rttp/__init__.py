@@ -21,7 +21,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from . import auth, errors, rtml
     from ._codecs import get_body_codec, negotiate
-    from ._config import ClientConfig, ClientOptions, Limits, ServerConfig, Timeouts
+    from ._config import ClientConfig, Limits, ServerConfig, Timeouts
     from ._faces._app import App, HandlerInfo, RouteResponse, ServedApp, SocketConnection
     from ._faces._broadcast import RemoteConnection
     from ._faces._endpoint import Endpoint
@@ -57,6 +57,7 @@ if TYPE_CHECKING:
         response_codes,
     )
     from ._model._enums import Closure, Method, Opcode, Status
+    from ._options import ClientOptions, ServerOptions
     from ._plugins import PluginInfo, Plugins, get_plugins
     from ._proto._wsdeflate import Deflate
     from .errors import RTTPError
@@ -69,7 +70,8 @@ _LAZY: dict[str, str] = {
     "CORS": "._faces._middleware",
     "Client": "._io.client._client",
     "ClientConfig": "._config",
-    "ClientOptions": "._config",
+    "ClientOptions": "._options",
+    "ServerOptions": "._options",
     "Closed": "._io.websocket._websocket",
     "Deflate": "._proto._wsdeflate",
     "Closure": "._model._enums",
@@ -193,6 +195,7 @@ __all__ = [
     "ServedApp",
     "Server",
     "ServerConfig",
+    "ServerOptions",
     "SocketConnection",
     "Status",
     "Timeouts",

@@ -8,9 +8,9 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import ssl
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypedDict, Union
+from typing import Any, Union
 
 from ._model._forms import CodecLimits
 from ._proto._encoding import DEFAULT_COMPRESSIBLE_TYPES
@@ -356,35 +356,3 @@ class ClientConfig:
             self.max_response_header_count,
             max_interim_responses=self.max_interim_responses,
         )
-
-
-class ClientOptions(TypedDict, total=False):
-    """The keywords :class:`rttp.Client` takes beside its own (``base_url``, ``headers``,
-    ``params``, ``timeout``, ``limits``, ``config``, ``cookies``, ``auth``,
-    ``token_service``, ``app``): :class:`ClientConfig`'s fields, so that a type
-    checker catches a misspelt or mistyped one (a test holds the two in step)."""
-
-    follow_redirects: bool
-    max_redirects: int
-    verify: bool | str | ssl.SSLContext
-    cert: str | tuple[str, str] | None
-    decode_content: bool
-    max_body_size: int | None
-    max_decoded_size: int | None
-    max_decompression_ratio: float | None
-    max_response_header_size: int
-    max_response_header_count: int
-    max_interim_responses: int
-    read_size: int
-    proxy: str | None
-    proxies: Mapping[str, str | None] | None
-    trust_env: bool
-    enforce_https: bool
-    disabled: bool
-    user_agent: str | None
-    http_backend: str
-    http2: bool
-    http2_prior_knowledge: bool
-    resolver: Any
-    plugins: Sequence[object]
-    disable: Sequence[str]

@@ -50,3 +50,5 @@ def misspelt_client_options() -> None:
     --strict), as a user's type checker flags a misspelt or mistyped client option."""
     rttp.Client(folow_redirects=False)  # type: ignore[call-arg]
     rttp.Client(http2="yes")  # type: ignore[arg-type]
+    rttp.Server(app, "http://127.0.0.1:0", max_conections=5)  # type: ignore[call-arg]
+    rttp.Server(app, "http://127.0.0.1:0", http2=1.5)  # type: ignore[arg-type]

@@ -7,13 +7,17 @@ from __future__ import annotations
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import trio
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 from .._config import ServerConfig
 from .._io.server._server import Handler, Server
 from .._model import URL
+from .._options import ServerOptions
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -65,7 +69,10 @@ async def serve_until_signalled(
 
 
 def run(
-    handler: Handler, *binds: str | URL, config: ServerConfig | None = None, **settings: Any
+    handler: Handler,
+    *binds: str | URL,
+    config: ServerConfig | None = None,
+    **settings: Unpack[ServerOptions],
 ) -> int:
     """Serve ``handler`` on ``binds`` until SIGINT or SIGTERM; the exit status.
 

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from ..._config import ClientConfig, ClientOptions, Limits, Timeouts, TimeoutsLike
+from ..._config import ClientConfig, Limits, Timeouts, TimeoutsLike
 from ..._model import URL, Headers, HeadersLike, QueryLike, Request, Response
 from ..._model._headers import encode_header_text
+from ..._options import ClientOptions
 from ..._plugins import Plugins, get_plugins
 from ...errors import (
     ReadError,

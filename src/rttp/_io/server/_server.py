@@ -19,15 +19,19 @@ import math
 import random
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import trio
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 if sys.version_info < (3, 11):  # pragma: no cover - 3.10
     from exceptiongroup import BaseExceptionGroup
 
 from ..._config import SERVER_WEBSOCKETS, ServerConfig, ServerWebSockets
 from ..._model import URL, Request, Response
+from ..._options import ServerOptions
 from ..._plugins import Plugins, get_plugins
 from ...errors import LifespanFailed
 from ...plugin import ListenOptions, ProtocolBackend, Transport
@@ -71,12 +75,16 @@ class Server:
         handler: Handler,
         *binds: str | URL,
         config: ServerConfig | None = None,
-        **settings: Any,
+        **settings: Unpack[ServerOptions],
     ) -> None:
+        fields: dict[str, Any] = dict(settings)
+        for name in ("plugins", "disable"):  # (any sequence; the config keeps a tuple)
+            if name in fields:
+                fields[name] = tuple(fields[name])
         if config is None:
-            config = ServerConfig(**settings)
-        elif settings:
-            config = config.replace(**settings)
+            config = ServerConfig(**fields)
+        elif fields:
+            config = config.replace(**fields)
         self.handler = handler
         self.config = config
         self.binds: list[URL] = [URL(b) for b in binds] or [URL("http://127.0.0.1:8000")]
@@ -419,7 +427,7 @@ async def serve(
     *binds: str | URL,
     shutdown_trigger: Callable[[], Awaitable[Any]] | None = None,
     task_status: trio.TaskStatus[list[URL]] = trio.TASK_STATUS_IGNORED,
-    **settings: Any,
+    **settings: Unpack[ServerOptions],
 ) -> None:
     """Serve ``handler`` on ``binds`` until cancelled (or until ``shutdown_trigger`` returns).
 
