@@ -127,3 +127,51 @@ def test_reload_filter_includes_and_excludes(tmp_path: Path) -> None:
     assert not wanted(Change.modified, str(tmp_path / "data.csv"))
     assert not wanted(Change.modified, str(tmp_path / "__pycache__" / "app.cpython-311.pyc"))
     assert not wanted(Change.modified, str(tmp_path / ".git" / "x.py"))
+
+
+async def test_fd_serves_a_socket_a_process_manager_bound(tmp_path: Path) -> None:
+    import socket
+
+    (tmp_path / "flagapp.py").write_text(APP)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = listener.getsockname()[1]
+    fd = listener.fileno()
+    process = await trio.lowlevel.open_process(
+        [sys.executable, "-m", "rttp", "serve", "flagapp:app", "--fd", str(fd)],
+        cwd=str(tmp_path),
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        pass_fds=(fd,),
+    )
+    listener.close()  # the server has its own copy now
+    assert process.stderr is not None
+    try:
+        said = b""
+        with trio.fail_after(20):
+            while b" on http://" not in said:
+                chunk = await process.stderr.receive_some(4096)
+                assert chunk, said
+                said += chunk
+        assert f"on http://127.0.0.1:{port}".encode() in said
+        async with rttp.Client() as client:
+            assert (await client.get(f"http://127.0.0.1:{port}/")).text == "ok"
+    finally:
+        process.terminate()
+        with trio.fail_after(15):
+            await process.wait()
+        await process.stderr.aclose()
+
+
+async def test_fd_refuses_a_descriptor_that_is_no_socket(tmp_path: Path) -> None:
+    (tmp_path / "flagapp.py").write_text(APP)
+    done = await trio.run_process(
+        [sys.executable, "-m", "rttp", "serve", "flagapp:app", "--fd", "0"],
+        cwd=str(tmp_path),
+        stdin=subprocess.DEVNULL,
+        capture_stderr=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.decode().startswith("rttp serve: --fd 0: ")

@@ -5,18 +5,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import ssl
 import sys
 from typing import Any
 
 from .._config import ServerConfig
-from .._io.net._tls import server_context
 from .._io.server._interfaces import INTERFACES
 from .._io.server._server import Server
 from .._model import URL
 from .._plugins import get_plugins
 from .._proto._wsdeflate import Deflate
-from ..errors import InvalidURL, TLSError
+from ..errors import InvalidURL
+from ._errors import CLIError
+from ._listening import inherited_socket, tls_context
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,10 +31,6 @@ __all__ = [
 ]
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
-
-
-class CLIError(Exception):
-    """A mistake in the command's input: one line, exit status 2."""
 
 
 def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True) -> None:
@@ -55,6 +51,12 @@ def add_serve_arguments(serve: argparse.ArgumentParser, *, with_app: bool = True
     where.add_argument("--host", help="shorthand: listen on http://HOST:PORT (default 127.0.0.1)")
     where.add_argument("--port", type=int, help="shorthand: the port for --host (default 8000)")
     where.add_argument("--uds", metavar="PATH", help="shorthand: listen on unix:PATH")
+    where.add_argument(
+        "--fd",
+        type=int,
+        metavar="N",
+        help="serve the listening socket on file descriptor N (from a process manager)",
+    )
     where.add_argument("--certfile", "--ssl-certfile", help="TLS certificate (PEM) for https")
     where.add_argument("--keyfile", "--ssl-keyfile", help="TLS private key (PEM) for https")
     where.add_argument("--ssl-keyfile-password", metavar="PASSWORD", help="decrypts the key file")
@@ -283,23 +285,6 @@ def _header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def _tls_context(args: argparse.Namespace, settings: dict[str, Any]) -> ssl.SSLContext:
-    """The server's TLS context with the --ssl-* options uvicorn users reach for."""
-    try:
-        context = server_context(
-            settings["certfile"], settings.get("keyfile"), password=args.ssl_keyfile_password
-        )
-        if args.ssl_ca_certs:
-            context.load_verify_locations(args.ssl_ca_certs)
-        if args.ssl_cert_reqs is not None:
-            context.verify_mode = ssl.VerifyMode(args.ssl_cert_reqs)
-        if args.ssl_ciphers:
-            context.set_ciphers(args.ssl_ciphers)
-    except (OSError, ssl.SSLError, TLSError) as exc:
-        raise CLIError(f"rttp serve: TLS options: {exc}") from None
-    return context
-
-
 def _check_bind(text: str, certfile: str | None) -> None:
     """One bind target, checked before anything starts."""
     plugins = get_plugins()
@@ -388,7 +373,7 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         settings["default_headers"] = tuple(_header(text) for text in args.header)
     tls = (args.ssl_keyfile_password, args.ssl_ca_certs, args.ssl_cert_reqs, args.ssl_ciphers)
     if any(value is not None for value in tls) and settings.get("certfile"):
-        settings["ssl_context"] = _tls_context(args, settings)
+        settings["ssl_context"] = tls_context(args, settings)
     if args.no_ws_compression:
         settings["websocket_compression"] = None
     settings["access_log"] = args.access_log if args.access_log is not None else talkative(args)
@@ -429,10 +414,16 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
     certfile = settings.get("certfile")
     if certfile and not os.path.isfile(certfile):
         raise CLIError(f"rttp serve: --certfile {certfile!r}: no such file")
+    inherited = None
+    if args.fd is not None:
+        binds, inherited = inherited_socket(args.fd, bool(certfile), settings)
     try:
-        return Server(handler, *binds, **settings)
+        server = Server(handler, *binds, **settings)
     except (TypeError, ValueError) as exc:
         raise CLIError(f"rttp serve: {exc}") from exc
+    if inherited is not None:
+        server.inherit(inherited)
+    return server
 
 
 def talkative(args: argparse.Namespace) -> bool:

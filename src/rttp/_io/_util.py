@@ -12,7 +12,7 @@ import trio
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
 
-__all__ = ["aclose_iterable", "call_maybe_async", "exit_owned_nursery"]
+__all__ = ["aclose_iterable", "call_maybe_async", "exit_owned_nursery", "first_leaf"]
 
 
 async def aclose_iterable(iterable: Any) -> None:
@@ -56,3 +56,9 @@ async def call_maybe_async(callback: Callable[..., Any], *args: Any) -> Any:
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+def first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
+    """The first exception in a (nested) exception group."""
+    first = group.exceptions[0]
+    return first_leaf(first) if isinstance(first, BaseExceptionGroup) else first

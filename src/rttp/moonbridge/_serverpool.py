@@ -78,7 +78,7 @@ def _serve_in_worker(server: Server, bound: list[list[socket.socket]], status_fd
         _worker.prepare_child()
         with contextlib.suppress(OSError):
             os.write(status_fd, b"B\n")  # always busy: a server worker is no idle spare
-        server._inherited = bound
+        server.inherit(bound)
         code = trio.run(_serve_until_sigterm, server)
     except BaseException:
         log.exception("worker %d failed", os.getpid())

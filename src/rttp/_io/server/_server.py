@@ -35,6 +35,7 @@ from ..._options import ServerOptions
 from ..._plugins import Plugins, get_plugins
 from ...errors import LifespanFailed
 from ...plugin import ListenOptions, ProtocolBackend, Transport
+from .._util import first_leaf
 from ..engine._clock import CoarseClock, sweep
 from ..engine._exchange import ServerExchange
 from ..engine._mux import ExchangesOf, MuxServerConnection
@@ -147,6 +148,14 @@ class Server:
             write_timeout=config.write_timeout or math.inf,
         )
 
+    def inherit(self, sockets: list[list[Any]]) -> None:
+        """Serve sockets bound elsewhere instead of binding: one list of listening
+        sockets per bind target (a pool's supervisor does this; so does ``rttp serve
+        --fd`` with a socket from a process manager such as systemd)."""
+        if len(sockets) != len(self.binds):
+            raise ValueError(f"{len(sockets)} socket lists for {len(self.binds)} bind targets")
+        self._inherited = sockets
+
     @property
     def protocols(self) -> tuple[str, ...]:
         """The protocols this server speaks, by their ALPN ids: ``("h2", "http/1.1")``
@@ -202,7 +211,7 @@ class Server:
                 # a hosted app whose startup failed: its one-line reason, not a group
                 failed = group.subgroup(LifespanFailed)
                 if failed is not None:
-                    raise _first_leaf(failed) from None
+                    raise first_leaf(failed) from None
                 raise
             finally:
                 SERVER_WEBSOCKETS.reset(serving)
@@ -416,12 +425,6 @@ class Server:
 
 
 # -- helpers ------------------------------------------------------------------------------
-def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
-    """The first exception in a (nested) group."""
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
-
-
 async def serve(
     handler: Handler,
     *binds: str | URL,
