@@ -81,3 +81,12 @@ def test_connect_says_what_is_not_supported() -> None:
         head([(b":method", b"CONNECT"), (b":authority", b"x:443")])
     with pytest.raises(RemoteProtocolError, match=r"^CONNECT for b'h3' is not supported"):
         head([(b":method", b"CONNECT"), (b":protocol", b"h3"), *BASE[1:]])
+
+
+def test_a_response_head_may_come_from_an_http2_stream() -> None:
+    from rttp._proto._head import check_response_head
+
+    check_response_head(200, b"2")  # what the h2 backend reports for a stream's answer
+    for version in (b"2.0", b"3", b"0.9"):
+        with pytest.raises(RemoteProtocolError, match="not HTTP/1.1 or 1.0"):
+            check_response_head(200, version)
