@@ -88,5 +88,5 @@ def test_a_response_head_may_come_from_an_http2_stream() -> None:
 
     check_response_head(200, b"2")  # what the h2 backend reports for a stream's answer
     for version in (b"2.0", b"3", b"0.9"):
-        with pytest.raises(RemoteProtocolError, match="not HTTP/1.1 or 1.0"):
+        with pytest.raises(RemoteProtocolError, match=r"not HTTP/1\.1 or 1\.0"):
             check_response_head(200, version)
