@@ -5,7 +5,6 @@ stream the server refuses."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -320,9 +319,7 @@ server.listen(0, '127.0.0.1', () => { console.log('PORT ' + server.address().por
 @pytest.fixture
 def node_h2(tmp_path: Path) -> Iterator[rttp.URL]:
     """Node's http2 server (cleartext, prior knowledge), once it says its port."""
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed (apt-get install nodejs)")
+    node = system_tool("node", "nodejs")  # installed with apt-get where it can be
     script = tmp_path / "server.js"
     script.write_text(NODE_SERVER)
     process = subprocess.Popen([node, str(script)], stdout=subprocess.PIPE, text=True)

@@ -4,7 +4,6 @@ TLS, and ``rttp serve --http2``."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import trio
 
 import rttp
 
-from ..conftest import browse_until, cli_process
+from ..conftest import browse_until, cli_process, system_tool
 
 pytest.importorskip("h2")
 
@@ -76,9 +75,7 @@ for (let n = 0; n < 20; n++) {
 
 
 async def test_an_app_answers_node_http2_client(serve: Serve, tmp_path: Path) -> None:
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed (apt-get install nodejs)")
+    node = system_tool("node", "nodejs")  # installed with apt-get where it can be
     app = rttp.App()
 
     @app.get("/items/{n}")
