@@ -44,7 +44,7 @@ from ...errors import ProtocolError
 from ..net._errors import IO_ERRORS
 from ._clock import CoarseClock, Phase
 from ._exchange import ServerExchange
-from ._muxio import FrameWriter
+from ._muxio import FrameWriter, deliver_data
 from ._server import ServerConnection
 from ._settings import ServerSettings
 from ._stream import StreamConnection
@@ -186,10 +186,7 @@ class MuxServerConnection(ServerConnection):
             if kind is StreamData:
                 assert isinstance(event, StreamData)
                 stream = streams.get(event.stream_id)
-                if stream is None:  # refused or finished: give the window back
-                    proto.acknowledge(event.stream_id, len(event.data))
-                else:
-                    stream.view.deliver(event.data)
+                deliver_data(proto, stream.view if stream is not None else None, event)
             elif kind is RequestHead:
                 assert isinstance(event, RequestHead)
                 self._open_stream(event, opened)

@@ -29,7 +29,7 @@ from ...plugin import ProtocolBackend
 from ..net._errors import IO_ERRORS
 from ..net._sockio import raw_socket, readable_now
 from ._client_stream import StreamClientConnection
-from ._muxio import FrameWriter
+from ._muxio import FrameWriter, deliver_data
 
 __all__ = ["MuxClientConnection"]
 
@@ -198,10 +198,7 @@ class MuxClientConnection:
             if kind is StreamData:
                 assert isinstance(event, StreamData)
                 stream = by_id.get(event.stream_id)
-                if stream is None:
-                    proto.acknowledge(event.stream_id, len(event.data))
-                else:
-                    stream.view.deliver(event.data)
+                deliver_data(proto, stream.view if stream is not None else None, event)
             elif kind is ResponseHead or kind is EndOfMessage:
                 stream = by_id.get(event.stream_id)  # type: ignore[union-attr]
                 if stream is not None:

@@ -20,12 +20,12 @@ from typing import Any, Final
 
 import trio
 
-from ..._proto._events import NEED_DATA, EndOfMessage
+from ..._proto._events import NEED_DATA, EndOfMessage, StreamData
 from ..._proto._mux import MultiplexedProtocol
 from ...errors import TransportError
 from ..net._errors import IO_ERRORS
 
-__all__ = ["QUEUED", "FrameWriter", "StreamIO", "StreamView"]
+__all__ = ["QUEUED", "FrameWriter", "StreamIO", "StreamView", "deliver_data"]
 
 #: what a stream's protocol method returns when it queued something for the pump
 QUEUED: Final = b"\x00"
@@ -307,6 +307,16 @@ class StreamIO(trio.abc.Stream):
             with trio.move_on_after(1.0):  # graceful when it can be (a window may be shut)
                 await view.pump()
         await trio.lowlevel.checkpoint()
+
+
+def deliver_data(proto: MultiplexedProtocol, view: StreamView | None, data: StreamData) -> None:
+    """Body bytes the reader received: queued for the stream's task, or, for a stream
+    no longer read (refused, finished, reset), acknowledged at once so that the
+    connection's window stays open."""
+    if view is None:
+        proto.acknowledge(data.stream_id, len(data.data))
+    else:
+        view.deliver(data.data)
 
 
 def _bounded(seconds: float | None) -> Any:
