@@ -238,17 +238,17 @@ async def test_downloads_never_overwrite_and_continue_where_they_stopped(nursery
 
 
 @pytest.mark.parametrize(
-    ("args", "said"),
+    ("args", "said", "helped"),
     [
-        (["serve", "examples.hello:app", "--lgo-level", "debug"], "did you mean --log-level?"),
-        (["get", ":8000", "--proxxy", "x"], "did you mean --proxy?"),
-        (["sever", "x"], "did you mean serve?"),
+        (["serve", "examples.hello:app", "--lgo-level", "debug"], "--log-level?", "rttp serve"),
+        (["get", ":8000", "--proxxy", "x"], "did you mean --proxy?", "rttp get"),
+        (["sever", "x"], "did you mean serve?", "rttp"),
     ],
 )
-async def test_a_mistyped_option_or_command_gets_a_suggestion(args, said):
+async def test_a_mistyped_option_or_command_gets_a_suggestion(args, said, helped):
     done = await run_rttp(*args)
     err = done.stderr.decode()
     assert done.returncode == 2
     assert said in err
     assert err.count("\n") == 1  # one line, no usage dump
-    assert err.rstrip().endswith("see rttp --help")
+    assert err.rstrip().endswith(f"see {helped} --help")  # the help of the command at fault

@@ -46,6 +46,6 @@ async def test_a_piped_error_answer_warns_on_stderr(serve: Serve) -> None:
     done = await run_rttp("get", f"{url}/missing")
     assert done.returncode == 4
     assert done.stdout == b"nothing here\n"  # the body, exact, for the pipe
-    assert done.stderr == b"rttp: warning: HTTP 404 Not Found\n"
+    assert done.stderr == b"rttp get: warning: HTTP 404 Not Found\n"
     fine = await run_rttp("get", f"{url}/echo")
     assert fine.stderr == b""

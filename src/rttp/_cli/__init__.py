@@ -50,10 +50,11 @@ _HINTS = {
 }
 
 
-def _error_line(exc: BaseException) -> str:
-    """One line for an error: what went wrong, and a hint from its structured fields."""
+def _error_line(command: str, exc: BaseException) -> str:
+    """One line for an error, named after the command (``rttp get: …``, as argparse
+    names it): what went wrong, and a hint from its structured fields."""
     hint = _HINTS.get(getattr(exc, "reason", ""))
-    return f"rttp: error: {exc}" + (f" ({hint})" if hint else "")
+    return f"rttp {command}: {exc}" + (f" ({hint})" if hint else "")
 
 
 def _first_error(group: BaseExceptionGroup[Any]) -> BaseException | None:
@@ -131,7 +132,7 @@ def _serve_command(args: argparse.Namespace, argv: Sequence[str]) -> int:
                 follow_symlinks=args.follow_symlinks,
             )
         except ValueError as exc:
-            raise CLIError(f"rttp static: {exc}") from None
+            raise CLIError(str(exc)) from None
         name = f"the files in {handler.root}"
     else:
         handler = host(
@@ -182,9 +183,7 @@ def _reload(args: argparse.Namespace, argv: Sequence[str]) -> int:
     try:
         import watchfiles
     except ImportError:
-        raise CLIError(
-            "rttp serve: --reload needs watchfiles: pip install 'trio-rttp[cli]'"
-        ) from None
+        raise CLIError("--reload needs watchfiles: pip install 'trio-rttp[cli]'") from None
     command = [sys.executable, "-m", "rttp", *[a for a in argv if a != "--reload"]]
     dirs = args.reload_dir or [os.getcwd()]
     print(f"rttp: watching {', '.join(dirs)} for changes (--reload)", file=sys.stderr, flush=True)
@@ -220,7 +219,7 @@ async def _send(args: argparse.Namespace) -> int:
         try:
             body = json.loads(body)
         except ValueError as exc:
-            raise SystemExit(f"rttp send: --body is not JSON ({exc}) for {content_type}") from exc
+            raise CLIError(f"--body is not JSON ({exc}) for {content_type}") from exc
     async with Endpoint() as endpoint:
         try:
             reply = await endpoint.send_sync(
@@ -266,7 +265,7 @@ def _moonbridge(script: str, script_args: list[str]) -> int:
     from ..moonbridge import _listen, run
 
     if not os.path.isfile(script):
-        raise SystemExit(f"rttp moonbridge: no such file: {script!r}")
+        raise CLIError(f"no such file: {script!r}")
     sys.argv = [script, *script_args]
     sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
     runpy.run_path(script, run_name="__main__")
@@ -318,6 +317,15 @@ class _Parser(argparse.ArgumentParser):
             close = difflib.get_close_matches(choice.group(1), options, n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
         self.exit(2, f"{self.prog}: {message}{hint}; see {self.prog} --help\n")
+
+
+def _command_parser(top: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The parser of one command (``rttp get``), to blame a mistake on it."""
+    for action in top._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser = action.choices[name]
+            return found
+    return top  # pragma: no cover - the top parser always has its commands
 
 
 def parser() -> argparse.ArgumentParser:
@@ -418,14 +426,14 @@ def _reader_gone() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``rttp`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser().parse_args(argv)
+    top = parser()
+    args, extra = top.parse_known_args(argv)
+    if extra:  # blamed on the command they were given to, with its nearest option
+        _command_parser(top, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         return _dispatch(args, argv)
-    except CLIError as exc:
-        print(str(exc), file=sys.stderr)
-        return 2
-    except RTTPError as exc:
-        print(_error_line(exc), file=sys.stderr)
+    except (CLIError, RTTPError) as exc:
+        print(_error_line(args.command, exc), file=sys.stderr)
         return 2
     except BaseExceptionGroup as group:
         if group.split(BrokenPipeError)[1] is None:  # only the reader going away
@@ -433,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         found = _first_error(group)
         if found is None:
             raise
-        print(_error_line(found), file=sys.stderr)
+        print(_error_line(args.command, found), file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (rttp get URL | head): not an error
         return _reader_gone()

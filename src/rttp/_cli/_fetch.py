@@ -142,7 +142,7 @@ def _auth_of(value: str | None, scheme: str) -> Any:
         return value
     user, colon, password = value.partition(":")
     if not colon:
-        raise CLIError(f"rttp: --auth must look like USER:PASSWORD for {scheme}, got {user!r}")
+        raise CLIError(f"--auth must look like USER:PASSWORD for {scheme}, got {user!r}")
     return _auth.Credentials(scheme, (user, password))
 
 
@@ -177,7 +177,7 @@ def _data_option(value: str) -> bytes:
             with open(os.path.expanduser(value[1:]), "rb") as stream:
                 return stream.read()
         except OSError as exc:
-            raise CLIError(f"rttp: cannot read {value[1:]!r} for -d: {exc.strerror}") from exc
+            raise CLIError(f"cannot read {value[1:]!r} for -d: {exc.strerror}") from exc
     return value.encode("utf-8")
 
 
@@ -188,7 +188,7 @@ def _body(args: argparse.Namespace, method: str) -> dict[str, Any]:
     for text in args.header:
         name, colon, value = text.partition(":")
         if not colon or not name.strip():
-            raise CLIError(f"rttp: a header must look like 'Name: value', got {text!r}")
+            raise CLIError(f"a header must look like 'Name: value', got {text!r}")
         headers.append((name.strip(), value.strip()))
     headers += [(n, v) for n, v in items.headers if v]
     kwargs: dict[str, Any] = {"headers": headers, "params": items.query or None}
@@ -200,14 +200,14 @@ def _body(args: argparse.Namespace, method: str) -> dict[str, Any]:
     )
     if has_body and not args.ignore_stdin and _stdin_piped():
         raise CLIError(
-            "rttp: a body piped on stdin and one from the command line (fields, --json, "
+            "a body piped on stdin and one from the command line (fields, --json, "
             "-d) cannot be mixed; pass --ignore-stdin to send the command line's"
         )
     if isinstance(args.json, str):
         try:
             kwargs["json"] = json.loads(args.json)
         except ValueError as exc:
-            raise CLIError(f"rttp: --json is not valid JSON: {exc}") from exc
+            raise CLIError(f"--json is not valid JSON: {exc}") from exc
     elif args.data is not None:
         kwargs["content"] = _data_option(args.data)
         if "content-type" not in given:  # as curl does for -d
@@ -298,7 +298,7 @@ async def fetch(args: argparse.Namespace, method: str, verbose: bool) -> int:
         try:
             target = args.output or (_download_name(request, response) if args.download else None)
             if offset and response.status == 416:  # the file was complete already
-                print(f"rttp: {target} is complete already", file=sys.stderr)
+                print(f"rttp {args.command}: {target} is complete already", file=sys.stderr)
                 return 0
             if target is not None:
                 printer.head(response, to_terminal_only=True)
@@ -311,7 +311,10 @@ async def fetch(args: argparse.Namespace, method: str, verbose: bool) -> int:
     if response.status >= 400 and not sys.stdout.isatty():
         # the body went to a pipe or a file: say on the terminal that it was an error
         # (HTTPie's --check-status warning; the exit status says it too)
-        print(f"rttp: warning: HTTP {response.status} {response.reason}", file=sys.stderr)
+        print(
+            f"rttp {args.command}: warning: HTTP {response.status} {response.reason}",
+            file=sys.stderr,
+        )
     return _status_exit(response.status)
 
 
@@ -347,7 +350,7 @@ def _resume_offset(args: argparse.Namespace) -> int:
     if not getattr(args, "resume", False):
         return 0
     if not args.output:
-        raise CLIError("rttp: --continue needs -o FILE (the partly downloaded file)")
+        raise CLIError("--continue needs -o FILE (the partly downloaded file)")
     try:
         return os.stat(args.output).st_size
     except OSError:

@@ -43,7 +43,7 @@ def _split(item: str) -> tuple[str, str, str]:
                 name = item[:index].replace("\\", "")
                 return name, separator, item[index + len(separator) :]
     raise CLIError(
-        f"rttp: {item!r} is not a request item: use name==query, Header:value, "
+        f"{item!r} is not a request item: use name==query, Header:value, "
         "field=value, field:=json or field@file"
     )
 
@@ -53,14 +53,14 @@ def _read(path: str, item: str) -> bytes:
         with open(os.path.expanduser(path), "rb") as stream:
             return stream.read()
     except OSError as exc:
-        raise CLIError(f"rttp: cannot read {path!r} for {item!r}: {exc.strerror}") from exc
+        raise CLIError(f"cannot read {path!r} for {item!r}: {exc.strerror}") from exc
 
 
 def _json(text: str, item: str) -> Any:
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise CLIError(f"rttp: {item!r} is not valid JSON after ':=': {exc}") from exc
+        raise CLIError(f"{item!r} is not valid JSON after ':=': {exc}") from exc
 
 
 def parse_items(items: list[str]) -> RequestItems:
@@ -69,7 +69,7 @@ def parse_items(items: list[str]) -> RequestItems:
     for item in items:
         name, separator, value = _split(item)
         if not name:
-            raise CLIError(f"rttp: request item {item!r} has no name before {separator!r}")
+            raise CLIError(f"request item {item!r} has no name before {separator!r}")
         if separator == "==":
             parsed.query.append((name, value))
         elif separator == ":":

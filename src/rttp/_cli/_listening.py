@@ -28,7 +28,7 @@ def tls_context(args: argparse.Namespace, settings: dict[str, Any]) -> ssl.SSLCo
         if args.ssl_ciphers:
             context.set_ciphers(args.ssl_ciphers)
     except (OSError, ssl.SSLError, TLSError) as exc:
-        raise CLIError(f"rttp serve: TLS options: {exc}") from None
+        raise CLIError(f"TLS options: {exc}") from None
     return context
 
 
@@ -38,12 +38,12 @@ def inherited_socket(
     """``--fd N``: the bind target the listening socket on descriptor N stands for, and
     the socket (one worker only: a pool binds its own)."""
     if settings.get("workers", 1) > 1:
-        raise CLIError("rttp serve: --fd serves one process's socket; drop --workers")
+        raise CLIError("--fd serves one process's socket; drop --workers")
     try:
         sock = socket.socket(fileno=fd)
         address = sock.getsockname()
     except OSError as exc:
-        raise CLIError(f"rttp serve: --fd {fd}: {exc.strerror or exc}") from None
+        raise CLIError(f"--fd {fd}: {exc.strerror or exc}") from None
     if sock.family == socket.AF_UNIX:
         return [f"unix:{address}"], [[sock]]
     host = f"[{address[0]}]" if sock.family == socket.AF_INET6 else address[0]

@@ -61,12 +61,10 @@ def _log_config(path: str) -> None:
             try:
                 yaml: Any = importlib.import_module("yaml")
             except ImportError:
-                raise CLIError(
-                    f"rttp serve: --log-config {path}: a YAML file needs PyYAML"
-                ) from None
+                raise CLIError(f"--log-config {path}: a YAML file needs PyYAML") from None
             with open(path) as stream:
                 logging.config.dictConfig(yaml.safe_load(stream))
         else:
             logging.config.fileConfig(path, disable_existing_loggers=False)
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise CLIError(f"rttp serve: --log-config {path}: {exc}") from None
+        raise CLIError(f"--log-config {path}: {exc}") from None

@@ -281,7 +281,7 @@ def _header(text: str) -> tuple[str, str]:
     """``--header 'Name: value'`` as a field (a colon is required)."""
     name, colon, value = text.partition(":")
     if not colon or not name.strip() or any(c in text for c in "\r\n\0"):
-        raise CLIError(f"rttp serve: --header must look like 'Name: value', got {text!r}")
+        raise CLIError(f"--header must look like 'Name: value', got {text!r}")
     return name.strip(), value.strip()
 
 
@@ -289,28 +289,26 @@ def _check_bind(text: str, certfile: str | None) -> None:
     """One bind target, checked before anything starts."""
     plugins = get_plugins()
     if "://" not in text and not text.startswith("unix:"):
-        raise CLIError(
-            f"rttp serve: --bind {text!r} has no scheme: use http://{text} (or https://, unix:)"
-        )
+        raise CLIError(f"--bind {text!r} has no scheme: use http://{text} (or https://, unix:)")
     try:
         url = URL(text)
     except InvalidURL as exc:
-        raise CLIError(f"rttp serve: --bind {text!r} is not a URL: {exc}") from exc
+        raise CLIError(f"--bind {text!r} is not a URL: {exc}") from exc
     if url.scheme not in plugins.bind_transports:
         raise CLIError(
-            f"rttp serve: cannot listen on {url.scheme}:// ({text!r}); "
+            f"cannot listen on {url.scheme}:// ({text!r}); "
             f"use one of {', '.join(sorted(plugins.bind_transports))}"
         )
     if url.scheme == "https" and not certfile:
         raise CLIError(
-            f"rttp serve: {text} needs a certificate: pass --certfile and --keyfile "
+            f"{text} needs a certificate: pass --certfile and --keyfile "
             "(for a test one: python -m trustme)"
         )
     if url.scheme == "unix":
         path = url.unix_path or ""
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
-            raise CLIError(f"rttp serve: cannot listen on {text}: no directory {folder!r}")
+            raise CLIError(f"cannot listen on {text}: no directory {folder!r}")
 
 
 def _config_file(path: str) -> dict[str, Any]:
@@ -318,9 +316,9 @@ def _config_file(path: str) -> dict[str, Any]:
         with open(path, "rb") as stream:
             table = tomllib.load(stream)
     except OSError as exc:
-        raise CLIError(f"rttp serve: cannot read --config {path!r}: {exc.strerror}") from exc
+        raise CLIError(f"cannot read --config {path!r}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise CLIError(f"rttp serve: --config {path!r} is not valid TOML: {exc}") from exc
+        raise CLIError(f"--config {path!r} is not valid TOML: {exc}") from exc
     table = table.get("rttp", table)  # a [rttp] table, or the whole file
     known = {f.name: f for f in dataclasses.fields(ServerConfig)}
     settings: dict[str, Any] = {}
@@ -329,11 +327,11 @@ def _config_file(path: str) -> dict[str, Any]:
         if key == "bind":
             continue
         if key not in known or key in ("plugins", "ssl_context"):
-            raise CLIError(f"rttp serve: --config {path!r}: unknown setting {name!r}")
+            raise CLIError(f"--config {path!r}: unknown setting {name!r}")
         if key == "websocket_compression":  # true (the defaults) or false (off)
             value = Deflate() if value is True else None if value is False else value
             if value is not None and not isinstance(value, Deflate):
-                raise CLIError(f"rttp serve: --config {path!r}: {name} is true or false")
+                raise CLIError(f"--config {path!r}: {name} is true or false")
         settings[key] = tuple(value) if isinstance(value, list) else value
     return settings
 
@@ -386,12 +384,11 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         settings["forwarded_allow_ips"] = tuple(p.strip() for p in allowed.split(",") if p.strip())
     if getattr(args, "broker", None):
         if not hasattr(handler, "use_broker"):
-            raise CLIError("rttp serve: --broker applies to an rttp.App, and this is not one")
+            raise CLIError("--broker applies to an rttp.App, and this is not one")
         scheme = args.broker.partition("://")[0]
         if scheme not in get_plugins().brokers:
             raise CLIError(
-                f"rttp serve: no broker serves {scheme}:// "
-                f"(have: {', '.join(sorted(get_plugins().brokers))})"
+                f"no broker serves {scheme}:// (have: {', '.join(sorted(get_plugins().brokers))})"
             )
         handler.use_broker(args.broker)
     app_settings = {
@@ -403,7 +400,7 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         if value is None:
             continue
         if not hasattr(handler, attribute):
-            raise CLIError(f"rttp serve: {flag} applies to an rttp.App, and this is not one")
+            raise CLIError(f"{flag} applies to an rttp.App, and this is not one")
         if attribute == "ws_ping_interval" and value == 0:
             value = None  # no pings
         setattr(handler, attribute, value)
@@ -413,14 +410,14 @@ def build_server(args: argparse.Namespace, handler: Any) -> Server:
         _check_bind(bind, settings.get("certfile"))
     certfile = settings.get("certfile")
     if certfile and not os.path.isfile(certfile):
-        raise CLIError(f"rttp serve: --certfile {certfile!r}: no such file")
+        raise CLIError(f"--certfile {certfile!r}: no such file")
     inherited = None
     if args.fd is not None:
         binds, inherited = inherited_socket(args.fd, bool(certfile), settings)
     try:
         server = Server(handler, *binds, **settings)
     except (TypeError, ValueError) as exc:
-        raise CLIError(f"rttp serve: {exc}") from exc
+        raise CLIError(f"{exc}") from exc
     if inherited is not None:
         server.inherit(inherited)
     return server

@@ -20,43 +20,41 @@ def load_target(spec: str, factory: bool = False) -> Any:
     """The handler ``MODULE:ATTR`` names, checked to be usable (CLIError if not)."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise CLIError(f"rttp serve: expected MODULE:ATTRIBUTE, got {spec!r}")
+        raise CLIError(f"expected MODULE:ATTRIBUTE, got {spec!r}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise CLIError(f"rttp serve: cannot import module {module_name!r}: {exc}") from exc
+        raise CLIError(f"cannot import module {module_name!r}: {exc}") from exc
     except SyntaxError as exc:  # one line, where it is, as a compiler says it
         where = f"{os.path.relpath(exc.filename or module_name)}, line {exc.lineno}"
-        raise CLIError(f"rttp serve: {where}: {exc.msg}") from None
+        raise CLIError(f"{where}: {exc.msg}") from None
     except Exception as exc:  # the module's own code failed as it was imported
         raise CLIError(
-            f"rttp serve: importing {module_name!r} failed at {_where(exc)}: "
-            f"{type(exc).__name__}: {exc}"
+            f"importing {module_name!r} failed at {_where(exc)}: {type(exc).__name__}: {exc}"
         ) from None
     try:
         obj: Any = module
         for part in attr.split("."):
             obj = getattr(obj, part)
     except AttributeError as exc:
-        raise CLIError(f"rttp serve: module {module_name!r} has no attribute {attr!r}") from exc
+        raise CLIError(f"module {module_name!r} has no attribute {attr!r}") from exc
     if factory:
         if not callable(obj):
-            raise CLIError(f"rttp serve: --factory {spec} is not callable: {type(obj).__name__}")
+            raise CLIError(f"--factory {spec} is not callable: {type(obj).__name__}")
         try:
             obj = obj()
         except Exception as exc:
-            raise CLIError(f"rttp serve: the factory {spec}() failed: {exc!r}") from exc
+            raise CLIError(f"the factory {spec}() failed: {exc!r}") from exc
     if not callable(obj):
         raise CLIError(
-            f"rttp serve: {spec} is a {type(obj).__name__}, not a handler: it must be an "
+            f"{spec} is a {type(obj).__name__}, not a handler: it must be an "
             "async function taking a request, or an rttp.App"
         )
     if not factory and _looks_like_factory(obj):
         raise CLIError(
-            f"rttp serve: {spec} takes no arguments, so it looks like an app factory: "
-            "pass --factory to call it"
+            f"{spec} takes no arguments, so it looks like an app factory: pass --factory to call it"
         )
     return obj
 
@@ -72,7 +70,7 @@ def host(
     try:
         return as_handler(obj, interface, lifespan, threads)
     except ValueError as exc:
-        raise CLIError(f"rttp serve: {spec}: {exc}") from None
+        raise CLIError(f"{spec}: {exc}") from None
 
 
 def _where(exc: BaseException) -> str:
@@ -102,9 +100,7 @@ def load_env_file(path: str) -> None:
     try:
         import dotenv
     except ImportError:
-        raise CLIError(
-            "rttp serve: --env-file needs python-dotenv: pip install 'trio-rttp[cli]'"
-        ) from None
+        raise CLIError("--env-file needs python-dotenv: pip install 'trio-rttp[cli]'") from None
     if not os.path.isfile(path):
-        raise CLIError(f"rttp serve: --env-file {path!r}: no such file")
+        raise CLIError(f"--env-file {path!r}: no such file")
     dotenv.load_dotenv(path, override=False)
