@@ -29,7 +29,7 @@ def serve(request, nursery):
     async def start(handler, *binds, **settings):
         settings.setdefault("http_backend", backend)
         server = rttp.Server(handler, *(binds or ("http://127.0.0.1:0",)), **settings)
-        addresses = await nursery.start(server.serve)
+        addresses = await server.start(nursery)  # (the typed way)
         return server, addresses[0]
 
     return start

@@ -5,6 +5,7 @@ Decorated handlers must keep their own types (no "untyped decorator" for users).
 
 from __future__ import annotations
 
+import trio
 from typing_extensions import assert_type
 
 import rttp
@@ -52,3 +53,10 @@ def misspelt_client_options() -> None:
     rttp.Client(http2="yes")  # type: ignore[arg-type]
     rttp.Server(app, "http://127.0.0.1:0", max_conections=5)  # type: ignore[call-arg]
     rttp.Server(app, "http://127.0.0.1:0", http2=1.5)  # type: ignore[arg-type]
+
+
+async def server_use(nursery: trio.Nursery) -> None:
+    """A server started in a nursery gives its addresses typed (``nursery.start``'s
+    result is ``Any``)."""
+    addresses = await rttp.Server(app, "http://127.0.0.1:0").start(nursery)
+    assert_type(addresses, list[rttp.URL])

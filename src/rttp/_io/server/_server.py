@@ -63,13 +63,10 @@ SHUTDOWN_IDLE_WINDOW = 1.0
 
 
 class Server:
-    """An HTTP/1.1 server for one handler on one or more bind targets.
-
-    ``async with trio.open_nursery() as nursery:
-    addresses = await nursery.start(Server(handler, "http://127.0.0.1:0").serve)``.
-    :meth:`shutdown` stops accepting, lets in-flight requests finish within
-    ``shutdown_grace`` seconds, then cancels what is left.
-    """
+    """An HTTP server for one handler on one or more bind targets: ``addresses = await
+    Server(handler, "http://127.0.0.1:0").start(nursery)``. :meth:`shutdown` stops
+    accepting, lets in-flight requests finish within ``shutdown_grace`` seconds, then
+    cancels what is left."""
 
     def __init__(
         self,
@@ -217,6 +214,12 @@ class Server:
                 SERVER_WEBSOCKETS.reset(serving)
         finally:
             await self._close_listeners(opened)
+
+    async def start(self, nursery: trio.Nursery) -> list[URL]:
+        """Serve in ``nursery`` (until it is cancelled, or :meth:`shutdown`); the bound
+        addresses, typed, once listening (``nursery.start(server.serve)``'s are ``Any``)."""
+        addresses: list[URL] = await nursery.start(self.serve)
+        return addresses
 
     async def _run(
         self,
