@@ -268,8 +268,13 @@ class ExchangeAnswer:
             exchange.phase = Phase.WRITE
             exchange.deadline = conn.clock.now + conn.settings.write_timeout
             data = proto.send_response(prepared.status, prepared.reason, prepared.headers, body)
+            reply = conn._send_reply
             try:
-                await conn._send_all(data)
+                # no scheduler pass here, deep in a hosted app's stack: the serve
+                # loop's next receive makes it
+                sent = -1 if reply is None else await reply(data, False)
+                if sent < len(data):
+                    await conn._send_all(memoryview(data)[sent:] if sent > 0 else data)
             except IO_ERRORS as exc:
                 raise conn._broken(exc, writing=True) from exc
             self.sent = len(body)

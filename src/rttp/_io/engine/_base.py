@@ -52,6 +52,7 @@ class ConnectionBase:
         "_receive_some",
         "_receive_within",
         "_send_all",
+        "_send_reply",
         "_send_within",
         "_unsent",
         "backend",
@@ -114,6 +115,10 @@ class ConnectionBase:
         self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = stream.receive_some
         self._send_all: Callable[[bytes | bytearray | memoryview], Awaitable[None]]
         self._send_all = stream.send_all
+        #: on direct socket I/O: send a reply without the scheduler pass that ends a
+        #: send, the next receive making it (SocketIO.send_reply)
+        self._send_reply: Callable[[bytes | bytearray | memoryview, bool], Awaitable[int]] | None
+        self._send_reply = stream.send_reply if type(stream) is SocketIO else None
         self._receive_within: Callable[[int, float | None], Awaitable[bytes | bytearray]]
         self._send_within: Callable[[bytes | bytearray | memoryview, float | None], Awaitable[None]]
         if self.watched:

@@ -121,6 +121,7 @@ class StreamConnection(ServerConnection):
         self._peer = mux.peer
         self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = self._wait_event
         self._send_all: Callable[[Any], Awaitable[None]] = self._pump
+        self._send_reply = None  # (the socket is the connection's: never written directly)
 
     @property
     def local(self) -> tuple[str, int] | None:

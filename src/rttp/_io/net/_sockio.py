@@ -203,18 +203,21 @@ class SocketIO(trio.abc.HalfCloseableStream):
             self._sending = False
         self._yielded = True
 
-    async def send_reply(self, data: bytes | bytearray | memoryview) -> int:
+    async def send_reply(self, data: bytes | bytearray | memoryview, try_first: bool = True) -> int:
         """Start sending ``data`` without the pass through the scheduler that ends
-        ``send_all``, when the last receive on this stream waited for its data (so it
-        passed) and the caller is the task that received, going on to receive again:
-        that receive makes the pass instead, trying the socket first. One pass per
-        exchange instead of two, for a WebSocket's request/reply traffic.
+        ``send_all``; the caller's next receive on this stream makes it instead.
 
-        Returns how many bytes went out (send the rest with ``send_all``), or -1 having
-        sent nothing when the last receive did not wait. A cancel point; errors as
-        ``send_all``.
+        ``try_first``: a WebSocket's request/reply traffic, sent by the task whose last
+        receive waited for its data (so it passed): the next receive tries the socket
+        before its pass, one pass per exchange instead of two (-1, nothing sent, when
+        the last receive did not wait). Without it, an HTTP answer: the next receive
+        passes first (the peer needs that time to send its next request), at the
+        shallow depth of the serve loop rather than deep in a hosted app's stack.
+
+        Returns how many bytes went out (send the rest with ``send_all``). A cancel
+        point; errors as ``send_all``.
         """
-        if not self.waited or self._sending:
+        if self._sending or (try_first and not self.waited):
             return -1
         if self.socket.did_shutdown_SHUT_WR:
             raise trio.ClosedResourceError("can't send data after sending EOF")
@@ -226,7 +229,10 @@ class SocketIO(trio.abc.HalfCloseableStream):
         except OSError as exc:
             raise _stream_error(exc) from exc
         self.waited = False
-        self._owed = sent == len(data)
+        if try_first:
+            self._owed = sent == len(data)
+        else:
+            self._owed = self._yielded = False
         return sent
 
     # the stream interface is the timed operations without a timeout (no extra coroutine)
