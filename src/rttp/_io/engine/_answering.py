@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ._exchange import ServerExchange
     from ._server import ServerConnection
 
-__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "answer_of", "send_whole"]
+__all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "answer_of"]
 
 #: a body up to this size goes out joined with its head in one write; a larger one is
 #: sent after the head, uncopied, in pieces of WRITE_PIECE bytes
@@ -88,6 +88,23 @@ class ExchangeAnswer:
         self.sent = 0
         if self._pending:
             self._pending = b""
+
+    @property
+    def asks_upgrade(self) -> bool:
+        """The request has an Upgrade field with the ``upgrade`` connection option (a
+        WebSocket handshake, say): the head's verdict, without searching the fields."""
+        head = self._exchange.head
+        return head is not None and head.upgrade is not None
+
+    async def send_whole(
+        self, status: int, headers: HeadersLike, body: bytes, reason: str | None = None
+    ) -> None:
+        """Answer with a whole body in one write with its head, framed by its length and
+        never compressed: a hosted application's answer (ASGI, WSGI), which decides
+        compression itself."""
+        response = Response(status, headers, body, reason=reason)
+        response.compress = False
+        await self.send_response(response)
 
     # -- pushed, piece by piece ------------------------------------------------------------
     def start(
@@ -415,23 +432,6 @@ class ExchangeAnswer:
         await send(pending)
         self.sent = sent
         return True
-
-
-async def send_whole(
-    request: Request,
-    status: int,
-    headers: HeadersLike,
-    body: bytes,
-    reason: str | None = None,
-) -> ExchangeAnswer:
-    """Answer ``request`` with a whole body in one write with its head, framed by its
-    length and never compressed: a hosted application's answer (ASGI, WSGI), which
-    decides compression itself. Returns the answer, now finished."""
-    response = Response(status, headers, body, reason=reason)
-    response.compress = False
-    answer = answer_of(request)
-    await answer.send_response(response)
-    return answer
 
 
 def answer_of(request: Request) -> ExchangeAnswer:

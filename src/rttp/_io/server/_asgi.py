@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any
+from urllib.parse import unquote
 
 import trio
 
 from ..._model import Answer, Request, Response
 from ..._model._headers import Headers
 from ...errors import LifespanFailed, ProtocolError, TransportError
-from ..engine._answering import answer_of, send_whole
+from ..engine._answering import ExchangeAnswer, answer_of
 from ..engine._server import ServerConnection
 from ..websocket._wshandshake import is_websocket_request
 from ._asgi_scope import connection_of, tls_extension
@@ -74,7 +75,12 @@ class ASGIApp:
 
     # -- one request ------------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response | None:
-        if is_websocket_request(request):
+        answer = request._answer
+        # the engine's head says whether the request asks to upgrade at all (the common
+        # request does not, and is not searched for the fields)
+        if (type(answer) is not ExchangeAnswer or answer.asks_upgrade) and is_websocket_request(
+            request
+        ):
             return await self._websocket(request)
         exchange = _Exchange(request)
         try:
@@ -132,8 +138,8 @@ class ASGIApp:
         return None
 
     def _scope(self, request: Request) -> Scope:
-        raw_path = request.raw_path
         root = request.root_path
+        raw_path, _, query = request.target.partition("?")
         client = request.client
         conn = connection_of(request)
         server = conn.local if conn is not None else None
@@ -149,9 +155,9 @@ class ASGIApp:
             "method": request.method,
             "scheme": request.scheme,
             # the full path, root_path included (as uvicorn and hypercorn give it)
-            "path": root + request.path,
+            "path": root + unquote(raw_path),
             "raw_path": (root + raw_path).encode("latin-1"),
-            "query_string": request.query.encode("latin-1"),
+            "query_string": query.encode("latin-1"),
             "root_path": root,
             "headers": [(name.lower(), value) for name, value in request.headers.raw],
             "client": list(client) if client is not None else None,
@@ -334,7 +340,18 @@ class _Exchange:
         elif kind == "http.response.body":
             more = bool(message.get("more_body", False))
             if self.answer is None and not more and not self.trailers:
-                await self.send_whole(bytes(message.get("body", b"")))
+                # the common answer, its whole body in one message: framed by its length
+                # and written with its head in one send (never compressed: the app
+                # decides that)
+                if self.status is None:
+                    raise RuntimeError("http.response.body sent before http.response.start")
+                whole = self.answer = answer_of(self.request)  # (a failed send started it)
+                try:
+                    await whole.send_whole(
+                        self.status, Headers.from_raw(self.headers), bytes(message.get("body", b""))
+                    )
+                finally:
+                    self.closed.set()
                 return
             await self._write(message.get("body", b""), None, more)
         elif kind == "http.response.pathsend":
@@ -364,17 +381,6 @@ class _Exchange:
             self.gone = exc
             # ASGI 2.4: a send on a closed connection raises an OSError subclass
             raise ClientDisconnected(str(exc)) from exc
-
-    async def send_whole(self, body: bytes) -> None:
-        """The common answer, its whole body in one message: framed by its length and
-        written with its head in one send (never compressed: the app decides that)."""
-        if self.status is None:
-            raise RuntimeError("http.response.body sent before http.response.start")
-        self.answer = answer_of(self.request)  # (set first: a failed send still started it)
-        try:
-            await send_whole(self.request, self.status, Headers.from_raw(self.headers), body)
-        finally:
-            self.closed.set()
 
     def start_answer(self) -> Answer:
         if self.status is None:

@@ -22,7 +22,7 @@ from urllib.parse import unquote_to_bytes
 import trio
 
 from ..._model import Answer, Request
-from ..engine._answering import answer_of, send_whole
+from ..engine._answering import answer_of
 
 __all__ = ["DEFAULT_WSGI_THREADS", "FileWrapper", "WSGIApp", "wsgi"]
 
@@ -223,8 +223,8 @@ class _Answer:
         if self.status is None:
             raise RuntimeError("the WSGI application returned before start_response()")
         code, reason = self.status
-        self.sent = answer_of(self.request)
-        await send_whole(self.request, code, self.headers, body, reason or None)
+        self.sent = answer = answer_of(self.request)
+        await answer.send_whole(code, self.headers, body, reason or None)
 
     async def finish(self) -> None:
         await self._started().finish()
