@@ -109,6 +109,7 @@ from ._proto._mux import (
     stream_request_head,
 )
 from ._proto._replay import NonceCounts
+from ._proto._streamfields import check_stream_fields, stream_response_status, stream_trailers
 from ._proto._writer import (
     FIELD_CONNECTION,
     FIELD_CONTENT_LENGTH,
@@ -227,6 +228,7 @@ __all__ = [
     "WindowOpened",
     "assemble_form",
     "challenge_error",
+    "check_stream_fields",
     "check_trailers",
     "chunk_overflow",
     "close_reason",
@@ -249,6 +251,8 @@ __all__ = [
     "response_has_body",
     "rtml",
     "stream_request_head",
+    "stream_response_status",
+    "stream_trailers",
     "too_many_empty_lines",
     "trailer_field_error",
     "unpack",

@@ -192,15 +192,6 @@ async def test_a_stream_id_going_backwards_ends_the_connection(serve: Serve) -> 
     await next_client_is_served(url)
 
 
-async def test_a_request_h2_finds_malformed_ends_the_connection(serve: Serve) -> None:
-    _, url = await serve(ok, http2=True, access_log=False)
-    peer = await Peer.open(url)
-    # Host != :authority (sent raw: h2's client refuses to)
-    await peer.send_raw(headers_frame(1, "/", extra=((b"host", b"other.example"),)))
-    await ends_with(peer, PROTOCOL_ERROR)
-    await next_client_is_served(url)
-
-
 async def test_a_request_rttp_refuses_resets_only_its_stream(serve: Serve) -> None:
     _, url = await serve(ok, http2=True, access_log=False)
     peer = await Peer.open(url)

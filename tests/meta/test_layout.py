@@ -36,6 +36,7 @@ SANS_IO_MODULES = {
     "_events",
     "_encoding",
     "_validate",
+    "_streamfields",
     "_forms",
     "_media",
     "_negotiation",

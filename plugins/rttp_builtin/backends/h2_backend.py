@@ -36,13 +36,12 @@ from rttp.plugin import (
     ResponseHead,
     hookimpl,
     stream_request_head,
+    stream_response_status,
 )
 
-from ._h2common import HOP_BY_HOP, H2Common, h2
+from ._h2common import HOP_BY_HOP, PROTOCOL_ERROR, H2Common, h2
 
 __all__ = ["H2Backend", "H2Client", "H2Server"]
-
-PROTOCOL_ERROR = 0x1
 
 
 class H2Server(H2Common, MultiplexedServerProtocol):
@@ -58,10 +57,8 @@ class H2Server(H2Common, MultiplexedServerProtocol):
             ended = event.stream_ended is not None
             try:
                 head = stream_request_head(event.headers, event.stream_id, ended)
-            except RemoteProtocolError:
-                if not self._resets.take():
-                    self._calm("had streams refused faster than max_resets allows")
-                self.reset_stream(event.stream_id, PROTOCOL_ERROR)  # a malformed request
+            except RemoteProtocolError as exc:
+                self._malformed(event.stream_id, exc, notify=False)  # (no exchange yet)
                 return
             self._events.append(head)
 
@@ -85,14 +82,13 @@ class H2Client(H2Common, MultiplexedClientProtocol):
         ev = h2.events
         kind = type(event)
         if kind is ev.ResponseReceived or kind is ev.InformationalResponseReceived:
-            fields = [(n, v) for n, v in event.headers if n[:1] != b":"]
-            status = dict(event.headers).get(b":status", b"")
-            if not status.isdigit():
-                self.reset_stream(event.stream_id, PROTOCOL_ERROR)
+            try:
+                status = stream_response_status(event.headers)
+            except RemoteProtocolError as exc:
+                self._malformed(event.stream_id, exc, notify=True)
                 return
-            self._events.append(
-                ResponseHead(int(status), b"", fields, b"2", stream_id=event.stream_id)
-            )
+            fields = [(n, v) for n, v in event.headers[1:]]  # (after :status, its one pseudo)
+            self._events.append(ResponseHead(status, b"", fields, b"2", stream_id=event.stream_id))
         elif kind is ev.PushedStreamReceived:  # refused in our SETTINGS; reset if sent
             self.reset_stream(event.pushed_stream_id, PROTOCOL_ERROR)
 

@@ -30,6 +30,7 @@ from ._events import (
     StreamData,
 )
 from ._head import make_request_head
+from ._streamfields import check_stream_fields
 
 __all__ = [
     "GoAway",
@@ -79,13 +80,15 @@ class MultiplexLimits:
 
 
 class StreamReset:
-    """The peer reset a stream (RST_STREAM): its exchange is abandoned."""
+    """A stream was reset (RST_STREAM): its exchange is abandoned. The peer reset it,
+    or the backend did, for a malformed field block: ``reason`` then says why."""
 
-    __slots__ = ("error_code", "stream_id")
+    __slots__ = ("error_code", "reason", "stream_id")
 
-    def __init__(self, stream_id: int, error_code: int) -> None:
+    def __init__(self, stream_id: int, error_code: int, reason: str = "") -> None:
         self.stream_id: int = stream_id
         self.error_code: int = error_code
+        self.reason: str = reason
 
     def __repr__(self) -> str:
         return f"StreamReset({self.stream_id}, error_code={self.error_code})"
@@ -262,23 +265,20 @@ def stream_request_head(fields: RawHeaders, stream_id: int, ended: bool) -> Requ
     :func:`~rttp.plugin.make_request_head`'s checks) and RFC 9113 §8.3.1's: the
     ``:method``, ``:scheme`` and ``:path`` pseudo-fields once each, ``:authority``
     standing for Host (a Host that names another authority is refused), no
-    pseudo-field after a regular one. ``ended``: the head ended the stream (no body).
+    pseudo-field after a regular one, and every field as
+    :func:`~rttp.plugin.check_stream_fields` checks it (RFC 9113 §8.2: the protocol
+    library's own checks are off). ``ended``: the head ended the stream (no body).
     An extended CONNECT for ``websocket`` (RFC 8441) becomes HTTP/1.1's handshake: a
     GET with ``Upgrade: websocket``, its head's ``upgrade`` set, and no body.
 
     Raises :class:`~rttp.errors.RemoteProtocolError` for a malformed request (the
     backend resets the stream)."""
-    pseudo: dict[bytes, bytes] = {}
-    regular: RawHeaders = []
-    for name, value in fields:
-        if name[:1] == b":":
-            if regular or name in pseudo:
-                raise RemoteProtocolError(f"misplaced or repeated pseudo-field {name!r}")
-            pseudo[name] = value
-        else:
-            regular.append((name, value))
+    pseudo = check_stream_fields(fields)
+    regular: RawHeaders = [(n, v) for n, v in fields[len(pseudo) :]]  # (pseudo-fields first)
     method = pseudo.get(b":method", b"")
     protocol = pseudo.get(b":protocol")
+    if protocol is not None and method != b"CONNECT":
+        raise RemoteProtocolError(f":protocol {protocol[:40]!r} in a {method[:40]!r} request")
     if method == b"CONNECT":
         if protocol != b"websocket":
             what = "CONNECT" if protocol is None else f"CONNECT for {protocol!r}"

@@ -105,11 +105,12 @@ class MuxClientConnection:
         """A stream for one request, once the server's stream limit allows; None if
         the connection closes meanwhile. ``seconds`` bounds the wait (the pool timeout):
         past it, :class:`trio.TooSlowError`."""
-        with trio.move_on_after(math.inf if seconds is None else seconds) as scope:
-            while not self.closing and self._room() <= 0:
-                await self._capacity.park()
-        if scope.cancelled_caught:
-            raise trio.TooSlowError
+        if not self.closing and self._room() <= 0:  # (a timed wait only when there is one)
+            with trio.move_on_after(math.inf if seconds is None else seconds) as scope:
+                while not self.closing and self._room() <= 0:
+                    await self._capacity.park()
+            if scope.cancelled_caught:
+                raise trio.TooSlowError
         if self.closing:
             return None
         stream = StreamClientConnection(self)
@@ -211,7 +212,7 @@ class MuxClientConnection:
                 stream = by_id.get(event.stream_id)
                 if stream is not None:
                     stream.unprocessed = event.error_code == REFUSED_STREAM
-                    stream.view.abandon()
+                    stream.view.abandon(event.reason)
                 self.writer.window_opened.unpark_all()
             elif kind is GoAway:
                 assert isinstance(event, GoAway)

@@ -124,6 +124,7 @@ class StreamView:
         "out",
         "proto",
         "reset",
+        "reset_reason",
         "stream_id",
         "unacknowledged",
         "writer",
@@ -141,6 +142,8 @@ class StreamView:
         self.out: deque[memoryview | EndOfMessage] = deque()
         #: the peer reset the stream, or the connection ended
         self.reset = False
+        #: why the stream was reset, when this side reset it (a malformed block)
+        self.reset_reason = ""
         #: the peer's side ended (END_STREAM received)
         self.body_ended = False
         #: our side's end is framed
@@ -150,8 +153,13 @@ class StreamView:
 
     # -- what the reader queues ----------------------------------------------------------
     def deliver(self, event: Any) -> None:
-        """Queue an event (a head, body bytes, the end) and wake the waiting task."""
+        """Queue an event (a head, body bytes, the end) and wake the waiting task; once
+        this side reset the stream (a malformed block), what follows is dropped."""
         kind = type(event)
+        if self.reset_reason:
+            if kind is bytes:
+                self.acknowledge(len(event))  # (the connection's window stays open)
+            return
         if kind is bytes:
             self.unacknowledged += len(event)
         elif kind is EndOfMessage:
@@ -159,9 +167,10 @@ class StreamView:
         self.events.append(event)
         self.arrived.unpark_all()
 
-    def abandon(self) -> None:
-        """The peer reset the stream (or the connection ended): wake every waiter."""
+    def abandon(self, reason: str = "") -> None:
+        """The stream was reset (or the connection ended): wake every waiter."""
         self.reset = True
+        self.reset_reason = reason
         self.arrived.unpark_all()
 
     def next_event(self) -> Any:
@@ -197,12 +206,16 @@ class StreamView:
         """Wait until the reader queues an event for this stream."""
         while not self.events:
             if self.reset:
-                raise trio.BrokenResourceError(f"HTTP/2 stream {self.stream_id} ended")
+                raise trio.BrokenResourceError(self._ended("ended"))
             await self.arrived.park()
 
     def check_open(self) -> None:
         if self.reset:
-            raise trio.BrokenResourceError(f"HTTP/2 stream {self.stream_id} was reset")
+            raise trio.BrokenResourceError(self._ended("was reset"))
+
+    def _ended(self, how: str) -> str:
+        reason = self.reset_reason
+        return f"HTTP/2 stream {self.stream_id} {how}" + (f": {reason}" if reason else "")
 
     # -- sending -------------------------------------------------------------------------
     def open(self) -> None:
