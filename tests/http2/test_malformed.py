@@ -159,12 +159,12 @@ MALFORMED_RESPONSES = {
 async def test_a_malformed_response_fails_its_request_and_says_why(
     nursery: trio.Nursery, first: list[tuple[bytes, bytes]]
 ) -> None:
-    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
-    await nursery.start(answering_server, listeners[0], first)
-    url = f"http://127.0.0.1:{listeners[0].socket.getsockname()[1]}/"
-    async with rttp.Client(http2=True, http2_prior_knowledge=True) as client:
-        with pytest.raises(rttp.errors.TransportError) as caught:
-            await client.get(url)
-        assert "malformed" in str(caught.value)
-        assert (await client.get(url)).text == "answered"  # the connection goes on
-    await listeners[0].aclose()
+    (listener,) = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    async with listener:
+        await nursery.start(answering_server, listener, first)
+        url = f"http://127.0.0.1:{listener.socket.getsockname()[1]}/"
+        async with rttp.Client(http2=True, http2_prior_knowledge=True) as client:
+            with pytest.raises(rttp.errors.TransportError) as caught:
+                await client.get(url)
+            assert "malformed" in str(caught.value)
+            assert (await client.get(url)).text == "answered"  # the connection goes on

@@ -43,7 +43,8 @@ _CONNECTION_SPECIFIC: Final = frozenset(
     {b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"}
 )
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9a-z]+")
-_BAD_VALUE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]|\A[ \t]|[ \t]\Z")
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # (HTAB is allowed: it joins values)
+_EDGE: Final = (0x20, 0x09)  # SP, HTAB
 _STATUS = re.compile(rb"[1-9][0-9][0-9]")
 
 #: regular names found good (a bounded set: names repeat from block to block)
@@ -56,7 +57,7 @@ def _check_name(name: bytes) -> None:
         raise RemoteProtocolError(f"invalid field name {name[:80]!r} on an HTTP/2 stream")
     if name in _CONNECTION_SPECIFIC:
         raise RemoteProtocolError(f"connection-specific field {name!r} on an HTTP/2 stream")
-    if len(_good_names) < _GOOD_NAMES_MAX:  # pragma: no mutate (a cache bound)
+    if len(_good_names) < _GOOD_NAMES_MAX and name != b"te":  # (te's value is checked)
         _good_names.add(name)
 
 
@@ -67,8 +68,13 @@ def check_stream_fields(
     ``allowed``: the pseudo-fields this block may carry."""
     pseudo: dict[bytes, bytes] = {}
     regular = False
+    good = _good_names
     for name, value in fields:
-        if name[:1] == b":":
+        if value and (value[0] in _EDGE or value[-1] in _EDGE):
+            raise RemoteProtocolError(_bad_value(name, value))
+        if name in good:  # (the common field: a regular name found good before)
+            regular = True
+        elif name[:1] == b":":
             if name not in allowed:
                 raise RemoteProtocolError(f"pseudo-field {name[:40]!r} is not allowed here")
             if name in pseudo:
@@ -78,15 +84,18 @@ def check_stream_fields(
             pseudo[name] = value
         else:
             regular = True
-            if name not in _good_names:
-                _check_name(name)
+            _check_name(name)
             if name == b"te" and value.lower() != b"trailers":
                 raise RemoteProtocolError(f"TE {value[:80]!r} on an HTTP/2 stream (only trailers)")
-        if value and _BAD_VALUE.search(value) is not None:
-            raise RemoteProtocolError(
-                f"invalid value {value[:80]!r} of field {name[:80]!r} on an HTTP/2 stream"
-            )
+    # every value in one search (they are joined by HTAB, which is allowed inside them)
+    if _CONTROL.search(b"\t".join([value for _, value in fields])) is not None:
+        name, value = next((n, v) for n, v in fields if _CONTROL.search(v) is not None)
+        raise RemoteProtocolError(_bad_value(name, value))
     return pseudo
+
+
+def _bad_value(name: bytes, value: bytes) -> str:
+    return f"invalid value {value[:80]!r} of field {name[:80]!r} on an HTTP/2 stream"
 
 
 def stream_response_status(fields: RawHeaders) -> int:
