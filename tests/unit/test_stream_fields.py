@@ -6,11 +6,13 @@ every control byte, as on HTTP/1.1)."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from rttp.errors import ProtocolError
+from rttp.errors import ProtocolError, RemoteProtocolError
 from rttp.plugin import (
     check_stream_fields,
     stream_request_head,
@@ -109,3 +111,21 @@ def test_a_good_block_passes_with_its_pseudo_fields() -> None:
     assert check_stream_fields(block) == dict(REQUEST_PREFIX)
     assert stream_response_status([(b":status", b"204"), (b"x-a", b"1")]) == 204
     assert stream_trailers([(b"x-checksum", b"abc")]) == [(b"x-checksum", b"abc")]
+
+
+def test_a_pseudo_field_after_a_known_regular_one_is_refused() -> None:
+    """(A regular name found good before takes the short way: still a regular field.)"""
+    check_stream_fields([*REQUEST_PREFIX, (b"x-known", b"1")])
+    with pytest.raises(RemoteProtocolError, match="misplaced pseudo-field"):
+        check_stream_fields([(b":method", b"GET"), (b"x-known", b"1"), (b":path", b"/")])
+
+
+def test_a_pseudo_field_after_a_new_regular_one_is_refused() -> None:
+    new = f"x-new-{uuid.uuid4().hex}".encode()  # (a name never found good before)
+    with pytest.raises(RemoteProtocolError, match="misplaced pseudo-field"):
+        check_stream_fields([(b":method", b"GET"), (new, b"1"), (b":path", b"/")])
+
+
+def test_an_invalid_value_is_named_with_its_field() -> None:
+    with pytest.raises(RemoteProtocolError, match=r"'a\\x01b' of field b'x-bad'"):
+        check_stream_fields([*REQUEST_PREFIX, (b"x-good", b"ok"), (b"x-bad", b"a\x01b")])
