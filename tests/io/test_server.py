@@ -58,6 +58,33 @@ async def test_keep_alive_and_pipelining_answer_in_order(serve):
     assert [b.split(b"HTTP")[0] for b in bodies] == [b"/slow", b"/a", b"/b", b"/last"]
 
 
+async def test_a_pipelining_client_does_not_hold_the_scheduler(serve):
+    """Answers to pipelined requests that one receive brought each pass through the
+    scheduler (only the first may skip its pass, the next receive making it): another
+    connection is served in the middle of a burst, not after all of it."""
+    order: list[str] = []
+
+    async def handler(request):
+        order.append(request.path)
+        return rttp.Response(200, body=b"ok")
+
+    _, url = await serve(handler)
+    burst_client = await trio.open_tcp_stream(url.host, url.port)
+    other = await trio.open_tcp_stream(url.host, url.port)
+    async with burst_client, other:
+        for stream, path in ((burst_client, b"/warm"), (other, b"/warm")):
+            await stream.send_all(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
+            assert (await stream.receive_some(4096)).endswith(b"ok")
+        count = 600  # (about 24 KiB of requests: one receive)
+        await burst_client.send_all(b"GET /burst HTTP/1.1\r\nHost: x\r\n\r\n" * count)
+        await other.send_all(b"GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert (await other.receive_some(4096)).endswith(b"ok")
+        answered = b""
+        while answered.count(b"HTTP/1.1 200") < count:
+            answered += await burst_client.receive_some(65536)
+    assert order.index("/other") < len(order) - 1 - count // 2  # well inside the burst
+
+
 async def test_pipelined_burst_has_bounded_memory(serve):
     """A client that pipelines without reading is held back by TCP: the server does not read ahead."""
 

@@ -94,6 +94,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
     """
 
     __slots__ = (
+        "_fresh",
         "_owed",
         "_receiving",
         "_sending",
@@ -113,6 +114,8 @@ class SocketIO(trio.abc.HalfCloseableStream):
         #: the last receive waited for its data (it passed through the scheduler)
         self.waited = False
         self._owed = False  # a reply skipped its pass: the next receive makes it
+        #: a receive since the last answer that skipped its pass (at most one per receive)
+        self._fresh = False
 
     async def receive_within(
         self, max_bytes: int | None = None, seconds: float | None = None
@@ -121,6 +124,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
         sock = self._sock
         if self._receiving:
             raise trio.BusyResourceError("another task is already receiving on this stream")
+        self._fresh = True
         if max_bytes is None:
             max_bytes = 65536
         elif max_bytes < 1:
@@ -212,12 +216,15 @@ class SocketIO(trio.abc.HalfCloseableStream):
         before its pass, one pass per exchange instead of two (-1, nothing sent, when
         the last receive did not wait). Without it, an HTTP answer: the next receive
         passes first (the peer needs that time to send its next request), at the
-        shallow depth of the serve loop rather than deep in a hosted app's stack.
+        shallow depth of the serve loop rather than deep in a hosted app's stack; one
+        answer per receive skips its pass (-1 for the next ones: pipelined requests
+        answered from what one receive brought each pass as before, so a pipelining
+        client cannot hold the scheduler).
 
         Returns how many bytes went out (send the rest with ``send_all``). A cancel
         point; errors as ``send_all``.
         """
-        if self._sending or (try_first and not self.waited):
+        if self._sending or not (self.waited if try_first else self._fresh):
             return -1
         if self.socket.did_shutdown_SHUT_WR:
             raise trio.ClosedResourceError("can't send data after sending EOF")
@@ -232,7 +239,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
         if try_first:
             self._owed = sent == len(data)
         else:
-            self._owed = self._yielded = False
+            self._owed = self._yielded = self._fresh = False
         return sent
 
     # the stream interface is the timed operations without a timeout (no extra coroutine)
