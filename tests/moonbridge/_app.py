@@ -20,6 +20,11 @@ import logging, os, sys
 import trio
 from rttp import moonbridge
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(message)s")
+
+def say(*parts):
+    # one write per line: the workers share stderr, and print() writes its parts one by
+    # one, so another process's line could land inside this one
+    os.write(2, (" ".join(map(str, parts)) + "\\n").encode())
 """
 
 

@@ -79,7 +79,7 @@ async def handle(req):
             errors.append(str(exc))
         await req.finish()
         await req.finish()  # twice is fine
-        print("ORDER", json.dumps(errors), file=sys.stderr, flush=True)
+        say("ORDER", json.dumps(errors))
         return
     if req.path == "close":
         req.close_after_finish()
@@ -94,7 +94,7 @@ async def handle(req):
         req.defer_reading()
         req.send_status("200 OK")
         await req.flush()
-        print("EARLY head sent", file=sys.stderr, flush=True)
+        say("EARLY head sent")
         size = 0
         def count(chunk):
             nonlocal size
@@ -123,7 +123,7 @@ async def handle(req):
                 await req.send_data("x" * 65536)
                 await req.flush()
         except Exception as exc:
-            print("FAULTY", req.faulty, type(exc).__name__, file=sys.stderr, flush=True)
+            say("FAULTY", req.faulty, type(exc).__name__)
             raise
         return
     if req.path == "boom":

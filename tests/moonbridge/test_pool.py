@@ -165,11 +165,11 @@ ticks = []
 
 async def connect(sock):
     if sock.interval == "loose":
-        print("tick loose", round(time.monotonic(), 3), file=sys.stderr, flush=True)
+        say("tick loose", round(time.monotonic(), 3))
         await trio.sleep(0.15)  # the next call comes delay after this one ends
         return True
     if sock.interval == "boot":
-        print("main ran", file=sys.stderr, flush=True)
+        say("main ran")
         await trio.sleep(1.5)  # long enough for three ticks of the other listener
         return True
     return True
@@ -196,7 +196,7 @@ async def test_sigterm_finishes_the_connection_in_flight_and_leaves_no_process(t
     source = """
 async def connect(sock):
     line, _ = await sock.read(1000, "\\n")
-    print("working on", line.decode().strip(), file=sys.stderr, flush=True)
+    say("working on", line.decode().strip())
     if line.strip() == b"first":
         await trio.sleep(0.3)  # still working when the signal comes
     await sock.flush(b"finished " + line)
@@ -364,7 +364,7 @@ async def second(sock):
     return True
 
 async def strict(sock):
-    print("strict tick", round(time.monotonic(), 3), file=sys.stderr, flush=True)
+    say("strict tick", round(time.monotonic(), 3))
     await trio.sleep(0.05)
     return True
 
