@@ -87,7 +87,7 @@ def _start(name: str) -> tuple[subprocess.Popen[bytes], int]:
 
         impl = "hypercorn (trio)" if name == "hypercorn h2 (trio)" else name
         return start_server(impl)
-    from run import free_port, pinned
+    from run import free_port, pinned, wait_listening
     from servers import BODY
 
     folder = Path(tempfile.mkdtemp(prefix="rttp-bench-nghttpd-"))
@@ -98,13 +98,8 @@ def _start(name: str) -> tuple[subprocess.Popen[bytes], int]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return process, port
-        except OSError:
-            time.sleep(0.1)
+    if wait_listening(port, 10):
+        return process, port
     process.kill()
     raise RuntimeError("nghttpd did not start")
 

@@ -111,6 +111,19 @@ def start_server(name: str) -> tuple[subprocess.Popen[bytes], int]:
     raise RuntimeError(f"{name} did not start on port {port}")
 
 
+def wait_listening(port: int, seconds: float = 20) -> bool:
+    """Wait until something accepts connections on 127.0.0.1:``port``; False if nothing
+    did within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
     try:
@@ -295,13 +308,7 @@ def _ws_round(seconds: float, pairs: list[tuple[str, str]]) -> dict[tuple[str, s
             pinned(0, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=server_env
         )
         try:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
+            wait_listening(port)
             entry = {}
             for size in (32, 1 << 20):
                 entry[f"size{size}"] = measure(
