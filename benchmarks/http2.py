@@ -20,6 +20,7 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -35,6 +36,7 @@ ROWS = {
     "rttp (http2)": ["10x10", "1x100", "h1 100"],
     "hypercorn h2 (trio)": ["10x10", "1x100"],
     "hypercorn h2 (asyncio)": ["10x10", "1x100"],
+    "bare trio+h2": ["10x10", "1x100"],
     "nghttpd": ["10x10", "1x100"],
 }
 
@@ -53,8 +55,54 @@ def hypercorn_asyncio(port: int) -> None:
     asyncio.run(serve(asgi_app, config))  # type: ignore[arg-type]
 
 
+def bare_trio_h2(port: int) -> None:
+    """trio + h2 with no features (one task per connection, h2's checks off as rttp
+    has them): what the h2 library itself allows in Python, the ceiling of any
+    server built on it."""
+    import contextlib
+    import functools
+
+    import h2.config
+    import h2.connection
+    import h2.events
+    import h2.exceptions
+    import trio
+    from servers import BODY
+
+    config = h2.config.H2Configuration(
+        client_side=False,
+        header_encoding=None,
+        validate_inbound_headers=False,
+        validate_outbound_headers=False,
+        normalize_outbound_headers=False,
+    )
+    head = [(b":status", b"200"), (b"content-type", b"text/plain"), (b"content-length", b"13")]
+
+    async def handle(stream: trio.SocketStream) -> None:
+        with contextlib.suppress(trio.BrokenResourceError, h2.exceptions.ProtocolError):
+            await answer(stream)
+
+    async def answer(stream: trio.SocketStream) -> None:
+        conn = h2.connection.H2Connection(config=config)
+        conn.initiate_connection()
+        await stream.send_all(conn.data_to_send())
+        while True:
+            data = await stream.receive_some(65536)
+            if not data:
+                return
+            for event in conn.receive_data(data):
+                if type(event) is h2.events.RequestReceived:
+                    conn.send_headers(event.stream_id, head)
+                    conn.send_data(event.stream_id, BODY, end_stream=True)
+            out = conn.data_to_send()
+            if out:
+                await stream.send_all(out)
+
+    trio.run(functools.partial(trio.serve_tcp, handle, port, host="127.0.0.1"))
+
+
 #: the rows servers.py runs (hypercorn's Trio row is the plain suite's)
-H2_SERVERS = {"hypercorn h2 (asyncio)": hypercorn_asyncio}
+H2_SERVERS = {"hypercorn h2 (asyncio)": hypercorn_asyncio, "bare trio+h2": bare_trio_h2}
 
 
 def _h2load(port: int, load: str, seconds: float) -> dict[str, float]:
@@ -82,26 +130,26 @@ def _h2load(port: int, load: str, seconds: float) -> dict[str, float]:
 
 
 def _start(name: str) -> tuple[subprocess.Popen[bytes], int]:
-    if name != "nghttpd":
-        from run import start_server
-
-        impl = "hypercorn (trio)" if name == "hypercorn h2 (trio)" else name
-        return start_server(impl)
-    from run import free_port, pinned, wait_listening
+    from run import HERE, free_port, pinned, start_server, wait_listening
     from servers import BODY
 
-    folder = Path(tempfile.mkdtemp(prefix="rttp-bench-nghttpd-"))
-    (folder / "index.html").write_bytes(BODY)
+    if name not in ("nghttpd", "bare trio+h2"):  # (those two speak only HTTP/2)
+        impl = "hypercorn (trio)" if name == "hypercorn h2 (trio)" else name
+        return start_server(impl)
     port = free_port()
+    if name == "nghttpd":
+        folder = Path(tempfile.mkdtemp(prefix="rttp-bench-nghttpd-"))
+        (folder / "index.html").write_bytes(BODY)
+        command = ["nghttpd", "--no-tls", "-d", str(folder), str(port)]
+    else:
+        command = [sys.executable, str(HERE / "servers.py"), name, str(port)]
     process = subprocess.Popen(
-        pinned(0, ["nghttpd", "--no-tls", "-d", str(folder), str(port)]),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        pinned(0, command), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    if wait_listening(port, 10):
+    if wait_listening(port, 20):
         return process, port
     process.kill()
-    raise RuntimeError("nghttpd did not start")
+    raise RuntimeError(f"{name} did not start")
 
 
 def idle_h2_memory(count: int = 200) -> dict[str, float]:
