@@ -65,8 +65,8 @@ class H2Server(H2Common, MultiplexedServerProtocol):
     def send_headers(
         self, stream_id: int, status: int, headers: RawHeaders, end_stream: bool = False
     ) -> None:
-        fields = [(b":status", str(status).encode("ascii"))]
-        fields += [(n.lower(), v) for n, v in headers if n.lower() not in HOP_BY_HOP]
+        fields = [(b":status", b"%d" % status)]
+        fields += [(low, v) for n, v in headers if (low := n.lower()) not in HOP_BY_HOP]
         self._conn.send_headers(stream_id, fields, end_stream=end_stream)
 
 

@@ -155,9 +155,9 @@ class ASGIApp:
             "method": request.method,
             "scheme": request.scheme,
             # the full path, root_path included (as uvicorn and hypercorn give it)
-            "path": root + unquote(raw_path),
+            "path": root + (unquote(raw_path) if "%" in raw_path else raw_path),
             "raw_path": (root + raw_path).encode("latin-1"),
-            "query_string": query.encode("latin-1"),
+            "query_string": query.encode("latin-1") if query else b"",
             "root_path": root,
             "headers": [(name.lower(), value) for name, value in request.headers.raw],
             "client": list(client) if client is not None else None,
@@ -241,9 +241,10 @@ class _Exchange:
     """``receive`` and ``send`` of one HTTP request."""
 
     __slots__ = (
+        "_closed",
         "answer",
         "body",
-        "closed",
+        "done",
         "gone",
         "headers",
         "reading",
@@ -264,9 +265,11 @@ class _Exchange:
         self.headers: list[tuple[bytes, bytes]] = []
         self.trailers = False
         self.answer: Answer | None = None
-        #: set once the answer is complete or the client is gone: receive() then says
-        #: http.disconnect
-        self.closed = trio.Event()
+        #: the answer is complete or the client is gone: receive() then says
+        #: http.disconnect (set by :meth:`close`)
+        self.done = False
+        #: made only when a receive() waits for that (most requests never do)
+        self._closed: trio.Event | None = None
         #: how the connection broke under a send (raised again once the app is done)
         self.gone: TransportError | None = None
         #: the request body crossed a limit or broke its framing: the server answers it
@@ -282,7 +285,7 @@ class _Exchange:
         if not self.reading:
             self.reading = True
             body = self.body = self.request.stream().__aiter__()
-        if body is not None and not self.closed.is_set():
+        if body is not None and not self.done:
             try:
                 chunk = await body.__anext__()
             except StopAsyncIteration:
@@ -290,26 +293,38 @@ class _Exchange:
                 return {"type": "http.request", "body": b"", "more_body": False}
             except TransportError:
                 self.body = None
-                self.closed.set()
+                self.close()
                 return {"type": "http.disconnect"}
             except ProtocolError as exc:
                 # not the app's to answer: the server says 413 (or 400), the app sees the
                 # client go
                 self.body = None
                 self.refused = exc
-                self.closed.set()
+                self.close()
                 return {"type": "http.disconnect"}
             return {"type": "http.request", "body": chunk, "more_body": True}
-        if not self.closed.is_set():
+        if not self.done:
             conn = connection_of(self.request)
             # told at once, also in a cancelled scope (Starlette's is_disconnected())
             if conn is not None and conn.peer_left():
-                self.closed.set()
+                self.close()
             elif conn is None or self.watching:
-                await self.closed.wait()
+                await self._wait_closed()
             else:
                 await self._until_gone(conn)
         return {"type": "http.disconnect"}
+
+    def close(self) -> None:
+        """The answer is complete, or the client is gone: wake the waiting receive()."""
+        self.done = True
+        if self._closed is not None:
+            self._closed.set()
+
+    async def _wait_closed(self) -> None:
+        if not self.done:
+            if self._closed is None:
+                self._closed = trio.Event()
+            await self._closed.wait()
 
     async def _until_gone(self, conn: ServerConnection) -> None:
         """Wait until the exchange is over or the client closes the connection."""
@@ -319,10 +334,10 @@ class _Exchange:
 
                 async def watch() -> None:
                     await conn.until_peer_leaves()
-                    self.closed.set()
+                    self.close()
 
                 nursery.start_soon(watch)
-                await self.closed.wait()
+                await self._wait_closed()
                 nursery.cancel_scope.cancel()
         finally:
             self.watching = False
@@ -346,12 +361,15 @@ class _Exchange:
                 if self.status is None:
                     raise RuntimeError("http.response.body sent before http.response.start")
                 whole = self.answer = answer_of(self.request)  # (a failed send started it)
+                body = message.get("body", b"")
                 try:
                     await whole.send_whole(
-                        self.status, Headers.from_raw(self.headers), bytes(message.get("body", b""))
+                        self.status,
+                        Headers.from_raw(self.headers),
+                        body if type(body) is bytes else bytes(body),
                     )
                 finally:
-                    self.closed.set()
+                    self.close()
                 return
             await self._write(message.get("body", b""), None, more)
         elif kind == "http.response.pathsend":
@@ -361,7 +379,7 @@ class _Exchange:
             if not message.get("more_trailers", False):
                 fields = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
                 await answer.finish(fields or None)
-                self.closed.set()
+                self.close()
         else:
             raise RuntimeError(f"unexpected ASGI message type {kind!r} for an HTTP request")
 
@@ -375,9 +393,9 @@ class _Exchange:
                 await answer_of(self.request).send_file(path)
             if not more and not self.trailers:
                 await answer.finish()
-                self.closed.set()
+                self.close()
         except TransportError as exc:
-            self.closed.set()
+            self.close()
             self.gone = exc
             # ASGI 2.4: a send on a closed connection raises an OSError subclass
             raise ClientDisconnected(str(exc)) from exc
