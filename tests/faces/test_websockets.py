@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -219,6 +220,53 @@ async def test_peer_vanishing_after_our_close_frame_does_not_hang(serve):
     with trio.fail_after(5):
         await done.wait()
     await raw.stream.aclose()
+
+
+async def test_a_cancelled_close_still_closes_the_connection(ws_server):
+    """A task cancelled while it closes (inside ``async with websocket``, say) drops the
+    connection at once: the server sees it end, and no socket is left to the garbage
+    collector (which would close it with a ResourceWarning, much later)."""
+    app, url = ws_server
+    ws = await rttp.connect_websocket(ws_url(url))
+    await ws.send("hello")
+    assert (await ws.receive()).data == "hello"
+    with trio.CancelScope() as scope:
+        scope.cancel()
+        await ws.close()
+    assert ws.closed is not None
+    assert ws.closed.code == 1006
+    with trio.fail_after(5):
+        await app.closed.wait()  # the server saw the connection end
+
+
+async def test_a_close_cancelled_while_it_waits_for_the_answer_closes_too(nursery):
+    """The peer never answers our close frame and the wait is cancelled: the
+    connection is closed all the same (the peer reads its end of file)."""
+    ready = trio.Event()
+    ended = trio.Event()
+
+    async def silent(stream: trio.SocketStream) -> None:
+        server = WSConnection(ConnectionType.SERVER)
+        while True:
+            data = await stream.receive_some(65536)
+            if not data:
+                ended.set()  # our close came, its answer never went: then EOF
+                return
+            server.receive_data(data)
+            for event in server.events():
+                if isinstance(event, Request):
+                    await stream.send_all(server.send(AcceptConnection()))
+                    ready.set()
+
+    listeners = await nursery.start(functools.partial(trio.serve_tcp, silent, 0, host="127.0.0.1"))
+    port = listeners[0].socket.getsockname()[1]
+    ws = await rttp.connect_websocket(f"ws://127.0.0.1:{port}/", close_timeout=60)
+    await ready.wait()
+    with trio.move_on_after(0.2) as waited:  # (a bound on the wait, not synchronisation)
+        await ws.close()
+    assert waited.cancelled_caught
+    with trio.fail_after(5):
+        await ended.wait()
 
 
 async def test_oversized_message_is_closed_with_1009(serve):

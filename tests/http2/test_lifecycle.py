@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 
 import rttp
 
@@ -168,3 +169,18 @@ async def test_a_client_that_never_opens_its_window_is_cut_after_write_timeout(
     assert await other.response(other.request("/small")) == (200, b"small")
     await peer.aclose()
     await other.aclose()
+
+
+async def test_a_connection_still_choosing_its_protocol_is_closed_when_cancelled() -> None:
+    """A client connected but silent (HTTP/1.1 or HTTP/2 not yet told) when the server
+    is cancelled: its connection is closed then (the client reads its end), not left
+    open for the garbage collector."""
+    server = rttp.Server(ok, "http://127.0.0.1:0", http2=True, access_log=False)
+    async with trio.open_nursery() as nursery:
+        url = (await nursery.start(server.serve))[0]
+        stream = await trio.open_tcp_stream(url.host, url.port)
+        await trio.testing.wait_all_tasks_blocked()  # accepted, reading the preface
+        nursery.cancel_scope.cancel()
+    with trio.fail_after(5):
+        assert await stream.receive_some(100) == b""
+    await stream.aclose()

@@ -86,7 +86,11 @@ class WebSocketExchange:
             # accept half-way would leave a WebSocket whose handshake was never sent
             with trio.CancelScope(shield=True):
                 stream = answer_of(self.request).switch(response)
-                self.ws = await opened(stream)
+                try:
+                    self.ws = await opened(stream)
+                except BaseException:
+                    await trio.aclose_forcefully(stream)  # (the app owns no WebSocket yet)
+                    raise
                 await self.ws.accept()
             self.answered.set()
         elif kind == "websocket.send":

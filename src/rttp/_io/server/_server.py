@@ -369,8 +369,10 @@ class Server:
                 chosen = True
         except IO_ERRORS:
             pass
+        finally:
+            if not chosen:  # too slow, broken, or cancelled (a shutdown): nobody owns it
+                await trio.aclose_forcefully(stream)
         if not chosen:
-            await trio.aclose_forcefully(stream)
             return
         if multiplexed:
             mux = MuxServerConnection(

@@ -380,29 +380,37 @@ class WebSocket:
 
     # -- closing --------------------------------------------------------------------------
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        """Start the closing handshake and wait (``close_timeout``) for the peer's answer."""
-        if self._closed is not None or self._closing:
-            if self._closed is None:
-                with trio.move_on_after(self.close_timeout):
-                    await self._closed_event.wait()
-            await trio.aclose_forcefully(self._stream)
-            return
-        self._closing = True
+        """Start the closing handshake and wait (``close_timeout``) for the peer's answer.
+
+        The connection is closed when this returns, and also when it raises: a close
+        that is cancelled (a task cancelled inside ``async with websocket``) or that
+        fails drops the connection at once (1006, as the peer's close never came)."""
         try:
-            await self._send_bytes(self.protocol.send_close(code, reason))
-        except WebSocketClosed:
+            if self._closed is not None or self._closing:
+                if self._closed is None:
+                    with trio.move_on_after(self.close_timeout):
+                        await self._closed_event.wait()
+                return
+            self._closing = True
+            try:
+                await self._send_bytes(self.protocol.send_close(code, reason))
+            except WebSocketClosed:
+                self._finish(Closed(code, reason))
+            with trio.move_on_after(self.close_timeout):
+                if self._reading or self.has_reader:
+                    await self._closed_event.wait()
+                else:
+                    while self._closed is None:
+                        try:
+                            await self.receive()
+                        except WebSocketClosed:
+                            break
             self._finish(Closed(code, reason))
-        with trio.move_on_after(self.close_timeout):
-            if self._reading or self.has_reader:
-                await self._closed_event.wait()
-            else:
-                while self._closed is None:
-                    try:
-                        await self.receive()
-                    except WebSocketClosed:
-                        break
-        self._finish(Closed(code, reason))
-        await trio.aclose_forcefully(self._stream)
+        except BaseException:
+            self._finish(Closed(1006, "closed without a closing handshake"))  # (if not yet)
+            raise
+        finally:
+            await trio.aclose_forcefully(self._stream)
 
     async def aclose(self) -> None:
         """Close with 1000."""
