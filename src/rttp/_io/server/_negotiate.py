@@ -7,8 +7,9 @@ from __future__ import annotations
 import trio
 
 from ..._proto._mux import MultiplexedBackend
+from ..net._errors import IO_ERRORS
 
-__all__ = ["choose_protocol"]
+__all__ = ["choose_protocol", "choose_within"]
 
 
 async def choose_protocol(
@@ -29,3 +30,21 @@ async def choose_protocol(
             break
         data += chunk
     return data.startswith(preface), data
+
+
+async def choose_within(
+    stream: trio.abc.Stream, backend: MultiplexedBackend, seconds: float
+) -> tuple[bool, bytes] | None:
+    """:func:`choose_protocol` within ``seconds``; None, ``stream`` closed, when the
+    client did not say in time, broke the connection, or the wait was cancelled (a
+    shutdown: no connection owns the stream yet)."""
+    chosen: tuple[bool, bytes] | None = None
+    try:
+        with trio.move_on_after(seconds):
+            chosen = await choose_protocol(stream, backend)
+    except IO_ERRORS:
+        pass
+    finally:
+        if chosen is None:
+            await trio.aclose_forcefully(stream)
+    return chosen

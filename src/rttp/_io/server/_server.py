@@ -41,12 +41,11 @@ from ..engine._exchange import ServerExchange
 from ..engine._mux import ExchangesOf, MuxServerConnection
 from ..engine._server import ServerConnection
 from ..engine._settings import ServerSettings
-from ..net._errors import IO_ERRORS
 from ..net._sockio import fast_stream
 from ..net._tls import server_context
 from ._accesslog import AccessLog
 from ._forwarded import ProxyHeaders, strip_root
-from ._negotiate import choose_protocol
+from ._negotiate import choose_within
 from ._serve import ServeOptions, Slots, serve_connection
 from ._serve_mux import serve_multiplexed
 
@@ -362,18 +361,10 @@ class Server:
         backend = self._h2
         assert backend is not None
         stream = fast_stream(stream)
-        multiplexed, initial, chosen = False, b"", False
-        try:
-            with trio.move_on_after(self._settings.header_timeout):
-                multiplexed, initial = await choose_protocol(stream, backend)
-                chosen = True
-        except IO_ERRORS:
-            pass
-        finally:
-            if not chosen:  # too slow, broken, or cancelled (a shutdown): nobody owns it
-                await trio.aclose_forcefully(stream)
-        if not chosen:
+        chosen = await choose_within(stream, backend, self._settings.header_timeout)
+        if chosen is None:
             return
+        multiplexed, initial = chosen
         if multiplexed:
             mux = MuxServerConnection(
                 stream, self._settings, backend, clock=self._clock, initial=initial
