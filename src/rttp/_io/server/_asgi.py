@@ -140,9 +140,8 @@ class ASGIApp:
     def _scope(self, request: Request) -> Scope:
         root = request.root_path
         raw_path, _, query = request.target.partition("?")
-        client = request.client
-        conn = connection_of(request)
-        server = conn.local if conn is not None else None
+        answer = request._answer
+        conn = answer.connection if type(answer) is ExchangeAnswer else connection_of(request)
         offered: dict[str, Any] = {"http.response.trailers": {}, "http.response.pathsend": {}}
         if conn is not None and request.scheme == "https":
             ssl_object = conn.tls
@@ -160,10 +159,11 @@ class ASGIApp:
             "query_string": query.encode("latin-1") if query else b"",
             "root_path": root,
             "headers": [(name.lower(), value) for name, value in request.headers.raw],
-            "client": list(client) if client is not None else None,
-            "server": list(server) if server is not None else None,
+            # (pairs as uvicorn gives them: the spec asks for an iterable)
+            "client": request.client,
+            "server": conn.local if conn is not None else None,
             "extensions": offered,
-            "state": self.state.copy(),
+            "state": self.state.copy() if self.state else {},
         }
 
     # -- lifespan ---------------------------------------------------------------------------
