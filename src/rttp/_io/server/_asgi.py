@@ -140,8 +140,7 @@ class ASGIApp:
     def _scope(self, request: Request) -> Scope:
         root = request.root_path
         raw_path, _, query = request.target.partition("?")
-        answer = request._answer
-        conn = answer.connection if type(answer) is ExchangeAnswer else connection_of(request)
+        conn = connection_of(request)
         offered: dict[str, Any] = {"http.response.trailers": {}, "http.response.pathsend": {}}
         if conn is not None and request.scheme == "https":
             ssl_object = conn.tls

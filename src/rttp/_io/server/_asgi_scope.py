@@ -22,6 +22,8 @@ TLS_VERSIONS = {"TLSv1": 0x0301, "TLSv1.1": 0x0302, "TLSv1.2": 0x0303, "TLSv1.3"
 def connection_of(request: Request) -> ServerConnection | None:
     """The server connection ``request`` arrived on (None for one made by hand)."""
     answer = request._answer
+    if type(answer) is ExchangeAnswer:  # (the common case, without a subclass check)
+        return answer.connection
     return answer.connection if isinstance(answer, ExchangeAnswer) else None
 
 
