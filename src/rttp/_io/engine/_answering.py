@@ -19,31 +19,27 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any
 
 import trio
 
 from ..._model import HeadersLike, Request, Response
 from ..._model._headers import Headers
 from ..._proto._validate import check_headers
-from ...errors import CodecError, LocalProtocolError, ProtocolError, TransportError
-from .._util import aclose_iterable
+from ...errors import CodecError, LocalProtocolError
 from ..net._errors import IO_ERRORS
 from ._clock import Phase
 from ._files import send_file
-from ._framing import Prepared, prepare
+from ._framing import Prepared, prepare, prepare_whole
 from ._settings import error_response
+from ._writing import JOIN_MAX, WRITE_PIECE, write_prepared
 
 if TYPE_CHECKING:
     from ._exchange import ServerExchange
     from ._server import ServerConnection
 
 __all__ = ["JOIN_MAX", "WRITE_PIECE", "ExchangeAnswer", "answer_of"]
-
-#: a body up to this size goes out joined with its head in one write; a larger one is
-#: sent after the head, uncopied, in pieces of WRITE_PIECE bytes
-JOIN_MAX: Final = 64 << 10
-WRITE_PIECE: Final = 256 << 10
 
 error_log = logging.getLogger("rttp.error")
 
@@ -96,15 +92,21 @@ class ExchangeAnswer:
         head = self._exchange.head
         return head is not None and head.upgrade is not None
 
-    async def send_whole(
+    def send_whole(
         self, status: int, headers: HeadersLike, body: bytes, reason: str | None = None
-    ) -> None:
+    ) -> Awaitable[None]:
         """Answer with a whole body in one write with its head, framed by its length and
         never compressed: a hosted application's answer (ASGI, WSGI), which decides
-        compression itself."""
-        response = Response(status, headers, body, reason=reason)
-        response.compress = False
-        await self.send_response(response)
+        compression itself. (Await it; the head is decided before.)"""
+        if status == 101 or not 100 <= status <= 999:  # (refused by Response, or a switch)
+            return self.send_response(Response(status, headers, body, reason=reason))
+        raw = (headers if type(headers) is Headers else Headers(headers)).raw
+        request = self._begin(status)
+        try:
+            prepared = prepare_whole(self._exchange.conn, request, status, raw, body, reason)
+        except LocalProtocolError as exc:
+            prepared = self._invalid(request, exc)
+        return self._send_prepared(request, prepared, None)
 
     # -- pushed, piece by piece ------------------------------------------------------------
     def start(
@@ -112,30 +114,16 @@ class ExchangeAnswer:
     ) -> ExchangeAnswer:
         """Decide the head: it goes out with the first :meth:`send` (or at :meth:`flush`
         or :meth:`finish`). Returns this object, for ``request.respond``."""
-        exchange = self._exchange
-        request = exchange.request
-        if request is None:
-            raise RuntimeError("no request to answer: read one first")
-        if self.started:
-            raise RuntimeError(
-                f"the answer to {request.method} {request.target} has started already"
-            )
+        request = self._unstarted()
         if status == 101:
             raise ValueError("switch protocols by returning Response(101, ...) with on_upgrade")
         response = Response(status, headers, reason=reason)
         response.compress = False
-        conn = exchange.conn
-        proto = exchange.proto
-        head = exchange.head
-        assert head is not None
-        if head.upgrade is not None or conn.closing or not head.keep_alive:
-            proto.close_after_response()
-        if exchange.expect_continue and not exchange.body_done:
-            proto.close_after_response()
+        self._close_decisions()
         prepared = prepare(self._exchange.conn, request, response)
         raw = [(n, v) for n, v in prepared.headers if n.lower() != b"content-length"]
         raw += [(n, v) for n, v in response.headers.raw if n.lower() == b"content-length"]
-        self._pending = proto.send_response(prepared.status, prepared.reason, raw)
+        self._pending = self._exchange.proto.send_response(prepared.status, prepared.reason, raw)
         self._no_body = prepared.no_body
         self.status = prepared.status
         self.started = True
@@ -238,53 +226,86 @@ class ExchangeAnswer:
         return f"<rttp.Answer {state}, {self.sent} body bytes sent>"
 
     # -- returned: a whole Response --------------------------------------------------------
-    async def send_response(self, response: Response) -> None:
+    def send_response(self, response: Response) -> Awaitable[None]:
         """Answer with ``response`` (framed, compressed as negotiated).
 
         A 101 with an ``on_upgrade`` callback switches protocols: the exchange is then
         ``upgraded`` and the connection's ``detach`` hands the stream over. An invalid
         response from the handler is logged and answered 500 instead. If the body fails
         half-way, the connection is cut (the only honest signal left once the head is out).
+        (Await it; the head is decided before, and the awaited part is the one coroutine
+        that writes.)
         """
         exchange = self._exchange
         request = exchange.request
-        head = exchange.head
-        if request is None or head is None:
+        if request is None or exchange.head is None or self.started:
+            request = self._unstarted()  # (raises what is wrong)
+        if response.status == 101:
+            return self._switch_protocols(request, response)
+        self.started = True
+        self.status = response.status
+        self._close_decisions()
+        try:
+            prepared = prepare(self._exchange.conn, request, response)
+        except (LocalProtocolError, CodecError) as exc:
+            prepared = self._invalid(request, exc)
+        return self._send_prepared(request, prepared, response)
+
+    def _unstarted(self) -> Request:
+        """The request, whose answer must not have started."""
+        request = self._exchange.request
+        if request is None or self._exchange.head is None:
             raise RuntimeError("no request to answer: read one first")
         if self.started:
             raise RuntimeError(
                 f"the answer to {request.method} {request.target} has started already"
             )
-        conn = exchange.conn
-        proto = exchange.proto
-        if response.status == 101:
-            await self._switch_protocols(request, response)
-            return
+        return request
+
+    def _begin(self, status: int) -> Request:
+        """The answer starts with ``status`` (see :meth:`_close_decisions`)."""
+        request = self._unstarted()
         self.started = True
-        self.status = response.status
-        if head.upgrade is not None or conn.closing or not head.keep_alive:
+        self.status = status
+        self._close_decisions()
+        return request
+
+    def _close_decisions(self) -> None:
+        """The connection closes after this answer when the request asked for that, or
+        tried an upgrade, or left a body unread after ``Expect: 100-continue``."""
+        exchange = self._exchange
+        head = exchange.head
+        assert head is not None
+        if head.upgrade is not None or exchange.conn.closing or not head.keep_alive:
             # bytes after a refused upgrade are never parsed as HTTP
-            proto.close_after_response()
+            exchange.proto.close_after_response()
         if exchange.expect_continue and not exchange.body_done:
-            proto.close_after_response()
-        try:
-            prepared = prepare(self._exchange.conn, request, response)
-        except (LocalProtocolError, CodecError) as exc:
-            error_log.error(
-                "handler for %s %s returned an invalid response: %s",
-                request.method,
-                request.target,
-                exc,
-            )
-            response = error_response(500, "Internal Server Error")
-            prepared = prepare(self._exchange.conn, request, response)
-            self.status = 500
+            exchange.proto.close_after_response()
+
+    def _invalid(self, request: Request, exc: Exception) -> Prepared:
+        """The handler's answer was invalid: logged, and a 500 instead."""
+        error_log.error(
+            "handler for %s %s returned an invalid response: %s",
+            request.method,
+            request.target,
+            exc,
+        )
+        self.status = 500
+        return prepare(self._exchange.conn, request, error_response(500, "Internal Server Error"))
+
+    async def _send_prepared(
+        self, request: Request, prepared: Prepared, response: Response | None
+    ) -> None:
+        exchange = self._exchange
+        conn = exchange.conn
         body = prepared.body
         if body is not None and not prepared.no_body and conn.watched and len(body) <= JOIN_MAX:
             # the common answer, whole and in one write, without another coroutine
             exchange.phase = Phase.WRITE
             exchange.deadline = conn.clock.now + conn.settings.write_timeout
-            data = proto.send_response(prepared.status, prepared.reason, prepared.headers, body)
+            data = exchange.proto.send_response(
+                prepared.status, prepared.reason, prepared.headers, body
+            )
             reply = conn._send_reply
             try:
                 # no scheduler pass here, deep in a hosted app's stack: the serve
@@ -295,7 +316,7 @@ class ExchangeAnswer:
             except IO_ERRORS as exc:
                 raise conn._broken(exc, writing=True) from exc
             self.sent = len(body)
-        elif not await self._write(request, response, prepared):
+        elif not await write_prepared(self, request, response, prepared):
             conn.closing = True
             self.finished = True
             return
@@ -359,79 +380,8 @@ class ExchangeAnswer:
         exchange.conn.closing = True
         self.started = True
         self.status = response.status
-        await self._write(request, response, prepare(self._exchange.conn, request, response))
+        await write_prepared(self, request, response, prepare(exchange.conn, request, response))
         self.finished = True
-
-    async def _write(self, request: Request, response: Response, prepared: Prepared) -> bool:
-        """Send a prepared response; False if the connection must close afterwards."""
-        exchange = self._exchange
-        conn = exchange.conn
-        proto = exchange.proto
-        send = conn._send
-        clock = conn.clock
-        write_timeout = conn.settings.write_timeout
-        exchange.enter(Phase.WRITE, write_timeout)
-        status, reason, headers = prepared.status, prepared.reason, prepared.headers
-        body = b"" if prepared.no_body else prepared.body
-        if body is not None and len(body) > JOIN_MAX:
-            # a large body is never copied into one buffer with the head, and goes out in
-            # pieces: write_timeout bounds each piece (no progress), not the whole transfer
-            await send(proto.send_response(status, reason, headers))
-            data = memoryview(proto.send_data(body))  # the same bytes (a length check only)
-            end = proto.send_end()
-            for offset in range(0, len(data), WRITE_PIECE):
-                exchange.deadline = clock.now + write_timeout
-                await send(data[offset : offset + WRITE_PIECE])
-            if end:
-                await send(end)
-            self.sent = len(body)
-            return True
-        if body is not None:  # the whole answer in one write
-            await send(proto.send_response(status, reason, headers, body))
-            if prepared.no_body and response._stream is not None:
-                await aclose_iterable(response._stream)
-            self.sent = len(body)
-            return True
-        self.sent = -1
-        sent = 0
-        encoder = prepared.encoder
-        pending = proto.send_response(status, reason, headers)
-        finished = False
-        try:
-            async for chunk in response.stream():
-                if encoder is not None:
-                    chunk = encoder.compress(chunk) + encoder.sync()
-                # the head rides with the first chunk; every chunk leaves as soon as it exists
-                await send(pending + proto.send_data(chunk) if pending else proto.send_data(chunk))
-                pending = b""
-                exchange.deadline = clock.now + write_timeout
-                sent += len(chunk)
-            if encoder is not None:
-                tail = encoder.flush()
-                if tail:
-                    pending += proto.send_data(tail)
-                    sent += len(tail)
-            pending += proto.send_end()
-            finished = True
-        except TransportError:
-            raise
-        except Exception as exc:
-            # the head may be out already: the only honest signal left is to cut the connection
-            error_log.error(
-                "response body for %s %s failed after %d bytes: %r",
-                request.method,
-                request.target,
-                sent,
-                exc,
-                exc_info=not isinstance(exc, ProtocolError),
-            )
-            return False
-        finally:
-            if not finished and response._stream is not None:
-                await aclose_iterable(response._stream)
-        await send(pending)
-        self.sent = sent
-        return True
 
 
 def answer_of(request: Request) -> ExchangeAnswer:

@@ -15,13 +15,13 @@ from ..._model._unset import UNSET as _UNSET
 from ..._proto._head import status_has_body
 from ..._proto._validate import HAS_CONTENT_LENGTH, check_headers, check_method, check_target
 from ._content import body_from_content
-from ._settings import error_response, reason_bytes
+from ._settings import error_response, status_reason
 
 if TYPE_CHECKING:
     from ...plugin import Encoder
     from ._server import ServerConnection
 
-__all__ = ["Prepared", "make_response", "prepare", "request_head"]
+__all__ = ["Prepared", "make_response", "prepare", "prepare_whole", "request_head"]
 
 _METHOD_BYTES: Final = {m.value: m.value.encode("ascii") for m in Method}
 _NOTHING: frozenset[bytes] = frozenset()
@@ -51,7 +51,7 @@ def prepare(conn: ServerConnection, request: Request, response: Response) -> Pre
     status = response.status
     bodiless_status = not status_has_body(status)
     headers, present = settings.final_headers(response.headers._items, conn.clock)
-    reason = reason_bytes(response)
+    reason = status_reason(status, response._reason)
     encoder = None
     body = response._content
     if response.compress and settings.compressing and not bodiless_status:
@@ -65,6 +65,37 @@ def prepare(conn: ServerConnection, request: Request, response: Response) -> Pre
             if body is not None:
                 body = encoder.compress(body) + encoder.flush()
                 encoder = None
+    return _framed(request, status, reason, headers, present, body, encoder, bodiless_status)
+
+
+def prepare_whole(
+    conn: ServerConnection,
+    request: Request,
+    status: int,
+    raw: list[tuple[bytes, bytes]],
+    body: bytes,
+    reason: str | None = None,
+) -> Prepared:
+    """:func:`prepare` for a whole body that is never compressed (a hosted
+    application's answer), from its parts, without a :class:`~rttp.Response`."""
+    headers, present = conn.settings.final_headers(raw, conn.clock)
+    phrase = status_reason(status, reason)
+    bodiless = not status_has_body(status)
+    return _framed(request, status, phrase, headers, present, body, None, bodiless)
+
+
+def _framed(
+    request: Request,
+    status: int,
+    reason: bytes,
+    headers: list[tuple[bytes, bytes]],
+    present: int,
+    body: bytes | None,
+    encoder: Encoder | None,
+    bodiless_status: bool,
+) -> Prepared:
+    """The body's framing: a whole body's Content-Length (the one given is replaced
+    by the true one), none for an answer that has no body."""
     if body is not None and not bodiless_status:
         if not present & HAS_CONTENT_LENGTH:
             headers.append((b"Content-Length", b"%d" % len(body)))

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from ...plugin import BodyCodec, CodecLimits, ContentEncoding
     from ._clock import CoarseClock
 
-__all__ = ["ServerSettings", "error_response", "reason_bytes"]
+__all__ = ["ServerSettings", "error_response", "status_reason"]
 
 
 class ServerSettings:
@@ -135,15 +135,16 @@ def error_response(status: int, message: str) -> Response:
 _default_reasons: dict[int, bytes] = {}
 
 
-def reason_bytes(response: Response) -> bytes:
-    """The reason phrase to send, checked (the standard phrases encoded once)."""
-    if response._reason is None:
-        reason = _default_reasons.get(response.status)
+def status_reason(status: int, given: str | None = None) -> bytes:
+    """The reason phrase to send for ``status``: ``given``, checked, or the standard
+    one (encoded once)."""
+    if given is None:
+        reason = _default_reasons.get(status)
         if reason is None:
-            reason = _default_reasons[response.status] = (
-                reason_phrase(response.status).encode("latin-1") or b"Unknown"
+            reason = _default_reasons[status] = (
+                reason_phrase(status).encode("latin-1") or b"Unknown"
             )
         return reason
-    reason = response._reason.encode("latin-1", "replace") or b"Unknown"
+    reason = given.encode("latin-1", "replace") or b"Unknown"
     check_reason(reason)
     return reason
