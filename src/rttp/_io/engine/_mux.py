@@ -44,7 +44,7 @@ from ...errors import ProtocolError
 from ..net._errors import IO_ERRORS
 from ._clock import CoarseClock, Phase
 from ._exchange import ServerExchange
-from ._muxio import FrameWriter, deliver_data
+from ._muxio import FrameWriter, deliver_data, wake_all
 from ._server import ServerConnection
 from ._settings import ServerSettings
 from ._stream import StreamConnection
@@ -130,7 +130,7 @@ class MuxServerConnection(ServerConnection):
             exchange = self.exchange
             exchange.phase = Phase.IDLE
             exchange.deadline = self.clock.now + self.settings.keep_alive_timeout
-            self._quiet.unpark_all()
+            wake_all(self._quiet)
             if self.closing and self._read_scope is not None:
                 self._read_scope.cancel()  # the reader waits for nothing more
 
@@ -196,14 +196,14 @@ class MuxServerConnection(ServerConnection):
                 if stream is not None:
                     stream.view.deliver(event)
             elif kind is WindowOpened:
-                self.writer.window_opened.unpark_all()
+                wake_all(self.writer.window_opened)
             elif kind is StreamReset:
                 assert isinstance(event, StreamReset)
                 stream = streams.get(event.stream_id)
                 if stream is not None:
                     stream.view.abandon()
                     stream.scope.cancel()  # nobody will read the answer: stop its work
-                self.writer.window_opened.unpark_all()
+                wake_all(self.writer.window_opened)
             elif kind is GoAway:
                 assert isinstance(event, GoAway)
                 if event.error_code:

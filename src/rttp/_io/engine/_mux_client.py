@@ -29,7 +29,7 @@ from ...plugin import ProtocolBackend
 from ..net._errors import IO_ERRORS
 from ..net._sockio import raw_socket, readable_now
 from ._client_stream import StreamClientConnection
-from ._muxio import FrameWriter, deliver_data
+from ._muxio import FrameWriter, deliver_data, wake_all
 
 __all__ = ["MuxClientConnection"]
 
@@ -141,7 +141,7 @@ class MuxClientConnection:
             self._by_id.pop(stream.view.stream_id, None)
         else:
             self._unopened -= 1
-        self._capacity.unpark_all()
+        wake_all(self._capacity)
         self.writer.wake()
         if not self.streams:
             self.idle_since = time.monotonic()
@@ -181,7 +181,7 @@ class MuxClientConnection:
                 proto.receive_data(data)
                 if not self._settled:
                     self._settled = True  # the server's SETTINGS came: its limit is known
-                    self._capacity.unpark_all()
+                    wake_all(self._capacity)
                 self._dispatch()
             except ProtocolError:
                 return  # its GOAWAY is queued: the writer sends it
@@ -205,15 +205,15 @@ class MuxClientConnection:
                 if stream is not None:
                     stream.view.deliver(event)
             elif kind is WindowOpened:
-                self.writer.window_opened.unpark_all()
-                self._capacity.unpark_all()  # the server's stream limit may have grown
+                wake_all(self.writer.window_opened)
+                wake_all(self._capacity)  # the server's stream limit may have grown
             elif kind is StreamReset:
                 assert isinstance(event, StreamReset)
                 stream = by_id.get(event.stream_id)
                 if stream is not None:
                     stream.unprocessed = event.error_code == REFUSED_STREAM
                     stream.view.abandon(event.reason)
-                self.writer.window_opened.unpark_all()
+                wake_all(self.writer.window_opened)
             elif kind is GoAway:
                 assert isinstance(event, GoAway)
                 self._goaway(event)
@@ -229,8 +229,8 @@ class MuxClientConnection:
                 stream.view.abandon()
             elif event.error_code:
                 stream.view.abandon()
-        self._capacity.unpark_all()
-        self.writer.window_opened.unpark_all()
+        wake_all(self._capacity)
+        wake_all(self.writer.window_opened)
 
     def _gone(self) -> None:
         """The connection ended (or broke): every stream still waiting is abandoned."""
@@ -239,8 +239,8 @@ class MuxClientConnection:
             self._on_closed(self)
         for stream in self.streams:
             stream.view.abandon()
-        self._capacity.unpark_all()
-        self.writer.window_opened.unpark_all()
+        wake_all(self._capacity)
+        wake_all(self.writer.window_opened)
         self._read_scope.cancel()
 
     def close(self) -> None:
