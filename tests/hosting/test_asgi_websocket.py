@@ -183,3 +183,27 @@ async def test_an_accept_in_a_cancelled_scope_still_sends_its_handshake(nursery)
         event = await ws.receive()
     assert isinstance(event, rttp.Closed)
     assert event.code == 1000
+
+
+async def test_an_app_cancelled_inside_an_open_websocket_closes_the_connection():
+    """A server cancelled while a hosted app holds an open WebSocket (a shutdown): the
+    connection is closed then, so the client reads its end at once; it is not left
+    open for the garbage collector."""
+    accepted = trio.Event()
+
+    async def app(scope, receive, send):
+        await receive()
+        await send({"type": "websocket.accept"})
+        accepted.set()
+        await trio.sleep_forever()
+
+    server = rttp.Server(rttp.asgi(app, lifespan="off"), "http://127.0.0.1:0", access_log=False)
+    async with trio.open_nursery() as nursery:
+        url = str((await nursery.start(server.serve))[0]).replace("http://", "ws://")
+        ws = await rttp.connect_websocket(url)
+        await accepted.wait()
+        nursery.cancel_scope.cancel()
+    with trio.fail_after(5):
+        event = await ws.receive()
+    assert isinstance(event, rttp.Closed)
+    await ws.aclose()
