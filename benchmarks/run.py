@@ -487,16 +487,16 @@ def files_suite(args: argparse.Namespace) -> dict[str, dict]:
 def asgi_suite(args: argparse.Namespace) -> dict[str, object]:
     """The same framework apps on rttp and on the servers their users run them on: per
     app, every server at each connection count, ratios to the app's rttp row; the
-    Starlette group also has the rttp handler doing the same work (the hosting
-    overhead). Then a WebSocket echo through Starlette on rttp, uvicorn and hypercorn.
+    Starlette group also has an rttp App route and a plain rttp handler doing the same
+    work (the hosting overhead). Then a WebSocket echo through Starlette on rttp, uvicorn and hypercorn.
     ``--only ROW…`` runs the groups of those rows (and ``ws`` the echo)."""
     report: dict[str, object] = {}
     for app, rows in GROUPS.items():
         if args.only and not any(name in args.only for name in rows):
             continue
         names = [n for n in rows if not args.only or n in args.only or n.endswith("on rttp")]
-        if app == "starlette":
-            names.append(OURS)  # the same answer from a plain rttp handler
+        if app == "starlette":  # the same answer from rttp's own routing App, and from
+            names += ["rttp App route", OURS]  # a plain handler (the hosting overhead)
         print(f"\n{app}, hosted (ratios: {app} on rttp to each)")
         report[app] = server_suite(args, names, ours=f"{app} on rttp", memory=False)
     if args.only and "ws" not in args.only:

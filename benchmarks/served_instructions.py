@@ -32,6 +32,7 @@ ROWS = {
     "bare trio+httptools": False,
     "rttp (httptools)": False,
     "rttp (asgi)": False,
+    "rttp App route": False,
     "uvicorn (httptools)": False,
     "starlette on rttp": False,
     "starlette on uvicorn": False,

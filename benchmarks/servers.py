@@ -45,6 +45,22 @@ def rttp_server(port: int, backend: str, access_log: bool = False, http2: bool =
     trio.run(main)
 
 
+def rttp_app_route(port: int) -> None:
+    """An :class:`rttp.App` with one GET route giving the same answer as the Starlette
+    app's route: the hosting overhead measured against routing in rttp itself."""
+    import trio
+
+    import rttp
+
+    app = rttp.App()
+
+    @app.get("/")
+    async def hello(request: rttp.Request) -> rttp.Response:
+        return rttp.Response(200, [(b"Content-Type", b"text/plain; charset=utf-8")], BODY)
+
+    trio.run(rttp.Server(app, f"http://127.0.0.1:{port}", access_log=False).serve)
+
+
 def rttp_workers(port: int, workers: int) -> None:
     """The pre-fork pool: ``workers`` processes sharing the listening socket."""
     import rttp
@@ -230,6 +246,8 @@ SERVERS = {
     "bare trio stream": bare_trio_stream,
     # the minimal ASGI app below, hosted: against uvicorn and hypercorn on the same app
     "rttp (asgi)": rttp_asgi,
+    # an App route giving Starlette's answer: the asgi suite's hosting overhead
+    "rttp App route": rttp_app_route,
     "hypercorn (trio)": hypercorn_trio,
     "uvicorn (h11)": lambda port: uvicorn_server(port, "h11"),
     "uvicorn (httptools)": lambda port: uvicorn_server(port, "httptools"),

@@ -39,7 +39,6 @@ from ._routes import (
     RouteRegistrar,
     RouteResponse,
     to_response,
-    wants_res,
 )
 from ._served import ServedApp
 from ._sockets import SocketCallback, SocketConnection
@@ -324,7 +323,7 @@ class App:
         request.parameters = params
         if not route.stream and request.method not in _BODYLESS:
             await request.read()
-        if wants_res(route.callback):
+        if route.takes_res:
             res = RouteResponse()
             result = await call_maybe_async(route.callback, request, res)
             return result if result is not None else res.to_response()

@@ -45,7 +45,7 @@ class HandlerInfo(NamedTuple):
 
 
 class Route:
-    __slots__ = ("callback", "converters", "method", "path", "pattern", "stream")
+    __slots__ = ("callback", "converters", "method", "path", "pattern", "stream", "takes_res")
 
     def __init__(
         self, method: str, path: str, callback: Callable[..., Any], stream: bool = False
@@ -54,6 +54,8 @@ class Route:
         self.path = path
         self.callback = callback
         self.stream = stream
+        #: the seed's ``(req, res)`` form (its signature read once, here)
+        self.takes_res = wants_res(callback)
         self.converters: dict[str, Callable[[str], Any]] = {}
         if path == "*":
             self.pattern = re.compile(r".*", re.DOTALL)  # every path, a newline in it too

@@ -22,7 +22,7 @@ import trio
 from ..._model import Answer, Request, Response
 from ..._model._headers import Headers
 from ...errors import LifespanFailed, ProtocolError, TransportError
-from ..engine._answering import ExchangeAnswer, answer_of
+from ..engine._answering import answer_of
 from ..engine._server import ServerConnection
 from ..websocket._wshandshake import is_websocket_request
 from ._asgi_scope import connection_of, tls_extension
@@ -75,12 +75,7 @@ class ASGIApp:
 
     # -- one request ------------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response | None:
-        answer = request._answer
-        # the engine's head says whether the request asks to upgrade at all (the common
-        # request does not, and is not searched for the fields)
-        if (type(answer) is not ExchangeAnswer or answer.asks_upgrade) and is_websocket_request(
-            request
-        ):
+        if is_websocket_request(request):
             return await self._websocket(request)
         exchange = _Exchange(request)
         try:

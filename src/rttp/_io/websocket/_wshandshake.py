@@ -29,6 +29,7 @@ from ..._proto._wsdeflate import Deflate, DeflateParams
 from ..._proto._wskeys import WEBSOCKET_VERSION, accept_token, handshake_problem, new_key
 from ...errors import ConnectTimeout, ProtocolError, TransportError, WebSocketRejected
 from ...plugin import ConnectOptions, WebSocketBackend
+from ..engine._answering import ExchangeAnswer
 from ..engine._client import ClientConnection
 from ..net._errors import connect_errors
 from ..net._prefixed import PrefixedStream
@@ -54,6 +55,9 @@ def is_websocket_request(request: Request) -> bool:
     """True for a GET asking to upgrade to ``websocket``."""
     if request.method != "GET":
         return False
+    answer = request._answer
+    if type(answer) is ExchangeAnswer and not answer.asks_upgrade:
+        return False  # the engine's parsed head: no Upgrade with the upgrade option
     headers = request.headers
     return (
         bool(headers.get_raw(b"upgrade"))  # the common request: no Upgrade, nothing parsed
