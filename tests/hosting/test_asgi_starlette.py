@@ -325,3 +325,70 @@ async def test_a_streaming_response_waits_for_a_slow_reader(hosted):
     assert ahead < 16 * 1024 * 1024, ahead  # socket buffers, not the 64 MiB answer
     assert produced[0] < total
     await trio.aclose_forcefully(stream)
+
+
+async def test_response_headers_as_any_bytes_like_pairs_are_sent_as_given(hosted):
+    # the spec's byte strings, as lists, a tuple, bytearrays and memoryviews: all sent
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        kind = scope["path"]
+        if kind == "/bytearray":
+            headers = [(bytearray(b"x-kind"), bytearray(b"bytearray"))]
+        elif kind == "/lists":
+            headers = ([b"x-kind", b"lists"],)
+        else:
+            headers = [(memoryview(b"x-kind"), memoryview(b"memoryview"))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": bytearray(b"body")})
+
+    url = await hosted(app)
+    for kind in ("bytearray", "lists", "memoryview"):
+        reply = await raw_request(
+            url, f"GET /{kind} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+        )
+        assert status_of(reply) == 200
+        assert f"x-kind: {kind}\r\n".encode() in reply
+        assert reply.endswith(b"\r\n\r\nbody")
+
+
+async def test_response_headers_that_are_not_bytes_are_the_apps_error_a_500(hosted, caplog):
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [("x-a", "b")]})
+        await send({"type": "http.response.body", "body": b"never"})
+
+    url = await hosted(app)
+    with caplog.at_level(logging.ERROR):
+        reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(reply) == 500
+    assert b"never" not in reply
+    assert "string argument without an encoding" in caplog.text
+
+
+async def test_every_request_of_a_kept_alive_connection_gets_its_own_scope(hosted):
+    # the server address is looked up once per connection; the rest is each request's
+    seen: list[dict] = []
+
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        seen.append(scope)
+        if scope["path"] == "/a":
+            scope["extensions"]["mine"] = {}  # an app writing into its scope
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    url = await hosted(app)
+    reply = await raw_request(
+        url,
+        b"GET /a?x=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    assert reply.count(b"HTTP/1.1 200 OK") == 2
+    first, second = seen
+    assert (first["path"], first["query_string"]) == ("/a", b"x=1")
+    assert (second["path"], second["query_string"]) == ("/b", b"")
+    assert first["server"] == second["server"] == (url.host, url.port)
+    assert "mine" not in second["extensions"]
+    assert first["extensions"] is not second["extensions"]

@@ -93,17 +93,32 @@ class ExchangeAnswer:
         return head is not None and head.upgrade is not None
 
     def send_whole(
-        self, status: int, headers: HeadersLike, body: bytes, reason: str | None = None
+        self,
+        status: int,
+        headers: HeadersLike,
+        body: bytes,
+        reason: str | None = None,
+        *,
+        raw: bool = False,
     ) -> Awaitable[None]:
         """Answer with a whole body in one write with its head, framed by its length and
         never compressed: a hosted application's answer (ASGI, WSGI), which decides
-        compression itself. (Await it; the head is decided before.)"""
+        compression itself. (Await it; the head is decided before.)
+
+        ``raw``: ``headers`` is a list of ``(name, value)`` byte pairs, taken as it is
+        (an ASGI app's, made bytes)."""
         if status == 101 or not 100 <= status <= 999:  # (refused by Response, or a switch)
+            if raw:
+                headers = Headers.from_raw(list(headers))  # type: ignore[arg-type]
             return self.send_response(Response(status, headers, body, reason=reason))
-        raw = (headers if type(headers) is Headers else Headers(headers)).raw
-        request = self._begin(status)
+        if raw:
+            fields: list[tuple[bytes, bytes]] = headers  # type: ignore[assignment]
+        else:
+            fields = (headers if type(headers) is Headers else Headers(headers)).raw
+        request = self._unstarted()
+        self._begin(status)
         try:
-            prepared = prepare_whole(self._exchange.conn, request, status, raw, body, reason)
+            prepared = prepare_whole(self._exchange.conn, request, status, fields, body, reason)
         except LocalProtocolError as exc:
             prepared = self._invalid(request, exc)
         return self._send_prepared(request, prepared, None)
@@ -262,13 +277,11 @@ class ExchangeAnswer:
             )
         return request
 
-    def _begin(self, status: int) -> Request:
-        """The answer starts with ``status`` (see :meth:`_close_decisions`)."""
-        request = self._unstarted()
+    def _begin(self, status: int) -> None:
+        """The answer (found unstarted) starts with ``status`` (see :meth:`_close_decisions`)."""
         self.started = True
         self.status = status
         self._close_decisions()
-        return request
 
     def _close_decisions(self) -> None:
         """The connection closes after this answer when the request asked for that, or

@@ -42,6 +42,7 @@ class ServerConnection(ConnectionBase):
         "_peer",
         "exchange",
         "exchanges",
+        "hosted",
         "multiplexed",
         "scheme",
         "settings",
@@ -88,6 +89,8 @@ class ServerConnection(ConnectionBase):
         self._local: Any = _UNKNOWN_PEER
         #: bytes read while watching for the peer's departure (a pipelined request)
         self._early = b""
+        #: what a hosted interface keeps of this connection (the ASGI scope's fixed parts)
+        self.hosted: Any = None
         self.scheme = "https" if isinstance(stream, trio.SSLStream) else "http"
         self.exchange = exchange = ServerExchange(self, proto)
         exchange.deadline = self.clock.now + (config.header_timeout or math.inf)

@@ -13,16 +13,15 @@ connection is accepted, shutdown after the drain.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
 import trio
 
 from ..._model import Answer, Request, Response
-from ..._model._headers import Headers
 from ...errors import LifespanFailed, ProtocolError, TransportError
-from ..engine._answering import answer_of
+from ..engine._answering import ExchangeAnswer, answer_of
 from ..engine._server import ServerConnection
 from ..websocket._wshandshake import is_websocket_request
 from ._asgi_scope import connection_of, tls_extension
@@ -75,11 +74,19 @@ class ASGIApp:
 
     # -- one request ------------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response | None:
-        if is_websocket_request(request):
-            return await self._websocket(request)
-        exchange = _Exchange(request)
+        answer = request._answer
+        if type(answer) is ExchangeAnswer:  # the engine's: its head says if it upgrades
+            if answer.asks_upgrade and is_websocket_request(request):
+                return await self._websocket(request)
+            conn: ServerConnection | None = answer.connection
+            exchange = _Exchange(request, answer)
+        else:
+            if is_websocket_request(request):
+                return await self._websocket(request)
+            conn = connection_of(request)
+            exchange = _Exchange(request, None)
         try:
-            await self.app(self._scope(request), exchange.receive, exchange.send)
+            await self.app(self._scope(request, conn), exchange.receive, exchange.send)
         except Exception:
             # the client left under a send: whatever the app made of it (Starlette raises
             # its ClientDisconnect), the server's own error again, handled quietly
@@ -115,7 +122,7 @@ class ASGIApp:
         problem = WebSocketExchange.problem(request)
         if problem is not None:
             return Response(400, body=f"400 Bad Request: invalid WebSocket handshake: {problem}\n")
-        scope = self._scope(request)
+        scope = self._scope(request, connection_of(request))
         scope["type"] = "websocket"
         scope["scheme"] = "wss" if request.scheme == "https" else "ws"
         scope["subprotocols"] = request.headers.csv_list("sec-websocket-protocol")
@@ -132,15 +139,24 @@ class ASGIApp:
         await exchange.end()
         return None
 
-    def _scope(self, request: Request) -> Scope:
+    def _scope(self, request: Request, conn: ServerConnection | None) -> Scope:
         root = request.root_path
-        raw_path, _, query = request.target.partition("?")
-        conn = connection_of(request)
+        target = request.target
+        if "?" in target:
+            raw_path, _, query = target.partition("?")
+        else:
+            raw_path, query = target, ""
+        server = tls = None
+        if conn is not None:
+            fixed = conn.hosted  # (the server's address and TLS: once per connection)
+            if fixed is None:
+                ssl_object = conn.tls if request.scheme == "https" else None
+                tls_info = tls_extension(ssl_object) if ssl_object is not None else None
+                fixed = conn.hosted = (conn.local, tls_info)
+            server, tls = fixed
         offered: dict[str, Any] = {"http.response.trailers": {}, "http.response.pathsend": {}}
-        if conn is not None and request.scheme == "https":
-            ssl_object = conn.tls
-            if ssl_object is not None:
-                offered["tls"] = tls_extension(ssl_object)
+        if tls is not None:
+            offered["tls"] = dict(tls)
         return {
             "type": "http",
             "asgi": _ASGI,
@@ -155,7 +171,7 @@ class ASGIApp:
             "headers": [(name.lower(), value) for name, value in request.headers.raw],
             # (pairs as uvicorn gives them: the spec asks for an iterable)
             "client": request.client,
-            "server": conn.local if conn is not None else None,
+            "server": server,
             "extensions": offered,
             "state": self.state.copy() if self.state else {},
         }
@@ -239,6 +255,7 @@ class _Exchange:
         "answer",
         "body",
         "done",
+        "engine",
         "gone",
         "headers",
         "reading",
@@ -249,8 +266,10 @@ class _Exchange:
         "watching",
     )
 
-    def __init__(self, request: Request) -> None:
+    def __init__(self, request: Request, engine: ExchangeAnswer | None) -> None:
         self.request = request
+        #: the engine's answer to the request (None for a request made by hand)
+        self.engine = engine
         #: the body as it arrives (made at the first receive(); None once it has all
         #: been handed to the app)
         self.body: AsyncIterator[bytes] | None = None
@@ -344,24 +363,23 @@ class _Exchange:
             if self.status is not None:
                 raise RuntimeError("http.response.start sent twice")
             self.status = int(message["status"])
-            self.headers = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
-            self.trailers = bool(message.get("trailers", False))
+            self.headers = _byte_pairs(message.get("headers", ()))
+            if message.get("trailers", False):
+                self.trailers = True
         elif kind == "http.response.body":
-            more = bool(message.get("more_body", False))
+            more = message.get("more_body", False)
             if self.answer is None and not more and not self.trailers:
                 # the common answer, its whole body in one message: framed by its length
                 # and written with its head in one send (never compressed: the app
                 # decides that)
                 if self.status is None:
                     raise RuntimeError("http.response.body sent before http.response.start")
-                whole = self.answer = answer_of(self.request)  # (a failed send started it)
+                whole = self.answer = self.engine or answer_of(self.request)
                 body = message.get("body", b"")
+                if type(body) is not bytes:
+                    body = bytes(body)
                 try:
-                    await whole.send_whole(
-                        self.status,
-                        Headers.from_raw(self.headers),
-                        body if type(body) is bytes else bytes(body),
-                    )
+                    await whole.send_whole(self.status, self.headers, body, raw=True)
                 finally:
                     self.close()
                 return
@@ -371,7 +389,7 @@ class _Exchange:
         elif kind == "http.response.trailers":
             answer = self.answer or self.start_answer()
             if not message.get("more_trailers", False):
-                fields = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
+                fields = _byte_pairs(message.get("headers", ()))
                 await answer.finish(fields or None)
                 self.close()
         else:
@@ -399,3 +417,8 @@ class _Exchange:
             raise RuntimeError("http.response.body sent before http.response.start")
         self.answer = answer = self.request.respond(self.status, self.headers)
         return answer
+
+
+def _byte_pairs(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """An app's header pairs as bytes (the spec's byte strings, or any bytes-like)."""
+    return [(bytes(name), bytes(value)) for name, value in headers]
