@@ -88,6 +88,12 @@ def on_rttp(app: str, port: int) -> None:
     trio.run(server.serve)
 
 
+def on_bare_trio(app: str, port: int) -> None:
+    from bare_asgi import serve
+
+    serve(APPS[app](), port)
+
+
 def on_uvicorn(app: str, port: int) -> None:
     import uvicorn
 
@@ -171,6 +177,8 @@ GROUPS: dict[str, dict[str, Callable[[int], None]]] = {
         f"{app} on hypercorn (trio)": _row(on_hypercorn, app, "trio"),
         f"{app} on hypercorn (asyncio)": _row(on_hypercorn, app, "asyncio"),
         f"{app} on granian": _row(on_granian, app),
+        # the ceiling of a Trio host (bare_asgi.py): what rttp's engine costs above it
+        f"{app} on bare trio": _row(on_bare_trio, app),
     }
     for app in ("starlette", "fastapi")
 }

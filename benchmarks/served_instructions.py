@@ -36,6 +36,7 @@ ROWS = {
     "uvicorn (httptools)": False,
     "starlette on rttp": False,
     "starlette on uvicorn": False,
+    "starlette on bare trio": False,
     "bare trio+h2": True,
     "rttp (http2)": True,
 }
