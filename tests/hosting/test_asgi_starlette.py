@@ -392,3 +392,30 @@ async def test_every_request_of_a_kept_alive_connection_gets_its_own_scope(hoste
     assert first["server"] == second["server"] == (url.host, url.port)
     assert "mine" not in second["extensions"]
     assert first["extensions"] is not second["extensions"]
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        # the app's own, right: kept where it is, as it is
+        ([(b"content-length", b"4"), (b"x-a", b"1")], b"content-length: 4\r\nx-a: 1\r\n"),
+        # wrong, or said twice (once right): the server's one true length instead
+        ([(b"content-length", b"99"), (b"x-a", b"1")], b"x-a: 1\r\n"),
+        ([(b"content-length", b"4"), (b"Content-Length", b"5")], b""),
+        ([(b"content-length", b"4"), (b"content-length", b"4")], b""),
+    ],
+)
+async def test_a_whole_answer_carries_exactly_one_true_content_length(hosted, given, sent):
+    async def app(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": given})
+        await send({"type": "http.response.body", "body": b"body"})
+
+    url = await hosted(app)
+    reply = await raw_request(url, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert body == b"body"
+    assert head.lower().count(b"content-length:") == 1
+    assert b"content-length: 4" in head.lower()
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n" + sent)

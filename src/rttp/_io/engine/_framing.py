@@ -100,11 +100,24 @@ def _framed(
         if not present & HAS_CONTENT_LENGTH:
             headers.append((b"Content-Length", b"%d" % len(body)))
         elif body or request.method != "HEAD":
-            headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
-            headers.append((b"Content-Length", b"%d" % len(body)))
+            length = b"%d" % len(body)
+            if not _sole_length(headers, length):  # (a hosted app's own is usually right)
+                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+                headers.append((b"Content-Length", length))
         # else: a HEAD answer without its body keeps the length the GET would have
     no_body = bodiless_status or request.method == "HEAD"
     return Prepared(status, reason, headers, body, encoder, no_body)
+
+
+def _sole_length(headers: list[tuple[bytes, bytes]], length: bytes) -> bool:
+    """Whether ``headers`` have one Content-Length field, and it says ``length``."""
+    found = 0
+    for name, value in headers:
+        if len(name) == 14 and name.lower() == b"content-length":  # (no lower() for others)
+            if value != length:
+                return False
+            found += 1
+    return found == 1
 
 
 def make_response(

@@ -420,5 +420,10 @@ class _Exchange:
 
 
 def _byte_pairs(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-    """An app's header pairs as bytes (the spec's byte strings, or any bytes-like)."""
-    return [(bytes(name), bytes(value)) for name, value in headers]
+    """An app's header pairs as bytes (the spec's byte strings, or any bytes-like): its
+    own list when every name and value is bytes already (the common case: no copy)."""
+    pairs = headers if type(headers) is list else list(headers)
+    for name, value in pairs:
+        if type(name) is not bytes or type(value) is not bytes:
+            return [(bytes(name), bytes(value)) for name, value in pairs]
+    return pairs
