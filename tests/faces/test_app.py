@@ -202,6 +202,30 @@ async def test_route_may_upgrade_explicitly(serve):
         rttp.Request("GET", "/plain").upgrade()
 
 
+async def test_an_app_request_is_freed_when_answered_not_left_in_a_cycle(serve):
+    # a request left in a reference cycle waits for the garbage collector, whose full
+    # passes (tens of ms with a busy server's objects) stall every connection
+    import gc
+
+    app = build_app()
+    _, url = await serve(app)
+    async with rttp.Client() as client:
+        await client.get(f"{url}/")  # the connection and the pool, made before counting
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            for _ in range(20):
+                assert (await client.get(f"{url}/")).text == "index"
+            gc.collect()
+            left = [o for o in gc.garbage if isinstance(o, rttp.Request)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert left == []
+
+
 async def test_stream_routes_leave_the_body_to_the_handler(serve):
     app = rttp.App()
 

@@ -276,8 +276,17 @@ class App:
         return await self._handler(request)
 
     async def _dispatch(self, request: Request) -> Response:
-        path = request.path
+        # the upgrader refers to the request it is stored on: taken off again after the
+        # routing, so that no request is left in a reference cycle (each one would wait
+        # for the garbage collector, whose full passes stall every connection)
         request.upgrader = lambda: self._upgrade(request)
+        try:
+            return await self._route(request)
+        finally:
+            request.upgrader = None
+
+    async def _route(self, request: Request) -> Response:
+        path = request.path
         for route in self._any:
             params = route.match(path)
             if params is not None:
