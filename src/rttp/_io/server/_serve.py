@@ -183,7 +183,7 @@ async def run_exchange(
         else:
             if not answer.finished:
                 await answer.finish()  # a pushed answer the handler left open
-            if _says_something(result):
+            if result is not None and _says_something(result):
                 options.log.error(
                     "%s for %s %s returned %r after answering with request.respond(); "
                     "it was ignored",
