@@ -151,6 +151,29 @@ async def test_over_tls_the_scope_has_the_tls_extension_and_files_still_go_out(
     assert sendfile_calls == []  # TLS: read in pieces, encrypted by the stream
 
 
+async def test_the_tls_extension_follows_each_requests_scheme_on_one_connection(
+    nursery, mutual_tls
+):
+    # the connection's TLS facts are looked up once; whether a request's scope offers
+    # them is its own scheme's call (a trusted proxy may say it came over plain http)
+    server_context, client_context = mutual_tls
+
+    async def scope(request: Request) -> JSONResponse:
+        scope = request.scope
+        return JSONResponse({"scheme": scope["scheme"], "tls": "tls" in scope["extensions"]})
+
+    app = Starlette(routes=[Route("/", scope)])
+    url = await start(
+        nursery, app, "https://127.0.0.1:0", ssl_context=server_context, proxy_headers=True
+    )
+    async with rttp.Client(verify=client_context) as client:
+        target = f"https://localhost:{url.port}/"
+        first = (await client.get(target, headers={"X-Forwarded-Proto": "http"})).value
+        second = (await client.get(target)).value
+    assert first == {"scheme": "http", "tls": False}
+    assert second == {"scheme": "https", "tls": True}
+
+
 async def test_over_plain_tcp_there_is_no_tls_extension_and_server_is_the_address(nursery):
     async def scope(request: Request) -> JSONResponse:
         return JSONResponse(

@@ -150,12 +150,12 @@ class ASGIApp:
         if conn is not None:
             fixed = conn.hosted  # (the server's address and TLS: once per connection)
             if fixed is None:
-                ssl_object = conn.tls if request.scheme == "https" else None
+                ssl_object = conn.tls
                 tls_info = tls_extension(ssl_object) if ssl_object is not None else None
                 fixed = conn.hosted = (conn.local, tls_info)
             server, tls = fixed
         offered: dict[str, Any] = {"http.response.trailers": {}, "http.response.pathsend": {}}
-        if tls is not None:
+        if tls is not None and request.scheme == "https":  # (as the proxy headers say)
             offered["tls"] = dict(tls)
         return {
             "type": "http",
