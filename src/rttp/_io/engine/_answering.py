@@ -31,7 +31,7 @@ from ...errors import CodecError, LocalProtocolError
 from ..net._errors import IO_ERRORS
 from ._clock import Phase
 from ._files import send_file
-from ._framing import Prepared, prepare, prepare_whole
+from ._framing import Prepared, prepare, prepare_whole, without_length
 from ._settings import error_response
 from ._writing import JOIN_MAX, WRITE_PIECE, write_prepared
 
@@ -136,7 +136,8 @@ class ExchangeAnswer:
         response.compress = False
         self._close_decisions()
         prepared = prepare(self._exchange.conn, request, response)
-        raw = [(n, v) for n, v in prepared.headers if n.lower() != b"content-length"]
+        # the given length, not the empty body's: the pieces to come are checked against it
+        raw = without_length(prepared.headers)
         raw += [(n, v) for n, v in response.headers.raw if n.lower() == b"content-length"]
         self._pending = self._exchange.proto.send_response(prepared.status, prepared.reason, raw)
         self._no_body = prepared.no_body

@@ -21,7 +21,14 @@ if TYPE_CHECKING:
     from ...plugin import Encoder
     from ._server import ServerConnection
 
-__all__ = ["Prepared", "make_response", "prepare", "prepare_whole", "request_head"]
+__all__ = [
+    "Prepared",
+    "make_response",
+    "prepare",
+    "prepare_whole",
+    "request_head",
+    "without_length",
+]
 
 _METHOD_BYTES: Final = {m.value: m.value.encode("ascii") for m in Method}
 _NOTHING: frozenset[bytes] = frozenset()
@@ -58,7 +65,7 @@ def prepare(conn: ServerConnection, request: Request, response: Response) -> Pre
         encoding = settings.negotiate(request, response, body)
         if encoding is not None:
             encoder = settings.encodings[encoding].encoder()
-            headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+            headers = without_length(headers)
             present &= ~HAS_CONTENT_LENGTH
             headers.append((b"Content-Encoding", encoding.encode("ascii")))
             _add_vary(headers)
@@ -94,19 +101,25 @@ def _framed(
     encoder: Encoder | None,
     bodiless_status: bool,
 ) -> Prepared:
-    """The body's framing: a whole body's Content-Length (the one given is replaced
-    by the true one), none for an answer that has no body."""
+    """The body's framing: a whole body's Content-Length (the one given is kept when it
+    is the only one and true, else replaced by the true one), none for an answer that
+    has no body."""
     if body is not None and not bodiless_status:
         if not present & HAS_CONTENT_LENGTH:
             headers.append((b"Content-Length", b"%d" % len(body)))
         elif body or request.method != "HEAD":
             length = b"%d" % len(body)
             if not _sole_length(headers, length):  # (a hosted app's own is usually right)
-                headers = [(n, v) for n, v in headers if n.lower() != b"content-length"]
+                headers = without_length(headers)
                 headers.append((b"Content-Length", length))
         # else: a HEAD answer without its body keeps the length the GET would have
     no_body = bodiless_status or request.method == "HEAD"
     return Prepared(status, reason, headers, body, encoder, no_body)
+
+
+def without_length(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """A copy of ``headers`` without their Content-Length fields."""
+    return [(n, v) for n, v in headers if n.lower() != b"content-length"]
 
 
 def _sole_length(headers: list[tuple[bytes, bytes]], length: bytes) -> bool:
