@@ -138,6 +138,15 @@ def test_an_invalid_method_is_never_sent(method):
 def test_an_invalid_header_is_never_sent(header):
     with pytest.raises(LocalProtocolError):
         check_headers([header])
+    # also among valid fields, and after the valid ones were seen (from the caches)
+    with pytest.raises(LocalProtocolError):
+        check_headers([(b"Content-Type", b"text/plain"), header])
+
+
+@pytest.mark.parametrize("field", [(b"X-A", b"1", b"2"), (b"X-A",)])
+def test_a_header_field_that_is_not_a_pair_is_never_sent(field):
+    with pytest.raises(LocalProtocolError, match="not a \\(name, value\\) pair"):
+        check_headers([(b"Content-Type", b"text/plain"), field])
 
 
 # -- content decoding: the decoded-size limit ---------------------------------------------
