@@ -8,8 +8,6 @@ and remembered, in the case they were given (:func:`field_kind`).
 
 from __future__ import annotations
 
-from operator import itemgetter
-
 from rttp.errors import LocalProtocolError
 
 from ._events import RawHeaders
@@ -36,7 +34,6 @@ FIELD_KINDS = {
 }
 #: the kind of each header name written so far, in the case it was given (bounded)
 known_fields: dict[bytes, int] = {}
-_name_of = itemgetter(0)
 
 
 def field_kind(name: bytes) -> int:
@@ -116,30 +113,24 @@ class ResponseWriter:
         self, status: int, reason: bytes, headers: RawHeaders, body: bytes | None = None
     ) -> bytes:
         """Bytes of the response head; with ``body`` also the body and its end."""
-        # the fields are formatted and looked up in C (map), not field by field in
-        # Python: a head costs the same few dozen bytecodes whatever its size
-        kinds = list(map(known_fields.get, map(_name_of, headers)))
-        if None in kinds:  # a name never written before
-            kinds = [
-                field_kind(name) if kind is None else kind
-                for kind, (name, _) in zip(kinds, headers, strict=True)
-            ]
         length: int | None = None
         has_te = connection_close = connection_keep = False
-        if kinds.count(0) != len(kinds):  # a framing field
-            if FIELD_CONTENT_LENGTH in kinds:  # (the last one: the core leaves one)
-                last = len(kinds) - 1 - kinds[::-1].index(FIELD_CONTENT_LENGTH)
-                length = int(headers[last][1])
-            has_te = FIELD_TRANSFER_ENCODING in kinds
-            if FIELD_CONNECTION in kinds:
-                for kind, (_, value) in zip(kinds, headers, strict=True):
-                    if kind == FIELD_CONNECTION:
-                        tokens = connection_tokens(value)
-                        connection_close |= b"close" in tokens
-                        connection_keep |= b"keep-alive" in tokens
+        seen = known_fields
         parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
-        if headers:  # (pairs as tuples or lists: two items each, the core has checked)
-            parts += (b"\r\n".join(map(b": ".join, headers)), b"\r\n")
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
+            kind = seen.get(name)
+            if kind is None:
+                kind = field_kind(name)
+            if kind:
+                if kind == FIELD_CONTENT_LENGTH:
+                    length = int(value)
+                elif kind == FIELD_TRANSFER_ENCODING:
+                    has_te = True
+                else:
+                    tokens = connection_tokens(value)
+                    connection_close |= b"close" in tokens
+                    connection_keep |= b"keep-alive" in tokens
         no_body, chunked, close = response_framing(
             status, self._head_method, self._version, length, has_te, connection_close
         )

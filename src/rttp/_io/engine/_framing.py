@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Final
 
 from ..._model import HeadersLike, Request, Response
@@ -34,7 +33,6 @@ __all__ = [
 _METHOD_BYTES: Final = {m.value: m.value.encode("ascii") for m in Method}
 _NOTHING: frozenset[bytes] = frozenset()
 _BODY_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
-_name_of = itemgetter(0)
 
 
 @dataclass(slots=True)
@@ -126,10 +124,13 @@ def without_length(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byte
 
 def _sole_length(headers: list[tuple[bytes, bytes]], length: bytes) -> bool:
     """Whether ``headers`` have one Content-Length field, and it says ``length``."""
-    names = list(map(bytes.lower, map(_name_of, headers)))  # (in C: no step per field)
-    if names.count(b"content-length") != 1:
-        return False
-    return headers[names.index(b"content-length")][1] == length
+    found = 0
+    for name, value in headers:
+        if len(name) == 14 and name.lower() == b"content-length":  # (no lower() for others)
+            if value != length:
+                return False
+            found += 1
+    return found == 1
 
 
 def make_response(

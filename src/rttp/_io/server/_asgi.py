@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
-from itertools import chain
-from operator import itemgetter
-from typing import Any, Final
+from typing import Any
 from urllib.parse import unquote
 
 import trio
@@ -38,11 +36,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGI3 = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-_PAIR: Final = frozenset({2})
-_BYTES: Final = frozenset({bytes})
-_name_of = itemgetter(0)
-_value_of = itemgetter(1)
 
 #: what the scope says of the interface (ASGI 3, HTTP spec 2.4)
 _ASGI = {"version": "3.0", "spec_version": "2.4"}
@@ -161,7 +154,6 @@ class ASGIApp:
                 tls_info = tls_extension(ssl_object) if ssl_object is not None else None
                 fixed = conn.hosted = (conn.local, tls_info)
             server, tls = fixed
-        raw = request.headers.raw
         offered: dict[str, Any] = {"http.response.trailers": {}, "http.response.pathsend": {}}
         if tls is not None and request.scheme == "https":  # (as the proxy headers say)
             offered["tls"] = dict(tls)
@@ -176,9 +168,7 @@ class ASGIApp:
             "raw_path": (root + raw_path).encode("latin-1"),
             "query_string": query.encode("latin-1") if query else b"",
             "root_path": root,
-            "headers": list(
-                zip(map(bytes.lower, map(_name_of, raw)), map(_value_of, raw), strict=True)
-            ),
+            "headers": [(name.lower(), value) for name, value in request.headers.raw],
             # (pairs as uvicorn gives them: the spec asks for an iterable)
             "client": request.client,
             "server": server,
@@ -431,11 +421,9 @@ class _Exchange:
 
 def _byte_pairs(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """An app's header pairs as bytes (the spec's byte strings, or any bytes-like): its
-    own list when every name and value is bytes already (the common case: no copy,
-    checked in C with no Python step per field)."""
+    own list when every name and value is bytes already (the common case: no copy)."""
     pairs = headers if type(headers) is list else list(headers)
-    if _PAIR.issuperset(map(len, pairs)) and _BYTES.issuperset(
-        map(type, chain.from_iterable(pairs))
-    ):
-        return pairs
-    return [(bytes(name), bytes(value)) for name, value in pairs]
+    for name, value in pairs:
+        if type(name) is not bytes or type(value) is not bytes:
+            return [(bytes(name), bytes(value)) for name, value in pairs]
+    return pairs
