@@ -318,3 +318,45 @@ def test_an_idle_connection_keeps_nothing_of_its_last_request(backend):
     del events, event
     kept = [b for b in _reachable_bytes(proto) if marker[:100] in b]
     assert kept == []
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        OK,
+        b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        b"GET / HTTP/1.0\r\n\r\n",
+    ],
+    ids=["plain", "head", "close", "http10-keep-alive", "http10"],
+)
+@pytest.mark.parametrize("status", [200, 204, 304, 404])
+def test_send_plain_frames_as_send_response_does(backend, request_bytes, status):
+    """send_plain (the core's shortcut for a whole answer with one true Content-Length)
+    writes what send_response writes, whatever the request asked: HEAD drops the body,
+    a closing or HTTP/1.0 exchange says so, a 204 carries nothing."""
+    body = b"" if status == 204 else b"hello"
+    fields = [(b"Content-Type", b"text/plain")]
+    if status != 204:
+        fields.append((b"Content-Length", b"%d" % len(body)))
+    written = []
+    for method in ("send_plain", "send_response"):
+        proto = backend.server(ProtocolLimits())
+        proto.receive_data(request_bytes)
+        assert isinstance(proto.next_event(), RequestHead)
+        assert isinstance(proto.next_event(), EndOfMessage)
+        try:
+            written.append(getattr(proto, method)(status, b"X", list(fields), body))
+        except LocalProtocolError as exc:  # (h11 will not write a body to a HEAD)
+            written.append(str(exc))
+        written.append(proto.start_next_cycle())
+    assert written[0] == written[2]  # the same bytes (or the same refusal)
+    if isinstance(written[0], str):
+        return
+    assert written[1] == written[3]  # and the same verdict on the connection
+    head, _, sent = written[0].partition(b"\r\n\r\n")
+    assert sent == (b"" if b"HEAD" in request_bytes or status in (204, 304) else body)
+    closes = b"close" in request_bytes or request_bytes.endswith(b"HTTP/1.0\r\n\r\n")
+    assert (b"Connection: close" in head) == closes
+    assert written[1] is not closes  # (another request may follow unless it closes)

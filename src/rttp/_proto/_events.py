@@ -281,6 +281,13 @@ class ServerProtocol(abc.ABC):
         for HTTP/1.1 otherwise. For a HEAD request, or a 204/304, no body bytes are emitted.
         """
 
+    def send_plain(self, status: int, reason: bytes, headers: RawHeaders, body: bytes) -> bytes:
+        """Bytes of a whole response the core has framed itself: one Content-Length
+        field that says ``len(body)``, and no Transfer-Encoding or Connection field. A
+        backend may write it without looking at the fields; the default is
+        :meth:`send_response`, which is always right."""
+        return self.send_response(status, reason, headers, body)
+
     @abc.abstractmethod
     def send_data(self, data: bytes) -> bytes:
         """Bytes that carry one body chunk."""

@@ -16,6 +16,7 @@ from ._events import RawHeaders
 __all__ = [
     "HAS_CONTENT_LENGTH",
     "HAS_DATE",
+    "HAS_FRAMING",
     "HAS_SERVER",
     "check_headers",
     "check_method",
@@ -78,10 +79,15 @@ _KNOWN_NAMES_MAX = 512
 HAS_DATE: Final = 1
 HAS_SERVER: Final = 2
 HAS_CONTENT_LENGTH: Final = 4
+#: a field that frames the message otherwise (Transfer-Encoding) or decides the
+#: connection's fate (Connection): the writer must read the fields
+HAS_FRAMING: Final = 8
 _NAME_BITS: Final = {
     b"date": HAS_DATE,
     b"server": HAS_SERVER,
     b"content-length": HAS_CONTENT_LENGTH,
+    b"transfer-encoding": HAS_FRAMING,
+    b"connection": HAS_FRAMING,
 }
 
 #: header names already checked, in the case they were given, with their HAS_* bit
@@ -110,7 +116,8 @@ def check_headers(headers: RawHeaders) -> int:
     """Header names must be tokens; values must not contain CR, LF, NUL or control bytes;
     each field is a (name, value) pair.
 
-    Returns the :data:`HAS_DATE` / :data:`HAS_SERVER` / :data:`HAS_CONTENT_LENGTH` bits
+    Returns the :data:`HAS_DATE` / :data:`HAS_SERVER` / :data:`HAS_CONTENT_LENGTH` /
+    :data:`HAS_FRAMING` bits
     of the fields present, so a server learns what to add in the same pass. Names
     already seen valid are remembered (a bounded dict), and all values are scanned in
     one regex search, so a typical response costs one dict lookup per field and one search.

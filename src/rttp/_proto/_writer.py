@@ -11,7 +11,7 @@ from __future__ import annotations
 from rttp.errors import LocalProtocolError
 
 from ._events import RawHeaders
-from ._head import connection_tokens, response_framing
+from ._head import connection_tokens, response_framing, status_has_body
 
 __all__ = [
     "FIELD_CONNECTION",
@@ -165,6 +165,28 @@ class ResponseWriter:
             parts.append(body)
             return b"".join(parts)
         return b"".join(parts) + self.send_data(body) + self.send_end()
+
+    def send_plain(self, status: int, reason: bytes, headers: RawHeaders, body: bytes) -> bytes:
+        """Bytes of a whole response whose one Content-Length field says ``len(body)``,
+        with no Transfer-Encoding or Connection field (the core has checked): the common
+        answer, written without looking at its fields. Anything that frames otherwise
+        (HEAD, a status without a body, a closing or HTTP/1.0 exchange) goes through
+        :meth:`send_response`."""
+        if (
+            self._close
+            or not self._keep_alive
+            or self._version != b"1.1"
+            or self._head_method == b"HEAD"
+            or not status_has_body(status)
+        ):
+            return self.send_response(status, reason, headers, body)
+        self._remaining = 0
+        self._response_done = True
+        parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
+        for name, value in headers:
+            parts += (name, b": ", value, b"\r\n")
+        parts += (b"\r\n", body)
+        return b"".join(parts)
 
     def send_data(self, data: bytes) -> bytes:
         """Bytes that carry one body chunk."""

@@ -317,9 +317,14 @@ class ExchangeAnswer:
             # the common answer, whole and in one write, without another coroutine
             exchange.phase = Phase.WRITE
             exchange.deadline = conn.clock.now + conn.settings.write_timeout
-            data = exchange.proto.send_response(
-                prepared.status, prepared.reason, prepared.headers, body
-            )
+            if prepared.plain:  # (the common answer: its fields need no second look)
+                data = exchange.proto.send_plain(
+                    prepared.status, prepared.reason, prepared.headers, body
+                )
+            else:
+                data = exchange.proto.send_response(
+                    prepared.status, prepared.reason, prepared.headers, body
+                )
             reply = conn._send_reply
             try:
                 # no scheduler pass here, deep in a hosted app's stack: the serve

@@ -13,7 +13,13 @@ from ..._model import HeadersLike, Request, Response
 from ..._model._enums import Method
 from ..._model._unset import UNSET as _UNSET
 from ..._proto._head import status_has_body
-from ..._proto._validate import HAS_CONTENT_LENGTH, check_headers, check_method, check_target
+from ..._proto._validate import (
+    HAS_CONTENT_LENGTH,
+    HAS_FRAMING,
+    check_headers,
+    check_method,
+    check_target,
+)
 from ._content import body_from_content
 from ._settings import error_response, status_reason
 
@@ -48,6 +54,9 @@ class Prepared:
     encoder: Encoder | None
     #: no body goes out at all (a HEAD request, a 204 or a 304)
     no_body: bool
+    #: a whole body framed by the one true Content-Length among the fields, and no
+    #: Transfer-Encoding or Connection field: the protocol's ``send_plain`` writes it
+    plain: bool = False
 
 
 def prepare(conn: ServerConnection, request: Request, response: Response) -> Prepared:
@@ -114,7 +123,8 @@ def _framed(
                 headers.append((b"Content-Length", length))
         # else: a HEAD answer without its body keeps the length the GET would have
     no_body = bodiless_status or request.method == "HEAD"
-    return Prepared(status, reason, headers, body, encoder, no_body)
+    plain = body is not None and not no_body and not present & HAS_FRAMING
+    return Prepared(status, reason, headers, body, encoder, no_body, plain)
 
 
 def without_length(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -9,7 +9,7 @@ from ..._model import Request, Response, reason_phrase
 from ..._plugins import Plugins
 from ..._proto._encoding import choose_response_encoding
 from ..._proto._mux import MultiplexLimits
-from ..._proto._validate import HAS_DATE, HAS_SERVER, check_headers, check_reason
+from ..._proto._validate import HAS_DATE, HAS_FRAMING, HAS_SERVER, check_headers, check_reason
 
 if TYPE_CHECKING:
     from ..._config import ServerConfig
@@ -37,7 +37,8 @@ class ServerSettings:
             (name.encode("latin-1"), value.encode("latin-1"))
             for name, value in config.default_headers
         ]
-        check_headers(self.default_headers)
+        #: a default field that frames or closes (the writer must then read the fields)
+        self.default_framing = check_headers(self.default_headers) & HAS_FRAMING
         if config.compress_encodings is None:
             self.offered: list[str] = plugins.offered_encodings
         else:
@@ -86,6 +87,7 @@ class ServerSettings:
         if self.default_headers:  # (only when configured: a scan of the answer's names)
             given = {name.lower() for name, _ in raw}
             headers += [(n, v) for n, v in self.default_headers if n.lower() not in given]
+            present |= self.default_framing
         return headers, present
 
     def negotiate(self, request: Request, response: Response, body: bytes | None) -> str | None:
