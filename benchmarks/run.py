@@ -73,7 +73,7 @@ def with_baseline(names: list[str]) -> list[str]:
     out: list[str] = []
     for name in names:
         out.append(name)
-        if name.startswith("rttp") and "proc" not in name:
+        if (name.startswith("rttp") or name.endswith(" on rttp")) and "proc" not in name:
             out.append(name + SUFFIX)  # (the process rows have no twin: older code had no pool)
     return out
 
