@@ -57,6 +57,22 @@ _FIELD_KINDS: Final = {
     b"transfer-encoding": _TE,
     b"connection": _CONNECTION,
 }
+#: the kind of each field name seen, in the case it came (-1: none of the above), so
+#: that a name is lower-cased once, not once per request
+_kinds_by_name: dict[bytes, int] = {}
+
+
+def _kind_of(name: bytes) -> int:
+    kind = _FIELD_KINDS.get(name.lower(), -1)
+    # pragma: no mutate start (a cache: its bounds and its contents change nothing checked)
+    if len(name) <= 64:  # (at most 512 short names are kept: a client chooses them)
+        if len(_kinds_by_name) >= 512:
+            _kinds_by_name.clear()
+        _kinds_by_name[name] = kind
+    # pragma: no mutate end
+    return kind
+
+
 _VERSIONS: Final = frozenset({b"1.1", b"1.0"})
 _VERSION_TOKEN: Final = re.compile(rb" HTTP/([0-9]\.[0-9])\r?\n")
 #: a Host value (RFC 9112 §3.2, RFC 3986 §3.2.2): an IP literal in brackets, or a
@@ -191,10 +207,12 @@ def make_request_head(
     chunked = False
     coding: bytes | None = None
     tokens: list[bytes] | None = None
-    kinds = _FIELD_KINDS
+    kinds = _kinds_by_name
     for name, value in headers:
-        kind = kinds.get(name.lower())
+        kind = kinds.get(name)
         if kind is None:
+            kind = _kind_of(name)
+        if kind < 0:  # (most fields: nothing to do)
             continue
         if kind == _HOST:
             hosts += 1

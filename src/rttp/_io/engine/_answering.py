@@ -26,13 +26,14 @@ import trio
 
 from ..._model import HeadersLike, Request, Response
 from ..._model._headers import Headers
-from ..._proto._validate import check_headers
+from ..._proto._head import status_has_body
+from ..._proto._validate import HAS_FRAMING, check_headers
 from ...errors import CodecError, LocalProtocolError
 from ..net._errors import IO_ERRORS
 from ._clock import Phase
 from ._files import send_file
-from ._framing import Prepared, prepare, prepare_whole, without_length
-from ._settings import error_response
+from ._framing import Prepared, prepare, prepare_whole, with_true_length, without_length
+from ._settings import error_response, status_reason
 from ._writing import JOIN_MAX, WRITE_PIECE, write_prepared
 
 if TYPE_CHECKING:
@@ -103,10 +104,8 @@ class ExchangeAnswer:
     ) -> Awaitable[None]:
         """Answer with a whole body in one write with its head, framed by its length and
         never compressed: a hosted application's answer (ASGI, WSGI), which decides
-        compression itself. (Await it; the head is decided before.)
-
-        ``raw``: ``headers`` is a list of ``(name, value)`` byte pairs, taken as it is
-        (an ASGI app's, made bytes)."""
+        compression itself. (Await it; the head is decided before.) ``raw``: ``headers``
+        is a list of ``(name, value)`` byte pairs, taken as it is (an ASGI app's)."""
         if status == 101 or not 100 <= status <= 999:  # (refused by Response, or a switch)
             if raw:
                 headers = Headers.from_raw(list(headers))  # type: ignore[arg-type]
@@ -115,13 +114,31 @@ class ExchangeAnswer:
             fields: list[tuple[bytes, bytes]] = headers  # type: ignore[assignment]
         else:
             fields = (headers if type(headers) is Headers else Headers(headers)).raw
-        request = self._unstarted()
-        self._begin(status)
+        exchange = self._exchange
+        request = exchange.request
+        if request is None or exchange.head is None or self.started:
+            request = self._unstarted()  # (raises what is wrong)
+        self.started = True
+        self.status = status
+        self._close_decisions()
+        conn = exchange.conn
         try:
-            prepared = prepare_whole(self._exchange.conn, request, status, fields, body, reason)
+            if not (
+                conn.watched
+                and len(body) <= JOIN_MAX
+                and status_has_body(status)
+                and request.method != "HEAD"
+            ):
+                prepared = prepare_whole(conn, request, status, fields, body, reason)
+                return self._send_prepared(request, prepared, None)
+            # the common answer, straight to the wire: its fields checked and completed
+            # (Date, Server, its true length), no Prepared between
+            final, present = conn.settings.final_headers(fields, conn.clock)
+            phrase = status_reason(status, reason)
         except LocalProtocolError as exc:
-            prepared = self._invalid(request, exc)
-        return self._send_prepared(request, prepared, None)
+            return self._send_prepared(request, self._invalid(request, exc), None)
+        final = with_true_length(final, present, body)
+        return self._send_whole_now(status, phrase, final, body, not present & HAS_FRAMING)
 
     # -- pushed, piece by piece ------------------------------------------------------------
     def start(
@@ -278,12 +295,6 @@ class ExchangeAnswer:
             )
         return request
 
-    def _begin(self, status: int) -> None:
-        """The answer (found unstarted) starts with ``status`` (see :meth:`_close_decisions`)."""
-        self.started = True
-        self.status = status
-        self._close_decisions()
-
     def _close_decisions(self) -> None:
         """The connection closes after this answer when the request asked for that, or
         tried an upgrade, or left a body unread after ``Expect: 100-continue``."""
@@ -307,36 +318,61 @@ class ExchangeAnswer:
         self.status = 500
         return prepare(self._exchange.conn, request, error_response(500, "Internal Server Error"))
 
-    async def _send_prepared(
+    def _send_prepared(
         self, request: Request, prepared: Prepared, response: Response | None
+    ) -> Awaitable[None]:
+        body = prepared.body
+        if (
+            body is not None
+            and not prepared.no_body
+            and self._exchange.conn.watched
+            and len(body) <= JOIN_MAX
+        ):
+            return self._send_whole_now(
+                prepared.status, prepared.reason, prepared.headers, body, prepared.plain
+            )
+        return self._write_prepared(request, prepared, response)
+
+    async def _send_whole_now(
+        self,
+        status: int,
+        reason: bytes,
+        headers: list[tuple[bytes, bytes]],
+        body: bytes,
+        plain: bool,
     ) -> None:
+        """The common answer, whole: head and body in one write, in this one coroutine.
+        ``plain``: the protocol's ``send_plain`` may write it (see :class:`Prepared`)."""
         exchange = self._exchange
         conn = exchange.conn
-        body = prepared.body
-        if body is not None and not prepared.no_body and conn.watched and len(body) <= JOIN_MAX:
-            # the common answer, whole and in one write, without another coroutine
-            exchange.phase = Phase.WRITE
-            exchange.deadline = conn.clock.now + conn.settings.write_timeout
-            if prepared.plain:  # (the common answer: its fields need no second look)
-                data = exchange.proto.send_plain(
-                    prepared.status, prepared.reason, prepared.headers, body
-                )
-            else:
-                data = exchange.proto.send_response(
-                    prepared.status, prepared.reason, prepared.headers, body
-                )
-            reply = conn._send_reply
-            try:
-                # no scheduler pass here, deep in a hosted app's stack: the serve
-                # loop's next receive makes it
-                sent = -1 if reply is None else await reply(data, False)
-                if sent < len(data):
-                    await conn._send_all(memoryview(data)[sent:] if sent > 0 else data)
-            except IO_ERRORS as exc:
-                raise conn._broken(exc, writing=True) from exc
-            self.sent = len(body)
-        elif not await write_prepared(self, request, response, prepared):
-            conn.closing = True
+        exchange.phase = Phase.WRITE
+        exchange.deadline = conn.clock.now + conn.settings.write_timeout
+        proto = exchange.proto
+        if plain:
+            data = proto.send_plain(status, reason, headers, body)
+        else:
+            data = proto.send_response(status, reason, headers, body)
+        reply = conn._send_reply
+        try:
+            # no scheduler pass here, deep in a hosted app's stack: the serve loop's
+            # next receive makes it
+            sent = -1 if reply is None else await reply(data, False)
+            if sent < len(data):
+                await conn._send_all(memoryview(data)[sent:] if sent > 0 else data)
+        except IO_ERRORS as exc:
+            raise conn._broken(exc, writing=True) from exc
+        self.sent = len(body)
+        self.finished = True
+        if not exchange.body_done:
+            await exchange.after_answer()
+
+    async def _write_prepared(
+        self, request: Request, prepared: Prepared, response: Response | None
+    ) -> None:
+        """Any other answer: streamed, sent in pieces, or with no body."""
+        exchange = self._exchange
+        if not await write_prepared(self, request, response, prepared):
+            exchange.conn.closing = True
             self.finished = True
             return
         self.finished = True

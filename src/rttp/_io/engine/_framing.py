@@ -33,6 +33,7 @@ __all__ = [
     "prepare",
     "prepare_whole",
     "request_head",
+    "with_true_length",
     "without_length",
 ]
 
@@ -113,18 +114,29 @@ def _framed(
     """The body's framing: a whole body's Content-Length (the one given is kept when it
     is the only one and true, else replaced by the true one), none for an answer that
     has no body."""
-    if body is not None and not bodiless_status:
-        if not present & HAS_CONTENT_LENGTH:
-            headers.append((b"Content-Length", b"%d" % len(body)))
-        elif body or request.method != "HEAD":
-            length = b"%d" % len(body)
-            if not _sole_length(headers, length):  # (a hosted app's own is usually right)
-                headers = without_length(headers)
-                headers.append((b"Content-Length", length))
+    if body is not None and not bodiless_status and (body or request.method != "HEAD"):
+        headers = with_true_length(headers, present, body)
         # else: a HEAD answer without its body keeps the length the GET would have
     no_body = bodiless_status or request.method == "HEAD"
     plain = body is not None and not no_body and not present & HAS_FRAMING
     return Prepared(status, reason, headers, body, encoder, no_body, plain)
+
+
+def with_true_length(
+    headers: list[tuple[bytes, bytes]], present: int, body: bytes
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` (with ``present``, their ``HAS_*`` bits) framing ``body`` by its
+    length: the one given is kept when it is the only one and true (a hosted app's own
+    is usually right), else every Content-Length is replaced by the true one."""
+    if not present & HAS_CONTENT_LENGTH:
+        headers.append((b"Content-Length", b"%d" % len(body)))
+        return headers
+    length = b"%d" % len(body)
+    if _sole_length(headers, length):
+        return headers
+    headers = without_length(headers)
+    headers.append((b"Content-Length", length))
+    return headers
 
 
 def without_length(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
