@@ -982,3 +982,4 @@ async def test_an_answer_that_says_connection_close_closes(serve, fields, settin
     reply = await raw_request(url, pipelined)
     assert reply.count(b"HTTP/1.1 200") == 1, reply
     assert reply.endswith(b"bye")
+    assert b"\r\nDate: " in reply  # (a framing field is not mistaken for the others)
