@@ -958,28 +958,3 @@ async def test_lingering_after_an_error_stops_at_its_byte_budget(serve):
                 sent += 1 << 20
     assert sent < 64 << 20  # cut off near the 16 MiB budget (plus socket buffers)
     await still_serves(url)
-
-
-@pytest.mark.parametrize(
-    ("fields", "settings"),
-    [
-        ({"Connection": "close"}, {}),  # the handler's own field
-        ({"connection": "Close"}, {}),  # in any case
-        ({}, {"default_headers": (("Connection", "close"),)}),  # the server's default
-    ],
-    ids=["handler", "handler-lower", "default"],
-)
-async def test_an_answer_that_says_connection_close_closes(serve, fields, settings):
-    """A whole answer whose own fields say ``Connection: close`` is the connection's
-    last: a pipelined request behind it is never answered (the writer reads the fields
-    of such an answer, however short the common path is)."""
-
-    async def handler(request: rttp.Request) -> rttp.Response:
-        return rttp.Response(200, fields, b"bye")
-
-    _, url = await serve(handler, access_log=False, **settings)
-    pipelined = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
-    reply = await raw_request(url, pipelined)
-    assert reply.count(b"HTTP/1.1 200") == 1, reply
-    assert reply.endswith(b"bye")
-    assert b"\r\nDate: " in reply  # (a framing field is not mistaken for the others)

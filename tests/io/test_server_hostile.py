@@ -175,3 +175,29 @@ async def test_a_500_says_its_phrase_once(serve, caplog):
     assert status_of(reply) == 500
     assert reply.endswith(b"\r\n\r\n500 Internal Server Error\n")
     assert b"kaboom" not in reply  # the traceback stays in the log
+
+
+@pytest.mark.parametrize(
+    ("fields", "settings"),
+    [
+        ({"Connection": "close"}, {}),  # the handler's own field
+        ({"connection": "Close"}, {}),  # in any case
+        ({}, {"default_headers": (("Connection", "close"),)}),  # the server's default
+    ],
+    ids=["handler", "handler-lower", "default"],
+)
+async def test_an_answer_that_says_connection_close_closes(serve, fields, settings):
+    """A whole answer whose own fields say ``Connection: close`` is the connection's
+    last: a pipelined request behind it is never answered (the writer reads the fields
+    of such an answer, however short the common path is; an answer that says close on a
+    connection the server keeps would desynchronise whatever sits in front)."""
+
+    async def handler(request: rttp.Request) -> rttp.Response:
+        return rttp.Response(200, fields, b"bye")
+
+    _, url = await serve(handler, access_log=False, **settings)
+    pipelined = b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+    reply = await raw_request(url, pipelined)
+    assert reply.count(b"HTTP/1.1 200") == 1, reply
+    assert reply.endswith(b"bye")
+    assert b"\r\nDate: " in reply  # (a framing field is not mistaken for the others)
