@@ -145,8 +145,30 @@ def test_an_invalid_header_is_never_sent(header):
 
 @pytest.mark.parametrize("field", [(b"X-A", b"1", b"2"), (b"X-A",)])
 def test_a_header_field_that_is_not_a_pair_is_never_sent(field):
-    with pytest.raises(LocalProtocolError, match="not a \\(name, value\\) pair"):
+    with pytest.raises(LocalProtocolError, match="not a \\(name, value\\) pair") as raised:
         check_headers([(b"Content-Type", b"text/plain"), field])
+    assert str(raised.value).endswith(repr(field))  # (the field named, not a good one)
+
+
+def test_request_field_names_are_classified_in_any_case_first_seen_or_cached():
+    """make_request_head finds Host, Content-Length and Transfer-Encoding whatever their
+    case, both the first time a spelling comes (lower-cased) and from the cache of
+    spellings seen."""
+    from rttp._proto import _head
+    from rttp._proto._head import make_request_head
+    from rttp.errors import RemoteProtocolError
+
+    _head._kinds_by_name.clear()
+    for _ in range(2):  # the first pass fills the cache, the second reads it
+        fields = [(b"HOST", b"a"), (b"CONTENT-length", b"5"), (b"X-Other", b"v")]
+        head = make_request_head(b"POST", b"/", fields, b"1.1")
+        assert head.content_length == 5
+        with pytest.raises(RemoteProtocolError, match="request smuggling"):
+            make_request_head(b"POST", b"/", [*fields, (b"Transfer-ENCODING", b"chunked")], b"1.1")
+        with pytest.raises(RemoteProtocolError, match="multiple Host"):
+            make_request_head(b"GET", b"/", [*fields, (b"host", b"b")], b"1.1")
+        with pytest.raises(RemoteProtocolError, match="missing mandatory Host"):
+            make_request_head(b"GET", b"/", [(b"X-Other", b"v")], b"1.1")
 
 
 # -- content decoding: the decoded-size limit ---------------------------------------------
