@@ -32,7 +32,7 @@ from ...errors import CodecError, LocalProtocolError
 from ..net._errors import IO_ERRORS
 from ._clock import Phase
 from ._files import send_file
-from ._framing import Prepared, prepare, prepare_whole, with_true_length, without_length
+from ._framing import Prepared, framed, prepare, with_true_length, without_length
 from ._settings import error_response, status_reason
 from ._writing import JOIN_MAX, WRITE_PIECE, write_prepared
 
@@ -122,23 +122,18 @@ class ExchangeAnswer:
         self.status = status
         self._close_decisions()
         conn = exchange.conn
-        try:
-            if not (
-                conn.watched
-                and len(body) <= JOIN_MAX
-                and status_has_body(status)
-                and request.method != "HEAD"
-            ):
-                prepared = prepare_whole(conn, request, status, fields, body, reason)
-                return self._send_prepared(request, prepared, None)
-            # the common answer, straight to the wire: its fields checked and completed
-            # (Date, Server, its true length), no Prepared between
+        try:  # (never compressed: the app decides that)
             final, present = conn.settings.final_headers(fields, conn.clock)
             phrase = status_reason(status, reason)
         except LocalProtocolError as exc:
             return self._send_prepared(request, self._invalid(request, exc), None)
-        final = with_true_length(final, present, body)
-        return self._send_whole_now(status, phrase, final, body, not present & HAS_FRAMING)
+        has_body = status_has_body(status)
+        if has_body and conn.watched and len(body) <= JOIN_MAX and request.method != "HEAD":
+            # the common answer, straight to the wire with its true length (no Prepared)
+            final = with_true_length(final, present, body)
+            return self._send_whole_now(status, phrase, final, body, not present & HAS_FRAMING)
+        prepared = framed(request, status, phrase, final, present, body, None, not has_body)
+        return self._send_prepared(request, prepared, None)
 
     # -- pushed, piece by piece ------------------------------------------------------------
     def start(

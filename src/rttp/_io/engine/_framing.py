@@ -29,9 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Prepared",
+    "framed",
     "make_response",
     "prepare",
-    "prepare_whole",
     "request_head",
     "with_true_length",
     "without_length",
@@ -82,26 +82,10 @@ def prepare(conn: ServerConnection, request: Request, response: Response) -> Pre
             if body is not None:
                 body = encoder.compress(body) + encoder.flush()
                 encoder = None
-    return _framed(request, status, reason, headers, present, body, encoder, bodiless_status)
+    return framed(request, status, reason, headers, present, body, encoder, bodiless_status)
 
 
-def prepare_whole(
-    conn: ServerConnection,
-    request: Request,
-    status: int,
-    raw: list[tuple[bytes, bytes]],
-    body: bytes,
-    reason: str | None = None,
-) -> Prepared:
-    """:func:`prepare` for a whole body that is never compressed (a hosted
-    application's answer), from its parts, without a :class:`~rttp.Response`."""
-    headers, present = conn.settings.final_headers(raw, conn.clock)
-    phrase = status_reason(status, reason)
-    bodiless = not status_has_body(status)
-    return _framed(request, status, phrase, headers, present, body, None, bodiless)
-
-
-def _framed(
+def framed(
     request: Request,
     status: int,
     reason: bytes,
