@@ -117,8 +117,8 @@ def check_headers(headers: RawHeaders) -> int:
     each field is a (name, value) pair.
 
     Returns the :data:`HAS_DATE` / :data:`HAS_SERVER` / :data:`HAS_CONTENT_LENGTH` /
-    :data:`HAS_FRAMING` bits
-    of the fields present, so a server learns what to add in the same pass. Names
+    :data:`HAS_FRAMING` bits of the fields present, so a server learns what to add (and
+    whether the writer must read the fields) in the same pass. Names
     already seen valid are remembered (a bounded dict), and all values are scanned in
     one regex search, so a typical response costs one dict lookup per field and one search.
     """
