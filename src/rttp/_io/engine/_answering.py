@@ -118,9 +118,7 @@ class ExchangeAnswer:
         request = exchange.request
         if request is None or exchange.head is None or self.started:
             request = self._unstarted()  # (raises what is wrong)
-        self.started = True
-        self.status = status
-        self._close_decisions()
+        self._begin(status)
         conn = exchange.conn
         try:  # (never compressed: the app decides that)
             final, present = conn.settings.final_headers(fields, conn.clock)
@@ -270,9 +268,7 @@ class ExchangeAnswer:
             request = self._unstarted()  # (raises what is wrong)
         if response.status == 101:
             return self._switch_protocols(request, response)
-        self.started = True
-        self.status = response.status
-        self._close_decisions()
+        self._begin(response.status)
         try:
             prepared = prepare(self._exchange.conn, request, response)
         except (LocalProtocolError, CodecError) as exc:
@@ -289,6 +285,12 @@ class ExchangeAnswer:
                 f"the answer to {request.method} {request.target} has started already"
             )
         return request
+
+    def _begin(self, status: int) -> None:
+        """The answer (found unstarted) starts with ``status`` (see :meth:`_close_decisions`)."""
+        self.started = True
+        self.status = status
+        self._close_decisions()
 
     def _close_decisions(self) -> None:
         """The connection closes after this answer when the request asked for that, or

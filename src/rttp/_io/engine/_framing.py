@@ -111,7 +111,8 @@ def with_true_length(
 ) -> list[tuple[bytes, bytes]]:
     """``headers`` (with ``present``, their ``HAS_*`` bits) framing ``body`` by its
     length: the one given is kept when it is the only one and true (a hosted app's own
-    is usually right), else every Content-Length is replaced by the true one."""
+    is usually right), else every Content-Length is replaced by the true one. A missing
+    one is appended to ``headers`` itself (the caller's own copy)."""
     if not present & HAS_CONTENT_LENGTH:
         headers.append((b"Content-Length", b"%d" % len(body)))
         return headers

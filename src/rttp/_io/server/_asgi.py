@@ -75,16 +75,12 @@ class ASGIApp:
     # -- one request ------------------------------------------------------------------------
     async def __call__(self, request: Request) -> Response | None:
         answer = request._answer
-        if type(answer) is ExchangeAnswer:  # the engine's: its head says if it upgrades
-            if answer.asks_upgrade and is_websocket_request(request):
-                return await self._websocket(request)
-            conn: ServerConnection | None = answer.connection
-            exchange = _Exchange(request, answer)
-        else:
-            if is_websocket_request(request):
-                return await self._websocket(request)
-            conn = connection_of(request)
-            exchange = _Exchange(request, None)
+        engine = answer if type(answer) is ExchangeAnswer else None
+        # (the engine's parsed head says whether the request asks to upgrade at all)
+        if (engine is None or engine.asks_upgrade) and is_websocket_request(request):
+            return await self._websocket(request)
+        conn = connection_of(request) if engine is None else engine.connection
+        exchange = _Exchange(request, engine)
         try:
             await self.app(self._scope(request, conn), exchange.receive, exchange.send)
         except Exception:
