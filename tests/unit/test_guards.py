@@ -316,13 +316,20 @@ def test_which_responses_have_a_body():
 
 def test_check_headers_says_which_fields_a_server_need_not_add():
     from rttp._proto import _validate
-    from rttp._proto._validate import HAS_CONTENT_LENGTH, HAS_DATE, HAS_SERVER
+    from rttp._proto._validate import HAS_CONTENT_LENGTH, HAS_DATE, HAS_LENGTHS, HAS_SERVER
 
     _validate._known_names.clear()  # the names as first seen, not from the cache
 
     assert check_headers([(b"date", b"x"), (b"SERVER", b"y")]) == HAS_DATE | HAS_SERVER
     assert check_headers([(b"Content-Length", b"1"), (b"X-A", b"b")]) == HAS_CONTENT_LENGTH
     assert check_headers([(b"X-Other", b"v")]) == 0
+    # two Content-Length fields, in two spellings: first seen, then from the cache
+    for _ in range(2):
+        two = [(b"content-length", b"1"), (b"CONTENT-LENGTH", b"1")]
+        assert check_headers(two) == HAS_CONTENT_LENGTH | HAS_LENGTHS
+    assert check_headers([(b"content-length", b"1"), (b"Date", b"x")]) == (
+        HAS_CONTENT_LENGTH | HAS_DATE
+    )
 
 
 def test_secrets_equal_takes_str_and_bytes():

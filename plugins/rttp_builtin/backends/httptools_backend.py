@@ -198,11 +198,8 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
 
     def on_headers_complete(self) -> None:
         self._state = BODY
-        self._overhead = self._chunks = 0
         parser = self._parser
         method = parser.get_method()
-        # the head's share of this read (spaces, version and CRLFs: 14 bytes)
-        self._explained += len(method) + len(self._url) + self._header_bytes + 14
         lines = self._lines
         if lines.complete:
             version = request_line_version(lines.source, lines.at, method, self._url)
@@ -210,13 +207,18 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
             http_version = parser.get_http_version()
             version = VERSIONS.get(http_version) or http_version.encode("latin-1")
         head = make_request_head(method, self._url, self._headers, version)
+        if head.chunked or head.content_length:
+            # a body follows: its framing bytes are counted from here, and the head's
+            # share of this read (spaces, version and CRLFs: 14 bytes) is not framing
+            self._overhead = self._chunks = 0
+            self._explained += len(method) + len(self._url) + self._header_bytes + 14
+            if not head.chunked:
+                self._sized_left = head.content_length
         # an idle connection keeps nothing of its last request: not its fields, its
         # target, nor the read its request line was found in (up to read_size bytes)
         self._headers = _NO_FIELDS
         self._url = b""
         lines.source, lines.at = b"", 0
-        if head.content_length and not head.chunked:
-            self._sized_left = head.content_length
         self._events.append(head)
 
     def on_body(self, body: bytes) -> None:

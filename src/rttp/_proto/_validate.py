@@ -17,6 +17,7 @@ __all__ = [
     "HAS_CONTENT_LENGTH",
     "HAS_DATE",
     "HAS_FRAMING",
+    "HAS_LENGTHS",
     "HAS_SERVER",
     "check_headers",
     "check_method",
@@ -82,6 +83,8 @@ HAS_CONTENT_LENGTH: Final = 4
 #: a field that frames the message otherwise (Transfer-Encoding) or decides the
 #: connection's fate (Connection): the writer must read the fields
 HAS_FRAMING: Final = 8
+#: more than one Content-Length field (besides :data:`HAS_CONTENT_LENGTH`)
+HAS_LENGTHS: Final = 16
 _NAME_BITS: Final = {
     b"date": HAS_DATE,
     b"server": HAS_SERVER,
@@ -117,8 +120,8 @@ def check_headers(headers: RawHeaders) -> int:
     each field is a (name, value) pair.
 
     Returns the :data:`HAS_DATE` / :data:`HAS_SERVER` / :data:`HAS_CONTENT_LENGTH` /
-    :data:`HAS_FRAMING` bits of the fields present, so a server learns what to add (and
-    whether the writer must read the fields) in the same pass. Names
+    :data:`HAS_LENGTHS` / :data:`HAS_FRAMING` bits of the fields present, so a server
+    learns what to add (and whether the writer must read the fields) in the same pass. Names
     already seen valid are remembered (a bounded dict), and all values are scanned in
     one regex search, so a typical response costs one dict lookup per field and one search.
     """
@@ -129,7 +132,12 @@ def check_headers(headers: RawHeaders) -> int:
     try:
         for name, value in headers:
             bit = known.get(name)
-            present |= _check_name(name) if bit is None else bit
+            if bit is None:
+                bit = _check_name(name)
+            if bit:  # (a field the server cares about; most are not)
+                if bit & present & HAS_CONTENT_LENGTH:
+                    present |= HAS_LENGTHS
+                present |= bit
             if value not in good:
                 unknown_values = True
     except ValueError:  # (unpacking: a field of one or three items)

@@ -182,11 +182,11 @@ class ResponseWriter:
             return self.send_response(status, reason, headers, body)
         self._remaining = 0
         self._response_done = True
-        parts = [b"HTTP/1.1 %d %s\r\n" % (status, reason)]
-        for name, value in headers:
-            parts += (name, b": ", value, b"\r\n")
-        parts += (b"\r\n", body)
-        return b"".join(parts)
+        if not headers:
+            return b"HTTP/1.1 %d %s\r\n\r\n%s" % (status, reason, body)
+        # the fields joined in C (``name: value`` lines), whatever their number
+        fields = b"\r\n".join(map(b": ".join, headers))
+        return b"HTTP/1.1 %d %s\r\n%s\r\n\r\n%s" % (status, reason, fields, body)
 
     def send_data(self, data: bytes) -> bytes:
         """Bytes that carry one body chunk."""

@@ -64,10 +64,22 @@ class ExchangeAnswer:
     the error is logged.
     """
 
-    __slots__ = ("_exchange", "_no_body", "_pending", "finished", "sent", "started", "status")
+    __slots__ = (
+        "_exchange",
+        "_no_body",
+        "_pending",
+        "asks_upgrade",
+        "connection",
+        "finished",
+        "sent",
+        "started",
+        "status",
+    )
 
     def __init__(self, exchange: ServerExchange) -> None:
         self._exchange = exchange
+        #: the connection the exchange runs on
+        self.connection: ServerConnection = exchange.conn
         self._pending = b""
         self._no_body = False
         #: the head is decided (by :meth:`start` or :meth:`send_response`)
@@ -78,20 +90,17 @@ class ExchangeAnswer:
         self.sent = 0
         #: the status of the answer (once started)
         self.status = 0
+        #: the request has an Upgrade field with the ``upgrade`` connection option (a
+        #: WebSocket handshake, say): the head's verdict, without searching the fields
+        self.asks_upgrade = False
 
-    def reset(self) -> None:
-        """Ready for the next exchange's answer."""
+    def reset(self, asks_upgrade: bool) -> None:
+        """Ready for the next exchange's answer (to a request that ``asks_upgrade``)."""
         self.started = self.finished = False
         self.sent = 0
+        self.asks_upgrade = asks_upgrade
         if self._pending:
             self._pending = b""
-
-    @property
-    def asks_upgrade(self) -> bool:
-        """The request has an Upgrade field with the ``upgrade`` connection option (a
-        WebSocket handshake, say): the head's verdict, without searching the fields."""
-        head = self._exchange.head
-        return head is not None and head.upgrade is not None
 
     def send_whole(
         self,
@@ -185,11 +194,6 @@ class ExchangeAnswer:
         if self._no_body:
             return
         self.sent += await send_file(self, file, offset, count)
-
-    @property
-    def connection(self) -> ServerConnection:
-        """The connection the exchange runs on."""
-        return self._exchange.conn
 
     async def _write_piece(self, data: bytes) -> None:
         """Write under ``write_timeout``; the time between pieces is the handler's own
@@ -342,8 +346,6 @@ class ExchangeAnswer:
         ``plain``: the protocol's ``send_plain`` may write it (see :class:`Prepared`)."""
         exchange = self._exchange
         conn = exchange.conn
-        exchange.phase = Phase.WRITE
-        exchange.deadline = conn.clock.now + conn.settings.write_timeout
         proto = exchange.proto
         if plain:
             data = proto.send_plain(status, reason, headers, body)
@@ -352,9 +354,11 @@ class ExchangeAnswer:
         reply = conn._send_reply
         try:
             # no scheduler pass here, deep in a hosted app's stack: the serve loop's
-            # next receive makes it
+            # next receive makes it (and the write is timed only if it must wait)
             sent = -1 if reply is None else await reply(data, False)
             if sent < len(data):
+                exchange.phase = Phase.WRITE
+                exchange.deadline = conn.clock.now + conn.settings.write_timeout
                 await conn._send_all(memoryview(data)[sent:] if sent > 0 else data)
         except IO_ERRORS as exc:
             raise conn._broken(exc, writing=True) from exc

@@ -16,6 +16,7 @@ from ..._proto._head import status_has_body
 from ..._proto._validate import (
     HAS_CONTENT_LENGTH,
     HAS_FRAMING,
+    HAS_LENGTHS,
     check_headers,
     check_method,
     check_target,
@@ -76,7 +77,7 @@ def prepare(conn: ServerConnection, request: Request, response: Response) -> Pre
         if encoding is not None:
             encoder = settings.encodings[encoding].encoder()
             headers = without_length(headers)
-            present &= ~HAS_CONTENT_LENGTH
+            present &= ~(HAS_CONTENT_LENGTH | HAS_LENGTHS)
             headers.append((b"Content-Encoding", encoding.encode("ascii")))
             _add_vary(headers)
             if body is not None:
@@ -117,7 +118,7 @@ def with_true_length(
         headers.append((b"Content-Length", b"%d" % len(body)))
         return headers
     length = b"%d" % len(body)
-    if _sole_length(headers, length):
+    if not present & HAS_LENGTHS and _length_given(headers) == length:
         return headers
     headers = without_length(headers)
     headers.append((b"Content-Length", length))
@@ -129,15 +130,12 @@ def without_length(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, byte
     return [(n, v) for n, v in headers if n.lower() != b"content-length"]
 
 
-def _sole_length(headers: list[tuple[bytes, bytes]], length: bytes) -> bool:
-    """Whether ``headers`` have one Content-Length field, and it says ``length``."""
-    found = 0
+def _length_given(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The value of the first Content-Length field in ``headers`` (None: there is none)."""
     for name, value in headers:
         if len(name) == 14 and name.lower() == b"content-length":  # (no lower() for others)
-            if value != length:
-                return False
-            found += 1
-    return found == 1
+            return value
+    return None
 
 
 def make_response(

@@ -12,24 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, Final, NoReturn
+from typing import Any, NoReturn
 
 import trio
 
-from ..._proto._events import CLOSED, NEED_DATA, PAUSED, ProtocolLimits, RequestHead
+from ..._proto._events import NEED_DATA, ProtocolLimits, RequestHead
 from ...errors import ProtocolError, TransportError
 from ...plugin import ProtocolBackend
 from .._util import aclose_iterable
 from ..net._errors import IO_ERRORS
 from ..net._sockio import address_of, peer_left_now, readable_now
-from ._base import ConnectionBase
+from ._base import UNKNOWN_PEER, ConnectionBase
 from ._clock import CoarseClock, Phase
 from ._exchange import ServerExchange
 from ._settings import ServerSettings, error_response
 
 __all__ = ["ServerConnection"]
 
-_UNKNOWN_PEER: Final = object()
 
 
 class ServerConnection(ConnectionBase):
@@ -85,8 +84,8 @@ class ServerConnection(ConnectionBase):
         self.multiplexed: bool = False
         #: requests read so far
         self.exchanges: int = 0
-        self._peer: Any = _UNKNOWN_PEER
-        self._local: Any = _UNKNOWN_PEER
+        self._peer: Any = UNKNOWN_PEER
+        self._local: Any = UNKNOWN_PEER
         #: bytes read while watching for the peer's departure (a pipelined request)
         self._early = b""
         #: what a hosted interface keeps of this connection (the ASGI scope's fixed parts)
@@ -98,7 +97,7 @@ class ServerConnection(ConnectionBase):
     @property
     def peer(self) -> tuple[str, int] | None:
         """The peer's ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""
-        if self._peer is _UNKNOWN_PEER:
+        if self._peer is UNKNOWN_PEER:
             self._peer = address_of(self.stream)
         peer: tuple[str, int] | None = self._peer
         return peer
@@ -106,7 +105,7 @@ class ServerConnection(ConnectionBase):
     @property
     def local(self) -> tuple[str, int] | None:
         """Our ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""
-        if self._local is _UNKNOWN_PEER:
+        if self._local is UNKNOWN_PEER:
             self._local = address_of(self.stream, remote=False)
         local: tuple[str, int] | None = self._local
         return local
@@ -164,7 +163,6 @@ class ServerConnection(ConnectionBase):
         exchange = self.exchange
         settings = self.settings
         clock = self.clock
-        keep_alive_timeout = settings.keep_alive_timeout
         if self.exchanges:
             abandoned = exchange.end()
             if abandoned is not None:
@@ -176,16 +174,15 @@ class ServerConnection(ConnectionBase):
                 proto.receive_data(self._early)
                 self._early = b""
             exchange.phase = Phase.IDLE
-            exchange.deadline = clock.now + keep_alive_timeout
+            exchange.deadline = clock.now + settings.keep_alive_timeout
         elif self.closing:
             return None
-        first = self.exchanges == 0
         header_timeout = settings.header_timeout
         try:
             event = proto.next_event()
             while event is NEED_DATA:
-                if exchange.phase == Phase.IDLE and not first:
-                    exchange.deadline = clock.now + keep_alive_timeout
+                # (an idle connection's keep-alive deadline is set above: the first read
+                # turns the phase to HEAD, and no later pass through here is idle)
                 if self.watched:  # the hot path: the sweeper times it, errors mapped once
                     try:
                         data = await self._receive_some(self.read_size)
@@ -201,7 +198,7 @@ class ServerConnection(ConnectionBase):
         except ProtocolError:
             self.closing = True
             raise
-        if event is CLOSED or event is PAUSED or type(event) is not RequestHead:
+        if type(event) is not RequestHead:  # (CLOSED, PAUSED: no more requests here)
             self.closing = True
             return None
         self.exchanges += 1

@@ -94,6 +94,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
     """
 
     __slots__ = (
+        "_eof_sent",
         "_fresh",
         "_owed",
         "_receiving",
@@ -116,6 +117,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
         self._owed = False  # a reply skipped its pass: the next receive makes it
         #: a receive since the last answer that skipped its pass (at most one per receive)
         self._fresh = False
+        self._eof_sent = False  # send_eof ran: every send now fails (as trio's do)
 
     async def receive_within(
         self, max_bytes: int | None = None, seconds: float | None = None
@@ -172,7 +174,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
         sock = self._sock
         if self._sending:
             raise trio.BusyResourceError("another task is already sending on this stream")
-        if self.socket.did_shutdown_SHUT_WR:
+        if self._eof_sent:
             raise trio.ClosedResourceError("can't send data after sending EOF")
         await checkpoint_if_cancelled()
         try:
@@ -226,7 +228,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
         """
         if self._sending or not (self.waited if try_first else self._fresh):
             return -1
-        if self.socket.did_shutdown_SHUT_WR:
+        if self._eof_sent:
             raise trio.ClosedResourceError("can't send data after sending EOF")
         await checkpoint_if_cancelled()
         try:
@@ -251,6 +253,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
 
     async def send_eof(self) -> None:
         await self.transport_stream.send_eof()
+        self._eof_sent = True
 
     async def aclose(self) -> None:
         await self.transport_stream.aclose()

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from itertools import chain
+from typing import Any, Final
 from urllib.parse import unquote
 
 import trio
@@ -358,28 +359,28 @@ class _Exchange:
         if kind == "http.response.start":
             if self.status is not None:
                 raise RuntimeError("http.response.start sent twice")
-            self.status = int(message["status"])
+            status = message["status"]
+            self.status = status if type(status) is int else int(status)
             self.headers = _byte_pairs(message.get("headers", ()))
-            if message.get("trailers", False):
+            if message.get("trailers"):
                 self.trailers = True
         elif kind == "http.response.body":
-            more = message.get("more_body", False)
-            if self.answer is None and not more and not self.trailers:
+            more = message.get("more_body")
+            status = self.status
+            if not more and self.answer is None and status is not None and not self.trailers:
                 # the common answer, its whole body in one message: framed by its length
                 # and written with its head in one send (never compressed: the app
                 # decides that)
-                if self.status is None:
-                    raise RuntimeError("http.response.body sent before http.response.start")
                 whole = self.answer = self.engine or answer_of(self.request)
                 body = message.get("body", b"")
                 if type(body) is not bytes:
                     body = bytes(body)
                 try:
-                    await whole.send_whole(self.status, self.headers, body, raw=True)
+                    await whole.send_whole(status, self.headers, body, raw=True)
                 finally:
                     self.close()
                 return
-            await self._write(message.get("body", b""), None, more)
+            await self._write(message.get("body", b""), None, bool(more))
         elif kind == "http.response.pathsend":
             await self._write(b"", str(message["path"]), False)
         elif kind == "http.response.trailers":
@@ -415,11 +416,14 @@ class _Exchange:
         return answer
 
 
+_ONLY_BYTES: Final = {bytes}
+
+
 def _byte_pairs(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """An app's header pairs as bytes (the spec's byte strings, or any bytes-like): its
     own list when every name and value is bytes already (the common case: no copy)."""
     pairs = headers if type(headers) is list else list(headers)
-    for name, value in pairs:
-        if type(name) is not bytes or type(value) is not bytes:
-            return [(bytes(name), bytes(value)) for name, value in pairs]
-    return pairs
+    # (the types of every name and value, gathered in C: one set for any number of fields)
+    if set(map(type, chain.from_iterable(pairs))) <= _ONLY_BYTES:
+        return pairs
+    return [(bytes(name), bytes(value)) for name, value in pairs]
