@@ -279,8 +279,9 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
                 cut = end if at < 0 else at + 4
             if state == IDLE:
                 if data[pos] not in _LINE_ENDS and lines.empties == 0:
-                    lf = data.find(b"\n", pos, cut)  # the common case, inline
-                    if lf >= 0:
+                    # the common case, inline: a piece that ends with its blank line
+                    # holds its whole request line
+                    if at >= 0 or data.find(b"\n", pos, cut) >= 0:
                         lines.source, lines.at, lines.complete, lines.fresh = data, pos, True, True
                     else:
                         lines.start(data, pos, cut)
@@ -350,18 +351,15 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
             return NEED_DATA
         event = self._events.pop(0)
         kind = type(event)
-        if kind is RequestHead:
-            self._start_exchange(event)
+        if kind is RequestHead:  # an exchange starts
+            self._waiting = True
+            self._request_done = False
+            self.start_response(event.method, event.http_version, event.keep_alive)
         elif kind is EndOfMessage:
             self._request_done = True
         elif kind is tuple:
             raise event[1]
         return event
-
-    def _start_exchange(self, head: RequestHead) -> None:
-        self._waiting = True
-        self._request_done = False
-        self.start_response(head.method, head.http_version, head.keep_alive)
 
     def start_next_cycle(self) -> bool:
         if not (self._request_done and self._response_done) or self._close or not self._keep_alive:

@@ -359,8 +359,7 @@ class _Exchange:
         if kind == "http.response.start":
             if self.status is not None:
                 raise RuntimeError("http.response.start sent twice")
-            status = message["status"]
-            self.status = status if type(status) is int else int(status)
+            self.status = int(message["status"])
             self.headers = _byte_pairs(message.get("headers", ()))
             if message.get("trailers"):
                 self.trailers = True
