@@ -158,20 +158,20 @@ async def test_a_reply_skips_its_pass_and_the_next_receive_makes_it() -> None:
     left, right = await socket_pair()
     other = Busy()
     async with left, right, trio.open_nursery() as nursery:
-        assert await left.send_reply(b"no") == -1  # nothing received yet: not a reply
+        assert left.send_reply(b"no") == -1  # nothing received yet: not a reply
         await receive_after_a_wait(left, right)
         assert left.waited
         nursery.start_soon(other.run)
-        assert await left.send_reply(b"pong") == 4
+        assert left.send_reply(b"pong") == 4
         assert other.ran == 0  # no pass: the other task has not run
         await right.send_all(b"again")
         with trio.testing.assert_checkpoints():  # data was there: a pass anyway
             assert await left.receive_some(5) == b"again"
-        assert await left.send_reply(b"x") == -1  # that receive did not wait
+        assert left.send_reply(b"x") == -1  # that receive did not wait
         assert await right.receive_some(4) == b"pong"
         other.done = True
     left, right = await socket_pair()
     async with left, right:
         await receive_after_a_wait(left, right)
-        assert await left.send_reply(b"r") == 1
+        assert left.send_reply(b"r") == 1
         await cancelled_receive_consumes_nothing(left, right)

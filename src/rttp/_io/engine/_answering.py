@@ -355,7 +355,7 @@ class ExchangeAnswer:
         try:
             # no scheduler pass here, deep in a hosted app's stack: the serve loop's
             # next receive makes it (and the write is timed only if it must wait)
-            sent = -1 if reply is None else await reply(data, False)
+            sent = -1 if reply is None else reply(data, False)
             if sent < len(data):
                 exchange.phase = Phase.WRITE
                 exchange.deadline = conn.clock.now + conn.settings.write_timeout

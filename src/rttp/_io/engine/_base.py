@@ -119,7 +119,7 @@ class ConnectionBase:
         self._send_all = stream.send_all
         #: on direct socket I/O: send a reply without the scheduler pass that ends a
         #: send, the next receive making it (SocketIO.send_reply)
-        self._send_reply: Callable[[bytes | bytearray | memoryview, bool], Awaitable[int]] | None
+        self._send_reply: Callable[[bytes | bytearray | memoryview, bool], int] | None
         self._send_reply = stream.send_reply if type(stream) is SocketIO else None
         self._receive_within: Callable[[int, float | None], Awaitable[bytes | bytearray]]
         self._send_within: Callable[[bytes | bytearray | memoryview, float | None], Awaitable[None]]

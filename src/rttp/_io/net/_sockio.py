@@ -209,7 +209,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
             self._sending = False
         self._yielded = True
 
-    async def send_reply(self, data: bytes | bytearray | memoryview, try_first: bool = True) -> int:
+    def send_reply(self, data: bytes | bytearray | memoryview, try_first: bool = True) -> int:
         """Start sending ``data`` without the pass through the scheduler that ends
         ``send_all``; the caller's next receive on this stream makes it instead.
 
@@ -223,14 +223,14 @@ class SocketIO(trio.abc.HalfCloseableStream):
         answered from what one receive brought each pass as before, so a pipelining
         client cannot hold the scheduler).
 
-        Returns how many bytes went out (send the rest with ``send_all``). A cancel
-        point; errors as ``send_all``.
+        Returns how many bytes went out (send the rest with ``send_all``); errors as
+        ``send_all``. Not async, and no cancel point: one non-blocking send, whose pass
+        through the scheduler (and whose cancellation, if any) the next receive makes.
         """
         if self._sending or not (self.waited if try_first else self._fresh):
             return -1
         if self._eof_sent:
             raise trio.ClosedResourceError("can't send data after sending EOF")
-        await checkpoint_if_cancelled()
         try:
             sent = self._sock.send(data)
         except BlockingIOError:

@@ -156,7 +156,7 @@ class WebSocket:
             try:
                 if self._reply is not None and current_task() is self._receiver:
                     # the task that just waited in receive() answers: no second pass
-                    sent = await self._reply(data)
+                    sent = self._reply(data)
                     if sent < len(data):
                         await self._send_to_stream(data if sent < 0 else memoryview(data)[sent:])
                 else:
