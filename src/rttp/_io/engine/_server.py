@@ -30,7 +30,6 @@ from ._settings import ServerSettings, error_response
 __all__ = ["ServerConnection"]
 
 
-
 class ServerConnection(ConnectionBase):
     """One HTTP/1.1 connection a server accepted (or :class:`~rttp.HTTPConnection` in
     the server role): requests in, answers out, one exchange at a time."""
