@@ -117,7 +117,9 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         self._max_header_size = limits.max_header_size
         self._max_request_line = limits.max_request_line
         # one comparison per field either way: without a line limit, no line can cross it
-        self._max_line = limits.max_line_size or 1 << 62
+        # (a small int, which Python 3.11 compares on its fast path: 2**30 - 1 is past any
+        # header section a server accepts)
+        self._max_line = limits.max_line_size or (1 << 30) - 1
         self._parser = httptools.HttpRequestParser(self)
         # a list, not a deque: a deque's first block alone is 0.6 KiB per connection,
         # and a read yields a handful of events

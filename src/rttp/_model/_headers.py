@@ -18,6 +18,9 @@ __all__ = [
     "encode_header_text",
 ]
 
+#: ``object.__new__`` as a global (Python 3.11 caches a global's lookup, not ``cls.__new__``)
+_new = object.__new__
+
 
 class _Multiple:
     """Marker for a header field that occurred more than once (see :meth:`Headers.value`)."""
@@ -104,7 +107,7 @@ class Headers(MutableMapping[str, str]):
     @classmethod
     def from_raw(cls, items: list[tuple[bytes, bytes]]) -> Headers:
         """Wrap a list of ``(name, value)`` byte pairs without copying or checking it."""
-        new = cls.__new__(cls)
+        new = _new(cls)
         new._items = items
         return new
 

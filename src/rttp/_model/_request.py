@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from ._answer import Answer
     from ._response import Response
 
+#: ``object.__new__`` as a global (Python 3.11 caches a global's lookup, not ``cls.__new__``)
+_new = object.__new__
+
 __all__ = ["Request"]
 
 
@@ -200,7 +203,7 @@ class Request(_Message):
         codec_limits: CodecLimits = DEFAULT_CODEC_LIMITS,
     ) -> Request:
         """A request as a server received it (a fast path: no parsing, no copying)."""
-        request = cls.__new__(cls)
+        request = _new(cls)
         request.method = method
         request.target = target
         request.headers = headers

@@ -148,7 +148,11 @@ def keep_alive(version: bytes, tokens: list[bytes] | None) -> bool:
 
 def status_has_body(status: int) -> bool:
     """A response with this status may carry a body (not 1xx, 204 or 304)."""
-    return status >= 200 and status != 204 and status != 304
+    # (a jump after each comparison: Python 3.11 specialises only those, not the ones
+    # of a returned ``and`` expression)
+    if status < 200 or status == 204 or status == 304:
+        return False
+    return True
 
 
 def response_has_body(status: int, request_method: bytes) -> bool:

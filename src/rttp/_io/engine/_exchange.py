@@ -41,6 +41,11 @@ ReceiveContent = Union[str, None, Callable[[bytes], Any]]
 _METHODS: Final = {m.value.encode("ascii"): m.value for m in Method}
 _VERSIONS: Final = {b"1.1": "1.1", b"1.0": "1.0"}
 _STRIP_FOR_DECODED = frozenset({b"content-encoding", b"content-length"})
+#: what every request calls, as module globals (a class attribute's lookup is not cached
+#: on Python 3.11, a global's is)
+_HANDLER: Final = Phase.HANDLER
+_received = Request.received
+_wrap_fields = Headers.from_raw
 #: an unread request body is discarded up to this much so the connection can be reused
 _DRAIN_MAX_BYTES: Final = 1 << 20
 
@@ -105,7 +110,7 @@ class ServerExchange:
 
     def start_handler(self, seconds: float) -> None:
         """The request is read: the handler has ``seconds`` to answer (inf: no bound)."""
-        self.phase = Phase.HANDLER
+        self.phase = _HANDLER
         self.deadline = self.conn.clock.now + seconds
 
     @property
@@ -136,10 +141,10 @@ class ServerExchange:
             client = conn.peer
         method = _METHODS.get(head.method) or head.method.decode("ascii")
         target = head.target.decode("latin-1")
-        request = Request.received(
+        request = _received(
             method,
             target,
-            Headers.from_raw(head.headers),
+            _wrap_fields(head.headers),
             _VERSIONS.get(head.http_version) or head.http_version.decode("ascii"),
             scheme=conn.scheme,
             client=client,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from typing import Any, NoReturn
+from typing import Any, Final, NoReturn
 
 import trio
 
@@ -28,6 +28,11 @@ from ._exchange import ServerExchange
 from ._settings import ServerSettings, error_response
 
 __all__ = ["ServerConnection"]
+
+#: the serve loop's phases as module globals (Python 3.11 caches a global's lookup, not a
+#: class attribute's)
+_IDLE: Final = Phase.IDLE
+_HEAD: Final = Phase.HEAD
 
 
 class ServerConnection(ConnectionBase):
@@ -172,7 +177,7 @@ class ServerConnection(ConnectionBase):
             if self._early:  # read while the handler waited for the peer to leave
                 proto.receive_data(self._early)
                 self._early = b""
-            exchange.phase = Phase.IDLE
+            exchange.phase = _IDLE
             exchange.deadline = clock.now + settings.keep_alive_timeout
         elif self.closing:
             return None
@@ -190,8 +195,8 @@ class ServerConnection(ConnectionBase):
                 else:
                     data = await self._receive()
                 proto.receive_data(data)
-                if exchange.phase == Phase.IDLE:
-                    exchange.phase = Phase.HEAD
+                if exchange.phase == _IDLE:
+                    exchange.phase = _HEAD
                     exchange.deadline = clock.now + header_timeout
                 event = proto.next_event()
         except ProtocolError:

@@ -52,11 +52,12 @@ class ServerSettings:
         )
         #: responses may be compressed at all
         self.compressing: bool = bool(config.compress and self.offered)
-        #: the phase timeouts, infinite when disabled
-        self.header_timeout: float = config.header_timeout or math.inf
-        self.keep_alive_timeout: float = config.keep_alive_timeout or math.inf
-        self.body_timeout: float = config.body_timeout or math.inf
-        self.write_timeout: float = config.write_timeout or math.inf
+        #: the phase timeouts, infinite when disabled (floats, so that a deadline, the
+        #: clock's float plus one of these, adds on Python's fast path)
+        self.header_timeout: float = float(config.header_timeout or math.inf)
+        self.keep_alive_timeout: float = float(config.keep_alive_timeout or math.inf)
+        self.body_timeout: float = float(config.body_timeout or math.inf)
+        self.write_timeout: float = float(config.write_timeout or math.inf)
         timeouts = [
             t
             for t in (

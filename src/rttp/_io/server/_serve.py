@@ -192,7 +192,7 @@ async def run_exchange(
                     request.target,
                     result,
                 )
-    if exchange.started_at >= 0:
+    if exchange.started_at >= 0.0:  # (float to float: the specialised comparison)
         _log_access(exchange, options, answer.status)
     if exchange.on_upgrade is not None:  # (a 101 switched protocols)
         await _upgraded(conn, exchange, options)

@@ -137,7 +137,7 @@ class Server:
             )
             self._respond = self._respond_counting  # type: ignore[method-assign]  # (free without the limit)
         self._serve_options = ServeOptions(
-            handler_timeout=config.handler_timeout or math.inf,
+            handler_timeout=float(config.handler_timeout or math.inf),
             log=error_log,
             access=self._access,
             slots=self._slots,
