@@ -175,3 +175,17 @@ async def test_a_reply_skips_its_pass_and_the_next_receive_makes_it() -> None:
         await receive_after_a_wait(left, right)
         assert left.send_reply(b"r") == 1
         await cancelled_receive_consumes_nothing(left, right)
+
+
+async def test_a_reply_after_send_eof_is_refused_as_closed() -> None:
+    """After ``send_eof`` a reply fails as every send does (ClosedResourceError, not the
+    broken pipe the socket itself would report)."""
+    left, right = await socket_pair()
+    async with left, right:
+        await receive_after_a_wait(left, right)
+        await left.send_eof()
+        with pytest.raises(trio.ClosedResourceError):
+            left.send_reply(b"late")
+        with pytest.raises(trio.ClosedResourceError):
+            await left.send_all(b"late")
+        assert await right.receive_some(10) == b""  # the peer saw the end, nothing after
