@@ -419,3 +419,26 @@ async def test_a_whole_answer_carries_exactly_one_true_content_length(hosted, gi
     assert head.lower().count(b"content-length:") == 1
     assert b"content-length: 4" in head.lower()
     assert head.startswith(b"HTTP/1.1 200 OK\r\n" + sent)
+
+
+async def test_a_body_before_the_start_is_the_apps_error_a_500(hosted, caplog):
+    """``http.response.body`` before ``http.response.start`` raises in the app's
+    ``send`` (whole or in pieces), so the app fails before answering: a 500."""
+    failures: list[str] = []
+
+    async def early(scope, receive, send):
+        if scope["type"] == "lifespan":
+            return
+        more = scope["path"] == "/pieces"
+        try:
+            await send({"type": "http.response.body", "body": b"x", "more_body": more})
+        except RuntimeError as exc:
+            failures.append(str(exc))
+            raise
+
+    url = await hosted(early)
+    with caplog.at_level(logging.ERROR):
+        async with rttp.Client() as client:
+            for path in ("/whole", "/pieces"):
+                assert (await client.get(f"{url}{path}")).status == 500
+    assert failures == ["http.response.body sent before http.response.start"] * 2
