@@ -330,6 +330,9 @@ def test_check_headers_says_which_fields_a_server_need_not_add():
     assert check_headers([(b"content-length", b"1"), (b"Date", b"x")]) == (
         HAS_CONTENT_LENGTH | HAS_DATE
     )
+    # the second length adds its bit to those found before it
+    three = [(b"content-length", b"1"), (b"Date", b"x"), (b"Content-Length", b"1")]
+    assert check_headers(three) == HAS_CONTENT_LENGTH | HAS_DATE | HAS_LENGTHS
 
 
 def test_secrets_equal_takes_str_and_bytes():
