@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
-from itertools import chain
-from typing import Any, Final
+from typing import Any
 from urllib.parse import unquote
 
 import trio
@@ -415,14 +414,13 @@ class _Exchange:
         return answer
 
 
-_ONLY_BYTES: Final = {bytes}
-
-
 def _byte_pairs(headers: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
     """An app's header pairs as bytes (the spec's byte strings, or any bytes-like): its
     own list when every name and value is bytes already (the common case: no copy)."""
     pairs = headers if type(headers) is list else list(headers)
-    # (the types of every name and value, gathered in C: one set for any number of fields)
-    if set(map(type, chain.from_iterable(pairs))) <= _ONLY_BYTES:
-        return pairs
-    return [(bytes(name), bytes(value)) for name, value in pairs]
+    # (a loop, not a set of the types gathered in C: fewer bytecodes, but three times
+    # the time for an answer's few fields)
+    for name, value in pairs:
+        if type(name) is not bytes or type(value) is not bytes:
+            return [(bytes(name), bytes(value)) for name, value in pairs]
+    return pairs
