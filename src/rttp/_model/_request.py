@@ -9,7 +9,7 @@ from urllib.parse import unquote
 
 from ..errors import CodecError, RTTPError
 from ._forms import DEFAULT_CODEC_LIMITS, FIELD_END, CodecLimits, FieldInfo, FormAssembler, FormData
-from ._headers import Headers, HeadersLike
+from ._headers import Headers, HeadersLike, _new
 from ._media import lookup_codec, media_type_of
 from ._messages import (
     Body,
@@ -23,9 +23,6 @@ from ._url import URL, QueryParams
 if TYPE_CHECKING:
     from ._answer import Answer
     from ._response import Response
-
-#: ``object.__new__`` as a global (Python 3.11 caches a global's lookup, not ``cls.__new__``)
-_new = object.__new__
 
 __all__ = ["Request"]
 

@@ -31,15 +31,13 @@ from ..net._prefixed import PrefixedStream
 from ..net._sockio import SocketIO, receive_within, send_all_within
 from ._clock import CoarseClock
 
-__all__ = ["MIN_LINE_SIZE", "UNKNOWN_PEER", "ConnectionBase", "PrefixedStream", "linger"]
+__all__ = ["MIN_LINE_SIZE", "ConnectionBase", "PrefixedStream", "linger"]
 
 #: after an error answer, at most this much of the peer's input is read and discarded
 _LINGER_MAX_BYTES: Final = 16 << 20
 
 #: the smallest ``max_line_size`` accepted (the seed's floor)
 MIN_LINE_SIZE: Final = 1024
-#: a connection's address not looked up yet (it is, once, when first asked for)
-UNKNOWN_PEER: Final = object()
 
 
 class ConnectionBase:

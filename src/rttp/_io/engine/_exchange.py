@@ -25,7 +25,6 @@ from ..._proto._encoding import BoundedDecoder, parse_content_encoding
 from ..._proto._events import HTTP1_STREAM, NEED_DATA, EndOfMessage, RequestHead, ServerProtocol
 from ...errors import DecodingError, ProtocolError, RemoteProtocolError, TooLarge, TransportError
 from ._answering import ExchangeAnswer
-from ._base import UNKNOWN_PEER
 from ._clock import Phase
 
 if TYPE_CHECKING:
@@ -136,9 +135,6 @@ class ServerExchange:
             self.codings = None
         if self.body_error is not None:
             self.body_error = None
-        client = conn._peer  # (the property's cached value: no getter call per request)
-        if client is UNKNOWN_PEER:
-            client = conn.peer
         method = _METHODS.get(head.method) or head.method.decode("ascii")
         target = head.target.decode("latin-1")
         request = _received(
@@ -147,7 +143,7 @@ class ServerExchange:
             _wrap_fields(head.headers),
             _VERSIONS.get(head.http_version) or head.http_version.decode("ascii"),
             scheme=conn.scheme,
-            client=client,
+            client=conn.peer,
             codecs=settings.codecs,
             codec_limits=settings.codec_limits,
         )

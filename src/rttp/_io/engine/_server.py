@@ -22,12 +22,15 @@ from ...plugin import ProtocolBackend
 from .._util import aclose_iterable
 from ..net._errors import IO_ERRORS
 from ..net._sockio import address_of, peer_left_now, readable_now
-from ._base import UNKNOWN_PEER, ConnectionBase
+from ._base import ConnectionBase
 from ._clock import CoarseClock, Phase
 from ._exchange import ServerExchange
 from ._settings import ServerSettings, error_response
 
 __all__ = ["ServerConnection"]
+
+#: an address not looked up yet
+_UNKNOWN: Final = object()
 
 #: the serve loop's phases as module globals (Python 3.11 caches a global's lookup, not a
 #: class attribute's)
@@ -42,11 +45,11 @@ class ServerConnection(ConnectionBase):
     __slots__ = (
         "_early",
         "_local",
-        "_peer",
         "exchange",
         "exchanges",
         "hosted",
         "multiplexed",
+        "peer",
         "scheme",
         "settings",
     )
@@ -63,6 +66,7 @@ class ServerConnection(ConnectionBase):
         write_timeout: float | None = None,
         where: str = "",
         proto: Any = None,
+        peer: Any = _UNKNOWN,
     ) -> None:
         config = settings.config
         plugins = settings.plugins
@@ -88,8 +92,10 @@ class ServerConnection(ConnectionBase):
         self.multiplexed: bool = False
         #: requests read so far
         self.exchanges: int = 0
-        self._peer: Any = UNKNOWN_PEER
-        self._local: Any = UNKNOWN_PEER
+        #: the peer's ``(host, port)`` (``(path, 0)`` on a unix socket; None for a stream
+        #: without a socket), looked up once here (``peer``: known already)
+        self.peer: tuple[str, int] | None = address_of(stream) if peer is _UNKNOWN else peer
+        self._local: Any = _UNKNOWN
         #: bytes read while watching for the peer's departure (a pipelined request)
         self._early = b""
         #: what a hosted interface keeps of this connection (the ASGI scope's fixed parts)
@@ -99,17 +105,9 @@ class ServerConnection(ConnectionBase):
         exchange.deadline = self.clock.now + (config.header_timeout or math.inf)
 
     @property
-    def peer(self) -> tuple[str, int] | None:
-        """The peer's ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""
-        if self._peer is UNKNOWN_PEER:
-            self._peer = address_of(self.stream)
-        peer: tuple[str, int] | None = self._peer
-        return peer
-
-    @property
     def local(self) -> tuple[str, int] | None:
         """Our ``(host, port)`` (``(path, 0)`` on a unix socket), looked up once."""
-        if self._local is UNKNOWN_PEER:
+        if self._local is _UNKNOWN:
             self._local = address_of(self.stream, remote=False)
         local: tuple[str, int] | None = self._local
         return local

@@ -113,12 +113,12 @@ class StreamConnection(ServerConnection):
             clock=mux.clock,
             where=mux.where,
             proto=view,
+            peer=mux.peer,
         )
         self.mux = mux
         self.view = view
         self.exchange.stream_id = stream_id
         self.scheme = mux.scheme
-        self._peer = mux.peer
         self._receive_some: Callable[[int], Awaitable[bytes | bytearray]] = self._wait_event
         self._send_all: Callable[[Any], Awaitable[None]] = self._pump
         self._send_reply = None  # (the socket is the connection's: never written directly)
