@@ -663,6 +663,30 @@ async def test_write_timeout_drops_a_client_that_never_reads(serve):
     await still_serves(url)
 
 
+async def test_write_timeout_drops_a_pipelining_client_that_never_reads(serve):
+    """Whole answers (each small enough to go out in one write with its head) to a
+    client that pipelines requests and never reads: once the socket's buffers are full,
+    the write that must wait is timed, and the client is dropped."""
+    whole = b"w" * (60 << 10)
+
+    async def handler(request):
+        if request.path == "/next":
+            return await hello(request)
+        return rttp.Response(200, {"Content-Type": "application/octet-stream"}, whole)
+
+    _, url = await serve(handler, write_timeout=0.3)
+    stream = await trio.open_tcp_stream(url.host, url.port)
+    async with stream:
+
+        async def pipeline_until_dropped():
+            while True:
+                await stream.send_all(b"GET /whole HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+
+        with trio.fail_after(10), pytest.raises(trio.BrokenResourceError):
+            await pipeline_until_dropped()
+    await still_serves(url)
+
+
 async def test_oversized_chunk_extension_is_refused(serve):
     async def handler(request):
         await request.read()
