@@ -640,50 +640,38 @@ async def test_every_response_has_a_reason_phrase(serve):
         assert reply.startswith(b"HTTP/1.1 %d %s\r\n" % (code, reason))
 
 
-async def test_write_timeout_drops_a_client_that_never_reads(serve):
-    big = b"w" * (16 << 20)
+@pytest.mark.parametrize(
+    ("size", "request_bytes", "filler"),
+    [
+        # one large answer, written in pieces; the client keeps sending other bytes
+        (16 << 20, b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n", b"x" * 1000),
+        # whole answers, each small enough for one write with its head, to a client that
+        # pipelines requests: once the socket's buffers are full the write that must
+        # wait is timed
+        (60 << 10, b"", b"GET /whole HTTP/1.1\r\nHost: x\r\n\r\n" * 20),
+    ],
+    ids=["large-answer", "pipelined-whole-answers"],
+)
+async def test_write_timeout_drops_a_client_that_never_reads(serve, size, request_bytes, filler):
+    body = b"w" * size
 
     async def handler(request):
         if request.path == "/next":
             return await hello(request)
-        return rttp.Response(200, {"Content-Type": "application/octet-stream"}, big)
+        return rttp.Response(200, {"Content-Type": "application/octet-stream"}, body)
 
     _, url = await serve(handler, write_timeout=0.3)
     stream = await trio.open_tcp_stream(url.host, url.port)
     async with stream:
-        await stream.send_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        await stream.send_all(request_bytes)
 
         # never read; keep writing until the server drops us (a reset breaks our sends)
         async def write_until_dropped():
             while True:
-                await stream.send_all(b"x" * 1000)
-
-        with trio.fail_after(5), pytest.raises(trio.BrokenResourceError):
-            await write_until_dropped()
-    await still_serves(url)
-
-
-async def test_write_timeout_drops_a_pipelining_client_that_never_reads(serve):
-    """Whole answers (each small enough to go out in one write with its head) to a
-    client that pipelines requests and never reads: once the socket's buffers are full,
-    the write that must wait is timed, and the client is dropped."""
-    whole = b"w" * (60 << 10)
-
-    async def handler(request):
-        if request.path == "/next":
-            return await hello(request)
-        return rttp.Response(200, {"Content-Type": "application/octet-stream"}, whole)
-
-    _, url = await serve(handler, write_timeout=0.3)
-    stream = await trio.open_tcp_stream(url.host, url.port)
-    async with stream:
-
-        async def pipeline_until_dropped():
-            while True:
-                await stream.send_all(b"GET /whole HTTP/1.1\r\nHost: x\r\n\r\n" * 20)
+                await stream.send_all(filler)
 
         with trio.fail_after(10), pytest.raises(trio.BrokenResourceError):
-            await pipeline_until_dropped()
+            await write_until_dropped()
     await still_serves(url)
 
 
