@@ -281,6 +281,31 @@ def test_the_trailer_limits_are_exact():
         check_trailers([(b"A", b"x" * 96)], limits)
 
 
+def test_the_header_section_limits_are_exact_and_in_order():
+    from rttp.errors import TooLarge
+    from rttp.plugin import ProtocolLimits
+
+    limits = ProtocolLimits(max_header_size=1100, max_header_count=3, max_line_size=1024)
+    # each field counts as its line: name, ": ", value, CRLF
+    assert limits.check_header_section([(b"A", b"x" * 1019)]) == 1024  # a line at its limit
+    with pytest.raises(TooLarge, match="max_line_size=1024") as info:
+        limits.check_header_section([(b"A", b"x" * 1020)])  # one byte over
+    assert (info.value.status, info.value.limit) == (431, "max_line_size")
+    # a section longer than a line may be, each line short: fine
+    assert limits.check_header_section([(b"A", b"x" * 500)] * 2) == 1010
+    at_size = [(b"A", b"x" * 362), (b"B", b"x" * 362), (b"C", b"x" * 361)]
+    assert limits.check_header_section(at_size) == 1100  # the section at its limit
+    with pytest.raises(TooLarge, match="max_header_size=1100"):
+        limits.check_header_section([*at_size[:2], (b"C", b"x" * 362)])  # one byte over
+    with pytest.raises(TooLarge, match="4 header fields, more than max_header_count=3"):
+        limits.check_header_section([(b"A", b"1")] * 4)
+    # the size is told before a line, a line before the count
+    with pytest.raises(TooLarge, match="max_header_size"):
+        limits.check_header_section([(b"A", b"x" * 1200)] * 4)
+    with pytest.raises(TooLarge, match="max_line_size"):
+        limits.check_header_section([(b"A", b"1")] * 3 + [(b"B", b"x" * 1025)])
+
+
 @pytest.mark.parametrize(("status", "ok"), [(99, False), (100, True), (999, True), (1000, False)])
 def test_the_statuses_a_client_takes(status, ok):
     from rttp._proto._head import check_response_head

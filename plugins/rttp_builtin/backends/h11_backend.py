@@ -46,7 +46,6 @@ from rttp.plugin import (
 
 from ._h11 import (
     buffer_overflowed,
-    check_lines,
     chunk_reading,
     local_error,
     next_cycle,
@@ -195,13 +194,7 @@ class H11Server(ServerProtocol):
         if len(event.method) + len(event.target) + 10 > limits.max_request_line:
             raise self._line_too_long()
         headers: RawHeaders = event.headers.raw_items()
-        size = sum(len(n) + len(v) + 4 for n, v in headers)
-        if size > limits.max_header_size:
-            raise self._limits.header_section_too_large()
-        if limits.max_line_size:
-            check_lines(headers, limits)
-        if len(headers) > limits.max_header_count:
-            raise self._limits.too_many_header_fields(len(headers))
+        limits.check_header_section(headers)
         head = make_request_head(event.method, event.target, headers, version)
         self._keep_alive = head.keep_alive
         self._close = False

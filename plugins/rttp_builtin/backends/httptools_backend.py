@@ -6,10 +6,11 @@ chunked, the size limits, which llhttp does not have), and writes responses itse
 core validated every field before they reach it). The h11 backend stays the reference:
 the same hostile-input suite runs against both.
 
-Size limits: the request line is measured as llhttp reports it (414); header fields are
-counted and sized as they complete (431); and while a head is incomplete, the bytes fed
-to it are counted from the read after the one it began in, so a slow or endless header
-is refused once it passes ``max_header_size`` (memory stays bounded by that plus one read).
+Size limits: the request line is measured as llhttp reports it (414); the header
+section is sized and counted once it is complete, by the check every server backend
+shares (431); and while a head is incomplete, the bytes fed to it are counted from the
+read after the one it began in, so a slow or endless header is refused once it passes
+``max_header_size`` (memory stays bounded by that plus one read).
 
 Client side, the same parser reads responses; requests are written here.
 """
@@ -89,13 +90,10 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         "_explained",
         "_head_began_in_feed",
         "_head_fed",
-        "_header_bytes",
         "_headers",
         "_limits",
         "_lines",
-        "_max_header_count",
         "_max_header_size",
-        "_max_line",
         "_max_request_line",
         "_overhead",
         "_parser",
@@ -113,13 +111,8 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
     def __init__(self, limits: ProtocolLimits) -> None:
         ResponseWriter.__init__(self)
         self._limits = limits
-        self._max_header_count = limits.max_header_count
         self._max_header_size = limits.max_header_size
         self._max_request_line = limits.max_request_line
-        # one comparison per field either way: without a line limit, no line can cross it
-        # (a small int, which Python 3.11 compares on its fast path: 2**30 - 1 is past any
-        # header section a server accepts)
-        self._max_line = limits.max_line_size or (1 << 30) - 1
         self._parser = httptools.HttpRequestParser(self)
         # a list, not a deque: a deque's first block alone is 0.6 KiB per connection,
         # and a read yields a handful of events
@@ -127,7 +120,6 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         self._state = IDLE  # where llhttp is in the current message
         self._url = b""
         self._headers: RawHeaders = []
-        self._header_bytes = 0
         self._head_began_in_feed = False
         self._head_fed = 0
         self._trailers: RawHeaders | None = None
@@ -166,7 +158,6 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         self._head_fed = 0
         self._url = b""
         self._headers = []
-        self._header_bytes = 0
 
     def on_url(self, url: bytes) -> None:
         self._url += url
@@ -177,16 +168,9 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         if self._state == BODY:
             self._on_trailer(name, value)
             return
-        headers = self._headers
-        headers.append((name, value))
-        line = len(name) + len(value) + 4
-        self._header_bytes += line
-        if line > self._max_line:
-            raise self._limits.header_line_too_long(name, line)
-        if len(headers) > self._max_header_count or self._header_bytes > self._max_header_size:
-            if len(headers) > self._max_header_count:
-                raise self._limits.too_many_header_fields(len(headers))
-            raise self._too_large("request header section")
+        # sized and counted once the section is complete (one read holds at most
+        # read_size bytes of fields; later reads of the same head are bounded as fed)
+        self._headers.append((name, value))
 
     def _on_trailer(self, name: bytes, value: bytes) -> None:
         self._explained += len(name) + len(value) + 4
@@ -208,12 +192,13 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         else:  # a request that began inside a piece: llhttp's word for its version
             http_version = parser.get_http_version()
             version = VERSIONS.get(http_version) or http_version.encode("latin-1")
+        size = self._limits.check_header_section(self._headers)
         head = make_request_head(method, self._url, self._headers, version)
         if head.chunked or head.content_length:
             # a body follows: its framing bytes are counted from here, and the head's
             # share of this read (spaces, version and CRLFs: 14 bytes) is not framing
             self._overhead = self._chunks = 0
-            self._explained += len(method) + len(self._url) + self._header_bytes + 14
+            self._explained += len(method) + len(self._url) + size + 14
             if not head.chunked:
                 self._sized_left = head.content_length
         # an idle connection keeps nothing of its last request: not its fields, its

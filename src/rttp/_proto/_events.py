@@ -89,6 +89,32 @@ class ProtocolLimits:
             value=limit,
         )
 
+    def check_header_section(self, headers: RawHeaders) -> int:
+        """The size of a request's complete header section (each field counted as its
+        ``name: value`` line and CRLF), or the 431 of the first limit it crosses, in
+        this order: the section's size, one line, the count. Every server backend
+        checks a section here, so all of them refuse the same head the same way.
+
+        The lines are measured one by one only when the whole section is longer than
+        ``max_line_size`` (no line can be longer than the section): a typical head
+        costs one short loop (summing the lengths in C through ``map`` and ``chain``
+        takes twice its time for a head's few fields)."""
+        size = 0
+        for name, value in headers:
+            size += len(name) + len(value)
+        size += 4 * len(headers)
+        if size > self.max_header_size:
+            raise self.header_section_too_large()
+        limit = self.max_line_size
+        if limit and size > limit:
+            for name, value in headers:
+                line = len(name) + len(value) + 4
+                if line > limit:
+                    raise self.header_line_too_long(name, line)
+        if len(headers) > self.max_header_count:
+            raise self.too_many_header_fields(len(headers))
+        return size
+
     # The errors for crossing each limit, so every backend says the same thing.
     def request_line_too_long(self) -> TooLarge:
         """414 for a request line over ``max_request_line``."""
