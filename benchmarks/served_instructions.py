@@ -43,6 +43,8 @@ ROWS = {
     "starlette on rttp": False,
     "starlette on uvicorn": False,
     "starlette on bare trio": False,
+    "fastapi on rttp": False,
+    "fastapi on uvicorn": False,
     "bare trio+h2": True,
     "rttp (http2)": True,
 }
