@@ -360,3 +360,16 @@ def test_send_plain_frames_as_send_response_does(backend, request_bytes, status)
     closes = b"close" in request_bytes or request_bytes.endswith(b"HTTP/1.0\r\n\r\n")
     assert (b"Connection: close" in head) == closes
     assert written[1] is not closes  # (another request may follow unless it closes)
+
+
+def test_an_unfinished_head_of_tiny_fields_is_refused_by_its_count():
+    # httptools hands each field over as a Python tuple (about 130 bytes of objects for
+    # a 6-byte line): an unfinished head may not pile up more than max_header_count of
+    # them while it waits for its end (h11 keeps the unparsed bytes, bounded as bytes)
+    backend = rttp.get_plugins().backend("httptools")
+    proto = backend.server(ProtocolLimits(max_header_count=100))
+    proto.receive_data(b"GET / HTTP/1.1\r\nHost: a\r\n" + b"X: y\r\n" * 99)
+    assert proto.next_event() is NEED_DATA  # 100 fields: at the limit, the head unfinished
+    proto.receive_data(b"X: y\r\n" * 2)
+    with pytest.raises(TooLarge, match="101 header fields, more than max_header_count=100"):
+        proto.next_event()  # refused at the 101st, its end still to come

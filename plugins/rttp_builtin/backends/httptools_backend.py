@@ -7,10 +7,11 @@ core validated every field before they reach it). The h11 backend stays the refe
 the same hostile-input suite runs against both.
 
 Size limits: the request line is measured as llhttp reports it (414); the header
-section is sized and counted once it is complete, by the check every server backend
-shares (431); and while a head is incomplete, the bytes fed to it are counted from the
-read after the one it began in, so a slow or endless header is refused once it passes
-``max_header_size`` (memory stays bounded by that plus one read).
+section is checked once it is complete, by the check every server backend shares (431),
+and its fields are counted as they arrive (an unfinished head holds at most
+``max_header_count`` of them); while a head is incomplete, the bytes fed to it are
+counted from the read after the one it began in, so a slow or endless header is refused
+once it passes ``max_header_size`` (memory stays bounded by that plus one read).
 
 Client side, the same parser reads responses; requests are written here.
 """
@@ -93,6 +94,7 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         "_headers",
         "_limits",
         "_lines",
+        "_max_header_count",
         "_max_header_size",
         "_max_request_line",
         "_overhead",
@@ -111,6 +113,7 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
     def __init__(self, limits: ProtocolLimits) -> None:
         ResponseWriter.__init__(self)
         self._limits = limits
+        self._max_header_count = limits.max_header_count
         self._max_header_size = limits.max_header_size
         self._max_request_line = limits.max_request_line
         self._parser = httptools.HttpRequestParser(self)
@@ -168,9 +171,13 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         if self._state == BODY:
             self._on_trailer(name, value)
             return
-        # sized and counted once the section is complete (one read holds at most
-        # read_size bytes of fields; later reads of the same head are bounded as fed)
-        self._headers.append((name, value))
+        # sized once the section is complete (its bytes are bounded as they are fed);
+        # counted as the fields arrive, so that an unfinished head of tiny fields never
+        # holds more than max_header_count of them (a field is ~130 bytes of objects)
+        headers = self._headers
+        headers.append((name, value))
+        if len(headers) > self._max_header_count:
+            self._limits.check_header_section(headers)  # raises (the count, at least)
 
     def _on_trailer(self, name: bytes, value: bytes) -> None:
         self._explained += len(name) + len(value) + 4
