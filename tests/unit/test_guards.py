@@ -288,6 +288,8 @@ def test_the_header_section_limits_are_exact_and_in_order():
     limits = ProtocolLimits(max_header_size=1100, max_header_count=3, max_line_size=1024)
     # each field counts as its line: name, ": ", value, CRLF
     assert limits.check_header_section([(b"A", b"x" * 1019)]) == 1024  # a line at its limit
+    # ... also when the section is longer than a line may be (its lines are then measured)
+    assert limits.check_header_section([(b"A", b"x" * 1019), (b"B", b"1")]) == 1030
     with pytest.raises(TooLarge, match="max_line_size=1024") as info:
         limits.check_header_section([(b"A", b"x" * 1020)])  # one byte over
     assert (info.value.status, info.value.limit) == (431, "max_line_size")
