@@ -18,12 +18,10 @@ from dataclasses import dataclass
 import h11
 
 from rttp.errors import LocalProtocolError
-from rttp.plugin import ProtocolLimits, RawHeaders
 
 __all__ = [
     "ChunkReading",
     "buffer_overflowed",
-    "check_lines",
     "chunk_reading",
     "drop_front",
     "local_error",
@@ -89,15 +87,6 @@ def trailing(conn: h11.Connection) -> bytes:
     """Bytes received after a protocol switch, for the new protocol."""
     data, _closed = conn.trailing_data
     return bytes(data)
-
-
-def check_lines(headers: RawHeaders, limits: ProtocolLimits, status: int = 431) -> None:
-    """Each header line within ``max_line_size`` (name, ": ", value, CRLF)."""
-    limit = limits.max_line_size or 0
-    for name, value in headers:
-        line = len(name) + len(value) + 4
-        if line > limit:
-            raise limits.header_line_too_long(name, line, status)
 
 
 def local_error(exc: h11.LocalProtocolError) -> LocalProtocolError:

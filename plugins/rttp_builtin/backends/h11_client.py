@@ -18,7 +18,7 @@ from rttp.plugin import (
     ResponseHead,
 )
 
-from ._h11 import buffer_overflowed, check_lines, local_error, next_cycle, receive_buffer, trailing
+from ._h11 import buffer_overflowed, local_error, next_cycle, receive_buffer, trailing
 
 __all__ = ["H11Client"]
 
@@ -92,8 +92,7 @@ class H11Client(ClientProtocol):
             return bytes(event.data)
         if kind is h11.Response or kind is h11.InformationalResponse:
             headers = event.headers.raw_items()
-            if self._limits.max_line_size:
-                check_lines(headers, self._limits, 502)
+            self._limits.check_lines(headers, 502)
             if len(headers) > self._limits.max_header_count:
                 raise TooLarge(
                     f"response has {len(headers)} header fields, more than "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rttp.errors import ProtocolError, RemoteProtocolError, TooLarge
+from rttp.errors import ProtocolError, RemoteProtocolError
 from rttp.plugin import (
     CLOSED,
     MAX_LENGTH,
@@ -186,9 +186,6 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         self._trailers.append((name, value))
         check_trailers(self._trailers, self._limits)
 
-    def _too_large(self, what: str) -> TooLarge:
-        return self._limits.header_section_too_large(what)
-
     def on_headers_complete(self) -> None:
         self._state = BODY
         parser = self._parser
@@ -246,7 +243,7 @@ class HttptoolsServer(ResponseWriter, ServerProtocol):
         if self._state == HEAD and not self._head_began_in_feed:
             self._head_fed += len(data)
             if self._head_fed > self._max_header_size + self._max_request_line:
-                self._queue_error(self._too_large("request header section"))
+                self._queue_error(self._limits.header_section_too_large())
                 return
         self._head_began_in_feed = False
         self._explained = 0

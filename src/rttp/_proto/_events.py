@@ -107,13 +107,20 @@ class ProtocolLimits:
             raise self.header_section_too_large()
         limit = self.max_line_size
         if limit and size > limit:
-            for name, value in headers:
-                line = len(name) + len(value) + 4
-                if line > limit:
-                    raise self.header_line_too_long(name, line)
+            self.check_lines(headers)
         if len(headers) > self.max_header_count:
             raise self.too_many_header_fields(len(headers))
         return size
+
+    def check_lines(self, headers: RawHeaders, status: int = 431) -> None:
+        """Each header line within ``max_line_size`` (name, ": ", value, CRLF), else the
+        431 (``status``: 502 for a response) of the first one past it."""
+        limit = self.max_line_size
+        if limit:
+            for name, value in headers:
+                line = len(name) + len(value) + 4
+                if line > limit:
+                    raise self.header_line_too_long(name, line, status)
 
     # The errors for crossing each limit, so every backend says the same thing.
     def request_line_too_long(self) -> TooLarge:
