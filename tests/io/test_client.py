@@ -13,7 +13,7 @@ import trio
 
 import rttp
 from rttp._io.client import _pool
-from rttp._io.net._sockio import raw_socket
+from rttp._io.net._sockinfo import raw_socket
 from rttp.errors import (
     ConnectError,
     ConnectTimeout,

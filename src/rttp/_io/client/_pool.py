@@ -28,7 +28,8 @@ from ..engine._mux_client import MuxClientConnection
 from ..net._errors import connect_errors
 from ..net._proxy import open_proxied
 from ..net._resolve import is_address, make_resolver, split_address
-from ..net._sockio import fast_stream, raw_socket, readable_now
+from ..net._sockinfo import raw_socket, readable_now
+from ..net._sockio import fast_stream
 
 __all__ = ["ConnectionPool"]
 

@@ -27,7 +27,7 @@ from ..._proto._mux import GoAway, MultiplexedBackend, MultiplexLimits, StreamRe
 from ...errors import ProtocolError
 from ...plugin import ProtocolBackend
 from ..net._errors import IO_ERRORS
-from ..net._sockio import raw_socket, readable_now
+from ..net._sockinfo import raw_socket, readable_now
 from ._client_stream import StreamClientConnection
 from ._muxio import FrameWriter, deliver_data, wake_all
 

@@ -21,7 +21,7 @@ from ...errors import ProtocolError, TransportError
 from ...plugin import ProtocolBackend
 from .._util import aclose_iterable
 from ..net._errors import IO_ERRORS
-from ..net._sockio import address_of, peer_left_now, readable_now
+from ..net._sockinfo import address_of, peer_left_now, readable_now
 from ._base import ConnectionBase
 from ._clock import CoarseClock, Phase
 from ._exchange import ServerExchange

@@ -21,6 +21,10 @@ sending (or receiving) at once get :class:`trio.BusyResourceError`. Errors are T
 stream errors, exactly as :class:`trio.SocketStream` raises them. Trio's own stream
 conformance checks run against it in the tests.
 
+An HTTP answer made with :meth:`SocketIO.send_reply` is coalesced: it leaves with the
+other answers of the scheduler batch when the batch ends (:mod:`rttp._io.net._outbox`),
+so that a peer on the same host is woken once per batch rather than once per answer.
+
 :func:`receive_within` and :func:`send_all_within` bound one operation by a timeout.
 On a :class:`SocketIO` the cancel scope that enforces it is created only when the
 operation has to wait: an answer that is already there costs no scope (the issue's
@@ -33,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import math
-import select
 import socket
 from typing import Any
 
@@ -46,17 +49,9 @@ from trio.lowlevel import (
     wait_writable,
 )
 
-__all__ = [
-    "SocketIO",
-    "address_of",
-    "allow_unsent",
-    "fast_stream",
-    "peer_left_now",
-    "raw_socket",
-    "readable_now",
-    "receive_within",
-    "send_all_within",
-]
+from ._outbox import Outbox, outbox
+
+__all__ = ["SocketIO", "fast_stream", "receive_within", "send_all_within"]
 
 _CLOSED_ERRNOS = frozenset({errno.EBADF, errno.ENOTSOCK})
 
@@ -65,6 +60,13 @@ def _stream_error(exc: OSError) -> trio.BrokenResourceError | trio.ClosedResourc
     if exc.errno in _CLOSED_ERRNOS:
         return trio.ClosedResourceError("this socket was already closed")
     return trio.BrokenResourceError(f"socket connection broken: {exc}")
+
+
+def _held_error(exc: Exception) -> trio.BrokenResourceError | trio.ClosedResourceError:
+    """What the flush of a held reply met, as the stream error its owner raises."""
+    if isinstance(exc, OSError):
+        return _stream_error(exc)
+    return trio.BrokenResourceError(f"socket connection broken: {exc!r}")
 
 
 def _try_recv(sock: socket.socket, max_bytes: int) -> bytes | None:
@@ -94,8 +96,10 @@ class SocketIO(trio.abc.HalfCloseableStream):
     """
 
     __slots__ = (
+        "_box",
         "_eof_sent",
         "_fresh",
+        "_held",
         "_owed",
         "_receiving",
         "_sending",
@@ -118,6 +122,10 @@ class SocketIO(trio.abc.HalfCloseableStream):
         #: a receive since the last answer that skipped its pass (at most one per receive)
         self._fresh = False
         self._eof_sent = False  # send_eof ran: every send now fails (as trio's do)
+        #: a coalesced reply not sent yet (or the rest the kernel did not take), or the
+        #: error its flush met: the next operation sends it (or raises the error) first
+        self._held: bytes | bytearray | memoryview | Exception | None = None
+        self._box: Outbox | None = None  # the run's outbox, once a reply used it
 
     async def receive_within(
         self, max_bytes: int | None = None, seconds: float | None = None
@@ -143,7 +151,9 @@ class SocketIO(trio.abc.HalfCloseableStream):
             if self._yielded:
                 await checkpoint_if_cancelled()
             else:
-                await checkpoint()
+                await checkpoint()  # (a coalesced reply went out during it)
+            if self._held is not None:  # not all of it: the rest first
+                await self._send_held()
             self._yielded = self.waited = False
             data = _try_recv(sock, max_bytes)
             if data is not None:
@@ -177,6 +187,12 @@ class SocketIO(trio.abc.HalfCloseableStream):
         if self._eof_sent:
             raise trio.ClosedResourceError("can't send data after sending EOF")
         await checkpoint_if_cancelled()
+        held = self._held
+        if held is not None:  # a reply of this batch, not flushed yet: it goes first
+            self._held = None
+            if isinstance(held, Exception):
+                raise _held_error(held) from held
+            data = bytes(held) + bytes(data)
         try:
             sent = sock.send(data)
         except BlockingIOError:
@@ -210,27 +226,42 @@ class SocketIO(trio.abc.HalfCloseableStream):
         self._yielded = True
 
     def send_reply(self, data: bytes | bytearray | memoryview, try_first: bool = True) -> int:
-        """Start sending ``data`` without the pass through the scheduler that ends
-        ``send_all``; the caller's next receive on this stream makes it instead.
+        """Send ``data`` without the pass through the scheduler that ends ``send_all``;
+        the caller's next receive on this stream makes it instead.
 
         ``try_first``: a WebSocket's request/reply traffic, sent by the task whose last
-        receive waited for its data (so it passed): the next receive tries the socket
-        before its pass, one pass per exchange instead of two (-1, nothing sent, when
-        the last receive did not wait). Without it, an HTTP answer: the next receive
-        passes first (the peer needs that time to send its next request), at the
-        shallow depth of the serve loop rather than deep in a hosted app's stack; one
-        answer per receive skips its pass (-1 for the next ones: pipelined requests
-        answered from what one receive brought each pass as before, so a pipelining
-        client cannot hold the scheduler).
+        receive waited for its data (so it passed): sent now, and the next receive
+        tries the socket before its pass, one pass per exchange instead of two (-1,
+        nothing sent, when the last receive did not wait).
 
-        Returns how many bytes went out (send the rest with ``send_all``); errors as
-        ``send_all``. Not async, and no cancel point: one non-blocking send, whose pass
-        through the scheduler (and whose cancellation, if any) the next receive makes.
+        Without it, an HTTP answer, coalesced: it leaves when the current scheduler
+        batch ends, with the batch's other answers (see :mod:`rttp._io.net._outbox`),
+        and the next receive passes first (the peer needs that time to send its next
+        request), at the shallow depth of the serve loop rather than deep in a hosted
+        app's stack. Whatever the kernel does not take then, the next operation on the
+        stream sends first, bounded as that operation is; an error the send meets, it
+        raises. One answer per receive is a reply (-1 for the next ones: pipelined
+        requests answered from what one receive brought each pass as before, so a
+        pipelining client cannot hold the scheduler).
+
+        Returns how many bytes went out or were taken to go out (send the rest with
+        ``send_all``); errors as ``send_all``. Not async, and no cancel point: the
+        pass through the scheduler (and the cancellation, if any) is the next receive's.
         """
         if self._sending or not (self.waited if try_first else self._fresh):
             return -1
         if self._eof_sent:
             raise trio.ClosedResourceError("can't send data after sending EOF")
+        if not try_first:
+            if self._held is not None:
+                return -1  # (the last reply's rest, still unsent: send_all sends both)
+            self._held = data
+            box = self._box
+            if box is None:
+                box = self._box = outbox()
+            box.pending.append(self)
+            self.waited = self._owed = self._yielded = self._fresh = False
+            return len(data)
         try:
             sent = self._sock.send(data)
         except BlockingIOError:
@@ -238,25 +269,67 @@ class SocketIO(trio.abc.HalfCloseableStream):
         except OSError as exc:
             raise _stream_error(exc) from exc
         self.waited = False
-        if try_first:
-            self._owed = sent == len(data)
-        else:
-            self._owed = self._yielded = self._fresh = False
+        self._owed = sent == len(data)
         return sent
+
+    def flush(self) -> None:
+        """One non-blocking send of the held reply (the outbox's call at the end of the
+        batch); what the kernel does not take, and any error, stay held. Never raises."""
+        held = self._held
+        if held is None or isinstance(held, Exception):
+            return
+        try:
+            sent = self._sock.send(held)
+        except BlockingIOError:
+            return
+        except Exception as exc:  # (an instrument must not raise: the owner will)
+            self._held = exc
+            return
+        self._held = None if sent == len(held) else memoryview(held)[sent:]
+
+    async def _send_held(self) -> None:
+        """Send what is held (waiting until the socket takes it), or raise its error."""
+        self.flush()
+        held = self._held
+        if held is None:
+            return
+        self._sending = True
+        try:
+            while not isinstance(held, Exception):
+                await wait_writable(self._sock)
+                self.flush()
+                held = self._held
+                if held is None:
+                    return
+        finally:
+            self._sending = False
+        self._held = None
+        raise _held_error(held) from held
 
     # the stream interface is the timed operations without a timeout (no extra coroutine)
     receive_some = receive_within
     send_all = send_all_within
 
     async def wait_send_all_might_not_block(self) -> None:
+        if self._held is not None:
+            await self._send_held()
         await self.transport_stream.wait_send_all_might_not_block()
 
     async def send_eof(self) -> None:
+        if self._held is not None:
+            await self._send_held()
         await self.transport_stream.send_eof()
         self._eof_sent = True
 
     async def aclose(self) -> None:
-        await self.transport_stream.aclose()
+        """Close, after sending a held reply (the last answer of a connection that
+        closes after it) as far as the peer takes it before a cancel."""
+        try:
+            if self._held is not None:
+                with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+                    await self._send_held()
+        finally:
+            await self.transport_stream.aclose()
 
     def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
         """Set a socket option on the underlying socket (as :class:`trio.SocketStream`)."""
@@ -301,74 +374,3 @@ async def send_all_within(
         await stream.send_all(data)
         return
     raise trio.TooSlowError
-
-
-def raw_socket(stream: trio.abc.Stream) -> Any:
-    """The socket under ``stream`` (through TLS and other wrapping streams), or None for
-    a stream with none."""
-    inner: Any = stream
-    while not hasattr(inner, "socket") and hasattr(inner, "transport_stream"):
-        inner = inner.transport_stream
-    return getattr(inner, "socket", None)
-
-
-def address_of(stream: trio.abc.Stream, *, remote: bool = True) -> tuple[str, int] | None:
-    """The ``(host, port)`` at the peer's end of a socket stream (``remote=False``: at
-    ours); ``(path, 0)`` on a unix socket; None for a stream with no socket."""
-    sock = raw_socket(stream)
-    if sock is None:
-        return None
-    try:
-        address = sock.getpeername() if remote else sock.getsockname()
-    except OSError:
-        return None
-    if isinstance(address, tuple):
-        return (address[0], address[1])
-    return (str(address) or "unix", 0)
-
-
-def peer_left_now(stream: trio.abc.Stream) -> bool:
-    """Whether the peer has closed or reset the connection, told without waiting (a
-    peek at the socket: its end of file or error). False while it is open, has sent
-    bytes not read yet, or when there is no socket to ask."""
-    sock = raw_socket(stream)
-    if sock is None:
-        return False
-    try:
-        # a stdlib socket on the same descriptor, for one peek (detached, not closed)
-        peek = socket.socket(fileno=sock.fileno())
-    except (OSError, ValueError):  # closed under us
-        return True
-    try:
-        return peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except BlockingIOError:
-        return False
-    except OSError:  # reset
-        return True
-    finally:
-        peek.detach()
-
-
-def readable_now(stream: trio.abc.Stream) -> bool:
-    """Whether a receive would not wait: bytes, a close or an error is pending on the
-    socket (one ``poll`` with no timeout). False for a stream without a socket."""
-    sock = raw_socket(stream)
-    if sock is None:
-        return False
-    try:
-        poller = select.poll()
-        poller.register(sock.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
-        return bool(poller.poll(0))
-    except (OSError, ValueError):  # closed under us: a receive would fail at once
-        return True
-
-
-def allow_unsent(stream: trio.abc.Stream, limit: int) -> None:
-    """Let a plain TCP stream hold up to ``limit`` unsent bytes before a send waits
-    (``TCP_NOTSENT_LOWAT``; others are left alone)."""
-    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
-    if option is None or not isinstance(stream, (SocketIO, trio.SocketStream)):
-        return
-    if stream.socket.family in (socket.AF_INET, socket.AF_INET6):
-        with contextlib.suppress(OSError):
-            stream.setsockopt(socket.IPPROTO_TCP, option, limit)

@@ -36,7 +36,8 @@ from ..._proto._wsscan import CloseScanner
 from ...errors import WebSocketClosed
 from ..engine._base import linger
 from ..net._errors import IO_ERRORS
-from ..net._sockio import SocketIO, allow_unsent, readable_now
+from ..net._sockinfo import allow_unsent, readable_now
+from ..net._sockio import SocketIO
 from ._sendwatch import SendWatch
 
 __all__ = [
