@@ -1,6 +1,7 @@
 """HTTP answers coalesced at the end of a scheduler batch (``rttp._io.net._outbox``):
-they leave together when the batch ends, in order with every other send on their
-stream, before the stream closes, and a failed or partial flush reaches the owner."""
+the first of a batch goes at once, the later ones leave together when the batch ends,
+in order with every other send on their stream, before the stream closes, and a failed
+or partial flush reaches the owner."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 import trio
 import trio.testing
 
+from rttp._io.net._outbox import outbox
 from rttp._io.net._sockinfo import readable_now
 from rttp._io.net._sockio import SocketIO
 
@@ -23,14 +25,23 @@ async def fresh_pair() -> tuple[SocketIO, SocketIO]:
     return left, right
 
 
-async def test_a_batchs_answers_leave_together_when_it_ends() -> None:
-    """Answers made in one batch are all held until the batch ends, then all sent: a
-    peer on the same host is woken once for them, not once per answer."""
+async def held_pair() -> tuple[SocketIO, SocketIO]:
+    """A fresh pair whose ``left``'s next answer is not its batch's first (so it is held)."""
+    left, right = await fresh_pair()
+    outbox().replies += 1  # (as if another connection had answered in this batch)
+    return left, right
+
+
+async def test_a_batchs_later_answers_leave_together_when_it_ends() -> None:
+    """The first answer of a batch goes at once (alone, it would wait for nothing); the
+    later ones are held until the batch ends, then all sent: a peer on the same host
+    is woken about once a batch, not once an answer."""
     pairs = [await fresh_pair() for _ in range(3)]
     for n, (left, _) in enumerate(pairs):
-        assert left.send_reply(b"answer %d" % n, False) == 8  # taken, whole
-    for _, right in pairs:
-        assert not readable_now(right)  # nothing out yet: the batch is not over
+        assert left.send_reply(b"answer %d" % n, False) == 8  # sent or taken, whole
+    assert readable_now(pairs[0][1])  # the first: out already
+    for _, right in pairs[1:]:
+        assert not readable_now(right)  # the others: not before the batch is over
     await trio.lowlevel.checkpoint()  # the batch ends while this task waits its turn
     for n, (left, right) in enumerate(pairs):
         assert readable_now(right)
@@ -39,9 +50,21 @@ async def test_a_batchs_answers_leave_together_when_it_ends() -> None:
         await right.aclose()
 
 
+async def test_a_lone_connections_answers_are_never_held() -> None:
+    """Each answer of a lone connection is the first of its batch: it goes at once, every
+    time (holding it would make a sequential client wait for the scheduler's turn)."""
+    left, right = await fresh_pair()
+    async with left, right:
+        for n in range(3):
+            assert left.send_reply(b"answer %d" % n, False) == 8
+            assert readable_now(right)  # out already, not at the end of the batch
+            assert await right.receive_some(100) == b"answer %d" % n
+            await receive_after_a_wait(left, right)  # the next request, a batch later
+
+
 async def test_a_held_answer_goes_before_a_later_send_of_the_same_batch() -> None:
     """A pipelined request's answer (a plain send) follows the held one on the wire."""
-    left, right = await fresh_pair()
+    left, right = await held_pair()
     async with left, right:
         left.send_reply(b"first ", False)
         assert left.send_reply(b"not a reply", False) == -1  # one reply per receive
@@ -56,7 +79,7 @@ async def test_a_held_answer_goes_before_a_later_send_of_the_same_batch() -> Non
 async def test_a_held_answer_is_sent_before_its_stream_closes() -> None:
     """The last answer of a connection that closes after it (``Connection: close``)
     is closed in the same batch it was made: it still reaches the peer, then EOF."""
-    left, right = await fresh_pair()
+    left, right = await held_pair()
     left.send_reply(b"goodbye", False)
     await left.aclose()
     assert await right.receive_some(100) == b"goodbye"
@@ -68,7 +91,7 @@ async def test_what_the_kernel_did_not_take_goes_out_with_the_next_receive() -> 
     """A reply larger than the socket takes at once: the flush sends what fits, and the
     owner's next receive sends the rest (waiting for the peer to read) before it reads
     the peer's next request."""
-    left, right = await fresh_pair()
+    left, right = await held_pair()
     left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
     answer = bytes(range(256)) * 4096  # 1 MiB: far more than the buffer holds
     async with left, right:
@@ -99,6 +122,7 @@ async def test_a_failed_flush_is_raised_by_the_owner_and_the_outbox_keeps_workin
     left, right = await fresh_pair()
     right.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     await right.aclose()  # (SO_LINGER of 0: closing resets)
+    outbox().replies += 1  # (not the batch's first answer: held)
     left.send_reply(b"too late", False)
     await trio.lowlevel.checkpoint()  # the flush meets the reset (or EPIPE)
     assert isinstance(left._held, OSError)
@@ -106,8 +130,9 @@ async def test_a_failed_flush_is_raised_by_the_owner_and_the_outbox_keeps_workin
         await left.send_all(b"more")
     assert isinstance(raised.value.__cause__, OSError)  # the flush's own error
     await left.aclose()
-    other, peer = await fresh_pair()
+    other, peer = await held_pair()
     async with other, peer:
         other.send_reply(b"still coalesced", False)
+        assert not readable_now(peer)
         await trio.lowlevel.checkpoint()
         assert readable_now(peer)  # flushed at the end of that batch, by the outbox

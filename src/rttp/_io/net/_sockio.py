@@ -21,9 +21,10 @@ sending (or receiving) at once get :class:`trio.BusyResourceError`. Errors are T
 stream errors, exactly as :class:`trio.SocketStream` raises them. Trio's own stream
 conformance checks run against it in the tests.
 
-An HTTP answer made with :meth:`SocketIO.send_reply` is coalesced: it leaves with the
-other answers of the scheduler batch when the batch ends (:mod:`rttp._io.net._outbox`),
-so that a peer on the same host is woken once per batch rather than once per answer.
+HTTP answers made with :meth:`SocketIO.send_reply` are coalesced: after the first of a
+scheduler batch, they leave together when the batch ends (:mod:`rttp._io.net._outbox`),
+so that a peer on the same host is woken about once per batch rather than once per
+answer.
 
 :func:`receive_within` and :func:`send_all_within` bound one operation by a timeout.
 On a :class:`SocketIO` the cancel scope that enforces it is created only when the
@@ -234,15 +235,15 @@ class SocketIO(trio.abc.HalfCloseableStream):
         tries the socket before its pass, one pass per exchange instead of two (-1,
         nothing sent, when the last receive did not wait).
 
-        Without it, an HTTP answer, coalesced: it leaves when the current scheduler
-        batch ends, with the batch's other answers (see :mod:`rttp._io.net._outbox`),
-        and the next receive passes first (the peer needs that time to send its next
-        request), at the shallow depth of the serve loop rather than deep in a hosted
-        app's stack. Whatever the kernel does not take then, the next operation on the
-        stream sends first, bounded as that operation is; an error the send meets, it
-        raises. One answer per receive is a reply (-1 for the next ones: pipelined
-        requests answered from what one receive brought each pass as before, so a
-        pipelining client cannot hold the scheduler).
+        Without it, an HTTP answer, coalesced: the first of a scheduler batch is sent
+        now, the batch's later ones leave together when it ends (see
+        :mod:`rttp._io.net._outbox`); whatever the kernel does not take then, the next
+        operation on the stream sends first, bounded as that operation is, and an error
+        the send meets, it raises. The next receive passes first (the peer needs that
+        time to send its next request), at the shallow depth of the serve loop rather
+        than deep in a hosted app's stack. One answer per receive is a reply (-1 for the
+        next ones: pipelined requests answered from what one receive brought each pass
+        as before, so a pipelining client cannot hold the scheduler).
 
         Returns how many bytes went out or were taken to go out (send the rest with
         ``send_all``); errors as ``send_all``. Not async, and no cancel point: the
@@ -255,13 +256,16 @@ class SocketIO(trio.abc.HalfCloseableStream):
         if not try_first:
             if self._held is not None:
                 return -1  # (the last reply's rest, still unsent: send_all sends both)
-            self._held = data
             box = self._box
             if box is None:
                 box = self._box = outbox()
-            box.pending.append(self)
-            self.waited = self._owed = self._yielded = self._fresh = False
-            return len(data)
+            if box.replies:  # not the batch's first answer: it leaves when the batch ends
+                box.replies += 1
+                self._held = data
+                box.pending.append(self)
+                self.waited = self._owed = self._yielded = self._fresh = False
+                return len(data)
+            box.replies = 1  # the first goes now (alone in its batch, it waits for nothing)
         try:
             sent = self._sock.send(data)
         except BlockingIOError:
@@ -269,7 +273,10 @@ class SocketIO(trio.abc.HalfCloseableStream):
         except OSError as exc:
             raise _stream_error(exc) from exc
         self.waited = False
-        self._owed = sent == len(data)
+        if try_first:
+            self._owed = sent == len(data)
+        else:
+            self._owed = self._yielded = self._fresh = False
         return sent
 
     def flush(self) -> None:
