@@ -28,7 +28,7 @@ async def fresh_pair() -> tuple[SocketIO, SocketIO]:
 async def held_pair() -> tuple[SocketIO, SocketIO]:
     """A fresh pair whose ``left``'s next answer is not its batch's first (so it is held)."""
     left, right = await fresh_pair()
-    outbox().replies += 1  # (as if another connection had answered in this batch)
+    outbox().answered = True  # (as if another connection had answered in this batch)
     return left, right
 
 
@@ -122,7 +122,7 @@ async def test_a_failed_flush_is_raised_by_the_owner_and_the_outbox_keeps_workin
     left, right = await fresh_pair()
     right.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     await right.aclose()  # (SO_LINGER of 0: closing resets)
-    outbox().replies += 1  # (not the batch's first answer: held)
+    outbox().answered = True  # (not the batch's first answer: held)
     left.send_reply(b"too late", False)
     await trio.lowlevel.checkpoint()  # the flush meets the reset (or EPIPE)
     assert isinstance(left._held, OSError)
@@ -136,3 +136,15 @@ async def test_a_failed_flush_is_raised_by_the_owner_and_the_outbox_keeps_workin
         assert not readable_now(peer)
         await trio.lowlevel.checkpoint()
         assert readable_now(peer)  # flushed at the end of that batch, by the outbox
+
+
+async def test_a_timed_receive_bounds_the_rest_of_a_held_answer() -> None:
+    """The rest of a held answer that a peer never reads holds a timed receive no longer
+    than its timeout (the rest stays held: the next operation tries again)."""
+    left, right = await held_pair()
+    left.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    async with left, right:
+        left.send_reply(bytes(1 << 20), False)
+        with trio.fail_after(5), pytest.raises(trio.TooSlowError):
+            await left.receive_within(100, 0.2)
+        assert isinstance(left._held, memoryview)

@@ -154,7 +154,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
             else:
                 await checkpoint()  # (a coalesced reply went out during it)
             if self._held is not None:  # not all of it: the rest first
-                await self._send_held()
+                await self._send_held(seconds)
             self._yielded = self.waited = False
             data = _try_recv(sock, max_bytes)
             if data is not None:
@@ -259,13 +259,12 @@ class SocketIO(trio.abc.HalfCloseableStream):
             box = self._box
             if box is None:
                 box = self._box = outbox()
-            if box.replies:  # not the batch's first answer: it leaves when the batch ends
-                box.replies += 1
+            if box.answered:  # not the batch's first answer: it leaves when the batch ends
                 self._held = data
                 box.pending.append(self)
                 self.waited = self._owed = self._yielded = self._fresh = False
                 return len(data)
-            box.replies = 1  # the first goes now (alone in its batch, it waits for nothing)
+            box.answered = True  # the first goes now (alone in its batch, it waits for nothing)
         try:
             sent = self._sock.send(data)
         except BlockingIOError:
@@ -294,22 +293,26 @@ class SocketIO(trio.abc.HalfCloseableStream):
             return
         self._held = None if sent == len(held) else memoryview(held)[sent:]
 
-    async def _send_held(self) -> None:
-        """Send what is held (waiting until the socket takes it), or raise its error."""
+    async def _send_held(self, seconds: float | None = None) -> None:
+        """Send what is held (waiting until the socket takes it, :class:`trio.TooSlowError`
+        after ``seconds``), or raise its error."""
         self.flush()
         held = self._held
         if held is None:
             return
         self._sending = True
         try:
-            while not isinstance(held, Exception):
-                await wait_writable(self._sock)
-                self.flush()
-                held = self._held
-                if held is None:
-                    return
+            with trio.move_on_after(math.inf if seconds is None else seconds):
+                while not isinstance(held, Exception):
+                    await wait_writable(self._sock)
+                    self.flush()
+                    held = self._held
+                    if held is None:
+                        return
         finally:
             self._sending = False
+        if not isinstance(held, Exception):
+            raise trio.TooSlowError
         self._held = None
         raise _held_error(held) from held
 
