@@ -63,13 +63,6 @@ def _stream_error(exc: OSError) -> trio.BrokenResourceError | trio.ClosedResourc
     return trio.BrokenResourceError(f"socket connection broken: {exc}")
 
 
-def _held_error(exc: Exception) -> trio.BrokenResourceError | trio.ClosedResourceError:
-    """What the flush of a held reply met, as the stream error its owner raises."""
-    if isinstance(exc, OSError):
-        return _stream_error(exc)
-    return trio.BrokenResourceError(f"socket connection broken: {exc!r}")
-
-
 def _try_recv(sock: socket.socket, max_bytes: int) -> bytes | None:
     """What ``recv`` returns now, or None if it would block."""
     try:
@@ -125,7 +118,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
         self._eof_sent = False  # send_eof ran: every send now fails (as trio's do)
         #: a coalesced reply not sent yet (or the rest the kernel did not take), or the
         #: error its flush met: the next operation sends it (or raises the error) first
-        self._held: bytes | bytearray | memoryview | Exception | None = None
+        self._held: bytes | bytearray | memoryview | OSError | None = None
         self._box: Outbox | None = None  # the run's outbox, once a reply used it
 
     async def receive_within(
@@ -191,9 +184,9 @@ class SocketIO(trio.abc.HalfCloseableStream):
         held = self._held
         if held is not None:  # a reply of this batch, not flushed yet: it goes first
             self._held = None
-            if isinstance(held, Exception):
-                raise _held_error(held) from held
-            data = bytes(held) + bytes(data)
+            if isinstance(held, OSError):
+                raise _stream_error(held) from held
+            data = b"".join((held, data))
         try:
             sent = sock.send(data)
         except BlockingIOError:
@@ -282,13 +275,13 @@ class SocketIO(trio.abc.HalfCloseableStream):
         """One non-blocking send of the held reply (the outbox's call at the end of the
         batch); what the kernel does not take, and any error, stay held. Never raises."""
         held = self._held
-        if held is None or isinstance(held, Exception):
+        if held is None or isinstance(held, OSError):
             return
         try:
             sent = self._sock.send(held)
         except BlockingIOError:
             return
-        except Exception as exc:  # (an instrument must not raise: the owner will)
+        except OSError as exc:  # (an instrument must not raise: the owner will)
             self._held = exc
             return
         self._held = None if sent == len(held) else memoryview(held)[sent:]
@@ -303,7 +296,7 @@ class SocketIO(trio.abc.HalfCloseableStream):
         self._sending = True
         try:
             with trio.move_on_after(math.inf if seconds is None else seconds):
-                while not isinstance(held, Exception):
+                while not isinstance(held, OSError):
                     await wait_writable(self._sock)
                     self.flush()
                     held = self._held
@@ -311,10 +304,10 @@ class SocketIO(trio.abc.HalfCloseableStream):
                         return
         finally:
             self._sending = False
-        if not isinstance(held, Exception):
+        if not isinstance(held, OSError):
             raise trio.TooSlowError
         self._held = None
-        raise _held_error(held) from held
+        raise _stream_error(held) from held
 
     # the stream interface is the timed operations without a timeout (no extra coroutine)
     receive_some = receive_within
